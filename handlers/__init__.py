@@ -1,0 +1,44 @@
+"""Telegram glue. ``register(app)`` is the whole bot on one screen: read it top to bottom."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from handlers import access, errors, invite, profile, start, users
+
+if TYPE_CHECKING:
+    from bot.app import QingshouApp
+
+#: Handler groups run in order; the access check runs before anything else.
+ACCESS_GROUP = -1
+
+
+def register(app: QingshouApp) -> None:
+    """Add every handler of the bot, in order."""
+    # Access: who is this? Strangers and switched-off users stop here.
+    app.add_handler(TypeHandler(Update, access.check_access), group=ACCESS_GROUP)
+
+    # Joining and help.
+    app.add_handler(CommandHandler("start", start.start))
+    app.add_handler(CommandHandler("help", start.help_command))
+
+    # The person's own settings.
+    app.add_handler(CommandHandler("lang", profile.choose_language))
+    app.add_handler(CallbackQueryHandler(profile.set_language, pattern=f"^{profile.LANG_PREFIX}"))
+    app.add_handler(CommandHandler("whoami", profile.whoami))
+
+    # People and access (supervisors, admins).
+    app.add_handler(CommandHandler("invite", invite.invite))
+    app.add_handler(CallbackQueryHandler(invite.invite_button, pattern=f"^{invite.PREFIX}"))
+    app.add_handler(CommandHandler("users", users.list_users))
+    app.add_handler(CallbackQueryHandler(users.user_button, pattern=f"^{users.PREFIX}"))
+
+    # Anything else: point to /help; a stale or forged button gets a notice.
+    app.add_handler(MessageHandler(filters.ALL, start.unknown))
+    app.add_handler(CallbackQueryHandler(start.stale_button))
+
+    # Everything that goes wrong ends here.
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,47 @@
+# qingshou — the commands a newcomer needs. Everything runs inside .venv, created on demand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint fmt bench install clean messages
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the bot. With QINGSHOU_BOT_TOKEN set it talks to Telegram; without, the local sandbox.
+run: $(STAMP)
+	$(BIN)/qingshou run
+
+## test: the whole suite (unit, end-to-end through the emulator, browser tests when chromium is present).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## lint: ruff (lint + format check) and mypy (strict on bot/ and reminders/).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: throughput of qingshou vs. a bare python-telegram-bot echo bot on the same emulator.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+## messages: extract every marked string into the template catalog and merge it into each language.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
+		-o templates/locale/messages.pot .
+	$(BIN)/pybabel update -i templates/locale/messages.pot -d templates/locale \
+		--no-fuzzy-matching --ignore-obsolete --width 100

@@ -1,0 +1,109 @@
+"""The composition root: ``build_application(settings)`` wires everything once.
+
+Storage is opened in ``post_init`` (it is async) unless the caller hands one in, e.g. a test that
+wants to look at rows the bot wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings
+from bot.context import BotData, QingshouContext
+from bot.i18n import N_
+from bot.render import Renderer
+from bot.storage import Storage, SqliteStorage
+from bot.telegram_io import ResilientRateLimiter
+
+log = logging.getLogger(__name__)
+
+QingshouApp = Application[Any, QingshouContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+#: The command menu Telegram shows; the descriptions are translated per language.
+MENU: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start, or join with an invite")),
+    ("help", N_("What I can do for you")),
+    ("invite", N_("Invite a colleague (supervisors, admins)")),
+    ("users", N_("People and access (supervisors, admins)")),
+    ("lang", N_("Language")),
+    ("whoami", N_("Who I am to the bot")),
+)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    storage: Storage | None = None,
+    rate_limiter: ResilientRateLimiter | None = None,
+) -> QingshouApp:
+    """Build the bot: typed context, storage, handlers, error handler, clock jobs."""
+    # Imported here so that `bot` stays importable by handlers/ and reminders/ without cycles.
+    import handlers
+    import reminders
+
+    if not settings.token:
+        raise ConfigError("QINGSHOU_BOT_TOKEN: needed to build the bot (the sandbox makes one)")
+
+    bot_data = BotData(
+        settings=settings,
+        clock=clock or SystemClock(),
+        renderer=Renderer(settings.tz),
+        storage=storage,
+    )
+    timeout = settings.request_timeout
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(settings.token.reveal())
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .context_types(ContextTypes(context=QingshouContext, bot_data=lambda: bot_data))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .request(HTTPXRequest(connection_pool_size=16, read_timeout=timeout,
+                              write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout))
+        .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=timeout))
+        .rate_limiter(rate_limiter or ResilientRateLimiter())
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    app: QingshouApp = builder.build()
+    handlers.register(app)
+    reminders.schedule(app)
+    return app
+
+
+async def _post_init(app: QingshouApp) -> None:
+    data = app.bot_data
+    now = data.clock.now()
+    if data.storage is None:
+        data.storage = await SqliteStorage.open(data.settings.db_path, now=now)
+        data.extra["owns_storage"] = True
+    await data.storage.ensure_admins(data.settings.admins, now=now)
+    data.bot_username = app.bot.username
+    await data.storage.set_meta("bot_username", app.bot.username)
+    await _set_commands(app)
+    log.info("qingshou is up as @%s", app.bot.username)
+
+
+async def _set_commands(app: QingshouApp) -> None:
+    renderer = app.bot_data.renderer
+    for locale, language_code in (("en", None), ("zh_Hans", "zh")):
+        commands = [BotCommand(cmd, renderer.label(locale, desc)) for cmd, desc in MENU]
+        await app.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(), language_code=language_code
+        )
+
+
+async def _post_shutdown(app: QingshouApp) -> None:
+    data = app.bot_data
+    if data.storage is not None and data.extra.pop("owns_storage", False):
+        await data.storage.close()
+        data.storage = None

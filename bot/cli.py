@@ -1,0 +1,173 @@
+"""The ``qingshou`` command line: run the bot, the sandbox or the emulator; invite; back up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.people import Role, deep_link
+
+log = logging.getLogger("qingshou")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(dotenv=Path(".env"))
+    if getattr(args, "db", None):
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=Path(args.db))
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot: against Telegram with a token, else the local sandbox."""
+    settings = _settings(args)
+    if settings.sandbox:
+        print("QINGSHOU_BOT_TOKEN is not set: starting the local sandbox instead of Telegram.")
+        return cmd_sandbox(args)
+    from bot.app import build_application
+
+    app = build_application(settings)
+    log.info("starting long polling against %s", settings.api_url)
+    app.run_polling(allowed_updates=["message", "callback_query"], drop_pending_updates=False)
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The emulator on loopback, the bot against it, and a demo cooperative."""
+    from bot.sandbox import run_sandbox
+
+    settings = _settings(args)
+    host = getattr(args, "host", "127.0.0.1")
+    port = getattr(args, "port", 8080)
+    db = Path(args.db) if getattr(args, "db", None) else None
+    asyncio.run(run_sandbox(settings, host=host, port=port, db_path=db))
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    """Only the emulator, for pointing a bot of your own at it."""
+    from bot.emulator import EmulatorConfig, serve
+
+    config = EmulatorConfig(host=args.host, port=args.port, rate_limits=not args.no_limits)
+    asyncio.run(serve(config, tokens=args.token or []))
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    """Make a one-time invite and print its code and deep link."""
+    from bot.storage import SqliteStorage
+
+    settings = _settings(args)
+    role = Role(args.role)
+    if role is not Role.ADMIN and not args.team:
+        raise ConfigError(f"--team is required for a {role.value} invite")
+
+    async def _go() -> int:
+        now = datetime.now(UTC)
+        storage = await SqliteStorage.open(settings.db_path, now=now)
+        try:
+            team = await storage.ensure_team(args.team, now=now) if args.team else None
+            invite = await storage.create_invite(
+                role=role,
+                team_id=team.id if team else None,
+                created_by=None,
+                now=now,
+                ttl=timedelta(hours=args.hours),
+            )
+            username = await storage.get_meta("bot_username")
+        finally:
+            await storage.close()
+        print(f"role:    {role.value}")
+        if team:
+            print(f"team:    {team.name}")
+        print(f"code:    {invite.code}")
+        print(f"link:    {deep_link(username, invite.code)}")
+        print(f"expires: {invite.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M %Z}")
+        if username is None:
+            print("(the bot has not run against this database yet, so its @username is unknown: "
+                  "they can also send it /start " + invite.code + ")")
+        return 0
+
+    return asyncio.run(_go())
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the live database consistently to PATH."""
+    from bot.storage import backup_database
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        raise ConfigError(f"QINGSHOU_DB: {settings.db_path} does not exist")
+    dest = Path(args.path)
+    asyncio.run(backup_database(settings.db_path, dest))
+    print(f"backed up {settings.db_path} to {dest}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qingshou",
+        description="清收 qingshou: a Telegram assistant for collectors of overdue loans.",
+        epilog="Settings come from QINGSHOU_* environment variables or a .env file; see README.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the bot (the local sandbox when no token is set)")
+    p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
+    p.add_argument("--port", type=int, default=8080, help="sandbox port (no token only)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sandbox", help="emulator + bot + demo cooperative, all on loopback")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    p.add_argument("--port", type=int, default=8080, help="port of the emulator (default 8080)")
+    p.add_argument("--db", help="keep the sandbox database here (default: a fresh temporary one)")
+    p.set_defaults(func=cmd_sandbox)
+
+    p = sub.add_parser("emulator", help="only the local Telegram Bot API emulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--token", action="append", help="a bot token to accept (repeatable)")
+    p.add_argument("--no-limits", action="store_true", help="switch off flood limits (429)")
+    p.set_defaults(func=cmd_emulator)
+
+    p = sub.add_parser("invite", help="make a one-time invite code and deep link")
+    p.add_argument("--role", choices=[r.value for r in Role], default=Role.COLLECTOR.value)
+    p.add_argument("--team", help="team name (created if new); required except for admins")
+    p.add_argument("--hours", type=float, default=72, help="hours until it expires (default 72)")
+    p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("backup", help="consistent copy of the live database")
+    p.add_argument("path", help="where to write the copy")
+    p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
+    p.set_defaults(func=cmd_backup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"qingshou: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Settings, loaded once from a mapping (the environment plus an optional ``.env``).
+
+Every problem names the variable it comes from and stops start-up: an operator who mistypes
+``QINGSHOU_TZ`` learns it from the first line of output, not from a reminder sent at the wrong
+hour a week later. Tests pass a plain dict, so nothing here reads ``os.environ`` implicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from bot.i18n import SUPPORTED_LOCALES, normalise_locale
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Secret(str):
+    """A string whose repr and str never show the value (the bot token)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self else "Secret('')"
+
+    def __str__(self) -> str:
+        return "**********" if self else ""
+
+    def reveal(self) -> str:
+        """Return the real value; call only where it is handed to python-telegram-bot."""
+        return str.__str__(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Typed configuration of one qingshou process."""
+
+    token: Secret = Secret("")
+    api_url: str = TELEGRAM_API_URL
+    db_path: Path = Path("qingshou.db")
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    default_locale: str = "zh_Hans"
+    admins: frozenset[int] = frozenset()
+    digest_time: time = time(18, 0)
+    #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
+    request_timeout: float = 10.0
+
+    @property
+    def file_url(self) -> str:
+        """The Bot API file-download base, derived like Telegram's (``/bot`` -> ``/file/bot``)."""
+        base = self.api_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    @property
+    def sandbox(self) -> bool:
+        """No token: the bot runs against the local emulator only."""
+        return not self.token
+
+
+def _parse_admins(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ConfigError(
+                f"QINGSHOU_ADMINS: {part!r} is not a Telegram user id "
+                "(expected comma-separated numbers, e.g. 123456,789012)"
+            )
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _parse_time(raw: str) -> time:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ConfigError(f"QINGSHOU_DIGEST_TIME: {raw!r} is not a time of day (use HH:MM, e.g. 18:00)")
+    return time(int(match[1]), int(match[2]))
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+    """Build settings from ``env`` (default: ``os.environ``) over an optional ``.env`` file.
+
+    Values in the real environment win over the file, as operators expect. Empty values count
+    as unset.
+    """
+    merged: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    merged.update(os.environ if env is None else env)
+    get = {k: v.strip() for k, v in merged.items() if k.startswith("QINGSHOU_") and v.strip()}
+
+    token = get.get("QINGSHOU_BOT_TOKEN", "")
+    if token and not _TOKEN_RE.fullmatch(token):
+        raise ConfigError(
+            "QINGSHOU_BOT_TOKEN: does not look like a bot token from @BotFather "
+            "(digits, a colon, then 30+ letters)"
+        )
+
+    api_url = get.get("QINGSHOU_API_URL", TELEGRAM_API_URL)
+    if not re.match(r"^https?://[^/\s]+", api_url):
+        raise ConfigError(
+            f"QINGSHOU_API_URL: {api_url!r} is not an http(s) URL "
+            "(python-telegram-bot's form, e.g. http://127.0.0.1:8081/bot)"
+        )
+
+    tz_name = get.get("QINGSHOU_TZ", "Asia/Shanghai")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"QINGSHOU_TZ: {tz_name!r} is not an IANA time zone (e.g. Asia/Shanghai)") from exc
+
+    lang_raw = get.get("QINGSHOU_LANG", "zh_Hans")
+    lang = normalise_locale(lang_raw)
+    if lang is None:
+        raise ConfigError(
+            f"QINGSHOU_LANG: {lang_raw!r} is not one of {', '.join(SUPPORTED_LOCALES)}"
+        )
+
+    return Settings(
+        token=Secret(token),
+        api_url=api_url,
+        db_path=Path(get.get("QINGSHOU_DB", "qingshou.db")),
+        tz=tz,
+        default_locale=lang,
+        admins=_parse_admins(get.get("QINGSHOU_ADMINS", "")),
+        digest_time=_parse_time(get.get("QINGSHOU_DIGEST_TIME", "18:00")),
+    )

@@ -1,0 +1,71 @@
+"""Typed context: handlers read ``context.storage`` and friends, never string keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.people import User
+from bot.render import Renderer
+
+if TYPE_CHECKING:
+    from bot.storage import Storage
+
+
+@dataclass
+class BotData:
+    """What every handler may need; one instance per application."""
+
+    settings: Settings
+    clock: Clock
+    renderer: Renderer
+    storage: Storage | None = None
+    bot_username: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class QingshouContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """CallbackContext with typed access to the application's services."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        #: The person behind this update, as stored (set by the access check).
+        self.user: User | None = None
+        #: The language to answer in (set by the access check, also for strangers).
+        self.locale: str = "en"
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.bot_data.clock
+
+    @property
+    def renderer(self) -> Renderer:
+        return self.bot_data.renderer
+
+    @property
+    def storage(self) -> Storage:
+        storage = self.bot_data.storage
+        if storage is None:
+            raise RuntimeError("storage is not open yet (post_init has not run)")
+        return storage
+
+    def render(self, name: str, /, **params: Any) -> str:
+        """Render a template in this update's language."""
+        return self.renderer.render(self.locale, name, **params)
+
+    def label(self, message: str) -> str:
+        """A button label in this update's language."""
+        return self.renderer.label(self.locale, message)

@@ -1,0 +1,108 @@
+"""The bot's side of the wire: throttling and retries around every Bot API call.
+
+Telegram answers floods with 429 and ``retry_after``, has 5xx hiccups, and sometimes does not
+answer in time. python-telegram-bot raises on all three; this rate limiter (which PTB routes
+every call except ``getUpdates`` through) keeps under the limits before sending and retries
+after a failure, so a reply is delayed, not lost. What retrying cannot fix is raised: 400 (our
+bug: it would fail again) and 403 (the user blocked the bot; the error handler records it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+_SENDING_PREFIXES = ("send", "edit", "copy", "forward")
+
+
+class ResilientRateLimiter(BaseRateLimiter[int]):
+    """Throttle sends (overall and per chat) and retry 429, 5xx and time-outs.
+
+    ``rate_limit_args`` (an int) overrides the number of retries for one call.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 25.0,
+        per_chat_per_second: float = 1.0,
+        per_chat_burst: int = 3,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self._overall = AsyncLimiter(overall_per_second, 1.0)
+        self._per_chat_rate = per_chat_per_second
+        self._per_chat_burst = per_chat_burst
+        self._chats: dict[Any, AsyncLimiter] = {}
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        #: Retries made since start, by cause; read by tests and the bench.
+        self.retries: dict[str, int] = {"429": 0, "network": 0, "timeout": 0}
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    def _chat_limiter(self, chat_id: Any) -> AsyncLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            if len(self._chats) > 10_000:
+                # Forget chats whose bucket is full again: they would start fresh anyway.
+                self._chats = {k: v for k, v in self._chats.items() if not v.has_capacity(
+                    self._per_chat_burst)}
+            limiter = AsyncLimiter(self._per_chat_burst, self._per_chat_burst / self._per_chat_rate)
+            self._chats[chat_id] = limiter
+        return limiter
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        sending = endpoint.startswith(_SENDING_PREFIXES)
+        chat_id = data.get("chat_id")
+        delay = self._backoff
+        for attempt in range(max_retries + 1):
+            if sending:
+                async with self._overall:
+                    if chat_id is not None:
+                        await self._chat_limiter(chat_id).acquire()
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == max_retries:
+                    raise
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                self.retries["429"] += 1
+                log.warning("%s: flood control, retrying in %.1fs", endpoint, seconds)
+                await asyncio.sleep(seconds + 0.05)
+            except BadRequest:
+                raise
+            except (TimedOut, NetworkError) as exc:
+                if attempt == max_retries:
+                    raise
+                self.retries["timeout" if isinstance(exc, TimedOut) else "network"] += 1
+                log.warning("%s: %s, retry %d in %.1fs", endpoint, exc, attempt + 1, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+        raise AssertionError("unreachable")  # pragma: no cover

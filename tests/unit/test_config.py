@@ -1,0 +1,71 @@
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import TELEGRAM_API_URL, ConfigError, load_settings
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+def test_defaults_need_nothing():
+    s = load_settings({})
+    assert s.sandbox
+    assert s.api_url == TELEGRAM_API_URL
+    assert str(s.tz) == "Asia/Shanghai"
+    assert s.default_locale == "zh_Hans"
+    assert s.digest_time == time(18, 0)
+    assert s.db_path == Path("qingshou.db")
+
+
+def test_all_variables_are_read():
+    s = load_settings(
+        {
+            "QINGSHOU_BOT_TOKEN": TOKEN,
+            "QINGSHOU_API_URL": "http://127.0.0.1:8081/bot",
+            "QINGSHOU_DB": "/tmp/x.db",
+            "QINGSHOU_TZ": "Asia/Taipei",
+            "QINGSHOU_LANG": "zh-TW",
+            "QINGSHOU_ADMINS": "42, 43",
+            "QINGSHOU_DIGEST_TIME": "07:30",
+        }
+    )
+    assert not s.sandbox
+    assert s.token.reveal() == TOKEN
+    assert s.file_url == "http://127.0.0.1:8081/file/bot"
+    assert str(s.tz) == "Asia/Taipei"
+    assert s.default_locale == "zh_Hant"
+    assert s.admins == {42, 43}
+    assert s.digest_time == time(7, 30)
+
+
+def test_token_never_shows_in_repr_or_str():
+    s = load_settings({"QINGSHOU_BOT_TOKEN": TOKEN})
+    assert TOKEN not in repr(s)
+    assert TOKEN not in str(s.token)
+    assert TOKEN not in f"{s}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("QINGSHOU_BOT_TOKEN", "not-a-token"),
+        ("QINGSHOU_API_URL", "api.telegram.org/bot"),
+        ("QINGSHOU_TZ", "Mars/Olympus"),
+        ("QINGSHOU_LANG", "fr"),
+        ("QINGSHOU_ADMINS", "12,abc"),
+        ("QINGSHOU_DIGEST_TIME", "25:00"),
+        ("QINGSHOU_DIGEST_TIME", "6pm"),
+    ],
+)
+def test_a_wrong_value_names_its_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("QINGSHOU_TZ=Asia/Taipei\nQINGSHOU_LANG=en\n")
+    s = load_settings({"QINGSHOU_LANG": "zh_Hant"}, dotenv=env_file)
+    assert str(s.tz) == "Asia/Taipei"
+    assert s.default_locale == "zh_Hant"
