@@ -1,0 +1,497 @@
+"""The HTTP face of the emulator: the Bot API, file downloads, and the control API.
+
+Bot API
+    ``POST|GET /bot<TOKEN>/<method>`` — form-urlencoded, multipart (file uploads, ``attach://``
+    references), JSON bodies and query strings are all accepted, as by the real server.
+    ``GET /file/bot<TOKEN>/<file_path>`` downloads a file returned by ``getFile``.
+    Errors are ``{"ok": false, "error_code": N, "description": "..."}`` with HTTP status N.
+
+Control API (JSON; ``bot`` = username or token, defaults to the first registered bot)
+    ``GET    /control``                          this description
+    ``POST   /control/bots``                     ``{token, username, first_name}`` → bot
+    ``GET    /control/bots``                     registered bots
+    ``GET    /control/bot?bot=``                 a bot's settings: commands, descriptions, webhook
+    ``POST   /control/users``                    ``{first_name, last_name?, username?,
+                                                 language_code?}`` → user ``{id, ...}``
+    ``GET    /control/users``                    all users
+    ``POST   /control/users/{id}/message``       ``{text, bot?}`` → ``{message, update_id, seq}``;
+                                                 ``/start PAYLOAD`` gets a bot_command entity
+    ``POST   /control/users/{id}/callback``      ``{message_id, data, bot?}`` → ``{callback_id}``
+    ``POST   /control/users/{id}/document``      multipart ``file`` (+ ``caption``, ``bot``)
+    ``POST   /control/users/{id}/location``      ``{latitude, longitude, bot?}``
+    ``POST   /control/users/{id}/blocked``       ``{blocked: bool, bot?}``
+    ``GET    /control/chats/{id}/transcript``    messages (current state) + every event
+    ``GET    /control/chats/{id}/wait``          ``?after=SEQ&timeout=S`` → ``{seq, events}``
+    ``GET    /control/events``                   server-sent events: every chat event, all chats
+    ``POST   /control/faults``                   ``{kind: "5xx"|"timeout"|"429", count, method?,
+                                                 status?, retry_after?, delay?, description?}``
+    ``GET    /control/faults``  ``DELETE /control/faults``
+    ``GET    /control/calls``                    ``?method=&bot=`` call log; ``DELETE`` clears it
+
+Transcript events have ``{seq, kind, time, chat_id, bot, ...}`` with kind one of ``message``
+(either direction, with ``message`` snapshot), ``edit`` (new snapshot), ``delete``,
+``callback_query``, ``callback_answer`` (toast ``text``, ``show_alert``), ``chat_action``,
+``blocked``, ``unblocked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.emulator.botapi import HANDLERS, Call, Upload, check_required, coerce_params
+from bot.emulator.core import ControlError, EmulatorCore
+from bot.emulator.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests
+from bot.emulator.faults import CallRecord, Fault, now
+from bot.emulator.spec import load_spec
+from bot.emulator.state import JSON, BotState, EmulatorConfig
+
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _Dropped(Exception):
+    """A timeout fault: the connection is closed without an answer."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class Emulator(EmulatorCore):
+    """A local Telegram Bot API server for end-to-end tests, benchmarks and the sandbox."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        super().__init__(config)
+        self.spec = load_spec()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._stopping = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and serve; ``port=0`` picks a free port (see :attr:`url`)."""
+        if self._runner is not None:
+            raise RuntimeError("emulator already started")
+        self.closing = False
+        self._stopping = asyncio.Event()
+        app = web.Application(client_max_size=self.config.request_max_bytes)
+        self._add_routes(app)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Wake every waiting request and shut the server down."""
+        if self._runner is None:
+            return
+        self.shutdown()
+        self._stopping.set()
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        if self._port is None:
+            raise RuntimeError("emulator not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Root URL, e.g. ``http://127.0.0.1:8081``."""
+        return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def api_base_url(self) -> str:
+        """What to pass as python-telegram-bot's ``base_url``."""
+        return f"{self.url}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        """What to pass as python-telegram-bot's ``base_file_url``."""
+        return f"{self.url}/file/bot"
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_route("*", "/bot{token}/{method}", self._bot_api)
+        r.add_get("/file/bot{token}/{path:.+}", self._download)
+        control: list[tuple[str, str, ControlHandler]] = [
+            ("GET", "/control", self._c_index),
+            ("POST", "/control/bots", self._c_add_bot),
+            ("GET", "/control/bots", self._c_bots),
+            ("GET", "/control/bot", self._c_bot_state),
+            ("POST", "/control/users", self._c_add_user),
+            ("GET", "/control/users", self._c_users),
+            ("GET", "/control/users/{id}", self._c_user),
+            ("POST", "/control/users/{id}/message", self._c_message),
+            ("POST", "/control/users/{id}/callback", self._c_callback),
+            ("POST", "/control/users/{id}/document", self._c_document),
+            ("POST", "/control/users/{id}/location", self._c_location),
+            ("POST", "/control/users/{id}/blocked", self._c_blocked),
+            ("GET", "/control/chats/{id}/transcript", self._c_transcript),
+            ("GET", "/control/chats/{id}/wait", self._c_wait),
+            ("GET", "/control/events", self._c_events),
+            ("POST", "/control/faults", self._c_add_fault),
+            ("GET", "/control/faults", self._c_faults),
+            ("DELETE", "/control/faults", self._c_clear_faults),
+            ("GET", "/control/calls", self._c_calls),
+            ("DELETE", "/control/calls", self._c_clear_calls),
+        ]
+        for verb, path, handler in control:
+            r.add_route(verb, path, self._control(handler))
+        r.add_route("*", "/{tail:.*}", self._not_found)
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return web.json_response(NOT_FOUND.payload(), status=404)
+
+    # -- Bot API ---------------------------------------------------------------------------
+
+    async def _bot_api(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        token = request.match_info["token"]
+        method_name = request.match_info["method"]
+        bot = self.bots.get(token)
+        fault_kind: str | None = None
+        try:
+            if not _TOKEN_SHAPE.match(token):
+                raise NOT_FOUND
+            if bot is None:
+                raise UNAUTHORIZED
+            spec = self.spec.method(method_name)
+            if spec is None:
+                raise NOT_FOUND
+            method_name = spec.name
+            fault = self.faults.take(spec.name, bot.username, bot.token)
+            if fault is not None:
+                fault_kind = fault.kind
+                await self._apply_fault(fault)
+            raw, uploads = await self._read_params(request)
+            handler = HANDLERS.get(spec.name)
+            if handler is None:
+                raise bad_request(f"method not supported by the local emulator: {spec.name}")
+            call = Call(self, bot, spec, coerce_params(spec, raw), uploads)
+            check_required(call)
+            result = await handler(call)
+            status, body = 200, {"ok": True, "result": result}
+        except ApiError as exc:
+            status, body = exc.code, exc.payload()
+        except _Dropped:
+            self._log(bot, method_name, 0, started, "connection dropped", fault_kind)
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=504)
+        self._log(bot, method_name, status, started, body.get("description"), fault_kind)
+        return web.Response(
+            text=json.dumps(body, ensure_ascii=False),
+            status=status,
+            content_type="application/json",
+        )
+
+    def _log(
+        self,
+        bot: BotState | None,
+        method: str,
+        status: int,
+        started: float,
+        description: Any,
+        fault: str | None,
+    ) -> None:
+        self.faults.log(
+            CallRecord(
+                method=method,
+                status=status,
+                time=now(),
+                duration=time.monotonic() - started,
+                bot=bot.username if bot else None,
+                description=description if isinstance(description, str) else None,
+                fault=fault,
+            )
+        )
+
+    async def _apply_fault(self, fault: Fault) -> None:
+        if fault.kind == "429":
+            raise too_many_requests(fault.retry_after)
+        if fault.kind == "timeout":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.delay)
+            raise _Dropped
+        raise ApiError(fault.status, fault.error_description)
+
+    async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+        params: dict[str, Any] = dict(request.query)
+        uploads: dict[str, Upload] = {}
+        if not request.body_exists:
+            return params, uploads
+        try:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise bad_request("can't parse JSON object") from None
+                if not isinstance(body, dict):
+                    raise bad_request("JSON object expected")
+                params.update(body)
+            elif request.content_type in (
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ):
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        with value.file:
+                            data = value.file.read()
+                        uploads[key] = Upload(value.filename, value.content_type, data)
+                    else:
+                        params[key] = value if isinstance(value, str) else bytes(value).decode()
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, "Request Entity Too Large") from None
+        return params, uploads
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        bot = self.bots.get(request.match_info["token"])
+        if bot is None:
+            error = UNAUTHORIZED if _TOKEN_SHAPE.match(request.match_info["token"]) else NOT_FOUND
+            return web.json_response(error.payload(), status=error.code)
+        stored = bot.files_by_path.get(request.match_info["path"])
+        if stored is None:
+            self._log(bot, "downloadFile", 404, started, "Not Found", None)
+            return web.json_response(NOT_FOUND.payload(), status=404)
+        self._log(bot, "downloadFile", 200, started, None, None)
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )
+
+    # -- control API -----------------------------------------------------------------------
+
+    def _control(self, handler: ControlHandler) -> ControlHandler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except ControlError as exc:
+                return web.json_response({"error": exc.message}, status=exc.status)
+            except (ValueError, KeyError, TypeError) as exc:
+                return web.json_response({"error": f"bad request: {exc}"}, status=400)
+
+        return wrapped
+
+    @staticmethod
+    async def _json(request: web.Request) -> dict[str, Any]:
+        if not request.body_exists:
+            return {}
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ControlError(400, "body must be JSON") from None
+        if not isinstance(body, dict):
+            raise ControlError(400, "body must be a JSON object")
+        return body
+
+    @staticmethod
+    def _ok(data: Any, status: int = 200) -> web.Response:
+        return web.Response(
+            text=json.dumps(data, ensure_ascii=False),
+            status=status,
+            content_type="application/json",
+        )
+
+    def _bot_json(self, bot: BotState) -> JSON:
+        return {"id": bot.id, "username": bot.username, "first_name": bot.first_name}
+
+    async def _c_index(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=__doc__ or "", content_type="text/plain")
+
+    async def _c_add_bot(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        bot = self.add_bot(
+            str(body["token"]),
+            str(body.get("username", "qingshou_bot")),
+            str(body.get("first_name", "清收")),
+        )
+        return self._ok(self._bot_json(bot), 201)
+
+    async def _c_bots(self, request: web.Request) -> web.StreamResponse:
+        return self._ok([self._bot_json(b) for b in self.bots.values()])
+
+    async def _c_bot_state(self, request: web.Request) -> web.StreamResponse:
+        bot = self.bot(request.query.get("bot"))
+        return self._ok(
+            {
+                **self._bot_json(bot),
+                "commands": [
+                    {"scope": json.loads(scope), "language_code": lang, "commands": cmds}
+                    for (scope, lang), cmds in bot.commands.items()
+                ],
+                "descriptions": [
+                    {"kind": kind, "language_code": lang, "value": value}
+                    for (kind, lang), value in bot.descriptions.items()
+                ],
+                "webhook": bot.webhook,
+                "allowed_updates": bot.allowed_updates,
+                "pending_updates": len(bot.updates),
+            }
+        )
+
+    async def _c_add_user(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        user = self.add_user(
+            str(body["first_name"]),
+            body.get("last_name"),
+            body.get("username"),
+            str(body.get("language_code", "en")),
+        )
+        return self._ok(user.to_json(), 201)
+
+    async def _c_users(self, request: web.Request) -> web.StreamResponse:
+        return self._ok([u.to_json() for u in self.users.values()])
+
+    async def _c_user(self, request: web.Request) -> web.StreamResponse:
+        return self._ok(self.user(int(request.match_info["id"])).to_json())
+
+    async def _c_message(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        result = self.user_sends_text(
+            int(request.match_info["id"]), str(body.get("text", "")), body.get("bot")
+        )
+        return self._ok(result)
+
+    async def _c_callback(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        result = self.user_presses(
+            int(request.match_info["id"]),
+            int(body["message_id"]),
+            str(body["data"]),
+            body.get("bot"),
+        )
+        return self._ok(result)
+
+    async def _c_document(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            raise ControlError(400, "multipart field 'file' is required")
+        with upload.file:
+            data = upload.file.read()
+        caption = form.get("caption")
+        bot = form.get("bot")
+        result = self.user_sends_document(
+            int(request.match_info["id"]),
+            upload.filename or "file.bin",
+            data,
+            upload.content_type if upload.content_type != "application/octet-stream" else None,
+            str(caption) if caption else None,
+            str(bot) if bot else None,
+        )
+        return self._ok(result)
+
+    async def _c_location(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        result = self.user_sends_location(
+            int(request.match_info["id"]),
+            float(body["latitude"]),
+            float(body["longitude"]),
+            body.get("bot"),
+        )
+        return self._ok(result)
+
+    async def _c_blocked(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        user_id = int(request.match_info["id"])
+        self.set_blocked(user_id, _bool(body.get("blocked", True)), body.get("bot"))
+        return self._ok({"user_id": user_id, "blocked": _bool(body.get("blocked", True))})
+
+    async def _c_transcript(self, request: web.Request) -> web.StreamResponse:
+        chat = self.chat(self.bot(request.query.get("bot")), int(request.match_info["id"]))
+        return self._ok(chat.transcript())
+
+    async def _c_wait(self, request: web.Request) -> web.StreamResponse:
+        chat = self.chat(self.bot(request.query.get("bot")), int(request.match_info["id"]))
+        after = int(request.query.get("after", "0"))
+        timeout = min(max(float(request.query.get("timeout", "10")), 0.0), 60.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            events = chat.events[max(after, 0) :]
+            remaining = deadline - time.monotonic()
+            if events or remaining <= 0 or self.closing:
+                return self._ok({"seq": chat.seq, "events": events})
+            await chat.changed.wait(remaining)
+
+    async def _c_events(self, request: web.Request) -> web.StreamResponse:
+        bot_filter = request.query.get("bot")
+        wanted = self.bot(bot_filter).username if bot_filter else None
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        queue = self.subscribe()
+        try:
+            await response.write(b": connected\n\n")
+            while not self.closing:
+                try:
+                    event = await asyncio.wait_for(queue.get(), 15.0)
+                except TimeoutError:
+                    await response.write(b": keepalive\n\n")
+                    continue
+                if event is None:
+                    break
+                if wanted is not None and event.get("bot") != wanted:
+                    continue
+                payload = json.dumps(event, ensure_ascii=False)
+                await response.write(f"event: {event['kind']}\ndata: {payload}\n\n".encode())
+        except ConnectionResetError:
+            pass  # the browser tab went away
+        finally:
+            self.unsubscribe(queue)
+        return response
+
+    async def _c_add_fault(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        fault = self.inject_fault(
+            kind=body.get("kind", "5xx"),
+            count=int(body.get("count", 1)),
+            method=body.get("method"),
+            status=int(body.get("status", 502)),
+            retry_after=int(body.get("retry_after", 1)),
+            delay=float(body.get("delay", 2.0)),
+            description=body.get("description"),
+            bot=body.get("bot"),
+        )
+        return self._ok(fault.to_json(), 201)
+
+    async def _c_faults(self, request: web.Request) -> web.StreamResponse:
+        return self._ok([f.to_json() for f in self.faults.faults])
+
+    async def _c_clear_faults(self, request: web.Request) -> web.StreamResponse:
+        self.faults.clear()
+        return self._ok({"cleared": True})
+
+    async def _c_calls(self, request: web.Request) -> web.StreamResponse:
+        calls = self.faults.query(request.query.get("method"), request.query.get("bot"))
+        return self._ok([c.to_json() for c in calls])
+
+    async def _c_clear_calls(self, request: web.Request) -> web.StreamResponse:
+        self.faults.calls.clear()
+        return self._ok({"cleared": True})
