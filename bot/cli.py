@@ -53,10 +53,17 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Only the emulator, for pointing a bot of your own at it."""
-    from bot.emulator import EmulatorConfig, serve
+    from bot.emulator import BotSpec, EmulatorConfig, serve
 
     config = EmulatorConfig(host=args.host, port=args.port, rate_limits=not args.no_limits)
-    asyncio.run(serve(config, tokens=args.token or []))
+    bots = [BotSpec(token, f"local{i}_bot", f"Local bot {i}") for i, token in
+            enumerate(args.token or [], start=1)]
+
+    def ready(emulator: object) -> None:
+        url = getattr(emulator, "url", "")
+        print(f"Telegram Bot API emulator on {url}; point a bot at base_url={url}/bot")
+
+    asyncio.run(serve(config, bots=bots, users=args.user or [], on_ready=ready))
     return 0
 
 
@@ -135,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8081)
     p.add_argument("--token", action="append", help="a bot token to accept (repeatable)")
+    p.add_argument("--user", action="append", help="create a user with this first name")
     p.add_argument("--no-limits", action="store_true", help="switch off flood limits (429)")
     p.set_defaults(func=cmd_emulator)
 
@@ -160,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO, and the URL contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # APScheduler reports every tick of every job at INFO.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except ConfigError as exc:

@@ -1,0 +1,169 @@
+"""The local sandbox: the emulator on loopback, the real bot polling it, a demo cooperative.
+
+Nothing leaves the machine. The bot's clock is a :class:`ManualClock` so the sandbox can jump
+forward in time (to a payment date, to tomorrow 09:00) and show reminders and digests at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.app import QingshouApp, build_application
+from bot.clock import ManualClock
+from bot.config import Secret, Settings
+from bot.domain.people import Role, deep_link
+from bot.emulator import Emulator, EmulatorConfig, UserInfo
+from bot.runner import running
+from bot.storage import SqliteStorage, Storage
+
+BOT_USERNAME = "qingshou_sandbox_bot"
+TEAM = "东城组"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    key: str
+    first_name: str
+    last_name: str | None
+    language_code: str
+    role: Role | None  # None: a stranger, not yet registered
+    team: str | None
+
+
+DEMO_PEOPLE: tuple[DemoPerson, ...] = (
+    DemoPerson("admin", "王", "主任", "zh-hans", Role.ADMIN, None),
+    DemoPerson("supervisor", "李", "组长", "zh-hans", Role.SUPERVISOR, TEAM),
+    DemoPerson("collector", "张", "伟", "zh-hans", Role.COLLECTOR, TEAM),
+    DemoPerson("collector2", "Chen", "Jing", "en", Role.COLLECTOR, TEAM),
+    DemoPerson("stranger", "New", "Colleague", "zh-hant", None, None),
+)
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox; ``people`` maps demo keys to emulator users."""
+
+    emulator: Emulator
+    app: QingshouApp
+    clock: ManualClock
+    storage: Storage
+    settings: Settings
+    invite_code: str
+    people: dict[str, UserInfo] = field(default_factory=dict)
+
+    @property
+    def invite_link(self) -> str:
+        return deep_link(BOT_USERNAME, self.invite_code)
+
+
+async def seed_demo(storage: Storage, emulator: Emulator, clock: ManualClock) -> dict[str, UserInfo]:
+    """Create the demo people in the emulator and (if new) in storage."""
+    now = clock.now()
+    team = await storage.ensure_team(TEAM, now=now)
+    bot = emulator.bot(BOT_USERNAME)
+    people: dict[str, UserInfo] = {}
+    for person in DEMO_PEOPLE:
+        info = emulator.add_user(
+            first_name=person.first_name,
+            last_name=person.last_name,
+            language_code=person.language_code,
+        )
+        people[person.key] = info
+        if person.role is None:
+            continue
+        # The demo staff have talked to the bot before, so it may write to them first.
+        emulator.chat(bot, info.id).started = True
+        if await storage.get_user_by_telegram_id(info.id) is None:
+            await storage.add_user(
+                telegram_id=info.id,
+                name=f"{person.first_name}{person.last_name or ''}"
+                if person.language_code.startswith("zh")
+                else f"{person.first_name} {person.last_name or ''}".strip(),
+                role=person.role,
+                team_id=team.id if person.team else None,
+                now=now,
+            )
+    return people
+
+
+@asynccontextmanager
+async def start_sandbox(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    db_path: Path | None = None,
+    emulator_config: EmulatorConfig | None = None,
+) -> AsyncIterator[Sandbox]:
+    """Start emulator, storage, demo data and bot; stop them all on exit."""
+    clock = ManualClock()
+    config = emulator_config or EmulatorConfig(host=host, port=port)
+    token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)[:35]}"
+    with tempfile.TemporaryDirectory(prefix="qingshou-sandbox-") as tmp:
+        db = db_path or Path(tmp) / "sandbox.db"
+        async with Emulator(config) as emulator:
+            emulator.add_bot(token, username=BOT_USERNAME, first_name="清收 Sandbox")
+            storage = await SqliteStorage.open(db, now=clock.now())
+            try:
+                people = await seed_demo(storage, emulator, clock)
+                team = await storage.ensure_team(TEAM, now=clock.now())
+                invite = await storage.create_invite(
+                    role=Role.COLLECTOR, team_id=team.id, created_by=None, now=clock.now()
+                )
+                bot_settings = replace(
+                    settings,
+                    token=Secret(token),
+                    api_url=emulator.api_base_url,
+                    db_path=db,
+                    admins=frozenset(),
+                )
+                app = build_application(bot_settings, clock=clock, storage=storage)
+                async with running(app, poll_timeout=5):
+                    yield Sandbox(emulator, app, clock, storage, bot_settings, invite.code, people)
+            finally:
+                await storage.close()
+
+
+def describe(sandbox: Sandbox) -> str:
+    """What ``make run`` prints: where to go and who is who."""
+    lines = [
+        "",
+        "qingshou sandbox is running (nothing leaves this machine).",
+        f"  Telegram Bot API emulator: {sandbox.emulator.url}",
+        f"  bot: @{BOT_USERNAME}   database: {sandbox.settings.db_path}",
+        "",
+        "Demo people (Telegram ids):",
+    ]
+    for person in DEMO_PEOPLE:
+        info = sandbox.people[person.key]
+        role = person.role.value if person.role else "stranger (not registered)"
+        team = f", team {person.team}" if person.team else ""
+        lines.append(f"  {info.id}  {info.first_name} {info.last_name or ''}: {role}{team}")
+    stranger = sandbox.people["stranger"].id
+    lines += [
+        "",
+        f"An invite for a new collector: /start {sandbox.invite_code}",
+        "",
+        "Talk to the bot as one of them through the emulator's control API, e.g.:",
+        f"  curl -s -X POST {sandbox.emulator.url}/control/users/{stranger}/message "
+        f"-H 'content-type: application/json' -d '{{\"text\": \"/start {sandbox.invite_code}\"}}'",
+        f"  curl -s '{sandbox.emulator.url}/control/chats/{stranger}/transcript'",
+        "",
+        "Ctrl-C stops the sandbox.",
+    ]
+    return "\n".join(lines)
+
+
+async def run_sandbox(
+    settings: Settings, *, host: str, port: int, db_path: Path | None
+) -> None:
+    """Run until interrupted, printing how to use it."""
+    async with start_sandbox(settings, host=host, port=port, db_path=db_path) as sandbox:
+        print(describe(sandbox), flush=True)
+        await asyncio.Event().wait()

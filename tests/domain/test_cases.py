@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.cases import (
+    Borrower,
+    Case,
+    CaseStatus,
+    Loan,
+    PartyRole,
+    RelatedParty,
+    Security,
+    days_past_due,
+)
+
+
+def test_days_past_due_counts_days_since_the_missed_due_date() -> None:
+    due = date(2024, 3, 5)
+    assert days_past_due(due, date(2024, 3, 5)) == 0
+    assert days_past_due(due, date(2024, 3, 6)) == 1
+    assert days_past_due(due, date(2024, 4, 4)) == 30
+    assert days_past_due(date(2024, 2, 28), date(2024, 3, 1)) == 2  # leap year
+
+
+def test_days_past_due_is_never_negative() -> None:
+    assert days_past_due(date(2024, 3, 5), date(2024, 3, 1)) == 0
+
+
+def test_loan_total_overdue() -> None:
+    loan = Loan("HT1", 5_000_000, date(2024, 3, 5), 10_000_000, overdue_interest=12_345)
+    assert loan.total_overdue == 5_012_345
+
+
+def test_case_defaults() -> None:
+    case = Case(Borrower("张三"), Loan("HT1", 100, date(2024, 1, 1), 100))
+    assert case.status is CaseStatus.OPEN
+    assert case.related_parties == ()
+    assert not case.security.has_collateral
+    assert Security(collateral_description="商铺").has_collateral
+
+
+def test_status_closed() -> None:
+    assert CaseStatus.SETTLED.is_closed
+    assert CaseStatus.WRITTEN_OFF.is_closed
+    assert not CaseStatus.LEGAL.is_closed
+    assert not CaseStatus.UNDER_AGREEMENT.is_closed
+
+
+def test_enum_values_are_stable_strings() -> None:
+    assert [r.value for r in PartyRole] == [
+        "spouse",
+        "guarantor",
+        "mortgagor",
+        "family",
+        "business_partner",
+        "other",
+    ]
+    assert RelatedParty(PartyRole.SPOUSE, "赵六").attitude == "unknown"
