@@ -7,7 +7,7 @@ wants to look at rows the bot wrote.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeDefault
 from telegram.constants import ParseMode
@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings
 from bot.context import BotData, QingshouContext
 from bot.i18n import N_
 from bot.render import Renderer
-from bot.storage import Storage, SqliteStorage
+from bot.storage import SqliteStorage, Storage
 from bot.telegram_io import ResilientRateLimiter
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ MENU: tuple[tuple[str, str], ...] = (
     ("lang", N_("Language")),
     ("whoami", N_("Who I am to the bot")),
 )
+
+
+def _factory(data: BotData) -> type[BotData]:
+    # PTB makes bot_data by calling what it is given; ours is built beforehand from settings.
+    return cast(type[BotData], lambda: data)
 
 
 def build_application(
@@ -64,10 +69,17 @@ def build_application(
         .token(settings.token.reveal())
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
-        .context_types(ContextTypes(context=QingshouContext, bot_data=lambda: bot_data))
+        .context_types(ContextTypes(context=QingshouContext, bot_data=_factory(bot_data)))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .request(HTTPXRequest(connection_pool_size=16, read_timeout=timeout,
-                              write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout))
+        .request(
+            HTTPXRequest(
+                connection_pool_size=16,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                connect_timeout=timeout,
+                pool_timeout=timeout,
+            )
+        )
         .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=timeout))
         .rate_limiter(rate_limiter or ResilientRateLimiter())
         .concurrent_updates(True)

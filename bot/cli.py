@@ -56,8 +56,10 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     from bot.emulator import BotSpec, EmulatorConfig, serve
 
     config = EmulatorConfig(host=args.host, port=args.port, rate_limits=not args.no_limits)
-    bots = [BotSpec(token, f"local{i}_bot", f"Local bot {i}") for i, token in
-            enumerate(args.token or [], start=1)]
+    bots = [
+        BotSpec(token, f"local{i}_bot", f"Local bot {i}")
+        for i, token in enumerate(args.token or [], start=1)
+    ]
 
     def ready(emulator: object) -> None:
         url = getattr(emulator, "url", "")
@@ -98,8 +100,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
         print(f"link:    {deep_link(username, invite.code)}")
         print(f"expires: {invite.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M %Z}")
         if username is None:
-            print("(the bot has not run against this database yet, so its @username is unknown: "
-                  "they can also send it /start " + invite.code + ")")
+            print(
+                "(the bot has not run against this database yet, so its @username is unknown: "
+                "they can also send it /start " + invite.code + ")"
+            )
         return 0
 
     return asyncio.run(_go())

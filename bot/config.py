@@ -47,7 +47,7 @@ class Secret(str):
 class Settings:
     """Typed configuration of one qingshou process."""
 
-    token: Secret = Secret("")
+    token: Secret = Secret("")  # noqa: RUF009 - immutable, sharing it is safe
     api_url: str = TELEGRAM_API_URL
     db_path: Path = Path("qingshou.db")
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
@@ -88,7 +88,9 @@ def _parse_admins(raw: str) -> frozenset[int]:
 def _parse_time(raw: str) -> time:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ConfigError(f"QINGSHOU_DIGEST_TIME: {raw!r} is not a time of day (use HH:MM, e.g. 18:00)")
+        raise ConfigError(
+            f"QINGSHOU_DIGEST_TIME: {raw!r} is not a time of day (use HH:MM, e.g. 18:00)"
+        )
     return time(int(match[1]), int(match[2]))
 
 
@@ -122,7 +124,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"QINGSHOU_TZ: {tz_name!r} is not an IANA time zone (e.g. Asia/Shanghai)") from exc
+        raise ConfigError(
+            f"QINGSHOU_TZ: {tz_name!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+        ) from exc
 
     lang_raw = get.get("QINGSHOU_LANG", "zh_Hans")
     lang = normalise_locale(lang_raw)

@@ -29,7 +29,7 @@ BABEL_LOCALES: dict[str, str] = {"en": "en", "zh_Hans": "zh_Hans_CN", "zh_Hant":
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo", "hant"}
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Mark ``message`` for extraction; it is translated where it is shown."""
     return message
 

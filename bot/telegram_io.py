@@ -41,7 +41,7 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         backoff: float = 0.5,
         max_backoff: float = 30.0,
     ) -> None:
-        self._overall = AsyncLimiter(overall_per_second, 1.0)
+        self._overall = AsyncLimiter(overall_per_second, 1.0)  # Telegram: 30/s; keep a margin
         self._per_chat_rate = per_chat_per_second
         self._per_chat_burst = per_chat_burst
         self._chats: dict[Any, AsyncLimiter] = {}
@@ -62,9 +62,12 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         if limiter is None:
             if len(self._chats) > 10_000:
                 # Forget chats whose bucket is full again: they would start fresh anyway.
-                self._chats = {k: v for k, v in self._chats.items() if not v.has_capacity(
-                    self._per_chat_burst)}
-            limiter = AsyncLimiter(self._per_chat_burst, self._per_chat_burst / self._per_chat_rate)
+                self._chats = {
+                    k: v for k, v in self._chats.items() if not v.has_capacity(self._per_chat_burst)
+                }
+            # 10 % under Telegram's pace: clocks differ and a request is counted on arrival.
+            period = self._per_chat_burst / (self._per_chat_rate * 0.9)
+            limiter = AsyncLimiter(self._per_chat_burst, period)
             self._chats[chat_id] = limiter
         return limiter
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import QingshouContext
-from bot.domain.people import is_invite_code
+from bot.domain.people import User, is_invite_code
 from bot.i18n import N_, normalise_locale
 
 
@@ -17,6 +19,11 @@ def _is_join_attempt(update: Update) -> bool:
         return False
     parts = message.text.split()
     return len(parts) == 2 and parts[0].split("@")[0] == "/start" and is_invite_code(parts[1])
+
+
+def resolve_locale(user: User | None, telegram_language: str | None, default: str) -> str:
+    """/lang choice, then Telegram's current language (even before the profile catches up)."""
+    return (user.locale if user else None) or normalise_locale(telegram_language) or default
 
 
 async def check_access(update: Update, context: QingshouContext) -> None:
@@ -30,15 +37,16 @@ async def check_access(update: Update, context: QingshouContext) -> None:
     user = await storage.get_user_by_telegram_id(tg_user.id)
     tg_locale = normalise_locale(tg_user.language_code)
     default = context.settings.default_locale
-    context.locale = user.effective_locale(default) if user else (tg_locale or default)
+    context.locale = resolve_locale(user, tg_user.language_code, default)
 
     if user is not None and user.active:
-        context.user = user
         name = tg_user.full_name
         if (user.name, user.username, user.telegram_locale) != (name, tg_user.username, tg_locale):
             await storage.update_profile(
                 user.id, name=name, username=tg_user.username, telegram_locale=tg_locale
             )
+            user = replace(user, name=name, username=tg_user.username, telegram_locale=tg_locale)
+        context.user = user
         if user.blocked_at is not None:
             # They wrote to us, so they have unblocked the bot.
             await storage.set_blocked(tg_user.id, False, now=context.clock.now())
@@ -51,7 +59,5 @@ async def check_access(update: Update, context: QingshouContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer(context.label(N_("No access.")), show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(
-            context.render(template, telegram_id=tg_user.id)
-        )
+        await update.effective_message.reply_text(context.render(template, telegram_id=tg_user.id))
     raise ApplicationHandlerStop

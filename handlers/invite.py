@@ -50,8 +50,10 @@ async def invite(update: Update, context: QingshouContext) -> None:
         await message.reply_text(context.render("invite/not_allowed"))
         return
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(context.label(label), callback_data=f"{PREFIX}role:{role.value}")]
-         for role, label in ROLE_LABELS.items()]
+        [
+            [InlineKeyboardButton(context.label(label), callback_data=f"{PREFIX}role:{role.value}")]
+            for role, label in ROLE_LABELS.items()
+        ]
     )
     await message.reply_text(context.render("invite/choose_role"), reply_markup=keyboard)
 
@@ -77,8 +79,10 @@ async def invite_button(update: Update, context: QingshouContext) -> None:
             return
         teams = await context.storage.list_teams()
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t.name, callback_data=f"{PREFIX}make:{role.value}:{t.id}")]
-             for t in teams[:99]]
+            [
+                [InlineKeyboardButton(t.name, callback_data=f"{PREFIX}make:{role.value}:{t.id}")]
+                for t in teams[:99]
+            ]
         )
         await query.answer()
         await query.edit_message_text(

@@ -14,12 +14,12 @@ async def choose_language(update: Update, context: QingshouContext) -> None:
     """Offer the three languages as buttons, each in its own script."""
     assert update.effective_message is not None
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(LANGUAGE_NAMES[loc], callback_data=LANG_PREFIX + loc)]
-         for loc in SUPPORTED_LOCALES]
+        [
+            [InlineKeyboardButton(LANGUAGE_NAMES[loc], callback_data=LANG_PREFIX + loc)]
+            for loc in SUPPORTED_LOCALES
+        ]
     )
-    await update.effective_message.reply_text(
-        context.render("lang/choose"), reply_markup=keyboard
-    )
+    await update.effective_message.reply_text(context.render("lang/choose"), reply_markup=keyboard)
 
 
 async def set_language(update: Update, context: QingshouContext) -> None:

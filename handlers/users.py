@@ -41,7 +41,11 @@ async def list_users(update: Update, context: QingshouContext) -> None:
     keyboard = None
     if can_manage:
         rows = [
-            [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=f"{PREFIX}show:{p.id}")]
+            [
+                InlineKeyboardButton(
+                    p.name or str(p.telegram_id), callback_data=f"{PREFIX}show:{p.id}"
+                )
+            ]
             for p in people
             if p.id != user.id
         ][:MAX_BUTTONS]

@@ -59,7 +59,9 @@ def test_placeholders_survive_translation(locale):
 
     for m in catalog(locale):
         if m.id and m.string:
-            assert set(re.findall(r"%\(\w+\)s", m.id)) == set(re.findall(r"%\(\w+\)s", m.string)), m.id
+            assert set(re.findall(r"%\(\w+\)s", m.id)) == set(re.findall(r"%\(\w+\)s", m.string)), (
+                m.id
+            )
 
 
 def test_simplified_and_traditional_are_different_catalogs():
@@ -71,9 +73,17 @@ def test_simplified_and_traditional_are_different_catalogs():
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("en", "en"), ("en-GB", "en"), ("zh", "zh_Hans"), ("zh-hans", "zh_Hans"),
-        ("zh-CN", "zh_Hans"), ("zh-TW", "zh_Hant"), ("zh-hant", "zh_Hant"), ("zh_HK", "zh_Hant"),
-        ("fr", None), (None, None), ("", None),
+        ("en", "en"),
+        ("en-GB", "en"),
+        ("zh", "zh_Hans"),
+        ("zh-hans", "zh_Hans"),
+        ("zh-CN", "zh_Hans"),
+        ("zh-TW", "zh_Hant"),
+        ("zh-hant", "zh_Hant"),
+        ("zh_HK", "zh_Hant"),
+        ("fr", None),
+        (None, None),
+        ("", None),
     ],
 )
 def test_telegram_language_codes(code, expected):

@@ -75,4 +75,6 @@ def test_language_preference_order():
     u = person(Role.COLLECTOR)
     assert u.effective_locale("zh_Hans") == "zh_Hans"
     assert replace(u, telegram_locale="en").effective_locale("zh_Hans") == "en"
-    assert replace(u, telegram_locale="en", locale="zh_Hant").effective_locale("zh_Hans") == "zh_Hant"
+    assert (
+        replace(u, telegram_locale="en", locale="zh_Hant").effective_locale("zh_Hans") == "zh_Hant"
+    )

@@ -100,7 +100,9 @@ async def test_admins_from_settings_are_created_and_promoted(storage):
 
 async def test_deactivate_and_blocked_are_recorded(storage):
     team = await storage.ensure_team("A", now=NOW)
-    u = await storage.add_user(telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW)
+    u = await storage.add_user(
+        telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
+    )
     off = await storage.set_active(u.id, False, actor_id=None, now=NOW)
     assert not off.active
     assert await storage.set_blocked(7, True, now=NOW)
@@ -112,7 +114,9 @@ async def test_deactivate_and_blocked_are_recorded(storage):
 
 async def test_outbox_batches_and_retries(storage):
     team = await storage.ensure_team("A", now=NOW)
-    u = await storage.add_user(telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW)
+    u = await storage.add_user(
+        telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
+    )
     for i in range(3):
         await storage.enqueue(u.id, "notify/invite_used", {"i": i}, now=NOW)
     await storage.enqueue(u.id, "x", {}, now=NOW, not_before=NOW + timedelta(days=1))
