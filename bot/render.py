@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
 
 import templates as _templates_pkg
@@ -50,7 +50,10 @@ class Renderer:
             return format_decimal(value, locale=bl)
 
         def local_dt(value: datetime) -> str:
-            return format_datetime(value.astimezone(tz), "medium", tzinfo=tz, locale=bl)
+            # Date as the locale writes it, time to the minute: seconds mean nothing here.
+            local = value.astimezone(tz)
+            date_part = format_date(local.date(), "medium", locale=bl)
+            return f"{date_part} {format_time(local, 'short', tzinfo=tz, locale=bl)}"
 
         def local_date(value: date | datetime) -> str:
             if isinstance(value, datetime):

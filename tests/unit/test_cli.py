@@ -1,0 +1,82 @@
+"""The command line as an operator uses it (each command runs its own event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+
+import pytest
+
+from bot.cli import build_parser, main
+from bot.storage import SqliteStorage
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("QINGSHOU_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QINGSHOU_DB", str(tmp_path / "q.db"))
+    return tmp_path
+
+
+def test_every_command_has_help(capsys):
+    parser = build_parser()
+    for command in ("run", "sandbox", "emulator", "invite", "backup"):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args([command, "--help"])
+        assert exc.value.code == 0
+        assert "usage: qingshou " + command in capsys.readouterr().out
+
+
+def test_invite_prints_code_link_and_expiry(env, capsys):
+    assert main(["invite", "--role", "supervisor", "--team", "东城", "--hours", "24"]) == 0
+    out = capsys.readouterr().out
+    code = re.search(r"code:\s+(\S+)", out)[1]
+    assert f"start={code}" in out
+    assert "team:    东城" in out
+    assert "expires:" in out
+
+    async def stored():
+        s = await SqliteStorage.open(env / "q.db")
+        try:
+            return await s.get_invite(code)
+        finally:
+            await s.close()
+
+    invite = asyncio.run(stored())
+    assert invite.role.value == "supervisor"
+    assert invite.team_name == "东城"
+
+
+def test_collector_invite_without_team_is_refused(env, capsys):
+    assert main(["invite", "--role", "collector"]) == 2
+    assert "--team is required" in capsys.readouterr().err
+
+
+def test_a_bad_setting_stops_with_its_name(env, capsys, monkeypatch):
+    monkeypatch.setenv("QINGSHOU_TZ", "Nowhere/Special")
+    assert main(["invite", "--role", "admin"]) == 2
+    assert "QINGSHOU_TZ" in capsys.readouterr().err
+
+
+def test_backup_copies_the_live_database(env, capsys):
+    main(["invite", "--role", "admin"])
+    live = sqlite3.connect(env / "q.db")  # a writer holding the database open meanwhile
+    live.execute("BEGIN")
+    live.execute("INSERT INTO meta (key, value) VALUES ('uncommitted', 'x')")
+    assert main(["backup", str(env / "copy.db")]) == 0
+    live.rollback()
+    live.close()
+    copy = sqlite3.connect(env / "copy.db")
+    assert copy.execute("SELECT count(*) FROM invites").fetchone()[0] == 1
+    assert copy.execute("SELECT count(*) FROM meta WHERE key='uncommitted'").fetchone()[0] == 0
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    copy.close()
+
+
+def test_backup_of_a_missing_database_is_refused(env, capsys):
+    assert main(["backup", str(env / "copy.db")]) == 2
+    assert "does not exist" in capsys.readouterr().err
