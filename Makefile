@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench install clean messages
+.PHONY: run test lint fmt bench install clean messages screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ messages: $(STAMP)
 		-o templates/locale/messages.pot .
 	$(BIN)/pybabel update -i templates/locale/messages.pot -d templates/locale \
 		--no-fuzzy-matching --ignore-obsolete --width 100
+
+## screenshots: regenerate docs/webchat*.png from the browser tests (a real conversation).
+screenshots: $(STAMP)
+	QINGSHOU_SCREENSHOT_DIR=docs $(BIN)/python -m pytest tests/browser -q -m browser

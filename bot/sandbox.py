@@ -35,6 +35,20 @@ class DemoPerson:
     role: Role | None  # None: a stranger, not yet registered
     team: str | None
 
+    @property
+    def display_name(self) -> str:
+        """The name as the bot stores it: 王主任 (Chinese names run together), Chen Jing."""
+        if self.language_code.startswith("zh") and not self.first_name.isascii():
+            return f"{self.first_name}{self.last_name or ''}"
+        return f"{self.first_name} {self.last_name or ''}".strip()
+
+    @property
+    def label(self) -> str:
+        """Who this is in the web chat's persona picker: "supervisor · 李组长 · 东城组"."""
+        role = self.role.value if self.role else "stranger"
+        team = f" · {self.team}" if self.team else ""
+        return f"{role} · {self.display_name}{team}"
+
 
 DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("admin", "王", "主任", "zh-hans", Role.ADMIN, None),
@@ -62,7 +76,9 @@ class Sandbox:
         return deep_link(BOT_USERNAME, self.invite_code)
 
 
-async def seed_demo(storage: Storage, emulator: Emulator, clock: ManualClock) -> dict[str, UserInfo]:
+async def seed_demo(
+    storage: Storage, emulator: Emulator, clock: ManualClock
+) -> dict[str, UserInfo]:
     """Create the demo people in the emulator and (if new) in storage."""
     now = clock.now()
     team = await storage.ensure_team(TEAM, now=now)
@@ -73,6 +89,7 @@ async def seed_demo(storage: Storage, emulator: Emulator, clock: ManualClock) ->
             first_name=person.first_name,
             last_name=person.last_name,
             language_code=person.language_code,
+            label=person.label,
         )
         people[person.key] = info
         if person.role is None:
@@ -82,9 +99,7 @@ async def seed_demo(storage: Storage, emulator: Emulator, clock: ManualClock) ->
         if await storage.get_user_by_telegram_id(info.id) is None:
             await storage.add_user(
                 telegram_id=info.id,
-                name=f"{person.first_name}{person.last_name or ''}"
-                if person.language_code.startswith("zh")
-                else f"{person.first_name} {person.last_name or ''}".strip(),
+                name=person.display_name,
                 role=person.role,
                 team_id=team.id if person.team else None,
                 now=now,
@@ -109,6 +124,7 @@ async def start_sandbox(
         db = db_path or Path(tmp) / "sandbox.db"
         async with Emulator(config) as emulator:
             emulator.add_bot(token, username=BOT_USERNAME, first_name="清收 Sandbox")
+            emulator.attach_clock(clock, settings.tz)
             storage = await SqliteStorage.open(db, now=clock.now())
             try:
                 people = await seed_demo(storage, emulator, clock)
@@ -131,12 +147,18 @@ async def start_sandbox(
 
 
 def describe(sandbox: Sandbox) -> str:
-    """What ``make run`` prints: where to go and who is who."""
+    """What ``make run`` prints: the web chat first, then who is who."""
+    url = sandbox.emulator.url
+    rule = "─" * 64
     lines = [
         "",
-        "qingshou sandbox is running (nothing leaves this machine).",
-        f"  Telegram Bot API emulator: {sandbox.emulator.url}",
-        f"  bot: @{BOT_USERNAME}   database: {sandbox.settings.db_path}",
+        rule,
+        f"  清收 sandbox · open the web chat:  {url}/",
+        rule,
+        "",
+        "qingshou sandbox is running (nothing leaves this machine; no Telegram account needed).",
+        "In the web chat pick who you are, talk to the bot, press its buttons, open a second",
+        "person beside the first, and move the bot's clock forward to see reminders.",
         "",
         "Demo people (Telegram ids):",
     ]
@@ -148,21 +170,20 @@ def describe(sandbox: Sandbox) -> str:
     stranger = sandbox.people["stranger"].id
     lines += [
         "",
-        f"An invite for a new collector: /start {sandbox.invite_code}",
+        f"The stranger can join as a collector by sending:  /start {sandbox.invite_code}",
         "",
-        "Talk to the bot as one of them through the emulator's control API, e.g.:",
-        f"  curl -s -X POST {sandbox.emulator.url}/control/users/{stranger}/message "
+        f"Telegram Bot API emulator: {sandbox.emulator.api_base_url}   bot: @{BOT_USERNAME}",
+        f"database: {sandbox.settings.db_path}",
+        f"Scripting instead of clicking: the control API is described at {url}/control, e.g.",
+        f"  curl -s -X POST {url}/control/users/{stranger}/message "
         f"-H 'content-type: application/json' -d '{{\"text\": \"/start {sandbox.invite_code}\"}}'",
-        f"  curl -s '{sandbox.emulator.url}/control/chats/{stranger}/transcript'",
         "",
         "Ctrl-C stops the sandbox.",
     ]
     return "\n".join(lines)
 
 
-async def run_sandbox(
-    settings: Settings, *, host: str, port: int, db_path: Path | None
-) -> None:
+async def run_sandbox(settings: Settings, *, host: str, port: int, db_path: Path | None) -> None:
     """Run until interrupted, printing how to use it."""
     async with start_sandbox(settings, host=host, port=port, db_path=db_path) as sandbox:
         print(describe(sandbox), flush=True)

@@ -15,7 +15,8 @@ import mimetypes
 import re
 import secrets
 import time
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
 
 from bot.emulator.faults import Fault, FaultBook, FaultKind
 from bot.emulator.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, detect_entities, utf16_len
@@ -33,6 +34,21 @@ class ControlError(Exception):
         self.message = message
 
 
+def file_too_big(size: int | None, limit: int) -> str:
+    """The refusal for an upload above the emulator's document limit."""
+    mib = 1024 * 1024
+    what = f" ({size / mib:.1f} MB)" if size is not None else ""
+    return f"file is too big{what}: Telegram accepts documents up to {limit / mib:g} MB here"
+
+
+class SettableClock(Protocol):
+    """The bot's clock as the sandbox's time control needs it (``bot.clock.ManualClock``)."""
+
+    def now(self) -> datetime: ...
+
+    def set(self, when: datetime) -> None: ...
+
+
 class EmulatorCore:
     """All emulator state plus the actions users can take."""
 
@@ -44,6 +60,9 @@ class EmulatorCore:
         self.closing = False
         self._next_user_id = self.config.first_user_id
         self._subscribers: set[asyncio.Queue[JSON | None]] = set()
+        #: The bot's clock and the cooperative's zone, when a sandbox attached them.
+        self.clock: SettableClock | None = None
+        self.clock_tz: tzinfo | None = None
 
     # -- registry ------------------------------------------------------------------------
 
@@ -79,14 +98,41 @@ class EmulatorCore:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str = "en",
+        label: str | None = None,
     ) -> UserInfo:
-        """Create a Telegram user with the next free id."""
+        """Create a Telegram user with the next free id (``label``: who they are in a demo)."""
         if not first_name:
             raise ValueError("first_name must be non-empty")
-        user = UserInfo(self._next_user_id, first_name, last_name, username, language_code)
+        user = UserInfo(
+            self._next_user_id, first_name, last_name, username, language_code, label or None
+        )
         self._next_user_id += 1
         self.users[user.id] = user
+        self.publish({"kind": "user", "time": time.time(), "user": user.to_json()})
         return user
+
+    def attach_clock(self, clock: SettableClock, tz: tzinfo) -> None:
+        """Let the web chat's time control move the bot's clock (the sandbox does this)."""
+        self.clock = clock
+        self.clock_tz = tz
+
+    def set_clock(self, when: datetime) -> datetime:
+        """Jump the attached clock forward to ``when`` (aware); never backwards."""
+        if self.clock is None:
+            raise ControlError(404, "no clock attached (only the sandbox has a time control)")
+        if when.tzinfo is None:
+            raise ControlError(400, "the time must carry a zone")
+        current = self.clock.now()
+        if when < current:
+            raise ControlError(
+                400,
+                "the clock only moves forward: "
+                f"{when.isoformat(timespec='minutes')} is before the bot's now "
+                f"{current.astimezone(when.tzinfo).isoformat(timespec='minutes')}",
+            )
+        self.clock.set(when)
+        self.publish({"kind": "clock", "time": time.time(), "now": self.clock.now().isoformat()})
+        return self.clock.now()
 
     def user(self, user_id: int) -> UserInfo:
         """The user with this id or a 404 ControlError."""
@@ -234,6 +280,8 @@ class EmulatorCore:
         """The user uploads a file; the bot can getFile and download it."""
         if not data:
             raise ControlError(400, "file must be non-empty")
+        if len(data) > self.config.document_max_bytes:
+            raise ControlError(413, file_too_big(len(data), self.config.document_max_bytes))
         if caption is not None and utf16_len(caption) > MAX_CAPTION_UTF16:
             raise ControlError(400, "caption is longer than 1024 UTF-16 code units")
         chat = self._incoming_chat(user_id, bot)

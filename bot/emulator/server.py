@@ -12,12 +12,13 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
     ``GET    /control/bots``                     registered bots
     ``GET    /control/bot?bot=``                 a bot's settings: commands, descriptions, webhook
     ``POST   /control/users``                    ``{first_name, last_name?, username?,
-                                                 language_code?}`` → user ``{id, ...}``
+                                                 language_code?, label?}`` → user ``{id, ...}``
     ``GET    /control/users``                    all users
     ``POST   /control/users/{id}/message``       ``{text, bot?}`` → ``{message, update_id, seq}``;
                                                  ``/start PAYLOAD`` gets a bot_command entity
     ``POST   /control/users/{id}/callback``      ``{message_id, data, bot?}`` → ``{callback_id}``
-    ``POST   /control/users/{id}/document``      multipart ``file`` (+ ``caption``, ``bot``)
+    ``POST   /control/users/{id}/document``      multipart ``file`` (+ ``caption``, ``bot``);
+                                                 413 above ``document_max_bytes``
     ``POST   /control/users/{id}/location``      ``{latitude, longitude, bot?}``
     ``POST   /control/users/{id}/blocked``       ``{blocked: bool, bot?}``
     ``GET    /control/chats/{id}/transcript``    messages (current state) + every event
@@ -27,11 +28,23 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  status?, retry_after?, delay?, description?}``
     ``GET    /control/faults``  ``DELETE /control/faults``
     ``GET    /control/calls``                    ``?method=&bot=`` call log; ``DELETE`` clears it
+    ``GET    /control/webchat``                  ``?bot=`` the bot, limits, whether a clock exists
+    ``GET    /control/files/{file_id}``          ``?bot=&download=1`` a file sent in a chat
+    ``GET    /control/clock``                    the bot's clock (404 unless a sandbox attached one)
+    ``POST   /control/clock``                    ``{preset}`` (``tomorrow_0900``, ``plus_hour``,
+                                                 ``plus_day``) or ``{advance_seconds}`` or
+                                                 ``{at: ISO}`` (naive: the cooperative's zone);
+                                                 never backwards
+
+Web chat
+    ``GET /`` the web chat page (see :mod:`bot.emulator.webchat`); ``GET /webchat/{file}`` its
+    script and style sheet.
 
 Transcript events have ``{seq, kind, time, chat_id, bot, ...}`` with kind one of ``message``
 (either direction, with ``message`` snapshot), ``edit`` (new snapshot), ``delete``,
 ``callback_query``, ``callback_answer`` (toast ``text``, ``show_alert``), ``chat_action``,
-``blocked``, ``unblocked``.
+``blocked``, ``unblocked``. The event stream also carries ``user`` (a user was created, with
+``user``) and ``clock`` (the sandbox's clock moved, with ``now``), which have no ``chat_id``.
 """
 
 from __future__ import annotations
@@ -46,8 +59,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator import webchat
 from bot.emulator.botapi import HANDLERS, Call, Upload, check_required, coerce_params
-from bot.emulator.core import ControlError, EmulatorCore
+from bot.emulator.core import ControlError, EmulatorCore, file_too_big
 from bot.emulator.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests
 from bot.emulator.faults import CallRecord, Fault, now
 from bot.emulator.spec import load_spec
@@ -159,6 +173,12 @@ class Emulator(EmulatorCore):
             ("DELETE", "/control/faults", self._c_clear_faults),
             ("GET", "/control/calls", self._c_calls),
             ("DELETE", "/control/calls", self._c_clear_calls),
+            ("GET", "/control/webchat", self._c_webchat),
+            ("GET", "/control/files/{file_id}", self._c_file),
+            ("GET", "/control/clock", self._c_clock),
+            ("POST", "/control/clock", self._c_set_clock),
+            ("GET", "/", self._w_page),
+            ("GET", "/webchat/{name}", self._w_static),
         ]
         for verb, path, handler in control:
             r.add_route(verb, path, self._control(handler))
@@ -362,6 +382,7 @@ class Emulator(EmulatorCore):
             body.get("last_name"),
             body.get("username"),
             str(body.get("language_code", "en")),
+            str(body["label"]) if body.get("label") else None,
         )
         return self._ok(user.to_json(), 201)
 
@@ -389,7 +410,12 @@ class Emulator(EmulatorCore):
         return self._ok(result)
 
     async def _c_document(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            raise ControlError(
+                413, file_too_big(request.content_length, self.config.document_max_bytes)
+            ) from None
         upload = form.get("file")
         if not isinstance(upload, web.FileField):
             raise ControlError(400, "multipart field 'file' is required")
@@ -495,3 +521,28 @@ class Emulator(EmulatorCore):
     async def _c_clear_calls(self, request: web.Request) -> web.StreamResponse:
         self.faults.calls.clear()
         return self._ok({"cleared": True})
+
+    # -- web chat --------------------------------------------------------------------------
+
+    async def _c_webchat(self, request: web.Request) -> web.StreamResponse:
+        return self._ok(webchat.info(self, request.query.get("bot")))
+
+    async def _c_file(self, request: web.Request) -> web.StreamResponse:
+        return webchat.file_response(
+            self,
+            request.match_info["file_id"],
+            request.query.get("bot"),
+            _bool(request.query.get("download", "0")),
+        )
+
+    async def _c_clock(self, request: web.Request) -> web.StreamResponse:
+        return self._ok(webchat.clock_json(self))
+
+    async def _c_set_clock(self, request: web.Request) -> web.StreamResponse:
+        return self._ok(webchat.jump_clock(self, await self._json(request)))
+
+    async def _w_page(self, request: web.Request) -> web.StreamResponse:
+        return webchat.static_response("index.html")
+
+    async def _w_static(self, request: web.Request) -> web.StreamResponse:
+        return webchat.static_response(request.match_info["name"])

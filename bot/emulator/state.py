@@ -79,6 +79,8 @@ class UserInfo:
     last_name: str | None = None
     username: str | None = None
     language_code: str = "en"
+    #: Who this person is in a demo ("admin · 王主任"); shown by the web chat, never sent to bots.
+    label: str | None = None
 
     def to_api(self) -> JSON:
         """Bot API ``User`` object."""
@@ -108,6 +110,7 @@ class UserInfo:
             "last_name": self.last_name,
             "username": self.username,
             "language_code": self.language_code,
+            "label": self.label,
         }
 
 
