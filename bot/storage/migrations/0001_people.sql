@@ -67,15 +67,3 @@ CREATE TABLE outbox (
     dropped_at    TEXT
 );
 CREATE INDEX outbox_due ON outbox(not_before) WHERE sent_at IS NULL AND dropped_at IS NULL;
-
--- Multi-step conversations survive a restart: python-telegram-bot's persistence writes here.
-CREATE TABLE conversations (
-    name   TEXT NOT NULL,
-    key    TEXT NOT NULL,
-    state  TEXT,
-    PRIMARY KEY (name, key)
-);
-CREATE TABLE user_data (
-    user_id  INTEGER PRIMARY KEY,
-    data     TEXT NOT NULL
-);
