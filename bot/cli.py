@@ -7,11 +7,17 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.people import Role, deep_link
+from bot.domain.importing import check_upload
+from bot.domain.people import Role, User, deep_link
+
+if TYPE_CHECKING:
+    from bot.imports import ImportOutcome
+    from bot.storage import Storage
 
 log = logging.getLogger("qingshou")
 
@@ -122,6 +128,144 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_import(
+    storage: Storage,
+    path: Path,
+    *,
+    team: str,
+    dry_run: bool,
+    now: datetime,
+    tz: tzinfo,
+    locale: str,
+    out: TextIO,
+) -> ImportOutcome:
+    """``qingshou import``: the same path as a file sent to the bot, reported on ``out``.
+
+    Refused rows are written to ``<file>-errors.csv`` beside the file (reasons in ``locale``).
+    Raises :class:`ConfigError` for an unknown team, :class:`LedgerError` for an unreadable file.
+    """
+    from bot.domain.casefile import local_date
+    from bot.i18n import gettext
+    from bot.imports import error_report, import_bytes
+
+    teams = {t.name: t for t in await storage.list_teams()}
+    if team not in teams:
+        known = ", ".join(teams) or "none yet"
+        raise ConfigError(f"--team: no team called {team!r} (teams: {known})")
+    data = await asyncio.to_thread(path.read_bytes)
+    problem = check_upload(path.name, len(data))
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem.value.replace('_', ' ')} (send a .csv or .xlsx)")
+    outcome = await import_bytes(
+        storage, data, file_name=path.name, team_id=teams[team].id,
+        actor_id=None, now=now, today=local_date(now, tz), dry_run=dry_run,
+    )  # fmt: skip
+    summary = outcome.plan.summary()
+    verb = "would import" if dry_run else "imported"
+    print(f"{path.name} {verb} into team {team}: {summary['new']} new, {summary['updated']} "
+          f"updated, {summary['unchanged']} unchanged, {summary['refused']} refused rows",
+          file=out)  # fmt: skip
+    if outcome.plan.errors:
+        report = path.with_name(path.stem + "-errors.csv")
+        content = error_report(outcome.plan, lambda m: gettext(locale, m))
+        await asyncio.to_thread(report.write_bytes, content)
+        print(f"refused rows and reasons: {report}", file=out)
+    return outcome
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import (or with --dry-run only check) a ledger export into a team."""
+    from bot.domain.ledger import LedgerError
+    from bot.storage import SqliteStorage
+
+    settings = _settings(args)
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+
+    async def _go() -> int:
+        now = datetime.now(UTC)
+        storage = await SqliteStorage.open(settings.db_path, now=now)
+        try:
+            await run_import(
+                storage,
+                path,
+                team=args.team,
+                dry_run=args.dry_run,
+                now=now,
+                tz=settings.tz,
+                locale=settings.default_locale,
+                out=sys.stdout,
+            )
+        except LedgerError as exc:
+            print(f"qingshou: {path}: {exc.code} {exc.params}", file=sys.stderr)
+            return 1
+        finally:
+            await storage.close()
+        return 0
+
+    return asyncio.run(_go())
+
+
+EXPORT_HEADER = (
+    "合同号 contract_no", "借款人 borrower", "电话 phone", "团队 team", "清收人员 lead",
+    "状态 status", "贷款余额 principal_outstanding", "逾期本金 overdue_principal",
+    "欠息 overdue_interest", "逾期日期 overdue_since", "逾期天数 dpd",
+    "抵押物估值 collateral_value",
+)  # fmt: skip
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write every case (or one team's) as CSV with a BOM, amounts in yuan."""
+    import csv
+
+    from bot.domain.casefile import CaseSummary, local_date
+    from bot.domain.cases import days_past_due
+    from bot.storage import SqliteStorage
+
+    settings = _settings(args)
+
+    async def _load() -> list[CaseSummary]:
+        storage = await SqliteStorage.open(settings.db_path, now=now)
+        try:
+            teams = {t.name: t.id for t in await storage.list_teams()}
+            if args.team and args.team not in teams:
+                raise ConfigError(f"--team: no team called {args.team!r}")
+            everyone = User(0, 0, "export", None, Role.ADMIN, None, None, None, None, True,
+                            None, now)  # fmt: skip
+            return await storage.list_cases(
+                everyone, include_closed=True, team_id=teams[args.team] if args.team else None
+            )
+        finally:
+            await storage.close()
+
+    now = datetime.now(UTC)
+    cases = asyncio.run(_load())
+    today = local_date(now, settings.tz)
+    out = open(args.out, "w", encoding="utf-8-sig", newline="") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_HEADER)
+        for c in cases:
+            writer.writerow([
+                c.contract_no, c.borrower_name, c.borrower_phone or "", c.team_name,
+                c.lead_name or "", c.status.value, _yuan(c.principal_outstanding),
+                _yuan(c.overdue_principal), _yuan(c.overdue_interest),
+                c.overdue_since.isoformat(), days_past_due(c.overdue_since, today),
+                "" if c.collateral_value is None else _yuan(c.collateral_value),
+            ])  # fmt: skip
+    finally:
+        if args.out:
+            out.close()
+    if args.out:
+        print(f"exported {len(cases)} cases to {args.out}")
+    return 0
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qingshou",
@@ -156,6 +300,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", type=float, default=72, help="hours until it expires (default 72)")
     p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
     p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("import", help="import the cooperative's ledger export (CSV or XLSX)")
+    p.add_argument("file", help="the ledger file (.csv in UTF-8 or GB18030, or .xlsx)")
+    p.add_argument("--team", required=True, help="the team the cases belong to")
+    p.add_argument("--dry-run", action="store_true", help="only show what would change")
+    p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="all cases (or one team's) as CSV")
+    p.add_argument("--team", help="only this team")
+    p.add_argument("--out", help="write to this file (default: standard output)")
+    p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("backup", help="consistent copy of the live database")
     p.add_argument("path", help="where to write the copy")

@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.app import QingshouApp, build_application
 from bot.clock import ManualClock
 from bot.config import Secret, Settings
+from bot.demo import seed_demo_cases
 from bot.domain.people import Role, deep_link
 from bot.emulator import Emulator, EmulatorConfig, UserInfo
 from bot.runner import running
@@ -51,9 +52,10 @@ class DemoPerson:
 
 
 DEMO_PEOPLE: tuple[DemoPerson, ...] = (
-    DemoPerson("admin", "王", "主任", "zh-hans", Role.ADMIN, None),
-    DemoPerson("supervisor", "李", "组长", "zh-hans", Role.SUPERVISOR, TEAM),
-    DemoPerson("collector", "张", "伟", "zh-hans", Role.COLLECTOR, TEAM),
+    # Chinese Telegram profiles usually carry the whole name as the first name.
+    DemoPerson("admin", "王主任", None, "zh-hans", Role.ADMIN, None),
+    DemoPerson("supervisor", "李组长", None, "zh-hans", Role.SUPERVISOR, TEAM),
+    DemoPerson("collector", "张伟", None, "zh-hans", Role.COLLECTOR, TEAM),
     DemoPerson("collector2", "Chen", "Jing", "en", Role.COLLECTOR, TEAM),
     DemoPerson("stranger", "New", "Colleague", "zh-hant", None, None),
 )
@@ -129,6 +131,15 @@ async def start_sandbox(
             try:
                 people = await seed_demo(storage, emulator, clock)
                 team = await storage.ensure_team(TEAM, now=clock.now())
+                collectors = [
+                    user
+                    for person in DEMO_PEOPLE
+                    if person.role is Role.COLLECTOR
+                    and (user := await storage.get_user_by_telegram_id(people[person.key].id))
+                ]
+                await seed_demo_cases(
+                    storage, team_id=team.id, collectors=collectors, now=clock.now()
+                )
                 invite = await storage.create_invite(
                     role=Role.COLLECTOR, team_id=team.id, created_by=None, now=clock.now()
                 )

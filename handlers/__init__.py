@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
-from handlers import access, errors, invite, profile, start, users
+from handlers import access, assign, cases, errors, imports, invite, pending, profile, start, users
 
 if TYPE_CHECKING:
     from bot.app import QingshouApp
@@ -35,6 +35,25 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CallbackQueryHandler(invite.invite_button, pattern=f"^{invite.PREFIX}"))
     app.add_handler(CommandHandler("users", users.list_users))
     app.add_handler(CallbackQueryHandler(users.user_button, pattern=f"^{users.PREFIX}"))
+
+    # Cases: the queue by urgency, today's list, the case card, notes (collectors: their own).
+    app.add_handler(CommandHandler("cases", cases.cases))
+    app.add_handler(CommandHandler("today", cases.today))
+    app.add_handler(CommandHandler("case", cases.case))
+    app.add_handler(CommandHandler("note", cases.note))
+    app.add_handler(CallbackQueryHandler(cases.case_button, pattern=f"^{cases.PREFIX}"))
+
+    # Lead collector of a case (supervisors: their team; admins: all).
+    app.add_handler(CommandHandler("assign", assign.assign))
+    app.add_handler(CallbackQueryHandler(assign.assign_button, pattern=f"^{assign.PREFIX}"))
+
+    # Ledger import: a CSV/XLSX file sent to the bot, dry run, then "Import" (supervisors, admins).
+    app.add_handler(MessageHandler(filters.Document.ALL, imports.receive_file))
+    app.add_handler(CallbackQueryHandler(imports.import_button, pattern=f"^{imports.PREFIX}"))
+
+    # Text that answers a question the bot asked ("send the note"), kept in the database.
+    app.add_handler(CommandHandler("cancel", pending.cancel))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, pending.on_text))
 
     # Anything else: point to /help; a stale or forged button gets a notice.
     app.add_handler(MessageHandler(filters.ALL, start.unknown))

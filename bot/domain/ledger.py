@@ -110,6 +110,9 @@ class RowErrorCode(StrEnum):
     DUPLICATE_CONTRACT = "duplicate_contract"  # detail: line of the first occurrence
     OVERDUE_EXCEEDS_BALANCE = "overdue_exceeds_balance"  # 逾期本金 > 贷款余额
     DATE_IN_FUTURE = "date_in_future"  # overdue_since after the import day
+    # Refused when the rows meet the database (bot/domain/importing.py), not by the parser:
+    UNKNOWN_COLLECTOR = "unknown_collector"  # no single active collector of the team matches
+    OTHER_TEAM = "other_team"  # the contract is already a case of another team
 
 
 #: Header names per field, most specific first. When two columns match the same field, the one

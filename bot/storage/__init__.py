@@ -1,5 +1,6 @@
 """Storage: the only place that speaks SQL. SQLite (aiosqlite) is the embedded default."""
 
+from bot.storage.cases import CaseStorage, ChatState, ImportRecord, ImportStatus
 from bot.storage.sqlite import (
     AuditEntry,
     OutboxMessage,
@@ -14,6 +15,10 @@ Storage = SqliteStorage
 
 __all__ = [
     "AuditEntry",
+    "CaseStorage",
+    "ChatState",
+    "ImportRecord",
+    "ImportStatus",
     "OutboxMessage",
     "SchemaTooNewError",
     "SqliteStorage",

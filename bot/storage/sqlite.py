@@ -32,6 +32,7 @@ from bot.domain.people import (
     invite_problem,
     new_invite_code,
 )
+from bot.storage.cases import CaseStorage
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -143,7 +144,7 @@ def _invite(row: Sequence[Any]) -> Invite:
     )
 
 
-class SqliteStorage:
+class SqliteStorage(CaseStorage):
     """The application's storage. Open with :meth:`open`, close with :meth:`close`."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
@@ -302,16 +303,28 @@ class SqliteStorage:
                         "INSERT INTO users (telegram_id, role, created_at) VALUES (?, 'admin', ?)",
                         (tid, ts(now)),
                     )
-                    await db.audit(now, None, "create", "user", cur.lastrowid, {"role": "admin",
-                                   "source": "QINGSHOU_ADMINS"})
+                    await db.audit(
+                        now,
+                        None,
+                        "create",
+                        "user",
+                        cur.lastrowid,
+                        {"role": "admin", "source": "QINGSHOU_ADMINS"},
+                    )
                 elif row[1] != "admin" or not row[2]:
                     await db.execute(
                         "UPDATE users SET role = 'admin', active = 1, deactivated_at = NULL "
                         "WHERE id = ?",
                         (row[0],),
                     )
-                    await db.audit(now, None, "promote", "user", row[0], {"role": "admin",
-                                   "source": "QINGSHOU_ADMINS"})
+                    await db.audit(
+                        now,
+                        None,
+                        "promote",
+                        "user",
+                        row[0],
+                        {"role": "admin", "source": "QINGSHOU_ADMINS"},
+                    )
 
     async def add_user(
         self,
@@ -332,8 +345,9 @@ class SqliteStorage:
                 (telegram_id, name, role.value, team_id, locale, ts(now)),
             )
             user_id = int(cur.lastrowid or 0)
-            await db.audit(now, actor_id, "create", "user", user_id,
-                           {"role": role.value, "team_id": team_id})
+            await db.audit(
+                now, actor_id, "create", "user", user_id, {"role": role.value, "team_id": team_id}
+            )
         user = await self.get_user(user_id)
         assert user is not None
         return user
@@ -386,9 +400,17 @@ class SqliteStorage:
                 )
             changed = cur.rowcount > 0
             if changed:
-                row = await db.fetchone("SELECT id FROM users WHERE telegram_id = ?", (telegram_id,))
-                await db.audit(now, None, "blocked" if blocked else "unblocked", "user",
-                               row[0] if row else None, {"telegram_id": telegram_id})
+                row = await db.fetchone(
+                    "SELECT id FROM users WHERE telegram_id = ?", (telegram_id,)
+                )
+                await db.audit(
+                    now,
+                    None,
+                    "blocked" if blocked else "unblocked",
+                    "user",
+                    row[0] if row else None,
+                    {"telegram_id": telegram_id},
+                )
             return changed
 
     # -- invites ---------------------------------------------------------------------------
@@ -412,8 +434,14 @@ class SqliteStorage:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (code, role.value, team_id, created_by, ts(now), ts(now + ttl)),
             )
-            await db.audit(now, created_by, "create", "invite", code[:4] + "…",
-                           {"role": role.value, "team_id": team_id})
+            await db.audit(
+                now,
+                created_by,
+                "create",
+                "invite",
+                code[:4] + "…",
+                {"role": role.value, "team_id": team_id},
+            )
         invite = await self.get_invite(code)
         assert invite is not None
         return invite
@@ -448,21 +476,40 @@ class SqliteStorage:
             cur = await db.execute(
                 "INSERT INTO users (telegram_id, name, username, role, team_id, telegram_locale, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (telegram_id, name, username, invite.role.value, invite.team_id, telegram_locale,
-                 ts(now)),
+                (
+                    telegram_id,
+                    name,
+                    username,
+                    invite.role.value,
+                    invite.team_id,
+                    telegram_locale,
+                    ts(now),
+                ),
             )
             user_id = int(cur.lastrowid or 0)
             await db.execute(
                 "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
                 (user_id, ts(now), code),
             )
-            await db.audit(now, user_id, "join", "user", user_id,
-                           {"role": invite.role.value, "team_id": invite.team_id,
-                            "invited_by": invite.created_by})
+            await db.audit(
+                now,
+                user_id,
+                "join",
+                "user",
+                user_id,
+                {
+                    "role": invite.role.value,
+                    "team_id": invite.team_id,
+                    "invited_by": invite.created_by,
+                },
+            )
             if invite.created_by is not None:
-                await db.enqueue(invite.created_by, "notify/invite_used",
-                                 {"name": name, "role": invite.role.value,
-                                  "team": invite.team_name}, now)
+                await db.enqueue(
+                    invite.created_by,
+                    "notify/invite_used",
+                    {"name": name, "role": invite.role.value, "team": invite.team_name},
+                    now,
+                )
         user = await self.get_user(user_id)
         assert user is not None
         return user
@@ -491,7 +538,12 @@ class SqliteStorage:
     # -- outbox ----------------------------------------------------------------------------
 
     async def enqueue(
-        self, user_id: int, template: str, params: dict[str, Any], *, now: datetime,
+        self,
+        user_id: int,
+        template: str,
+        params: dict[str, Any],
+        *,
+        now: datetime,
         not_before: datetime | None = None,
     ) -> None:
         """Queue a message for ``user_id`` (delivered by reminders.outbox)."""
@@ -510,8 +562,9 @@ class SqliteStorage:
             (ts(now), limit),
         )
         return [
-            OutboxMessage(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]),
-                          datetime.fromisoformat(r[6]), r[7])
+            OutboxMessage(
+                r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), datetime.fromisoformat(r[6]), r[7]
+            )
             for r in rows
         ]
 
@@ -567,31 +620,55 @@ class _Tx:
         async with self._conn.execute(sql, params) as cur:
             return await cur.fetchone()
 
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Any]:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchall()
+
     async def executescript_in_tx(self, script: str) -> None:
         # executescript() would COMMIT first; run statement by statement instead.
         for statement in sqlite3_split(script):
             await self._conn.execute(statement)
 
     async def audit(
-        self, now: datetime, actor_id: int | None, action: str, entity: str,
-        entity_id: int | str | None, detail: dict[str, Any],
+        self,
+        now: datetime,
+        actor_id: int | None,
+        action: str,
+        entity: str,
+        entity_id: int | str | None,
+        detail: dict[str, Any],
     ) -> None:
         await self._conn.execute(
             "INSERT INTO audit (at, actor_id, action, entity, entity_id, detail) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (ts(now), actor_id, action, entity, None if entity_id is None else str(entity_id),
-             json.dumps(detail, ensure_ascii=False)),
+            (
+                ts(now),
+                actor_id,
+                action,
+                entity,
+                None if entity_id is None else str(entity_id),
+                json.dumps(detail, ensure_ascii=False),
+            ),
         )
 
     async def enqueue(
-        self, user_id: int, template: str, params: dict[str, Any], now: datetime,
+        self,
+        user_id: int,
+        template: str,
+        params: dict[str, Any],
+        now: datetime,
         not_before: datetime | None = None,
     ) -> None:
         await self._conn.execute(
             "INSERT INTO outbox (user_id, template, params, not_before, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (user_id, template, json.dumps(params, ensure_ascii=False),
-             ts(not_before or now), ts(now)),
+            (
+                user_id,
+                template,
+                json.dumps(params, ensure_ascii=False),
+                ts(not_before or now),
+                ts(now),
+            ),
         )
 
 

@@ -134,7 +134,7 @@ async def test_two_people_side_by_side(
     await expect(page.locator("#switcher")).to_be_hidden()  # wide: the people list instead
     await page.locator(f'.person-button[data-user="{supervisor.id}"]').click()
     left = pane_of(page, supervisor.id)
-    await expect(left.locator(".pane-name")).to_have_text("李 组长")
+    await expect(left.locator(".pane-name")).to_have_text("李组长")
     await expect(left.locator(".pane-sub")).to_contain_text("supervisor · 李组长 · 东城组")
 
     # A brand-new stranger, opened beside the supervisor.

@@ -1,0 +1,160 @@
+"""Demo cases for the sandbox: eight realistic overdue loans of a rural credit cooperative.
+
+They go through the real import path (yesterday's export, then today's, so that growth of the
+debt shows in the queue), then get what collectors would have recorded: related parties with
+attitudes, deterioration flags, a last contact. Running it again on the same database only
+updates the same eight cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.casefile import local_date
+from bot.domain.cases import Attitude, Borrower, Loan, PartyRole, RelatedParty, Security
+from bot.domain.importing import plan_import
+from bot.domain.ledger import LedgerParseResult, LedgerRow
+from bot.domain.people import User
+from bot.domain.urgency import Deterioration
+from bot.storage import Storage
+
+__all__ = ["DEMO_CASES", "seed_demo_cases"]
+
+_TZ = ZoneInfo("Asia/Shanghai")
+_WAN = 10_000 * 100  # fen in 1万 yuan
+
+
+@dataclass(frozen=True)
+class _Demo:
+    contract_no: str
+    borrower: Borrower
+    product: str
+    principal: int
+    overdue_principal: int
+    interest: int
+    dpd: int
+    guarantees: str
+    collateral: str | None
+    collateral_value: int | None
+    spouse: tuple[str, str | None] | None
+    collector: int | None  # index into the collectors given, None: unassigned
+    yesterday_overdue: int | None = None  # overdue principal in yesterday's export
+    extra_parties: tuple[RelatedParty, ...] = ()
+    flags: frozenset[Deterioration] = frozenset()
+    strong_guarantor: bool = False
+    high_default_cost: bool = False
+    contacted_days_ago: int | None = None
+
+
+DEMO_CASES: tuple[_Demo, ...] = (
+    _Demo("DC2023-0417", Borrower("周强", "330102197803150031", "13905710417",
+          "城东街道建设路18号", "装修公司"), "个人经营贷款", 150 * _WAN, 120 * _WAN, 9 * _WAN, 96,
+          "", "厂房（城东工业园3号）", 80 * _WAN, ("吴丽华", "13905710418"), 0,
+          yesterday_overdue=110 * _WAN,
+          flags=frozenset({Deterioration.ASSETS_MOVING, Deterioration.OTHER_CREDITORS}),
+          high_default_cost=True, contacted_days_ago=20),
+    _Demo("DC2024-0102", Borrower("王建国", "330102196805120011", "13805710102",
+          "城东街道市场路6号", "建材店"), "个人经营贷款", 40 * _WAN, 32 * _WAN, 18_000 * 100, 215,
+          "李明(13605710555)", "商铺（市场路6号）", 60 * _WAN, ("刘芳", "13805710103"), 0,
+          strong_guarantor=True, contacted_days_ago=35),
+    _Demo("DC2024-0233", Borrower("赵磊", "330102198511020052", "13705710233", "城北村5组",
+          "货运物流"), "汽车消费贷款", 15 * _WAN, 15 * _WAN, int(1.2 * _WAN), 201,
+          "", None, None, ("钱芳", None), 1,
+          extra_parties=(RelatedParty(PartyRole.MORTGAGOR, "赵大海", "13705710234", "父亲",
+                                      Attitude.COOPERATIVE, "愿意协助劝说"),),
+          flags=frozenset({Deterioration.BORROWER_UNREACHABLE})),
+    _Demo("DC2024-0318", Borrower("陈秀英", "330102197209080027", "13605710318", "城南村12组",
+          "生猪养殖"), "农户小额贷款", 8 * _WAN, 8 * _WAN, 3_200 * 100, 47,
+          "陈大勇(13605710319)；陈小勇", None, None, None, 1,
+          flags=frozenset({Deterioration.BUSINESS_SLIDING})),
+    _Demo("DC2024-0521", Borrower("郑海", "330102197901230013", "13505710521", "茶山村2组",
+          "茶叶种植"), "农户小额贷款", 22 * _WAN, 22 * _WAN, int(1.1 * _WAN), 133,
+          "孙伟(13505710522)", None, None, ("林梅", "13505710523"), 0,
+          flags=frozenset({Deterioration.GUARANTOR_WEAKENING}), contacted_days_ago=16),
+    _Demo("DC2024-0690", Borrower("孙丽", "330102199003300048", "13405710690",
+          "城西街道文化路22号", "餐馆"), "个人经营贷款", 6 * _WAN, 5 * _WAN, 1_500 * 100, 13,
+          "", None, None, ("黄涛", "13405710691"), 1, yesterday_overdue=4 * _WAN,
+          contacted_days_ago=3),
+    _Demo("DC2024-0755", Borrower("吴敏", None, "13305710755", None, "便利超市"), "个人消费贷款",
+          3 * _WAN, 3 * _WAN, 400 * 100, 6, "", None, None, None, 0),
+    _Demo("DC2024-0812", Borrower("冯军", "330102198107070039", "13205710812", "城北村8组",
+          "货车运输"), "汽车消费贷款", 9 * _WAN, 6 * _WAN, 2_800 * 100, 62,
+          "", "货车（浙A·8G812）", None, None, None),
+)  # fmt: skip
+
+
+def _row(
+    line: int, demo: _Demo, collectors: Sequence[User], today: date, *, old: bool
+) -> LedgerRow:
+    overdue = demo.yesterday_overdue if old and demo.yesterday_overdue else demo.overdue_principal
+    parties = [
+        RelatedParty(PartyRole.GUARANTOR, g.split("(")[0], g.split("(")[1].rstrip(")"))
+        if "(" in g
+        else RelatedParty(PartyRole.GUARANTOR, g)
+        for g in demo.guarantees.split("；")
+        if g
+    ]
+    if demo.spouse:
+        parties.append(RelatedParty(PartyRole.SPOUSE, demo.spouse[0], demo.spouse[1]))
+    collector = None
+    if demo.collector is not None and collectors:
+        collector = collectors[demo.collector % len(collectors)].name
+    return LedgerRow(
+        line=line,
+        borrower=demo.borrower,
+        loan=Loan(
+            contract_no=demo.contract_no,
+            overdue_principal=overdue,
+            overdue_since=today - timedelta(days=demo.dpd - (1 if old else 0)),
+            principal_outstanding=demo.principal,
+            overdue_interest=demo.interest,
+            product=demo.product,
+        ),
+        security=Security(demo.guarantees, demo.collateral, demo.collateral_value),
+        related_parties=tuple(parties),
+        collector=collector,
+    )
+
+
+async def seed_demo_cases(
+    storage: Storage, *, team_id: int, collectors: list[User], now: datetime
+) -> int:
+    """Create (or refresh) the demo cases of ``team_id``, led by ``collectors`` in turn (one
+    case stays unassigned, for /assign). Returns how many demo cases were written.
+
+    Collectors are matched by name, so give them distinct names.
+    """
+    today = local_date(now, _TZ)
+    refs = await storage.collector_refs(team_id)
+    for old, at in ((True, now - timedelta(days=1)), (False, now)):
+        rows = [_row(i, d, collectors, today, old=old) for i, d in enumerate(DEMO_CASES, 2)]
+        parsed = LedgerParseResult(rows=rows, errors=[], columns={})
+        plan = plan_import(
+            parsed, team_id=team_id, existing=await storage.import_snapshot(), collectors=refs
+        )
+        import_id = await storage.create_import(
+            team_id=team_id, created_by=None, file_name="demo-ledger.csv", data=None, now=at
+        )
+        await storage.apply_import(plan, import_id=import_id, actor_id=None, now=at)
+    snapshot = await storage.import_snapshot()
+    for demo in DEMO_CASES:
+        case_id = snapshot[demo.contract_no].case_id
+        for party in demo.extra_parties:
+            await storage.add_party(case_id, party, actor_id=None, now=now)
+        await storage.set_case_flags(
+            case_id,
+            deterioration=demo.flags,
+            strong_guarantor=demo.strong_guarantor,
+            high_default_cost=demo.high_default_cost,
+            last_contact_at=(
+                None
+                if demo.contacted_days_ago is None
+                else now - timedelta(days=demo.contacted_days_ago)
+            ),
+            actor_id=None,
+            now=now,
+        )
+    return len(DEMO_CASES)

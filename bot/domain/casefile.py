@@ -1,0 +1,185 @@
+"""A case as the bot holds it (案卷): the ledger's facts plus what collectors recorded.
+
+Storage returns these; handlers render them. Who may see or change a case is decided here
+(:func:`may_view_case`, :func:`may_assign`) and enforced twice: in the storage queries, which
+take the viewer, and again on every button press, because callback data can be forged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from enum import StrEnum
+
+from bot.domain.cases import Case, CaseStatus, RelatedParty
+from bot.domain.people import Role, User
+from bot.domain.urgency import Deterioration, UrgencyFacts
+
+__all__ = [
+    "REASSIGN_REASONS",
+    "CaseFile",
+    "CaseNote",
+    "CaseSummary",
+    "LeadChange",
+    "LeadReason",
+    "PartyRecord",
+    "local_date",
+    "may_assign",
+    "may_view_case",
+    "parse_deterioration",
+]
+
+
+class LeadReason(StrEnum):
+    """Why a case got its lead collector (牵头清收人)."""
+
+    IMPORT = "import"  # the ledger's collector column, at import
+    FIRST = "first"  # a supervisor's first assignment
+    WORKLOAD = "workload"  # 工作量调整
+    COLLECTOR_LEFT = "collector_left"  # 原清收人员离岗
+    ESCALATION = "escalation"  # 升级处理
+    OTHER = "other"
+
+
+#: The reasons a supervisor picks from when a case changes hands.
+REASSIGN_REASONS: tuple[LeadReason, ...] = (
+    LeadReason.WORKLOAD,
+    LeadReason.COLLECTOR_LEFT,
+    LeadReason.ESCALATION,
+    LeadReason.OTHER,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRecord:
+    """A stored related party: its row id and the party."""
+
+    id: int
+    party: RelatedParty
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNote:
+    at: datetime
+    author_id: int | None
+    author_name: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeadChange:
+    """One change of lead collector; ``from_id`` is ``None`` for the first lead."""
+
+    at: datetime
+    from_id: int | None
+    from_name: str | None
+    to_id: int
+    to_name: str | None
+    by_id: int | None
+    by_name: str | None
+    reason: LeadReason
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """One line of the queue: what the urgency score and the list need, no more."""
+
+    id: int
+    contract_no: str
+    borrower_name: str
+    borrower_phone: str | None
+    status: CaseStatus
+    team_id: int
+    team_name: str
+    lead_id: int | None
+    lead_name: str | None
+    principal_outstanding: int
+    overdue_principal: int
+    overdue_interest: int
+    overdue_since: date
+    previous_overdue_amount: int | None
+    collateral_value: int | None
+    deterioration: frozenset[Deterioration]
+    strong_guarantor: bool
+    high_default_cost: bool
+    last_contact_at: datetime | None
+
+    @property
+    def total_overdue(self) -> int:
+        return self.overdue_principal + self.overdue_interest
+
+    @property
+    def growth(self) -> int | None:
+        """Change of the overdue amount since the previous import (fen); ``None`` = first."""
+        if self.previous_overdue_amount is None:
+            return None
+        return self.total_overdue - self.previous_overdue_amount
+
+    def urgency_facts(self, tz: tzinfo) -> UrgencyFacts:
+        """The score's inputs. The last contact counts by the cooperative's calendar day (tz).
+
+        No promises exist yet (they come with /commit): none are passed, the hook stays.
+        """
+        last = None if self.last_contact_at is None else self.last_contact_at.astimezone(tz)
+        return UrgencyFacts(
+            overdue_since=self.overdue_since,
+            overdue_amount=self.total_overdue,
+            previous_overdue_amount=self.previous_overdue_amount,
+            deterioration=self.deterioration,
+            strong_guarantor=self.strong_guarantor,
+            collateral_value=self.collateral_value,
+            high_default_cost=self.high_default_cost,
+            promise_dates=(),
+            broken_promises=0,
+            last_contact=None if last is None else last.date(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """Everything the case card shows."""
+
+    summary: CaseSummary
+    case: Case
+    parties: tuple[PartyRecord, ...]
+    notes: tuple[CaseNote, ...]
+    leads: tuple[LeadChange, ...]
+    created_at: datetime
+    imported_at: datetime
+
+    @property
+    def id(self) -> int:
+        return self.summary.id
+
+
+def may_view_case(user: User, team_id: int, lead_id: int | None) -> bool:
+    """A collector sees their own cases, a supervisor the team's, an admin all."""
+    if not user.active:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is Role.SUPERVISOR:
+        return user.team_id is not None and user.team_id == team_id
+    return lead_id is not None and lead_id == user.id
+
+
+def may_assign(user: User, team_id: int) -> bool:
+    """Supervisors (their own team) and admins (any team) choose a case's lead."""
+    if not user.active:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return user.role is Role.SUPERVISOR and user.team_id == team_id
+
+
+def parse_deterioration(text: str) -> frozenset[Deterioration]:
+    """Stored flags (comma-separated) back to the enum; unknown words are ignored, so a flag
+    removed in a later version does not break reading old rows."""
+    known = {d.value: d for d in Deterioration}
+    return frozenset(known[w] for w in text.split(",") if w in known)
+
+
+def local_date(now: datetime, tz: tzinfo) -> date:
+    """The cooperative's calendar day at ``now`` (days past due count by it, not by UTC:
+    at 07:00 in Shanghai it is still yesterday in UTC)."""
+    return now.astimezone(tz).date()

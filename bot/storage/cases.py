@@ -1,0 +1,625 @@
+"""Case verbs of the storage: imports, the queue, the case card, notes, lead changes.
+
+A mixin that :class:`bot.storage.sqlite.SqliteStorage` inherits, so the SQL of cases lives in
+its own file while the rest of the application still sees one storage object. Every read that
+a person triggers takes the ``viewer`` and filters in SQL (a collector: own cases; a
+supervisor: the team's; an admin: all), so a forged id finds nothing rather than someone
+else's case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.casefile import (
+    CaseFile,
+    CaseNote,
+    CaseSummary,
+    LeadChange,
+    LeadReason,
+    PartyRecord,
+    may_assign,
+    parse_deterioration,
+)
+from bot.domain.cases import (
+    Attitude,
+    Borrower,
+    Case,
+    CaseStatus,
+    Loan,
+    PartyRole,
+    RelatedParty,
+    Security,
+)
+from bot.domain.importing import CollectorRef, ImportPlan, RowChange, StoredCase
+from bot.domain.people import Role, User
+from bot.domain.urgency import Deterioration
+
+if TYPE_CHECKING:
+    from bot.storage.sqlite import _Tx
+
+__all__ = ["CaseStorage", "ChatState", "ImportRecord", "ImportStatus"]
+
+#: How many notes and lead changes the card loads (newest first).
+CARD_HISTORY = 5
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to storage; pass an aware UTC time")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _d(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+class ImportStatus:
+    PENDING = "pending"
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    """An uploaded ledger file: pending (dry run shown), applied or cancelled."""
+
+    id: int
+    team_id: int | None
+    team_name: str | None
+    created_by: int | None
+    created_at: datetime
+    file_name: str
+    data: bytes | None
+    status: str
+    summary: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """A person's unfinished input: which flow waits for their next message, with its data."""
+
+    user_id: int
+    flow: str
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+_SUMMARY_COLUMNS = """
+    c.id, c.contract_no, c.borrower_name, c.borrower_phone, c.status, c.team_id, t.name,
+    c.lead_id, u.name, c.principal_outstanding, c.overdue_principal, c.overdue_interest,
+    c.overdue_since, c.previous_overdue_amount, c.collateral_value, c.deterioration,
+    c.strong_guarantor, c.high_default_cost, c.last_contact_at
+"""
+_SUMMARY_FROM = "cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id"
+_OPEN_ONLY = "c.status NOT IN ('settled', 'written_off')"
+
+
+def _summary(r: Sequence[Any]) -> CaseSummary:
+    return CaseSummary(
+        id=r[0],
+        contract_no=r[1],
+        borrower_name=r[2],
+        borrower_phone=r[3],
+        status=CaseStatus(r[4]),
+        team_id=r[5],
+        team_name=r[6],
+        lead_id=r[7],
+        lead_name=r[8],
+        principal_outstanding=r[9],
+        overdue_principal=r[10],
+        overdue_interest=r[11],
+        overdue_since=date.fromisoformat(r[12]),
+        previous_overdue_amount=r[13],
+        collateral_value=r[14],
+        deterioration=parse_deterioration(r[15]),
+        strong_guarantor=bool(r[16]),
+        high_default_cost=bool(r[17]),
+        last_contact_at=_dt(r[18]),
+    )
+
+
+def _scope(viewer: User) -> tuple[str, list[Any]]:
+    """The SQL condition for the cases ``viewer`` may see (mirrors ``may_view_case``)."""
+    if not viewer.active:
+        return "0", []
+    if viewer.role is Role.ADMIN:
+        return "1", []
+    if viewer.role is Role.SUPERVISOR:
+        if viewer.team_id is None:
+            return "0", []
+        return "c.team_id = ?", [viewer.team_id]
+    return "c.lead_id = ?", [viewer.id]
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class CaseStorage:
+    """The case verbs; mixed into ``SqliteStorage``."""
+
+    if TYPE_CHECKING:
+
+        def _tx(self) -> AbstractAsyncContextManager[_Tx]: ...
+
+        async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+        async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Any]: ...
+
+    # -- imports ---------------------------------------------------------------------------
+
+    async def create_import(
+        self,
+        *,
+        team_id: int | None,
+        created_by: int | None,
+        file_name: str,
+        data: bytes | None,
+        now: datetime,
+    ) -> int:
+        """Keep an uploaded file until it is imported or cancelled (survives a restart)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (team_id, created_by, _ts(now), file_name, data),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def get_import(self, import_id: int) -> ImportRecord | None:
+        row = await self._fetchone(
+            "SELECT i.id, i.team_id, t.name, i.created_by, i.created_at, i.file_name, i.data, "
+            "i.status, i.summary FROM imports i LEFT JOIN teams t ON t.id = i.team_id "
+            "WHERE i.id = ?",
+            (import_id,),
+        )
+        if row is None:
+            return None
+        return ImportRecord(
+            id=row[0],
+            team_id=row[1],
+            team_name=row[2],
+            created_by=row[3],
+            created_at=datetime.fromisoformat(row[4]),
+            file_name=row[5],
+            data=None if row[6] is None else bytes(row[6]),
+            status=row[7],
+            summary=json.loads(row[8]),
+        )
+
+    async def set_import_team(self, import_id: int, team_id: int) -> bool:
+        """An admin chose the team of a pending import; False if it is no longer pending."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE imports SET team_id = ? WHERE id = ? AND status = 'pending'",
+                (team_id, import_id),
+            )
+            return cur.rowcount > 0
+
+    async def record_preview(self, import_id: int, summary: dict[str, int]) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE imports SET summary = ? WHERE id = ?", (json.dumps(summary), import_id)
+            )
+
+    async def cancel_import(self, import_id: int, *, actor_id: int | None, now: datetime) -> bool:
+        """Drop a pending import (and its file); False if it was already decided."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE imports SET status = 'cancelled', data = NULL, decided_by = ?, "
+                "decided_at = ? WHERE id = ? AND status = 'pending'",
+                (actor_id, _ts(now), import_id),
+            )
+            if cur.rowcount:
+                await db.audit(now, actor_id, "cancel", "import", import_id, {})
+            return cur.rowcount > 0
+
+    async def import_snapshot(self) -> dict[str, StoredCase]:
+        """Every stored case by contract number: what an import plan compares against."""
+        rows = await self._fetchall(
+            "SELECT contract_no, id, team_id, lead_id, ledger_hash FROM cases"
+        )
+        return {r[0]: StoredCase(r[1], r[2], r[3], r[4]) for r in rows}
+
+    async def collector_refs(self, team_id: int) -> list[CollectorRef]:
+        """The team's active collectors, for matching the ledger's collector column."""
+        rows = await self._fetchall(
+            "SELECT id, name, username, telegram_id FROM users "
+            "WHERE team_id = ? AND role = 'collector' AND active = 1 ORDER BY id",
+            (team_id,),
+        )
+        return [CollectorRef(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def apply_import(
+        self, plan: ImportPlan, *, import_id: int, actor_id: int | None, now: datetime
+    ) -> dict[str, int] | None:
+        """Write ``plan`` in one transaction; ``None`` if the import is no longer pending (a
+        second press of "Import", or a cancel that came first).
+
+        New cases are inserted; updated ones get the ledger's fields and keep the previous
+        overdue amount for the growth part of the urgency score; unchanged ones only record
+        that the amount did not move. Related parties from the ledger are added, or get a
+        phone they lacked; collectors' attitudes and notes stay. Batch statements only: one
+        ``executemany`` per kind of write, never one awaited statement per row.
+        """
+        now_s = _ts(now)
+        summary = plan.summary()
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE imports SET status = 'applied', data = NULL, team_id = ?, summary = ?, "
+                "decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
+                (plan.team_id, json.dumps(summary), actor_id, now_s, import_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            new = [p for p in plan.rows if p.change is RowChange.NEW]
+            updated = [p for p in plan.rows if p.change is RowChange.UPDATED]
+            unchanged = [p for p in plan.rows if p.change is RowChange.UNCHANGED]
+            await db.executemany(
+                "INSERT INTO cases (contract_no, team_id, lead_id, borrower_name, "
+                "borrower_id_number, borrower_phone, borrower_address, borrower_business, "
+                "product, principal_outstanding, overdue_principal, overdue_interest, "
+                "overdue_since, maturity, guarantees, collateral_description, collateral_value, "
+                "ledger_hash, import_id, created_at, imported_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (p.row.loan.contract_no, plan.team_id, p.set_lead, *_ledger_values(p),
+                     p.ledger_hash, import_id, now_s, now_s)
+                    for p in new
+                ],
+            )  # fmt: skip
+            # The right-hand side reads the row before the update: the previous amount.
+            await db.executemany(
+                "UPDATE cases SET previous_overdue_amount = overdue_principal + overdue_interest, "
+                "borrower_name = ?, borrower_id_number = ?, borrower_phone = ?, "
+                "borrower_address = ?, borrower_business = ?, product = ?, "
+                "principal_outstanding = ?, overdue_principal = ?, overdue_interest = ?, "
+                "overdue_since = ?, maturity = ?, guarantees = ?, collateral_description = ?, "
+                "collateral_value = ?, ledger_hash = ?, import_id = ?, imported_at = ?, "
+                "lead_id = COALESCE(lead_id, ?) WHERE id = ?",
+                [
+                    (*_ledger_values(p), p.ledger_hash, import_id, now_s, p.set_lead, p.case_id)
+                    for p in updated
+                ],
+            )
+            await db.executemany(
+                "UPDATE cases SET previous_overdue_amount = overdue_principal + overdue_interest, "
+                "import_id = ?, imported_at = ? WHERE id = ?",
+                [(import_id, now_s, p.case_id) for p in unchanged],
+            )
+            ids: dict[str, int] = {}
+            if new:
+                rows = await db.fetchall(
+                    "SELECT contract_no, id FROM cases WHERE import_id = ?", (import_id,)
+                )
+                ids = {r[0]: r[1] for r in rows}
+            touched = [
+                (ids[p.row.loan.contract_no] if p.case_id is None else p.case_id, p)
+                for p in (*new, *updated)
+            ]
+            await db.executemany(
+                "INSERT INTO case_parties (case_id, role, name, phone, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, role, name) "
+                "DO UPDATE SET phone = COALESCE(case_parties.phone, excluded.phone)",
+                [
+                    (case_id, party.role.value, party.name, party.phone, now_s)
+                    for case_id, p in touched
+                    for party in p.row.related_parties
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
+                "VALUES (?, NULL, ?, ?, ?, 'import')",
+                [(case_id, p.set_lead, actor_id, now_s) for case_id, p in touched if p.set_lead],
+            )
+            await db.audit(
+                now, actor_id, "import", "import", import_id,
+                {"team_id": plan.team_id, **summary},
+            )  # fmt: skip
+        return summary
+
+    # -- reading cases ---------------------------------------------------------------------
+
+    async def list_cases(
+        self, viewer: User, *, include_closed: bool = False, team_id: int | None = None
+    ) -> list[CaseSummary]:
+        """The cases ``viewer`` may see (open ones unless ``include_closed``), by id."""
+        where, params = _scope(viewer)
+        if not include_closed:
+            where += f" AND {_OPEN_ONLY}"
+        if team_id is not None:
+            where += " AND c.team_id = ?"
+            params.append(team_id)
+        rows = await self._fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE {where} ORDER BY c.id", params
+        )
+        return [_summary(r) for r in rows]
+
+    async def find_cases(self, viewer: User, query: str, *, limit: int = 20) -> list[CaseSummary]:
+        """Cases ``viewer`` may see whose contract number, borrower name or phone contains
+        ``query``; an exact contract number comes first, then by name."""
+        text = query.strip()
+        if not text:
+            return []
+        where, params = _scope(viewer)
+        like = _like(text)
+        rows = await self._fetchall(
+            f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE {where} AND ("
+            "c.contract_no = ? COLLATE NOCASE OR c.contract_no LIKE ? ESCAPE '\\' "
+            "OR c.borrower_name LIKE ? ESCAPE '\\' OR c.borrower_phone LIKE ? ESCAPE '\\') "
+            "ORDER BY c.contract_no = ? COLLATE NOCASE DESC, c.borrower_name, c.id LIMIT ?",
+            [*params, text, like, like, like, text, limit],
+        )
+        return [_summary(r) for r in rows]
+
+    async def get_case(self, viewer: User, case_id: int) -> CaseFile | None:
+        """The whole case file, or ``None`` when it does not exist or ``viewer`` may not see
+        it (the two are not told apart: a forged id learns nothing)."""
+        where, params = _scope(viewer)
+        row = await self._fetchone(
+            f"SELECT {_SUMMARY_COLUMNS}, c.borrower_id_number, c.borrower_address, "
+            "c.borrower_business, c.product, c.maturity, c.guarantees, "
+            "c.collateral_description, c.created_at, c.imported_at "
+            f"FROM {_SUMMARY_FROM} WHERE c.id = ? AND {where}",
+            [case_id, *params],
+        )
+        if row is None:
+            return None
+        summary = _summary(row)
+        extra = row[19:]
+        party_rows = await self._fetchall(
+            "SELECT id, role, name, phone, relationship, attitude, notes FROM case_parties "
+            "WHERE case_id = ? ORDER BY CASE role WHEN 'spouse' THEN 0 WHEN 'guarantor' THEN 1 "
+            "WHEN 'mortgagor' THEN 2 ELSE 3 END, id",
+            (case_id,),
+        )
+        parties = tuple(
+            PartyRecord(
+                r[0],
+                RelatedParty(PartyRole(r[1]), r[2], r[3], r[4], Attitude(r[5]), r[6]),
+            )
+            for r in party_rows
+        )
+        note_rows = await self._fetchall(
+            "SELECT n.at, n.author_id, u.name, n.text FROM case_notes n "
+            "LEFT JOIN users u ON u.id = n.author_id WHERE n.case_id = ? "
+            "ORDER BY n.at DESC, n.id DESC LIMIT ?",
+            (case_id, CARD_HISTORY),
+        )
+        notes = tuple(CaseNote(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in note_rows)
+        lead_rows = await self._fetchall(
+            "SELECT l.at, l.from_id, f.name, l.to_id, t.name, l.by_id, b.name, l.reason "
+            "FROM case_leads l LEFT JOIN users f ON f.id = l.from_id "
+            "LEFT JOIN users t ON t.id = l.to_id LEFT JOIN users b ON b.id = l.by_id "
+            "WHERE l.case_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?",
+            (case_id, CARD_HISTORY),
+        )
+        leads = tuple(
+            LeadChange(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6],
+                       LeadReason(r[7]))
+            for r in lead_rows
+        )  # fmt: skip
+        case = Case(
+            borrower=Borrower(summary.borrower_name, extra[0], summary.borrower_phone, extra[1],
+                              extra[2]),
+            loan=Loan(
+                contract_no=summary.contract_no,
+                overdue_principal=summary.overdue_principal,
+                overdue_since=summary.overdue_since,
+                principal_outstanding=summary.principal_outstanding,
+                overdue_interest=summary.overdue_interest,
+                product=extra[3],
+                maturity=_d(extra[4]),
+            ),
+            security=Security(extra[5], extra[6], summary.collateral_value),
+            related_parties=tuple(p.party for p in parties),
+            status=summary.status,
+            lead_collector=None if summary.lead_id is None else str(summary.lead_id),
+        )  # fmt: skip
+        return CaseFile(
+            summary=summary,
+            case=case,
+            parties=parties,
+            notes=notes,
+            leads=leads,
+            created_at=datetime.fromisoformat(extra[7]),
+            imported_at=datetime.fromisoformat(extra[8]),
+        )
+
+    async def count_notes(self, case_id: int) -> int:
+        row = await self._fetchone("SELECT COUNT(*) FROM case_notes WHERE case_id = ?", (case_id,))
+        return int(row[0])
+
+    # -- collectors' records ---------------------------------------------------------------
+
+    async def add_note(self, viewer: User, case_id: int, text: str, *, now: datetime) -> bool:
+        """Record a note on a case ``viewer`` may see; False (nothing written) otherwise."""
+        where, params = _scope(viewer)
+        async with self._tx() as db:
+            row = await db.fetchone(f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}",
+                                    [case_id, *params])  # fmt: skip
+            if row is None:
+                return False
+            await db.execute(
+                "INSERT INTO case_notes (case_id, author_id, at, text) VALUES (?, ?, ?, ?)",
+                (case_id, viewer.id, _ts(now), text),
+            )
+            await db.audit(now, viewer.id, "note", "case", case_id, {"chars": len(text)})
+        return True
+
+    async def add_party(
+        self, case_id: int, party: RelatedParty, *, actor_id: int | None, now: datetime
+    ) -> int:
+        """Add a related party (or update the one with the same role and name)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO case_parties (case_id, role, name, phone, relationship, attitude, "
+                "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (case_id, role, name) DO UPDATE SET "
+                "phone = COALESCE(excluded.phone, case_parties.phone), "
+                "relationship = COALESCE(excluded.relationship, case_parties.relationship), "
+                "attitude = excluded.attitude, notes = excluded.notes RETURNING id",
+                (case_id, party.role.value, party.name, party.phone, party.relationship,
+                 party.attitude.value, party.notes, _ts(now)),
+            )  # fmt: skip
+            row = await cur.fetchone()
+            await db.audit(
+                now,
+                actor_id,
+                "party",
+                "case",
+                case_id,
+                {"role": party.role.value, "attitude": party.attitude.value},
+            )
+        assert row is not None
+        return int(row[0])
+
+    async def set_case_flags(
+        self,
+        case_id: int,
+        *,
+        deterioration: Iterable[Deterioration] = (),
+        strong_guarantor: bool = False,
+        high_default_cost: bool = False,
+        status: CaseStatus | None = None,
+        last_contact_at: datetime | None = None,
+        actor_id: int | None,
+        now: datetime,
+    ) -> None:
+        """Record what collectors learned that the ledger cannot say (urgency inputs)."""
+        flags = ",".join(sorted(d.value for d in deterioration))
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE cases SET deterioration = ?, strong_guarantor = ?, "
+                "high_default_cost = ?, status = COALESCE(?, status), "
+                "last_contact_at = COALESCE(?, last_contact_at) WHERE id = ?",
+                (flags, int(strong_guarantor), int(high_default_cost),
+                 None if status is None else status.value,
+                 None if last_contact_at is None else _ts(last_contact_at), case_id),
+            )  # fmt: skip
+            await db.audit(now, actor_id, "flags", "case", case_id,
+                           {"deterioration": flags, "strong_guarantor": strong_guarantor,
+                            "high_default_cost": high_default_cost})  # fmt: skip
+
+    async def assign_lead(
+        self,
+        actor: User,
+        case_id: int,
+        collector_id: int,
+        reason: LeadReason,
+        *,
+        now: datetime,
+    ) -> LeadChange | None:
+        """Make ``collector_id`` the case's lead collector, record who, when and why, and tell
+        the new lead and the previous one (outbox, same transaction).
+
+        Returns ``None`` and writes nothing when ``actor`` may not assign in the case's team,
+        the collector is not an active collector of that team, or is already the lead.
+        """
+        async with self._tx() as db:
+            row = await db.fetchone(
+                "SELECT team_id, lead_id, contract_no, borrower_name FROM cases WHERE id = ?",
+                (case_id,),
+            )
+            if row is None or not may_assign(actor, row[0]):
+                return None
+            team_id, previous, contract_no, borrower = row
+            target = await db.fetchone(
+                "SELECT name FROM users WHERE id = ? AND team_id = ? AND role = 'collector' "
+                "AND active = 1",
+                (collector_id, team_id),
+            )
+            if target is None or previous == collector_id:
+                return None
+            prev_row = None
+            if previous is not None:
+                prev_row = await db.fetchone("SELECT name FROM users WHERE id = ?", (previous,))
+            await db.execute("UPDATE cases SET lead_id = ? WHERE id = ?", (collector_id, case_id))
+            await db.execute(
+                "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, previous, collector_id, actor.id, _ts(now), reason.value),
+            )
+            await db.audit(
+                now,
+                actor.id,
+                "assign",
+                "case",
+                case_id,
+                {"from": previous, "to": collector_id, "reason": reason.value},
+            )
+            params = {"contract_no": contract_no, "borrower": borrower, "by": actor.name,
+                      "reason": reason.value, "case_id": case_id}  # fmt: skip
+            await db.enqueue(
+                collector_id,
+                "assign/notify_new",
+                {**params, "previous": prev_row[0] if prev_row else None},
+                now,
+            )
+            if previous is not None:
+                await db.enqueue(previous, "assign/notify_previous",
+                                 {**params, "to": target[0]}, now)  # fmt: skip
+        return LeadChange(now, previous, prev_row[0] if prev_row else None, collector_id,
+                          target[0], actor.id, actor.name, reason)  # fmt: skip
+
+    async def team_collectors(self, team_id: int) -> list[User]:
+        """Active collectors of a team, by name (the assign buttons)."""
+        return [
+            u
+            for u in await self.list_users(team_id=team_id)
+            if u.role is Role.COLLECTOR and u.active
+        ]
+
+    if TYPE_CHECKING:
+
+        async def list_users(self, *, team_id: int | None = None) -> list[User]: ...
+
+    # -- conversation state ----------------------------------------------------------------
+
+    async def set_chat_state(
+        self, user_id: int, flow: str, data: dict[str, Any], *, now: datetime
+    ) -> None:
+        """Wait for ``user_id``'s next message in ``flow`` (replaces any earlier wait)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO chat_states (user_id, flow, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET flow = excluded.flow, data = excluded.data, "
+                "updated_at = excluded.updated_at",
+                (user_id, flow, json.dumps(data, ensure_ascii=False), _ts(now)),
+            )
+
+    async def get_chat_state(self, user_id: int) -> ChatState | None:
+        row = await self._fetchone(
+            "SELECT user_id, flow, data, updated_at FROM chat_states WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return ChatState(row[0], row[1], json.loads(row[2]), datetime.fromisoformat(row[3]))
+
+    async def clear_chat_state(self, user_id: int) -> bool:
+        async with self._tx() as db:
+            cur = await db.execute("DELETE FROM chat_states WHERE user_id = ?", (user_id,))
+            return cur.rowcount > 0
+
+
+def _ledger_values(p: Any) -> tuple[Any, ...]:
+    """The ledger-owned columns of a planned row, in the order both statements use."""
+    b, loan, sec = p.row.borrower, p.row.loan, p.row.security
+    return (
+        b.name, b.id_number, b.phone, b.address, b.business, loan.product,
+        loan.principal_outstanding, loan.overdue_principal, loan.overdue_interest,
+        loan.overdue_since.isoformat(), loan.maturity.isoformat() if loan.maturity else None,
+        sec.guarantees, sec.collateral_description, sec.collateral_value,
+    )  # fmt: skip

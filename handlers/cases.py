@@ -1,0 +1,205 @@
+"""/cases, /today, /case and /note: the queue by urgency, the case card, notes on a case.
+
+Every button carries a case id, and callback data can be forged: each press loads the case
+again through storage with the presser as viewer, which finds nothing that is not theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import QingshouContext
+from bot.domain.casefile import CaseFile, local_date, may_assign
+from bot.domain.cases import days_past_due
+from bot.domain.preparation import unknown_facts
+from bot.domain.queue import page_of, rank_queue, select_today
+from bot.domain.urgency import score_case
+from bot.i18n import N_
+
+PREFIX = "cs:"
+#: The flow name under which a person's next text message becomes a note (chat_states).
+NOTE_FLOW = "note"
+QUEUE, TODAY = "q", "t"
+#: Several matches of /case: at most this many buttons to choose from.
+MAX_CHOICES = 10
+ASSIGN_PREFIX = "as:"  # handlers/assign.py owns it; the card links to it
+
+
+def _today(context: QingshouContext) -> date:
+    return local_date(context.clock.now(), context.settings.tz)
+
+
+async def _queue(
+    context: QingshouContext, mode: str, page_no: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    user = context.user
+    assert user is not None
+    today = _today(context)
+    ranked = rank_queue(await context.storage.list_cases(user), today, context.settings.tz)
+    if mode == TODAY:
+        ranked = select_today(ranked)
+    page = page_of(ranked, page_no)
+    text = context.render("cases/queue", page=page, today=mode == TODAY, user=user)
+    rows = [
+        [InlineKeyboardButton(f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
+                              callback_data=f"{PREFIX}o:{r.case.id}")]
+        for r in page.items
+    ]  # fmt: skip
+    nav = []
+    if page.has_previous:
+        nav.append(InlineKeyboardButton("◀", callback_data=f"{PREFIX}l:{mode}:{page.number - 1}"))
+    if page.has_next:
+        nav.append(InlineKeyboardButton("▶", callback_data=f"{PREFIX}l:{mode}:{page.number + 1}"))
+    if nav:
+        rows.append(nav)
+    return text, InlineKeyboardMarkup(rows) if rows else None
+
+
+async def cases(update: Update, context: QingshouContext) -> None:
+    """Show the queue: one's own open cases (the team's, everyone's), most urgent first."""
+    assert update.effective_message is not None
+    text, keyboard = await _queue(context, QUEUE, 0)
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def today(update: Update, context: QingshouContext) -> None:
+    """Show the cases that need action today."""
+    assert update.effective_message is not None
+    text, keyboard = await _queue(context, TODAY, 0)
+    await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKeyboardMarkup]:
+    user = context.user
+    assert user is not None
+    today = _today(context)
+    summary = case_file.summary
+    score = score_case(summary.urgency_facts(context.settings.tz), today)
+    text = context.render(
+        "cases/card",
+        f=case_file,
+        s=summary,
+        dpd=days_past_due(summary.overdue_since, today),
+        score=score,
+        unknowns=unknown_facts(case_file.case),
+    )
+    buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
+                                    callback_data=f"{PREFIX}n:{case_file.id}")]  # fmt: skip
+    if may_assign(user, summary.team_id):
+        buttons.append(
+            InlineKeyboardButton(
+                context.label(N_("👤 Lead collector")),
+                callback_data=f"{ASSIGN_PREFIX}c:{case_file.id}",
+            )
+        )
+    return text, InlineKeyboardMarkup([buttons])
+
+
+async def case(update: Update, context: QingshouContext) -> None:
+    """Find a case by contract number, borrower name or phone and show its card."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await message.reply_text(context.render("cases/usage"))
+        return
+    found = await context.storage.find_cases(user, query, limit=MAX_CHOICES + 1)
+    if not found:
+        await message.reply_text(context.render("cases/not_found", query=query))
+        return
+    if len(found) == 1 or found[0].contract_no.casefold() == query.casefold():
+        case_file = await context.storage.get_case(user, found[0].id)
+        assert case_file is not None  # found with the same viewer a moment ago
+        text, keyboard = _card(context, case_file)
+        await message.reply_text(text, reply_markup=keyboard)
+        return
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
+                               callback_data=f"{PREFIX}o:{c.id}")]
+         for c in found[:MAX_CHOICES]]
+    )  # fmt: skip
+    await message.reply_text(
+        context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
+        reply_markup=keyboard,
+    )
+
+
+async def case_button(update: Update, context: QingshouContext) -> None:
+    """Turn a page of the queue, open a case, or start a note; re-checks access each time."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and query.data is not None and user is not None
+    parts = query.data.removeprefix(PREFIX).split(":")
+    action = parts[0]
+    if action == "l" and len(parts) == 3 and parts[1] in (QUEUE, TODAY) and parts[2].isdigit():
+        text, keyboard = await _queue(context, parts[1], int(parts[2]))
+        await query.answer()
+        await query.edit_message_text(text, reply_markup=keyboard)
+        return
+    if action not in ("o", "n") or len(parts) != 2 or not parts[1].isdigit():
+        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
+        return
+    case_file = await context.storage.get_case(user, int(parts[1]))
+    if case_file is None:
+        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
+        return
+    await query.answer()
+    chat = update.effective_chat
+    assert chat is not None
+    if action == "o":
+        text, keyboard = _card(context, case_file)
+        await chat.send_message(text, reply_markup=keyboard)
+        return
+    await context.storage.set_chat_state(
+        user.id, NOTE_FLOW, {"case_id": case_file.id}, now=context.clock.now()
+    )
+    await chat.send_message(context.render("cases/note_prompt", s=case_file.summary))
+
+
+async def note(update: Update, context: QingshouContext) -> None:
+    """``/note <contract> <text>``: record a note; without text, wait for the next message."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    args = context.args or []
+    if not args:
+        await message.reply_text(context.render("cases/note_usage"))
+        return
+    contract, text = args[0], " ".join(args[1:]).strip()
+    found = [
+        c
+        for c in await context.storage.find_cases(user, contract, limit=MAX_CHOICES)
+        if c.contract_no.casefold() == contract.casefold()
+    ]
+    if len(found) != 1:
+        await message.reply_text(context.render("cases/not_found", query=contract))
+        return
+    summary = found[0]
+    if not text:
+        await context.storage.set_chat_state(
+            user.id, NOTE_FLOW, {"case_id": summary.id}, now=context.clock.now()
+        )
+        await message.reply_text(context.render("cases/note_prompt", s=summary))
+        return
+    await context.storage.add_note(user, summary.id, text, now=context.clock.now())
+    await message.reply_text(context.render("cases/note_saved", s=summary, text=text))
+
+
+async def receive_note(update: Update, context: QingshouContext, data: dict[str, object]) -> None:
+    """The awaited message: store it as the note of the case the person chose."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None and message.text is not None
+    await context.storage.clear_chat_state(user.id)
+    case_id = data.get("case_id")
+    case_file = await context.storage.get_case(user, case_id) if isinstance(case_id, int) else None
+    if case_file is None:  # reassigned meanwhile: the note would land on someone else's case
+        await message.reply_text(context.render("cases/note_lost", text=message.text))
+        return
+    await context.storage.add_note(user, case_file.id, message.text, now=context.clock.now())
+    await message.reply_text(
+        context.render("cases/note_saved", s=case_file.summary, text=message.text)
+    )

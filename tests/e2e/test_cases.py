@@ -1,0 +1,308 @@
+"""Cases end to end: import the ledger (bot and command line), the queue, the card, access.
+
+Through the emulator over HTTP, as people would: a supervisor sends the ledger, collectors read
+their queue, another collector tries to open a case that is not theirs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import openpyxl
+import pytest
+
+from bot.cli import run_import
+from bot.domain.people import Role
+from tests.e2e.conftest import START, TOKEN, World
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+HEADER = ["合同号", "借款人", "联系电话", "贷款余额", "逾期本金", "欠息", "逾期日期", "担保人",
+          "配偶", "客户经理"]  # fmt: skip
+COLLECTORS = ("张伟", "李娜")
+#: Lines (as Excel numbers them, header = 1) that are wrong on purpose, and why.
+BAD = {
+    12: "amount",  # 逾期本金 "oops"
+    57: "duplicate",  # contract of line 2 again
+    101: "missing",  # no borrower
+    150: "collector",  # 客户经理 nobody knows
+}
+
+
+def ledger_rows(n: int = 200, *, bump: int = 0) -> list[list[object]]:
+    """``n`` data rows; ``bump`` yuan is added to every overdue principal (tomorrow's export)."""
+    rows: list[list[object]] = []
+    for i in range(n):
+        line = i + 2
+        since = date(2026, 11, 29) - timedelta(days=(i * 7) % 400 + 1)
+        overdue = 10_000 + i * 500 + bump
+        row: list[object] = [
+            f"HT{i:05d}", f"借款人{i}", f"138{i:08d}", f"{overdue + 50_000:,}.00", f"{overdue}",
+            f"{i % 90}.50", since.isoformat(), f"担保人{i}(139{i:08d})", f"配偶{i}",
+            COLLECTORS[i % 2],
+        ]  # fmt: skip
+        if BAD.get(line) == "amount":
+            row[4] = "oops"
+        elif BAD.get(line) == "duplicate":
+            row[0] = "HT00000"
+        elif BAD.get(line) == "missing":
+            row[1] = ""
+        elif BAD.get(line) == "collector":
+            row[9] = "路人甲"
+        rows.append(row)
+    return rows
+
+
+def as_csv(rows: list[list[object]], encoding: str = "utf-8") -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def as_xlsx(rows: list[list[object]]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+async def download(world: World, file_id: str) -> bytes:
+    """Fetch a document the bot sent, the way any Bot API client would (getFile + download)."""
+    base = world.emulator.api_base_url
+    async with httpx.AsyncClient() as http:
+        meta = (await http.get(f"{base}{TOKEN}/getFile", params={"file_id": file_id})).json()
+        path = meta["result"]["file_path"]
+        return (await http.get(f"{world.emulator.file_base_url}{TOKEN}/{path}")).content
+
+
+def report_lines(content: bytes) -> dict[int, list[str]]:
+    assert content.startswith(b"\xef\xbb\xbf"), "the error report must open in Excel (BOM)"
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    return {int(r[0]): r for r in rows[1:]}
+
+
+async def team(world: World):
+    supervisor = await world.member(Role.SUPERVISOR, "组长")
+    zhang = await world.member(Role.COLLECTOR, COLLECTORS[0])
+    li = await world.member(Role.COLLECTOR, COLLECTORS[1])
+    admin = await world.member(Role.ADMIN, "主任", team=None)
+    return supervisor, zhang, li, world.members[admin.id]
+
+
+async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_notes(world, bot):
+    supervisor, zhang, _li, admin = await team(world)
+
+    await supervisor.send_document("台账.csv", as_csv(ledger_rows(), "gb18030"), "text/csv")
+    preview = await supervisor.expect("Dry run", timeout=15)
+    assert "New cases: 196" in preview.text
+    assert "Refused rows: 4" in preview.text
+    assert [t for row in preview.buttons for t, _ in row] == ["Import", "Cancel"]
+    doc = await supervisor.expect("Refused rows: 4")
+    assert doc.document is not None
+    assert doc.document["file_name"] == "台账-errors.csv"
+    lines = report_lines(await download(world, doc.document["file_id"]))
+    assert set(lines) == set(BAD)
+    assert "is not an amount" in lines[12][3]
+    assert lines[12][2] == "oops"
+    assert "appears a second time (first on line 2)" in lines[57][3]
+    assert "借款人 is empty" in lines[101][3]
+    assert "“路人甲” is not an active collector of this team" in lines[150][3]
+    assert await world.storage.list_cases(admin) == []  # a dry run writes nothing
+
+    await supervisor.press("Import")
+    done = await supervisor.expect("Imported", timeout=15)
+    assert "New cases: 196" in done.text
+    stored = {c.contract_no: c for c in await world.storage.list_cases(admin)}
+    assert len(stored) == 196
+    assert "HT00010" not in stored
+    assert "HT00148" not in stored
+    first = stored["HT00000"]
+    assert (first.overdue_principal, first.lead_name) == (10_000 * 100, "张伟")
+    case_file = await world.storage.get_case(admin, first.id)
+    assert case_file is not None
+    assert {(p.party.role.value, p.party.name) for p in case_file.parties} == {
+        ("guarantor", "担保人0"), ("spouse", "配偶0"),
+    }  # fmt: skip
+
+    # The collector records something; tomorrow's export must not wipe it.
+    await zhang.send("/note HT00000 妻子说下周发工资")
+    await zhang.expect("Note saved")
+
+    await supervisor.send_document("台账.csv", as_csv(ledger_rows(bump=2_000)), "text/csv")
+    preview = await supervisor.expect("Dry run", timeout=15)
+    assert "New cases: 0" in preview.text
+    assert "Updated: 196" in preview.text
+    await supervisor.press("Import", preview)
+    await supervisor.expect("Imported", timeout=15)
+    after = await world.storage.get_case(admin, first.id)
+    assert after is not None
+    assert after.summary.overdue_principal == 12_000 * 100
+    assert after.summary.previous_overdue_amount == 10_000 * 100 + 50
+    assert [n.text for n in after.notes] == ["妻子说下周发工资"]
+    assert after.summary.lead_name == "张伟"
+
+
+async def test_command_line_imports_xlsx_and_reports_bad_lines(world, tmp_path):
+    _supervisor, _zhang, _li, admin = await team(world)
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(as_xlsx(ledger_rows()))
+    out = io.StringIO()
+    outcome = await run_import(
+        world.storage, path, team="东城", dry_run=False, now=START,
+        tz=SHANGHAI, locale="zh_Hans", out=out,
+    )  # fmt: skip
+    assert outcome.applied == {"new": 196, "updated": 0, "unchanged": 0, "refused": 4}
+    assert "196 new" in out.getvalue()
+    assert "4 refused" in out.getvalue()
+    assert len(await world.storage.list_cases(admin)) == 196
+    lines = report_lines((tmp_path / "ledger-errors.csv").read_bytes())
+    assert set(lines) == set(BAD)
+    assert "不是金额" in lines[12][3]  # the reason column is in the operator's language
+
+    again = await run_import(
+        world.storage, path, team="东城", dry_run=True, now=START,
+        tz=SHANGHAI, locale="en", out=out,
+    )  # fmt: skip
+    assert again.applied is None
+    assert again.plan.summary()["unchanged"] == 196
+
+
+async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(world, bot):
+    supervisor, zhang, li, admin = await team(world)
+    await supervisor.send_document("ledger.csv", as_csv(ledger_rows(40)), "text/csv")
+    await supervisor.expect("Dry run", timeout=15)
+    await supervisor.press("Import")
+    await supervisor.expect("Imported", timeout=15)
+
+    await zhang.send("/cases")
+    queue = await zhang.expect("Cases by urgency")
+    assert "page 1 of 2" in queue.text  # 19 cases of his, ten a page
+    assert "Why:" in queue.text
+    assert "days past due" in queue.text
+    case_buttons = [row[0] for row in queue.buttons if row[0][0] not in ("◀", "▶")]
+    assert len(case_buttons) == 10
+    assert queue.buttons[-1] == [("▶", "cs:l:q:1")]
+    # Ordered by urgency: the first case is the one overdue longest among his (all else equal).
+    first_label, first_data = case_buttons[0]
+    mine = {c.contract_no: c for c in await world.storage.list_cases(world.members[zhang.id])}
+    assert len(mine) == 19  # 20 rows of his, one refused (line 12)
+    oldest = min(mine.values(), key=lambda c: (c.overdue_since, c.contract_no))
+    assert first_label == f"1. {oldest.borrower_name} · {oldest.contract_no}"
+
+    await zhang.press(first_label)
+    card = await zhang.expect(oldest.contract_no)
+    assert "Related parties" in card.text
+    assert "Guarantor: 担保人" in card.text
+    assert "Meetings: none recorded yet." in card.text
+    assert "Still unknown" in card.text
+    assert "how the business is doing" in card.text
+
+    await zhang.press("▶", queue)
+    page2 = await zhang.expect("page 2 of 2")
+    assert page2.buttons[-1] == [("◀", "cs:l:q:0")]
+
+    # Li may not open Zhang's case: not by name, not by number, not by a forged button.
+    await li.send(f"/case {oldest.borrower_name}")
+    assert "No case of yours matches" in (await li.expect()).text
+    await li.send(f"/case {oldest.contract_no}")
+    assert "No case of yours matches" in (await li.expect()).text
+    await li.send("/cases")
+    own = await li.expect("Cases by urgency")
+    await li.press_data(own.message_id, first_data)
+    assert "No such case among yours" in (await li.expect_toast())["text"]
+    await li.press_data(own.message_id, f"as:u:{oldest.id}:{world.members[li.id].id}")
+    assert "No such case among yours" in (await li.expect_toast())["text"]
+    assert (await world.storage.get_case(admin, oldest.id)).summary.lead_name == "张伟"
+
+    # The supervisor sees the team's; /today lists the cases to work today, with the rule.
+    await supervisor.send("/today")
+    today = await supervisor.expect("Today")
+    assert "then the most urgent others up to five" in today.text
+
+
+async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
+    supervisor, zhang, li, admin = await team(world)
+    await supervisor.send_document("ledger.csv", as_csv(ledger_rows(4)), "text/csv")
+    await supervisor.expect("Dry run", timeout=15)
+    await supervisor.press("Import")
+    await supervisor.expect("Imported", timeout=15)
+
+    await zhang.send("/assign HT00000")  # also opens his chat, so the bot may write to him
+    assert "Only supervisors and admins" in (await zhang.expect()).text
+    await li.send("/start")
+    await li.expect()
+
+    await supervisor.send("/assign HT00000")
+    choose = await supervisor.expect("Who should lead this case instead?")
+    assert [t for row in choose.buttons for t, _ in row] == ["李娜"]
+    await supervisor.press("李娜")
+    warning = await supervisor.expect("Change the lead collector?")
+    assert "teaches the debtor that stalling works" in warning.text
+    await supervisor.press("Workload")
+    await supervisor.expect("李娜 now leads 借款人0 (HT00000)")
+
+    case = (await world.storage.find_cases(admin, "HT00000"))[0]
+    assert case.lead_name == "李娜"
+    history = (await world.storage.get_case(admin, case.id)).leads
+    assert next((h.from_name, h.to_name, h.reason.value, h.by_name) for h in history) == (
+        "张伟", "李娜", "workload", "组长",
+    )  # fmt: skip
+    assert "made you the lead collector of 借款人0" in (await li.expect(timeout=10)).text
+    assert "gave 借款人0 (HT00000) to 李娜" in (await zhang.expect(timeout=10)).text
+
+
+async def test_note_button_waits_for_the_next_message_in_the_database(world, bot):
+    supervisor, zhang, _li, admin = await team(world)
+    await supervisor.send_document("ledger.csv", as_csv(ledger_rows(2)), "text/csv")
+    await supervisor.expect("Dry run", timeout=15)
+    await supervisor.press("Import")
+    await supervisor.expect("Imported", timeout=15)
+
+    await zhang.send("/case 借款人0")
+    await zhang.expect("HT00000")
+    await zhang.press("📝 Note")
+    await zhang.expect("as your next message")
+    state = await world.storage.get_chat_state(world.members[zhang.id].id)
+    assert state is not None
+    assert state.flow == "note"
+    await zhang.send("担保人态度配合，愿意陪同去借款人家")
+    await zhang.expect("Note saved")
+    case = (await world.storage.find_cases(admin, "HT00000"))[0]
+    notes = (await world.storage.get_case(admin, case.id)).notes
+    assert [n.text for n in notes] == ["担保人态度配合，愿意陪同去借款人家"]
+    await zhang.send("hello")
+    assert "/help" in (await zhang.expect()).text  # nothing waits any more
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("scan.pdf", b"%PDF-1.4", "is not a ledger I can read"),
+        ("old.xls", b"\xd0\xcf\x11\xe0", "old Excel file"),
+        ("cols.csv", "姓名,金额\n张三,100\n".encode(), "lacks columns I need: contract number"),
+        ("junk.xlsx", b"PK\x03\x04 not really a zip", "cannot be read"),
+    ],
+)
+async def test_wrong_files_are_refused_with_the_reason(world, bot, name, content, expected):
+    supervisor = await world.member(Role.SUPERVISOR, "组长")
+    await supervisor.send_document(name, content)
+    refusal = await supervisor.expect(expected, timeout=10)
+    assert refusal.buttons == []
+
+
+async def test_collectors_cannot_import_and_see_words_in_their_language(world, bot):
+    collector = await world.member(Role.COLLECTOR, "张伟", lang="zh_Hans")
+    await collector.send_document("ledger.csv", as_csv(ledger_rows(2)), "text/csv")
+    assert "只有主管和管理员可以导入台账" in (await collector.expect()).text
+    await collector.send("/cases")
+    assert "没有未结案件" in (await collector.expect()).text

@@ -1,0 +1,171 @@
+"""Sample parameters for the case, assign and import templates (used by test_templates.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from bot.domain.casefile import CaseFile, CaseNote, CaseSummary, LeadChange, LeadReason, PartyRecord
+from bot.domain.cases import (
+    Attitude,
+    Borrower,
+    Case,
+    CaseStatus,
+    Loan,
+    PartyRole,
+    RelatedParty,
+    Security,
+)
+from bot.domain.importing import ImportPlan
+from bot.domain.preparation import Unknown, UnknownFact
+from bot.domain.queue import RankedCase, page_of
+from bot.domain.urgency import WEIGHTS, Deterioration, ScorePart, UrgencyScore
+from bot.storage import ImportRecord
+
+NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+EVIL = "<b>Bad & Co</b>"
+
+
+def summary(lead: str | None = EVIL) -> CaseSummary:
+    return CaseSummary(
+        id=7,
+        contract_no="HT<1>&",
+        borrower_name=EVIL,
+        borrower_phone="138",
+        status=CaseStatus.OPEN,
+        team_id=1,
+        team_name="东城<&>",
+        lead_id=1 if lead else None,
+        lead_name=lead,
+        principal_outstanding=5_000_000,
+        overdue_principal=4_000_000,
+        overdue_interest=12_345,
+        overdue_since=date(2026, 1, 5),
+        previous_overdue_amount=3_000_000,
+        collateral_value=None,
+        deterioration=frozenset({Deterioration.BUSINESS_SLIDING}),
+        strong_guarantor=False,
+        high_default_cost=False,
+        last_contact_at=None,
+    )
+
+
+ALL_PARTS = tuple(ScorePart(code, points) for code, points in WEIGHTS.items())
+SCORE = UrgencyScore(sum(p.points for p in ALL_PARTS), ALL_PARTS, 329)
+PARTY = RelatedParty(PartyRole.GUARANTOR, EVIL, "139", "兄弟<&>", Attitude.HOSTILE, EVIL)
+CASE = Case(
+    Borrower(EVIL, "3301", None, EVIL, None),
+    Loan("HT<1>&", 4_000_000, date(2026, 1, 5), 5_000_000, 12_345, EVIL, date(2027, 1, 1)),
+    Security(EVIL, EVIL, None),
+    (PARTY,),
+)
+FILE = CaseFile(
+    summary=summary(),
+    case=CASE,
+    parties=(
+        *tuple(
+            PartyRecord(i, RelatedParty(role, EVIL if i else ""))
+            for i, role in enumerate(PartyRole)
+        ),
+        PartyRecord(9, PARTY),
+    ),
+    notes=(CaseNote(NOW, 1, EVIL, EVIL),),
+    leads=tuple(LeadChange(NOW, 1, EVIL, 2, EVIL, 3, EVIL, r) for r in LeadReason),
+    created_at=NOW,
+    imported_at=NOW,
+)
+UNKNOWNS = [UnknownFact(u, EVIL, PartyRole.SPOUSE) for u in Unknown]
+RECORD = ImportRecord(1, 1, "东城<&>", 1, NOW, "台账<&>.csv", None, "pending", {})
+COUNTS = {"new": 3, "updated": 2, "unchanged": 1, "refused": 4}
+PLAN = ImportPlan(team_id=1, rows=[], errors=[], unmapped_columns=[EVIL, "备注"])
+RANKED = [RankedCase(i, summary(), SCORE) for i in range(1, 13)]
+
+
+def _user(role: str):
+    from bot.domain.people import Role, User
+
+    return User(1, 100001, EVIL, "evil", Role(role), 1, "东城<&>", None, "en", True, None, NOW)
+
+
+CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
+    "cases/queue": [
+        {"page": page_of(RANKED, 0), "today": False, "user": _user("supervisor")},
+        {"page": page_of(RANKED, 1), "today": True, "user": _user("collector")},
+        {"page": page_of([], 0), "today": True, "user": _user("collector")},
+        {"page": page_of([], 0), "today": False, "user": _user("admin")},
+    ],
+    "cases/card": [
+        {"f": FILE, "s": FILE.summary, "dpd": 329, "score": SCORE, "unknowns": UNKNOWNS},
+        {
+            "f": CaseFile(summary(None), Case(Borrower(EVIL), CASE.loan), (), (), (), NOW, NOW),
+            "s": summary(None),
+            "dpd": 0,
+            "score": UrgencyScore(0, (), 0),
+            "unknowns": [],
+        },
+    ],
+    "cases/usage": [{}],
+    "cases/not_found": [{"query": EVIL}],
+    "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],
+    "cases/note_prompt": [{"s": summary()}],
+    "cases/note_saved": [{"s": summary(), "text": EVIL}],
+    "cases/note_lost": [{"text": EVIL}],
+    "cases/note_usage": [{}],
+    "cases/cancelled": [{"cleared": c} for c in (True, False)],
+    "assign/usage": [{}],
+    "assign/not_allowed": [{}],
+    "assign/choose_collector": [
+        {"s": summary(lead), "has_choice": c} for lead in (EVIL, None) for c in (True, False)
+    ],
+    "assign/warning": [{"s": summary(), "target": _user("collector")}],
+    "assign/done": [
+        {
+            "s": summary(),
+            "change": LeadChange(
+                NOW, f, EVIL if f else None, 2, EVIL, 3, EVIL, LeadReason.WORKLOAD
+            ),
+        }
+        for f in (1, None)
+    ],
+    "assign/cancelled": [{"s": summary()}],
+    "assign/notify_new": [
+        {
+            "by": EVIL,
+            "borrower": EVIL,
+            "contract_no": "HT<1>",
+            "reason": r.value,
+            "case_id": 1,
+            "previous": p,
+        }
+        for r in LeadReason
+        for p in (EVIL, None)
+    ],
+    "assign/notify_previous": [
+        {
+            "by": EVIL,
+            "borrower": EVIL,
+            "contract_no": "HT<1>",
+            "reason": "workload",
+            "case_id": 1,
+            "to": EVIL,
+        }
+    ],
+    "imports/not_allowed": [{}],
+    "imports/refused": [
+        {"problem": p, "file_name": EVIL} for p in ("too_big", "xls", "empty", "wrong_type")
+    ],
+    "imports/choose_team": [{"file_name": EVIL, "teams": t} for t in ([], ["x"])],
+    "imports/team_chosen": [{"record": RECORD, "team": EVIL}],
+    "imports/reading": [{"record": RECORD}],
+    "imports/unreadable": [
+        {"record": RECORD, "code": c, "missing": ["contract number", "borrower"], "line": "1"}
+        for c in ("ledger.missing_columns", "ledger.xls_unsupported", "ledger.empty", "x")
+    ],
+    "imports/preview": [
+        {"record": RECORD, "summary": COUNTS, "plan": PLAN, "can_import": c} for c in (True, False)
+    ],
+    "imports/errors_caption": [{"refused": 4}],
+    "imports/importing": [{"record": RECORD}],
+    "imports/applied": [{"record": RECORD, "summary": COUNTS}],
+    "imports/cancelled": [{"record": RECORD}],
+    "imports/already_done": [{"record": RECORD}],
+}
