@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from telegram import BotCommand, BotCommandScopeDefault
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
@@ -17,7 +17,7 @@ from telegram.request import HTTPXRequest
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import BotData, QingshouContext
-from bot.i18n import N_
+from bot.menu import set_default_menu
 from bot.render import Renderer
 from bot.storage import SqliteStorage, Storage
 from bot.telegram_io import ResilientRateLimiter
@@ -26,20 +26,34 @@ log = logging.getLogger(__name__)
 
 QingshouApp = Application[Any, QingshouContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
-#: The command menu Telegram shows; the descriptions are translated per language.
-MENU: tuple[tuple[str, str], ...] = (
-    ("start", N_("Start, or join with an invite")),
-    ("help", N_("What I can do for you")),
-    ("cases", N_("My cases, most urgent first")),
-    ("today", N_("Cases that need action today")),
-    ("case", N_("Open a case by name, number or phone")),
-    ("note", N_("Write a note on a case")),
-    ("assign", N_("Choose a case's lead collector (supervisors)")),
-    ("invite", N_("Invite a colleague (supervisors, admins)")),
-    ("users", N_("People and access (supervisors, admins)")),
-    ("lang", N_("Language")),
-    ("whoami", N_("Who I am to the bot")),
-)
+_redacted_tokens: set[str] = set()
+
+
+def install_token_filter(token: str) -> None:
+    """Redact ``token`` from every log record, made by any library for any handler.
+
+    httpx logs request URLs, and python-telegram-bot puts the token in every URL. Wrapping the
+    record factory catches records before any handler (ours, pytest's, an operator's) sees them.
+    """
+    if not token or token in _redacted_tokens:
+        return
+    _redacted_tokens.add(token)
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        message = record.getMessage()
+        if token in message:
+            record.msg, record.args = message.replace(token, "<token>"), None
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and token in str(exc):
+            record.msg = (
+                f"{record.msg} ({type(exc).__name__}; details withheld: they hold the token)"
+            )
+            record.exc_info, record.exc_text = None, None
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 def _factory(data: BotData) -> type[BotData]:
@@ -62,6 +76,7 @@ def build_application(
     if not settings.token:
         raise ConfigError("QINGSHOU_BOT_TOKEN: needed to build the bot (the sandbox makes one)")
 
+    install_token_filter(settings.token.reveal())
     bot_data = BotData(
         settings=settings,
         clock=clock or SystemClock(),
@@ -75,7 +90,14 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         .context_types(ContextTypes(context=QingshouContext, bot_data=_factory(bot_data)))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings.tz,
+                # Invite links would unfurl into a t.me preview card; nothing we send needs one.
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .request(
             HTTPXRequest(
                 connection_pool_size=16,
@@ -106,17 +128,8 @@ async def _post_init(app: QingshouApp) -> None:
     await data.storage.ensure_admins(data.settings.admins, now=now)
     data.bot_username = app.bot.username
     await data.storage.set_meta("bot_username", app.bot.username)
-    await _set_commands(app)
+    await set_default_menu(app.bot, data.renderer)
     log.info("qingshou is up as @%s", app.bot.username)
-
-
-async def _set_commands(app: QingshouApp) -> None:
-    renderer = app.bot_data.renderer
-    for locale, language_code in (("en", None), ("zh_Hans", "zh")):
-        commands = [BotCommand(cmd, renderer.label(locale, desc)) for cmd, desc in MENU]
-        await app.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(), language_code=language_code
-        )
 
 
 async def _post_shutdown(app: QingshouApp) -> None:

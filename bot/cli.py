@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -20,6 +21,18 @@ if TYPE_CHECKING:
     from bot.storage import Storage
 
 log = logging.getLogger("qingshou")
+
+
+async def open_storage(settings: Settings, *, now: datetime | None = None) -> Storage:
+    """Open the database, turning what can go wrong into an error that names QINGSHOU_DB."""
+    from bot.storage import SchemaTooNewError, SqliteStorage
+
+    try:
+        return await SqliteStorage.open(settings.db_path, now=now or datetime.now(UTC))
+    except SchemaTooNewError as exc:
+        raise ConfigError(f"QINGSHOU_DB: {exc}") from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"QINGSHOU_DB: cannot open {settings.db_path}: {exc}") from exc
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -39,6 +52,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return cmd_sandbox(args)
     from bot.app import build_application
 
+    # Open the database once before polling, so a bad QINGSHOU_DB is named, not a traceback.
+    async def _check() -> None:
+        storage = await open_storage(settings)
+        await storage.close()
+
+    asyncio.run(_check())
     app = build_application(settings)
     log.info("starting long polling against %s", settings.api_url)
     app.run_polling(allowed_updates=["message", "callback_query"], drop_pending_updates=False)
@@ -77,24 +96,36 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 def cmd_invite(args: argparse.Namespace) -> int:
     """Make a one-time invite and print its code and deep link."""
-    from bot.storage import SqliteStorage
 
     settings = _settings(args)
     role = Role(args.role)
     if role is not Role.ADMIN and not args.team:
         raise ConfigError(f"--team is required for a {role.value} invite")
+    if args.hours <= 0:
+        raise ConfigError("--hours must be more than 0")
 
     async def _go() -> int:
         now = datetime.now(UTC)
-        storage = await SqliteStorage.open(settings.db_path, now=now)
+        storage = await open_storage(settings, now=now)
         try:
-            team = await storage.ensure_team(args.team, now=now) if args.team else None
+            team = None
+            if args.team:
+                team = await storage.find_team(args.team)
+                if team is None and not args.create_team:
+                    known = ", ".join(t.name for t in await storage.list_teams()) or "none yet"
+                    raise ConfigError(
+                        f"--team {args.team!r} does not exist (teams: {known}); "
+                        "add --create-team to create it"
+                    )
+                if team is None:
+                    team = await storage.ensure_team(args.team, now=now)
             invite = await storage.create_invite(
                 role=role,
                 team_id=team.id if team else None,
                 created_by=None,
                 now=now,
                 ttl=timedelta(hours=args.hours),
+                staff_name=args.name,
             )
             username = await storage.get_meta("bot_username")
         finally:
@@ -102,6 +133,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
         print(f"role:    {role.value}")
         if team:
             print(f"team:    {team.name}")
+        if invite.staff_name:
+            print(f"name:    {invite.staff_name} (as the ledger names them)")
         print(f"code:    {invite.code}")
         print(f"link:    {deep_link(username, invite.code)}")
         print(f"expires: {invite.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M %Z}")
@@ -298,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=[r.value for r in Role], default=Role.COLLECTOR.value)
     p.add_argument("--team", help="team name (created if new); required except for admins")
     p.add_argument("--hours", type=float, default=72, help="hours until it expires (default 72)")
+    p.add_argument("--name", help="their name on the cooperative's books (the ledger's collector)")
+    p.add_argument("--create-team", action="store_true", help="create --team if it is new")
     p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
     p.set_defaults(func=cmd_invite)
 

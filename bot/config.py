@@ -7,6 +7,7 @@ hour a week later. Tests pass a plain dict, so nothing here reads ``os.environ``
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -20,6 +21,18 @@ from dotenv import dotenv_values
 from bot.i18n import SUPPORTED_LOCALES, normalise_locale
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
+#: Every variable qingshou reads; any other QINGSHOU_* is a typo and stops start-up.
+KNOWN_VARIABLES = (
+    "QINGSHOU_BOT_TOKEN",
+    "QINGSHOU_API_URL",
+    "QINGSHOU_DB",
+    "QINGSHOU_TZ",
+    "QINGSHOU_LANG",
+    "QINGSHOU_ADMINS",
+    "QINGSHOU_DIGEST_TIME",
+)
+#: Read by the test suite and `make screenshots`, not by the bot.
+_TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
 
 
@@ -76,7 +89,7 @@ def _parse_admins(raw: str) -> frozenset[int]:
     for part in raw.replace(" ", "").split(","):
         if not part:
             continue
-        if not part.isdigit():
+        if not (part.isascii() and part.isdecimal()):
             raise ConfigError(
                 f"QINGSHOU_ADMINS: {part!r} is not a Telegram user id "
                 "(expected comma-separated numbers, e.g. 123456,789012)"
@@ -104,7 +117,15 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     if dotenv is not None and dotenv.is_file():
         merged.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
     merged.update(os.environ if env is None else env)
-    get = {k: v.strip() for k, v in merged.items() if k.startswith("QINGSHOU_") and v.strip()}
+    ours = {k: v for k, v in merged.items() if k.startswith("QINGSHOU_")}
+    for key in ours:
+        if key not in KNOWN_VARIABLES and key not in _TOOLING_VARIABLES:
+            close = difflib.get_close_matches(key, KNOWN_VARIABLES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{key}: not a qingshou setting{hint}; known: {', '.join(KNOWN_VARIABLES)}"
+            )
+    get = {k: v.strip() for k, v in ours.items() if v.strip()}
 
     token = get.get("QINGSHOU_BOT_TOKEN", "")
     if token and not _TOKEN_RE.fullmatch(token):
@@ -114,11 +135,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         )
 
     api_url = get.get("QINGSHOU_API_URL", TELEGRAM_API_URL)
-    if not re.match(r"^https?://[^/\s]+", api_url):
+    # python-telegram-bot appends the token directly: without the trailing /bot the token would
+    # land in the host or port, and from there in error messages.
+    if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?/bot", api_url.rstrip("/")):
         raise ConfigError(
-            f"QINGSHOU_API_URL: {api_url!r} is not an http(s) URL "
+            f"QINGSHOU_API_URL: {api_url!r} must be an http(s) URL ending in /bot "
             "(python-telegram-bot's form, e.g. http://127.0.0.1:8081/bot)"
         )
+    api_url = api_url.rstrip("/")
 
     tz_name = get.get("QINGSHOU_TZ", "Asia/Shanghai")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -25,6 +26,8 @@ class BotData:
     renderer: Renderer
     storage: Storage | None = None
     bot_username: str | None = None
+    #: When each stranger was last answered (a stranger is answered once per quiet period).
+    stranger_replies: dict[int, datetime] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +68,17 @@ class QingshouContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, An
     def render(self, name: str, /, **params: Any) -> str:
         """Render a template in this update's language."""
         return self.renderer.render(self.locale, name, **params)
+
+    async def refresh_menu(self, user: User) -> None:
+        """Give ``user`` the command menu of their role, in their language."""
+        from bot.menu import set_person_menu
+
+        locale = (
+            self.locale
+            if self.user and user.id == self.user.id
+            else (user.effective_locale(self.settings.default_locale))
+        )
+        await set_person_menu(self.bot, self.renderer, user, locale)
 
     def label(self, message: str) -> str:
         """A button label in this update's language."""

@@ -5,12 +5,17 @@ answer in time. python-telegram-bot raises on all three; this rate limiter (whic
 every call except ``getUpdates`` through) keeps under the limits before sending and retries
 after a failure, so a reply is delayed, not lost. What retrying cannot fix is raised: 400 (our
 bug: it would fail again) and 403 (the user blocked the bot; the error handler records it).
+
+Delivery is at least once: when Telegram performed a send but its answer was lost (a read
+time-out), the retry shows the message twice. A lost reply is worse for a collector than a
+repeated one, so time-outs are retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -26,9 +31,11 @@ _SENDING_PREFIXES = ("send", "edit", "copy", "forward")
 
 
 class ResilientRateLimiter(BaseRateLimiter[int]):
-    """Throttle sends (overall and per chat) and retry 429, 5xx and time-outs.
+    """Throttle sends (per chat, then overall) and retry 429, 5xx and time-outs.
 
-    ``rate_limit_args`` (an int) overrides the number of retries for one call.
+    ``rate_limit_args`` (an int) overrides the number of retries for one call. A 429 pauses
+    every send until its ``retry_after`` has passed (Telegram counts the whole bot), and a
+    ``retry_after`` longer than ``max_retry_after`` is raised instead of waited out.
     """
 
     def __init__(
@@ -40,14 +47,18 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         max_retries: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
+        max_retry_after: float = 120.0,
     ) -> None:
-        self._overall = AsyncLimiter(overall_per_second, 1.0)  # Telegram: 30/s; keep a margin
+        # One slot every 1/rate seconds: a bucket of N would let 2N through in the first second.
+        self._overall = AsyncLimiter(1, 1.0 / overall_per_second)
         self._per_chat_rate = per_chat_per_second
         self._per_chat_burst = per_chat_burst
         self._chats: dict[Any, AsyncLimiter] = {}
         self._max_retries = max_retries
         self._backoff = backoff
         self._max_backoff = max_backoff
+        self._max_retry_after = max_retry_after
+        self._paused_until = 0.0
         #: Retries made since start, by cause; read by tests and the bench.
         self.retries: dict[str, int] = {"429": 0, "network": 0, "timeout": 0}
 
@@ -71,6 +82,16 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             self._chats[chat_id] = limiter
         return limiter
 
+    async def _wait_turn(self, chat_id: Any) -> None:
+        # The chat's own pace first, so that one busy chat queues behind itself, not in front
+        # of everyone; the overall slot is taken last, just before the call.
+        if chat_id is not None:
+            await self._chat_limiter(chat_id).acquire()
+        # A 429 may extend the pause while we sleep, so look again after each sleep.
+        while (pause := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(pause)
+        await self._overall.acquire()
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
@@ -86,18 +107,17 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         delay = self._backoff
         for attempt in range(max_retries + 1):
             if sending:
-                async with self._overall:
-                    if chat_id is not None:
-                        await self._chat_limiter(chat_id).acquire()
+                await self._wait_turn(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                if attempt == max_retries:
-                    raise
                 wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                if attempt == max_retries or seconds > self._max_retry_after:
+                    raise
                 self.retries["429"] += 1
-                log.warning("%s: flood control, retrying in %.1fs", endpoint, seconds)
+                log.warning("%s: flood control, all sends wait %.1fs", endpoint, seconds)
+                self._paused_until = max(self._paused_until, time.monotonic() + seconds + 0.05)
                 await asyncio.sleep(seconds + 0.05)
             except BadRequest:
                 raise

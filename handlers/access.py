@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -11,6 +12,9 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import QingshouContext
 from bot.domain.people import User, is_invite_code
 from bot.i18n import N_, normalise_locale
+
+#: A stranger who keeps writing is answered again only after this long.
+STRANGER_QUIET = timedelta(minutes=10)
 
 
 def _is_join_attempt(update: Update) -> bool:
@@ -58,6 +62,20 @@ async def check_access(update: Update, context: QingshouContext) -> None:
     template = "access/stranger" if user is None else "access/deactivated"
     if update.callback_query is not None:
         await update.callback_query.answer(context.label(N_("No access.")), show_alert=True)
-    elif update.effective_message is not None:
+    elif update.effective_message is not None and _time_to_answer(context, tg_user.id):
         await update.effective_message.reply_text(context.render(template, telegram_id=tg_user.id))
     raise ApplicationHandlerStop
+
+
+def _time_to_answer(context: QingshouContext, telegram_id: int) -> bool:
+    """One answer per stranger per quiet period: a flood of messages gets one reply, so nobody
+    can slow the bot down for the staff by writing to it."""
+    now = context.clock.now()
+    answered = context.bot_data.stranger_replies
+    last = answered.get(telegram_id)
+    if last is not None and now - last < STRANGER_QUIET:
+        return False
+    if len(answered) > 10_000:
+        answered.clear()
+    answered[telegram_id] = now
+    return True

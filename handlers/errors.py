@@ -3,34 +3,51 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from telegram import Update
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 
 from bot.context import QingshouContext
+from bot.i18n import N_
 from handlers.access import resolve_locale
 
 log = logging.getLogger("qingshou.errors")
 
 
+def _describe(update: Update) -> str:
+    """Enough to find the update again, without what people typed (borrowers' data)."""
+    kind = "callback" if update.callback_query else "message"
+    what = ""
+    if update.callback_query is not None:
+        what = (update.callback_query.data or "")[:20]
+    elif update.effective_message is not None and update.effective_message.text:
+        what = update.effective_message.text.split(maxsplit=1)[0][:32]
+    user = update.effective_user.id if update.effective_user else None
+    return f"update {update.update_id} ({kind} {what!r} from user {user})"
+
+
 async def on_error(update: object, context: QingshouContext) -> None:
     """Log the update and traceback; record blocked users; apologise in the user's language."""
     error = context.error
-    chat_id = (
-        update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
-    )
+    if not isinstance(update, Update):
+        log.error("error outside an update", exc_info=error)
+        return
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    query = update.callback_query
     if isinstance(error, Forbidden):
         # The person blocked the bot (or left): record it, do not retry, do not try to apologise.
         if chat_id is not None:
             await context.storage.set_blocked(chat_id, True, now=context.clock.now())
         log.info("chat %s: %s", chat_id, error)
         return
-    log.error(
-        "update %s failed",
-        update.to_dict() if isinstance(update, Update) else repr(update),
-        exc_info=error,
-    )
-    if chat_id is None or not isinstance(update, Update):
+    if isinstance(error, BadRequest) and "message is not modified" in str(error).lower():
+        # A double tap edited the message to what it already says: nothing went wrong.
+        if query is not None:
+            await _quietly(query.answer())
+        return
+    log.error("%s failed", _describe(update), exc_info=error)
+    if chat_id is None:
         return
     # Error handlers get a fresh context: find the person's language again.
     tg_user = update.effective_user
@@ -38,7 +55,20 @@ async def on_error(update: object, context: QingshouContext) -> None:
     context.locale = resolve_locale(
         user, tg_user.language_code if tg_user else None, context.settings.default_locale
     )
+    if query is not None:
+        # Stop the button's spinner with a short notice instead of a new message.
+        await _quietly(
+            query.answer(
+                context.label(N_("Sorry, that did not work. Please try again.")), show_alert=True
+            )
+        )
+        return
+    await _quietly(context.bot.send_message(chat_id, context.render("errors/generic")))
+
+
+async def _quietly(call: Awaitable[object]) -> None:
+    """Await a courtesy call; the error handler must never raise into itself."""
     try:
-        await context.bot.send_message(chat_id, context.render("errors/generic"))
-    except Exception:  # the apology must never raise again into the error handler
-        log.exception("could not tell chat %s about the error", chat_id)
+        await call
+    except Exception:
+        log.exception("courtesy call in the error handler failed")

@@ -12,6 +12,10 @@ from bot.domain.people import Role, deep_link, may_invite
 from bot.i18n import N_
 
 PREFIX = "inv:"
+#: The chat state that holds an admin's "/invite NAME" while they pick role and team.
+INVITE_FLOW = "invite"
+#: Longest name on the books an invite may carry.
+MAX_STAFF_NAME = 64
 ROLE_LABELS = {
     Role.COLLECTOR: N_("A collector"),
     Role.SUPERVISOR: N_("A supervisor"),
@@ -20,11 +24,19 @@ ROLE_LABELS = {
 
 
 async def _send_invite(
-    update: Update, context: QingshouContext, role: Role, team_id: int | None
+    update: Update,
+    context: QingshouContext,
+    role: Role,
+    team_id: int | None,
+    staff_name: str | None,
 ) -> None:
     assert context.user is not None
     invite = await context.storage.create_invite(
-        role=role, team_id=team_id, created_by=context.user.id, now=context.clock.now()
+        role=role,
+        team_id=team_id,
+        created_by=context.user.id,
+        now=context.clock.now(),
+        staff_name=staff_name,
     )
     text = context.render(
         "invite/created", invite=invite, link=deep_link(context.bot_data.bot_username, invite.code)
@@ -43,12 +55,20 @@ async def invite(update: Update, context: QingshouContext) -> None:
     user = context.user
     message = update.effective_message
     assert user is not None and message is not None
+    staff_name = " ".join(context.args or ()).strip() or None
+    if staff_name is not None and len(staff_name) > MAX_STAFF_NAME:
+        await message.reply_text(context.render("invite/name_too_long", limit=MAX_STAFF_NAME))
+        return
     if user.role is Role.SUPERVISOR and user.team_id is not None:
-        await _send_invite(update, context, Role.COLLECTOR, user.team_id)
+        await _send_invite(update, context, Role.COLLECTOR, user.team_id, staff_name)
         return
     if user.role is not Role.ADMIN:
         await message.reply_text(context.render("invite/not_allowed"))
         return
+    # The admin still chooses role and team with buttons; the name waits in the database.
+    await context.storage.set_chat_state(
+        user.id, INVITE_FLOW, {"staff_name": staff_name}, now=context.clock.now()
+    )
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(context.label(label), callback_data=f"{PREFIX}role:{role.value}")]
@@ -96,4 +116,9 @@ async def invite_button(update: Update, context: QingshouContext) -> None:
     if not may_invite(user, role, team_id):
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
         return
-    await _send_invite(update, context, role, team_id)
+    state = await context.storage.get_chat_state(user.id)
+    staff_name = None
+    if state is not None and state.flow == INVITE_FLOW:
+        staff_name = state.data.get("staff_name")
+        await context.storage.clear_chat_state(user.id)
+    await _send_invite(update, context, role, team_id, staff_name)

@@ -34,6 +34,7 @@ async def set_language(update: Update, context: QingshouContext) -> None:
     context.locale = locale
     await query.answer()
     await query.edit_message_text(context.render("lang/changed"))
+    await context.refresh_menu(context.user)
 
 
 async def whoami(update: Update, context: QingshouContext) -> None:

@@ -19,6 +19,7 @@ async def start(update: Update, context: QingshouContext) -> None:
     if context.user is not None:
         template = "start/already_member" if code else "start/welcome"
         await message.reply_text(context.render(template, user=context.user))
+        await context.refresh_menu(context.user)
         return
 
     assert code is not None  # the access check lets strangers through only with a code
@@ -37,6 +38,7 @@ async def start(update: Update, context: QingshouContext) -> None:
         return
     context.user = result
     await message.reply_text(context.render("start/joined", user=result))
+    await context.refresh_menu(result)
 
 
 async def help_command(update: Update, context: QingshouContext) -> None:

@@ -5,16 +5,21 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
-from bot.domain.people import Role, User, may_manage
+from bot.domain.people import Role, User, may_manage, page_of
 from bot.i18n import N_
 
 PREFIX = "usr:"
-#: Telegram allows 100 buttons per keyboard; a longer list is shown without buttons beyond this.
-MAX_BUTTONS = 90
+#: People per page: the list stays far below 4096 characters and 100 buttons.
+PAGE_SIZE = 20
+
+
+def _may_manage(context: QingshouContext, target: User) -> bool:
+    actor = context.user
+    return actor is not None and may_manage(actor, target, context.settings.admins)
 
 
 def _card_keyboard(context: QingshouContext, target: User) -> InlineKeyboardMarkup | None:
-    if context.user is None or not may_manage(context.user, target):
+    if not _may_manage(context, target):
         return None
     if target.active:
         button = InlineKeyboardButton(
@@ -27,51 +32,71 @@ def _card_keyboard(context: QingshouContext, target: User) -> InlineKeyboardMark
     return InlineKeyboardMarkup([[button]])
 
 
-async def list_users(update: Update, context: QingshouContext) -> None:
-    """List everyone (admins) or the team (supervisors); admins get a button per person."""
+async def _render_list(
+    context: QingshouContext, page: int
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
     user = context.user
-    message = update.effective_message
-    assert user is not None and message is not None
-    if user.role is Role.COLLECTOR:
-        await message.reply_text(context.render("users/not_allowed"))
-        return
+    assert user is not None
+    if user.role is Role.COLLECTOR or (user.role is Role.SUPERVISOR and user.team_id is None):
+        return None
     team_id = None if user.role is Role.ADMIN else user.team_id
     people = await context.storage.list_users(team_id=team_id)
-    can_manage = user.role is Role.ADMIN
-    keyboard = None
-    if can_manage:
-        rows = [
-            [
-                InlineKeyboardButton(
-                    p.name or str(p.telegram_id), callback_data=f"{PREFIX}show:{p.id}"
-                )
-            ]
-            for p in people
-            if p.id != user.id
-        ][:MAX_BUTTONS]
-        keyboard = InlineKeyboardMarkup(rows) if rows else None
-    await message.reply_text(
-        context.render(
-            "users/list",
-            users=people,
-            team_name=None if team_id is None else user.team_name,
-            can_manage=can_manage,
-        ),
-        reply_markup=keyboard,
+    shown, page, pages = page_of(people, page, PAGE_SIZE)
+    rows = [
+        [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=f"{PREFIX}show:{p.id}")]
+        for p in shown
+        if _may_manage(context, p)
+    ]
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton("◀", callback_data=f"{PREFIX}page:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(InlineKeyboardButton("▶", callback_data=f"{PREFIX}page:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    text = context.render(
+        "users/list",
+        users=shown,
+        total=len(people),
+        page=page + 1,
+        pages=pages,
+        team_name=None if team_id is None else user.team_name,
+        can_manage=user.role is Role.ADMIN,
     )
+    return text, InlineKeyboardMarkup(rows) if rows else None
+
+
+async def list_users(update: Update, context: QingshouContext) -> None:
+    """List everyone (admins) or the team (supervisors), a page at a time."""
+    message = update.effective_message
+    assert message is not None
+    listing = await _render_list(context, 0)
+    if listing is None:
+        await message.reply_text(context.render("users/not_allowed"))
+        return
+    text, keyboard = listing
+    await message.reply_text(text, reply_markup=keyboard)
 
 
 async def user_button(update: Update, context: QingshouContext) -> None:
-    """Show a person's card, or switch their access; re-checks the right on every press."""
+    """Turn a page, show a person's card, or switch their access; re-checks every press."""
     query = update.callback_query
     actor = context.user
     assert query is not None and query.data is not None and actor is not None
     action, _, raw_id = query.data.removeprefix(PREFIX).partition(":")
+    if action == "page" and raw_id.isdigit():
+        listing = await _render_list(context, int(raw_id))
+        if listing is None:
+            await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+            return
+        await query.answer()
+        await query.edit_message_text(listing[0], reply_markup=listing[1])
+        return
     target = await context.storage.get_user(int(raw_id)) if raw_id.isdigit() else None
     if target is None or action not in ("show", "off", "on"):
         await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
         return
-    if not may_manage(actor, target):
+    if not _may_manage(context, target):
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
         return
     changed = False
@@ -85,3 +110,5 @@ async def user_button(update: Update, context: QingshouContext) -> None:
         context.render("users/card", target=target, changed=changed),
         reply_markup=_card_keyboard(context, target),
     )
+    if changed:
+        await context.refresh_menu(target)

@@ -3,7 +3,8 @@
 Rows are written in the same transaction as the change that causes them (someone joined with
 your invite, later: a payment is due). This sender renders each in the recipient's language,
 sends it through the same rate-limited path as replies, and records Telegram's message id.
-A crash between send and record can repeat one message, never lose one.
+Each send is recorded as soon as Telegram confirms it, so a crash between send and record can
+repeat one message, never lose one.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ async def deliver_due(context: QingshouContext) -> int:
     storage = context.storage
     now = context.clock.now()
     due = await storage.due_outbox(now, limit=BATCH)
-    sent: list[tuple[int, int]] = []
+    sent = 0
     for item in due:
         locale = item.locale or context.settings.default_locale
         try:
@@ -55,6 +56,6 @@ async def deliver_due(context: QingshouContext) -> int:
             retry_at = None if give_up else now + retry_delay(item.attempts)
             await storage.mark_failed(item.id, str(exc), now=now, retry_at=retry_at)
         else:
-            sent.append((item.id, message.message_id))
-    await storage.mark_sent(sent, now=now)
-    return len(sent)
+            await storage.mark_sent([(item.id, message.message_id)], now=now)
+            sent += 1
+    return sent

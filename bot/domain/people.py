@@ -8,9 +8,13 @@ the deep link ``https://t.me/<bot>?start=CODE``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Role(StrEnum):
@@ -49,6 +53,8 @@ class User:
     active: bool
     blocked_at: datetime | None
     created_at: datetime
+    #: The name on the cooperative's books; Telegram renames never change it.
+    staff_name: str | None = None
 
     def effective_locale(self, default: str) -> str:
         """/lang choice first, then Telegram's language, then the cooperative's default."""
@@ -66,6 +72,7 @@ class Invite:
     expires_at: datetime
     used_by: int | None
     used_at: datetime | None
+    staff_name: str | None = None
 
 
 class InviteProblem(StrEnum):
@@ -74,6 +81,7 @@ class InviteProblem(StrEnum):
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
+    REVOKED = "revoked"  # its maker has lost the right to invite
 
 
 def new_invite_code() -> str:
@@ -81,11 +89,15 @@ def new_invite_code() -> str:
     return secrets.token_urlsafe(INVITE_CODE_BYTES)
 
 
-def invite_problem(invite: Invite | None, now: datetime) -> InviteProblem | None:
+def invite_problem(
+    invite: Invite | None, now: datetime, *, maker: User | None = None
+) -> InviteProblem | None:
     """Return why ``invite`` is not usable at ``now``, or ``None`` if it is.
 
     An invite that expires exactly at ``now`` is already expired (the boundary belongs to the
-    future, as with any deadline).
+    future, as with any deadline). An invite made in the bot (``maker`` given) is void once
+    its maker may no longer make it: switched off, or moved off the team. Invites from the
+    command line have no maker and stand on their own.
     """
     if invite is None:
         return InviteProblem.UNKNOWN
@@ -93,6 +105,8 @@ def invite_problem(invite: Invite | None, now: datetime) -> InviteProblem | None
         return InviteProblem.USED
     if now >= invite.expires_at:
         return InviteProblem.EXPIRED
+    if maker is not None and not may_invite(maker, invite.role, invite.team_id):
+        return InviteProblem.REVOKED
     return None
 
 
@@ -110,9 +124,22 @@ def may_invite(actor: User, role: Role, team_id: int | None) -> bool:
     )
 
 
-def may_manage(actor: User, target: User) -> bool:
-    """Admins may (de)activate anyone but themselves; nobody else may."""
-    return actor.active and actor.role is Role.ADMIN and actor.id != target.id
+def may_manage(actor: User, target: User, configured_admins: frozenset[int] = frozenset()) -> bool:
+    """Admins may switch anyone's access off or on, except their own and the operator's
+    admins (``QINGSHOU_ADMINS``, restored at every start anyway); nobody else may."""
+    return (
+        actor.active
+        and actor.role is Role.ADMIN
+        and actor.id != target.id
+        and target.telegram_id not in configured_admins
+    )
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
+    """Items of ``page`` (0-based, clamped into range), the page shown and the page count."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    return items[page * size : (page + 1) * size], page, pages
 
 
 def deep_link(bot_username: str | None, code: str) -> str:

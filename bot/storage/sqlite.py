@@ -102,13 +102,15 @@ def load_migrations() -> list[Migration]:
 
 _USER_COLUMNS = """
     u.id, u.telegram_id, u.name, u.username, u.role, u.team_id, t.name, u.locale,
-    u.telegram_locale, u.active, u.blocked_at, u.created_at
+    u.telegram_locale, u.active, u.blocked_at, u.created_at, u.staff_name
 """
 _USER_FROM = "users u LEFT JOIN teams t ON t.id = u.team_id"
+#: Admins, then supervisors, then collectors: the order a list of people reads in.
+_ROLE_ORDER = "CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END"
 
 _INVITE_SELECT = """
     SELECT i.code, i.role, i.team_id, t.name, i.created_by, i.created_at, i.expires_at,
-           i.used_by, i.used_at
+           i.used_by, i.used_at, i.staff_name
     FROM invites i LEFT JOIN teams t ON t.id = i.team_id
 """
 
@@ -127,6 +129,7 @@ def _user(row: Sequence[Any]) -> User:
         active=bool(row[9]),
         blocked_at=_dt(row[10]),
         created_at=datetime.fromisoformat(row[11]),
+        staff_name=row[12],
     )
 
 
@@ -141,6 +144,7 @@ def _invite(row: Sequence[Any]) -> Invite:
         expires_at=datetime.fromisoformat(row[6]),
         used_by=row[7],
         used_at=_dt(row[8]),
+        staff_name=row[9],
     )
 
 
@@ -196,6 +200,10 @@ class SqliteStorage(CaseStorage):
             )
         for migration in migrations[current:]:
             async with self._tx() as db:
+                # Another process (the CLI beside the bot) may have applied it meanwhile.
+                row = await db.fetchone("PRAGMA user_version")
+                if row is not None and int(row[0]) >= migration.version:
+                    continue
                 await db.executescript_in_tx(migration.sql)
                 await db.execute(f"PRAGMA user_version = {migration.version}")
                 await db.execute(
@@ -215,12 +223,14 @@ class SqliteStorage(CaseStorage):
                 raise
             await self._conn.execute("COMMIT")
 
+    # Reads take the lock too: on the shared connection a read issued while another coroutine's
+    # transaction is open would see its uncommitted (possibly rolled back) rows.
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self._conn.execute(sql, params) as cur:
+        async with self._lock, self._conn.execute(sql, params) as cur:
             return await cur.fetchone()
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Any]:
-        async with self._conn.execute(sql, params) as cur:
+        async with self._lock, self._conn.execute(sql, params) as cur:
             return await cur.fetchall()
 
     # -- meta ------------------------------------------------------------------------------
@@ -255,6 +265,10 @@ class SqliteStorage(CaseStorage):
             await db.audit(now, actor_id, "create", "team", team.id, {"name": name})
             return team
 
+    async def find_team(self, name: str) -> Team | None:
+        row = await self._fetchone("SELECT id, name FROM teams WHERE name = ?", (name.strip(),))
+        return None if row is None else Team(row[0], row[1])
+
     async def get_team(self, team_id: int) -> Team | None:
         row = await self._fetchone("SELECT id, name FROM teams WHERE id = ?", (team_id,))
         return None if row is None else Team(row[0], row[1])
@@ -281,12 +295,12 @@ class SqliteStorage(CaseStorage):
         """Everyone (admins' view), or one team's members (a supervisor's view)."""
         if team_id is None:
             rows = await self._fetchall(
-                f"SELECT {_USER_COLUMNS} FROM {_USER_FROM} ORDER BY u.role, u.name, u.id"
+                f"SELECT {_USER_COLUMNS} FROM {_USER_FROM} ORDER BY {_ROLE_ORDER}, u.name, u.id"
             )
         else:
             rows = await self._fetchall(
                 f"SELECT {_USER_COLUMNS} FROM {_USER_FROM} WHERE u.team_id = ? "
-                "ORDER BY u.role, u.name, u.id",
+                f"ORDER BY {_ROLE_ORDER}, u.name, u.id",
                 (team_id,),
             )
         return [_user(r) for r in rows]
@@ -336,13 +350,14 @@ class SqliteStorage(CaseStorage):
         now: datetime,
         actor_id: int | None = None,
         locale: str | None = None,
+        staff_name: str | None = None,
     ) -> User:
-        """Register someone directly (the sandbox's demo people, an admin's import)."""
+        """Register someone directly (the sandbox's demo people, tests)."""
         async with self._tx() as db:
             cur = await db.execute(
-                "INSERT INTO users (telegram_id, name, role, team_id, locale, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (telegram_id, name, role.value, team_id, locale, ts(now)),
+                "INSERT INTO users (telegram_id, name, staff_name, role, team_id, locale, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (telegram_id, name, staff_name or name, role.value, team_id, locale, ts(now)),
             )
             user_id = int(cur.lastrowid or 0)
             await db.audit(
@@ -423,16 +438,30 @@ class SqliteStorage(CaseStorage):
         created_by: int | None,
         now: datetime,
         ttl: timedelta = DEFAULT_INVITE_TTL,
+        staff_name: str | None = None,
     ) -> Invite:
-        """A fresh one-time invite. Supervisors and collectors must belong to a team."""
+        """A fresh one-time invite. Supervisors and collectors must belong to a team.
+
+        ``staff_name`` is the invitee's name on the cooperative's books, if the inviter knows it.
+        """
         if role is not Role.ADMIN and team_id is None:
             raise StorageError(f"a {role.value} invite needs a team")
+        if ttl <= timedelta(0):
+            raise StorageError("an invite must be valid for some time")
         code = new_invite_code()
         async with self._tx() as db:
             await db.execute(
-                "INSERT INTO invites (code, role, team_id, created_by, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (code, role.value, team_id, created_by, ts(now), ts(now + ttl)),
+                "INSERT INTO invites (code, role, team_id, created_by, created_at, expires_at, "
+                "staff_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    code,
+                    role.value,
+                    team_id,
+                    created_by,
+                    ts(now),
+                    ts(now + ttl),
+                    (staff_name or "").strip() or None,
+                ),
             )
             await db.audit(
                 now,
@@ -462,57 +491,89 @@ class SqliteStorage(CaseStorage):
     ) -> User | InviteProblem:
         """Join with ``code``: checks and uses the invite and creates the user atomically.
 
-        Two people racing for one code: the transaction makes exactly one of them win.
+        Two people racing for one code: the transaction makes exactly one of them win. The same
+        person tapping the link twice gets their membership back, not an error. An invite dies
+        with its maker's rights: switched off, or no longer supervising that team.
         """
         async with self._tx() as db:
             row = await db.fetchone(_INVITE_SELECT + " WHERE i.code = ?", (code,))
             invite = None if row is None else _invite(row)
-            problem = invite_problem(invite, now)
-            if problem is not None:
-                return problem
-            if await db.fetchone("SELECT 1 FROM users WHERE telegram_id = ?", (telegram_id,)):
-                raise StorageError(f"telegram id {telegram_id} is already registered")
-            assert invite is not None
-            cur = await db.execute(
-                "INSERT INTO users (telegram_id, name, username, role, team_id, telegram_locale, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    telegram_id,
-                    name,
-                    username,
-                    invite.role.value,
-                    invite.team_id,
-                    telegram_locale,
-                    ts(now),
-                ),
+            existing = await db.fetchone(
+                "SELECT id FROM users WHERE telegram_id = ?", (telegram_id,)
             )
-            user_id = int(cur.lastrowid or 0)
-            await db.execute(
-                "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
-                (user_id, ts(now), code),
-            )
-            await db.audit(
-                now,
-                user_id,
-                "join",
-                "user",
-                user_id,
-                {
-                    "role": invite.role.value,
-                    "team_id": invite.team_id,
-                    "invited_by": invite.created_by,
-                },
-            )
-            if invite.created_by is not None:
-                await db.enqueue(
-                    invite.created_by,
-                    "notify/invite_used",
-                    {"name": name, "role": invite.role.value, "team": invite.team_name},
-                    now,
+            if invite is not None and existing is not None and invite.used_by == existing[0]:
+                user_id = int(existing[0])
+            else:
+                maker = None
+                if invite is not None and invite.created_by is not None:
+                    maker_row = await db.fetchone(
+                        f"SELECT {_USER_COLUMNS} FROM {_USER_FROM} WHERE u.id = ?",
+                        (invite.created_by,),
+                    )
+                    maker = None if maker_row is None else _user(maker_row)
+                problem = invite_problem(invite, now, maker=maker)
+                if problem is not None:
+                    return problem
+                assert invite is not None
+                if existing is not None:
+                    raise StorageError(f"telegram id {telegram_id} is already registered")
+                user_id = await self._join(
+                    db, invite, telegram_id, name, username, telegram_locale, now
                 )
         user = await self.get_user(user_id)
         assert user is not None
         return user
+
+    async def _join(
+        self,
+        db: _Tx,
+        invite: Invite,
+        telegram_id: int,
+        name: str,
+        username: str | None,
+        telegram_locale: str | None,
+        now: datetime,
+    ) -> int:
+        cur = await db.execute(
+            "INSERT INTO users (telegram_id, name, staff_name, username, role, team_id, "
+            "telegram_locale, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                telegram_id,
+                name,
+                invite.staff_name or name,
+                username,
+                invite.role.value,
+                invite.team_id,
+                telegram_locale,
+                ts(now),
+            ),
+        )
+        user_id = int(cur.lastrowid or 0)
+        await db.execute(
+            "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
+            (user_id, ts(now), invite.code),
+        )
+        await db.audit(
+            now,
+            user_id,
+            "join",
+            "user",
+            user_id,
+            {
+                "role": invite.role.value,
+                "team_id": invite.team_id,
+                "invited_by": invite.created_by,
+                "staff_name": invite.staff_name or name,
+            },
+        )
+        if invite.created_by is not None:
+            await db.enqueue(
+                invite.created_by,
+                "notify/invite_used",
+                {"name": name, "role": invite.role.value, "team": invite.team_name},
+                now,
+            )
+        return user_id
 
     # -- audit -----------------------------------------------------------------------------
 
@@ -551,13 +612,23 @@ class SqliteStorage(CaseStorage):
             await db.enqueue(user_id, template, params, now, not_before)
 
     async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxMessage]:
-        """Messages whose time has come, oldest first, skipping users who are gone or blocked."""
+        """Messages whose time has come, oldest first.
+
+        Messages for people who were switched off or blocked the bot meanwhile are dropped
+        here, not kept to arrive out of date when they come back.
+        """
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE outbox SET dropped_at = ?, "
+                "last_error = 'recipient switched off or blocked' WHERE sent_at IS NULL AND dropped_at IS NULL AND not_before <= ? AND user_id IN "
+                "(SELECT id FROM users WHERE active = 0 OR blocked_at IS NOT NULL)",
+                (ts(now), ts(now)),
+            )
         rows = await self._fetchall(
             "SELECT o.id, o.user_id, u.telegram_id, COALESCE(u.locale, u.telegram_locale), "
             "o.template, o.params, o.not_before, o.attempts "
             "FROM outbox o JOIN users u ON u.id = o.user_id "
             "WHERE o.sent_at IS NULL AND o.dropped_at IS NULL AND o.not_before <= ? "
-            "AND u.active = 1 AND u.blocked_at IS NULL "
             "ORDER BY o.not_before, o.id LIMIT ?",
             (ts(now), limit),
         )
@@ -695,7 +766,7 @@ async def backup_database(src: Path, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".partial")
         tmp.unlink(missing_ok=True)
-        source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+        source = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
         target = sqlite3.connect(tmp)
         try:
             source.backup(target)

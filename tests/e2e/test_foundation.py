@@ -44,18 +44,27 @@ async def test_invite_join_and_help_in_each_language(world, bot, storage, lang):
     assert "Zhang" in notice.text
 
 
-async def test_unknown_user_gets_one_polite_answer_and_nothing_else(world, bot, storage):
+async def test_unknown_user_gets_one_polite_answer_and_nothing_else(world, bot, storage, clock):
+    member = await world.member(Role.COLLECTOR, "Zhao")
     stranger = await world.stranger("Eve", lang="en")
-    for text in ("hello", "/help", "/users", "/invite"):
+    await stranger.send("hello")
+    reply = await stranger.expect(contains="only for the staff")
+    assert str(stranger.id) in reply.text
+    assert "invite link" in reply.text
+    assert reply.buttons == []
+    # More messages within the quiet period get nothing at all: no help, no data, no flood.
+    for text in ("/help", "/users", "/invite", "/cases"):
         await stranger.send(text)
-        reply = await stranger.expect(contains="only for the staff")
-        assert str(stranger.id) in reply.text
-        assert "admin" in reply.text
-        assert reply.buttons == []
-    await stranger.press_data(reply.message_id, "usr:off:1")  # a forged button
-    toast = await stranger.expect_toast(contains="No access")
-    assert toast
-    await expect_silence(stranger, 0.5)
+    await expect_silence(stranger, 1.0)
+    # A forged button to switch a real member off: refused, and the member stays on.
+    await stranger.press_data(reply.message_id, f"usr:off:{world.members[member.id].id}")
+    assert await stranger.expect_toast(contains="No access")
+    assert (await storage.get_user_by_telegram_id(member.id)).active
+    # After the quiet period they are answered again, once.
+    clock.advance(timedelta(minutes=11))
+    await stranger.send("/start")
+    await stranger.expect(contains="only for the staff")
+    assert len(await stranger.messages()) == 2
     assert await storage.get_user_by_telegram_id(stranger.id) is None
 
 
@@ -83,6 +92,7 @@ async def test_deactivated_user_is_refused(world, bot, storage):
     await collector.send("/help")
     refusal = await collector.expect(contains="switched off")
     assert str(collector.id) in refusal.text
+    world.clock.advance(timedelta(minutes=11))  # past the quiet period for repeat answers
     # A switched-off person cannot come back in with a fresh invite either.
     invite = await storage.create_invite(
         role=Role.COLLECTOR,
@@ -237,20 +247,23 @@ async def test_admins_from_settings_and_menu_commands(
         replace(settings, admins=frozenset({boss.id})), clock=clock, storage=storage
     )
     async with running(app, poll_timeout=1):
+        await boss.send("/start")
+        await boss.expect(contains="Welcome back")
         await boss.send("/whoami")
         reply = await boss.expect(contains="Role: admin")
         assert "Boss" in reply.text
     state = await client.bot_state()
-    menus = {entry["language_code"]: entry["commands"] for entry in state["commands"]}
-    assert {c["command"] for c in menus[""]} >= {
-        "start",
-        "help",
-        "lang",
-        "whoami",
-        "invite",
-        "users",
+    menus = {
+        (entry["scope"]["type"], entry["scope"].get("chat_id"), entry["language_code"]): [
+            c["command"] for c in entry["commands"]
+        ]
+        for entry in state["commands"]
     }
-    assert {c["description"] for c in menus["zh"]} >= {"语言", "我能为您做什么"}
+    # Strangers see only what a stranger can use, in English and Chinese...
+    assert menus["default", None, ""] == ["start", "help", "lang"]
+    assert len(menus["default", None, "zh"]) == 3
+    # ...and the admin's own chat lists what an admin can do.
+    assert {"invite", "users", "assign", "cases"} <= set(menus["chat", boss.id, ""])
     assert (await storage.get_meta("bot_username")) == "qingshou_test_bot"
 
 

@@ -31,9 +31,23 @@ def test_every_command_has_help(capsys):
         assert "usage: qingshou " + command in capsys.readouterr().out
 
 
+def test_invite_to_a_new_team_needs_create_team(env, capsys):
+    assert main(["invite", "--role", "collector", "--team", "东成"]) == 2
+    err = capsys.readouterr().err
+    assert "--team '东成' does not exist" in err
+    assert "--create-team" in err
+
+
+def test_invite_for_no_time_is_refused(env, capsys):
+    assert main(["invite", "--role", "admin", "--hours", "0"]) == 2
+    assert "--hours" in capsys.readouterr().err
+
+
 def test_invite_prints_code_link_and_expiry(env, capsys):
-    assert main(["invite", "--role", "supervisor", "--team", "东城", "--hours", "24"]) == 0
+    args = ["invite", "--role", "supervisor", "--team", "东城", "--hours", "24"]
+    assert main([*args, "--create-team", "--name", "李娜"]) == 0
     out = capsys.readouterr().out
+    assert "name:    李娜" in out
     code = re.search(r"code:\s+(\S+)", out)[1]
     assert f"start={code}" in out
     assert "team:    东城" in out
@@ -49,6 +63,7 @@ def test_invite_prints_code_link_and_expiry(env, capsys):
     invite = asyncio.run(stored())
     assert invite.role.value == "supervisor"
     assert invite.team_name == "东城"
+    assert invite.staff_name == "李娜"
 
 
 def test_collector_invite_without_team_is_refused(env, capsys):

@@ -54,6 +54,9 @@ def test_token_never_shows_in_repr_or_str():
         ("QINGSHOU_TZ", "Mars/Olympus"),
         ("QINGSHOU_LANG", "fr"),
         ("QINGSHOU_ADMINS", "12,abc"),
+        ("QINGSHOU_ADMINS", "²"),
+        ("QINGSHOU_API_URL", "http://127.0.0.1:9"),
+        ("QINGSHOU_API_URL", "https://api.telegram.org/"),
         ("QINGSHOU_DIGEST_TIME", "25:00"),
         ("QINGSHOU_DIGEST_TIME", "6pm"),
     ],
@@ -69,3 +72,13 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     s = load_settings({"QINGSHOU_LANG": "zh_Hant"}, dotenv=env_file)
     assert str(s.tz) == "Asia/Taipei"
     assert s.default_locale == "zh_Hant"
+
+
+def test_a_misspelt_variable_is_refused_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"QINGSHOU_TOKEN: .*did you mean QINGSHOU_BOT_TOKEN"):
+        load_settings({"QINGSHOU_TOKEN": TOKEN})
+
+
+def test_api_url_may_end_with_a_slash():
+    s = load_settings({"QINGSHOU_API_URL": "http://127.0.0.1:8081/bot/"})
+    assert s.api_url == "http://127.0.0.1:8081/bot"

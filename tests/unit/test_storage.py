@@ -140,3 +140,70 @@ async def test_backup_is_a_consistent_openable_copy(storage, tmp_path):
     copy = await SqliteStorage.open(dest, now=NOW)
     assert [t.name for t in await copy.list_teams()] == ["备份组"]
     await copy.close()
+
+
+async def test_two_people_racing_for_one_invite_exactly_one_wins(storage):
+    import asyncio
+
+    team = await storage.ensure_team("A", now=NOW)
+    inv = await storage.create_invite(
+        role=Role.COLLECTOR, team_id=team.id, created_by=None, now=NOW
+    )
+    results = await asyncio.gather(
+        *(
+            storage.redeem_invite(
+                inv.code,
+                telegram_id=100 + i,
+                name=f"p{i}",
+                username=None,
+                telegram_locale=None,
+                now=NOW,
+            )
+            for i in range(5)
+        )
+    )
+    winners = [r for r in results if not isinstance(r, InviteProblem)]
+    assert len(winners) == 1
+    assert results.count(InviteProblem.USED) == 4
+    assert len(await storage.list_users()) == 1
+
+
+async def test_queued_messages_for_switched_off_people_are_dropped(storage):
+    team = await storage.ensure_team("A", now=NOW)
+    u = await storage.add_user(
+        telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
+    )
+    await storage.enqueue(u.id, "notify/invite_used", {}, now=NOW)
+    await storage.set_active(u.id, False, actor_id=None, now=NOW)
+    assert await storage.due_outbox(NOW) == []
+    await storage.set_active(u.id, True, actor_id=None, now=NOW)
+    assert await storage.due_outbox(NOW) == []  # dropped, not delivered late
+
+
+async def test_a_read_never_sees_another_coroutines_uncommitted_write(storage):
+    import asyncio
+
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_writer():
+        async with storage._tx() as db:
+            await db.execute("INSERT INTO teams (name, created_at) VALUES ('ghost', 'x')")
+            entered.set()
+            await release.wait()
+            raise RuntimeError("rolled back")
+
+    writer = asyncio.create_task(slow_writer())
+    await entered.wait()
+    reader = asyncio.create_task(storage.list_teams())
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await writer
+    assert [t.name for t in await reader] == []
+
+
+async def test_invite_needs_a_positive_lifetime(storage):
+    with pytest.raises(StorageError):
+        await storage.create_invite(
+            role=Role.ADMIN, team_id=None, created_by=None, now=NOW, ttl=timedelta(0)
+        )

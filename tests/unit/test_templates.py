@@ -35,7 +35,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "start/joined": [{"user": user(r)} for r in Role],
     "start/already_member": [{}],
     "start/invite_problem": [
-        {"problem": p, "telegram_id": 1} for p in ("expired", "used", "unknown")
+        {"problem": p, "telegram_id": 1} for p in ("expired", "used", "unknown", "revoked")
     ],
     "help/help": [{"user": user(r)} for r in Role],
     "help/unknown": [{}],
@@ -44,11 +44,13 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "whoami/whoami": [{"user": user(r), "language": "English"} for r in Role],
     "invite/created": [
         {
-            "invite": Invite(INVITE.code, r, 1, "东城<&>", 1, NOW, NOW, None, None),
+            "invite": Invite(INVITE.code, r, 1, "东城<&>", 1, NOW, NOW, None, None, name),
             "link": "https://t.me/x_bot?start=abc&x=<y>",
         }
         for r in Role
+        for name in (None, EVIL)
     ],
+    "invite/name_too_long": [{"limit": 64}],
     "invite/choose_role": [{}],
     "invite/choose_team": [{"teams": []}, {"teams": ["x"]}],
     "invite/not_allowed": [{}],
@@ -57,8 +59,18 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
             "users": [user(Role.COLLECTOR), user(Role.ADMIN, "")],
             "team_name": None,
             "can_manage": True,
+            "total": 2,
+            "page": 1,
+            "pages": 1,
         },
-        {"users": [], "team_name": "东城<&>", "can_manage": False},
+        {
+            "users": [],
+            "team_name": "东城<&>",
+            "can_manage": False,
+            "total": 45,
+            "page": 2,
+            "pages": 3,
+        },
     ],
     "users/card": [
         {"target": user(Role.SUPERVISOR), "changed": changed} for changed in (True, False)

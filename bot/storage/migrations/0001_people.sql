@@ -8,8 +8,11 @@ CREATE TABLE teams (
 CREATE TABLE users (
     id               INTEGER PRIMARY KEY,
     telegram_id      INTEGER NOT NULL UNIQUE,
-    name             TEXT NOT NULL DEFAULT '',
+    name             TEXT NOT NULL DEFAULT '',   -- as Telegram shows it, refreshed
     username         TEXT,
+    -- The name on the cooperative's books (the ledger's collector column is matched on it):
+    -- given by the inviter, else the Telegram name at joining; never changed by Telegram.
+    staff_name       TEXT,
     role             TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'collector')),
     team_id          INTEGER REFERENCES teams(id),
     locale           TEXT CHECK (locale IN ('en', 'zh_Hans', 'zh_Hant')),
@@ -29,7 +32,8 @@ CREATE TABLE invites (
     created_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL,
     used_by     INTEGER REFERENCES users(id),
-    used_at     TEXT
+    used_at     TEXT,
+    staff_name  TEXT  -- the invitee's name on the cooperative's books, if the inviter gave it
 );
 
 -- Who changed what and when. actor_id is NULL for the command line and the system itself.
