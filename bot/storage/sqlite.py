@@ -620,7 +620,8 @@ class SqliteStorage(CaseStorage):
         async with self._tx() as db:
             await db.execute(
                 "UPDATE outbox SET dropped_at = ?, "
-                "last_error = 'recipient switched off or blocked' WHERE sent_at IS NULL AND dropped_at IS NULL AND not_before <= ? AND user_id IN "
+                "last_error = 'recipient switched off or blocked' "
+                "WHERE sent_at IS NULL AND dropped_at IS NULL AND not_before <= ? AND user_id IN "
                 "(SELECT id FROM users WHERE active = 0 OR blocked_at IS NOT NULL)",
                 (ts(now), ts(now)),
             )
