@@ -20,7 +20,7 @@ from bot.context import BotData, QingshouContext
 from bot.menu import set_default_menu
 from bot.render import Renderer
 from bot.storage import SqliteStorage, Storage
-from bot.telegram_io import ResilientRateLimiter
+from bot.telegram_io import PerChatUpdateProcessor, ResilientRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def build_application(
         )
         .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=timeout))
         .rate_limiter(rate_limiter or ResilientRateLimiter())
-        .concurrent_updates(True)
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
+from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
-from telegram.ext import BaseRateLimiter
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +130,49 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _ChatQueue:
+    """One chat's turn-taking: the lock, and how many updates hold or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run in parallel; one chat's updates run in arrival order.
+
+    A collector who double-taps a button or sends two messages quickly must see them handled
+    one after the other (the second sees what the first wrote), while a slow import for one
+    supervisor never holds up anyone else.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, _ChatQueue] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        entry = self._chats.get(chat.id)
+        if entry is None:
+            entry = self._chats[chat.id] = _ChatQueue()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                await coroutine
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._chats[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""

@@ -172,3 +172,14 @@ async def test_the_token_never_reaches_the_log(world, bot, client, caplog):
     await expect_silence(collector, 0.2)
     assert "sendMessage" in caplog.text  # httpx and PTB did log the calls...
     assert TOKEN not in caplog.text  # ...without the token
+
+
+async def test_one_persons_messages_are_handled_in_order(world, bot, storage):
+    collector = await world.member(Role.COLLECTOR, "Zhao")
+    await collector.send("/lang")
+    menu = await collector.expect(contains="Choose your language")
+    # Switch to 繁體 and ask who I am at once: the second must see the first's effect.
+    await collector.press("繁體中文", menu)
+    await collector.send("/whoami")
+    reply = await collector.expect(contains="角色", timeout=5)
+    assert "清收人員" in reply.text
