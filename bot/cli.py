@@ -66,21 +66,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """The emulator on loopback, the bot against it, and a demo cooperative."""
+    from bot.emulator import EmulatorStartError
     from bot.sandbox import run_sandbox
 
     settings = _settings(args)
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", 8080)
     db = Path(args.db) if getattr(args, "db", None) else None
-    asyncio.run(run_sandbox(settings, host=host, port=port, db_path=db))
+    remote = getattr(args, "allow_remote", False)
+    try:
+        asyncio.run(run_sandbox(settings, host=host, port=port, db_path=db, allow_remote=remote))
+    except EmulatorStartError as exc:
+        print(f"qingshou: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Only the emulator, for pointing a bot of your own at it."""
-    from bot.emulator import BotSpec, EmulatorConfig, serve
+    from bot.emulator import BotSpec, EmulatorConfig, EmulatorStartError, serve
 
-    config = EmulatorConfig(host=args.host, port=args.port, rate_limits=not args.no_limits)
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        rate_limits=not args.no_limits,
+        allow_remote=args.allow_remote,
+    )
     bots = [
         BotSpec(token, f"local{i}_bot", f"Local bot {i}")
         for i, token in enumerate(args.token or [], start=1)
@@ -90,7 +101,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         url = getattr(emulator, "url", "")
         print(f"Telegram Bot API emulator on {url}; point a bot at base_url={url}/bot")
 
-    asyncio.run(serve(config, bots=bots, users=args.user or [], on_ready=ready))
+    try:
+        asyncio.run(serve(config, bots=bots, users=args.user or [], on_ready=ready))
+    except EmulatorStartError as exc:
+        print(f"qingshou: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -317,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     p.add_argument("--port", type=int, default=8080, help="port of the emulator (default 8080)")
     p.add_argument("--db", help="keep the sandbox database here (default: a fresh temporary one)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --host be a non-loopback address: anyone who reaches it can act as anyone",
+    )
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("emulator", help="only the local Telegram Bot API emulator")
@@ -325,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", action="append", help="a bot token to accept (repeatable)")
     p.add_argument("--user", action="append", help="create a user with this first name")
     p.add_argument("--no-limits", action="store_true", help="switch off flood limits (429)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --host be a non-loopback address: anyone who reaches it can act as anyone",
+    )
     p.set_defaults(func=cmd_emulator)
 
     p = sub.add_parser("invite", help="make a one-time invite code and deep link")

@@ -45,10 +45,15 @@ class DemoPerson:
 
     @property
     def label(self) -> str:
-        """Who this is in the web chat's persona picker: "supervisor · 李组长 · 东城组"."""
-        role = self.role.value if self.role else "stranger"
+        """Who this is in the web chat, beside the name: "supervisor · 东城组".
+
+        The page shows the name already, so the label does not repeat it.  It is what the
+        person was when the sandbox started: the stranger stays "stranger at start" after
+        joining, because the emulator does not know what the bot decided.
+        """
+        role = self.role.value if self.role else "stranger at start (has an invite)"
         team = f" · {self.team}" if self.team else ""
-        return f"{role} · {self.display_name}{team}"
+        return f"{role}{team}"
 
 
 DEMO_PEOPLE: tuple[DemoPerson, ...] = (
@@ -117,10 +122,11 @@ async def start_sandbox(
     port: int = 8080,
     db_path: Path | None = None,
     emulator_config: EmulatorConfig | None = None,
+    allow_remote: bool = False,
 ) -> AsyncIterator[Sandbox]:
     """Start emulator, storage, demo data and bot; stop them all on exit."""
     clock = ManualClock()
-    config = emulator_config or EmulatorConfig(host=host, port=port)
+    config = emulator_config or EmulatorConfig(host=host, port=port, allow_remote=allow_remote)
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)[:35]}"
     with tempfile.TemporaryDirectory(prefix="qingshou-sandbox-") as tmp:
         db = db_path or Path(tmp) / "sandbox.db"
@@ -169,7 +175,8 @@ def describe(sandbox: Sandbox) -> str:
         "",
         "qingshou sandbox is running (nothing leaves this machine; no Telegram account needed).",
         "In the web chat pick who you are, talk to the bot, press its buttons, open a second",
-        "person beside the first, and move the bot's clock forward to see reminders.",
+        "person beside the first, and move the bot's clock forward: a jump changes what the bot",
+        "counts from today (days overdue, invite expiry); reminders will run on the same clock.",
         "",
         "Demo people (Telegram ids):",
     ]
@@ -177,7 +184,8 @@ def describe(sandbox: Sandbox) -> str:
         info = sandbox.people[person.key]
         role = person.role.value if person.role else "stranger (not registered)"
         team = f", team {person.team}" if person.team else ""
-        lines.append(f"  {info.id}  {info.first_name} {info.last_name or ''}: {role}{team}")
+        name = " ".join(part for part in (info.first_name, info.last_name) if part)
+        lines.append(f"  {info.id}  {name}: {role}{team}")
     stranger = sandbox.people["stranger"].id
     lines += [
         "",
@@ -194,8 +202,17 @@ def describe(sandbox: Sandbox) -> str:
     return "\n".join(lines)
 
 
-async def run_sandbox(settings: Settings, *, host: str, port: int, db_path: Path | None) -> None:
+async def run_sandbox(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    db_path: Path | None,
+    allow_remote: bool = False,
+) -> None:
     """Run until interrupted, printing how to use it."""
-    async with start_sandbox(settings, host=host, port=port, db_path=db_path) as sandbox:
+    async with start_sandbox(
+        settings, host=host, port=port, db_path=db_path, allow_remote=allow_remote
+    ) as sandbox:
         print(describe(sandbox), flush=True)
         await asyncio.Event().wait()

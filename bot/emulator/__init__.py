@@ -21,7 +21,7 @@ from bot.emulator.faults import CallRecord, Fault
 from bot.emulator.formatting import entities_to_html, parse_html, parse_markdown_v2, utf16_len
 from bot.emulator.media import tiny_png
 from bot.emulator.runner import BotSpec, main, serve
-from bot.emulator.server import Emulator
+from bot.emulator.server import Emulator, EmulatorStartError
 from bot.emulator.state import EmulatorConfig, UserInfo
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Emulator",
     "EmulatorClient",
     "EmulatorConfig",
+    "EmulatorStartError",
     "Fault",
     "Person",
     "UserInfo",

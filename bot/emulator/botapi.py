@@ -45,6 +45,8 @@ NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
 )
+#: "A message can only be deleted if it was sent less than 48 hours ago."
+DELETE_WINDOW_SECONDS = 48 * 3600
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 CHAT_ACTIONS = frozenset(
     {
@@ -175,6 +177,8 @@ def _chat(call: Call, *, for_sending: bool = True) -> Chat:
     chat = call.bot.chats.get(chat_id)
     if chat is None or not chat.started:
         raise bad_request("chat not found")
+    if for_sending and chat.user.deactivated:
+        raise forbidden("user is deactivated")
     if for_sending and chat.blocked:
         raise forbidden("bot was blocked by the user")
     return chat
@@ -276,7 +280,7 @@ def _apply_edit(call: Call, chat: Chat, message: StoredMessage, **changes: Any) 
     message.history.append(previous)
     for key, value in changes.items():
         setattr(message, key, value)
-    message.edit_date = int(time.time())
+    message.edit_date = call.core.now_ts()
     chat.record("edit", message=message.snapshot())
     return message.to_api(chat)
 
@@ -530,11 +534,14 @@ async def edit_message_reply_markup(call: Call) -> JSON:
 
 
 async def delete_message(call: Call) -> bool:
-    """deleteMessage (either side's messages may be deleted in a private chat)."""
+    """deleteMessage: either side's messages in a private chat, if sent less than 48 h ago
+    (by the bot's clock when a sandbox attached one)."""
     chat = _chat(call, for_sending=False)
     message = chat.messages.get(call.get("message_id"))
     if message is None or message.deleted:
         raise bad_request("message to delete not found")
+    if call.core.now_ts() - message.date > DELETE_WINDOW_SECONDS:
+        raise bad_request("message can't be deleted")
     message.deleted = True
     chat.record("delete", message_id=message.message_id)
     return True

@@ -3,14 +3,21 @@
 ``Person`` reads like a user story — ``send``, ``expect``, ``press`` — and fails with the tail
 of the transcript, so a broken end-to-end test says what the bot actually answered.
 
-Cursor rule: a person has "seen" everything up to her own latest action; :meth:`Person.expect`
-looks only at bot messages and edits after that point (and after the last message it
-returned).  A reply to an earlier action that only arrives after a new action is still seen,
-because what counts is when the bot's message arrives.
+Cursor rule: :meth:`Person.expect` looks only at bot messages and edits after the person's own
+latest action (and after the last message it returned).  A reply to an earlier action that only
+arrives after a new action is still seen, because what counts is when the bot's message arrives.
+
+Nothing is silently marked as read: every bot message or edit that no ``expect`` returned — one
+skipped because it did not contain the wanted text, or one that arrived before the person acted
+again — stays *unread*.  :meth:`Person.expect_next` insists on the very next unread output (the
+strict way to walk a conversation), :meth:`Person.unread` lists what is left and
+:meth:`Person.assert_no_unread` fails on it, e.g. at the end of a test.  Pressing a button of a
+message reads that message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -117,7 +124,9 @@ class EmulatorClient:
         await self._http.aclose()
 
     async def _request(self, verb: str, path: str, **kwargs: Any) -> Any:
-        response = await self._http.request(verb, "/control" + path, **kwargs)
+        # The control API refuses multipart uploads without this header (CSRF protection).
+        headers = {"X-Webchat": "1", **kwargs.pop("headers", {})}
+        response = await self._http.request(verb, "/control" + path, headers=headers, **kwargs)
         if response.status_code >= 400:
             raise ControlApiError(f"{verb} {path} -> {response.status_code}: {response.text}")
         return response.json()
@@ -205,6 +214,23 @@ class EmulatorClient:
         result: JSON = await self._request("POST", f"/users/{user_id}/blocked", json=body)
         return result
 
+    async def set_deactivated(self, user_id: int, deactivated: bool = True) -> JSON:
+        """Delete (or restore) the user's account: bots get 403 "user is deactivated"."""
+        body = {"deactivated": deactivated}
+        result: JSON = await self._request("POST", f"/users/{user_id}/deactivated", json=body)
+        return result
+
+    async def set_label(self, user_id: int, label: str | None) -> JSON:
+        """Change who the person is in the web chat."""
+        result: JSON = await self._request("POST", f"/users/{user_id}/label", json={"label": label})
+        return result
+
+    async def unanswered_callbacks(self, bot: str | None = None) -> list[JSON]:
+        """Callback queries the bot never answered with answerCallbackQuery."""
+        params = {"bot": bot} if bot else {}
+        result: list[JSON] = await self._request("GET", "/callbacks/unanswered", params=params)
+        return result
+
     async def transcript(self, chat_id: int, bot: str | None = None) -> JSON:
         """Messages and events of a private chat."""
         params = {"bot": bot} if bot else {}
@@ -240,7 +266,11 @@ class EmulatorClient:
         delay: float = 2.0,
         description: str | None = None,
     ) -> JSON:
-        """Make the next ``count`` matching Bot API calls fail."""
+        """Make the next ``count`` matching Bot API calls fail.
+
+        ``kind``: ``"5xx"``, ``"429"``, ``"timeout"`` (dropped, not performed) or
+        ``"lost_response"`` (performed, answer dropped); see :class:`bot.emulator.faults.Fault`.
+        """
         body = {
             "kind": kind,
             "count": count,
@@ -264,6 +294,14 @@ class EmulatorClient:
         return result
 
 
+@dataclass(slots=True)
+class _Output:
+    """A bot message or edit as it arrived, with its event's sequence number."""
+
+    seq: int
+    message: BotMessage
+
+
 @dataclass
 class Person:
     """A user talking to the bot through the emulator, with assertion-style helpers."""
@@ -271,9 +309,12 @@ class Person:
     client: EmulatorClient
     user_id: int
     bot: str | None = None
+    #: :meth:`expect` looks at events after this seq (own latest action, last returned output).
     seen_seq: int = 0
     toasts: list[JSON] = field(default_factory=list)
     _toasts_claimed: int = 0
+    _fetched_seq: int = 0
+    _unread: list[_Output] = field(default_factory=list)
 
     @classmethod
     async def create(
@@ -298,7 +339,11 @@ class Person:
         self.seen_seq = max(self.seen_seq, seq)
 
     async def send(self, text: str) -> JSON:
-        """Type and send ``text`` (``/start CODE`` works)."""
+        """Type and send ``text`` (``/start CODE`` works).
+
+        Bot messages that arrived before and were never returned by an ``expect`` stay unread
+        (see :meth:`unread`); only :meth:`expect` stops looking at them.
+        """
         result = await self.client.send_message(self.user_id, text, self.bot)
         self._advance(int(result["seq"]))
         return result
@@ -353,14 +398,44 @@ class Person:
         if event["kind"] == "callback_answer":
             self.toasts.append(event)
 
+    async def _fetch(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Take the chat's new events (waiting up to ``timeout`` for the first one)."""
+        batch = await self.client.wait(self.user_id, self._fetched_seq, timeout, self.bot)
+        for event in batch["events"]:
+            seq = int(event["seq"])
+            if seq <= self._fetched_seq:
+                continue
+            self._fetched_seq = seq
+            self._collect(event)
+            message = event.get("message")
+            if event["kind"] in ("message", "edit") and message and message["from"] == "bot":
+                self._unread.append(_Output(seq, BotMessage(message)))
+
+    def _claim(self, output: _Output) -> BotMessage:
+        """Mark an output read, with the earlier states of the same message."""
+        wanted = output.message.message_id
+        self._unread = [
+            o for o in self._unread if not (o.message.message_id == wanted and o.seq <= output.seq)
+        ]
+        self._advance(output.seq)
+        return output.message
+
     async def expect(
         self,
         contains: str | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> BotMessage:
-        """Wait for the next bot message or edit (containing ``contains``) after what was seen."""
+        """Wait for the next bot message or edit (containing ``contains``) after what was seen.
+
+        Outputs skipped on the way (not containing ``contains``) stay unread.
+        """
         deadline = time.monotonic() + timeout
         while True:
+            for output in self._unread:
+                if output.seq <= self.seen_seq:
+                    continue
+                if contains is None or contains in output.message.text:
+                    return self._claim(output)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 wanted = f"containing {contains!r}" if contains else "at all"
@@ -368,18 +443,47 @@ class Person:
                     f"no bot message {wanted} within {timeout}s; chat so far:\n"
                     + await self._tail()
                 )
-            batch = await self.client.wait(self.user_id, self.seen_seq, remaining, self.bot)
-            for event in batch["events"]:
-                self._advance(int(event["seq"]))
-                self._collect(event)
-                message = event.get("message")
-                if event["kind"] not in ("message", "edit") or message is None:
-                    continue
-                if message["from"] != "bot":
-                    continue
-                found = BotMessage(message)
-                if contains is None or contains in found.text:
-                    return found
+            await self._fetch(remaining)
+
+    async def expect_next(
+        self,
+        contains: str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> BotMessage:
+        """The very next unread bot message or edit, which must contain ``contains``.
+
+        Unlike :meth:`expect` nothing is skipped: an unexpected message (even one that arrived
+        before the person's latest action) fails the test.
+        """
+        deadline = time.monotonic() + timeout
+        while not self._unread:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"no bot message within {timeout}s; chat so far:\n" + await self._tail()
+                )
+            await self._fetch(remaining)
+        output = self._unread[0]
+        if contains is not None and contains not in output.message.text:
+            raise AssertionError(
+                f"the next bot message does not contain {contains!r}: {output.message}; "
+                f"unread: {[str(o.message) for o in self._unread]}"
+            )
+        return self._claim(output)
+
+    async def unread(self, wait: float = 0.0) -> list[BotMessage]:
+        """Bot messages and edits no ``expect`` returned (after waiting ``wait`` seconds)."""
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self._fetch(0.0)
+        return [o.message for o in self._unread]
+
+    async def assert_no_unread(self, wait: float = 0.0) -> None:
+        """Fail if the bot said anything the test did not look at."""
+        left = await self.unread(wait)
+        if left:
+            listed = "\n".join(f"  {m}" for m in left)
+            raise AssertionError(f"{len(left)} unread bot message(s) for {self.user_id}:\n{listed}")
 
     async def expect_toast(
         self,
@@ -400,10 +504,7 @@ class Person:
                     f"no callback answer containing {contains!r} within {timeout}s; "
                     f"toasts so far: {[t.get('text') for t in self.toasts]}"
                 )
-            batch = await self.client.wait(self.user_id, self.seen_seq, remaining, self.bot)
-            for event in batch["events"]:
-                self._advance(int(event["seq"]))
-                self._collect(event)
+            await self._fetch(remaining)
 
     async def press(self, text: str, message: BotMessage | int | None = None) -> str:
         """Press the inline button labelled ``text``; returns the callback query id.
@@ -438,7 +539,12 @@ class Person:
         return await self.press_data(target.message_id, data)
 
     async def press_data(self, message_id: int, data: str) -> str:
-        """Send a callback query with arbitrary ``data`` (forged or stale buttons)."""
+        """Send a callback query with arbitrary ``data`` (forged or stale buttons).
+
+        Pressing a button of a message reads it: its outputs so far are no longer unread.
+        """
         result = await self.client.press(self.user_id, message_id, data, self.bot)
+        await self._fetch(0.0)
+        self._unread = [o for o in self._unread if o.message.message_id != message_id]
         self._advance(int(result["seq"]))
         return str(result["callback_id"])

@@ -15,7 +15,7 @@ import mimetypes
 import re
 import secrets
 import time
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from bot.emulator.faults import Fault, FaultBook, FaultKind
@@ -23,6 +23,8 @@ from bot.emulator.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, detect_en
 from bot.emulator.state import JSON, BotState, Chat, EmulatorConfig, PendingCallback, UserInfo
 
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,}$")
+#: The sandbox's time control jumps at most this far at once.
+MAX_CLOCK_JUMP = timedelta(days=5 * 365 + 1)
 
 
 class ControlError(Exception):
@@ -35,10 +37,17 @@ class ControlError(Exception):
 
 
 def file_too_big(size: int | None, limit: int) -> str:
-    """The refusal for an upload above the emulator's document limit."""
+    """The refusal for an upload above the emulator's own upload cap (``document_max_bytes``).
+
+    Telegram users may send files up to 2 GB; the cap is the emulator's, which keeps them in
+    memory.  Bots can only download files up to 20 MB (``getFile`` refuses bigger ones).
+    """
     mib = 1024 * 1024
     what = f" ({size / mib:.1f} MB)" if size is not None else ""
-    return f"file is too big{what}: Telegram accepts documents up to {limit / mib:g} MB here"
+    return (
+        f"file is too big{what}: the sandbox takes uploads up to {limit / mib:g} MB "
+        "(Telegram apps send up to 2 GB, but a bot can download only 20 MB)"
+    )
 
 
 class SettableClock(Protocol):
@@ -60,6 +69,8 @@ class EmulatorCore:
         self.closing = False
         self._next_user_id = self.config.first_user_id
         self._subscribers: set[asyncio.Queue[JSON | None]] = set()
+        #: While True, ``/control/events`` answers 503 (tests simulate a network outage).
+        self.events_suspended = False
         #: The bot's clock and the cooperative's zone, when a sandbox attached them.
         self.clock: SettableClock | None = None
         self.clock_tz: tzinfo | None = None
@@ -111,6 +122,26 @@ class EmulatorCore:
         self.publish({"kind": "user", "time": time.time(), "user": user.to_json()})
         return user
 
+    def set_label(self, user_id: int, label: str | None) -> UserInfo:
+        """Change who a person is in the web chat (publishes a ``user`` event)."""
+        user = self.user(user_id)
+        user.label = label or None
+        self.publish({"kind": "user", "time": time.time(), "user": user.to_json()})
+        return user
+
+    def set_deactivated(self, user_id: int, deactivated: bool = True) -> UserInfo:
+        """Mark the account deleted: bots writing to it get 403 "user is deactivated"."""
+        user = self.user(user_id)
+        user.deactivated = deactivated
+        self.publish({"kind": "user", "time": time.time(), "user": user.to_json()})
+        return user
+
+    def now_ts(self) -> int:
+        """Unix time for message dates: the bot's clock when a sandbox attached one."""
+        if self.clock is not None:
+            return int(self.clock.now().timestamp())
+        return int(time.time())
+
     def attach_clock(self, clock: SettableClock, tz: tzinfo) -> None:
         """Let the web chat's time control move the bot's clock (the sandbox does this)."""
         self.clock = clock
@@ -123,6 +154,16 @@ class EmulatorCore:
         if when.tzinfo is None:
             raise ControlError(400, "the time must carry a zone")
         current = self.clock.now()
+        try:
+            too_far = when - current > MAX_CLOCK_JUMP
+        except OverflowError:
+            too_far = True
+        if too_far:
+            raise ControlError(
+                400,
+                f"the clock moves at most {MAX_CLOCK_JUMP.days // 365} years ahead at once: "
+                f"{when.isoformat(timespec='minutes')} is too far",
+            )
         if when < current:
             raise ControlError(
                 400,
@@ -145,7 +186,7 @@ class EmulatorCore:
         """The private chat of ``bot`` with the user, created on first use."""
         chat = bot.chats.get(user_id)
         if chat is None:
-            chat = Chat(bot, self.user(user_id), self.publish)
+            chat = Chat(bot, self.user(user_id), self.publish, self.now_ts)
             bot.chats[user_id] = chat
         return chat
 
@@ -166,6 +207,38 @@ class EmulatorCore:
         for queue in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
+
+    def suspend_event_streams(self) -> None:
+        """End every event stream and refuse new ones until :meth:`resume_event_streams`.
+
+        For tests of the web chat's reconnect: what happens meanwhile must not be lost.
+        """
+        self.events_suspended = True
+        for queue in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+
+    def resume_event_streams(self) -> None:
+        """Accept event streams again."""
+        self.events_suspended = False
+
+    def unanswered_callbacks(self, bot: str | None = None) -> list[JSON]:
+        """Callback queries the bot never answered (Telegram's client spins until it does)."""
+        bots = [self.bot(bot)] if bot else list(self.bots.values())
+        now = time.monotonic()
+        return [
+            {
+                "bot": b.username,
+                "callback_id": c.id,
+                "chat_id": c.chat_id,
+                "message_id": c.message_id,
+                "data": c.data,
+                "age": round(now - c.created, 3),
+            }
+            for b in bots
+            for c in b.callbacks.values()
+            if not c.answered
+        ]
 
     def shutdown(self) -> None:
         """Wake every long poll and end every event stream so the server can stop at once."""
@@ -204,6 +277,8 @@ class EmulatorCore:
 
     def _incoming_chat(self, user_id: int, bot_ref: str | None) -> Chat:
         """The chat a user writes into; writing (re)starts the bot like Telegram's Start."""
+        if self.user(user_id).deactivated:
+            raise ControlError(409, "this account is deleted (deactivated): it cannot write")
         bot = self.bot(bot_ref)
         chat = self.chat(bot, user_id)
         if chat.blocked:
@@ -223,7 +298,7 @@ class EmulatorCore:
     def _set_blocked(self, chat: Chat, blocked: bool) -> None:
         chat.blocked = blocked
         old, new = ("member", "kicked") if blocked else ("kicked", "member")
-        now = int(time.time())
+        now = self.now_ts()
         bot_user = chat.bot.user_api()
         member: dict[str, Any] = {"user": bot_user}
         if blocked:
@@ -249,7 +324,11 @@ class EmulatorCore:
         if not text:
             raise ControlError(400, "text must be non-empty")
         if utf16_len(text) > MAX_TEXT_UTF16:
-            raise ControlError(400, "text is longer than 4096 UTF-16 code units")
+            raise ControlError(
+                400,
+                "text is longer than 4096 UTF-16 code units (a Telegram app would split it into "
+                "several messages; send it in parts)",
+            )
         chat = self._incoming_chat(user_id, bot)
         message = chat.new_message("user", text=text, entities=detect_entities(text, []))
         update_id = self._deliver(chat, message.to_api(chat))
@@ -311,6 +390,8 @@ class EmulatorCore:
     ) -> JSON:
         """The user presses an inline button (or a forged client sends arbitrary data)."""
         bot_state = self.bot(bot)
+        if self.user(user_id).deactivated:
+            raise ControlError(409, "this account is deleted (deactivated): it cannot press")
         chat = self.chat(bot_state, user_id)
         message = chat.messages.get(message_id)
         if message is None or message.deleted:

@@ -12,7 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["5xx", "timeout", "429"]
+FaultKind = Literal["5xx", "timeout", "lost_response", "429"]
+FAULT_KINDS: tuple[str, ...] = ("5xx", "timeout", "lost_response", "429")
 _FAULT_IDS = itertools.count(1)
 _DEFAULT_DESCRIPTIONS = {
     500: "Internal Server Error",
@@ -26,8 +27,17 @@ _DEFAULT_DESCRIPTIONS = {
 class Fault:
     """Make the next ``count`` matching calls fail.
 
-    ``kind="5xx"`` answers ``status`` with a Telegram-shaped error body; ``"timeout"`` holds the
-    request for ``delay`` seconds without performing it and then drops the connection;
+    ``kind="5xx"`` answers ``status``: 502 and 504 come, as from Telegram's front servers, as
+    an nginx HTML page (python-telegram-bot maps them to ``NetworkError``); other statuses, or
+    any status with an explicit ``description``, as a Telegram-shaped JSON error.
+
+    ``"timeout"`` holds the request for ``delay`` seconds **without performing it**, then drops
+    the connection: the call never happened, a retry is safe.
+
+    ``"lost_response"`` **performs the call** (the message is sent, the button answered...),
+    then holds for ``delay`` seconds and drops the connection without answering: the client
+    sees a timeout although Telegram did the work, so a blind retry duplicates it.
+
     ``"429"`` answers flood control with ``retry_after``.  ``method`` (any case) restricts the
     fault to one Bot API method; ``bot`` (username or token) to one bot.
     """
@@ -54,6 +64,18 @@ class Fault:
     def error_description(self) -> str:
         """Body text of a 5xx answer."""
         return self.description or _DEFAULT_DESCRIPTIONS.get(self.status, "Internal Server Error")
+
+    @property
+    def html_body(self) -> str | None:
+        """The nginx page Telegram's front servers answer 502/504 with (None: a JSON body)."""
+        if self.description is not None or self.status not in (502, 504):
+            return None
+        title = f"{self.status} {self.error_description}"
+        return (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Control-API representation."""
@@ -87,7 +109,7 @@ class FaultBook:
 
     def add(self, fault: Fault) -> Fault:
         """Queue a fault; faults are consumed in the order they were added."""
-        if fault.kind not in ("5xx", "timeout", "429"):
+        if fault.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {fault.kind!r}")
         self.faults.append(fault)
         return fault

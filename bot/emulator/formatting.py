@@ -727,10 +727,25 @@ def trim(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
     return result_text, result
 
 
+_GENERIC_TLDS = (
+    "com|net|org|info|biz|edu|gov|mil|int|name|pro|mobi|app|dev|io|ai|me|tv|co|xyz|online|"
+    "site|top|shop|store|tech|cloud|page|blog|news|live|link|club|vip|work|asia|travel"
+)
+_BARE_DOMAIN = re.compile(
+    r"(?<![\w@./:-])"
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+    rf"(?:{_GENERIC_TLDS}|[a-z]{{2}})"
+    r"(?![\w-])(?::\d{1,5})?(?:[/?#][^\s<>\"]*)?",
+    re.IGNORECASE,
+)
+
 _AUTO_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("bot_command", re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{5,32})?(?!\w)")),
     ("email", re.compile(r"(?<![\w.@])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
     ("url", re.compile(r"(?<![\w@])(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)),
+    # Bare domains ("example.com", "t.me/bot?start=X"): Telegram links a name ending in a
+    # known top-level domain (every two-letter country code counts, so "README.md" is a link).
+    ("url", _BARE_DOMAIN),
     ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?!\w)")),
     ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
 ]

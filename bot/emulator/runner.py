@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from bot.emulator.server import Emulator
+from bot.emulator.server import Emulator, EmulatorStartError
 from bot.emulator.state import EmulatorConfig
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,11 @@ async def serve(
     users: Sequence[str] = (),
     on_ready: Callable[[Emulator], None] | None = None,
 ) -> None:
-    """Run an emulator until cancelled (Ctrl-C), with the given bots and users registered."""
+    """Run an emulator until cancelled (Ctrl-C), with the given bots and users registered.
+
+    Raises :class:`~bot.emulator.server.EmulatorStartError` (one printable line) when the port
+    is busy or the address is beyond loopback without ``allow_remote``.
+    """
     emulator = Emulator(config)
     for spec in bots:
         emulator.add_bot(*spec)
@@ -52,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m bot.emulator", description="Local Telegram Bot API emulator"
     )
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host beyond loopback (no login: anyone reaching it can act as anyone)",
+    )
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123456789:EMULATOR-local-token")
     parser.add_argument("--username", default="qingshou_bot")
@@ -59,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--user", action="append", default=[], help="create a user (repeatable)")
     parser.add_argument("--no-rate-limits", action="store_true", help="for benchmarks")
     args = parser.parse_args(argv)
-    config = EmulatorConfig(host=args.host, port=args.port, rate_limits=not args.no_rate_limits)
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        rate_limits=not args.no_rate_limits,
+        allow_remote=args.allow_remote,
+    )
 
     def ready(emulator: Emulator) -> None:
         print(f"emulator: {emulator.url}  (control API: {emulator.url}/control)", flush=True)
@@ -67,7 +82,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         for user in emulator.users.values():
             print(f"user {user.id}: {user.first_name}")
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve(config, [BotSpec(args.token, args.username, args.first_name)], args.user, ready)
-        )
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                serve(
+                    config, [BotSpec(args.token, args.username, args.first_name)], args.user, ready
+                )
+            )
+    except EmulatorStartError as exc:
+        print(f"emulator: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

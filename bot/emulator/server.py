@@ -7,6 +7,13 @@ Bot API
     Errors are ``{"ok": false, "error_code": N, "description": "..."}`` with HTTP status N.
 
 Control API (JSON; ``bot`` = username or token, defaults to the first registered bot)
+    Requests other than GET must be same-origin: a cross-site ``Sec-Fetch-Site`` or a foreign
+    ``Origin`` is refused (403), bodies must be ``Content-Type: application/json`` (415), and a
+    multipart upload must carry the header ``X-Webchat: 1`` (403) — so no web page on another
+    origin can act as a person.  Every request (Bot API included) must name this server in its
+    ``Host`` header — 127.0.0.1, localhost or [::1] with the port, or the configured host —
+    or gets 421 (DNS rebinding).
+
     ``GET    /control``                          this description
     ``POST   /control/bots``                     ``{token, username, first_name}`` → bot
     ``GET    /control/bots``                     registered bots
@@ -21,11 +28,21 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  413 above ``document_max_bytes``
     ``POST   /control/users/{id}/location``      ``{latitude, longitude, bot?}``
     ``POST   /control/users/{id}/blocked``       ``{blocked: bool, bot?}``
+    ``POST   /control/users/{id}/deactivated``   ``{deactivated: bool}`` a deleted account: bots
+                                                 get 403 "Forbidden: user is deactivated"
+    ``POST   /control/users/{id}/label``         ``{label}`` who the person is in the web chat
+    ``GET    /control/callbacks/unanswered``     ``?bot=`` callback queries never answered
     ``GET    /control/chats/{id}/transcript``    messages (current state) + every event
     ``GET    /control/chats/{id}/wait``          ``?after=SEQ&timeout=S`` → ``{seq, events}``
     ``GET    /control/events``                   server-sent events: every chat event, all chats
-    ``POST   /control/faults``                   ``{kind: "5xx"|"timeout"|"429", count, method?,
-                                                 status?, retry_after?, delay?, description?}``
+                                                 (``?bot=``: that bot's chats, plus user and
+                                                 clock events)
+    ``POST   /control/faults``                   ``{kind: "5xx"|"timeout"|"lost_response"|"429",
+                                                 count, method?, status?, retry_after?, delay?,
+                                                 description?}``: "timeout" drops the request
+                                                 without performing it, "lost_response"
+                                                 performs it and then drops the answer (see
+                                                 :class:`~bot.emulator.faults.Fault`)
     ``GET    /control/faults``  ``DELETE /control/faults``
     ``GET    /control/calls``                    ``?method=&bot=`` call log; ``DELETE`` clears it
     ``GET    /control/webchat``                  ``?bot=`` the bot, limits, whether a clock exists
@@ -43,16 +60,23 @@ Web chat
 Transcript events have ``{seq, kind, time, chat_id, bot, ...}`` with kind one of ``message``
 (either direction, with ``message`` snapshot), ``edit`` (new snapshot), ``delete``,
 ``callback_query``, ``callback_answer`` (toast ``text``, ``show_alert``), ``chat_action``,
-``blocked``, ``unblocked``. The event stream also carries ``user`` (a user was created, with
-``user``) and ``clock`` (the sandbox's clock moved, with ``now``), which have no ``chat_id``.
+``blocked``, ``unblocked``. The event stream also carries ``user`` (a user was created, or
+their label or deactivation changed, with ``user``) and ``clock`` (the sandbox's clock moved,
+with ``now``), which have no ``chat_id`` and are not filtered by ``?bot=``.  A stream is
+subscribed before its response starts, so whatever a client loads after the stream opened
+cannot miss an event.  Message ``date``s follow the bot's clock when a sandbox attached one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import ipaddress
 import json
+import logging
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -69,10 +93,38 @@ from bot.emulator.state import JSON, BotState, EmulatorConfig
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger(__name__)
+
+
+class EmulatorStartError(RuntimeError):
+    """The emulator cannot start (port in use, non-loopback address without opt-in).
+
+    The message is one line meant for the person at the terminal; the CLI prints it as is.
+    """
 
 
 class _Dropped(Exception):
-    """A timeout fault: the connection is closed without an answer."""
+    """A timeout or lost-response fault: the connection is closed without an answer."""
+
+
+class _HtmlError(Exception):
+    """A 5xx fault answered with an HTML page, as Telegram's front servers do."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` keeps the server on this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _bool(value: Any) -> bool:
@@ -97,14 +149,42 @@ class Emulator(EmulatorCore):
         """Bind and serve; ``port=0`` picks a free port (see :attr:`url`)."""
         if self._runner is not None:
             raise RuntimeError("emulator already started")
+        host, port = self.config.host, self.config.port
+        if not is_loopback(host):
+            if not self.config.allow_remote:
+                raise EmulatorStartError(
+                    f"refusing to listen on {host}: the web chat and control API have no login, "
+                    "anyone who reaches the port can act as anyone (opt in with allow_remote)"
+                )
+            warning = (
+                f"WARNING: the emulator listens on {host}:{port}, beyond this machine. Anyone "
+                "who can reach it can read every chat and act as any person. Use it only on a "
+                "network you trust."
+            )
+            log.warning(warning)
+            print(f"\n{'!' * 78}\n{warning}\n{'!' * 78}\n", file=sys.stderr, flush=True)
         self.closing = False
         self._stopping = asyncio.Event()
-        app = web.Application(client_max_size=self.config.request_max_bytes)
+        app = web.Application(
+            client_max_size=self.config.request_max_bytes,
+            middlewares=[self._host_guard, self._control_guard],
+        )
         self._add_routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.config.host, self.config.port)
-        await site.start()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            if exc.errno == errno.EADDRINUSE:
+                raise EmulatorStartError(
+                    f"port {port} on {host} is already in use (another sandbox or emulator "
+                    "running?); stop it or choose another port with --port"
+                ) from None
+            raise EmulatorStartError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
         self._runner = runner
         self._port = int(runner.addresses[0][1])
 
@@ -146,6 +226,63 @@ class Emulator(EmulatorCore):
         """What to pass as python-telegram-bot's ``base_file_url``."""
         return f"{self.url}/file/bot"
 
+    # -- request guards --------------------------------------------------------------------
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """``Host`` header values this server answers (lower case, with the port)."""
+        port = self.port
+        names = {"127.0.0.1", "localhost", "[::1]", *self.config.allowed_hosts}
+        host = self.config.host
+        names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
+        hosts = {f"{name.lower()}:{port}" for name in names}
+        if port == 80:
+            hosts |= {name.lower() for name in names}
+        return frozenset(hosts)
+
+    @web.middleware
+    async def _host_guard(
+        self, request: web.Request, handler: ControlHandler
+    ) -> web.StreamResponse:
+        """421 for a ``Host`` this server is not (a DNS-rebinding page on a foreign name)."""
+        host = (request.headers.get("Host") or "").strip().lower()
+        if host not in self.allowed_hosts():
+            return web.json_response(
+                {"error": f"misdirected request: this server does not answer for {host!r}"},
+                status=421,
+            )
+        return await handler(request)
+
+    @web.middleware
+    async def _control_guard(
+        self, request: web.Request, handler: ControlHandler
+    ) -> web.StreamResponse:
+        """Refuse cross-site writes to the control API (CSRF, including ``no-cors`` posts)."""
+        if not request.path.startswith("/control") or request.method in _SAFE_METHODS:
+            return await handler(request)
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None and site not in ("same-origin", "none"):
+            return web.json_response(
+                {"error": f"cross-site request refused (Sec-Fetch-Site: {site})"}, status=403
+            )
+        origin = request.headers.get("Origin")
+        own = f"http://{request.headers.get('Host', '')}".lower()
+        if origin is not None and origin.lower() != own:
+            return web.json_response(
+                {"error": f"request from another origin refused ({origin})"}, status=403
+            )
+        if request.content_type == "multipart/form-data":
+            if request.headers.get("X-Webchat") != "1":
+                return web.json_response(
+                    {"error": "multipart uploads need the header X-Webchat: 1"}, status=403
+                )
+        elif (request.body_exists or request.method == "POST") and (
+            request.content_type != "application/json"
+        ):
+            return web.json_response(
+                {"error": "the control API takes Content-Type: application/json"}, status=415
+            )
+        return await handler(request)
+
     # -- routing ---------------------------------------------------------------------------
 
     def _add_routes(self, app: web.Application) -> None:
@@ -165,6 +302,9 @@ class Emulator(EmulatorCore):
             ("POST", "/control/users/{id}/document", self._c_document),
             ("POST", "/control/users/{id}/location", self._c_location),
             ("POST", "/control/users/{id}/blocked", self._c_blocked),
+            ("POST", "/control/users/{id}/deactivated", self._c_deactivated),
+            ("POST", "/control/users/{id}/label", self._c_label),
+            ("GET", "/control/callbacks/unanswered", self._c_unanswered),
             ("GET", "/control/chats/{id}/transcript", self._c_transcript),
             ("GET", "/control/chats/{id}/wait", self._c_wait),
             ("GET", "/control/events", self._c_events),
@@ -207,17 +347,27 @@ class Emulator(EmulatorCore):
             fault = self.faults.take(spec.name, bot.username, bot.token)
             if fault is not None:
                 fault_kind = fault.kind
-                await self._apply_fault(fault)
+                if fault.kind != "lost_response":
+                    await self._apply_fault(fault)
             raw, uploads = await self._read_params(request)
             handler = HANDLERS.get(spec.name)
             if handler is None:
                 raise bad_request(f"method not supported by the local emulator: {spec.name}")
             call = Call(self, bot, spec, coerce_params(spec, raw), uploads)
             check_required(call)
-            result = await handler(call)
+            try:
+                result = await handler(call)
+            finally:
+                if fault is not None and fault.kind == "lost_response":
+                    # Performed (or refused) for real; the answer never reaches the client.
+                    await self._hold(fault.delay)
+                    raise _Dropped
             status, body = 200, {"ok": True, "result": result}
         except ApiError as exc:
             status, body = exc.code, exc.payload()
+        except _HtmlError as exc:
+            self._log(bot, method_name, exc.status, started, "HTML error page", fault_kind)
+            return web.Response(text=exc.body, status=exc.status, content_type="text/html")
         except _Dropped:
             self._log(bot, method_name, 0, started, "connection dropped", fault_kind)
             if request.transport is not None:
@@ -255,10 +405,17 @@ class Emulator(EmulatorCore):
         if fault.kind == "429":
             raise too_many_requests(fault.retry_after)
         if fault.kind == "timeout":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), fault.delay)
+            await self._hold(fault.delay)
             raise _Dropped
+        html = fault.html_body
+        if html is not None:
+            raise _HtmlError(fault.status, html)
         raise ApiError(fault.status, fault.error_description)
+
+    async def _hold(self, seconds: float) -> None:
+        """Keep a request hanging (until the emulator stops)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
         params: dict[str, Any] = dict(request.query)
@@ -449,6 +606,22 @@ class Emulator(EmulatorCore):
         self.set_blocked(user_id, _bool(body.get("blocked", True)), body.get("bot"))
         return self._ok({"user_id": user_id, "blocked": _bool(body.get("blocked", True))})
 
+    async def _c_deactivated(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        user = self.set_deactivated(
+            int(request.match_info["id"]), _bool(body.get("deactivated", True))
+        )
+        return self._ok(user.to_json())
+
+    async def _c_label(self, request: web.Request) -> web.StreamResponse:
+        body = await self._json(request)
+        label = body.get("label")
+        user = self.set_label(int(request.match_info["id"]), str(label) if label else None)
+        return self._ok(user.to_json())
+
+    async def _c_unanswered(self, request: web.Request) -> web.StreamResponse:
+        return self._ok(self.unanswered_callbacks(request.query.get("bot")))
+
     async def _c_transcript(self, request: web.Request) -> web.StreamResponse:
         chat = self.chat(self.bot(request.query.get("bot")), int(request.match_info["id"]))
         return self._ok(chat.transcript())
@@ -468,13 +641,17 @@ class Emulator(EmulatorCore):
     async def _c_events(self, request: web.Request) -> web.StreamResponse:
         bot_filter = request.query.get("bot")
         wanted = self.bot(bot_filter).username if bot_filter else None
+        if self.events_suspended:
+            raise ControlError(503, "event streams are suspended (a test simulates an outage)")
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        await response.prepare(request)
+        # Subscribe before the client learns the stream is open: whatever it loads after
+        # "open" can then never miss an event.
         queue = self.subscribe()
         try:
-            await response.write(b": connected\n\n")
+            await response.prepare(request)
+            await response.write(b": connected\nretry: 1000\n\n")
             while not self.closing:
                 try:
                     event = await asyncio.wait_for(queue.get(), 15.0)
@@ -483,11 +660,12 @@ class Emulator(EmulatorCore):
                     continue
                 if event is None:
                     break
-                if wanted is not None and event.get("bot") != wanted:
+                # Only chat events belong to a bot; user and clock events go to everyone.
+                if wanted is not None and "bot" in event and event["bot"] != wanted:
                     continue
                 payload = json.dumps(event, ensure_ascii=False)
                 await response.write(f"event: {event['kind']}\ndata: {payload}\n\n".encode())
-        except ConnectionResetError:
+        except (ConnectionResetError, ConnectionError):
             pass  # the browser tab went away
         finally:
             self.unsubscribe(queue)

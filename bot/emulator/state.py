@@ -68,6 +68,11 @@ class EmulatorConfig:
     strict_html_entities: bool = True
     first_user_id: int = 100001
     first_update_id: int = 1
+    #: Binding to anything but loopback must be asked for: the control API has no login.
+    allow_remote: bool = False
+    #: Extra host names (without port) accepted in the ``Host`` header besides 127.0.0.1,
+    #: localhost, [::1] and ``host`` (DNS-rebinding protection; see the server).
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -81,6 +86,8 @@ class UserInfo:
     language_code: str = "en"
     #: Who this person is in a demo ("admin · 王主任"); shown by the web chat, never sent to bots.
     label: str | None = None
+    #: A deleted Telegram account: bots get 403 "user is deactivated".
+    deactivated: bool = False
 
     def to_api(self) -> JSON:
         """Bot API ``User`` object."""
@@ -111,6 +118,7 @@ class UserInfo:
             "username": self.username,
             "language_code": self.language_code,
             "label": self.label,
+            "deactivated": self.deactivated,
         }
 
 
@@ -245,7 +253,13 @@ class PendingCallback:
 class Chat:
     """The private chat between one bot and one user, with its transcript of events."""
 
-    def __init__(self, bot: BotState, user: UserInfo, publish: Callable[[JSON], None]) -> None:
+    def __init__(
+        self,
+        bot: BotState,
+        user: UserInfo,
+        publish: Callable[[JSON], None],
+        clock: Callable[[], int] | None = None,
+    ) -> None:
         self.bot = bot
         self.user = user
         self.started = False
@@ -256,6 +270,8 @@ class Chat:
         self.changed = Signal()
         self._next_message_id = 1
         self._publish = publish
+        #: Unix time used for message dates: the bot's clock when a sandbox attached one.
+        self.now: Callable[[], int] = clock or (lambda: int(time.time()))
 
     @property
     def id(self) -> int:
@@ -264,7 +280,7 @@ class Chat:
 
     def new_message(self, sender: str, **fields: Any) -> StoredMessage:
         """Store a new message with the next id of this chat (ids are shared by both sides)."""
-        message = StoredMessage(self._next_message_id, sender, int(time.time()), **fields)
+        message = StoredMessage(self._next_message_id, sender, self.now(), **fields)
         self._next_message_id += 1
         self.messages[message.message_id] = message
         return message
@@ -366,13 +382,12 @@ class BotState:
         return update_id
 
     def set_allowed_updates(self, allowed: list[str]) -> None:
-        """Remember the filter and drop queued updates it excludes."""
+        """Remember the filter for updates created from now on.
+
+        Like Telegram ("doesn't affect updates created before the call"), updates already
+        queued are kept, even of a type the new filter excludes.
+        """
         self.allowed_updates = list(allowed)
-        self.updates = [
-            (uid, upd)
-            for uid, upd in self.updates
-            if self.accepts(next(k for k in upd if k != "update_id"))
-        ]
 
     # -- files ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.emulator.core import ControlError, EmulatorCore
+from bot.emulator.core import MAX_CLOCK_JUMP, ControlError, EmulatorCore
 from bot.emulator.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16
 from bot.emulator.state import JSON
 
@@ -142,6 +142,19 @@ def jump_clock(core: EmulatorCore, body: JSON) -> JSON:
         raise ControlError(404, "no clock attached (only the sandbox has a time control)")
     zone = _zone(core)
     now = core.clock.now()
+    try:
+        target = _target(body, now, zone)
+    except OverflowError:
+        raise ControlError(
+            400,
+            f"that is too far ahead: the clock moves at most {MAX_CLOCK_JUMP.days // 365} "
+            "years at once",
+        ) from None
+    core.set_clock(target)
+    return clock_json(core)
+
+
+def _target(body: JSON, now: datetime, zone: tzinfo) -> datetime:
     preset = body.get("preset")
     if preset is not None:
         targets = {
@@ -161,5 +174,4 @@ def jump_clock(core: EmulatorCore, body: JSON) -> JSON:
         target = parse_local(str(body["at"]), zone)
     else:
         raise ControlError(400, "give preset, advance_seconds or at")
-    core.set_clock(target)
-    return clock_json(core)
+    return target

@@ -41,6 +41,8 @@ async def emulator() -> AsyncIterator[Emulator]:
 async def client(emulator: Emulator) -> AsyncIterator[EmulatorClient]:
     async with EmulatorClient(emulator.url) as c:
         yield c
+        # Every button press must be answered (or the person's button spins forever).
+        assert await c.unanswered_callbacks() == []
 
 
 @pytest.fixture

@@ -190,3 +190,41 @@ async def test_serve_runs_until_cancelled() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_nothing_the_bot_says_is_silently_marked_read(
+    app: Application,  # type: ignore[type-arg]
+    client: EmulatorClient,
+) -> None:
+    carol = await Person.create(client, first_name="Carol")
+    await carol.send("/start")
+    await asyncio.sleep(0.5)  # the welcome arrives, unread
+    await carol.send("one")
+    assert (await carol.expect(timeout=5)).text == "one"  # expect: after her latest action
+    unread = await carol.unread()
+    assert [m.text for m in unread] == ["Welcome, code"]
+    with pytest.raises(AssertionError, match=r"(?s)1 unread bot message.*Welcome"):
+        await carol.assert_no_unread()
+    # expect_next insists on the very next output, even one from before her latest action.
+    with pytest.raises(AssertionError, match="does not contain 'two'"):
+        await carol.expect_next("two")
+    assert (await carol.expect_next("Welcome")).text == "Welcome, code"
+    await carol.send("two")
+    await asyncio.sleep(1.1)  # under Telegram's per-chat pace (the tiny bot does not retry)
+    await carol.send("three")
+    assert (await carol.expect("three", timeout=5)).text == "three"
+    assert [m.text for m in await carol.unread(wait=0.3)] == ["two"]  # skipped by expect
+    assert (await carol.expect_next("two")).text == "two"
+    await carol.assert_no_unread()
+
+
+async def test_pressing_a_button_reads_its_message(
+    app: Application,  # type: ignore[type-arg]
+    client: EmulatorClient,
+) -> None:
+    dan = await Person.create(client, first_name="Dan")
+    await dan.send("/start")
+    await asyncio.sleep(0.5)
+    await dan.press("English")
+    assert (await dan.expect_next("Language: English")).edited
+    await dan.assert_no_unread(wait=0.2)

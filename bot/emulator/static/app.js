@@ -57,7 +57,8 @@
   }
 
   async function api(method, path, body) {
-    const options = { method, headers: {} };
+    // X-Webchat: the emulator refuses control writes without it (no other origin can add it).
+    const options = { method, headers: { 'x-webchat': '1' } };
     if (body instanceof FormData) {
       options.body = body;
     } else if (body !== undefined) {
@@ -101,7 +102,8 @@
     const mib = 1024 * 1024;
     const limitText = Number.isInteger(limit / mib) ? limit / mib : +(limit / mib).toPrecision(6);
     return `file is too big (${(size / mib).toFixed(1)} MB): ` +
-      `Telegram accepts documents up to ${limitText} MB here`;
+      `the sandbox takes uploads up to ${limitText} MB ` +
+      '(Telegram apps send up to 2 GB, but a bot can download only 20 MB)';
   }
 
   // -- safe rendering of Telegram HTML ---------------------------------------------------
@@ -170,6 +172,53 @@
     return fragment;
   }
 
+  // Entities Telegram apps make tappable although the HTML rendering leaves them as text.
+  const AUTO_ENTITIES = ['url', 'bot_command', 'mention', 'email'];
+
+  function autoLink(type, value) {
+    if (type === 'url') {
+      const href = safeHref(/^[a-z][\w+.-]*:/i.test(value) ? value : `https://${value}`);
+      return href ? el('a', { href, target: '_blank', rel: 'noopener noreferrer' }) : null;
+    }
+    if (type === 'email') return el('a', { href: `mailto:${value}` });
+    if (type === 'bot_command') {
+      return el('a', { href: '#', class: 'bot-command', dataset: { command: value } });
+    }
+    return el('span', { class: 'mention' });
+  }
+
+  /**
+   * Wrap the url, command, mention and e-mail entities of ``message`` in the rendered text.
+   * Offsets are UTF-16 code units, as in JavaScript strings; if the rendered text is not the
+   * message text (it always should be) nothing is wrapped.
+   */
+  function linkEntities(container, text, entities) {
+    if (!entities || !text || container.textContent !== text) return;
+    const wanted = entities.filter((e) => AUTO_ENTITIES.includes(e.type))
+      .sort((a, b) => b.offset - a.offset); // from the end: earlier offsets stay valid
+    for (const entity of wanted) {
+      const start = entity.offset;
+      const end = entity.offset + entity.length;
+      const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+      let pos = 0;
+      let node;
+      while ((node = walker.nextNode())) {
+        const length = node.nodeValue.length;
+        if (pos <= start && end <= pos + length) break;
+        pos += length;
+      }
+      // Only an entity inside one text node that is not already a link or code.
+      if (!node || node.parentElement.closest('a, code, pre')) continue;
+      const value = text.slice(start, end);
+      const wrapper = autoLink(entity.type, value);
+      if (!wrapper) continue;
+      const middle = node.splitText(start - pos);
+      middle.splitText(end - start);
+      middle.replaceWith(wrapper);
+      wrapper.append(middle);
+    }
+  }
+
   // -- application state ------------------------------------------------------------------
 
   const state = {
@@ -202,13 +251,29 @@
     }
   }
 
+  function formatDay(unixSeconds) {
+    const options = { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric' };
+    try {
+      return new Intl.DateTimeFormat('en-GB', { ...options, timeZone: zoneName() })
+        .format(new Date(unixSeconds * 1000));
+    } catch (error) {
+      return new Intl.DateTimeFormat('en-GB', options).format(new Date(unixSeconds * 1000));
+    }
+  }
+
+  // Telegram on a phone: Enter is a new line and the button sends.
+  const touch = window.matchMedia('(pointer: coarse)');
+
   // -- one pane: one person's chat with the bot --------------------------------------------
 
   class Pane {
     constructor(userId) {
       this.userId = userId;
       this.messages = new Map();
-      this.items = []; // {kind: 'message', id} | {kind: 'notice', node}
+      // {kind: 'message', id, seq} | {kind: 'notice', node, afterSeq}: notices stay where
+      // they were shown (after the event seq they followed), even after a reload.
+      this.items = [];
+      this.generation = 0;
       this.seq = 0;
       this.started = false;
       this.blocked = false;
@@ -226,8 +291,12 @@
       this.input = $('.text-input', root);
       this.composer = $('.composer', root);
       this.fileInput = $('.file-input', root);
-      root.addEventListener('pointerdown', () => activate(this));
-      root.addEventListener('focusin', () => activate(this));
+      // Pressing a pane's ✕ must not first make it the active pane.
+      const activateUnlessClosing = (event) => {
+        if (!event.target.closest('.pane-close')) activate(this);
+      };
+      root.addEventListener('pointerdown', activateUnlessClosing);
+      root.addEventListener('focusin', activateUnlessClosing);
       $('.pane-close', root).addEventListener('click', (event) => {
         event.stopPropagation();
         closePane(this);
@@ -237,7 +306,7 @@
         this.sendTyped();
       });
       this.input.addEventListener('keydown', (event) => {
-        if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !touch.matches) {
           event.preventDefault();
           this.sendTyped();
         }
@@ -287,40 +356,58 @@
       const sub = $('.pane-sub', this.root);
       sub.classList.remove('typing');
       const bot = state.info && state.info.bot ? state.info.bot.first_name : 'the bot';
-      sub.textContent = `${user.label || 'id ' + user.id} · chat with ${bot}`;
+      const gone = user.deactivated ? 'deleted account · ' : '';
+      sub.textContent = `${gone}${user.label || 'id ' + user.id} · chat with ${bot}`;
       this.root.dataset.user = String(user.id);
       this.root.setAttribute('aria-label', `${fullName(user)}'s chat`);
     }
 
     load() {
       const userId = this.userId;
+      const generation = ++this.generation;
       this.buffer = [];
       const loading = (async () => {
         try {
           const query = botQuery();
           const t = await api('GET', `/control/chats/${userId}/transcript${query ? '?' + query : ''}`);
-          if (userId !== this.userId) return;
+          // A newer load (or another person) took over meanwhile: this answer is stale.
+          if (userId !== this.userId || generation !== this.generation) return;
           this.seq = t.seq;
           this.started = t.started;
           this.blocked = t.blocked;
           this.messages = new Map(t.messages.map((m) => [m.message_id, m]));
+          const seqOf = new Map();
+          for (const event of t.events) {
+            if (event.kind === 'message' && !seqOf.has(event.message.message_id)) {
+              seqOf.set(event.message.message_id, event.seq);
+            }
+          }
+          const items = t.messages.map((m) => ({
+            kind: 'message', id: m.message_id, seq: seqOf.get(m.message_id) || 0,
+          }));
           const notices = this.items.filter((item) => item.kind === 'notice');
-          this.items = t.messages.map((m) => ({ kind: 'message', id: m.message_id }));
-          this.items.push(...notices);
+          // Stable merge: a notice goes after the last message at or before its seq.
+          this.items = [...items, ...notices].sort((a, b) => this.itemKey(a) - this.itemKey(b));
           this.renderAll();
         } catch (error) {
-          this.notice(`Cannot load the chat: ${error.message}`, 'error');
+          if (generation === this.generation) {
+            this.notice(`Cannot load the chat: ${error.message}`, 'error');
+          }
         }
       })();
       this.loading = loading;
       loading.finally(() => {
-        if (this.loading !== loading) return;
+        if (this.loading !== loading || generation !== this.generation) return;
         this.loading = null;
         const waiting = this.buffer.sort((a, b) => a.seq - b.seq);
         this.buffer = [];
         for (const event of waiting) this.apply(event);
       });
       return loading;
+    }
+
+    itemKey(item) {
+      return item.kind === 'notice' ? item.afterSeq + 0.5 : item.seq;
     }
 
     apply(event) {
@@ -339,8 +426,9 @@
         case 'message': {
           const message = event.message;
           this.messages.set(message.message_id, message);
-          this.items.push({ kind: 'message', id: message.message_id });
+          this.items.push({ kind: 'message', id: message.message_id, seq: event.seq });
           this.list.append(this.renderMessage(message));
+          this.renderDays();
           this.started = true;
           if (message.from === 'bot') this.stopTyping();
           this.renderChrome();
@@ -362,6 +450,7 @@
           if (message) message.deleted = true;
           const old = this.list.querySelector(`[data-mid="${event.message_id}"]`);
           if (old) old.remove();
+          this.renderDays();
           this.renderChrome();
           break;
         }
@@ -408,8 +497,25 @@
         if (message && !message.deleted) nodes.push(this.renderMessage(message));
       }
       this.list.replaceChildren(...nodes);
+      this.renderDays();
       this.renderChrome();
       this.scroll(true);
+    }
+
+    // A separator before the first message of each day (the bot's day when there is a clock).
+    renderDays() {
+      this.list.querySelectorAll('.day-separator').forEach((node) => node.remove());
+      let last = null;
+      for (const row of this.list.querySelectorAll('.row[data-mid]')) {
+        const message = this.messages.get(Number(row.dataset.mid));
+        if (!message) continue;
+        const day = formatDay(message.date);
+        if (day !== last) {
+          row.before(el('div', { class: 'day-separator', role: 'separator' },
+            el('span', { text: day })));
+          last = day;
+        }
+      }
     }
 
     renderChrome() {
@@ -441,6 +547,8 @@
       toggle.hidden = !source;
       const box = this.replyKeyboard;
       box.replaceChildren();
+      const placeholder = source && source.reply_markup.input_field_placeholder;
+      this.input.placeholder = placeholder || 'Message';
       const hidden = !source || this.keyboardCollapsed ||
         this.hiddenKeyboardFor === source.message_id;
       box.hidden = hidden;
@@ -464,7 +572,6 @@
         }
         box.append(line);
       }
-      if (markup.input_field_placeholder) this.input.placeholder = markup.input_field_placeholder;
     }
 
     renderMessage(message) {
@@ -515,6 +622,11 @@
       if (html !== null && html !== undefined) {
         const text = el('div', { class: 'text' });
         text.append(telegramHtml(html));
+        if (message.html !== null && message.html !== undefined) {
+          linkEntities(text, message.text, message.entities);
+        } else {
+          linkEntities(text, message.caption, message.caption_entities);
+        }
         bubble.append(text);
       }
       const meta = el('span', { class: 'meta' },
@@ -588,6 +700,9 @@
 
     sendTyped() {
       const text = this.input.value;
+      // Cleared at once, so a second Enter cannot send the same text twice.
+      this.input.value = '';
+      this.autosize();
       this.sendText(text, true);
     }
 
@@ -595,12 +710,12 @@
       this.commandsMenu.hidden = true;
       try {
         await api('POST', `/control/users/${this.userId}/message`, { text, bot: state.bot });
-        if (fromInput) {
-          this.input.value = '';
-          this.autosize();
-        }
       } catch (error) {
         this.refused(text, error.message);
+        if (fromInput && !this.input.value) {
+          this.input.value = text; // given back to edit, unless something new was typed
+          this.autosize();
+        }
       }
     }
 
@@ -644,7 +759,7 @@
             el('div', { class: 'refusal' },
               el('span', { class: 'refusal-icon', text: '!' }),
               el('span', { class: 'refusal-text', text: `Not sent: ${reason}` })))));
-      this.items.push({ kind: 'notice', node });
+      this.items.push({ kind: 'notice', node, afterSeq: this.seq });
       this.list.append(node);
       this.scroll(true);
       return node;
@@ -652,7 +767,7 @@
 
     notice(text, kind) {
       const node = el('div', { class: `notice ${kind}`, text });
-      this.items.push({ kind: 'notice', node });
+      this.items.push({ kind: 'notice', node, afterSeq: this.seq });
       this.list.append(node);
       this.scroll(true);
       return node;
@@ -777,6 +892,8 @@
     const index = state.panes.indexOf(pane);
     state.panes.splice(index, 1);
     pane.root.remove();
+    // Closing a pane left of the active one shifts the active one left.
+    if (index < state.active) state.active -= 1;
     state.active = Math.min(state.active, state.panes.length - 1);
     layout();
   }
@@ -899,10 +1016,18 @@
     state.users = new Map(users.map((u) => [u.id, u]));
   }
 
+  // The event stream. The emulator subscribes a stream before it answers, so everything
+  // loaded after "open" is complete: each (re)open reloads people, clock and every pane, and
+  // events arriving while a pane loads wait in its buffer.
+  let firstOpen = null;
+  const opened = new Promise((resolve) => { firstOpen = resolve; });
+
   function connectEvents() {
+    if (state.events) state.events.close();
     const source = new EventSource('/control/events');
     state.events = source;
     const dispatch = (raw) => {
+      if (state.events !== source) return;
       let event;
       try {
         event = JSON.parse(raw.data);
@@ -912,10 +1037,13 @@
       if (event.kind === 'user') {
         state.users.set(event.user.id, event.user);
         renderPeople();
+        for (const pane of state.panes) {
+          if (pane.userId === event.user.id) pane.renderHeader();
+        }
         return;
       }
       if (event.kind === 'clock') {
-        loadClock();
+        loadClock().then(() => state.panes.forEach((pane) => pane.renderDays()));
         return;
       }
       if (state.bot && event.bot && event.bot !== state.bot) return;
@@ -926,18 +1054,27 @@
     const kinds = ['message', 'edit', 'delete', 'callback_query', 'callback_answer',
       'chat_action', 'blocked', 'unblocked', 'user', 'clock'];
     for (const kind of kinds) source.addEventListener(kind, dispatch);
-    let opened = false;
     source.addEventListener('open', () => {
+      if (state.events !== source) return;
       document.body.classList.remove('offline');
-      if (opened) {
-        // A reconnect may have missed events: fetch everything again.
-        loadUsers().then(renderPeople).catch(() => {});
-        loadClock();
-        state.panes.forEach((pane) => pane.load());
-      }
-      opened = true;
+      const people = loadUsers().then(() => {
+        renderPeople();
+        state.panes.forEach((pane) => pane.renderHeader());
+      }).catch(() => {});
+      const panes = state.panes.map((pane) => pane.load());
+      Promise.all([people, loadClock(), ...panes]).then(() => firstOpen());
     });
-    source.addEventListener('error', () => document.body.classList.add('offline'));
+    source.addEventListener('error', () => {
+      if (state.events !== source) return;
+      document.body.classList.add('offline');
+      if (source.readyState === EventSource.CLOSED) {
+        // The emulator refused the stream (stopping, or an outage): the browser gives up, so
+        // the page tries again.
+        setTimeout(() => {
+          if (state.events === source) connectEvents();
+        }, 1000);
+      }
+    });
   }
 
   function restoreLayout() {
@@ -963,17 +1100,24 @@
       `${state.info.bot.first_name} · @${state.info.bot.username}` : 'no bot registered yet';
     await loadClock();
     await loadUsers();
-    connectEvents(); // before loading chats: anything sent meanwhile is buffered by seq
     restoreLayout();
     layout();
-    await Promise.all(state.panes.map((pane) => pane.load()));
+    connectEvents(); // the panes load once the stream is open
+    await opened;
     document.body.classList.add('ready');
     setInterval(tickClock, 1000);
   }
 
   function wireStatic() {
+    const closeDrawer = () => document.body.classList.remove('sidebar-open');
     $('#open-sidebar').addEventListener('click', () => document.body.classList.add('sidebar-open'));
-    $('#close-sidebar').addEventListener('click', () => document.body.classList.remove('sidebar-open'));
+    $('#close-sidebar').addEventListener('click', closeDrawer);
+    $('#backdrop').addEventListener('click', closeDrawer);
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && document.body.classList.contains('sidebar-open')) {
+        closeDrawer();
+      }
+    });
     $('#switcher').addEventListener('change', (event) => openPane(Number(event.target.value), false));
     document.querySelectorAll('[data-preset]').forEach((button) => {
       button.addEventListener('click', () => moveClock({ preset: button.dataset.preset }));
@@ -992,7 +1136,7 @@
           first_name: first,
           last_name: rest.join(' ') || null,
           language_code: $('#new-lang').value,
-          label: 'new person · not registered',
+          label: 'new person · stranger at start',
         });
         state.users.set(user.id, user);
         $('#new-name').value = '';
@@ -1011,21 +1155,48 @@
       if (locationPane) locationPane.sendLocation(lat, lon);
     });
     narrow.addEventListener('change', layout);
-    // An invite link (https://t.me/<this bot>?start=CODE) would leave the machine; in the web
-    // chat it means "send /start CODE as the person who should join".
+    // Taps on what Telegram makes tappable. A command sends itself; a Telegram link never
+    // leaves the machine: t.me/<this bot>?start=CODE sends "/start CODE" as the person whose
+    // chat shows it, exactly what Telegram's START button does after such a link.
     document.addEventListener('click', (event) => {
-      const link = event.target.closest && event.target.closest('a[href^="https://t.me/"]');
-      if (!link || !state.bot) return;
-      const url = new URL(link.href);
-      const code = url.searchParams.get('start');
-      if (!code || url.pathname.slice(1).toLowerCase() !== state.bot.toLowerCase()) return;
-      event.preventDefault();
-      const command = `/start ${code}`;
-      if (navigator.clipboard) navigator.clipboard.writeText(command).catch(() => {});
+      const link = event.target.closest && event.target.closest('.messages a');
+      if (!link) return;
       const pane = state.panes.find((p) => p.root.contains(link));
-      if (pane) pane.toast(`Copied “${command}”: send it as the person who should join.`);
+      if (link.classList.contains('bot-command')) {
+        event.preventDefault();
+        if (pane) pane.sendText(link.dataset.command);
+        return;
+      }
+      let url;
+      try {
+        url = new URL(link.href);
+      } catch (error) {
+        return;
+      }
+      if (!['t.me', 'telegram.me', 'www.t.me'].includes(url.hostname)) return;
+      event.preventDefault();
+      const target = url.pathname.slice(1).split('/')[0].toLowerCase();
+      if (pane && state.bot && target === state.bot.toLowerCase()) {
+        const code = url.searchParams.get('start');
+        pane.sendText(code ? `/start ${code}` : '/start');
+      } else if (pane) {
+        pane.toast(`${url.hostname}${url.pathname} is a Telegram link: not opened from the web chat.`);
+      }
     });
   }
+
+  // For the browser tests: show a raw message snapshot in a person's open pane, as if the
+  // emulator had sent it, so the sanitiser can be tested on HTML the emulator never produces.
+  window.webchatTest = Object.freeze({
+    showMessage(userId, message) {
+      const pane = state.panes.find((p) => p.userId === userId);
+      if (!pane) return false;
+      pane.messages.set(message.message_id, message);
+      pane.items.push({ kind: 'message', id: message.message_id, seq: pane.seq });
+      pane.list.append(pane.renderMessage(message));
+      return true;
+    },
+  });
 
   document.addEventListener('DOMContentLoaded', () => {
     wireStatic();
