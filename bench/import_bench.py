@@ -4,8 +4,9 @@
 
 Prints the time to parse and plan (``bot.imports.prepare_import``: the parse runs in a thread,
 as in the bot) and to write (``storage.apply_import``: one transaction, batch statements),
-separately, for a first import and for a re-import of the same file (every row unchanged),
-with peak memory as Python sees it (tracemalloc) and as the OS does (ru_maxrss).
+separately, for a first import, a re-import of the same file (every row unchanged) and a
+re-import where every overdue principal changed (100 000 UPDATEs: tomorrow's export), with peak
+memory as Python sees it (tracemalloc) and as the OS does (ru_maxrss).
 The rows come from bench/ledger_data.py: 16 columns, one bad amount in a thousand rows and a
 few duplicate contracts, collectors 经理0..经理49.
 """
@@ -32,8 +33,14 @@ from bot.storage import SqliteStorage
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 
 
-def make_ledger(rows: int, fmt: str) -> bytes:
-    lines = [HEADER, *(_line(i) for i in range(rows))]
+def _changed_line(i: int) -> str:
+    """The same row with a different overdue principal (bad rows stay bad)."""
+    return _line(i).replace(f",{50_000 + i}.5,", f",{50_007 + i}.5,", 1)
+
+
+def make_ledger(rows: int, fmt: str, *, changed: bool = False) -> bytes:
+    line = _changed_line if changed else _line
+    lines = [HEADER, *(line(i) for i in range(rows))]
     if fmt == "csv":
         return ("\n".join(lines) + "\n").encode("gb18030")
     import csv
@@ -49,7 +56,7 @@ def make_ledger(rows: int, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-async def _import_twice(data: bytes, fmt: str, *, trace: bool) -> list[str]:
+async def _import_thrice(data: bytes, changed: bytes, fmt: str, *, trace: bool) -> list[str]:
     from zoneinfo import ZoneInfo
 
     report = []
@@ -61,11 +68,15 @@ async def _import_twice(data: bytes, fmt: str, *, trace: bool) -> list[str]:
                 await storage.add_user(telegram_id=10_000 + i, name=f"经理{i}",
                                        role=Role.COLLECTOR, team_id=team.id, now=NOW)  # fmt: skip
             today = local_date(NOW, ZoneInfo("Asia/Shanghai"))
-            for label in ("first import", "re-import (unchanged)"):
+            for label, content in (
+                ("first import", data),
+                ("re-import (unchanged)", data),
+                ("re-import (every balance changed)", changed),
+            ):
                 if trace:
                     tracemalloc.start()
                 t0 = time.perf_counter()
-                plan = await prepare_import(storage, data, team_id=team.id, today=today)
+                plan = await prepare_import(storage, content, team_id=team.id, today=today)
                 t1 = time.perf_counter()
                 import_id = await storage.create_import(
                     team_id=team.id, created_by=None, file_name=f"bench.{fmt}", data=None, now=NOW
@@ -94,11 +105,12 @@ async def _import_twice(data: bytes, fmt: str, *, trace: bool) -> list[str]:
 
 async def run(rows: int, fmt: str) -> None:
     data = make_ledger(rows, fmt)
+    changed = make_ledger(rows, fmt, changed=True)
     print(f"ledger: {rows:,} rows, {fmt}, {len(data) / 1e6:.1f} MB", flush=True)
     print("-- timing (tracemalloc off: it slows allocation-heavy parsing several times)")
-    await _import_twice(data, fmt, trace=False)
-    print("-- memory (same import again, tracemalloc on)")
-    await _import_twice(data, fmt, trace=True)
+    await _import_thrice(data, changed, fmt, trace=False)
+    print("-- memory (same imports again, tracemalloc on)")
+    await _import_thrice(data, changed, fmt, trace=True)
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"process ru_maxrss {maxrss_kb / 1024:.0f} MB (includes the generated file itself)")
 

@@ -101,7 +101,8 @@ def _row(
         parties.append(RelatedParty(PartyRole.SPOUSE, demo.spouse[0], demo.spouse[1]))
     collector = None
     if demo.collector is not None and collectors:
-        collector = collectors[demo.collector % len(collectors)].name
+        chosen = collectors[demo.collector % len(collectors)]
+        collector = chosen.staff_name or chosen.name
     return LedgerRow(
         line=line,
         borrower=demo.borrower,
@@ -138,7 +139,7 @@ async def seed_demo_cases(
         import_id = await storage.create_import(
             team_id=team_id, created_by=None, file_name="demo-ledger.csv", data=None, now=at
         )
-        await storage.apply_import(plan, import_id=import_id, actor_id=None, now=at)
+        await storage.apply_import(plan, import_id=import_id, actor_id=None, now=at, notify=False)
     snapshot = await storage.import_snapshot()
     for demo in DEMO_CASES:
         case_id = snapshot[demo.contract_no].case_id

@@ -23,8 +23,10 @@ SUPPORTED_LOCALES: tuple[str, ...] = ("en", "zh_Hans", "zh_Hant")
 #: Each language's own name, as its speakers write it (shown on the /lang buttons).
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 
-#: The Babel locale used for numbers, money and dates in each language.
-BABEL_LOCALES: dict[str, str] = {"en": "en", "zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW"}
+#: The Babel locale used for numbers, money and dates in each language. 繁體 is for mainland
+#: readers (the cooperative is on the mainland): zh_Hant_CN prints CNY as "¥" and 24-hour time,
+#: where zh_Hant_TW would print "CN¥" and "下午3:05".
+BABEL_LOCALES: dict[str, str] = {"en": "en", "zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_CN"}
 
 _TRADITIONAL_REGIONS = {"tw", "hk", "mo", "hant"}
 

@@ -12,12 +12,21 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
-from bot.domain.casefile import REASSIGN_REASONS, CaseFile, LeadReason, may_assign
-from bot.domain.people import Role
+from bot.domain.casefile import (
+    REASSIGN_REASONS,
+    CaseFile,
+    LeadReason,
+    may_assign,
+    may_assign_cases,
+)
 from bot.i18n import N_
 
 PREFIX = "as:"
 MAX_CHOICES = 10
+#: The flow (chat_states) under which the next text message is the reason for a change.
+REASON_FLOW = "lead_reason"
+#: A reason is one line; longer text is refused (and kept) rather than cut.
+MAX_REASON = 200
 REASON_LABELS: dict[LeadReason, str] = {
     LeadReason.WORKLOAD: N_("Workload"),
     LeadReason.COLLECTOR_LEFT: N_("Collector left"),
@@ -46,7 +55,7 @@ async def assign(update: Update, context: QingshouContext) -> None:
     message = update.effective_message
     user = context.user
     assert message is not None and user is not None
-    if user.role is Role.COLLECTOR:
+    if not may_assign_cases(user):
         await message.reply_text(context.render("assign/not_allowed"))
         return
     query = " ".join(context.args or []).strip()
@@ -141,6 +150,19 @@ async def assign_button(update: Update, context: QingshouContext) -> None:
             )
             return
         reason = REASSIGN_REASONS[index]
+    if reason is LeadReason.OTHER:
+        # A real reason in the supervisor's words; it comes as the next message.
+        await context.storage.set_chat_state(
+            user.id,
+            REASON_FLOW,
+            {"case_id": summary.id, "target_id": target.id, "lead_id": summary.lead_id},
+            now=context.clock.now(),
+        )
+        await query.answer()
+        await query.edit_message_text(
+            context.render("assign/reason_prompt", s=summary, target=target)
+        )
+        return
     change = await context.storage.assign_lead(
         user, summary.id, target.id, reason, now=context.clock.now()
     )
@@ -149,3 +171,34 @@ async def assign_button(update: Update, context: QingshouContext) -> None:
         return
     await query.answer()
     await query.edit_message_text(context.render("assign/done", s=summary, change=change))
+
+
+async def receive_reason(update: Update, context: QingshouContext, data: dict[str, object]) -> None:
+    """The awaited reason for "other reason": check everything again, then change the lead."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None and message.text is not None
+    text = message.text.strip()
+    if not text or "\n" in text or len(text) > MAX_REASON:
+        # Keep waiting: the supervisor corrects the reason, nothing is lost.
+        await message.reply_text(
+            context.render("assign/reason_invalid", text=message.text, limit=MAX_REASON)
+        )
+        return
+    await context.storage.clear_chat_state(user.id)
+    case_id, target_id = data.get("case_id"), data.get("target_id")
+    case_file = await context.storage.get_case(user, case_id) if isinstance(case_id, int) else None
+    change = None
+    if (
+        case_file is not None
+        and isinstance(target_id, int)
+        and may_assign(user, case_file.summary.team_id)
+        and case_file.summary.lead_id == data.get("lead_id")
+    ):
+        change = await context.storage.assign_lead(
+            user, case_file.id, target_id, LeadReason.OTHER, now=context.clock.now(), note=text
+        )
+    if case_file is None or change is None:  # changed meanwhile, or no longer allowed
+        await message.reply_text(context.render("assign/reason_lost", text=text))
+        return
+    await message.reply_text(context.render("assign/done", s=case_file.summary, change=change))

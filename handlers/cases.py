@@ -11,11 +11,8 @@ from datetime import date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
-from bot.domain.casefile import CaseFile, local_date, may_assign
-from bot.domain.cases import days_past_due
-from bot.domain.preparation import unknown_facts
+from bot.domain.casefile import CaseFile, card_view, local_date, may_assign, sees_others_cases
 from bot.domain.queue import page_of, rank_queue, select_today
-from bot.domain.urgency import score_case
 from bot.i18n import N_
 
 PREFIX = "cs:"
@@ -25,6 +22,29 @@ QUEUE, TODAY = "q", "t"
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
 ASSIGN_PREFIX = "as:"  # handlers/assign.py owns it; the card links to it
+#: Telegram refuses a message longer than 4096 characters (counted in UTF-16 units).
+MESSAGE_LIMIT = 4096
+
+
+def fit_message(text: str, tail: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` if it fits in ``limit``; else its first whole lines and ``tail`` on a line of
+    its own. Cutting only at line ends keeps the HTML whole: every tag the card templates
+    open is closed on the same line, and escaped user text never spans a tag."""
+
+    def size(s: str) -> int:
+        return len(s.encode("utf-16-le")) // 2
+
+    if size(text) <= limit:
+        return text
+    room = limit - size(tail) - 1
+    kept: list[str] = []
+    used = 0
+    for line in text.split("\n"):
+        if used + size(line) + 1 > room:
+            break
+        kept.append(line)
+        used += size(line) + 1
+    return "\n".join([*kept, tail])
 
 
 def _today(context: QingshouContext) -> date:
@@ -41,7 +61,9 @@ async def _queue(
     if mode == TODAY:
         ranked = select_today(ranked)
     page = page_of(ranked, page_no)
-    text = context.render("cases/queue", page=page, today=mode == TODAY, user=user)
+    text = context.render(
+        "cases/queue", page=page, today=mode == TODAY, staff=sees_others_cases(user)
+    )
     rows = [
         [InlineKeyboardButton(f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
                               callback_data=f"{PREFIX}o:{r.case.id}")]
@@ -74,16 +96,11 @@ async def today(update: Update, context: QingshouContext) -> None:
 def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKeyboardMarkup]:
     user = context.user
     assert user is not None
-    today = _today(context)
     summary = case_file.summary
-    score = score_case(summary.urgency_facts(context.settings.tz), today)
-    text = context.render(
-        "cases/card",
-        f=case_file,
-        s=summary,
-        dpd=days_past_due(summary.overdue_since, today),
-        score=score,
-        unknowns=unknown_facts(case_file.case),
+    view = card_view(case_file, _today(context), context.settings.tz)
+    text = fit_message(
+        context.render("cases/card", v=view, f=case_file, s=summary),
+        context.render("cases/card_cut", s=summary),
     )
     buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
                                     callback_data=f"{PREFIX}n:{case_file.id}")]  # fmt: skip

@@ -13,26 +13,21 @@ from pathlib import PurePath
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
-from bot.domain.casefile import local_date
-from bot.domain.importing import FileProblem, check_upload
-from bot.domain.ledger import LedgerError, LedgerField
-from bot.domain.people import Role, User
+from bot.domain.importing import (
+    TELEGRAM_DOWNLOAD_LIMIT,
+    FileProblem,
+    check_upload,
+    may_decide_import,
+)
+from bot.domain.ledger import LedgerError
+from bot.domain.people import Role
 from bot.i18n import N_
-from bot.imports import FIELD_NAMES, error_report, prepare_import
+from bot.imports import apply_pending, preview
 from bot.storage import ImportRecord, ImportStatus
 
 PREFIX = "im:"
-
-
-def _may_decide(user: User, record: ImportRecord) -> bool:
-    """Admins decide any pending import; a supervisor only their own team's."""
-    if user.role is Role.ADMIN:
-        return True
-    return (
-        user.role is Role.SUPERVISOR
-        and record.team_id is not None
-        and record.team_id == user.team_id
-    )
+#: Callback data: ``im:t:IMPORT:TEAM`` (admin chose the team), ``im:y:IMPORT``, ``im:n:IMPORT``.
+_DECISIONS = ("y", "n")
 
 
 async def receive_file(update: Update, context: QingshouContext) -> None:
@@ -45,7 +40,7 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
         await message.reply_text(context.render("imports/not_allowed"))
         return
     file_name = document.file_name or "ledger"
-    problem = check_upload(file_name, document.file_size)
+    problem = check_upload(file_name, document.file_size, max_bytes=TELEGRAM_DOWNLOAD_LIMIT)
     if problem is not None:
         await message.reply_text(
             context.render("imports/refused", problem=problem.value, file_name=file_name)
@@ -81,51 +76,40 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
 
 
 async def _preview(context: QingshouContext, chat: Chat, record: ImportRecord) -> None:
-    """Parse and plan (off the event loop), then show what the import would change."""
-    assert record.team_id is not None and record.data is not None
+    """Show what the import would change (the parse runs off the event loop)."""
     status = await chat.send_message(context.render("imports/reading", record=record))
-    try:
-        plan = await prepare_import(
-            context.storage, record.data, team_id=record.team_id,
-            today=local_date(context.clock.now(), context.settings.tz),
-        )  # fmt: skip
-    except LedgerError as exc:
-        user = context.user
-        await context.storage.cancel_import(
-            record.id, actor_id=user.id if user else None, now=context.clock.now()
-        )
-        missing = [
-            FIELD_NAMES[LedgerField(m)] for m in exc.params.get("missing", "").split(",") if m
-        ]
+    user = context.user
+    shown = await preview(
+        context.storage, record, now=context.clock.now(), tz=context.settings.tz,
+        label=context.label, actor_id=user.id if user else None,
+    )  # fmt: skip
+    if shown.plan is None:
         await status.edit_text(
-            context.render("imports/unreadable", record=record, code=exc.code, missing=missing,
-                           line=exc.params.get("line"))
+            context.render("imports/unreadable", record=record, code=shown.problem,
+                           missing=shown.missing, line=shown.line)
         )  # fmt: skip
         return
-    summary = plan.summary()
-    await context.storage.record_preview(record.id, summary)
     keyboard = None
-    if summary["new"] or summary["updated"] or summary["unchanged"]:
+    if shown.can_import:
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton(context.label(N_("Import")),
                                    callback_data=f"{PREFIX}y:{record.id}"),
               InlineKeyboardButton(context.label(N_("Cancel")),
                                    callback_data=f"{PREFIX}n:{record.id}")]]
         )  # fmt: skip
-    else:  # nothing good in the file: nothing to confirm
-        await context.storage.cancel_import(record.id, actor_id=None, now=context.clock.now())
     await status.edit_text(
-        context.render("imports/preview", record=record, summary=summary, plan=plan,
-                       can_import=keyboard is not None),
+        context.render("imports/preview", record=record, summary=shown.summary, plan=shown.plan,
+                       mapping=shown.mapping, can_import=shown.can_import),
         reply_markup=keyboard,
     )  # fmt: skip
-    if plan.errors:
+    if shown.report is not None:
         stem = PurePath(record.file_name).stem or "ledger"
         await chat.send_document(
-            error_report(plan, context.label),
+            shown.report,
             filename=f"{stem}-errors.csv",
-            caption=context.render("imports/errors_caption", refused=summary["refused"]),
-        )
+            caption=context.render("imports/errors_caption", refused=shown.summary["refused"],
+                                   no_lead=shown.summary["no_lead"]),
+        )  # fmt: skip
 
 
 async def import_button(update: Update, context: QingshouContext) -> None:
@@ -134,7 +118,7 @@ async def import_button(update: Update, context: QingshouContext) -> None:
     user = context.user
     assert query is not None and query.data is not None and user is not None
     parts = query.data.removeprefix(PREFIX).split(":")
-    valid = (len(parts) == 3 and parts[0] == "t") or (len(parts) == 2 and parts[0] in "yn")
+    valid = (len(parts) == 3 and parts[0] == "t") or (len(parts) == 2 and parts[0] in _DECISIONS)
     record = (
         await context.storage.get_import(int(parts[1]))
         if valid and all(p.isdigit() for p in parts[1:])
@@ -143,13 +127,8 @@ async def import_button(update: Update, context: QingshouContext) -> None:
     if record is None:
         await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
         return
-    if parts[0] == "t" and user.role is not Role.ADMIN:
-        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
-        return
-    if (
-        parts[0] != "t"
-        and not _may_decide(user, record)
-        and not (record.team_id is None and user.role is Role.ADMIN)
+    if (parts[0] == "t" and user.role is not Role.ADMIN) or not may_decide_import(
+        user, record.team_id
     ):
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
         return
@@ -188,17 +167,12 @@ async def import_button(update: Update, context: QingshouContext) -> None:
     await query.answer()
     await query.edit_message_text(context.render("imports/importing", record=record))
     try:
-        plan = await prepare_import(
-            context.storage, record.data, team_id=record.team_id,
-            today=local_date(now, context.settings.tz),
-        )  # fmt: skip
+        applied = await apply_pending(
+            context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz
+        )
     except LedgerError:  # it was readable at the dry run; the rules may have changed since
-        await context.storage.cancel_import(record.id, actor_id=user.id, now=now)
         await query.edit_message_text(context.render("imports/cancelled", record=record))
         return
-    applied = await context.storage.apply_import(
-        plan, import_id=record.id, actor_id=user.id, now=context.clock.now()
-    )
     if applied is None:
         await query.edit_message_text(context.render("imports/already_done", record=record))
         return

@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 
 from bot.context import QingshouContext
-from handlers import cases, start
+from handlers import assign, cases, start
 
 Flow = Callable[[Update, QingshouContext, dict[str, object]], Awaitable[None]]
 
 FLOWS: dict[str, Flow] = {
     cases.NOTE_FLOW: cases.receive_note,
+    assign.REASON_FLOW: assign.receive_reason,
 }
 
 

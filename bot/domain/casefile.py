@@ -13,20 +13,27 @@ from enum import StrEnum
 
 from bot.domain.cases import Case, CaseStatus, RelatedParty
 from bot.domain.people import Role, User
-from bot.domain.urgency import Deterioration, UrgencyFacts
+from bot.domain.preparation import Unknown, UnknownFact, unknown_facts
+from bot.domain.urgency import Deterioration, UrgencyFacts, UrgencyScore, score_case
 
 __all__ = [
+    "CARD_NOTES",
+    "CARD_PARTIES",
     "REASSIGN_REASONS",
+    "CardView",
     "CaseFile",
     "CaseNote",
     "CaseSummary",
     "LeadChange",
     "LeadReason",
     "PartyRecord",
+    "card_view",
     "local_date",
     "may_assign",
+    "may_assign_cases",
     "may_view_case",
     "parse_deterioration",
+    "sees_others_cases",
 ]
 
 
@@ -78,6 +85,7 @@ class LeadChange:
     by_id: int | None
     by_name: str | None
     reason: LeadReason
+    note: str | None = None  # the supervisor's own words, for "other reason"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,8 @@ class CaseSummary:
     strong_guarantor: bool
     high_default_cost: bool
     last_contact_at: datetime | None
+    has_guarantor: bool = False  # guarantees in the ledger or a guarantor among the parties
+    has_collateral: bool = False  # collateral described or valued
 
     @property
     def total_overdue(self) -> int:
@@ -119,6 +129,9 @@ class CaseSummary:
         """The score's inputs. The last contact counts by the cooperative's calendar day (tz).
 
         No promises exist yet (they come with /commit): none are passed, the hook stays.
+        Guarantors on file are "unassessed" unless a collector marked one strong (nothing
+        records a weak one yet), and collateral without a value is "unvalued": the score then
+        claims no weak fallback.
         """
         last = None if self.last_contact_at is None else self.last_contact_at.astimezone(tz)
         return UrgencyFacts(
@@ -132,6 +145,8 @@ class CaseSummary:
             promise_dates=(),
             broken_promises=0,
             last_contact=None if last is None else last.date(),
+            collateral_unvalued=self.has_collateral and self.collateral_value is None,
+            guarantor_unassessed=self.has_guarantor and not self.strong_guarantor,
         )
 
 
@@ -146,10 +161,54 @@ class CaseFile:
     leads: tuple[LeadChange, ...]
     created_at: datetime
     imported_at: datetime
+    note_count: int = 0  # all notes; ``notes`` holds only the newest few
 
     @property
     def id(self) -> int:
         return self.summary.id
+
+
+#: The card lists at most this many related parties and notes; the rest are counted. A card
+#: is read on a phone between meetings, and Telegram refuses messages over 4096 characters.
+CARD_PARTIES = 6
+CARD_NOTES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """What the case card shows, decided here so the handler only renders it."""
+
+    file: CaseFile
+    score: UrgencyScore
+    unknowns: tuple[UnknownFact, ...]
+    parties: tuple[PartyRecord, ...]
+    more_parties: int
+    notes: tuple[CaseNote, ...]
+    more_notes: int
+
+    @property
+    def days_past_due(self) -> int:
+        return self.score.days_past_due
+
+
+def card_view(
+    case_file: CaseFile, today: date, tz: tzinfo, known: tuple[Unknown, ...] = ()
+) -> CardView:
+    """The card of ``case_file`` on ``today``: score, unknowns, and the capped lists (the
+    first :data:`CARD_PARTIES` parties in card order, the newest :data:`CARD_NOTES` notes, with
+    how many more there are)."""
+    summary = case_file.summary
+    parties = case_file.parties[:CARD_PARTIES]
+    notes = case_file.notes[:CARD_NOTES]
+    return CardView(
+        file=case_file,
+        score=score_case(summary.urgency_facts(tz), today),
+        unknowns=tuple(unknown_facts(case_file.case, known)),
+        parties=parties,
+        more_parties=len(case_file.parties) - len(parties),
+        notes=notes,
+        more_notes=max(case_file.note_count, len(case_file.notes)) - len(notes),
+    )
 
 
 def may_view_case(user: User, team_id: int, lead_id: int | None) -> bool:
@@ -161,6 +220,16 @@ def may_view_case(user: User, team_id: int, lead_id: int | None) -> bool:
     if user.role is Role.SUPERVISOR:
         return user.team_id is not None and user.team_id == team_id
     return lead_id is not None and lead_id == user.id
+
+
+def sees_others_cases(user: User) -> bool:
+    """Supervisors and admins see cases led by others (the queue then names the lead)."""
+    return user.active and user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def may_assign_cases(user: User) -> bool:
+    """Whether ``user`` may choose lead collectors at all (which team: :func:`may_assign`)."""
+    return user.active and user.role in (Role.SUPERVISOR, Role.ADMIN)
 
 
 def may_assign(user: User, team_id: int) -> bool:

@@ -5,11 +5,23 @@
 row into new / updated / unchanged, or refuses it with a :class:`RowError` (unknown collector,
 contract of another team). The dry run shows the plan; the real import writes it.
 
-Upsert by contract number. A re-import (tomorrow's export) overwrites only what the ledger
-owns — balances, dates, the borrower's details, the security — and keeps what collectors
-recorded (notes, party attitudes, status, lead changes). The ledger's collector column sets the
-lead only for a case that has none: a supervisor's reassignment in the bot wins over a stale
-ledger column (strategy 12, 一以贯之).
+Upsert by the case key (借据号, else 合同号: see bot/domain/ledger.py). A re-import (tomorrow's
+export) overwrites only what the ledger owns — balances, dates, the borrower's details, the
+security — and keeps what collectors recorded (notes, party attitudes, status, lead changes).
+
+The lead. Only the collector column (清收人员 / 清收人 / 催收人) sets it, and only for a case that
+has none (a new case, or one stored without a lead): a supervisor's reassignment in the bot wins
+over a stale ledger column (strategy 12, 一以贯之), and the column is not even looked at for a case
+that has a lead. The column names a collector of the team by the name on the cooperative's books
+(``users.staff_name``: given by the inviter, else the Telegram name at joining, never changed by
+Telegram afterwards), by ``@username`` or by Telegram id — never by the Telegram display name,
+which its owner can set to anything. A name that matches nobody does not refuse the row: the
+case is imported without a lead and the dry run warns (the supervisor uses /assign).
+客户经理 / 管户人 / 责任人 is the loan officer, not the collector: it never sets the lead.
+
+The same plan is made twice: for the dry run, and again inside the write transaction against
+the cases as they are then (:meth:`ImportPlan.replan`), so a concurrent import or /assign in
+between cannot make the write fail or record a lead change that did not happen.
 """
 
 from __future__ import annotations
@@ -27,10 +39,11 @@ from bot.domain.ledger import (
     RowError,
     RowErrorCode,
 )
+from bot.domain.people import Role, User
 
 __all__ = [
     "ACCEPTED_SUFFIXES",
-    "MAX_FILE_BYTES",
+    "TELEGRAM_DOWNLOAD_LIMIT",
     "CollectorRef",
     "FileProblem",
     "ImportPlan",
@@ -40,11 +53,14 @@ __all__ = [
     "check_upload",
     "ledger_hash",
     "match_collector",
+    "may_decide_import",
     "plan_import",
 ]
 
-#: Telegram lets a bot download files of at most 20 MB; a 100 000-row XLSX is about 8 MB.
-MAX_FILE_BYTES = 20 * 1024 * 1024
+#: Telegram lets a bot download files of at most 20 MB (a 100 000-row XLSX is about 8 MB, the
+#: same rows as CSV about 19 MB). Only uploads through the bot have this limit; ``qingshou
+#: import`` on the server reads any size.
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 ACCEPTED_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -57,14 +73,18 @@ class FileProblem(StrEnum):
     EMPTY = "empty"
 
 
-def check_upload(file_name: str | None, size: int | None) -> FileProblem | None:
-    """Refuse by name and size, before downloading. ``size`` may be unknown (``None``).
+def check_upload(
+    file_name: str | None, size: int | None, *, max_bytes: int | None = None
+) -> FileProblem | None:
+    """Refuse by name and size, before downloading. ``size`` may be unknown (``None``);
+    ``max_bytes`` is the limit of the way the file came (``TELEGRAM_DOWNLOAD_LIMIT`` for the
+    bot; ``None``, no limit, for the command line).
 
     The content decides in the end (:func:`bot.domain.ledger.parse_ledger` detects CSV or XLSX
     from the bytes); the name only catches the obvious mistakes early: a photo, a PDF, a .xls.
     """
     name = (file_name or "").casefold().strip()
-    if size is not None and size > MAX_FILE_BYTES:
+    if size is not None and max_bytes is not None and size > max_bytes:
         return FileProblem.TOO_BIG
     if size == 0:
         return FileProblem.EMPTY
@@ -75,24 +95,39 @@ def check_upload(file_name: str | None, size: int | None) -> FileProblem | None:
     return None
 
 
+def may_decide_import(user: User, team_id: int | None) -> bool:
+    """Who may choose the team of, apply or cancel a pending import: an active admin any
+    (also one whose team is not chosen yet), an active supervisor only their own team's."""
+    if not user.active:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return user.role is Role.SUPERVISOR and team_id is not None and team_id == user.team_id
+
+
 @dataclass(frozen=True, slots=True)
 class CollectorRef:
-    """An active collector of the team, as the ledger's collector column may name them."""
+    """An active collector of the team, as the ledger's collector column may name them.
+
+    ``staff_name`` is the name on the cooperative's books (``users.staff_name``), never the
+    Telegram display name."""
 
     user_id: int
-    name: str
+    staff_name: str | None
     username: str | None
     telegram_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class StoredCase:
-    """What the plan needs to know about a case already stored."""
+    """What the plan needs to know about a case already stored. ``closed``: settled or
+    written off (not expected in an export of overdue loans)."""
 
     case_id: int
     team_id: int
     lead_id: int | None
     ledger_hash: str
+    closed: bool = False
 
 
 class RowChange(StrEnum):
@@ -115,16 +150,26 @@ class PlannedRow:
 
 @dataclass(slots=True)
 class ImportPlan:
-    """The dry run: what an import would do, and every refused row with its reason."""
+    """The dry run: what an import would do, every refused row with its reason, and the
+    warnings (rows imported without a lead: ``unknown_collector``).
+
+    ``absent`` counts the team's open cases that this file does not name: the import leaves
+    them as they are (an export of overdue loans drops a loan that was repaid, but also one the
+    export forgot), the dry run says how many. ``parsed`` is kept to plan again at write time.
+    """
 
     team_id: int
     rows: list[PlannedRow]
     errors: list[RowError]
+    warnings: list[RowError] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     columns: dict[LedgerField, str] = field(default_factory=dict)
+    units: dict[LedgerField, int] = field(default_factory=dict)
     error_rows: dict[int, list[str]] = field(default_factory=dict)
     unmapped_columns: list[str] = field(default_factory=list)
     skipped_lines: int = 0
+    absent: int = 0
+    parsed: LedgerParseResult | None = None
 
     def count(self, change: RowChange) -> int:
         return sum(1 for r in self.rows if r.change is change)
@@ -140,7 +185,30 @@ class ImportPlan:
             "updated": self.count(RowChange.UPDATED),
             "unchanged": self.count(RowChange.UNCHANGED),
             "refused": self.refused_lines,
+            "no_lead": len(self.warnings),
+            "absent": self.absent,
         }
+
+    def mapping(self) -> list[tuple[str, LedgerField, int]]:
+        """How the columns were read, in the file's order: (header, field, unit multiplier)."""
+        return [(header, f, self.units.get(f, 1)) for f, header in self.columns.items()]
+
+    @property
+    def key_field(self) -> LedgerField:
+        """Which column keys the cases: 借据号 when the file has one, else 合同号."""
+        if LedgerField.LOAN_RECEIPT_NO in self.columns:
+            return LedgerField.LOAN_RECEIPT_NO
+        return LedgerField.CONTRACT_NO
+
+    def replan(
+        self, *, existing: Mapping[str, StoredCase], collectors: Sequence[CollectorRef]
+    ) -> ImportPlan:
+        """The same file planned against the cases as they are now (at write time)."""
+        if self.parsed is None:
+            return self
+        return plan_import(
+            self.parsed, team_id=self.team_id, existing=existing, collectors=collectors
+        )
 
 
 def _key(text: str) -> str:
@@ -155,7 +223,8 @@ class _Directory:
         self.by_username: dict[str, CollectorRef] = {}
         self.by_telegram_id: dict[int, CollectorRef] = {}
         for c in collectors:
-            self.by_name.setdefault(_key(c.name), []).append(c)
+            if c.staff_name and _key(c.staff_name):
+                self.by_name.setdefault(_key(c.staff_name), []).append(c)
             if c.username:
                 self.by_username[c.username.casefold()] = c
             self.by_telegram_id[c.telegram_id] = c
@@ -172,9 +241,10 @@ class _Directory:
 
 def match_collector(text: str, collectors: Sequence[CollectorRef]) -> CollectorRef | None:
     """The one active collector ``text`` names: ``@username`` (case-insensitive), a Telegram
-    id (digits), or the name (ignoring spaces, width and case). ``None`` when nobody matches or
-    the name is ambiguous (two collectors called 张伟): guessing would give a case to the
-    wrong person."""
+    id (digits), or the name on the cooperative's books (``staff_name``, ignoring spaces, width
+    and case) — never the Telegram display name, which its owner controls. ``None`` when nobody
+    matches or the name is ambiguous (two collectors called 张伟): guessing would give a case to
+    the wrong person."""
     return _Directory(collectors).match(text)
 
 
@@ -191,6 +261,7 @@ def ledger_hash(row: LedgerRow) -> str:
             loan.overdue_interest, loan.overdue_since.isoformat(),
             loan.maturity.isoformat() if loan.maturity else None,
             sec.guarantees, sec.collateral_description, sec.collateral_value, parties,
+            row.contract_ref, row.loan_officer,
         )
     )  # fmt: skip
     return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
@@ -205,12 +276,14 @@ def plan_import(
 ) -> ImportPlan:
     """Decide what importing ``parsed`` into ``team_id`` does.
 
-    Refused here (besides the parser's refusals, which are kept):
+    Refused here (besides the parser's refusals, which are kept): ``other_team`` — the key is
+    a case of another team; an import never moves a case between teams (that would take it
+    from its collector without a word).
 
-    - ``unknown_collector`` — the collector cell names nobody, a name two collectors share, a
-      supervisor, or someone switched off. A blank cell is fine: the case waits for /assign.
-    - ``other_team`` — the contract is a case of another team; an import never moves a case
-      between teams (that would take it from its collector without a word).
+    Warned, not refused: ``unknown_collector`` — the row would set the lead (a new case, or
+    one without a lead) but its collector cell names nobody, a name two collectors share, a
+    supervisor, or someone switched off. The case comes in without a lead. For a case that
+    has a lead the collector cell is not read at all. A blank cell is fine: /assign later.
     """
     directory = _Directory(collectors)
     plan = ImportPlan(
@@ -219,46 +292,50 @@ def plan_import(
         errors=list(parsed.errors),
         header=parsed.header,
         columns=dict(parsed.columns),
+        units=dict(parsed.units),
         error_rows=dict(parsed.error_rows),
         unmapped_columns=list(parsed.unmapped_columns),
         skipped_lines=parsed.skipped_lines,
+        parsed=parsed,
     )
     for row in parsed.rows:
-        errors: list[RowError] = []
-        collector = None
-        if row.collector is not None:
+        stored = existing.get(row.loan.contract_no)
+        if stored is not None and stored.team_id != team_id:
+            plan.errors.append(
+                RowError(
+                    row.line, RowErrorCode.OTHER_TEAM, plan.key_field, row.loan.contract_no,
+                )
+            )  # fmt: skip
+            plan.error_rows[row.line] = _original_cells(row, parsed)
+            continue
+        digest = ledger_hash(row)
+        wants_lead = stored is None or stored.lead_id is None
+        lead: int | None = None
+        if wants_lead and row.collector is not None:
             collector = directory.match(row.collector)
             if collector is None:
-                errors.append(
+                plan.warnings.append(
                     RowError(
                         row.line, RowErrorCode.UNKNOWN_COLLECTOR, LedgerField.COLLECTOR,
                         row.collector,
                     )
                 )  # fmt: skip
-        stored = existing.get(row.loan.contract_no)
-        if stored is not None and stored.team_id != team_id:
-            errors.append(
-                RowError(
-                    row.line, RowErrorCode.OTHER_TEAM, LedgerField.CONTRACT_NO,
-                    row.loan.contract_no,
-                )
-            )  # fmt: skip
-        if errors:
-            plan.errors.extend(errors)
-            plan.error_rows[row.line] = _original_cells(row, parsed)
-            continue
-        digest = ledger_hash(row)
-        lead = collector.user_id if collector is not None else None
+            else:
+                lead = collector.user_id
         if stored is None:
             plan.rows.append(PlannedRow(row, RowChange.NEW, None, lead, digest))
             continue
-        set_lead = lead if stored.lead_id is None else None
         change = (
             RowChange.UNCHANGED
-            if stored.ledger_hash == digest and set_lead is None
+            if stored.ledger_hash == digest and lead is None
             else RowChange.UPDATED
         )
-        plan.rows.append(PlannedRow(row, change, stored.case_id, set_lead, digest))
+        plan.rows.append(PlannedRow(row, change, stored.case_id, lead, digest))
+    plan.absent = sum(
+        1
+        for key, stored in existing.items()
+        if stored.team_id == team_id and not stored.closed and key not in parsed.keys
+    )
     plan.errors.sort(key=lambda e: e.line)
     return plan
 
@@ -267,7 +344,12 @@ def _original_cells(row: LedgerRow, parsed: LedgerParseResult) -> list[str]:
     """The parser keeps original cells only for its own bad rows; for a row refused here the
     report shows the fields it understood, under the original header."""
     values: dict[LedgerField, str | None] = {
-        LedgerField.CONTRACT_NO: row.loan.contract_no,
+        LedgerField.LOAN_RECEIPT_NO if row.contract_ref else LedgerField.CONTRACT_NO: (
+            row.loan.contract_no
+        ),
+        LedgerField.CONTRACT_NO if row.contract_ref else LedgerField.LOAN_RECEIPT_NO: (
+            row.contract_ref
+        ),
         LedgerField.BORROWER: row.borrower.name,
         LedgerField.COLLECTOR: row.collector,
     }

@@ -11,8 +11,9 @@ import changes: that needs the database and lives elsewhere.
 Design points:
 
 - Streaming: rows are read one at a time (``csv.reader`` / openpyxl ``read_only=True``) and each
-  is parsed in constant time; duplicate detection is a dict. 100 000 rows parse in about a
-  second or two on a laptop (see ``tests/domain/test_ledger_perf.py``).
+  is parsed in constant time; duplicate detection is a dict. 100 000 rows of CSV parse in a
+  few seconds (``bench/ledger_data.py`` checks it; ``python -m bench.import_bench`` measures
+  the whole import).
 - A bad row never stops the import: every problem of the row is reported, the row is left out,
   and the other rows come through. A row with any error is left out entirely — importing half a
   row of a bank's ledger would be worse than asking for the file to be fixed.
@@ -21,6 +22,24 @@ Design points:
 - Headers match case-, space-, width- and punctuation-insensitively, and a unit in brackets
   is understood: ``贷款余额(万元)`` multiplies the column's amounts by 10 000.
 - Total lines (合计 / 总计 / 小计 with no contract number) and blank lines are skipped silently.
+
+The case key. A row is one overdue loan. When the file has a 借据号 (loan receipt) column, the
+receipt number is the key: one contract (合同号) can have several drawdowns, each with its own
+receipt, balance and overdue date; the contract number is kept beside it for people to read
+(``LedgerRow.contract_ref``). Without a 借据号 column the contract number is the key. Switching
+an existing team from contract-keyed to receipt-keyed files makes new cases: do it once, early.
+
+Dates. ``overdue_since`` is the missed due date (逾期日期 / 到期未还日), and days past due are
+counted from it by the cooperative's calendar (``today``, from its time zone). Some core systems
+write 逾期起始日 as the first day overdue, one day later: it is taken as given (DPD then reads one
+day short). A 逾期天数 column is the source when there is no overdue-date column (overdue since
+= 数据日期, or else today, minus the days); with both, and a 数据日期, they are cross-checked and a
+row that disagrees by more than one day (the two conventions above) is refused. 数据日期 (the
+export's as-of date) is kept: it tells a newer export from the same file sent again.
+
+Collector columns. 清收人员 / 清收人 / 催收人 (collector) names the lead collector. 客户经理 /
+管户人 / 责任人 is the loan officer who manages the loan at the branch — often not the person who
+collects it — and is kept for the card only (``LedgerRow.loan_officer``).
 """
 
 from __future__ import annotations
@@ -33,8 +52,8 @@ import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -43,7 +62,6 @@ from bot.domain.errors import DomainError
 from bot.domain.money import MAX_YUAN, AmountError, parse_amount, yuan_to_fen
 
 __all__ = [
-    "DEFAULT_REPORT_LABELS",
     "HEADER_ALIASES",
     "REQUIRED_FIELDS",
     "DateError",
@@ -53,11 +71,9 @@ __all__ = [
     "LedgerRow",
     "RowError",
     "RowErrorCode",
-    "error_report_for",
     "parse_ledger",
     "parse_ledger_date",
     "parse_party_list",
-    "write_error_report",
 ]
 
 
@@ -68,8 +84,10 @@ class LedgerError(DomainError):
     - ``ledger.xls_unsupported`` — an old binary ``.xls``; save it as ``.xlsx`` or CSV.
     - ``ledger.unreadable`` — a broken XLSX/zip, or CSV that is neither UTF-8 nor GB18030.
     - ``ledger.missing_columns`` — no header row names every required column;
-      ``params["missing"]`` is a comma-separated list of :class:`LedgerField` values, from the
-      row that came closest, and ``params["line"]`` that row's line.
+      ``params["missing"]`` is a comma-separated list of what is missing, from the row that came
+      closest, each a :class:`LedgerField` value or alternatives joined by ``|``
+      (``overdue_principal|principal_outstanding``: either column would do), and
+      ``params["line"]`` that row's line.
     """
 
 
@@ -81,6 +99,7 @@ class LedgerField(StrEnum):
     """A field of the ledger that the parser understands."""
 
     CONTRACT_NO = "contract_no"  # 合同号
+    LOAN_RECEIPT_NO = "loan_receipt_no"  # 借据号: the key when present (see the module doc)
     BORROWER = "borrower"  # 借款人
     ID_NUMBER = "id_number"  # 身份证号
     PHONE = "phone"  # 电话
@@ -91,11 +110,14 @@ class LedgerField(StrEnum):
     OVERDUE_PRINCIPAL = "overdue_principal"  # 逾期本金
     OVERDUE_INTEREST = "overdue_interest"  # 欠息
     OVERDUE_SINCE = "overdue_since"  # 逾期日期
+    DAYS_PAST_DUE = "days_past_due"  # 逾期天数
+    AS_OF = "as_of"  # 数据日期: the export's as-of date
     MATURITY = "maturity"  # 到期日
     GUARANTOR = "guarantor"  # 担保人
     COLLATERAL = "collateral"  # 抵押物
     COLLATERAL_VALUE = "collateral_value"  # 抵押物估值
-    COLLECTOR = "collector"  # 客户经理 / 清收人员
+    COLLECTOR = "collector"  # 清收人员: sets the lead collector
+    LOAN_OFFICER = "loan_officer"  # 客户经理 / 管户人: kept for the card, not the lead
     SPOUSE = "spouse"  # 配偶
     SPOUSE_PHONE = "spouse_phone"  # 配偶电话
 
@@ -107,20 +129,28 @@ class RowErrorCode(StrEnum):
     BAD_AMOUNT = "bad_amount"  # detail: the AmountError code, e.g. "amount.negative"
     BAD_DATE = "bad_date"
     BAD_ID_NUMBER = "bad_id_number"  # e.g. 3.30102E+17: Excel destroyed the last digits
+    BAD_CONTRACT_NO = "bad_contract_no"  # a long number Excel cut to 15 digits
+    BAD_CHARACTERS = "bad_characters"  # bytes that are not UTF-8 in a UTF-8 file (U+FFFD)
+    BAD_DAYS = "bad_days"  # 逾期天数 is not a whole number of days
+    DAYS_MISMATCH = "days_mismatch"  # 逾期天数 disagrees with 数据日期 − 逾期日期; detail: days
     DUPLICATE_CONTRACT = "duplicate_contract"  # detail: line of the first occurrence
     OVERDUE_EXCEEDS_BALANCE = "overdue_exceeds_balance"  # 逾期本金 > 贷款余额
     DATE_IN_FUTURE = "date_in_future"  # overdue_since after the import day
-    # Refused when the rows meet the database (bot/domain/importing.py), not by the parser:
-    UNKNOWN_COLLECTOR = "unknown_collector"  # no single active collector of the team matches
+    # Decided when the rows meet the database (bot/domain/importing.py), not by the parser:
+    UNKNOWN_COLLECTOR = "unknown_collector"  # a warning: the case is imported without a lead
     OTHER_TEAM = "other_team"  # the contract is already a case of another team
 
 
 #: Header names per field, most specific first. When two columns match the same field, the one
-#: matching the earlier alias wins (合同号 beats 借据号); on a tie, the leftmost column.
+#: matching the earlier alias wins (合同号 beats 合同编号); on a tie, the leftmost column.
 HEADER_ALIASES: Mapping[LedgerField, tuple[str, ...]] = {
     LedgerField.CONTRACT_NO: (
         "合同号", "合同编号", "借款合同号", "借款合同编号", "贷款合同号", "合同号码",
-        "借据号", "借据编号", "contract_no", "contract", "contract number", "loan_no",
+        "contract_no", "contract", "contract number", "loan_no",
+    ),
+    LedgerField.LOAN_RECEIPT_NO: (
+        "借据号", "借据编号", "借据号码", "贷款借据号", "loan_receipt_no", "receipt_no",
+        "drawdown_no",
     ),
     LedgerField.BORROWER: (
         "借款人", "借款人姓名", "借款人名称", "客户名称", "客户姓名", "户名", "姓名",
@@ -154,6 +184,12 @@ HEADER_ALIASES: Mapping[LedgerField, tuple[str, ...]] = {
         "逾期日期", "逾期起始日", "逾期起始日期", "逾期开始日期", "逾期起日", "overdue_since",
         "overdue_date", "past_due_since",
     ),
+    LedgerField.DAYS_PAST_DUE: (
+        "逾期天数", "逾期天", "本金逾期天数", "days_past_due", "overdue_days", "dpd",
+    ),
+    LedgerField.AS_OF: (
+        "数据日期", "统计日期", "报表日期", "数据截止日期", "as_of", "as_of_date", "data_date",
+    ),
     LedgerField.MATURITY: (
         "到期日", "到期日期", "贷款到期日", "maturity", "maturity_date", "due_date",
     ),
@@ -163,18 +199,22 @@ HEADER_ALIASES: Mapping[LedgerField, tuple[str, ...]] = {
         "抵押物估值", "抵押物价值", "抵押物评估值", "评估价值", "押品价值", "collateral_value",
     ),
     LedgerField.COLLECTOR: (
-        "清收人员", "清收人", "客户经理", "管户客户经理", "管户人", "责任人", "collector",
-        "loan_officer", "officer",
+        "清收人员", "清收人", "催收人", "催收人员", "清收责任人", "collector",
+    ),
+    LedgerField.LOAN_OFFICER: (
+        "客户经理", "管户客户经理", "管户人", "管户经理", "责任人", "loan_officer", "officer",
+        "account_manager",
     ),
     LedgerField.SPOUSE: ("配偶", "配偶姓名", "spouse", "spouse_name"),
     LedgerField.SPOUSE_PHONE: ("配偶电话", "配偶手机", "配偶联系电话", "spouse_phone"),
 }  # fmt: skip
 
-#: A header row must name all of these, plus overdue principal or principal outstanding.
-REQUIRED_FIELDS: tuple[LedgerField, ...] = (
-    LedgerField.CONTRACT_NO,
-    LedgerField.BORROWER,
-    LedgerField.OVERDUE_SINCE,
+#: A header row must name, for each of these groups, at least one of the fields.
+REQUIRED_FIELDS: tuple[tuple[LedgerField, ...], ...] = (
+    (LedgerField.CONTRACT_NO, LedgerField.LOAN_RECEIPT_NO),
+    (LedgerField.BORROWER,),
+    (LedgerField.OVERDUE_SINCE, LedgerField.DAYS_PAST_DUE),
+    (LedgerField.OVERDUE_PRINCIPAL, LedgerField.PRINCIPAL_OUTSTANDING),
 )
 _AMOUNT_FIELDS = (
     LedgerField.PRINCIPAL_OUTSTANDING,
@@ -206,7 +246,10 @@ class LedgerRow:
     """A good row: the case data ready for storage. ``collector`` is the collector as the
     ledger names them (a name, a Telegram @username or an id), unresolved; ``None`` if blank.
 
-    ``related_parties`` holds guarantors (from the 担保人 column) and the spouse."""
+    ``loan.contract_no`` is the case key: the 借据号 when the file has one, else the 合同号;
+    ``contract_ref`` is then the 合同号 for display (``None`` when the key is the 合同号).
+    ``related_parties`` holds guarantors (from the 担保人 column) and the spouse. ``as_of`` is
+    the row's 数据日期, if the file gives one; ``loan_officer`` its 客户经理."""
 
     line: int
     borrower: Borrower
@@ -214,6 +257,9 @@ class LedgerRow:
     security: Security
     related_parties: tuple[RelatedParty, ...]
     collector: str | None
+    contract_ref: str | None = None
+    loan_officer: str | None = None
+    as_of: date | None = None
 
 
 @dataclass(slots=True)
@@ -223,7 +269,9 @@ class LedgerParseResult:
     ``columns`` maps each recognised field to the original header text; ``unmapped_columns``
     lists headers that were ignored (to show "these columns were not imported").
     ``error_rows`` keeps the original cells of lines with errors only, for the error report.
-    ``skipped_lines`` counts blank and total lines.
+    ``skipped_lines`` counts blank and total lines. ``units`` is the multiplier a header's
+    unit gave an amount column (``贷款余额(万元)`` -> 10 000); ``keys`` every case key the file
+    names, good row or not (to tell which stored cases the export leaves out).
     """
 
     rows: list[LedgerRow]
@@ -234,6 +282,8 @@ class LedgerParseResult:
     unmapped_columns: list[str] = field(default_factory=list)
     error_rows: dict[int, list[str]] = field(default_factory=dict)
     skipped_lines: int = 0
+    units: dict[LedgerField, int] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,19 +308,39 @@ def parse_ledger(data: bytes, *, today: date | None = None) -> LedgerParseResult
     sample = text[:8192]
     delimiter = max(",\t;", key=sample.count)
     try:
-        return _parse_rows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), today)
+        return _parse_rows(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
+            today,
+            check_characters=_REPLACEMENT in text,
+        )
     except csv.Error:
         raise LedgerError("ledger.unreadable") from None
 
 
+_REPLACEMENT = "\ufffd"
+
+
 def _decode(data: bytes) -> str:
-    """UTF-8 (a BOM is dropped) first; GB18030 (a superset of GBK/GB2312) as the fallback."""
+    """UTF-8 first; GB18030 (a superset of GBK/GB2312) as the fallback; a BOM is dropped.
+
+    A UTF-8 file with a few bad bytes (one damaged cell) is still UTF-8: it is decoded with
+    U+FFFD in their place, and only the lines holding one are refused (``bad_characters``).
+    "A few": at most one U+FFFD for ten good non-ASCII characters. A GB18030 file read as
+    UTF-8 turns nearly every Chinese character into U+FFFD (GBK byte pairs are almost never
+    valid UTF-8), so it falls through to GB18030, which must decode strictly.
+    GB18030 has its own BOM (``84 31 95 33``), which decodes to U+FEFF.
+    """
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    bad = text.count(_REPLACEMENT)
+    valid_non_ascii = sum(1 for ch in text if ord(ch) > 127) - bad
+    if bad * 10 <= valid_non_ascii:
+        return text
     try:
-        return data.decode("gb18030")
+        return data.decode("gb18030").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise LedgerError("ledger.unreadable") from None
 
@@ -288,6 +358,10 @@ def _parse_xlsx(data: bytes, today: date | None) -> LedgerParseResult:
         raise LedgerError("ledger.unreadable") from None
     try:
         ws = wb.active if wb.active is not None else wb.worksheets[0]
+        # Some exporters write a wrong <dimension ref="A1">; read_only mode would trust it and
+        # see one cell. Forget it and read what is there.
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()
         rows: Iterable[Sequence[object]] = ws.iter_rows(values_only=True)
         return _parse_rows(rows, today)
     finally:
@@ -326,14 +400,11 @@ class _Header:
     factor: dict[LedgerField, int]  # amount unit multiplier
 
     @property
-    def missing(self) -> list[LedgerField]:
-        missing = [f for f in REQUIRED_FIELDS if f not in self.index]
-        if (
-            LedgerField.OVERDUE_PRINCIPAL not in self.index
-            and LedgerField.PRINCIPAL_OUTSTANDING not in self.index
-        ):
-            missing.append(LedgerField.OVERDUE_PRINCIPAL)
-        return missing
+    def missing(self) -> list[str]:
+        """What is missing: a field value, or alternatives joined by ``|``."""
+        return [
+            "|".join(group) for group in REQUIRED_FIELDS if not any(f in self.index for f in group)
+        ]
 
 
 def _match_header(line: int, cells: Sequence[object]) -> _Header:
@@ -358,7 +429,9 @@ def _match_header(line: int, cells: Sequence[object]) -> _Header:
 # Rows
 
 
-def _parse_rows(rows: Iterable[Sequence[object]], today: date | None) -> LedgerParseResult:
+def _parse_rows(
+    rows: Iterable[Sequence[object]], today: date | None, *, check_characters: bool = False
+) -> LedgerParseResult:
     it: Iterator[Sequence[object]] = iter(rows)
     header: _Header | None = None
     closest: _Header | None = None
@@ -394,6 +467,7 @@ def _parse_rows(rows: Iterable[Sequence[object]], today: date | None) -> LedgerP
         header=header.cells,
         header_line=header.line,
         unmapped_columns=[t for c, t in enumerate(header.cells) if t and c not in used_cols],
+        units={f: u for f, u in header.factor.items() if u != 1},
     )
     parser = _RowParser(header, today)
     first_line_of: dict[str, int] = {}
@@ -406,16 +480,20 @@ def _parse_rows(rows: Iterable[Sequence[object]], today: date | None) -> LedgerP
         if parser.is_total(cells):
             result.skipped_lines += 1
             continue
-        contract_no = parser.contract_no(cells)
+        contract_no = parser.key(cells)
         row, errors = parser.parse(line, cells, contract_no)
+        if check_characters and any(isinstance(c, str) and _REPLACEMENT in c for c in cells):
+            row = None
+            errors.append(RowError(line, RowErrorCode.BAD_CHARACTERS, None, ""))
         if contract_no:
+            result.keys.add(contract_no)
             first = first_line_of.setdefault(contract_no, line)
             if first != line:
                 errors.append(
                     RowError(
                         line,
                         RowErrorCode.DUPLICATE_CONTRACT,
-                        LedgerField.CONTRACT_NO,
+                        parser.key_field,
                         contract_no,
                         str(first),
                     )
@@ -448,12 +526,13 @@ class _RowParser:
         self.today = today
         self.has_overdue_col = LedgerField.OVERDUE_PRINCIPAL in index
         self.factor = header.factor
-        self.c_contract = index[LedgerField.CONTRACT_NO]
         self.c_borrower = index[LedgerField.BORROWER]
-        self.c_since = index[LedgerField.OVERDUE_SINCE]
-        self.optional: dict[LedgerField, int | None] = {
-            f: index.get(f) for f in LedgerField if f not in REQUIRED_FIELDS
-        }
+        self.optional: dict[LedgerField, int | None] = {f: index.get(f) for f in LedgerField}
+        self.c_contract = self.optional[LedgerField.CONTRACT_NO]
+        self.c_receipt = self.optional[LedgerField.LOAN_RECEIPT_NO]
+        self.key_field = (
+            LedgerField.LOAN_RECEIPT_NO if self.c_receipt is not None else LedgerField.CONTRACT_NO
+        )
         # 合计 sits in the first column (often 序号) or under the borrower's name.
         self._total_cols = (0, self.c_borrower)
 
@@ -462,15 +541,26 @@ class _RowParser:
             return cells
         return [*cells, *([None] * (self.width - len(cells)))]
 
-    def contract_no(self, cells: Sequence[object]) -> str:
-        value = cells[self.c_contract]
+    @staticmethod
+    def _number(value: object) -> str:
         text = value.strip() if isinstance(value, str) else _cell_text(value)
         if text.isascii() and " " not in text:
             return text
         return "".join(unicodedata.normalize("NFKC", text).split())
 
+    def contract_no(self, cells: Sequence[object]) -> str:
+        return "" if self.c_contract is None else self._number(cells[self.c_contract])
+
+    def key(self, cells: Sequence[object]) -> str:
+        """The case key: the 借据号 when the row has one, else the 合同号."""
+        if self.c_receipt is not None:
+            receipt = self._number(cells[self.c_receipt])
+            if receipt:
+                return receipt
+        return self.contract_no(cells)
+
     def is_total(self, cells: Sequence[object]) -> bool:
-        contract_no = self.contract_no(cells).casefold().rstrip(":：")
+        contract_no = self.key(cells).casefold().rstrip(":：")
         if contract_no in _TOTAL_WORDS:
             return True
         if contract_no:
@@ -518,6 +608,16 @@ class _RowParser:
             errors.append(RowError(line, RowErrorCode.BAD_DATE, fld, _cell_text(raw)))
             return None
 
+    def _days(self, line: int, cells: Sequence[object], errors: list[RowError]) -> int | None:
+        raw = self._cell(cells, LedgerField.DAYS_PAST_DUE)
+        if _is_empty(raw):
+            return None
+        try:
+            return _whole_days(raw)
+        except _RowError as exc:
+            errors.append(RowError(line, exc.code, LedgerField.DAYS_PAST_DUE, _cell_text(raw)))
+            return None
+
     def parse(
         self, line: int, cells: Sequence[object], contract_no: str
     ) -> tuple[LedgerRow | None, list[RowError]]:
@@ -525,7 +625,18 @@ class _RowParser:
         fields = LedgerField
 
         if not contract_no:
-            errors.append(RowError(line, RowErrorCode.MISSING_FIELD, fields.CONTRACT_NO, ""))
+            errors.append(RowError(line, RowErrorCode.MISSING_FIELD, self.key_field, ""))
+        contract_ref: str | None = None
+        for fld, col in ((fields.LOAN_RECEIPT_NO, self.c_receipt),
+                         (fields.CONTRACT_NO, self.c_contract)):  # fmt: skip
+            if col is not None and _cut_by_excel(cells[col]):
+                errors.append(
+                    RowError(line, RowErrorCode.BAD_CONTRACT_NO, fld, _cell_text(cells[col]))
+                )
+        if self.c_receipt is not None and self.c_contract is not None:
+            contract_ref = self.contract_no(cells) or None
+            if contract_ref == contract_no:
+                contract_ref = None
         name = _cell_text(cells[self.c_borrower])
         if not name:
             errors.append(RowError(line, RowErrorCode.MISSING_FIELD, fields.BORROWER, ""))
@@ -534,20 +645,38 @@ class _RowParser:
         principal = self._amount(
             line, cells, fields.PRINCIPAL_OUTSTANDING, not has_overdue_col, errors
         )
-        overdue_principal = (
-            self._amount(line, cells, fields.OVERDUE_PRINCIPAL, True, errors)
-            if has_overdue_col
-            else principal
-        )
+        if not has_overdue_col:
+            overdue_principal = principal
+        elif _is_empty(self._cell(cells, fields.OVERDUE_PRINCIPAL)) and (
+            not _is_empty(self._cell(cells, fields.OVERDUE_INTEREST))
+            or not _is_empty(self._cell(cells, fields.PRINCIPAL_OUTSTANDING))
+        ):
+            overdue_principal = 0  # interest-only arrears: nothing of the principal is due yet
+        else:
+            overdue_principal = self._amount(line, cells, fields.OVERDUE_PRINCIPAL, True, errors)
         interest = self._amount(line, cells, fields.OVERDUE_INTEREST, False, errors)
         collateral_value = self._amount(line, cells, fields.COLLATERAL_VALUE, False, errors)
 
-        raw_since = cells[self.c_since]
+        raw_as_of = self._cell(cells, fields.AS_OF)
+        as_of = None if _is_empty(raw_as_of) else self._date(line, raw_as_of, fields.AS_OF, errors)
+        days = self._days(line, cells, errors)
+        raw_since = self._cell(cells, fields.OVERDUE_SINCE)
         overdue_since: date | None = None
-        if _is_empty(raw_since):
-            errors.append(RowError(line, RowErrorCode.MISSING_FIELD, fields.OVERDUE_SINCE, ""))
-        else:
+        if not _is_empty(raw_since):
             overdue_since = self._date(line, raw_since, fields.OVERDUE_SINCE, errors)
+            if overdue_since is not None and days is not None and as_of is not None:
+                counted = (as_of - overdue_since).days
+                if abs(counted - days) > 1:  # one day: 逾期起始日 may be the first day overdue
+                    errors.append(
+                        RowError(line, RowErrorCode.DAYS_MISMATCH, fields.DAYS_PAST_DUE,
+                                 str(days), str(counted))
+                    )  # fmt: skip
+        elif days is not None and (as_of or self.today) is not None:
+            reference = as_of or self.today
+            assert reference is not None
+            overdue_since = reference - timedelta(days=days)
+        elif not any(e.field in (fields.AS_OF, fields.DAYS_PAST_DUE) for e in errors):
+            errors.append(RowError(line, RowErrorCode.MISSING_FIELD, fields.OVERDUE_SINCE, ""))
         raw_maturity = self._cell(cells, fields.MATURITY)
         maturity = (
             None
@@ -580,7 +709,10 @@ class _RowParser:
         if overdue_since is not None and self.today is not None and overdue_since > self.today:
             errors.append(
                 RowError(
-                    line, RowErrorCode.DATE_IN_FUTURE, fields.OVERDUE_SINCE, _cell_text(raw_since)
+                    line,
+                    RowErrorCode.DATE_IN_FUTURE,
+                    fields.OVERDUE_SINCE,
+                    _cell_text(raw_since) or overdue_since.isoformat(),
                 )
             )
 
@@ -619,6 +751,9 @@ class _RowParser:
             ),
             related_parties=tuple(parties),
             collector=self._text(cells, fields.COLLECTOR),
+            contract_ref=contract_ref,
+            loan_officer=self._text(cells, fields.LOAN_OFFICER),
+            as_of=as_of,
         )
         return row, errors
 
@@ -653,8 +788,15 @@ def _cell_text(value: object) -> str:
 
 
 def _amount(value: object, factor: int) -> int:
-    """A ledger amount cell to fen. Numeric XLSX cells are taken as they are, except that a
-    binary-float artefact below a millionth of a fen (``0.30000000000000004``) is rounded off."""
+    """A ledger amount cell to fen.
+
+    A numeric XLSX cell is often a formula's result (interest accrued: 1234.5678): it is
+    rounded to the fen, half up, as the bank's own statements round. A text cell is what a
+    person typed and keeps the strict rule (``1.234`` is refused as too precise).
+
+    ``factor`` is the column's unit (``贷款余额(万元)``: 10 000). A text cell that carries its own
+    unit (``1.2万``, ``500元``) is taken as written, not multiplied a second time.
+    """
     if isinstance(value, bool):
         raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.unparseable")
     if isinstance(value, int | float):
@@ -665,22 +807,40 @@ def _amount(value: object, factor: int) -> int:
             raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.negative")
         if yuan > MAX_YUAN:
             raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.too_large")
-        rounded = yuan.quantize(Decimal("0.01"))
-        if abs(rounded - yuan) < Decimal("0.00000001"):
-            yuan = rounded
+        yuan = yuan.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         try:
             return yuan_to_fen(yuan)
         except AmountError as exc:
             raise _RowError(RowErrorCode.BAD_AMOUNT, exc.code) from None
     text = _cell_text(value)
-    if factor == 10_000:
-        text += "万"
-    elif factor == 1_000:
-        text += "千"
+    if factor != 1 and not _OWN_UNIT.search(text):
+        text += "万" if factor == 10_000 else "千"
     try:
         return parse_amount(text)
     except AmountError as exc:
         raise _RowError(RowErrorCode.BAD_AMOUNT, exc.code) from None
+
+
+#: A text amount that names its own unit: 1.2万, 3千, 500元, 兩萬, RMB.
+_OWN_UNIT = re.compile(r"[千万萬亿億元圆圓块塊仟佰]|rmb|cny|yuan", re.IGNORECASE)
+
+
+def _whole_days(value: object) -> int:
+    """逾期天数 as a whole, non-negative number: 35, 35.0, "35", "35天"."""
+    if isinstance(value, bool):
+        raise _RowError(RowErrorCode.BAD_DAYS)
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not value.is_integer():
+            raise _RowError(RowErrorCode.BAD_DAYS)
+        days = int(value)
+    else:
+        text = unicodedata.normalize("NFKC", _cell_text(value)).removesuffix("天").strip()
+        if not text.isdigit():
+            raise _RowError(RowErrorCode.BAD_DAYS)
+        days = int(text)
+    if not 0 <= days <= 100_000:
+        raise _RowError(RowErrorCode.BAD_DAYS)
+    return days
 
 
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -765,6 +925,25 @@ def _id_number(value: object) -> str | None:
     return text
 
 
+def _cut_by_excel(value: object) -> bool:
+    """A contract or receipt number that Excel has visibly damaged: a number cell that is not
+    whole or has 16 digits or more (a double keeps 15 significant digits, so the rest are
+    gone), or text in scientific notation (1.23457E+17). Shorter whole numbers are fine."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return not value.is_integer() or abs(value) >= 1e15
+    if isinstance(value, int):
+        return len(str(abs(value))) >= 16
+    if isinstance(value, str):
+        return bool(_EXCEL_SCIENTIFIC.match(value.strip().casefold()))
+    return False
+
+
+#: How Excel shows a long number it has cut: 1.23457E+17 (not a code such as 2024E001).
+_EXCEL_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?e\+\d{2}$")
+
+
 def _phone(value: object) -> str | None:
     """A phone number as given, width-normalised and without spaces; not validated (landlines
     such as 0571-8888 8888 and extensions are legitimate)."""
@@ -796,72 +975,3 @@ def parse_party_list(text: str, role: PartyRole) -> list[RelatedParty]:
         if name or phone:
             parties.append(RelatedParty(role, name, phone=phone))
     return parties
-
-
-# ---------------------------------------------------------------------------------------------
-# Error report
-
-#: Default column titles of the error report, bilingual so the file reads without the bot.
-DEFAULT_REPORT_LABELS: tuple[str, ...] = (
-    "行号 line",
-    "字段 field",
-    "列名 column",
-    "内容 value",
-    "错误 error",
-    "说明 detail",
-)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def write_error_report(
-    errors: Sequence[RowError],
-    original_header: Sequence[str] = (),
-    original_rows: Mapping[int, Sequence[str]] | None = None,
-    *,
-    columns: Mapping[LedgerField, str] | None = None,
-    labels: Sequence[str] = DEFAULT_REPORT_LABELS,
-) -> bytes:
-    """A CSV listing each error: line, field, original column name, value, error code, detail,
-    followed by the original row's cells under the original header when ``original_rows``
-    (line -> cells) is given.
-
-    Encoded UTF-8 with a BOM so that Excel opens Chinese text correctly; CRLF line ends.
-    Errors are sorted by line (stable, so a row's errors keep their order). Cells that Excel
-    would run as a formula (starting with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'``,
-    so a negative amount shows as ``'-500`` — safer than executing a ledger's content.
-    ``labels`` lets the UI pass translated column titles (six of them).
-    """
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow([*labels, *(original_header if original_rows is not None else ())])
-    columns = columns or {}
-    for err in sorted(errors, key=lambda e: e.line):
-        record = [
-            str(err.line),
-            err.field.value if err.field else "",
-            columns.get(err.field, "") if err.field else "",
-            err.value,
-            err.code.value,
-            err.detail or "",
-        ]
-        if original_rows is not None:
-            record.extend(original_rows.get(err.line, ()))
-        writer.writerow([_defuse(c) for c in record])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def error_report_for(
-    result: LedgerParseResult, labels: Sequence[str] = DEFAULT_REPORT_LABELS
-) -> bytes:
-    """:func:`write_error_report` for a whole parse result, with the original rows."""
-    return write_error_report(
-        result.errors,
-        result.header,
-        result.error_rows,
-        columns=result.columns,
-        labels=labels,
-    )
-
-
-def _defuse(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell

@@ -47,12 +47,16 @@ Press hardest where we hold leverage (strategy 11, second clause):
 Weak fallback: move before the cash flow dries up (strategy 11, third clause):
 
 - ``fallback.weak`` 15 — mostly on credit: no strong guarantor and collateral covers < 50 %.
+  Claimed only when both are *known*: collateral on file but not valued is not worth zero,
+  and guarantors on file whose strength nobody assessed are not weak — either way the part is
+  left out rather than guessed.
 - ``fallback.weak_and_sliding`` 15 more — and the business is sliding too.
 
 Untouched cases (what the supervisor sees):
 
 - ``contact.never`` 25 — never contacted; strategy 1 starts with knowing the borrower.
 - ``contact.stale_30`` 20, ``contact.stale_14`` 10 — no contact for 30 / 14 days or more.
+  What counts as contact is the caller's choice (today: a note recorded on the case).
 
 Size:
 
@@ -141,7 +145,11 @@ class UrgencyFacts:
     - ``overdue_amount``: total overdue now (principal + interest).
     - ``previous_overdue_amount``: at the previous import; ``None`` = first import (no growth
       known). From 0 to anything positive counts as fast growth.
-    - ``collateral_value``: estimated value; ``None`` or 0 = no collateral.
+    - ``collateral_value``: estimated value; ``None`` or 0 = no collateral worth counting.
+    - ``collateral_unvalued``: collateral is on file but nobody valued it (so its cover is
+      unknown: no leverage part, and no weak-fallback claim either).
+    - ``guarantor_unassessed``: guarantors are on file but their strength is not assessed
+      (``strong_guarantor`` is False only because nobody said; no weak-fallback claim).
     - ``promise_dates``: due dates of promises still open (neither kept nor broken).
     - ``last_contact``: ``None`` = never contacted.
     """
@@ -156,6 +164,8 @@ class UrgencyFacts:
     promise_dates: tuple[date, ...] = ()
     broken_promises: int = 0
     last_contact: date | None = None
+    collateral_unvalued: bool = False
+    guarantor_unassessed: bool = False
 
     @property
     def cover_ratio(self) -> Fraction | None:
@@ -237,7 +247,11 @@ def score_case(facts: UrgencyFacts, today: date) -> UrgencyScore:
         add("leverage.collateral_partial")
     if facts.high_default_cost:
         add("leverage.default_cost")
-    if not facts.strong_guarantor and ratio is not None and ratio < _COVER_PARTIAL:
+    # Weak fallback only on known facts: an unvalued collateral or an unassessed guarantor
+    # might be the very leverage strategy 11 tells us to use.
+    fallback_known = not facts.collateral_unvalued and not facts.guarantor_unassessed
+    weak_cover = ratio is not None and ratio < _COVER_PARTIAL
+    if fallback_known and not facts.strong_guarantor and weak_cover:
         add("fallback.weak")
         if Deterioration.BUSINESS_SLIDING in facts.deterioration:
             add("fallback.weak_and_sliding")

@@ -98,7 +98,10 @@ _SUMMARY_COLUMNS = """
     c.id, c.contract_no, c.borrower_name, c.borrower_phone, c.status, c.team_id, t.name,
     c.lead_id, u.name, c.principal_outstanding, c.overdue_principal, c.overdue_interest,
     c.overdue_since, c.previous_overdue_amount, c.collateral_value, c.deterioration,
-    c.strong_guarantor, c.high_default_cost, c.last_contact_at
+    c.strong_guarantor, c.high_default_cost, c.last_contact_at,
+    c.guarantees <> '' OR EXISTS (SELECT 1 FROM case_parties g
+                                  WHERE g.case_id = c.id AND g.role = 'guarantor'),
+    COALESCE(c.collateral_description, '') <> '' OR COALESCE(c.collateral_value, 0) > 0
 """
 _SUMMARY_FROM = "cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id"
 _OPEN_ONLY = "c.status NOT IN ('settled', 'written_off')"
@@ -125,6 +128,8 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         strong_guarantor=bool(r[16]),
         high_default_cost=bool(r[17]),
         last_contact_at=_dt(r[18]),
+        has_guarantor=bool(r[19]),
+        has_collateral=bool(r[20]),
     )
 
 
@@ -226,43 +231,59 @@ class CaseStorage:
             return cur.rowcount > 0
 
     async def import_snapshot(self) -> dict[str, StoredCase]:
-        """Every stored case by contract number: what an import plan compares against."""
-        rows = await self._fetchall(
-            "SELECT contract_no, id, team_id, lead_id, ledger_hash FROM cases"
-        )
-        return {r[0]: StoredCase(r[1], r[2], r[3], r[4]) for r in rows}
+        """Every stored case by its key (借据号 or 合同号): what an import plan compares against."""
+        return _snapshot(await self._fetchall(_SNAPSHOT_SQL))
 
     async def collector_refs(self, team_id: int) -> list[CollectorRef]:
-        """The team's active collectors, for matching the ledger's collector column."""
-        rows = await self._fetchall(
-            "SELECT id, name, username, telegram_id FROM users "
-            "WHERE team_id = ? AND role = 'collector' AND active = 1 ORDER BY id",
-            (team_id,),
-        )
-        return [CollectorRef(r[0], r[1], r[2], r[3]) for r in rows]
+        """The team's active collectors, for matching the ledger's collector column: by the
+        name on the cooperative's books (``staff_name``), never the Telegram display name."""
+        return _collector_refs(await self._fetchall(_COLLECTORS_SQL, (team_id,)))
 
     async def apply_import(
-        self, plan: ImportPlan, *, import_id: int, actor_id: int | None, now: datetime
+        self,
+        plan: ImportPlan,
+        *,
+        import_id: int,
+        actor_id: int | None,
+        now: datetime,
+        notify: bool = True,
     ) -> dict[str, int] | None:
         """Write ``plan`` in one transaction; ``None`` if the import is no longer pending (a
         second press of "Import", or a cancel that came first).
 
-        New cases are inserted; updated ones get the ledger's fields and keep the previous
-        overdue amount for the growth part of the urgency score; unchanged ones only record
-        that the amount did not move. Related parties from the ledger are added, or get a
-        phone they lacked; collectors' attitudes and notes stay. Batch statements only: one
-        ``executemany`` per kind of write, never one awaited statement per row.
+        The plan is made again inside the transaction (``BEGIN IMMEDIATE``: no other writer in
+        between) against the cases and collectors as they are now, so an import or /assign
+        since the dry run cannot make an INSERT collide or a lead change be recorded twice.
+
+        New cases are inserted; updated ones get the ledger's fields. The growth signal
+        (``previous_overdue_amount``) moves to the stored amount only for a newer export: a
+        different 数据日期 when the row has one, else a different amount — so sending the same
+        file twice keeps "debt growing". The lead is set only where there is none (``WHERE
+        lead_id IS NULL``), with one history row each. Related parties from the ledger are
+        upserted (a phone-only party keyed by its phone; a corrected phone replaces the stored
+        one only while that is still the ledger's); parties the ledger no longer lists are
+        marked ``in_ledger = 0``, not deleted; collectors' attitudes and notes stay. Each
+        collector who got new cases is told once (outbox, same transaction; not with
+        ``notify=False``, for the sandbox's demo cases). Batch statements
+        only: one ``executemany`` per kind of write, never one awaited statement per row.
         """
         now_s = _ts(now)
-        summary = plan.summary()
         async with self._tx() as db:
-            cur = await db.execute(
+            pending = await db.fetchone(
+                "SELECT 1 FROM imports WHERE id = ? AND status = 'pending'", (import_id,)
+            )
+            if pending is None:
+                return None
+            plan = plan.replan(
+                existing=_snapshot(await db.fetchall(_SNAPSHOT_SQL)),
+                collectors=_collector_refs(await db.fetchall(_COLLECTORS_SQL, (plan.team_id,))),
+            )
+            summary = plan.summary()
+            await db.execute(
                 "UPDATE imports SET status = 'applied', data = NULL, team_id = ?, summary = ?, "
-                "decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
+                "decided_by = ?, decided_at = ? WHERE id = ?",
                 (plan.team_id, json.dumps(summary), actor_id, now_s, import_id),
             )
-            if cur.rowcount == 0:
-                return None
             new = [p for p in plan.rows if p.change is RowChange.NEW]
             updated = [p for p in plan.rows if p.change is RowChange.UPDATED]
             unchanged = [p for p in plan.rows if p.change is RowChange.UNCHANGED]
@@ -271,32 +292,49 @@ class CaseStorage:
                 "borrower_id_number, borrower_phone, borrower_address, borrower_business, "
                 "product, principal_outstanding, overdue_principal, overdue_interest, "
                 "overdue_since, maturity, guarantees, collateral_description, collateral_value, "
+                "contract_ref, loan_officer, ledger_as_of, "
                 "ledger_hash, import_id, created_at, imported_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (p.row.loan.contract_no, plan.team_id, p.set_lead, *_ledger_values(p),
-                     p.ledger_hash, import_id, now_s, now_s)
+                     _as_of(p), p.ledger_hash, import_id, now_s, now_s)
                     for p in new
                 ],
             )  # fmt: skip
-            # The right-hand side reads the row before the update: the previous amount.
+            # The right-hand sides read the row before the update. Newer export: a different
+            # as-of date when the row has one, else a different total overdue amount.
             await db.executemany(
-                "UPDATE cases SET previous_overdue_amount = overdue_principal + overdue_interest, "
-                "borrower_name = ?, borrower_id_number = ?, borrower_phone = ?, "
-                "borrower_address = ?, borrower_business = ?, product = ?, "
-                "principal_outstanding = ?, overdue_principal = ?, overdue_interest = ?, "
-                "overdue_since = ?, maturity = ?, guarantees = ?, collateral_description = ?, "
-                "collateral_value = ?, ledger_hash = ?, import_id = ?, imported_at = ?, "
-                "lead_id = COALESCE(lead_id, ?) WHERE id = ?",
+                "UPDATE cases SET previous_overdue_amount = CASE WHEN "
+                "(?1 IS NOT NULL AND ledger_as_of IS NOT ?1) OR "
+                "(?1 IS NULL AND overdue_principal + overdue_interest <> ?2) "
+                "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
+                "ledger_as_of = COALESCE(?1, ledger_as_of), "
+                "borrower_name = ?3, borrower_id_number = ?4, borrower_phone = ?5, "
+                "borrower_address = ?6, borrower_business = ?7, product = ?8, "
+                "principal_outstanding = ?9, overdue_principal = ?10, overdue_interest = ?11, "
+                "overdue_since = ?12, maturity = ?13, guarantees = ?14, "
+                "collateral_description = ?15, collateral_value = ?16, contract_ref = ?17, "
+                "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21 "
+                "WHERE id = ?22",
                 [
-                    (*_ledger_values(p), p.ledger_hash, import_id, now_s, p.set_lead, p.case_id)
+                    (_as_of(p), p.row.loan.total_overdue, *_ledger_values(p), p.ledger_hash,
+                     import_id, now_s, p.case_id)
                     for p in updated
                 ],
-            )
+            )  # fmt: skip
+            # Same ledger fields, so the same amount: only a newer as-of date moves the signal.
             await db.executemany(
-                "UPDATE cases SET previous_overdue_amount = overdue_principal + overdue_interest, "
-                "import_id = ?, imported_at = ? WHERE id = ?",
-                [(import_id, now_s, p.case_id) for p in unchanged],
+                "UPDATE cases SET previous_overdue_amount = CASE WHEN "
+                "?1 IS NOT NULL AND ledger_as_of IS NOT ?1 "
+                "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
+                "ledger_as_of = COALESCE(?1, ledger_as_of), import_id = ?2, imported_at = ?3 "
+                "WHERE id = ?4",
+                [(_as_of(p), import_id, now_s, p.case_id) for p in unchanged],
+            )
+            leads = [p for p in updated if p.set_lead is not None]
+            await db.executemany(
+                "UPDATE cases SET lead_id = ? WHERE id = ? AND lead_id IS NULL",
+                [(p.set_lead, p.case_id) for p in leads],
             )
             ids: dict[str, int] = {}
             if new:
@@ -308,21 +346,45 @@ class CaseStorage:
                 (ids[p.row.loan.contract_no] if p.case_id is None else p.case_id, p)
                 for p in (*new, *updated)
             ]
+            # Parties the ledger listed before: unmarked here, marked again if still listed.
             await db.executemany(
-                "INSERT INTO case_parties (case_id, role, name, phone, created_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, role, name) "
-                "DO UPDATE SET phone = COALESCE(case_parties.phone, excluded.phone)",
+                "UPDATE case_parties SET in_ledger = 0 WHERE case_id = ? AND in_ledger = 1",
+                [(p.case_id,) for p in updated],
+            )
+            await db.executemany(
+                "INSERT INTO case_parties (case_id, role, name, phone, ledger_phone, in_ledger, "
+                "created_at) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5) "
+                f"ON CONFLICT {_PARTY_KEY} DO UPDATE SET in_ledger = 1, "
+                "phone = CASE WHEN case_parties.phone IS NULL "
+                "OR case_parties.phone IS case_parties.ledger_phone "
+                "THEN COALESCE(excluded.phone, case_parties.phone) ELSE case_parties.phone END, "
+                "ledger_phone = COALESCE(excluded.phone, case_parties.ledger_phone)",
                 [
                     (case_id, party.role.value, party.name, party.phone, now_s)
                     for case_id, p in touched
                     for party in p.row.related_parties
                 ],
             )
+            # History only for leads that were set: a new case with a lead, or the UPDATE
+            # above (inside this transaction, the replanned lead_id IS NULL holds).
             await db.executemany(
                 "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
-                "VALUES (?, NULL, ?, ?, ?, 'import')",
+                "SELECT ?1, NULL, ?2, ?3, ?4, 'import' WHERE EXISTS "
+                "(SELECT 1 FROM cases WHERE id = ?1 AND lead_id = ?2)",
                 [(case_id, p.set_lead, actor_id, now_s) for case_id, p in touched if p.set_lead],
             )
+            per_lead: dict[int, int] = {}
+            for _case_id, p in touched:
+                if p.set_lead is not None:
+                    per_lead[p.set_lead] = per_lead.get(p.set_lead, 0) + 1
+            team = await db.fetchone("SELECT name FROM teams WHERE id = ?", (plan.team_id,))
+            for collector_id, count in sorted(per_lead.items()) if notify else ():
+                await db.enqueue(
+                    collector_id,
+                    "imports/new_cases",
+                    {"count": count, "team": team[0] if team else "", "import_id": import_id},
+                    now,
+                )
             await db.audit(
                 now, actor_id, "import", "import", import_id,
                 {"team_id": plan.team_id, **summary},
@@ -377,7 +439,7 @@ class CaseStorage:
         if row is None:
             return None
         summary = _summary(row)
-        extra = row[19:]
+        extra = row[21:]
         party_rows = await self._fetchall(
             "SELECT id, role, name, phone, relationship, attitude, notes FROM case_parties "
             "WHERE case_id = ? ORDER BY CASE role WHEN 'spouse' THEN 0 WHEN 'guarantor' THEN 1 "
@@ -399,7 +461,7 @@ class CaseStorage:
         )
         notes = tuple(CaseNote(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in note_rows)
         lead_rows = await self._fetchall(
-            "SELECT l.at, l.from_id, f.name, l.to_id, t.name, l.by_id, b.name, l.reason "
+            "SELECT l.at, l.from_id, f.name, l.to_id, t.name, l.by_id, b.name, l.reason, l.note "
             "FROM case_leads l LEFT JOIN users f ON f.id = l.from_id "
             "LEFT JOIN users t ON t.id = l.to_id LEFT JOIN users b ON b.id = l.by_id "
             "WHERE l.case_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?",
@@ -407,7 +469,7 @@ class CaseStorage:
         )
         leads = tuple(
             LeadChange(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6],
-                       LeadReason(r[7]))
+                       LeadReason(r[7]), r[8])
             for r in lead_rows
         )  # fmt: skip
         case = Case(
@@ -435,6 +497,7 @@ class CaseStorage:
             leads=leads,
             created_at=datetime.fromisoformat(extra[7]),
             imported_at=datetime.fromisoformat(extra[8]),
+            note_count=await self.count_notes(case_id),
         )
 
     async def count_notes(self, case_id: int) -> int:
@@ -444,7 +507,11 @@ class CaseStorage:
     # -- collectors' records ---------------------------------------------------------------
 
     async def add_note(self, viewer: User, case_id: int, text: str, *, now: datetime) -> bool:
-        """Record a note on a case ``viewer`` may see; False (nothing written) otherwise."""
+        """Record a note on a case ``viewer`` may see; False (nothing written) otherwise.
+
+        A note counts as contact with the case: it moves ``last_contact_at`` (the urgency
+        score's "untouched" parts) in the same transaction, so the two never disagree.
+        """
         where, params = _scope(viewer)
         async with self._tx() as db:
             row = await db.fetchone(f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}",
@@ -454,6 +521,11 @@ class CaseStorage:
             await db.execute(
                 "INSERT INTO case_notes (case_id, author_id, at, text) VALUES (?, ?, ?, ?)",
                 (case_id, viewer.id, _ts(now), text),
+            )
+            await db.execute(
+                "UPDATE cases SET last_contact_at = ? WHERE id = ? "
+                "AND (last_contact_at IS NULL OR last_contact_at < ?)",
+                (_ts(now), case_id, _ts(now)),
             )
             await db.audit(now, viewer.id, "note", "case", case_id, {"chars": len(text)})
         return True
@@ -466,7 +538,7 @@ class CaseStorage:
             cur = await db.execute(
                 "INSERT INTO case_parties (case_id, role, name, phone, relationship, attitude, "
                 "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (case_id, role, name) DO UPDATE SET "
+                f"ON CONFLICT {_PARTY_KEY} DO UPDATE SET "
                 "phone = COALESCE(excluded.phone, case_parties.phone), "
                 "relationship = COALESCE(excluded.relationship, case_parties.relationship), "
                 "attitude = excluded.attitude, notes = excluded.notes RETURNING id",
@@ -520,9 +592,11 @@ class CaseStorage:
         reason: LeadReason,
         *,
         now: datetime,
+        note: str | None = None,
     ) -> LeadChange | None:
         """Make ``collector_id`` the case's lead collector, record who, when and why, and tell
-        the new lead and the previous one (outbox, same transaction).
+        the new lead and the previous one (outbox, same transaction). ``note`` is the
+        supervisor's own words for :attr:`LeadReason.OTHER`.
 
         Returns ``None`` and writes nothing when ``actor`` may not assign in the case's team,
         the collector is not an active collector of that team, or is already the lead.
@@ -547,9 +621,9 @@ class CaseStorage:
                 prev_row = await db.fetchone("SELECT name FROM users WHERE id = ?", (previous,))
             await db.execute("UPDATE cases SET lead_id = ? WHERE id = ?", (collector_id, case_id))
             await db.execute(
-                "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (case_id, previous, collector_id, actor.id, _ts(now), reason.value),
+                "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (case_id, previous, collector_id, actor.id, _ts(now), reason.value, note),
             )
             await db.audit(
                 now,
@@ -557,10 +631,10 @@ class CaseStorage:
                 "assign",
                 "case",
                 case_id,
-                {"from": previous, "to": collector_id, "reason": reason.value},
+                {"from": previous, "to": collector_id, "reason": reason.value, "note": note},
             )
             params = {"contract_no": contract_no, "borrower": borrower, "by": actor.name,
-                      "reason": reason.value, "case_id": case_id}  # fmt: skip
+                      "reason": reason.value, "note": note, "case_id": case_id}  # fmt: skip
             await db.enqueue(
                 collector_id,
                 "assign/notify_new",
@@ -571,7 +645,7 @@ class CaseStorage:
                 await db.enqueue(previous, "assign/notify_previous",
                                  {**params, "to": target[0]}, now)  # fmt: skip
         return LeadChange(now, previous, prev_row[0] if prev_row else None, collector_id,
-                          target[0], actor.id, actor.name, reason)  # fmt: skip
+                          target[0], actor.id, actor.name, reason, note)  # fmt: skip
 
     async def team_collectors(self, team_id: int) -> list[User]:
         """Active collectors of a team, by name (the assign buttons)."""
@@ -622,4 +696,32 @@ def _ledger_values(p: Any) -> tuple[Any, ...]:
         loan.principal_outstanding, loan.overdue_principal, loan.overdue_interest,
         loan.overdue_since.isoformat(), loan.maturity.isoformat() if loan.maturity else None,
         sec.guarantees, sec.collateral_description, sec.collateral_value,
+        p.row.contract_ref, p.row.loan_officer,
     )  # fmt: skip
+
+
+def _as_of(p: Any) -> str | None:
+    as_of: date | None = p.row.as_of
+    return None if as_of is None else as_of.isoformat()
+
+
+#: The unique key of a related party (migration 0003): role and name, and for a party known
+#: only by phone (empty name), the phone.
+_PARTY_KEY = "(case_id, role, name, (CASE WHEN name = '' THEN ifnull(phone, '') ELSE '' END))"
+
+_SNAPSHOT_SQL = (
+    "SELECT contract_no, id, team_id, lead_id, ledger_hash, "
+    "status IN ('settled', 'written_off') FROM cases"
+)
+_COLLECTORS_SQL = (
+    "SELECT id, staff_name, username, telegram_id FROM users "
+    "WHERE team_id = ? AND role = 'collector' AND active = 1 ORDER BY id"
+)
+
+
+def _snapshot(rows: Iterable[Any]) -> dict[str, StoredCase]:
+    return {r[0]: StoredCase(r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
+
+
+def _collector_refs(rows: Iterable[Any]) -> list[CollectorRef]:
+    return [CollectorRef(r[0], r[1], r[2], r[3]) for r in rows]

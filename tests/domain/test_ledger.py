@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import csv
 import io
+import re
+import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -14,18 +15,15 @@ from bot.domain.ledger import (
     LedgerError,
     LedgerField,
     RowError,
-    RowErrorCode,
-    error_report_for,
     parse_ledger,
     parse_ledger_date,
     parse_party_list,
-    write_error_report,
 )
 
 F = LedgerField
 HEADER = (
     "合同号,借款人,身份证号,联系电话,贷款余额,逾期本金,欠息,逾期日期,到期日,"
-    "担保人,抵押物,抵押物估值,客户经理,配偶,配偶电话"
+    "担保人,抵押物,抵押物估值,清收人员,配偶,配偶电话"
 )
 GOOD = (
     'HT-001,张三,330102199001011234,13800000000,"100,000.00",50000,1200.50,2024-03-05,'
@@ -81,7 +79,7 @@ def test_good_row_becomes_domain_objects() -> None:
         (PartyRole.SPOUSE, "赵六", "13700000000"),
     ]
     assert result.columns[F.CONTRACT_NO] == "合同号"
-    assert result.columns[F.COLLECTOR] == "客户经理"
+    assert result.columns[F.COLLECTOR] == "清收人员"
     assert result.unmapped_columns == []
 
 
@@ -191,11 +189,11 @@ def test_header_units_in_brackets() -> None:
 
 
 def test_more_specific_alias_wins_over_column_order() -> None:
-    data = csv_bytes("借据号,合同号,借款人,逾期本金,逾期日期", "JJ9,HT1,张三,100,2024-03-05")
+    data = csv_bytes("合同编号,合同号,借款人,逾期本金,逾期日期", "X9,HT1,张三,100,2024-03-05")
     result = parse_ledger(data)
     assert result.columns[F.CONTRACT_NO] == "合同号"
     assert result.rows[0].loan.contract_no == "HT1"
-    assert result.unmapped_columns == ["借据号"]
+    assert result.unmapped_columns == ["合同编号"]
 
 
 def test_title_rows_above_the_header() -> None:
@@ -217,10 +215,10 @@ def test_missing_required_column() -> None:
     with pytest.raises(LedgerError) as info:
         parse_ledger(csv_bytes("合同号,借款人,贷款余额", "HT1,张三,100"))
     assert info.value.code == "ledger.missing_columns"
-    assert info.value.params == {"missing": "overdue_since", "line": "1"}
+    assert info.value.params == {"missing": "overdue_since|days_past_due", "line": "1"}
     with pytest.raises(LedgerError) as info:
         parse_ledger(csv_bytes("合同号,借款人,逾期日期", "HT1,张三,2024-01-01"))
-    assert info.value.params["missing"] == "overdue_principal"
+    assert info.value.params["missing"] == "overdue_principal|principal_outstanding"
 
 
 def test_only_principal_column_stands_for_overdue_principal() -> None:
@@ -306,7 +304,7 @@ def test_line_numbers_count_records_not_physical_lines() -> None:
 
 
 def test_short_rows_are_padded_with_blanks() -> None:
-    data = csv_bytes("合同号,借款人,逾期本金,逾期日期,担保人,客户经理", "HT1,张三,100,2024-03-05")
+    data = csv_bytes("合同号,借款人,逾期本金,逾期日期,担保人,清收人员", "HT1,张三,100,2024-03-05")
     row = parse_ledger(data).rows[0]
     assert row.collector is None
     assert row.related_parties == ()
@@ -349,49 +347,152 @@ def test_party_list() -> None:
     assert parse_party_list("", PartyRole.GUARANTOR) == []
 
 
-# --- error report ----------------------------------------------------------------------------
+# --- review fixes: Excel, encodings, units, keys, dates ----------------------------------------
 
 
-def test_error_report_is_excel_friendly_csv() -> None:
+def test_xlsx_with_a_wrong_dimension_tag_is_read_whole() -> None:
+    """Some exporters write <dimension ref="A1"/>; read-only openpyxl would see one cell."""
+    good = xlsx_bytes(
+        [["合同号", "借款人", "逾期本金", "逾期日期"], ["HT1", "张三", 100, "2024-03-05"],
+         ["HT2", "李四", 200, "2024-03-06"]]
+    )  # fmt: skip
+    src, out = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                content, n = re.subn(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', content)
+                assert n == 1
+            dst.writestr(item, content)
+    result = parse_ledger(out.getvalue())
+    assert [r.loan.contract_no for r in result.rows] == ["HT1", "HT2"]
+
+
+def test_numeric_amounts_round_to_the_fen_half_up_text_stays_strict() -> None:
+    data = xlsx_bytes(
+        [["合同号", "借款人", "逾期本金", "欠息", "逾期日期"],
+         ["HT1", "张三", 1234.5678, 0.125, "2024-03-05"],
+         ["HT2", "李四", "1234.567", 1, "2024-03-05"]]
+    )  # fmt: skip
+    result = parse_ledger(data)
+    [row] = result.rows
+    assert row.loan.overdue_principal == 123_457  # a formula's result: rounded
+    assert row.loan.overdue_interest == 13  # 0.125 yuan: half up, not to even
+    assert [(e.line, e.detail) for e in result.errors] == [(3, "amount.too_precise")]
+
+
+def test_long_contract_numbers_cut_by_excel_are_refused() -> None:
+    data = xlsx_bytes(
+        [["合同号", "借款人", "逾期本金", "逾期日期"],
+         [1.23456789012346e17, "张三", 100, "2024-03-05"],
+         [1234567890123456, "李四", 100, "2024-03-05"],
+         ["1.23457E+17", "王五", 100, "2024-03-05"],
+         [20240001, "赵六", 100, "2024-03-05"],
+         ["2024E001", "钱七", 100, "2024-03-05"]]
+    )  # fmt: skip
+    result = parse_ledger(data)
+    assert codes(result.errors) == [
+        (2, "bad_contract_no", "contract_no"),
+        (3, "bad_contract_no", "contract_no"),
+        (4, "bad_contract_no", "contract_no"),
+    ]
+    assert [r.loan.contract_no for r in result.rows] == ["20240001", "2024E001"]
+
+
+def test_loan_receipt_number_keys_the_case_and_the_contract_is_kept_for_display() -> None:
     data = csv_bytes(
-        "合同号,借款人,逾期本金,逾期日期",
-        "HT1,张三,-500,2024-03-05",
-        'HT2,=HYPERLINK("x"),100,bad',
-        "HT3,王五,100,2024-03-05",
+        "合同号,借据号,借款人,逾期本金,逾期日期",
+        "HT1,JJ1,张三,100,2024-03-05",
+        "HT1,JJ2,张三,200,2024-04-05",  # a second drawdown of the same contract
+        "HT2,,李四,300,2024-03-05",  # no receipt: the contract number is the key
+        "HT3,JJ1,王五,400,2024-03-05",
     )
     result = parse_ledger(data)
-    report = error_report_for(result)
-    assert report.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig"))))
-    assert rows[0][:6] == [
-        "行号 line",
-        "字段 field",
-        "列名 column",
-        "内容 value",
-        "错误 error",
-        "说明 detail",
-    ]
-    assert rows[0][6:] == ["合同号", "借款人", "逾期本金", "逾期日期"]
-    assert rows[1] == [
-        "2", "overdue_principal", "逾期本金", "'-500", "bad_amount", "amount.negative",
-        "HT1", "张三", "'-500", "2024-03-05",
+    assert [(r.loan.contract_no, r.contract_ref) for r in result.rows] == [
+        ("JJ1", "HT1"), ("JJ2", "HT1"), ("HT2", None),
     ]  # fmt: skip
-    assert rows[2][:5] == ["3", "overdue_since", "逾期日期", "bad", "bad_date"]
-    assert rows[2][7] == '\'=HYPERLINK("x")'  # not run as a formula
-    assert len(rows) == 3
+    assert codes(result.errors) == [(5, "duplicate_contract", "loan_receipt_no")]
+    assert result.keys == {"JJ1", "JJ2", "HT2"}
 
 
-def test_error_report_without_original_rows_and_with_translated_labels() -> None:
-    errors = [
-        RowError(9, RowErrorCode.BAD_DATE, F.OVERDUE_SINCE, "x"),
-        RowError(4, RowErrorCode.MISSING_FIELD, F.BORROWER, ""),
-    ]
-    report = write_error_report(
-        errors, labels=["line", "field", "column", "value", "error", "detail"]
+def test_one_bad_byte_refuses_only_its_line_of_a_utf8_file() -> None:
+    data = csv_bytes(HEADER, GOOD, GOOD.replace("HT-001", "HT-002")).replace(
+        "赵六,13700000000\nHT-002".encode(), b"\xff\xfe,13700000000\nHT-002"
     )
-    rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig"))))
-    assert rows == [
-        ["line", "field", "column", "value", "error", "detail"],
-        ["4", "borrower", "", "", "missing_field", ""],
-        ["9", "overdue_since", "", "x", "bad_date", ""],
+    result = parse_ledger(data)
+    assert codes(result.errors) == [(2, "bad_characters", None)]
+    assert [r.loan.contract_no for r in result.rows] == ["HT-002"]
+    assert result.rows[0].related_parties[-1].name == "赵六"
+
+
+def test_gb18030_with_its_bom() -> None:
+    data = "\ufeff".encode("gb18030") + csv_bytes(HEADER, GOOD, encoding="gb18030")
+    result = parse_ledger(data)
+    assert result.columns[F.CONTRACT_NO] == "合同号"
+    assert [r.borrower.name for r in result.rows] == ["张三"]
+
+
+def test_a_cell_with_its_own_unit_in_a_unit_column_is_not_multiplied_twice() -> None:
+    data = csv_bytes(
+        "合同号,借款人,贷款余额(万元),逾期本金(万元),逾期日期",
+        "HT1,张三,1.2万,0.5,2024-03-05",
+        "HT2,李四,12000元,3千,2024-03-05",
+    )
+    first, second = parse_ledger(data).rows
+    assert first.loan.principal_outstanding == 1_200_000  # 12 000 yuan, not 1.2 亿
+    assert first.loan.overdue_principal == 500_000
+    assert second.loan.principal_outstanding == 1_200_000
+    assert second.loan.overdue_principal == 300_000
+
+
+def test_interest_only_arrears_have_zero_overdue_principal() -> None:
+    data = csv_bytes(
+        "合同号,借款人,贷款余额,逾期本金,欠息,逾期日期",
+        "HT1,张三,50000,,300,2024-03-05",
+        "HT2,李四,50000,,,2024-03-05",
+        "HT3,王五,,,,2024-03-05",
+    )
+    result = parse_ledger(data)
+    assert [(r.loan.contract_no, r.loan.overdue_principal, r.loan.overdue_interest)
+            for r in result.rows] == [("HT1", 0, 30_000), ("HT2", 0, 0)]  # fmt: skip
+    assert codes(result.errors) == [(4, "missing_field", "overdue_principal")]
+
+
+def test_collector_and_loan_officer_columns() -> None:
+    data = csv_bytes(
+        "合同号,借款人,逾期本金,逾期日期,客户经理,催收人", "HT1,张三,100,2024-03-05,王经理,张伟"
+    )
+    result = parse_ledger(data)
+    assert result.columns[F.LOAN_OFFICER] == "客户经理"
+    assert result.columns[F.COLLECTOR] == "催收人"
+    assert (result.rows[0].collector, result.rows[0].loan_officer) == ("张伟", "王经理")
+
+
+def test_days_past_due_is_the_source_without_an_overdue_date() -> None:
+    data = csv_bytes(
+        "合同号,借款人,逾期本金,逾期天数,数据日期",
+        "HT1,张三,100,30,2024-06-30",
+        "HT2,李四,100,10天,",
+        "HT3,王五,100,3.5,2024-06-30",
+    )
+    result = parse_ledger(data, today=date(2024, 7, 2))
+    first, second = result.rows
+    assert (first.loan.overdue_since, first.as_of) == (date(2024, 5, 31), date(2024, 6, 30))
+    assert second.loan.overdue_since == date(2024, 6, 22)  # no 数据日期: the cooperative's today
+    assert codes(result.errors) == [(4, "bad_days", "days_past_due")]
+    # Without a day to count from, there is no overdue date.
+    assert codes(parse_ledger(data).errors)[0] == (3, "missing_field", "overdue_since")
+
+
+def test_days_past_due_cross_checks_the_overdue_date_within_a_day() -> None:
+    data = csv_bytes(
+        "合同号,借款人,逾期本金,逾期日期,逾期天数,数据日期",
+        "HT1,张三,100,2024-06-01,29,2024-06-30",  # 逾期日期 = the missed due date
+        "HT2,李四,100,2024-06-01,30,2024-06-30",  # 逾期起始日 counted inclusively
+        "HT3,王五,100,2024-06-01,90,2024-06-30",
+    )
+    result = parse_ledger(data)
+    assert [r.loan.contract_no for r in result.rows] == ["HT1", "HT2"]
+    assert [(e.line, e.code.value, e.value, e.detail) for e in result.errors] == [
+        (4, "days_mismatch", "90", "29")
     ]

@@ -214,3 +214,49 @@ def test_a_monday_queue() -> None:
         ("li", facts(last_contact=MONDAY - timedelta(35))),
     ]
     assert order(cases) == ["sun", "zhao", "wang", "li", "qian"]
+
+
+def test_weak_fallback_is_claimed_only_on_known_facts() -> None:
+    """ "Mostly on credit" needs to know the security: collateral on file but not valued is not
+    worth zero, and guarantors nobody assessed are not weak — then the part is left out."""
+    on_credit = facts(strong_guarantor=False, collateral_value=None)
+    assert "fallback.weak" in codes(on_credit)  # nothing on file: a credit loan
+    unvalued = facts(strong_guarantor=False, collateral_value=None, collateral_unvalued=True)
+    assert "fallback.weak" not in codes(unvalued)
+    unassessed = facts(strong_guarantor=False, guarantor_unassessed=True)
+    assert "fallback.weak" not in codes(unassessed)
+    sliding = frozenset({Deterioration.BUSINESS_SLIDING})
+    assert "fallback.weak_and_sliding" not in codes(
+        facts(strong_guarantor=False, guarantor_unassessed=True, deterioration=sliding)
+    )
+    # Valued and too small, no guarantor on file: weak fallback is a known fact.
+    small = facts(strong_guarantor=False, collateral_value=10_000 * YUAN)
+    assert "fallback.weak" in codes(small)
+
+
+def test_a_summary_with_unvalued_collateral_or_unassessed_guarantors_claims_no_weak_fallback():
+    from datetime import UTC
+
+    from bot.domain.casefile import CaseSummary
+    from bot.domain.cases import CaseStatus
+
+    def summary(**kw: object) -> CaseSummary:
+        base: dict[str, object] = {
+            "id": 1, "contract_no": "HT1", "borrower_name": "张三", "borrower_phone": None,
+            "status": CaseStatus.OPEN, "team_id": 1, "team_name": "东城", "lead_id": None,
+            "lead_name": None,
+            "principal_outstanding": 100, "overdue_principal": 100, "overdue_interest": 0,
+            "overdue_since": MONDAY - timedelta(days=45), "previous_overdue_amount": None,
+            "collateral_value": None, "deterioration": frozenset(), "strong_guarantor": False,
+            "high_default_cost": False, "last_contact_at": None,
+        }  # fmt: skip
+        base.update(kw)
+        return CaseSummary(**base)  # type: ignore[arg-type]
+
+    def weak(s: CaseSummary) -> bool:
+        return "fallback.weak" in codes(s.urgency_facts(UTC))
+
+    assert weak(summary())
+    assert not weak(summary(has_collateral=True))  # described, never valued
+    assert not weak(summary(has_guarantor=True))  # guarantors on file, not assessed
+    assert weak(summary(has_collateral=True, collateral_value=10))  # valued: 10 % cover

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,21 +16,24 @@ import openpyxl
 import pytest
 
 from bot.cli import run_import
+from bot.domain.casefile import LeadReason
+from bot.domain.cases import Attitude, CaseStatus, PartyRole, RelatedParty
 from bot.domain.people import Role
 from tests.e2e.conftest import START, TOKEN, World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 HEADER = ["合同号", "借款人", "联系电话", "贷款余额", "逾期本金", "欠息", "逾期日期", "担保人",
-          "配偶", "客户经理"]  # fmt: skip
+          "配偶", "清收人员", "客户经理"]  # fmt: skip
 COLLECTORS = ("张伟", "李娜")
 #: Lines (as Excel numbers them, header = 1) that are wrong on purpose, and why.
 BAD = {
     12: "amount",  # 逾期本金 "oops"
     57: "duplicate",  # contract of line 2 again
     101: "missing",  # no borrower
-    150: "collector",  # 客户经理 nobody knows
+    150: "collector",  # 清收人员 nobody knows: imported without a lead, with a warning
 }
+REFUSED = {line for line, why in BAD.items() if why != "collector"}
 
 
 def ledger_rows(n: int = 200, *, bump: int = 0) -> list[list[object]]:
@@ -43,7 +46,7 @@ def ledger_rows(n: int = 200, *, bump: int = 0) -> list[list[object]]:
         row: list[object] = [
             f"HT{i:05d}", f"借款人{i}", f"138{i:08d}", f"{overdue + 50_000:,}.00", f"{overdue}",
             f"{i % 90}.50", since.isoformat(), f"担保人{i}(139{i:08d})", f"配偶{i}",
-            COLLECTORS[i % 2],
+            COLLECTORS[i % 2], "王经理",
         ]  # fmt: skip
         if BAD.get(line) == "amount":
             row[4] = "oops"
@@ -99,15 +102,21 @@ async def team(world: World):
     return supervisor, zhang, li, world.members[admin.id]
 
 
-async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_notes(world, bot):
-    supervisor, zhang, _li, admin = await team(world)
+async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_records(world, bot):
+    supervisor, zhang, li, admin = await team(world)
+    boss = world.members[supervisor.id]
+    await zhang.send("/start")  # a bot may write only to people who opened its chat
+    await zhang.expect()
 
     await supervisor.send_document("台账.csv", as_csv(ledger_rows(), "gb18030"), "text/csv")
     preview = await supervisor.expect("Dry run", timeout=15)
-    assert "New cases: 196" in preview.text
-    assert "Refused rows: 4" in preview.text
+    assert "New cases: 197" in preview.text  # line 150 comes in, without a lead
+    assert "Refused rows: 3" in preview.text
+    assert "Without a lead: 1" in preview.text
+    assert "“贷款余额” → principal outstanding" in preview.text
+    assert "comes from the column “清收人员”" in preview.text
     assert [t for row in preview.buttons for t, _ in row] == ["Import", "Cancel"]
-    doc = await supervisor.expect("Refused rows: 4")
+    doc = await supervisor.expect("Refused rows: 3")
     assert doc.document is not None
     assert doc.document["file_name"] == "台账-errors.csv"
     lines = report_lines(await download(world, doc.document["file_id"]))
@@ -116,16 +125,16 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_not
     assert lines[12][2] == "oops"
     assert "appears a second time (first on line 2)" in lines[57][3]
     assert "借款人 is empty" in lines[101][3]
-    assert "“路人甲” is not an active collector of this team" in lines[150][3]
+    assert "no lead: “路人甲” is not a collector of this team" in lines[150][3]
     assert await world.storage.list_cases(admin) == []  # a dry run writes nothing
 
     await supervisor.press("Import")
     done = await supervisor.expect("Imported", timeout=15)
-    assert "New cases: 196" in done.text
+    assert "New cases: 197" in done.text
     stored = {c.contract_no: c for c in await world.storage.list_cases(admin)}
-    assert len(stored) == 196
+    assert len(stored) == 197
     assert "HT00010" not in stored
-    assert "HT00148" not in stored
+    assert stored["HT00148"].lead_id is None  # the unknown collector's row
     first = stored["HT00000"]
     assert (first.overdue_principal, first.lead_name) == (10_000 * 100, "张伟")
     case_file = await world.storage.get_case(admin, first.id)
@@ -133,15 +142,32 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_not
     assert {(p.party.role.value, p.party.name) for p in case_file.parties} == {
         ("guarantor", "担保人0"), ("spouse", "配偶0"),
     }  # fmt: skip
+    # Each collector is told once how many new cases they lead.
+    mine = sum(1 for c in stored.values() if c.lead_name == "张伟")
+    told = await zhang.expect("gave you new cases to lead", timeout=10)
+    assert f": {mine}." in told.text
 
-    # The collector records something; tomorrow's export must not wipe it.
+    # Collectors and the supervisor record things; tomorrow's export must not wipe them.
     await zhang.send("/note HT00000 妻子说下周发工资")
     await zhang.expect("Note saved")
+    now = world.clock.now()
+    second = stored["HT00002"]
+    assert await world.storage.assign_lead(
+        boss, second.id, world.members[li.id].id, LeadReason.WORKLOAD, now=now
+    )
+    await world.storage.add_party(
+        first.id, RelatedParty(PartyRole.GUARANTOR, "担保人0", "13900000000",
+                               attitude=Attitude.COOPERATIVE), actor_id=None, now=now,
+    )  # fmt: skip
+    await world.storage.set_case_flags(
+        first.id, status=CaseStatus.NEGOTIATING, actor_id=None, now=now
+    )
 
-    await supervisor.send_document("台账.csv", as_csv(ledger_rows(bump=2_000)), "text/csv")
+    tomorrow = as_csv(ledger_rows(bump=2_000))
+    await supervisor.send_document("台账.csv", tomorrow, "text/csv")
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "New cases: 0" in preview.text
-    assert "Updated: 196" in preview.text
+    assert "Updated: 197" in preview.text
     await supervisor.press("Import", preview)
     await supervisor.expect("Imported", timeout=15)
     after = await world.storage.get_case(admin, first.id)
@@ -150,6 +176,50 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_not
     assert after.summary.previous_overdue_amount == 10_000 * 100 + 50
     assert [n.text for n in after.notes] == ["妻子说下周发工资"]
     assert after.summary.lead_name == "张伟"
+    assert after.summary.status is CaseStatus.NEGOTIATING
+    guarantor = next(p.party for p in after.parties if p.party.role is PartyRole.GUARANTOR)
+    assert guarantor.attitude is Attitude.COOPERATIVE
+    reassigned = await world.storage.get_case(admin, second.id)
+    assert reassigned is not None
+    assert reassigned.summary.lead_name == "李娜"
+    assert [h.reason for h in reassigned.leads] == [LeadReason.WORKLOAD, LeadReason.IMPORT]
+
+    # The same file sent again: nothing changed, and "debt growing" stays.
+    await supervisor.send_document("台账.csv", tomorrow, "text/csv")
+    preview = await supervisor.expect("Dry run", timeout=15)
+    assert "Unchanged: 197" in preview.text
+    await supervisor.press("Import", preview)
+    await supervisor.expect("Imported", timeout=15)
+    again = await world.storage.get_case(admin, first.id)
+    assert again is not None
+    assert again.summary.previous_overdue_amount == 10_000 * 100 + 50
+    assert again.summary.growth == 2_000 * 100
+
+
+async def test_xlsx_with_native_number_and_date_cells_through_the_bot(world, bot):
+    supervisor, _zhang, _li, admin = await team(world)
+    rows: list[list[object]] = [
+        ["HT1", "张三", 13800000000, 60000.0, 10000, 12.345, datetime(2026, 10, 1), "担保人",
+         "配偶", "张伟", "王经理"],
+        ["HT2", "李四", None, 50000, 1234.5678, None, datetime(2026, 9, 1, 0, 0), None, None,
+         "李娜", None],
+    ]  # fmt: skip
+    await supervisor.send_document("x.xlsx", as_xlsx(rows))
+    preview = await supervisor.expect("Dry run", timeout=15)
+    assert "New cases: 2" in preview.text
+    assert "Refused rows: 0" in preview.text
+    await supervisor.press("Import")
+    await supervisor.expect("Imported", timeout=15)
+    stored = {c.contract_no: c for c in await world.storage.list_cases(admin)}
+    one, two = stored["HT1"], stored["HT2"]
+    assert (one.principal_outstanding, one.overdue_principal, one.overdue_interest) == (
+        6_000_000, 1_000_000, 1_235,  # 12.345 yuan, a formula's result: half up to the fen
+    )  # fmt: skip
+    assert one.overdue_since == date(2026, 10, 1)
+    assert one.borrower_phone == "13800000000"
+    assert one.lead_name == "张伟"
+    assert two.overdue_principal == 123_457
+    assert two.lead_name == "李娜"
 
 
 async def test_command_line_imports_xlsx_and_reports_bad_lines(world, tmp_path):
@@ -161,10 +231,12 @@ async def test_command_line_imports_xlsx_and_reports_bad_lines(world, tmp_path):
         world.storage, path, team="东城", dry_run=False, now=START,
         tz=SHANGHAI, locale="zh_Hans", out=out,
     )  # fmt: skip
-    assert outcome.applied == {"new": 196, "updated": 0, "unchanged": 0, "refused": 4}
-    assert "196 new" in out.getvalue()
-    assert "4 refused" in out.getvalue()
-    assert len(await world.storage.list_cases(admin)) == 196
+    assert outcome.applied == {
+        "new": 197, "updated": 0, "unchanged": 0, "refused": 3, "no_lead": 1, "absent": 0,
+    }  # fmt: skip
+    assert "197 new" in out.getvalue()
+    assert "3 refused" in out.getvalue()
+    assert len(await world.storage.list_cases(admin)) == 197
     lines = report_lines((tmp_path / "ledger-errors.csv").read_bytes())
     assert set(lines) == set(BAD)
     assert "不是金额" in lines[12][3]  # the reason column is in the operator's language
@@ -174,7 +246,7 @@ async def test_command_line_imports_xlsx_and_reports_bad_lines(world, tmp_path):
         tz=SHANGHAI, locale="en", out=out,
     )  # fmt: skip
     assert again.applied is None
-    assert again.plan.summary()["unchanged"] == 196
+    assert again.plan.summary()["unchanged"] == 197
 
 
 async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(world, bot):
@@ -257,8 +329,8 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
     assert next((h.from_name, h.to_name, h.reason.value, h.by_name) for h in history) == (
         "张伟", "李娜", "workload", "组长",
     )  # fmt: skip
-    assert "made you the lead collector of 借款人0" in (await li.expect(timeout=10)).text
-    assert "gave 借款人0 (HT00000) to 李娜" in (await zhang.expect(timeout=10)).text
+    await li.expect("made you the lead collector of 借款人0", timeout=10)
+    await zhang.expect("gave 借款人0 (HT00000) to 李娜", timeout=10)
 
 
 async def test_note_button_waits_for_the_next_message_in_the_database(world, bot):

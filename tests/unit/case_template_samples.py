@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from bot.domain.casefile import CaseFile, CaseNote, CaseSummary, LeadChange, LeadReason, PartyRecord
+from bot.domain.casefile import (
+    CaseFile,
+    CaseNote,
+    CaseSummary,
+    LeadChange,
+    LeadReason,
+    PartyRecord,
+    card_view,
+)
 from bot.domain.cases import (
     Attitude,
     Borrower,
@@ -69,14 +78,38 @@ FILE = CaseFile(
         PartyRecord(9, PARTY),
     ),
     notes=(CaseNote(NOW, 1, EVIL, EVIL),),
-    leads=tuple(LeadChange(NOW, 1, EVIL, 2, EVIL, 3, EVIL, r) for r in LeadReason),
+    leads=(
+        *(LeadChange(NOW, 1, EVIL, 2, EVIL, 3, EVIL, r) for r in LeadReason),
+        LeadChange(NOW, 1, EVIL, 2, EVIL, 3, EVIL, LeadReason.OTHER, EVIL),
+    ),
     created_at=NOW,
     imported_at=NOW,
+    note_count=9,
 )
-UNKNOWNS = [UnknownFact(u, EVIL, PartyRole.SPOUSE) for u in Unknown]
+UNKNOWNS = tuple(
+    [UnknownFact(u, PartyRole.SPOUSE, EVIL, 1, 1, 1) for u in Unknown]
+    + [
+        UnknownFact(Unknown.PARTIES, PartyRole.GUARANTOR, None, 12, p, a)
+        for p, a in ((12, 12), (3, 12), (12, 0), (0, 5), (2, 3))
+    ]
+)
+VIEW = card_view(FILE, date(2026, 11, 30), UTC)
+EMPTY = CaseFile(summary(None), Case(Borrower(EVIL), CASE.loan), (), (), (), NOW, NOW)
 RECORD = ImportRecord(1, 1, "东城<&>", 1, NOW, "台账<&>.csv", None, "pending", {})
-COUNTS = {"new": 3, "updated": 2, "unchanged": 1, "refused": 4}
+COUNTS = {"new": 3, "updated": 2, "unchanged": 1, "refused": 4, "no_lead": 2, "absent": 5}
+NO_COUNTS = {"new": 0, "updated": 0, "unchanged": 0, "refused": 0, "no_lead": 0, "absent": 0}
 PLAN = ImportPlan(team_id=1, rows=[], errors=[], unmapped_columns=[EVIL, "备注"])
+MAPPING = [(EVIL, "borrower", 1), ("贷款余额(万元)", EVIL, 10_000), ("欠息(千元)", "x", 1_000)]
+
+
+def _plan(columns: dict[str, str]) -> ImportPlan:
+    from bot.domain.ledger import LedgerField
+
+    return ImportPlan(
+        team_id=1, rows=[], errors=[], columns={LedgerField(k): v for k, v in columns.items()}
+    )
+
+
 RANKED = [RankedCase(i, summary(), SCORE) for i in range(1, 13)]
 
 
@@ -88,21 +121,26 @@ def _user(role: str):
 
 CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "cases/queue": [
-        {"page": page_of(RANKED, 0), "today": False, "user": _user("supervisor")},
-        {"page": page_of(RANKED, 1), "today": True, "user": _user("collector")},
-        {"page": page_of([], 0), "today": True, "user": _user("collector")},
-        {"page": page_of([], 0), "today": False, "user": _user("admin")},
+        {"page": page_of(RANKED, 0), "today": False, "staff": True},
+        {"page": page_of(RANKED, 1), "today": True, "staff": False},
+        {"page": page_of([], 0), "today": True, "staff": False},
+        {"page": page_of([], 0), "today": False, "staff": True},
     ],
     "cases/card": [
-        {"f": FILE, "s": FILE.summary, "dpd": 329, "score": SCORE, "unknowns": UNKNOWNS},
         {
-            "f": CaseFile(summary(None), Case(Borrower(EVIL), CASE.loan), (), (), (), NOW, NOW),
-            "s": summary(None),
-            "dpd": 0,
-            "score": UrgencyScore(0, (), 0),
-            "unknowns": [],
+            "v": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
+            "f": FILE,
+            "s": FILE.summary,
+        },
+        {
+            "v": replace(
+                card_view(EMPTY, date(2026, 11, 30), UTC), score=UrgencyScore(0, (), 0), unknowns=()
+            ),
+            "f": EMPTY,
+            "s": EMPTY.summary,
         },
     ],
+    "cases/card_cut": [{"s": summary()}],
     "cases/usage": [{}],
     "cases/not_found": [{"query": EVIL}],
     "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],
@@ -120,13 +158,15 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "assign/done": [
         {
             "s": summary(),
-            "change": LeadChange(
-                NOW, f, EVIL if f else None, 2, EVIL, 3, EVIL, LeadReason.WORKLOAD
-            ),
+            "change": LeadChange(NOW, f, EVIL if f else None, 2, EVIL, 3, EVIL, r, n),
         }
         for f in (1, None)
+        for r, n in ((LeadReason.WORKLOAD, None), (LeadReason.OTHER, EVIL))
     ],
     "assign/cancelled": [{"s": summary()}],
+    "assign/reason_prompt": [{"s": summary(), "target": _user("collector")}],
+    "assign/reason_invalid": [{"text": EVIL, "limit": 200}],
+    "assign/reason_lost": [{"text": EVIL}],
     "assign/notify_new": [
         {
             "by": EVIL,
@@ -147,6 +187,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             "reason": "workload",
             "case_id": 1,
             "to": EVIL,
+            "note": EVIL,
         }
     ],
     "imports/not_allowed": [{}],
@@ -161,9 +202,22 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         for c in ("ledger.missing_columns", "ledger.xls_unsupported", "ledger.empty", "x")
     ],
     "imports/preview": [
-        {"record": RECORD, "summary": COUNTS, "plan": PLAN, "can_import": c} for c in (True, False)
+        {"record": RECORD, "summary": COUNTS, "plan": PLAN, "mapping": MAPPING, "can_import": c}
+        for c in (True, False)
+    ]
+    + [
+        {
+            "record": RECORD,
+            "summary": NO_COUNTS,
+            "plan": _plan(cols),
+            "mapping": [],
+            "can_import": True,
+        }
+        for cols in ({"collector": EVIL, "loan_receipt_no": EVIL}, {"loan_officer": EVIL})
     ],
-    "imports/errors_caption": [{"refused": 4}],
+    "imports/errors_caption": [{"refused": 4, "no_lead": n} for n in (0, 2)]
+    + [{"refused": 0, "no_lead": 2}],
+    "imports/new_cases": [{"count": 3, "team": EVIL, "import_id": 1}],
     "imports/importing": [{"record": RECORD}],
     "imports/applied": [{"record": RECORD, "summary": COUNTS}],
     "imports/cancelled": [{"record": RECORD}],

@@ -1,9 +1,35 @@
 """Import decisions, what is still unknown, the queue's pages and today's list."""
 
-from datetime import date
+import csv
+import io
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from bot.domain.cases import Attitude, Borrower, Case, Loan, PartyRole, RelatedParty, Security
+import pytest
+
+from bot.domain.casefile import (
+    CARD_NOTES,
+    CARD_PARTIES,
+    CaseFile,
+    CaseNote,
+    CaseSummary,
+    LeadChange,
+    LeadReason,
+    PartyRecord,
+    card_view,
+)
+from bot.domain.cases import (
+    Attitude,
+    Borrower,
+    Case,
+    CaseStatus,
+    Loan,
+    PartyRole,
+    RelatedParty,
+    Security,
+)
 from bot.domain.importing import (
+    TELEGRAM_DOWNLOAD_LIMIT,
     CollectorRef,
     FileProblem,
     RowChange,
@@ -11,19 +37,26 @@ from bot.domain.importing import (
     check_upload,
     ledger_hash,
     match_collector,
+    may_decide_import,
     plan_import,
 )
 from bot.domain.ledger import parse_ledger
-from bot.domain.preparation import Unknown, unknown_facts
+from bot.domain.people import Role, User
+from bot.domain.preparation import Unknown, is_business_borrower, unknown_facts
 from bot.domain.queue import RankedCase, page_of, select_today
 from bot.domain.urgency import ScorePart, UrgencyScore
+from bot.emulator import parse_html, utf16_len
+from bot.i18n import SUPPORTED_LOCALES
+from bot.imports import error_report, missing_columns
+from bot.render import Renderer
+from handlers.cases import MESSAGE_LIMIT, fit_message
 
 ZHANG = CollectorRef(1, "张伟", "zhangwei", 1001)
 LI = CollectorRef(2, "李娜", None, 1002)
 LI_TOO = CollectorRef(3, "李娜", "lina2", 1003)
 
 LEDGER = (
-    "合同号,借款人,逾期本金,逾期日期,客户经理\n"
+    "合同号,借款人,逾期本金,逾期日期,清收人员\n"
     "HT1,甲,1000,2026-01-05,张伟\n"
     "HT2,乙,2000,2026-01-05,@ZhangWei\n"
     "HT3,丙,3000,2026-01-05,1001\n"
@@ -32,7 +65,7 @@ LEDGER = (
 ).encode()
 
 
-def test_collector_is_matched_by_name_username_or_telegram_id():
+def test_collector_is_matched_by_staff_name_username_or_telegram_id():
     assert match_collector("张 伟", [ZHANG, LI]) == ZHANG
     assert match_collector("@ZHANGWEI", [ZHANG, LI]) == ZHANG
     assert match_collector("1002", [ZHANG, LI]) == LI
@@ -44,7 +77,15 @@ def test_a_name_two_collectors_share_matches_nobody():
     assert match_collector("@lina2", [ZHANG, LI, LI_TOO]) == LI_TOO
 
 
-def test_plan_sorts_rows_into_new_updated_unchanged_and_refused():
+def test_the_telegram_display_name_never_matches():
+    """users.name is whatever the person calls themselves on Telegram: anyone can rename
+    themselves 张伟. Only the name on the cooperative's books counts."""
+    impostor = CollectorRef(9, None, "mallory", 1009)  # Telegram name "张伟", no staff name
+    assert match_collector("张伟", [impostor]) is None
+    assert match_collector("张伟", [impostor, ZHANG]) == ZHANG
+
+
+def test_plan_sorts_rows_into_new_updated_unchanged_refused_and_warned():
     parsed = parse_ledger(LEDGER)
     unchanged_hash = ledger_hash(parsed.rows[1])
     existing = {
@@ -60,12 +101,93 @@ def test_plan_sorts_rows_into_new_updated_unchanged_and_refused():
     assert by_contract["HT2"].set_lead is None
     assert by_contract["HT5"].change is RowChange.NEW
     assert by_contract["HT5"].set_lead is None
-    assert [(e.line, e.code.value) for e in plan.errors] == [
-        (4, "other_team"),
-        (5, "unknown_collector"),
+    # An unknown collector on a new case: imported without a lead, with a warning.
+    assert by_contract["HT4"].change is RowChange.NEW
+    assert by_contract["HT4"].set_lead is None
+    assert [(e.line, e.code.value) for e in plan.errors] == [(4, "other_team")]
+    assert [(e.line, e.code.value, e.value) for e in plan.warnings] == [
+        (5, "unknown_collector", "王五")
     ]
-    assert plan.summary() == {"new": 1, "updated": 1, "unchanged": 1, "refused": 2}
-    assert plan.error_rows[5][0] == "HT4"  # the report shows the row under its header
+    assert plan.summary() == {
+        "new": 2, "updated": 1, "unchanged": 1, "refused": 1, "no_lead": 1, "absent": 0,
+    }  # fmt: skip
+    assert plan.error_rows[4][0] == "HT3"  # the report shows the row under its header
+
+
+def test_an_unknown_collector_does_not_stop_an_update_of_a_case_with_a_lead():
+    parsed = parse_ledger(LEDGER)
+    existing = {"HT4": StoredCase(13, team_id=7, lead_id=2, ledger_hash="old")}
+    plan = plan_import(parsed, team_id=7, existing=existing, collectors=[ZHANG, LI])
+    ht4 = next(p for p in plan.rows if p.case_id == 13)
+    assert (ht4.change, ht4.set_lead) == (RowChange.UPDATED, None)
+    assert plan.warnings == []
+    assert plan.errors == []
+
+
+def test_open_cases_of_the_team_missing_from_the_file_are_counted():
+    parsed = parse_ledger(LEDGER)
+    existing = {
+        "HT1": StoredCase(10, team_id=7, lead_id=None, ledger_hash="old"),
+        "GONE1": StoredCase(20, team_id=7, lead_id=1, ledger_hash="x"),
+        "GONE2": StoredCase(21, team_id=7, lead_id=1, ledger_hash="x", closed=True),
+        "OTHER": StoredCase(22, team_id=8, lead_id=1, ledger_hash="x"),
+    }
+    plan = plan_import(parsed, team_id=7, existing=existing, collectors=[ZHANG])
+    assert plan.absent == 1
+
+
+def test_replanning_at_write_time_sees_a_lead_given_since_the_dry_run():
+    parsed = parse_ledger(LEDGER)
+    dry = plan_import(parsed, team_id=7, existing={}, collectors=[ZHANG])
+    assert {p.row.loan.contract_no: p.set_lead for p in dry.rows}["HT1"] == 1
+    existing = {
+        "HT1": StoredCase(10, team_id=7, lead_id=2, ledger_hash=ledger_hash(dry.rows[0].row))
+    }
+    now = dry.replan(existing=existing, collectors=[ZHANG])
+    ht1 = next(p for p in now.rows if p.row.loan.contract_no == "HT1")
+    assert (ht1.change, ht1.case_id, ht1.set_lead) == (RowChange.UNCHANGED, 10, None)
+
+
+def _user(role: Role, team_id: int | None, active: bool = True) -> User:
+    return User(1, 1, "x", None, role, team_id, None, None, None, active, None,
+                datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+
+
+def test_who_may_decide_a_pending_import():
+    assert may_decide_import(_user(Role.ADMIN, None), None)
+    assert may_decide_import(_user(Role.ADMIN, None), 7)
+    assert may_decide_import(_user(Role.SUPERVISOR, 7), 7)
+    assert not may_decide_import(_user(Role.SUPERVISOR, 7), 8)
+    assert not may_decide_import(_user(Role.SUPERVISOR, 7), None)
+    assert not may_decide_import(_user(Role.COLLECTOR, 7), 7)
+    assert not may_decide_import(_user(Role.ADMIN, None, active=False), 7)
+
+
+def test_missing_alternatives_are_named_with_or():
+    assert missing_columns("overdue_principal|principal_outstanding,borrower", str) == [
+        "overdue principal or principal outstanding",
+        "borrower",
+    ]
+
+
+def test_error_report_lists_refusals_and_warnings_by_line_and_defuses_formulas():
+    data = (
+        "合同号,借款人,逾期本金,逾期日期,清收人员\n"
+        "HT1,张三,-500,2024-03-05,\n"
+        'HT2,=HYPERLINK("x"),100,bad,\n'
+        "HT3,王五,100,2024-03-05,路人甲\n"
+    ).encode()
+    plan = plan_import(parse_ledger(data), team_id=7, existing={}, collectors=[ZHANG])
+    report = error_report(plan, str)
+    assert report.startswith(b"\xef\xbb\xbf")  # Excel reads the BOM as UTF-8
+    rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig"))))
+    assert rows[0] == ["line", "column", "value", "reason", "合同号", "借款人", "逾期本金",
+                       "逾期日期", "清收人员"]  # fmt: skip
+    assert rows[1][:4] == ["2", "逾期本金", "'-500", "逾期本金: “-500” is negative"]
+    assert rows[2][0] == "3"
+    assert '\'=HYPERLINK("x")' in rows[2]  # not run as a formula
+    assert rows[3][:3] == ["4", "清收人员", "路人甲"]
+    assert rows[3][3].startswith("no lead: “路人甲” is not a collector of this team")
 
 
 def test_a_stored_lead_is_kept_when_the_ledger_names_another_collector():
@@ -76,12 +198,15 @@ def test_a_stored_lead_is_kept_when_the_ledger_names_another_collector():
 
 
 def test_uploads_are_checked_by_name_and_size_first():
-    assert check_upload("台账.CSV", 100) is None
-    assert check_upload("ledger.xlsx", None) is None
-    assert check_upload("ledger.xls", 100) is FileProblem.XLS
-    assert check_upload("photo.jpg", 100) is FileProblem.WRONG_TYPE
-    assert check_upload("big.csv", 21 * 1024 * 1024) is FileProblem.TOO_BIG
-    assert check_upload("empty.csv", 0) is FileProblem.EMPTY
+    bot = TELEGRAM_DOWNLOAD_LIMIT
+    assert check_upload("台账.CSV", 100, max_bytes=bot) is None
+    assert check_upload("ledger.xlsx", None, max_bytes=bot) is None
+    assert check_upload("ledger.xls", 100, max_bytes=bot) is FileProblem.XLS
+    assert check_upload("photo.jpg", 100, max_bytes=bot) is FileProblem.WRONG_TYPE
+    assert check_upload("big.csv", 21 * 1024 * 1024, max_bytes=bot) is FileProblem.TOO_BIG
+    assert check_upload("empty.csv", 0, max_bytes=bot) is FileProblem.EMPTY
+    # The 20 MB limit is Telegram's download limit: the command line has none.
+    assert check_upload("big.csv", 21 * 1024 * 1024) is None
 
 
 def _case(**kw) -> Case:
@@ -100,24 +225,110 @@ def test_unknown_facts_ask_what_strategy_1_needs_and_name_the_party():
         _case(parties=(guarantor, spouse), security=Security("李四", "住房", None))
     )
     codes = [f.code for f in facts]
-    assert Unknown.BUSINESS_CONDITION in codes
-    assert Unknown.CHARACTER in codes
-    assert Unknown.COLLATERAL_VALUE in codes
+    # Strategy 1: the borrower, the file, our own bottom line and target, the law, the people.
+    for code in (
+        Unknown.BUSINESS_CONDITION,
+        Unknown.CHARACTER,
+        Unknown.COLLATERAL_VALUE,
+        Unknown.BOTTOM_LINE,
+        Unknown.TARGET,
+        Unknown.LEGAL_QUESTIONS,
+        Unknown.FILE_QUALITY,
+        Unknown.SOCIAL_RELATIONS,
+    ):
+        assert code in codes, code
     assert Unknown.SPOUSE not in codes  # on file, with a phone and an attitude
-    assert [(f.code, f.name) for f in facts if f.name] == [
-        (Unknown.PARTY_PHONE, "李四"),
-        (Unknown.PARTY_ATTITUDE, "李四"),
+    assert [(f.code, f.role, f.name, f.count, f.phones, f.attitudes) for f in facts if f.role] == [
+        (Unknown.PARTIES, PartyRole.GUARANTOR, "李四", 1, 1, 1),
     ]
 
 
 def test_unknown_facts_without_spouse_phone_or_collateral():
     facts = [f.code for f in unknown_facts(_case(borrower=Borrower("张三")))]
     assert facts[0] is Unknown.BORROWER_PHONE
-    assert Unknown.SPOUSE in facts
+    assert facts.count(Unknown.SPOUSE) == 1  # asked once: is there a spouse at all?
     assert Unknown.BORROWER_ADDRESS in facts
     assert Unknown.COLLATERAL_VALUE not in facts  # no collateral: nothing to value
     recorded = unknown_facts(_case(), known=[Unknown.CHARACTER, Unknown.REPAYMENT_CAPACITY])
     assert Unknown.CHARACTER not in [f.code for f in recorded]
+
+
+def test_no_spouse_is_not_asked_about_once_recorded_or_for_a_company():
+    no_spouse = unknown_facts(_case(), known=[Unknown.SPOUSE])
+    assert Unknown.SPOUSE not in [f.code for f in no_spouse]
+    company = Borrower("某某商贸有限公司", id_number="91330100MA27XXXX1B")
+    assert is_business_borrower(company)
+    assert Unknown.SPOUSE not in [f.code for f in unknown_facts(_case(borrower=company))]
+    person = Borrower("张三", id_number="33010219800101123X")
+    assert not is_business_borrower(person)
+    assert Unknown.SPOUSE in [f.code for f in unknown_facts(_case(borrower=person))]
+
+
+def test_many_parties_of_one_role_are_one_line_not_one_per_person_and_field():
+    guarantors = tuple(
+        RelatedParty(PartyRole.GUARANTOR, f"担保人{i}", phone="139" if i < 3 else None)
+        for i in range(12)
+    )
+    facts = [f for f in unknown_facts(_case(parties=guarantors)) if f.code is Unknown.PARTIES]
+    assert [(f.role, f.name, f.count, f.phones, f.attitudes) for f in facts] == [
+        (PartyRole.GUARANTOR, None, 12, 9, 12),
+    ]
+
+
+def _file(parties: int, notes: int) -> CaseFile:
+    now = datetime(2026, 11, 30, 1, tzinfo=UTC)
+    summary = CaseSummary(
+        1, "HT1", "张三", None, CaseStatus.OPEN, 1, "东城", 2, "张伟", 10_000_000, 8_000_000,
+        12_345, date(2026, 1, 5), None, None, frozenset(), False, False, None,
+        has_guarantor=True,
+    )  # fmt: skip
+    records = tuple(
+        PartyRecord(i, RelatedParty(PartyRole.GUARANTOR, f"甲{i}号", notes="说" * 100))
+        for i in range(parties)
+    )
+    case = Case(
+        Borrower("张三" * 20, address="某某村" * 30, business="养殖" * 30),
+        Loan("HT1", 8_000_000, date(2026, 1, 5), 10_000_000, 12_345),
+        Security("担保" * 100, "住房" * 100, None),
+        tuple(r.party for r in records),
+    )
+    note_list = tuple(CaseNote(now, 2, "张伟", "借款人说下周还" * 60) for _ in range(min(notes, 5)))
+    leads = tuple(
+        LeadChange(now, 2, "张伟", 3, "李娜", 4, "组长", LeadReason.OTHER, "原因" * 100)
+        for _ in range(5)
+    )
+    return CaseFile(summary, case, records, note_list, leads, now, now, note_count=notes)
+
+
+def test_the_card_caps_its_lists_and_counts_the_rest():
+    view = card_view(_file(12, 40), date(2026, 11, 30), UTC)
+    assert (len(view.parties), view.more_parties) == (CARD_PARTIES, 12 - CARD_PARTIES)
+    assert (len(view.notes), view.more_notes) == (CARD_NOTES, 40 - CARD_NOTES)
+    assert view.days_past_due == 329
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_a_card_with_12_guarantors_and_many_notes_fits_one_message(locale):
+    renderer = Renderer(ZoneInfo("Asia/Shanghai"))
+    case_file = _file(12, 40)
+    view = card_view(case_file, date(2026, 11, 30), UTC)
+    html = renderer.render(locale, "cases/card", v=view, f=case_file, s=case_file.summary)
+    text = fit_message(html, renderer.render(locale, "cases/card_cut", s=case_file.summary))
+    plain, _ = parse_html(text)  # still valid HTML after any cut
+    assert utf16_len(text) <= MESSAGE_LIMIT
+    assert "12" in plain  # "Guarantor (12 people): phone and attitude unknown"
+    assert "40" in plain  # "the latest 3 of 40" notes
+    # Only the listed parties are named; the unknowns are one line for all twelve.
+    assert plain.count("号 · ") == CARD_PARTIES
+
+
+def test_fit_message_cuts_at_a_line_end_and_says_so():
+    lines = [f"<b>{i}</b> " + "字" * 50 for i in range(200)]
+    text = fit_message("\n".join(lines), "… cut", limit=1000)
+    assert len(text) <= 1000
+    assert text.endswith("\n… cut")
+    assert all(line in lines for line in text.split("\n")[:-1])
+    assert fit_message("short", "… cut") == "short"
 
 
 def test_pages_of_ten_clamp_a_page_that_no_longer_exists():

@@ -1,12 +1,14 @@
 """Case storage: access is enforced in the queries, imports upsert, reassignment is recorded."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.demo import DEMO_CASES, seed_demo_cases
 from bot.domain.casefile import LeadReason
+from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.people import Role
+from bot.imports import import_bytes
 from bot.storage import SqliteStorage
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -99,3 +101,108 @@ async def test_chat_state_is_kept_until_cleared(world):
     assert (state.flow, state.data) == ("note", {"case_id": 3})
     assert await s.clear_chat_state(uid) is True
     assert await s.get_chat_state(uid) is None
+
+
+# --- the import path -------------------------------------------------------------------------
+
+TODAY = date(2026, 11, 30)
+
+
+async def _import(s, team_id: int, text: str, *, now=NOW, dry_run=False):
+    return await import_bytes(
+        s, text.encode(), file_name="t.csv", team_id=team_id, actor_id=None, now=now,
+        today=TODAY, dry_run=dry_run,
+    )  # fmt: skip
+
+
+async def _team(s):
+    team = await s.ensure_team("南城组", now=NOW)
+    wang = await s.add_user(telegram_id=71, name="小王 🐯", staff_name="王建国",
+                            role=Role.COLLECTOR, team_id=team.id, now=NOW)  # fmt: skip
+    admin = await s.add_user(telegram_id=72, name="主任", role=Role.ADMIN, team_id=None, now=NOW)
+    return team, wang, admin
+
+
+async def test_the_collector_column_matches_the_staff_name_not_the_telegram_name(world):
+    s, _ = world
+    team, wang, admin = await _team(s)
+    head = "合同号,借款人,逾期本金,逾期日期,清收人员\n"
+    out = await _import(
+        s, team.id, head + "N1,甲,100,2026-10-01,小王 🐯\nN2,乙,100,2026-10-01,王建国\n"
+    )
+    assert out.applied is not None
+    assert out.applied["no_lead"] == 1
+    leads = {c.contract_no: c.lead_id for c in await s.list_cases(admin, team_id=team.id)}
+    assert leads == {"N1": None, "N2": wang.id}
+
+
+async def test_growth_moves_only_with_a_newer_export(world):
+    s, _ = world
+    team, _wang, admin = await _team(s)
+    head = "合同号,借款人,逾期本金,逾期日期,数据日期\n"
+
+    async def previous(text: str) -> int | None:
+        await _import(s, team.id, head + text)
+        [case] = await s.list_cases(admin, team_id=team.id)
+        return case.previous_overdue_amount
+
+    assert await previous("G1,甲,100,2026-10-01,2026-11-28\n") is None
+    assert await previous("G1,甲,150,2026-10-01,2026-11-29\n") == 10_000  # newer export
+    assert await previous("G1,甲,150,2026-10-01,2026-11-29\n") == 10_000  # same file again
+    assert await previous("G1,甲,160,2026-10-01,2026-11-29\n") == 10_000  # same day, corrected
+    assert await previous("G1,甲,160,2026-10-01,2026-11-30\n") == 16_000  # next day, no change
+    # Without an as-of date, a changed amount is what tells a newer export.
+    head = "合同号,借款人,逾期本金,逾期日期\n"
+    assert await previous("G1,甲,160,2026-10-01\n") == 16_000
+    assert await previous("G1,甲,170,2026-10-01\n") == 16_000
+    assert await previous("G1,甲,170,2026-10-01\n") == 16_000
+
+
+async def test_parties_phone_only_corrected_and_removed(world):
+    s, _ = world
+    team, _wang, admin = await _team(s)
+    head = "合同号,借款人,逾期本金,逾期日期,担保人\n"
+    await _import(s, team.id, head + 'P1,甲,100,2026-10-01,"张三(138);(139);(137);李四(136)"\n')
+    [case] = await s.list_cases(admin, team_id=team.id)
+
+    async def parties():
+        card = await s.get_case(admin, case.id)
+        return sorted((p.party.name, p.party.phone) for p in card.parties)
+
+    assert await parties() == [("", "137"), ("", "139"), ("张三", "138"), ("李四", "136")]
+    # A collector corrects 李四's phone; the ledger later corrects 张三's and drops 李四.
+    await s.add_party(case.id, RelatedParty(PartyRole.GUARANTOR, "李四", "135"), actor_id=None,
+                      now=NOW)  # fmt: skip
+    await _import(s, team.id, head + 'P1,甲,100,2026-10-01,"张三(188);(139);李四(136)"\n')
+    assert await parties() == [("", "137"), ("", "139"), ("张三", "188"), ("李四", "135")]
+    async with s._tx() as db:  # the ledger's view, for the card to mark
+        rows = await db.fetchall(
+            "SELECT name, phone, in_ledger FROM case_parties WHERE case_id = ? ORDER BY id",
+            (case.id,),
+        )
+    assert [tuple(r) for r in rows] == [
+        ("张三", "188", 1), ("", "139", 1), ("", "137", 0), ("李四", "135", 1),
+    ]  # fmt: skip
+
+
+async def test_two_imports_planned_before_either_writes_do_not_collide(world):
+    s, _ = world
+    team, wang, admin = await _team(s)
+    text = "合同号,借款人,逾期本金,逾期日期,清收人员\nC1,甲,100,2026-10-01,王建国\n"
+    first = await _import(s, team.id, text, dry_run=True)
+    second = await _import(s, team.id, text, dry_run=True)
+    ids = [
+        await s.create_import(team_id=team.id, created_by=None, file_name="t.csv", data=None,
+                              now=NOW)
+        for _ in range(2)
+    ]  # fmt: skip
+    a = await s.apply_import(first.plan, import_id=ids[0], actor_id=None, now=NOW)
+    b = await s.apply_import(second.plan, import_id=ids[1], actor_id=None, now=NOW)
+    assert (a["new"], b["new"], b["unchanged"]) == (1, 0, 1)
+    [case] = await s.list_cases(admin, team_id=team.id)
+    card = await s.get_case(admin, case.id)
+    assert [(h.to_id, h.reason) for h in card.leads] == [(wang.id, LeadReason.IMPORT)]
+    due = await s.due_outbox(NOW + timedelta(minutes=1))
+    assert [(m.user_id, m.template, m.params["count"]) for m in due] == [
+        (wang.id, "imports/new_cases", 1)
+    ]

@@ -124,6 +124,7 @@ def test_money_and_dates_follow_the_locale(renderer):
     env = renderer._envs
     assert env["en"].filters["money"](1234560) == "CN¥12,345.60"
     assert env["zh_Hans"].filters["money"](1234560) == "¥12,345.60"
+    assert env["zh_Hant"].filters["money"](1234560) == "¥12,345.60"  # not Taiwan's "CN¥"
     # 01:00 UTC is 09:00 in Shanghai
     assert env["en"].filters["local_dt"](NOW) == "Nov 30, 2026 9:00\u202fAM"
     assert env["zh_Hans"].filters["local_dt"](NOW) == "2026年11月30日 09:00"
