@@ -20,9 +20,9 @@ from bot.domain.casefile import (
     may_assign_cases,
 )
 from bot.i18n import N_
+from handlers.cases import find_one_case
 
 PREFIX = "as:"
-MAX_CHOICES = 10
 #: The flow (chat_states) under which the next text message is the reason for a change.
 REASON_FLOW = "lead_reason"
 #: A reason is one line; longer text is refused (and kept) rather than cut.
@@ -62,22 +62,10 @@ async def assign(update: Update, context: QingshouContext) -> None:
     if not query:
         await message.reply_text(context.render("assign/usage"))
         return
-    found = await context.storage.find_cases(user, query, limit=MAX_CHOICES + 1)
-    if not found:
-        await message.reply_text(context.render("cases/not_found", query=query))
+    chosen = await find_one_case(message, context, query, choose_prefix=f"{PREFIX}c:")
+    if chosen is None:
         return
-    if len(found) > 1 and found[0].contract_no.casefold() != query.casefold():
-        choices = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                                   callback_data=f"{PREFIX}c:{c.id}")]
-             for c in found[:MAX_CHOICES]]
-        )  # fmt: skip
-        await message.reply_text(
-            context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
-            reply_markup=choices,
-        )
-        return
-    case_file = await context.storage.get_case(user, found[0].id)
+    case_file = await context.storage.get_case(user, chosen)
     assert case_file is not None
     text, keyboard = await _collectors_screen(context, case_file)
     await message.reply_text(text, reply_markup=keyboard)

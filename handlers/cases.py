@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, card_view, local_date, may_assign, sees_others_cases
@@ -123,25 +123,40 @@ async def case(update: Update, context: QingshouContext) -> None:
     if not query:
         await message.reply_text(context.render("cases/usage"))
         return
-    found = await context.storage.find_cases(user, query, limit=MAX_CHOICES + 1)
+    chosen = await find_one_case(message, context, query, choose_prefix=f"{PREFIX}o:")
+    if chosen is None:
+        return
+    case_file = await context.storage.get_case(user, chosen)
+    assert case_file is not None  # found with the same viewer a moment ago
+    text, keyboard = _card(context, case_file)
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+async def find_one_case(
+    message: Message, context: QingshouContext, query: str, *, choose_prefix: str
+) -> int | None:
+    """Search the viewer's cases for ``query``; return the one case id that fits.
+
+    Otherwise answer for the caller: "not found", or buttons to choose among several (each
+    button's data is ``choose_prefix`` + case id, re-checked when pressed).
+    """
+    assert context.user is not None
+    found = await context.storage.find_cases(context.user, query, limit=MAX_CHOICES + 1)
     if not found:
         await message.reply_text(context.render("cases/not_found", query=query))
-        return
+        return None
     if len(found) == 1 or found[0].contract_no.casefold() == query.casefold():
-        case_file = await context.storage.get_case(user, found[0].id)
-        assert case_file is not None  # found with the same viewer a moment ago
-        text, keyboard = _card(context, case_file)
-        await message.reply_text(text, reply_markup=keyboard)
-        return
+        return found[0].id
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                               callback_data=f"{PREFIX}o:{c.id}")]
+                               callback_data=f"{choose_prefix}{c.id}")]
          for c in found[:MAX_CHOICES]]
     )  # fmt: skip
     await message.reply_text(
         context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
         reply_markup=keyboard,
     )
+    return None
 
 
 async def case_button(update: Update, context: QingshouContext) -> None:
