@@ -5,7 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
-from bot.domain.people import Role, User, may_manage, page_of
+from bot.domain.people import Role, User, may_manage
+from bot.domain.queue import page_of
 from bot.i18n import N_
 
 PREFIX = "usr:"
@@ -41,25 +42,25 @@ async def _render_list(
         return None
     team_id = None if user.role is Role.ADMIN else user.team_id
     people = await context.storage.list_users(team_id=team_id)
-    shown, page, pages = page_of(people, page, PAGE_SIZE)
+    shown = page_of(people, page, PAGE_SIZE)
     rows = [
         [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=f"{PREFIX}show:{p.id}")]
-        for p in shown
+        for p in shown.items
         if _may_manage(context, p)
     ]
     nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("◀", callback_data=f"{PREFIX}page:{page - 1}"))
-    if page + 1 < pages:
-        nav.append(InlineKeyboardButton("▶", callback_data=f"{PREFIX}page:{page + 1}"))
+    if shown.has_previous:
+        nav.append(InlineKeyboardButton("◀", callback_data=f"{PREFIX}page:{shown.number - 1}"))
+    if shown.number + 1 < shown.count:
+        nav.append(InlineKeyboardButton("▶", callback_data=f"{PREFIX}page:{shown.number + 1}"))
     if nav:
         rows.append(nav)
     text = context.render(
         "users/list",
-        users=shown,
-        total=len(people),
-        page=page + 1,
-        pages=pages,
+        users=shown.items,
+        total=shown.total,
+        page=shown.number + 1,
+        pages=shown.count,
         team_name=None if team_id is None else user.team_name,
         can_manage=user.role is Role.ADMIN,
     )

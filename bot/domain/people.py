@@ -8,13 +8,9 @@ the deep link ``https://t.me/<bot>?start=CODE``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
 class Role(StrEnum):
@@ -133,13 +129,6 @@ def may_manage(actor: User, target: User, configured_admins: frozenset[int] = fr
         and actor.id != target.id
         and target.telegram_id not in configured_admins
     )
-
-
-def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
-    """Items of ``page`` (0-based, clamped into range), the page shown and the page count."""
-    pages = max(1, -(-len(items) // size))
-    page = min(max(page, 0), pages - 1)
-    return items[page * size : (page + 1) * size], page, pages
 
 
 def deep_link(bot_username: str | None, code: str) -> str:
