@@ -207,7 +207,7 @@ async def note(update: Update, context: QingshouContext) -> None:
         if c.contract_no.casefold() == contract.casefold()
     ]
     if len(found) != 1:
-        await message.reply_text(context.render("cases/not_found", query=contract))
+        await message.reply_text(context.render("cases/not_found", query=contract, text=text))
         return
     summary = found[0]
     if not text:
@@ -216,7 +216,9 @@ async def note(update: Update, context: QingshouContext) -> None:
         )
         await message.reply_text(context.render("cases/note_prompt", s=summary))
         return
-    await context.storage.add_note(user, summary.id, text, now=context.clock.now())
+    if not await context.storage.add_note(user, summary.id, text, now=context.clock.now()):
+        await message.reply_text(context.render("cases/note_lost", text=text))
+        return
     await message.reply_text(context.render("cases/note_saved", s=summary, text=text))
 
 
@@ -231,7 +233,10 @@ async def receive_note(update: Update, context: QingshouContext, data: dict[str,
     if case_file is None:  # reassigned meanwhile: the note would land on someone else's case
         await message.reply_text(context.render("cases/note_lost", text=message.text))
         return
-    await context.storage.add_note(user, case_file.id, message.text, now=context.clock.now())
+    now = context.clock.now()
+    if not await context.storage.add_note(user, case_file.id, message.text, now=now):
+        await message.reply_text(context.render("cases/note_lost", text=message.text))
+        return
     await message.reply_text(
         context.render("cases/note_saved", s=case_file.summary, text=message.text)
     )

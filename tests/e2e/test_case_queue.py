@@ -122,6 +122,18 @@ async def test_a_note_counts_as_contact_and_the_rule_says_so(world, bot):
     assert "no note or contact recorded yet" not in card.text
 
 
+async def test_a_note_to_a_mistyped_contract_gives_the_text_back(world, bot):
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    await zhang.send("/note HT7 答应周三带五千元来社里")
+    reply = await zhang.expect("No case of yours matches")
+    assert "Your note was not saved" in reply.text
+    assert "答应周三带五千元来社里" in reply.text  # nothing typed is lost
+    case_id = (await world.storage.list_cases(world.members[zhang.id]))[0].id
+    assert (await world.storage.get_case(world.members[zhang.id], case_id)).note_count == 0
+
+
 async def test_other_reason_asks_for_the_reason_in_words_and_records_it(world, bot):
     supervisor = await world.member(Role.SUPERVISOR, "组长")
     zhang = await world.member(Role.COLLECTOR, "张伟")

@@ -142,7 +142,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "cases/card_cut": [{"s": summary()}],
     "cases/usage": [{}],
-    "cases/not_found": [{"query": EVIL}],
+    "cases/not_found": [{"query": EVIL}, {"query": EVIL, "text": EVIL}],
     "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],
     "cases/note_prompt": [{"s": summary()}],
     "cases/note_saved": [{"s": summary(), "text": EVIL}],
