@@ -1,28 +1,106 @@
-"""Storage: the only place that speaks SQL. SQLite (aiosqlite) is the embedded default."""
+"""Storage: the only place that speaks SQL, behind one interface.
 
-from bot.storage.cases import CaseStorage, ChatState, ImportRecord, ImportStatus
-from bot.storage.sqlite import (
-    AuditEntry,
-    OutboxMessage,
+The application depends on :class:`Storage` (a ``Protocol``, :mod:`bot.storage.protocol`) and
+opens it with :func:`open_storage` from a URL; SQLite (aiosqlite) is the embedded backend, a
+PostgreSQL one will come behind the same factory. Errors are :mod:`bot.storage.errors`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bot.storage.errors import (
+    FlowConflictError,
     SchemaTooNewError,
-    SqliteStorage,
     StorageError,
-    backup_database,
+    StorageUnavailableError,
+    UnknownStorageURLError,
 )
+from bot.storage.protocol import (
+    AuditStore,
+    CaseStore,
+    FlowStore,
+    InboxStore,
+    OutboxStore,
+    PeopleStore,
+    Storage,
+)
+from bot.storage.records import (
+    AuditEntry,
+    ChatState,
+    FlowState,
+    FlowStatus,
+    ImportRecord,
+    ImportStatus,
+    InboxItem,
+    InboxUpdate,
+    OutboxMessage,
+)
+from bot.storage.sqlite import SqliteStorage, backup_database
+from bot.storage.sqlite.cases import SqliteCases
 
-#: What the rest of the application depends on; a PostgreSQL backend will offer the same verbs.
-Storage = SqliteStorage
+#: The case verbs' mixin, under its former name.
+CaseStorage = SqliteCases
+
+URL_FORMS = "sqlite:///relative/path.db, sqlite:////absolute/path.db or a plain file path"
+
+
+def storage_path(url: str) -> Path:
+    """The SQLite file a storage URL names (``sqlite:///rel``, ``sqlite:////abs``, or a bare
+    path); :class:`UnknownStorageURLError` for any other scheme."""
+    if "://" not in url:
+        if not url.strip():
+            raise UnknownStorageURLError(f"empty storage URL: use {URL_FORMS}")
+        return Path(url)
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() != "sqlite":
+        raise UnknownStorageURLError(
+            f"storage URL {url!r}: no backend for {scheme!r}:// (use {URL_FORMS})"
+        )
+    if not rest.startswith("/") or len(rest) < 2:
+        raise UnknownStorageURLError(
+            f"storage URL {url!r}: a SQLite URL has three slashes before the path ({URL_FORMS})"
+        )
+    return Path(rest[1:])
+
+
+async def open_storage(url: str, *, now: datetime) -> Storage:
+    """Open (creating and migrating if needed) the storage at ``url``.
+
+    Raises :class:`UnknownStorageURLError` for a URL no backend serves,
+    :class:`SchemaTooNewError` for a database written by a newer qingshou and
+    :class:`StorageUnavailableError` for one that cannot be opened.
+    """
+    return await SqliteStorage.open(storage_path(url), now=now)
+
 
 __all__ = [
+    "URL_FORMS",
     "AuditEntry",
+    "AuditStore",
     "CaseStorage",
+    "CaseStore",
     "ChatState",
+    "FlowConflictError",
+    "FlowState",
+    "FlowStatus",
+    "FlowStore",
     "ImportRecord",
     "ImportStatus",
+    "InboxItem",
+    "InboxStore",
+    "InboxUpdate",
     "OutboxMessage",
+    "OutboxStore",
+    "PeopleStore",
     "SchemaTooNewError",
     "SqliteStorage",
     "Storage",
     "StorageError",
+    "StorageUnavailableError",
+    "UnknownStorageURLError",
     "backup_database",
+    "open_storage",
+    "storage_path",
 ]

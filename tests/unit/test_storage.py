@@ -27,7 +27,7 @@ async def test_pragmas_wal_and_foreign_keys(storage, tmp_path):
     raw = sqlite3.connect(tmp_path / "q.db")
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     raw.close()
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError, match="FOREIGN KEY"):
         await storage.add_user(telegram_id=1, name="x", role=Role.COLLECTOR, team_id=999, now=NOW)
 
 

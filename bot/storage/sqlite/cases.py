@@ -1,20 +1,17 @@
 """Case verbs of the storage: imports, the queue, the case card, notes, lead changes.
 
-A mixin that :class:`bot.storage.sqlite.SqliteStorage` inherits, so the SQL of cases lives in
-its own file while the rest of the application still sees one storage object. Every read that
-a person triggers takes the ``viewer`` and filters in SQL (a collector: own cases; a
-supervisor: the team's; an admin: all), so a forged id finds nothing rather than someone
-else's case.
+A mixin over the shared engine that :class:`bot.storage.sqlite.SqliteStorage` composes. Every
+read that a person triggers takes the ``viewer`` and filters in SQL (a collector: own cases; a
+supervisor: the team's; an admin: all), so a forged id finds nothing rather than someone else's
+case.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import Any
 
 from bot.domain.casefile import (
     CaseFile,
@@ -39,59 +36,17 @@ from bot.domain.cases import (
 from bot.domain.importing import CollectorRef, ImportPlan, RowChange, StoredCase
 from bot.domain.people import Role, User
 from bot.domain.urgency import Deterioration
+from bot.storage.records import ImportRecord
+from bot.storage.sqlite.engine import Engine, dt, ts
 
-if TYPE_CHECKING:
-    from bot.storage.sqlite import _Tx
-
-__all__ = ["CaseStorage", "ChatState", "ImportRecord", "ImportStatus"]
+__all__ = ["SqliteCases"]
 
 #: How many notes and lead changes the card loads (newest first).
 CARD_HISTORY = 5
 
 
-def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to storage; pass an aware UTC time")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _d(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
-
-
-class ImportStatus:
-    PENDING = "pending"
-    APPLIED = "applied"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class ImportRecord:
-    """An uploaded ledger file: pending (dry run shown), applied or cancelled."""
-
-    id: int
-    team_id: int | None
-    team_name: str | None
-    created_by: int | None
-    created_at: datetime
-    file_name: str
-    data: bytes | None
-    status: str
-    summary: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatState:
-    """A person's unfinished input: which flow waits for their next message, with its data."""
-
-    user_id: int
-    flow: str
-    data: dict[str, Any]
-    updated_at: datetime
 
 
 _SUMMARY_COLUMNS = """
@@ -127,7 +82,7 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         deterioration=parse_deterioration(r[15]),
         strong_guarantor=bool(r[16]),
         high_default_cost=bool(r[17]),
-        last_contact_at=_dt(r[18]),
+        last_contact_at=dt(r[18]),
         has_guarantor=bool(r[19]),
         has_collateral=bool(r[20]),
     )
@@ -151,16 +106,8 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-class CaseStorage:
-    """The case verbs; mixed into ``SqliteStorage``."""
-
-    if TYPE_CHECKING:
-
-        def _tx(self) -> AbstractAsyncContextManager[_Tx]: ...
-
-        async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-        async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> Iterable[Any]: ...
+class SqliteCases(Engine):
+    """The case verbs: imports, the queue, the case card, notes, lead changes."""
 
     # -- imports ---------------------------------------------------------------------------
 
@@ -178,7 +125,7 @@ class CaseStorage:
             cur = await db.execute(
                 "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (team_id, created_by, _ts(now), file_name, data),
+                (team_id, created_by, ts(now), file_name, data),
             )
             return int(cur.lastrowid or 0)
 
@@ -224,7 +171,7 @@ class CaseStorage:
             cur = await db.execute(
                 "UPDATE imports SET status = 'cancelled', data = NULL, decided_by = ?, "
                 "decided_at = ? WHERE id = ? AND status = 'pending'",
-                (actor_id, _ts(now), import_id),
+                (actor_id, ts(now), import_id),
             )
             if cur.rowcount:
                 await db.audit(now, actor_id, "cancel", "import", import_id, {})
@@ -267,7 +214,7 @@ class CaseStorage:
         ``notify=False``, for the sandbox's demo cases). Batch statements
         only: one ``executemany`` per kind of write, never one awaited statement per row.
         """
-        now_s = _ts(now)
+        now_s = ts(now)
         async with self._tx() as db:
             pending = await db.fetchone(
                 "SELECT 1 FROM imports WHERE id = ? AND status = 'pending'", (import_id,)
@@ -460,18 +407,8 @@ class CaseStorage:
             (case_id, CARD_HISTORY),
         )
         notes = tuple(CaseNote(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in note_rows)
-        lead_rows = await self._fetchall(
-            "SELECT l.at, l.from_id, f.name, l.to_id, t.name, l.by_id, b.name, l.reason, l.note "
-            "FROM case_leads l LEFT JOIN users f ON f.id = l.from_id "
-            "LEFT JOIN users t ON t.id = l.to_id LEFT JOIN users b ON b.id = l.by_id "
-            "WHERE l.case_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?",
-            (case_id, CARD_HISTORY),
-        )
-        leads = tuple(
-            LeadChange(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6],
-                       LeadReason(r[7]), r[8])
-            for r in lead_rows
-        )  # fmt: skip
+        lead_rows = await self._fetchall(_LEADS_SQL, (case_id, CARD_HISTORY))
+        leads = tuple(_lead_change(r) for r in lead_rows)
         case = Case(
             borrower=Borrower(summary.borrower_name, extra[0], summary.borrower_phone, extra[1],
                               extra[2]),
@@ -506,26 +443,32 @@ class CaseStorage:
 
     # -- collectors' records ---------------------------------------------------------------
 
-    async def add_note(self, viewer: User, case_id: int, text: str, *, now: datetime) -> bool:
+    async def add_note(
+        self, viewer: User, case_id: int, text: str, *, now: datetime, key: str | None = None
+    ) -> bool:
         """Record a note on a case ``viewer`` may see; False (nothing written) otherwise.
 
         A note counts as contact with the case: it moves ``last_contact_at`` (the urgency
-        score's "untouched" parts) in the same transaction, so the two never disagree.
+        score's "untouched" parts) in the same transaction, so the two never disagree. With
+        ``key``, a note already stored under it is not stored again (True: it is there).
         """
         where, params = _scope(viewer)
         async with self._tx() as db:
+            if await db.effect(key) is not None:
+                return True
             row = await db.fetchone(f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}",
                                     [case_id, *params])  # fmt: skip
             if row is None:
                 return False
+            await db.record_effect(key, {"case_id": case_id}, now)
             await db.execute(
                 "INSERT INTO case_notes (case_id, author_id, at, text) VALUES (?, ?, ?, ?)",
-                (case_id, viewer.id, _ts(now), text),
+                (case_id, viewer.id, ts(now), text),
             )
             await db.execute(
                 "UPDATE cases SET last_contact_at = ? WHERE id = ? "
                 "AND (last_contact_at IS NULL OR last_contact_at < ?)",
-                (_ts(now), case_id, _ts(now)),
+                (ts(now), case_id, ts(now)),
             )
             await db.audit(now, viewer.id, "note", "case", case_id, {"chars": len(text)})
         return True
@@ -535,7 +478,7 @@ class CaseStorage:
     ) -> int:
         """Add a related party (or update the one with the same role and name)."""
         async with self._tx() as db:
-            cur = await db.execute(
+            row = await db.fetchone(
                 "INSERT INTO case_parties (case_id, role, name, phone, relationship, attitude, "
                 "notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT {_PARTY_KEY} DO UPDATE SET "
@@ -543,9 +486,8 @@ class CaseStorage:
                 "relationship = COALESCE(excluded.relationship, case_parties.relationship), "
                 "attitude = excluded.attitude, notes = excluded.notes RETURNING id",
                 (case_id, party.role.value, party.name, party.phone, party.relationship,
-                 party.attitude.value, party.notes, _ts(now)),
+                 party.attitude.value, party.notes, ts(now)),
             )  # fmt: skip
-            row = await cur.fetchone()
             await db.audit(
                 now,
                 actor_id,
@@ -578,7 +520,7 @@ class CaseStorage:
                 "last_contact_at = COALESCE(?, last_contact_at) WHERE id = ?",
                 (flags, int(strong_guarantor), int(high_default_cost),
                  None if status is None else status.value,
-                 None if last_contact_at is None else _ts(last_contact_at), case_id),
+                 None if last_contact_at is None else ts(last_contact_at), case_id),
             )  # fmt: skip
             await db.audit(now, actor_id, "flags", "case", case_id,
                            {"deterioration": flags, "strong_guarantor": strong_guarantor,
@@ -593,15 +535,21 @@ class CaseStorage:
         *,
         now: datetime,
         note: str | None = None,
+        key: str | None = None,
     ) -> LeadChange | None:
         """Make ``collector_id`` the case's lead collector, record who, when and why, and tell
         the new lead and the previous one (outbox, same transaction). ``note`` is the
         supervisor's own words for :attr:`LeadReason.OTHER`.
 
         Returns ``None`` and writes nothing when ``actor`` may not assign in the case's team,
-        the collector is not an active collector of that team, or is already the lead.
+        the collector is not an active collector of that team, or is already the lead. With
+        ``key``, a change already made under it is not made again: the case's latest lead
+        change is returned instead.
         """
         async with self._tx() as db:
+            if await db.effect(key) is not None:
+                latest = await db.fetchall(_LEADS_SQL, (case_id, 1))
+                return _lead_change(latest[0]) if latest else None
             row = await db.fetchone(
                 "SELECT team_id, lead_id, contract_no, borrower_name FROM cases WHERE id = ?",
                 (case_id,),
@@ -619,11 +567,12 @@ class CaseStorage:
             prev_row = None
             if previous is not None:
                 prev_row = await db.fetchone("SELECT name FROM users WHERE id = ?", (previous,))
+            await db.record_effect(key, {"case_id": case_id, "to": collector_id}, now)
             await db.execute("UPDATE cases SET lead_id = ? WHERE id = ?", (collector_id, case_id))
             await db.execute(
                 "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason, note) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (case_id, previous, collector_id, actor.id, _ts(now), reason.value, note),
+                (case_id, previous, collector_id, actor.id, ts(now), reason.value, note),
             )
             await db.audit(
                 now,
@@ -647,45 +596,18 @@ class CaseStorage:
         return LeadChange(now, previous, prev_row[0] if prev_row else None, collector_id,
                           target[0], actor.id, actor.name, reason, note)  # fmt: skip
 
-    async def team_collectors(self, team_id: int) -> list[User]:
-        """Active collectors of a team, by name (the assign buttons)."""
-        return [
-            u
-            for u in await self.list_users(team_id=team_id)
-            if u.role is Role.COLLECTOR and u.active
-        ]
 
-    if TYPE_CHECKING:
+_LEADS_SQL = (
+    "SELECT l.at, l.from_id, f.name, l.to_id, t.name, l.by_id, b.name, l.reason, l.note "
+    "FROM case_leads l LEFT JOIN users f ON f.id = l.from_id "
+    "LEFT JOIN users t ON t.id = l.to_id LEFT JOIN users b ON b.id = l.by_id "
+    "WHERE l.case_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?"
+)
 
-        async def list_users(self, *, team_id: int | None = None) -> list[User]: ...
 
-    # -- conversation state ----------------------------------------------------------------
-
-    async def set_chat_state(
-        self, user_id: int, flow: str, data: dict[str, Any], *, now: datetime
-    ) -> None:
-        """Wait for ``user_id``'s next message in ``flow`` (replaces any earlier wait)."""
-        async with self._tx() as db:
-            await db.execute(
-                "INSERT INTO chat_states (user_id, flow, data, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET flow = excluded.flow, data = excluded.data, "
-                "updated_at = excluded.updated_at",
-                (user_id, flow, json.dumps(data, ensure_ascii=False), _ts(now)),
-            )
-
-    async def get_chat_state(self, user_id: int) -> ChatState | None:
-        row = await self._fetchone(
-            "SELECT user_id, flow, data, updated_at FROM chat_states WHERE user_id = ?",
-            (user_id,),
-        )
-        if row is None:
-            return None
-        return ChatState(row[0], row[1], json.loads(row[2]), datetime.fromisoformat(row[3]))
-
-    async def clear_chat_state(self, user_id: int) -> bool:
-        async with self._tx() as db:
-            cur = await db.execute("DELETE FROM chat_states WHERE user_id = ?", (user_id,))
-            return cur.rowcount > 0
+def _lead_change(r: Sequence[Any]) -> LeadChange:
+    return LeadChange(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6],
+                      LeadReason(r[7]), r[8])  # fmt: skip
 
 
 def _ledger_values(p: Any) -> tuple[Any, ...]:

@@ -1,0 +1,393 @@
+"""The storage interface: what handlers, reminders, the CLI and the sandbox may ask of storage.
+
+One ``Protocol`` per aggregate, and :class:`Storage` composing them with ``close``. Any backend
+(SQLite today, PostgreSQL later) implements all of them and passes ``tests/contract``; open one
+with :func:`bot.storage.open_storage`. All times are aware UTC datetimes, in and out. Failures
+are :mod:`bot.storage.errors`, never a driver's exception. Methods are verbs and return the
+dataclasses of :mod:`bot.storage.records` and :mod:`bot.domain`, never rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.domain.casefile import CaseFile, CaseSummary, LeadChange, LeadReason
+from bot.domain.cases import CaseStatus, RelatedParty
+from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
+from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
+from bot.domain.urgency import Deterioration
+from bot.storage.records import (
+    AuditEntry,
+    ChatState,
+    FlowState,
+    ImportRecord,
+    InboxItem,
+    InboxUpdate,
+    OutboxMessage,
+)
+
+__all__ = [
+    "AuditStore",
+    "CaseStore",
+    "FlowStore",
+    "InboxStore",
+    "OutboxStore",
+    "PeopleStore",
+    "Storage",
+]
+
+
+class PeopleStore(Protocol):
+    """Teams, people (roles, languages, switched off, blocked) and one-time invites."""
+
+    async def ensure_team(self, name: str, *, now: datetime, actor_id: int | None = None) -> Team:
+        """The team called ``name``, created (and audited) if it does not exist yet."""
+
+    async def find_team(self, name: str) -> Team | None: ...
+
+    async def get_team(self, team_id: int) -> Team | None: ...
+
+    async def list_teams(self) -> list[Team]: ...
+
+    async def get_user_by_telegram_id(self, telegram_id: int) -> User | None: ...
+
+    async def get_user(self, user_id: int) -> User | None: ...
+
+    async def list_users(self, *, team_id: int | None = None) -> list[User]:
+        """Everyone (admins' view), or one team's members (a supervisor's view)."""
+
+    async def ensure_admins(self, telegram_ids: Iterable[int], *, now: datetime) -> None:
+        """Make the operator's ``QINGSHOU_ADMINS`` admins (existing users are promoted)."""
+
+    async def add_user(
+        self,
+        *,
+        telegram_id: int,
+        name: str,
+        role: Role,
+        team_id: int | None,
+        now: datetime,
+        actor_id: int | None = None,
+        locale: str | None = None,
+        staff_name: str | None = None,
+    ) -> User:
+        """Register someone directly (the sandbox's demo people, tests)."""
+
+    async def update_profile(
+        self, user_id: int, *, name: str, username: str | None, telegram_locale: str | None
+    ) -> None:
+        """Keep the name and language Telegram reports (not audited: nobody decided it)."""
+
+    async def set_locale(self, user_id: int, locale: str, *, now: datetime) -> None: ...
+
+    async def set_active(
+        self, user_id: int, active: bool, *, actor_id: int | None, now: datetime
+    ) -> User:
+        """Deactivate or reactivate a user; returns the user as stored afterwards."""
+
+    async def set_blocked(self, telegram_id: int, blocked: bool, *, now: datetime) -> bool:
+        """Record that a user blocked (or unblocked) the bot; True if that changed anything."""
+
+    async def team_collectors(self, team_id: int) -> list[User]:
+        """Active collectors of a team, by name (the assign buttons)."""
+
+    async def create_invite(
+        self,
+        *,
+        role: Role,
+        team_id: int | None,
+        created_by: int | None,
+        now: datetime,
+        ttl: timedelta = DEFAULT_INVITE_TTL,
+        staff_name: str | None = None,
+        key: str | None = None,
+    ) -> Invite:
+        """A fresh one-time invite. Supervisors and collectors must belong to a team."""
+
+    async def get_invite(self, code: str) -> Invite | None: ...
+
+    async def redeem_invite(
+        self,
+        code: str,
+        *,
+        telegram_id: int,
+        name: str,
+        username: str | None,
+        telegram_locale: str | None,
+        now: datetime,
+    ) -> User | InviteProblem:
+        """Join with ``code``: checks and uses the invite and creates the user atomically."""
+
+
+class CaseStore(Protocol):
+    """Cases and ledger imports. Reads a person triggers take the ``viewer`` and see only what
+    that person may see (a forged id finds nothing)."""
+
+    async def create_import(
+        self,
+        *,
+        team_id: int | None,
+        created_by: int | None,
+        file_name: str,
+        data: bytes | None,
+        now: datetime,
+    ) -> int:
+        """Keep an uploaded file until it is imported or cancelled (survives a restart)."""
+
+    async def get_import(self, import_id: int) -> ImportRecord | None: ...
+
+    async def set_import_team(self, import_id: int, team_id: int) -> bool:
+        """An admin chose the team of a pending import; False if it is no longer pending."""
+
+    async def record_preview(self, import_id: int, summary: dict[str, int]) -> None: ...
+
+    async def cancel_import(self, import_id: int, *, actor_id: int | None, now: datetime) -> bool:
+        """Drop a pending import (and its file); False if it was already decided."""
+
+    async def import_snapshot(self) -> dict[str, StoredCase]:
+        """Every stored case by its key (借据号 or 合同号): what an import plan compares against."""
+
+    async def collector_refs(self, team_id: int) -> list[CollectorRef]:
+        """The team's active collectors, for matching the ledger's collector column: by the
+        name on the cooperative's books (``staff_name``), never the Telegram display name."""
+
+    async def apply_import(
+        self,
+        plan: ImportPlan,
+        *,
+        import_id: int,
+        actor_id: int | None,
+        now: datetime,
+        notify: bool = True,
+    ) -> dict[str, int] | None:
+        """Write ``plan`` in one transaction; ``None`` if the import is no longer pending (a
+        second press of "Import", or a cancel that came first)."""
+
+    async def list_cases(
+        self, viewer: User, *, include_closed: bool = False, team_id: int | None = None
+    ) -> list[CaseSummary]:
+        """The cases ``viewer`` may see (open ones unless ``include_closed``), by id."""
+
+    async def find_cases(self, viewer: User, query: str, *, limit: int = 20) -> list[CaseSummary]:
+        """Cases ``viewer`` may see whose contract number, borrower name or phone contains
+        ``query``; an exact contract number comes first, then by name."""
+
+    async def get_case(self, viewer: User, case_id: int) -> CaseFile | None:
+        """The whole case file, or ``None`` when it does not exist or ``viewer`` may not see
+        it (the two are not told apart: a forged id learns nothing)."""
+
+    async def count_notes(self, case_id: int) -> int: ...
+
+    async def add_note(
+        self, viewer: User, case_id: int, text: str, *, now: datetime, key: str | None = None
+    ) -> bool:
+        """Record a note on a case ``viewer`` may see; False (nothing written) otherwise."""
+
+    async def add_party(
+        self, case_id: int, party: RelatedParty, *, actor_id: int | None, now: datetime
+    ) -> int:
+        """Add a related party (or update the one with the same role and name)."""
+
+    async def set_case_flags(
+        self,
+        case_id: int,
+        *,
+        deterioration: Iterable[Deterioration] = (),
+        strong_guarantor: bool = False,
+        high_default_cost: bool = False,
+        status: CaseStatus | None = None,
+        last_contact_at: datetime | None = None,
+        actor_id: int | None,
+        now: datetime,
+    ) -> None:
+        """Record what collectors learned that the ledger cannot say (urgency inputs)."""
+
+    async def assign_lead(
+        self,
+        actor: User,
+        case_id: int,
+        collector_id: int,
+        reason: LeadReason,
+        *,
+        now: datetime,
+        note: str | None = None,
+        key: str | None = None,
+    ) -> LeadChange | None:
+        """Make ``collector_id`` the case's lead collector, record who, when and why, and tell
+        the new lead and the previous one (outbox, same transaction). ``note`` is the
+        supervisor's own words for :attr:`LeadReason.OTHER`."""
+
+
+class FlowStore(Protocol):
+    """Multi-step exchanges (compare-and-set on ``version``), idempotency keys, and the legacy
+    one-slot chat state (until the handlers no longer use it)."""
+
+    async def start_flow(
+        self,
+        user_id: int,
+        flow: str,
+        step: str,
+        data: dict[str, Any],
+        *,
+        now: datetime,
+        expires_at: datetime,
+        case_id: int | None = None,
+        waiting: bool = False,
+        update_id: int | None = None,
+    ) -> FlowState:
+        """Start ``flow`` at ``step`` for ``user_id``."""
+
+    async def open_flow(self, user_id: int) -> FlowState | None:
+        """The flow the person's next message or button answers, if any (even if expired:
+        the engine decides what an expired flow means)."""
+
+    async def waiting_flow(self, user_id: int) -> FlowState | None: ...
+
+    async def get_flow(self, flow_id: int) -> FlowState | None: ...
+
+    async def advance_flow(
+        self,
+        flow_id: int,
+        version: int,
+        *,
+        step: str,
+        data: dict[str, Any],
+        now: datetime,
+        case_id: int | None = None,
+        expires_at: datetime | None = None,
+        update_id: int | None = None,
+    ) -> FlowState | None:
+        """Move an open flow to ``step`` with ``data`` if it is still at ``version`` (CAS);
+        the new state, or None when the flow moved on, ended or does not exist. Clears
+        ``message_id`` (the question asked belongs to the old step)."""
+
+    async def set_flow_message(self, flow_id: int, version: int, message_id: int) -> bool:
+        """Record which message asked the current question (version unchanged); False if the
+        flow's version moved on meanwhile."""
+
+    async def end_flow(
+        self,
+        flow_id: int,
+        version: int | None,
+        status: str,
+        *,
+        now: datetime,
+        update_id: int | None = None,
+    ) -> FlowState | None:
+        """End an open or waiting flow as ``status`` (done, cancelled, expired, dropped); CAS
+        on ``version`` unless it is None. The ended state, or None if nothing changed."""
+
+    async def promote_waiting(
+        self, user_id: int, *, now: datetime, expires_at: datetime
+    ) -> FlowState | None:
+        """Drop the open flow (if any) and open the waiting one, in one transaction; None
+        (and nothing changed) when there is no waiting flow."""
+
+    async def flow_consumed(self, user_id: int, update_id: int) -> FlowState | None:
+        """The person's latest flow (any status) that already acted on ``update_id`` or a
+        later update: a replayed update it matches was handled before."""
+
+    async def effect_result(self, key: str) -> dict[str, Any] | None:
+        """What the write done under idempotency ``key`` returned, or None if none was."""
+
+    async def set_chat_state(
+        self, user_id: int, flow: str, data: dict[str, Any], *, now: datetime
+    ) -> None:
+        """Wait for ``user_id``'s next message in ``flow`` (replaces any earlier wait)."""
+
+    async def get_chat_state(self, user_id: int) -> ChatState | None: ...
+
+    async def clear_chat_state(self, user_id: int) -> bool: ...
+
+
+class InboxStore(Protocol):
+    """Every update from Telegram, stored before it is acknowledged (the hot path: one statement
+    per call)."""
+
+    async def store_updates(self, updates: Sequence[InboxUpdate], *, now: datetime) -> list[int]:
+        """Store a batch of updates in one statement; the ids that were new (a re-fetched
+        update already stored is ignored), in the order given."""
+
+    async def pending_updates(self, *, limit: int = 1000) -> list[InboxItem]:
+        """Stored updates neither handled nor set aside, by update id."""
+
+    async def claim_update(self, update_id: int) -> int | None:
+        """Count one more attempt at a pending update: the attempts so far, or None when it
+        is handled, set aside or unknown."""
+
+    async def finish_update(self, update_id: int, *, now: datetime) -> None: ...
+
+    async def set_aside_update(self, update_id: int, reason: str, *, now: datetime) -> None:
+        """An update that cannot be handled (a poison update): kept, never tried again."""
+
+    async def inbox_counts(self) -> dict[str, int]: ...
+
+    async def prune_inbox(self, *, before: datetime) -> int:
+        """Delete handled updates received before ``before``; how many."""
+
+
+class OutboxStore(Protocol):
+    """Messages to send later or to someone else, and Bot API calls deferred past their retries."""
+
+    async def enqueue(
+        self,
+        user_id: int,
+        template: str,
+        params: dict[str, Any],
+        *,
+        now: datetime,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Queue a message for ``user_id`` (delivered by reminders.outbox)."""
+
+    async def defer_call(
+        self,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        user_id: int | None = None,
+    ) -> int:
+        """Keep a Bot API call that could not be made now; returns the row id."""
+
+    async def deferred_chats(self) -> set[int]:
+        """The chats with a deferred call still to make (their replies must wait behind it)."""
+
+    async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxMessage]:
+        """Rows whose time has come, oldest first, each chat's calls in id order (a call
+        waits while an earlier call of its chat is not due yet)."""
+
+    async def mark_sent(self, results: Sequence[tuple[int, int]], *, now: datetime) -> None:
+        """Record Telegram's message id for each sent outbox row, in one batch."""
+
+    async def mark_failed(
+        self, row_id: int, error: str, *, now: datetime, retry_at: datetime | None
+    ) -> None:
+        """A send failed: try again at ``retry_at``, or give up (dropped) when it is None."""
+
+
+class AuditStore(Protocol):
+    """The audit trail, small installation facts (meta), backups and the schema."""
+
+    async def get_meta(self, key: str) -> str | None: ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def audit_log(self, *, entity: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """Newest first."""
+
+    async def backup(self, dest: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup API)."""
+
+    async def schema_version(self) -> int: ...
+
+
+class Storage(PeopleStore, CaseStore, FlowStore, InboxStore, OutboxStore, AuditStore, Protocol):
+    """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""
+
+    async def close(self) -> None:
+        """Close the connection(s); the object is unusable afterwards."""

@@ -1,0 +1,152 @@
+"""What the storage returns (and the few things it takes): plain dataclasses, never rows.
+
+Backend-neutral: every backend returns these same types. Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "FLOW_END_STATUSES",
+    "AuditEntry",
+    "ChatState",
+    "FlowState",
+    "FlowStatus",
+    "ImportRecord",
+    "ImportStatus",
+    "InboxItem",
+    "InboxUpdate",
+    "OutboxMessage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    actor_id: int | None
+    action: str
+    entity: str
+    entity_id: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A row of the outbox, due now.
+
+    ``kind == 'template'``: a message for ``user_id``, rendered at send time in their language
+    (``locale``) from ``template`` and ``params``. ``kind == 'call'``: a Bot API call that could
+    not be made in time (``method`` with ``payload``), to be made again for ``chat_id``;
+    ``user_id``/``locale`` may be None and ``template`` ''. ``telegram_id`` is the chat the row
+    goes to in both kinds (equal to ``chat_id``).
+    """
+
+    id: int
+    user_id: int | None
+    telegram_id: int
+    locale: str | None
+    template: str
+    params: dict[str, Any]
+    not_before: datetime
+    attempts: int
+    kind: str = "template"
+    chat_id: int = 0
+    method: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+class ImportStatus:
+    PENDING = "pending"
+    APPLIED = "applied"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    """An uploaded ledger file: pending (dry run shown), applied or cancelled."""
+
+    id: int
+    team_id: int | None
+    team_name: str | None
+    created_by: int | None
+    created_at: datetime
+    file_name: str
+    data: bytes | None
+    status: str
+    summary: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """A person's unfinished input: which flow waits for their next message, with its data.
+
+    The one-slot predecessor of :class:`FlowState`, kept until the handlers no longer use it.
+    """
+
+    user_id: int
+    flow: str
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+class FlowStatus:
+    OPEN = "open"
+    WAITING = "waiting"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    DROPPED = "dropped"
+
+
+#: The statuses :meth:`end_flow` may set.
+FLOW_END_STATUSES = frozenset(
+    {FlowStatus.DONE, FlowStatus.CANCELLED, FlowStatus.EXPIRED, FlowStatus.DROPPED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    """One started multi-step exchange of one person (at most one 'open' and one 'waiting').
+
+    ``version`` moves on with every change of step or status: a button or a replayed update
+    carrying an older version changes nothing (compare-and-set). ``message_id`` is the Telegram
+    message that asked the open question (None once the flow moved on). ``last_update_id`` is
+    the latest Telegram update the flow acted on.
+    """
+
+    id: int
+    user_id: int
+    flow: str
+    step: str
+    data: dict[str, Any]
+    case_id: int | None
+    message_id: int | None
+    version: int
+    status: str
+    last_update_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxUpdate:
+    """An update from Telegram as it is stored: its id, its chat (if any) and the raw JSON."""
+
+    update_id: int
+    chat_id: int | None
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A stored update not handled yet, read back (``attempts``: claims so far)."""
+
+    update_id: int
+    chat_id: int | None
+    payload: str
+    attempts: int
+    received_at: datetime

@@ -1,0 +1,42 @@
+"""The SQLite backend: one engine (connection, lock, transactions) and one mixin per aggregate.
+
+``SqliteStorage`` composes them; it implements :class:`bot.storage.protocol.Storage`.
+"""
+
+from __future__ import annotations
+
+from bot.storage.sqlite.audit import SqliteAudit
+from bot.storage.sqlite.cases import SqliteCases
+from bot.storage.sqlite.engine import (
+    BUSY_TIMEOUT_MS,
+    Engine,
+    Migration,
+    Tx,
+    backup_database,
+    load_migrations,
+    sqlite3_split,
+    ts,
+)
+from bot.storage.sqlite.flows import SqliteFlows
+from bot.storage.sqlite.inbox import SqliteInbox
+from bot.storage.sqlite.outbox import SqliteOutbox
+from bot.storage.sqlite.people import SqlitePeople
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "Engine",
+    "Migration",
+    "SqliteStorage",
+    "Tx",
+    "backup_database",
+    "load_migrations",
+    "sqlite3_split",
+    "ts",
+]
+
+
+class SqliteStorage(
+    SqlitePeople, SqliteCases, SqliteFlows, SqliteInbox, SqliteOutbox, SqliteAudit, Engine
+):
+    """The application's storage in one SQLite file. Open with :meth:`open` (or
+    :func:`bot.storage.open_storage`), close with :meth:`close`."""

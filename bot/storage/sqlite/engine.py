@@ -1,0 +1,343 @@
+"""The SQLite engine under every aggregate: one aiosqlite connection, one lock, transactions.
+
+One connection in WAL mode, foreign keys on, a busy timeout for the CLI writing beside the bot.
+Writes that read before they write run in ``BEGIN IMMEDIATE`` transactions under one asyncio lock,
+because coroutines share the connection and must not interleave inside a transaction; reads and
+single-statement writes take the same lock. Every driver error is turned into one of
+:mod:`bot.storage.errors` here, at the execute/transaction layer, so no ``sqlite3`` exception
+leaves ``bot/storage``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from bot.storage.errors import SchemaTooNewError, StorageError, StorageUnavailableError
+
+BUSY_TIMEOUT_MS = 5000
+
+#: SQLite result codes that mean "the database cannot be used (now)", not "this request is wrong".
+_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN",
+                "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_NOTADB", "SQLITE_CORRUPT",
+                "SQLITE_PERM", "SQLITE_PROTOCOL")  # fmt: skip
+
+
+def translate_error(exc: sqlite3.Error, path: Path | str) -> StorageError:
+    """The storage error for a driver error: unavailable (locked, I/O, not a database, ...)
+    or refused (a constraint, or a statement this code should not have made)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(_UNAVAILABLE) or (
+        not name and isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+    ):
+        return StorageUnavailableError(f"database {path}: {exc}")
+    return StorageError(f"database {path} refused: {exc}")
+
+
+@contextmanager
+def driver_errors(path: Path | str) -> Iterator[None]:
+    """Re-raise what the driver raises as a storage error (the cause kept for the log)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise translate_error(exc, path) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What a write statement did (the cursor itself never leaves the engine)."""
+
+    lastrowid: int
+    rowcount: int
+
+
+def ts(value: datetime) -> str:
+    """Store a time: aware datetimes only, always as UTC text that sorts chronologically."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to storage; pass an aware UTC time")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def load_migrations() -> list[Migration]:
+    """The numbered ``migrations/NNNN_name.sql`` files, in order."""
+    found = []
+    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError("migrations must be numbered 0001, 0002, ... without gaps")
+    return found
+
+
+class Engine:
+    """The connection, its lock and transactions; the aggregates' mixins build on it.
+
+    Open with :meth:`open`, close with :meth:`close`.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path | str, *, now: datetime | None = None) -> Self:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        Raises :class:`SchemaTooNewError` for a database from a newer version,
+        :class:`StorageUnavailableError` when it cannot be opened.
+        """
+        path = Path(path)
+        if str(path) != ":memory:":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageUnavailableError(
+                    f"cannot create the directory of {path}: {exc}"
+                ) from exc
+        with driver_errors(path):
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            with driver_errors(path):
+                await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA foreign_keys = ON")
+                await conn.execute("PRAGMA synchronous = NORMAL")
+            storage = cls(conn, path)
+            await storage._migrate(now or datetime.now(UTC))
+        except BaseException:
+            await conn.close()
+            raise
+        return storage
+
+    async def close(self) -> None:
+        with driver_errors(self.path):
+            await self._conn.close()
+
+    async def schema_version(self) -> int:
+        row = await self._fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def _migrate(self, now: datetime) -> None:
+        migrations = load_migrations()
+        latest = migrations[-1].version
+        current = await self.schema_version()
+        if current > latest:
+            raise SchemaTooNewError(
+                f"database {self.path} has schema version {current}, but this qingshou knows "
+                f"only up to {latest}: it was written by a newer version. Upgrade qingshou, or "
+                "restore a backup made by this version."
+            )
+        for migration in migrations[current:]:
+            async with self._tx() as db:
+                # Another process (the CLI beside the bot) may have applied it meanwhile.
+                row = await db.fetchone("PRAGMA user_version")
+                if row is not None and int(row[0]) >= migration.version:
+                    continue
+                await db.executescript_in_tx(migration.sql)
+                await db.execute(f"PRAGMA user_version = {migration.version}")
+                await db.execute(
+                    "INSERT INTO audit (at, action, entity, entity_id, detail) "
+                    "VALUES (?, 'migrate', 'schema', ?, ?)",
+                    (ts(now), str(migration.version), json.dumps({"name": migration.name})),
+                )
+
+    # -- statements ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Tx]:
+        async with self._lock:
+            with driver_errors(self.path):
+                await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self._conn, self.path)
+            except BaseException:
+                with driver_errors(self.path):
+                    await self._conn.execute("ROLLBACK")
+                raise
+            with driver_errors(self.path):
+                await self._conn.execute("COMMIT")
+
+    # Reads take the lock too: on the shared connection a read issued while another coroutine's
+    # transaction is open would see its uncommitted (possibly rolled back) rows.
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._lock:
+            with driver_errors(self.path):
+                async with self._conn.execute(sql, params) as cur:
+                    return await cur.fetchone()
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._lock:
+            with driver_errors(self.path):
+                async with self._conn.execute(sql, params) as cur:
+                    return list(await cur.fetchall())
+
+    # A single statement is its own transaction (autocommit): one awaited call on the hot path.
+    # It takes the lock, else it would run inside another coroutine's open transaction.
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
+        async with self._lock:
+            with driver_errors(self.path):
+                async with self._conn.execute(sql, params) as cur:
+                    return Done(int(cur.lastrowid or 0), cur.rowcount)
+
+    async def _execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """A single write with ``RETURNING``: its rows."""
+        return await self._fetchall(sql, params)
+
+
+class Tx:
+    """The statements available inside a transaction (no nested BEGIN)."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._path = path
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
+        with driver_errors(self._path):
+            async with self._conn.execute(sql, params) as cur:
+                return Done(int(cur.lastrowid or 0), cur.rowcount)
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        with driver_errors(self._path):
+            await self._conn.executemany(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with driver_errors(self._path):
+            async with self._conn.execute(sql, params) as cur:
+                return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with driver_errors(self._path):
+            async with self._conn.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+
+    async def executescript_in_tx(self, script: str) -> None:
+        # executescript() would COMMIT first; run statement by statement instead.
+        for statement in sqlite3_split(script):
+            await self.execute(statement)
+
+    async def audit(
+        self,
+        now: datetime,
+        actor_id: int | None,
+        action: str,
+        entity: str,
+        entity_id: int | str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        await self.execute(
+            "INSERT INTO audit (at, actor_id, action, entity, entity_id, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                ts(now),
+                actor_id,
+                action,
+                entity,
+                None if entity_id is None else str(entity_id),
+                json.dumps(detail, ensure_ascii=False),
+            ),
+        )
+
+    async def enqueue(
+        self,
+        user_id: int,
+        template: str,
+        params: dict[str, Any],
+        now: datetime,
+        not_before: datetime | None = None,
+    ) -> None:
+        """Queue a template message for ``user_id`` (its chat is the user's Telegram id)."""
+        await self.execute(
+            "INSERT INTO outbox (user_id, chat_id, kind, template, params, not_before, "
+            "created_at) VALUES (?1, (SELECT telegram_id FROM users WHERE id = ?1), "
+            "'template', ?2, ?3, ?4, ?5)",
+            (
+                user_id,
+                template,
+                json.dumps(params, ensure_ascii=False),
+                ts(not_before or now),
+                ts(now),
+            ),
+        )
+
+    # -- effects (idempotency keys) ---------------------------------------------------------
+
+    async def effect(self, key: str | None) -> dict[str, Any] | None:
+        """The stored result of the write done under ``key``, or None if there was none."""
+        if key is None:
+            return None
+        row = await self.fetchone("SELECT result FROM effects WHERE key = ?", (key,))
+        return None if row is None else dict(json.loads(row[0]))
+
+    async def record_effect(self, key: str | None, result: dict[str, Any], now: datetime) -> None:
+        """Remember that the write under ``key`` was done (same transaction as the write)."""
+        if key is not None:
+            await self.execute(
+                "INSERT INTO effects (key, result, at) VALUES (?, ?, ?)",
+                (key, json.dumps(result, ensure_ascii=False), ts(now)),
+            )
+
+
+def sqlite3_split(script: str) -> list[str]:
+    """Split a migration script into complete statements (sqlite3.complete_statement)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current.strip()[:80]}")
+    return statements
+
+
+async def backup_database(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` consistently, even while the bot writes (WAL included)."""
+
+    def _copy() -> None:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailableError(f"cannot create the directory of {dest}: {exc}") from exc
+        tmp = dest.with_name(dest.name + ".partial")
+        tmp.unlink(missing_ok=True)
+        with driver_errors(src):
+            source = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
+            target = sqlite3.connect(tmp)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+        tmp.replace(dest)
+
+    await asyncio.to_thread(_copy)

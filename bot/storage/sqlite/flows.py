@@ -1,0 +1,236 @@
+"""Flows (multi-step exchanges, compare-and-set on ``version``), effects, and the old one-slot
+chat state that the flows replace.
+
+At most one 'open' and one 'waiting' flow per person is enforced by partial unique indexes, so
+even two processes cannot open two. Every change of step or status moves ``version`` on (except
+:meth:`set_flow_message`), which is what makes a stale button or a replayed update a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.storage.errors import FlowConflictError
+from bot.storage.records import FLOW_END_STATUSES, ChatState, FlowState
+from bot.storage.sqlite.engine import Engine, dt, ts
+
+_FLOW_COLUMNS = (
+    "id, user_id, flow, step, data, case_id, message_id, version, status, last_update_id, "
+    "created_at, updated_at, expires_at"
+)
+
+
+def _flow(r: Sequence[Any]) -> FlowState:
+    return FlowState(
+        id=r[0],
+        user_id=r[1],
+        flow=r[2],
+        step=r[3],
+        data=json.loads(r[4]),
+        case_id=r[5],
+        message_id=r[6],
+        version=r[7],
+        status=r[8],
+        last_update_id=r[9],
+        created_at=datetime.fromisoformat(r[10]),
+        updated_at=datetime.fromisoformat(r[11]),
+        expires_at=datetime.fromisoformat(r[12]),
+    )
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+class SqliteFlows(Engine):
+    """Flow state per person, idempotency keys, and the legacy chat state."""
+
+    # -- flows -----------------------------------------------------------------------------
+
+    async def start_flow(
+        self,
+        user_id: int,
+        flow: str,
+        step: str,
+        data: dict[str, Any],
+        *,
+        now: datetime,
+        expires_at: datetime,
+        case_id: int | None = None,
+        waiting: bool = False,
+        update_id: int | None = None,
+    ) -> FlowState:
+        """Start ``flow`` at ``step`` for ``user_id``.
+
+        ``waiting=False``: the flow is 'open'; raises :class:`FlowConflictError` when another
+        is open. ``waiting=True``: it waits behind the open one ('continue X / drop X'), and
+        replaces an earlier waiting one (which becomes 'dropped').
+        """
+        async with self._tx() as db:
+            if waiting:
+                await db.execute(
+                    "UPDATE flows SET status = 'dropped', version = version + 1, updated_at = ? "
+                    "WHERE user_id = ? AND status = 'waiting'",
+                    (ts(now), user_id),
+                )
+            else:
+                row = await db.fetchone(
+                    "SELECT flow FROM flows WHERE user_id = ? AND status = 'open'", (user_id,)
+                )
+                if row is not None:
+                    raise FlowConflictError(f"user {user_id} already has the flow {row[0]!r} open")
+            row = await db.fetchone(
+                "INSERT INTO flows (user_id, flow, step, data, case_id, status, last_update_id, "
+                "created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"RETURNING {_FLOW_COLUMNS}",
+                (user_id, flow, step, _json(data), case_id, "waiting" if waiting else "open",
+                 update_id, ts(now), ts(now), ts(expires_at)),
+            )  # fmt: skip
+        return _flow(row)
+
+    async def open_flow(self, user_id: int) -> FlowState | None:
+        """The flow the person's next message or button answers, if any (even if expired:
+        the engine decides what an expired flow means)."""
+        row = await self._fetchone(
+            f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND status = 'open'",
+            (user_id,),
+        )
+        return None if row is None else _flow(row)
+
+    async def waiting_flow(self, user_id: int) -> FlowState | None:
+        row = await self._fetchone(
+            f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND status = 'waiting'",
+            (user_id,),
+        )
+        return None if row is None else _flow(row)
+
+    async def get_flow(self, flow_id: int) -> FlowState | None:
+        row = await self._fetchone(f"SELECT {_FLOW_COLUMNS} FROM flows WHERE id = ?", (flow_id,))
+        return None if row is None else _flow(row)
+
+    async def advance_flow(
+        self,
+        flow_id: int,
+        version: int,
+        *,
+        step: str,
+        data: dict[str, Any],
+        now: datetime,
+        case_id: int | None = None,
+        expires_at: datetime | None = None,
+        update_id: int | None = None,
+    ) -> FlowState | None:
+        """Move an open flow to ``step`` with ``data`` if it is still at ``version`` (CAS);
+        the new state, or None when the flow moved on, ended or does not exist. Clears
+        ``message_id`` (the question asked belongs to the old step)."""
+        rows = await self._execute_returning(
+            "UPDATE flows SET step = ?, data = ?, case_id = COALESCE(?, case_id), "
+            "expires_at = COALESCE(?, expires_at), last_update_id = COALESCE(?, last_update_id), "
+            "updated_at = ?, version = version + 1, message_id = NULL "
+            f"WHERE id = ? AND version = ? AND status = 'open' RETURNING {_FLOW_COLUMNS}",
+            (step, _json(data), case_id, None if expires_at is None else ts(expires_at),
+             update_id, ts(now), flow_id, version),
+        )  # fmt: skip
+        return _flow(rows[0]) if rows else None
+
+    async def set_flow_message(self, flow_id: int, version: int, message_id: int) -> bool:
+        """Record which message asked the current question (version unchanged); False if the
+        flow's version moved on meanwhile."""
+        done = await self._execute(
+            "UPDATE flows SET message_id = ? WHERE id = ? AND version = ?",
+            (message_id, flow_id, version),
+        )
+        return done.rowcount > 0
+
+    async def end_flow(
+        self,
+        flow_id: int,
+        version: int | None,
+        status: str,
+        *,
+        now: datetime,
+        update_id: int | None = None,
+    ) -> FlowState | None:
+        """End an open or waiting flow as ``status`` (done, cancelled, expired, dropped); CAS
+        on ``version`` unless it is None. The ended state, or None if nothing changed."""
+        if status not in FLOW_END_STATUSES:
+            raise ValueError(f"a flow cannot end as {status!r}")
+        rows = await self._execute_returning(
+            "UPDATE flows SET status = ?1, updated_at = ?2, version = version + 1, "
+            "last_update_id = COALESCE(?3, last_update_id) "
+            "WHERE id = ?4 AND status IN ('open', 'waiting') AND (?5 IS NULL OR version = ?5) "
+            f"RETURNING {_FLOW_COLUMNS}",
+            (status, ts(now), update_id, flow_id, version),
+        )
+        return _flow(rows[0]) if rows else None
+
+    async def promote_waiting(
+        self, user_id: int, *, now: datetime, expires_at: datetime
+    ) -> FlowState | None:
+        """Drop the open flow (if any) and open the waiting one, in one transaction; None
+        (and nothing changed) when there is no waiting flow."""
+        async with self._tx() as db:
+            waiting = await db.fetchone(
+                "SELECT id FROM flows WHERE user_id = ? AND status = 'waiting'", (user_id,)
+            )
+            if waiting is None:
+                return None
+            await db.execute(
+                "UPDATE flows SET status = 'dropped', version = version + 1, updated_at = ? "
+                "WHERE user_id = ? AND status = 'open'",
+                (ts(now), user_id),
+            )
+            row = await db.fetchone(
+                "UPDATE flows SET status = 'open', version = version + 1, expires_at = ?, "
+                f"updated_at = ? WHERE id = ? RETURNING {_FLOW_COLUMNS}",
+                (ts(expires_at), ts(now), waiting[0]),
+            )
+        return _flow(row)
+
+    async def flow_consumed(self, user_id: int, update_id: int) -> FlowState | None:
+        """The person's latest flow (any status) that already acted on ``update_id`` or a
+        later update: a replayed update it matches was handled before."""
+        row = await self._fetchone(
+            f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND last_update_id >= ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT 1",
+            (user_id, update_id),
+        )
+        return None if row is None else _flow(row)
+
+    # -- effects ---------------------------------------------------------------------------
+
+    async def effect_result(self, key: str) -> dict[str, Any] | None:
+        """What the write done under idempotency ``key`` returned, or None if none was."""
+        row = await self._fetchone("SELECT result FROM effects WHERE key = ?", (key,))
+        return None if row is None else dict(json.loads(row[0]))
+
+    # -- legacy one-slot conversation state (until the handlers use flows) ------------------
+
+    async def set_chat_state(
+        self, user_id: int, flow: str, data: dict[str, Any], *, now: datetime
+    ) -> None:
+        """Wait for ``user_id``'s next message in ``flow`` (replaces any earlier wait)."""
+        await self._execute(
+            "INSERT INTO chat_states (user_id, flow, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET flow = excluded.flow, data = excluded.data, "
+            "updated_at = excluded.updated_at",
+            (user_id, flow, _json(data), ts(now)),
+        )
+
+    async def get_chat_state(self, user_id: int) -> ChatState | None:
+        row = await self._fetchone(
+            "SELECT user_id, flow, data, updated_at FROM chat_states WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        updated = dt(row[3])
+        assert updated is not None
+        return ChatState(row[0], row[1], json.loads(row[2]), updated)
+
+    async def clear_chat_state(self, user_id: int) -> bool:
+        done = await self._execute("DELETE FROM chat_states WHERE user_id = ?", (user_id,))
+        return done.rowcount > 0

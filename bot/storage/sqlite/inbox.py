@@ -1,0 +1,86 @@
+"""The inbox: every update from Telegram, stored before Telegram is told it arrived.
+
+On the hot path (store, claim, finish: three calls per update), so each is one statement, one
+awaited call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.storage.records import InboxItem, InboxUpdate
+from bot.storage.sqlite.engine import Engine, ts
+
+_PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
+
+
+class SqliteInbox(Engine):
+    """Store, claim, finish or set aside, count, prune."""
+
+    async def store_updates(self, updates: Sequence[InboxUpdate], *, now: datetime) -> list[int]:
+        """Store a batch of updates in one statement; the ids that were new (a re-fetched
+        update already stored is ignored), in the order given."""
+        if not updates:
+            return []
+        batch = json.dumps(
+            [[u.update_id, u.chat_id, u.payload] for u in updates], ensure_ascii=False
+        )
+        rows = await self._execute_returning(
+            "INSERT OR IGNORE INTO inbox (update_id, chat_id, payload, received_at) "
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+            "json_extract(value, '$[2]'), ? FROM json_each(?) WHERE true "
+            "RETURNING update_id",
+            (ts(now), batch),
+        )
+        new = {int(r[0]) for r in rows}
+        return list(dict.fromkeys(u.update_id for u in updates if u.update_id in new))
+
+    async def pending_updates(self, *, limit: int = 1000) -> list[InboxItem]:
+        """Stored updates neither handled nor set aside, by update id."""
+        rows = await self._fetchall(
+            "SELECT update_id, chat_id, payload, attempts, received_at FROM inbox "
+            f"WHERE {_PENDING} ORDER BY update_id LIMIT ?",
+            (limit,),
+        )
+        return [InboxItem(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
+
+    async def claim_update(self, update_id: int) -> int | None:
+        """Count one more attempt at a pending update: the attempts so far, or None when it
+        is handled, set aside or unknown."""
+        rows = await self._execute_returning(
+            f"UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ? AND {_PENDING} "
+            "RETURNING attempts",
+            (update_id,),
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def finish_update(self, update_id: int, *, now: datetime) -> None:
+        await self._execute(
+            "UPDATE inbox SET handled_at = ? WHERE update_id = ? AND handled_at IS NULL",
+            (ts(now), update_id),
+        )
+
+    async def set_aside_update(self, update_id: int, reason: str, *, now: datetime) -> None:
+        """An update that cannot be handled (a poison update): kept, never tried again."""
+        await self._execute(
+            "UPDATE inbox SET set_aside_at = ?, set_aside_reason = ? "
+            "WHERE update_id = ? AND set_aside_at IS NULL",
+            (ts(now), reason[:500], update_id),
+        )
+
+    async def inbox_counts(self) -> dict[str, int]:
+        row = await self._fetchone(
+            "SELECT COALESCE(SUM(handled_at IS NULL AND set_aside_at IS NULL), 0), "
+            "COALESCE(SUM(handled_at IS NOT NULL), 0), "
+            "COALESCE(SUM(set_aside_at IS NOT NULL AND handled_at IS NULL), 0) FROM inbox"
+        )
+        return {"pending": int(row[0]), "handled": int(row[1]), "set_aside": int(row[2])}
+
+    async def prune_inbox(self, *, before: datetime) -> int:
+        """Delete handled updates received before ``before``; how many."""
+        done = await self._execute(
+            "DELETE FROM inbox WHERE handled_at IS NOT NULL AND received_at < ?", (ts(before),)
+        )
+        return done.rowcount
