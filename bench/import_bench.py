@@ -28,7 +28,7 @@ from bench.ledger_data import HEADER, _line
 from bot.domain.casefile import local_date
 from bot.domain.people import Role
 from bot.imports import prepare_import
-from bot.storage import SqliteStorage
+from bot.storage import open_storage
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 
@@ -61,7 +61,7 @@ async def _import_thrice(data: bytes, changed: bytes, fmt: str, *, trace: bool) 
 
     report = []
     with tempfile.TemporaryDirectory() as tmp:
-        storage = await SqliteStorage.open(Path(tmp) / "bench.db", now=NOW)
+        storage = await open_storage(str(Path(tmp) / "bench.db"), now=NOW)
         try:
             team = await storage.ensure_team("东城组", now=NOW)
             for i in range(50):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot.domain.people import Role
 from bot.emulator import Emulator, EmulatorConfig
-from bot.storage import SqliteStorage
+from bot.storage import open_storage
 
 TOKENS = {
     "echo": "111111111:" + "E" * 35,
@@ -121,7 +121,7 @@ async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
             users = [emu.add_user(first_name=f"User{i}").id for i in range(n_users)]
             db = Path(tmp) / "bench.db"
             now = datetime.now(UTC)
-            storage = await SqliteStorage.open(db, now=now)
+            storage = await open_storage(str(db), now=now)
             team = await storage.ensure_team("Bench", now=now)
             for uid in users:
                 await storage.add_user(

@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings
 from bot.context import BotData, QingshouContext
 from bot.menu import set_default_menu
 from bot.render import Renderer
-from bot.storage import SqliteStorage, Storage
+from bot.storage import Storage, open_storage
 from bot.telegram_io import PerChatUpdateProcessor, ResilientRateLimiter
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ async def _post_init(app: QingshouApp) -> None:
     data = app.bot_data
     now = data.clock.now()
     if data.storage is None:
-        data.storage = await SqliteStorage.open(data.settings.db_path, now=now)
+        data.storage = await open_storage(str(data.settings.db_path), now=now)
         data.extra["owns_storage"] = True
     await data.storage.ensure_admins(data.settings.admins, now=now)
     data.bot_username = app.bot.username

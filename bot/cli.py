@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -25,13 +24,13 @@ log = logging.getLogger("qingshou")
 
 async def open_storage(settings: Settings, *, now: datetime | None = None) -> Storage:
     """Open the database, turning what can go wrong into an error that names QINGSHOU_DB."""
-    from bot.storage import SchemaTooNewError, SqliteStorage
+    from bot import storage
 
     try:
-        return await SqliteStorage.open(settings.db_path, now=now or datetime.now(UTC))
-    except SchemaTooNewError as exc:
+        return await storage.open_storage(str(settings.db_path), now=now or datetime.now(UTC))
+    except storage.SchemaTooNewError as exc:
         raise ConfigError(f"QINGSHOU_DB: {exc}") from exc
-    except (OSError, sqlite3.Error) as exc:
+    except storage.StorageError as exc:
         raise ConfigError(f"QINGSHOU_DB: cannot open {settings.db_path}: {exc}") from exc
 
 
@@ -165,13 +164,23 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the live database consistently to PATH."""
-    from bot.storage import backup_database
+    from bot.storage import StorageError
 
     settings = _settings(args)
     if not settings.db_path.exists():
         raise ConfigError(f"QINGSHOU_DB: {settings.db_path} does not exist")
     dest = Path(args.path)
-    asyncio.run(backup_database(settings.db_path, dest))
+
+    async def _backup() -> None:
+        storage = await open_storage(settings)
+        try:
+            await storage.backup(dest)
+        except StorageError as exc:
+            raise ConfigError(f"backup to {dest}: {exc}") from exc
+        finally:
+            await storage.close()
+
+    asyncio.run(_backup())
     print(f"backed up {settings.db_path} to {dest}")
     return 0
 
@@ -224,7 +233,6 @@ async def run_import(
 def cmd_import(args: argparse.Namespace) -> int:
     """Import (or with --dry-run only check) a ledger export into a team."""
     from bot.domain.ledger import LedgerError
-    from bot.storage import SqliteStorage
 
     settings = _settings(args)
     path = Path(args.file)
@@ -233,7 +241,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     async def _go() -> int:
         now = datetime.now(UTC)
-        storage = await SqliteStorage.open(settings.db_path, now=now)
+        storage = await open_storage(settings, now=now)
         try:
             await run_import(
                 storage,
@@ -269,12 +277,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from bot.domain.casefile import CaseSummary, local_date
     from bot.domain.cases import days_past_due
-    from bot.storage import SqliteStorage
 
     settings = _settings(args)
 
     async def _load() -> list[CaseSummary]:
-        storage = await SqliteStorage.open(settings.db_path, now=now)
+        storage = await open_storage(settings, now=now)
         try:
             teams = {t.name: t.id for t in await storage.list_teams()}
             if args.team and args.team not in teams:

@@ -21,7 +21,7 @@ from bot.demo import seed_demo_cases
 from bot.domain.people import Role, deep_link
 from bot.emulator import Emulator, EmulatorConfig, UserInfo
 from bot.runner import running
-from bot.storage import SqliteStorage, Storage
+from bot.storage import Storage, open_storage
 
 BOT_USERNAME = "qingshou_sandbox_bot"
 TEAM = "东城组"
@@ -133,7 +133,7 @@ async def start_sandbox(
         async with Emulator(config) as emulator:
             emulator.add_bot(token, username=BOT_USERNAME, first_name="清收 Sandbox")
             emulator.attach_clock(clock, settings.tz)
-            storage = await SqliteStorage.open(db, now=clock.now())
+            storage = await open_storage(str(db), now=clock.now())
             try:
                 people = await seed_demo(storage, emulator, clock)
                 team = await storage.ensure_team(TEAM, now=clock.now())
