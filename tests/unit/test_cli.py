@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.cli import build_parser, main
-from bot.storage import SqliteStorage
+from bot.storage import open_storage
+from bot.storage.testing import query_file, uncommitted_write
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_invite_prints_code_link_and_expiry(env, capsys):
     assert "expires:" in out
 
     async def stored():
-        s = await SqliteStorage.open(env / "q.db")
+        s = await open_storage(str(env / "q.db"), now=datetime.now(UTC))
         try:
             return await s.get_invite(code)
         finally:
@@ -79,17 +80,15 @@ def test_a_bad_setting_stops_with_its_name(env, capsys, monkeypatch):
 
 def test_backup_copies_the_live_database(env, capsys):
     main(["invite", "--role", "admin"])
-    live = sqlite3.connect(env / "q.db")  # a writer holding the database open meanwhile
-    live.execute("BEGIN")
-    live.execute("INSERT INTO meta (key, value) VALUES ('uncommitted', 'x')")
-    assert main(["backup", str(env / "copy.db")]) == 0
-    live.rollback()
-    live.close()
-    copy = sqlite3.connect(env / "copy.db")
-    assert copy.execute("SELECT count(*) FROM invites").fetchone()[0] == 1
-    assert copy.execute("SELECT count(*) FROM meta WHERE key='uncommitted'").fetchone()[0] == 0
-    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    copy.close()
+    # A writer holding the database open meanwhile.
+    with uncommitted_write(
+        env / "q.db", "INSERT INTO meta (key, value) VALUES ('uncommitted', 'x')"
+    ):
+        assert main(["backup", str(env / "copy.db")]) == 0
+    copy = env / "copy.db"
+    assert query_file(copy, "SELECT count(*) FROM invites") == [(1,)]
+    assert query_file(copy, "SELECT count(*) FROM meta WHERE key='uncommitted'") == [(0,)]
+    assert query_file(copy, "PRAGMA integrity_check") == [("ok",)]
 
 
 def test_backup_of_a_missing_database_is_refused(env, capsys):

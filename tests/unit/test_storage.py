@@ -1,20 +1,61 @@
-import sqlite3
-from datetime import UTC, datetime, timedelta
+"""The SQLite backend itself: URLs, pragmas, migrations, locking, errors, backups.
+
+What every backend must do is in tests/contract; these tests look at the database file (through
+the test-support helpers of bot.storage.testing, never the driver directly).
+"""
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from bot.domain.people import InviteProblem, Role
-from bot.storage import SchemaTooNewError, SqliteStorage, StorageError
-from bot.storage.sqlite import load_migrations
+from bot.domain.people import Role
+from bot.imports import import_bytes
+from bot.storage import (
+    SchemaTooNewError,
+    StorageError,
+    StorageUnavailableError,
+    UnknownStorageURLError,
+    open_storage,
+    storage_path,
+)
+from bot.storage.sqlite import engine, load_migrations, split_statements
+from bot.storage.testing import (
+    execute_file,
+    held_transaction,
+    query_file,
+    rows,
+    uncommitted_write,
+)
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def storage(tmp_path):
-    s = await SqliteStorage.open(tmp_path / "q.db", now=NOW)
+    s = await open_storage(f"sqlite:///{tmp_path}/q.db", now=NOW)
     yield s
     await s.close()
+
+
+def test_storage_urls_name_relative_absolute_and_bare_paths():
+    assert storage_path("sqlite:///data/q.db") == Path("data/q.db")
+    assert storage_path("sqlite:////var/lib/q.db") == Path("/var/lib/q.db")
+    assert storage_path("q.db") == Path("q.db")
+    assert storage_path("/srv/q.db") == Path("/srv/q.db")
+    for bad in ("postgresql://u@h/db", "mysql://x", "sqlite://host/q.db", "sqlite:///", ""):
+        with pytest.raises(UnknownStorageURLError, match="sqlite:///relative/path"):
+            storage_path(bad)
+
+
+async def test_every_url_form_opens_the_same_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite:///rel/q.db", f"sqlite:///{tmp_path}/rel/q.db", "rel/q.db"):
+        s = await open_storage(url, now=NOW)
+        await s.ensure_team("A", now=NOW)
+        await s.close()
+    assert query_file(tmp_path / "rel" / "q.db", "SELECT count(*) FROM teams") == [(1,)]
 
 
 async def test_new_database_is_migrated_to_the_latest_version(storage):
@@ -24,169 +65,98 @@ async def test_new_database_is_migrated_to_the_latest_version(storage):
 
 
 async def test_pragmas_wal_and_foreign_keys(storage, tmp_path):
-    raw = sqlite3.connect(tmp_path / "q.db")
-    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    raw.close()
+    assert query_file(tmp_path / "q.db", "PRAGMA journal_mode") == [("wal",)]
     with pytest.raises(StorageError, match="FOREIGN KEY"):
         await storage.add_user(telegram_id=1, name="x", role=Role.COLLECTOR, team_id=999, now=NOW)
 
 
 async def test_reopening_applies_nothing_twice(tmp_path):
-    s = await SqliteStorage.open(tmp_path / "q.db", now=NOW)
+    s = await open_storage(f"{tmp_path}/q.db", now=NOW)
     await s.close()
-    s = await SqliteStorage.open(tmp_path / "q.db", now=NOW)
+    s = await open_storage(f"{tmp_path}/q.db", now=NOW)
     assert len(await s.audit_log(entity="schema")) == len(load_migrations())
     await s.close()
 
 
+async def test_the_bot_and_the_cli_migrating_at_once_apply_each_migration_once(tmp_path):
+    opened = await asyncio.gather(*(open_storage(f"{tmp_path}/q.db", now=NOW) for _ in range(3)))
+    try:
+        versions = [e.entity_id for e in await opened[0].audit_log(entity="schema")]
+        assert sorted(versions, key=int) == [str(m.version) for m in load_migrations()]
+    finally:
+        for s in opened:
+            await s.close()
+
+
 async def test_database_from_a_newer_version_is_refused(tmp_path):
     path = tmp_path / "q.db"
-    raw = sqlite3.connect(path)
-    raw.execute("PRAGMA user_version = 999")
-    raw.close()
+    execute_file(path, "PRAGMA user_version = 999")
     with pytest.raises(SchemaTooNewError, match="999"):
-        await SqliteStorage.open(path, now=NOW)
+        await open_storage(str(path), now=NOW)
 
 
-async def test_invite_is_redeemed_once_and_notifies_its_maker(storage):
-    team = await storage.ensure_team("东城", now=NOW)
-    sup = await storage.add_user(
-        telegram_id=10, name="Li", role=Role.SUPERVISOR, team_id=team.id, now=NOW
-    )
-    inv = await storage.create_invite(
-        role=Role.COLLECTOR, team_id=team.id, created_by=sup.id, now=NOW
-    )
-    user = await storage.redeem_invite(
-        inv.code, telegram_id=11, name="Zhang", username="zh", telegram_locale="zh_Hans", now=NOW
-    )
-    assert not isinstance(user, InviteProblem)
-    assert (user.role, user.team_name, user.name) == (Role.COLLECTOR, "东城", "Zhang")
-    again = await storage.redeem_invite(
-        inv.code, telegram_id=12, name="Chen", username=None, telegram_locale=None, now=NOW
-    )
-    assert again is InviteProblem.USED
-    assert await storage.get_user_by_telegram_id(12) is None
-    queued = await storage.due_outbox(NOW)
-    assert [(m.telegram_id, m.template, m.params["name"]) for m in queued] == [
-        (10, "notify/invite_used", "Zhang")
-    ]
-    actions = [e.action for e in await storage.audit_log(entity="user")]
-    assert "join" in actions
+async def test_a_file_that_is_not_a_database_is_unavailable(tmp_path):
+    (tmp_path / "q.db").write_bytes(b"this is a spreadsheet, not a database" * 100)
+    with pytest.raises(StorageUnavailableError, match=r"q\.db"):
+        await open_storage(f"{tmp_path}/q.db", now=NOW)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StorageUnavailableError):
+        await open_storage(f"{tmp_path}/file/q.db", now=NOW)
 
 
-async def test_expired_and_unknown_invites(storage):
-    team = await storage.ensure_team("A", now=NOW)
-    inv = await storage.create_invite(
-        role=Role.COLLECTOR, team_id=team.id, created_by=None, now=NOW, ttl=timedelta(hours=1)
-    )
-    later = NOW + timedelta(hours=1)
-    kw = {"telegram_id": 5, "name": "x", "username": None, "telegram_locale": None}
-    assert await storage.redeem_invite(inv.code, now=later, **kw) is InviteProblem.EXPIRED
-    assert await storage.redeem_invite("nope-nope-nope", now=NOW, **kw) is InviteProblem.UNKNOWN
+async def test_a_database_locked_beyond_the_busy_timeout_is_unavailable(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 50)
+    s = await open_storage(f"{tmp_path}/q.db", now=NOW)
+    try:
+        with uncommitted_write(tmp_path / "q.db", "INSERT INTO meta VALUES ('cli', 'x')"):
+            with pytest.raises(StorageUnavailableError, match="locked"):
+                await s.set_meta("bot_username", "b")
+            assert await s.get_meta("cli") is None  # WAL: reads go on meanwhile
+        await s.set_meta("bot_username", "b")  # and writes once the other writer is done
+    finally:
+        await s.close()
 
 
-async def test_collector_invite_needs_a_team(storage):
-    with pytest.raises(StorageError):
-        await storage.create_invite(role=Role.COLLECTOR, team_id=None, created_by=None, now=NOW)
-
-
-async def test_admins_from_settings_are_created_and_promoted(storage):
-    team = await storage.ensure_team("A", now=NOW)
-    await storage.add_user(telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW)
-    await storage.ensure_admins([7, 8], now=NOW)
-    assert (await storage.get_user_by_telegram_id(7)).role is Role.ADMIN
-    assert (await storage.get_user_by_telegram_id(8)).role is Role.ADMIN
-
-
-async def test_deactivate_and_blocked_are_recorded(storage):
-    team = await storage.ensure_team("A", now=NOW)
-    u = await storage.add_user(
-        telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
-    )
-    off = await storage.set_active(u.id, False, actor_id=None, now=NOW)
-    assert not off.active
-    assert await storage.set_blocked(7, True, now=NOW)
-    assert not await storage.set_blocked(7, True, now=NOW)  # already recorded
-    assert (await storage.get_user(u.id)).blocked_at == NOW
-    actions = [e.action for e in await storage.audit_log(entity="user", limit=10)]
-    assert actions[:2] == ["blocked", "deactivate"]
-
-
-async def test_outbox_batches_and_retries(storage):
-    team = await storage.ensure_team("A", now=NOW)
-    u = await storage.add_user(
-        telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
-    )
-    for i in range(3):
-        await storage.enqueue(u.id, "notify/invite_used", {"i": i}, now=NOW)
-    await storage.enqueue(u.id, "x", {}, now=NOW, not_before=NOW + timedelta(days=1))
-    due = await storage.due_outbox(NOW)
-    assert [m.params["i"] for m in due] == [0, 1, 2]
-    await storage.mark_sent([(due[0].id, 501), (due[1].id, 502)], now=NOW)
-    await storage.mark_failed(due[2].id, "boom", now=NOW, retry_at=NOW + timedelta(minutes=1))
-    assert await storage.due_outbox(NOW) == []
-    assert [m.id for m in await storage.due_outbox(NOW + timedelta(minutes=1))] == [due[2].id]
-
-
-async def test_naive_times_are_refused(storage):
-    with pytest.raises(ValueError, match="naive"):
-        await storage.ensure_team("A", now=datetime(2026, 1, 1))
+async def test_migration_5_keeps_queued_messages_as_template_rows(tmp_path):
+    path = tmp_path / "q.db"
+    for migration in load_migrations()[:4]:
+        for statement in split_statements(migration.sql):
+            execute_file(path, statement)
+    execute_file(path, "PRAGMA user_version = 4")
+    execute_file(path, "INSERT INTO users (id, telegram_id, role, created_at) "
+                       "VALUES (1, 4242, 'admin', '2026-11-30T00:00:00+00:00')")  # fmt: skip
+    execute_file(path, "INSERT INTO outbox (user_id, template, params, not_before, created_at) "
+                       "VALUES (1, 'notify/invite_used', '{\"name\": \"李\"}', "
+                       "'2026-11-30T00:00:00+00:00', '2026-11-30T00:00:00+00:00')")  # fmt: skip
+    s = await open_storage(str(path), now=NOW)
+    try:
+        [m] = await s.due_outbox(NOW)
+        assert (m.kind, m.chat_id, m.telegram_id, m.template, m.params) == (
+            "template", 4242, 4242, "notify/invite_used", {"name": "李"})  # fmt: skip
+        indexes = await rows(s, "SELECT name FROM sqlite_master WHERE tbl_name = 'outbox' "
+                                "AND type = 'index' ORDER BY name")  # fmt: skip
+        assert indexes == [("outbox_calls",), ("outbox_due",)]
+    finally:
+        await s.close()
 
 
 async def test_backup_is_a_consistent_openable_copy(storage, tmp_path):
     await storage.ensure_team("备份组", now=NOW)
     dest = tmp_path / "copy" / "backup.db"
-    await storage.backup(dest)
-    copy = await SqliteStorage.open(dest, now=NOW)
+    with uncommitted_write(tmp_path / "q.db", "INSERT INTO meta VALUES ('uncommitted', 'x')"):
+        await storage.backup(dest)
+    copy = await open_storage(str(dest), now=NOW)
     assert [t.name for t in await copy.list_teams()] == ["备份组"]
+    assert await copy.get_meta("uncommitted") is None
     await copy.close()
-
-
-async def test_two_people_racing_for_one_invite_exactly_one_wins(storage):
-    import asyncio
-
-    team = await storage.ensure_team("A", now=NOW)
-    inv = await storage.create_invite(
-        role=Role.COLLECTOR, team_id=team.id, created_by=None, now=NOW
-    )
-    results = await asyncio.gather(
-        *(
-            storage.redeem_invite(
-                inv.code,
-                telegram_id=100 + i,
-                name=f"p{i}",
-                username=None,
-                telegram_locale=None,
-                now=NOW,
-            )
-            for i in range(5)
-        )
-    )
-    winners = [r for r in results if not isinstance(r, InviteProblem)]
-    assert len(winners) == 1
-    assert results.count(InviteProblem.USED) == 4
-    assert len(await storage.list_users()) == 1
-
-
-async def test_queued_messages_for_switched_off_people_are_dropped(storage):
-    team = await storage.ensure_team("A", now=NOW)
-    u = await storage.add_user(
-        telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
-    )
-    await storage.enqueue(u.id, "notify/invite_used", {}, now=NOW)
-    await storage.set_active(u.id, False, actor_id=None, now=NOW)
-    assert await storage.due_outbox(NOW) == []
-    await storage.set_active(u.id, True, actor_id=None, now=NOW)
-    assert await storage.due_outbox(NOW) == []  # dropped, not delivered late
+    assert query_file(dest, "PRAGMA integrity_check") == [("ok",)]
 
 
 async def test_a_read_never_sees_another_coroutines_uncommitted_write(storage):
-    import asyncio
-
     entered, release = asyncio.Event(), asyncio.Event()
 
     async def slow_writer():
-        async with storage._tx() as db:
+        async with held_transaction(storage) as db:
             await db.execute("INSERT INTO teams (name, created_at) VALUES ('ghost', 'x')")
             entered.set()
             await release.wait()
@@ -195,15 +165,49 @@ async def test_a_read_never_sees_another_coroutines_uncommitted_write(storage):
     writer = asyncio.create_task(slow_writer())
     await entered.wait()
     reader = asyncio.create_task(storage.list_teams())
+    inbox = asyncio.create_task(storage.inbox_counts())
     await asyncio.sleep(0.05)
     release.set()
     with pytest.raises(RuntimeError):
         await writer
     assert [t.name for t in await reader] == []
+    assert (await inbox)["pending"] == 0
 
 
-async def test_invite_needs_a_positive_lifetime(storage):
-    with pytest.raises(StorageError):
-        await storage.create_invite(
-            role=Role.ADMIN, team_id=None, created_by=None, now=NOW, ttl=timedelta(0)
-        )
+async def test_a_single_statement_write_does_not_join_another_coroutines_transaction(storage):
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_writer():
+        async with held_transaction(storage):
+            entered.set()
+            await release.wait()
+            raise RuntimeError("rolled back")
+
+    from bot.storage import InboxUpdate
+
+    writer = asyncio.create_task(slow_writer())
+    await entered.wait()
+    store = asyncio.create_task(storage.store_updates([InboxUpdate(1, 7, "{}")], now=NOW))
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await writer
+    assert await store == [1]
+    assert (await storage.inbox_counts())["pending"] == 1  # not rolled back with the other
+
+
+async def test_the_ledger_view_of_parties_is_marked_in_the_database(storage):
+    team = await storage.ensure_team("南城组", now=NOW)
+    head = "合同号,借款人,逾期本金,逾期日期,担保人\n"
+
+    async def load(text):
+        imp = await import_bytes(
+            storage, text.encode(), file_name="t.csv", team_id=team.id, actor_id=None,
+            now=NOW, today=NOW.date(), dry_run=False,
+        )  # fmt: skip
+        assert not imp.plan.errors
+
+    await load(head + 'P1,甲,100,2026-10-01,"张三(138);(139);(137)"\n')
+    await load(head + 'P1,甲,100,2026-10-01,"张三(188);(139)"\n')
+    marked = await rows(storage, "SELECT name, phone, in_ledger FROM case_parties ORDER BY id")
+    assert marked == [("张三", "188", 1), ("", "139", 1), ("", "137", 0)]

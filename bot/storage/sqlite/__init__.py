@@ -14,6 +14,7 @@ from bot.storage.sqlite.engine import (
     Tx,
     backup_database,
     load_migrations,
+    split_statements,
     sqlite3_split,
     ts,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Tx",
     "backup_database",
     "load_migrations",
+    "split_statements",
     "sqlite3_split",
     "ts",
 ]

@@ -239,7 +239,7 @@ class Tx:
 
     async def executescript_in_tx(self, script: str) -> None:
         # executescript() would COMMIT first; run statement by statement instead.
-        for statement in sqlite3_split(script):
+        for statement in split_statements(script):
             await self.execute(statement)
 
     async def audit(
@@ -304,7 +304,7 @@ class Tx:
             )
 
 
-def sqlite3_split(script: str) -> list[str]:
+def split_statements(script: str) -> list[str]:
     """Split a migration script into complete statements (sqlite3.complete_statement)."""
     statements, current = [], ""
     for line in script.splitlines(keepends=True):
@@ -341,3 +341,7 @@ async def backup_database(src: Path, dest: Path) -> None:
         tmp.replace(dest)
 
     await asyncio.to_thread(_copy)
+
+
+#: The former name of :func:`split_statements`.
+sqlite3_split = split_statements

@@ -1,6 +1,7 @@
-"""Case storage: access is enforced in the queries, imports upsert, reassignment is recorded."""
+"""Contract: cases and imports. Access is enforced in the queries, imports upsert,
+reassignment is recorded."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -9,14 +10,12 @@ from bot.domain.casefile import LeadReason
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.people import Role
 from bot.imports import import_bytes
-from bot.storage import SqliteStorage
-
-NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+from tests.contract.conftest import NOW
 
 
 @pytest.fixture
-async def world(tmp_path):
-    s = await SqliteStorage.open(tmp_path / "q.db", now=NOW)
+async def world(storage):
+    s = storage
     east = await s.ensure_team("东城组", now=NOW)
     west = await s.ensure_team("西城组", now=NOW)
     people = {
@@ -32,8 +31,7 @@ async def world(tmp_path):
                                   now=NOW),
     }  # fmt: skip
     await seed_demo_cases(s, team_id=east.id, collectors=[people["zhang"], people["chen"]], now=NOW)
-    yield s, people
-    await s.close()
+    return s, people
 
 
 async def test_each_role_sees_only_its_cases(world):
@@ -93,14 +91,39 @@ async def test_collector_records_survive_reseeding_and_one_case_waits_for_a_lead
     ]
 
 
-async def test_chat_state_is_kept_until_cleared(world):
+async def test_a_note_under_a_key_is_stored_once(world):
     s, p = world
-    uid = p["zhang"].id
-    await s.set_chat_state(uid, "note", {"case_id": 3}, now=NOW)
-    state = await s.get_chat_state(uid)
-    assert (state.flow, state.data) == ("note", {"case_id": 3})
-    assert await s.clear_chat_state(uid) is True
-    assert await s.get_chat_state(uid) is None
+    case = (await s.list_cases(p["zhang"]))[0]
+    for _ in range(2):  # the same update replayed after a crash
+        assert await s.add_note(p["zhang"], case.id, "电话未接", now=NOW, key="note:1:900")
+    assert await s.add_note(p["zhang"], case.id, "电话未接", now=NOW, key="note:1:901")
+    card = await s.get_case(p["zhang"], case.id)
+    assert [n.text for n in card.notes] == ["电话未接", "电话未接"]
+    assert card.summary.last_contact_at == NOW
+    assert await s.effect_result("note:1:900") == {"case_id": case.id}
+    # A refused note stores no key: the same key may still be used once it is allowed.
+    theirs = (await s.list_cases(p["chen"]))[0]
+    assert await s.add_note(p["zhang"], theirs.id, "x", now=NOW, key="note:1:902") is False
+    assert await s.effect_result("note:1:902") is None
+
+
+async def test_an_assignment_under_a_key_is_made_once(world):
+    s, p = world
+    case = (await s.list_cases(p["zhang"]))[0]
+    at = NOW + timedelta(hours=1)
+    first = await s.assign_lead(p["boss"], case.id, p["chen"].id, LeadReason.OTHER, now=at,
+                                note="回老家了", key="assign:3:77")  # fmt: skip
+    again = await s.assign_lead(p["boss"], case.id, p["chen"].id, LeadReason.OTHER, now=at,
+                                note="回老家了", key="assign:3:77")  # fmt: skip
+    assert again == first
+    assert (first.to_name, first.note) == ("Chen Jing", "回老家了")
+    card = await s.get_case(p["admin"], case.id)
+    assert len([c for c in card.leads if c.reason is LeadReason.OTHER]) == 1
+    due = await s.due_outbox(at)
+    assert len([m for m in due if m.template == "assign/notify_new"]) == 1
+    assert await s.assign_lead(p["boss"], case.id, p["zhang"].id, LeadReason.WORKLOAD,
+                               now=at, key="assign:3:78") is not None  # fmt: skip
+    assert (await s.effect_result("assign:3:77"))["case_id"] == case.id
 
 
 # --- the import path -------------------------------------------------------------------------
@@ -175,14 +198,6 @@ async def test_parties_phone_only_corrected_and_removed(world):
                       now=NOW)  # fmt: skip
     await _import(s, team.id, head + 'P1,甲,100,2026-10-01,"张三(188);(139);李四(136)"\n')
     assert await parties() == [("", "137"), ("", "139"), ("张三", "188"), ("李四", "135")]
-    async with s._tx() as db:  # the ledger's view, for the card to mark
-        rows = await db.fetchall(
-            "SELECT name, phone, in_ledger FROM case_parties WHERE case_id = ? ORDER BY id",
-            (case.id,),
-        )
-    assert [tuple(r) for r in rows] == [
-        ("张三", "188", 1), ("", "139", 1), ("", "137", 0), ("李四", "135", 1),
-    ]  # fmt: skip
 
 
 async def test_two_imports_planned_before_either_writes_do_not_collide(world):
