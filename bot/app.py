@@ -20,7 +20,12 @@ from bot.context import BotData, QingshouContext
 from bot.menu import set_default_menu
 from bot.render import Renderer
 from bot.storage import Storage, open_storage
-from bot.telegram_io import PerChatUpdateProcessor, ResilientRateLimiter
+from bot.telegram_io import (
+    InboxRequest,
+    PerChatUpdateProcessor,
+    ResilientRateLimiter,
+    replay_inbox,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,10 @@ def build_application(
         storage=storage,
     )
     timeout = settings.request_timeout
+    limiter = rate_limiter or ResilientRateLimiter()
+    # The wire reaches storage through bot_data: it is opened later, in post_init.
+    limiter.storage = lambda: bot_data.storage
+    limiter.clock = bot_data.clock.now
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.token.reveal())
@@ -107,9 +116,18 @@ def build_application(
                 pool_timeout=timeout,
             )
         )
-        .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=timeout))
-        .rate_limiter(rate_limiter or ResilientRateLimiter())
-        .concurrent_updates(PerChatUpdateProcessor())
+        .get_updates_request(
+            InboxRequest(
+                lambda: bot_data.storage,
+                bot_data.clock.now,
+                read_timeout=timeout,
+                connect_timeout=timeout,
+            )
+        )
+        .rate_limiter(limiter)
+        .concurrent_updates(
+            PerChatUpdateProcessor(storage=lambda: bot_data.storage, clock=bot_data.clock.now)
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -129,6 +147,11 @@ async def _post_init(app: QingshouApp) -> None:
     data.bot_username = app.bot.username
     await data.storage.set_meta("bot_username", app.bot.username)
     await set_default_menu(app.bot, data.renderer)
+    # What was received but not handled before a crash comes first, in order per chat.
+    limiter = app.bot.rate_limiter
+    if isinstance(limiter, ResilientRateLimiter):
+        await limiter.load_deferred()
+    await replay_inbox(app, data.storage)
     log.info("qingshou is up as @%s", app.bot.username)
 
 

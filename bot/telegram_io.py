@@ -1,10 +1,23 @@
-"""The bot's side of the wire: throttling and retries around every Bot API call.
+"""The bot's side of the wire: a durable inbox, throttling, retries and deferred sends.
 
-Telegram answers floods with 429 and ``retry_after``, has 5xx hiccups, and sometimes does not
-answer in time. python-telegram-bot raises on all three; this rate limiter (which PTB routes
-every call except ``getUpdates`` through) keeps under the limits before sending and retries
-after a failure, so a reply is delayed, not lost. What retrying cannot fix is raised: 400 (our
-bug: it would fail again) and 403 (the user blocked the bot; the error handler records it).
+**Inbox.** python-telegram-bot confirms updates to Telegram (the next ``getUpdates`` offset) as
+soon as it has fetched them, before they are handled: whatever was queued in memory is gone on a
+crash. :class:`InboxRequest` is the request object PTB uses only for ``getUpdates``; it writes
+every update it receives to the database *before* PTB sees it, so the offset can never move past
+an update that is not stored. :class:`PerChatUpdateProcessor` claims each update before handling
+it and marks it done afterwards; on start-up :func:`replay_inbox` feeds the unhandled ones back,
+in order per chat, ahead of anything new. An update that cannot even be parsed (a poison
+update) is set aside once, logged without its content, and replaced by an empty one so the
+offset moves on. An update that was handled but not marked (killed in between) is handled again,
+so state changes are idempotent (the flow engine's compare-and-set, idempotency keys).
+
+**Sends.** Telegram answers floods with 429 and ``retry_after``, has 5xx hiccups, and sometimes
+does not answer in time. The rate limiter (which PTB routes every call except ``getUpdates``
+through) keeps under the limits before sending and retries after a failure. What still cannot
+be sent (a long 429, an outage) is not lost: it is written to the outbox as a deferred call and
+sent by the outbox tick when Telegram accepts again, and every later send to that chat queues
+behind it, so the chat keeps its order. 400 (our bug) and 403 (the user blocked the bot) are
+raised, not retried.
 
 Delivery is at least once: when Telegram performed a send but its answer was lost (a read
 time-out), the retry shows the message twice. A lost reply is worse for a collector than a
@@ -14,29 +27,138 @@ repeated one, so time-outs are retried.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from aiolimiter import AsyncLimiter
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
+from telegram.request import HTTPXRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 _SENDING_PREFIXES = ("send", "edit", "copy", "forward")
+#: Calls that may wait in the outbox: their parameters are plain JSON (no file uploads) and
+#: they still make sense later. An answerCallbackQuery expires in seconds: never deferred.
+DEFERRABLE = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto",
+                        "sendDocument", "deleteMessage"})  # fmt: skip
+#: An update that crashed the process this many times is set aside instead of replayed again.
+MAX_ATTEMPTS = 3
+
+StorageRef = Callable[[], "Storage | None"]
+Clock = Callable[[], datetime]
+
+#: Set while the outbox delivers a deferred call, so that a failure is reported to the outbox
+#: (which retries later) instead of being deferred a second time.
+delivering: contextvars.ContextVar[bool] = contextvars.ContextVar("delivering", default=False)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def chat_of(update: JSONDict) -> int | None:
+    """The chat an update belongs to (private chats: the person), from its raw JSON."""
+    for key in ("message", "edited_message", "callback_query"):
+        part = update.get(key)
+        if isinstance(part, dict):
+            if key == "callback_query":
+                message = part.get("message")
+                if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+                    return _int(message["chat"].get("id"))
+                sender = part.get("from")
+                return _int(sender.get("id")) if isinstance(sender, dict) else None
+            chat = part.get("chat")
+            return _int(chat.get("id")) if isinstance(chat, dict) else None
+    return None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class InboxRequest(HTTPXRequest):
+    """The ``getUpdates`` request: store what Telegram sent before python-telegram-bot sees it.
+
+    If the write fails, the call fails: PTB retries ``getUpdates`` with the old offset, so
+    Telegram keeps the updates until they are stored.
+    """
+
+    def __init__(self, storage: StorageRef, clock: Clock = _utcnow, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._storage = storage
+        self._clock = clock
+        #: Updates set aside because they could not be parsed (counted for tests and logs).
+        self.poison = 0
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        status, payload = await super().do_request(url, method, *args, **kwargs)
+        storage = self._storage()
+        if status != 200 or storage is None or not url.endswith("/getUpdates"):
+            return status, payload
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            return status, payload  # PTB reports the broken answer itself
+        updates = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(updates, list) or not updates:
+            return status, payload
+        payload_out = await self._store(storage, answer, updates)
+        return status, payload_out
+
+    async def _store(self, storage: Storage, answer: JSONDict, updates: list[Any]) -> bytes:
+        from bot.storage import InboxUpdate
+
+        now = self._clock()
+        rows: list[InboxUpdate] = []
+        poison: list[int] = []
+        cleaned: list[Any] = []
+        for raw in updates:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                # Without an id there is nothing to store or acknowledge: drop it, say so.
+                log.error("getUpdates returned an update without an id; ignored")
+                continue
+            try:
+                Update.de_json(raw, None)
+            except Exception:
+                poison.append(update_id)
+                cleaned.append({"update_id": update_id})
+            else:
+                cleaned.append(raw)
+            rows.append(InboxUpdate(update_id, chat_of(raw), json.dumps(raw, ensure_ascii=False)))
+        await storage.store_updates(rows, now=now)
+        for update_id in poison:
+            # Logged by id only: the content is what borrowers' collectors typed.
+            log.error("update %s cannot be parsed; set aside", update_id)
+            await storage.set_aside_update(update_id, "cannot be parsed", now=now)
+            self.poison += 1
+        answer["result"] = cleaned
+        return json.dumps(answer, ensure_ascii=False).encode()
 
 
 class ResilientRateLimiter(BaseRateLimiter[int]):
-    """Throttle sends (per chat, then overall) and retry 429, 5xx and time-outs.
+    """Throttle sends (per chat, then overall), retry 429, 5xx and time-outs, defer the rest.
 
     ``rate_limit_args`` (an int) overrides the number of retries for one call. A 429 pauses
     every send until its ``retry_after`` has passed (Telegram counts the whole bot), and a
-    ``retry_after`` longer than ``max_retry_after`` is raised instead of waited out.
+    ``retry_after`` longer than ``max_retry_after`` is not waited out. A send that still fails
+    goes to the outbox when :attr:`storage` is set (see the module docstring).
     """
 
     def __init__(
@@ -62,12 +184,25 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         self._paused_until = 0.0
         #: Retries made since start, by cause; read by tests and the bench.
         self.retries: dict[str, int] = {"429": 0, "network": 0, "timeout": 0}
+        #: Where undeliverable sends wait (set by the application once storage is open).
+        self.storage: StorageRef = lambda: None
+        self.clock: Clock = _utcnow
+        #: Chats with deferred calls still waiting: their new sends queue behind them.
+        self.deferred_chats: set[int] = set()
+        #: Calls deferred since start (tests and the bench read it).
+        self.deferred = 0
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+    async def load_deferred(self) -> None:
+        """Learn which chats still have deferred calls waiting (at start-up)."""
+        storage = self.storage()
+        if storage is not None:
+            self.deferred_chats = set(await storage.deferred_chats())
 
     def _chat_limiter(self, chat_id: Any) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
@@ -105,6 +240,16 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
         sending = endpoint.startswith(_SENDING_PREFIXES)
         chat_id = data.get("chat_id")
+        if (
+            sending
+            and not delivering.get()
+            and isinstance(chat_id, int)
+            and chat_id in self.deferred_chats
+        ):
+            # Earlier sends to this chat are still waiting: keep the order, wait behind them.
+            deferred = await self._defer(endpoint, data, chat_id, "queued behind deferred sends")
+            if deferred is not None:
+                return deferred
         delay = self._backoff
         for attempt in range(max_retries + 1):
             if sending:
@@ -114,22 +259,61 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             except RetryAfter as exc:
                 wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                self._paused_until = max(self._paused_until, time.monotonic() + seconds + 0.05)
                 if attempt == max_retries or seconds > self._max_retry_after:
+                    deferred = await self._defer_or_none(endpoint, data, chat_id, exc)
+                    if deferred is not None:
+                        return deferred
                     raise
                 self.retries["429"] += 1
                 log.warning("%s: flood control, all sends wait %.1fs", endpoint, seconds)
-                self._paused_until = max(self._paused_until, time.monotonic() + seconds + 0.05)
                 await asyncio.sleep(seconds + 0.05)
             except BadRequest:
                 raise
             except (TimedOut, NetworkError) as exc:
                 if attempt == max_retries:
+                    deferred = await self._defer_or_none(endpoint, data, chat_id, exc)
+                    if deferred is not None:
+                        return deferred
                     raise
                 self.retries["timeout" if isinstance(exc, TimedOut) else "network"] += 1
                 log.warning("%s: %s, retry %d in %.1fs", endpoint, exc, attempt + 1, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _defer_or_none(
+        self, endpoint: str, data: dict[str, Any], chat_id: Any, error: Exception
+    ) -> bool | JSONDict | None:
+        if delivering.get() or not isinstance(chat_id, int) or endpoint not in DEFERRABLE:
+            return None
+        return await self._defer(endpoint, data, chat_id, str(error))
+
+    async def _defer(
+        self, endpoint: str, data: dict[str, Any], chat_id: int, why: str
+    ) -> bool | JSONDict | None:
+        """Write the call to the outbox; return what the caller can go on with, or None."""
+        storage = self.storage()
+        if storage is None or endpoint not in DEFERRABLE:
+            return None
+        request = RequestData([RequestParameter.from_input(k, v) for k, v in data.items()])
+        if request.contains_files:
+            return None  # an upload cannot wait in the database
+        payload = {k: v for k, v in request.json_parameters.items() if v is not None}
+        now = self.clock()
+        await storage.defer_call(chat_id, endpoint, payload, now=now)
+        self.deferred_chats.add(chat_id)
+        self.deferred += 1
+        log.warning("%s to chat %s deferred to the outbox: %s", endpoint, chat_id, why)
+        if endpoint.startswith("send"):
+            # The caller gets a message without an id (0): nothing to edit later.
+            return {
+                "message_id": 0,
+                "date": int(now.timestamp()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": str(data.get("text", "")),
+            }
+        return True
 
 
 class _ChatQueue:
@@ -147,17 +331,29 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     A collector who double-taps a button or sends two messages quickly must see them handled
     one after the other (the second sees what the first wrote), while a slow import for one
-    supervisor never holds up anyone else.
+    supervisor never holds up anyone else. With an inbox, each update is claimed before it is
+    handled (one already handled, e.g. returned again by Telegram after a restart, is skipped)
+    and marked done after.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        *,
+        storage: StorageRef | None = None,
+        clock: Clock = _utcnow,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._chats: dict[int, _ChatQueue] = {}
+        self._storage: StorageRef = storage or (lambda: None)
+        self._clock = clock
+        #: Updates skipped because they were handled already (tests read it).
+        self.skipped = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            await self._handle(update, coroutine)
             return
         entry = self._chats.get(chat.id)
         if entry is None:
@@ -165,14 +361,61 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         entry.users += 1
         try:
             async with entry.lock:
-                await coroutine
+                await self._handle(update, coroutine)
         finally:
             entry.users -= 1
             if entry.users == 0:
                 del self._chats[chat.id]
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        storage = self._storage()
+        if storage is None or not isinstance(update, Update):
+            await coroutine
+            return
+        attempts = await storage.claim_update(update.update_id)
+        if attempts is None or attempts > MAX_ATTEMPTS:
+            if attempts is not None:
+                log.error("update %s failed %d times; set aside", update.update_id, attempts - 1)
+                await storage.set_aside_update(
+                    update.update_id, f"handling did not finish {attempts - 1} times",
+                    now=self._clock(),
+                )  # fmt: skip
+            else:
+                self.skipped += 1
+            _close(coroutine)
+            return
+        await coroutine
+        await storage.finish_update(update.update_id, now=self._clock())
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
+
+
+async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any], storage: Storage) -> int:
+    """Queue the updates stored but never handled (a crash), oldest first, ahead of new ones.
+
+    Called before polling starts (``post_init``): the queue is consumed only once the
+    application runs, so these come first and each chat keeps its order.
+    """
+    replayed = 0
+    for item in await storage.pending_updates(limit=1_000_000):
+        try:
+            update = Update.de_json(json.loads(item.payload), app.bot)
+        except Exception:
+            log.error("stored update %s cannot be parsed; set aside", item.update_id)
+            await storage.set_aside_update(item.update_id, "cannot be parsed", now=_utcnow())
+            continue
+        await app.update_queue.put(update)
+        replayed += 1
+    if replayed:
+        log.warning("replaying %d updates that were received but not handled", replayed)
+    return replayed

@@ -7,7 +7,20 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
-from handlers import access, assign, cases, errors, imports, invite, pending, profile, start, users
+from bot import flows
+from handlers import (
+    access,
+    assign,
+    cases,
+    errors,
+    imports,
+    invite,
+    notes,
+    profile,
+    router,
+    start,
+    users,
+)
 
 if TYPE_CHECKING:
     from bot.app import QingshouApp
@@ -32,7 +45,6 @@ def register(app: QingshouApp) -> None:
 
     # People and access (supervisors, admins).
     app.add_handler(CommandHandler("invite", invite.invite))
-    app.add_handler(CallbackQueryHandler(invite.invite_button, pattern=f"^{invite.PREFIX}"))
     app.add_handler(CommandHandler("users", users.list_users))
     app.add_handler(CallbackQueryHandler(users.user_button, pattern=f"^{users.PREFIX}"))
 
@@ -40,20 +52,29 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("cases", cases.cases))
     app.add_handler(CommandHandler("today", cases.today))
     app.add_handler(CommandHandler("case", cases.case))
-    app.add_handler(CommandHandler("note", cases.note))
+    app.add_handler(CommandHandler("note", notes.note))
+    app.add_handler(router.on(notes.NOTE_BUTTON, notes.note_button))
     app.add_handler(CallbackQueryHandler(cases.case_button, pattern=f"^{cases.PREFIX}"))
 
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))
-    app.add_handler(CallbackQueryHandler(assign.assign_button, pattern=f"^{assign.PREFIX}"))
+    app.add_handler(router.on(assign.CHOOSE_CASE, assign.choose_case))
 
     # Ledger import: a CSV/XLSX file sent to the bot, dry run, then "Import" (supervisors, admins).
-    app.add_handler(MessageHandler(filters.Document.ALL, imports.receive_file))
+    # A file answers the open question first, if one asks for a file.
+    app.add_handler(
+        MessageHandler(filters.Document.ALL, router.to_flow_first(imports.receive_file))
+    )
     app.add_handler(CallbackQueryHandler(imports.import_button, pattern=f"^{imports.PREFIX}"))
 
-    # Text that answers a question the bot asked ("send the note"), kept in the database.
-    app.add_handler(CommandHandler("cancel", pending.cancel))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, pending.on_text))
+    # Multi-step exchanges (the flow engine): answer buttons, ✖, "continue / drop", /cancel, and
+    # typed text or a location for the open question. Their state is in the database.
+    app.add_handler(router.on(flows.ANSWER, router.flow_answer))
+    app.add_handler(router.on(flows.CANCEL, router.flow_cancel))
+    app.add_handler(router.on(flows.CONFLICT, router.flow_conflict))
+    app.add_handler(CommandHandler("cancel", router.cancel))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, router.on_text))
+    app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
 
     # Anything else: point to /help; a stale or forged button gets a notice.
     app.add_handler(MessageHandler(filters.ALL, start.unknown))

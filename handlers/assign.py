@@ -3,30 +3,33 @@
 Strategy 12 (一以贯之): one lead per case until it yields; changing people releases the
 pressure and teaches the debtor to stall. So a reassignment shows that warning and asks why
 before anything changes; the change is recorded (who, when, why) and both collectors are told.
-Every press is re-authorised: the case through storage with the presser as viewer, the right
-to assign with ``may_assign``, the collector against the team's active collectors.
+
+The exchange is the ``assign`` flow: collector → (a reassignment: the warning and the reason) →
+("other reason": the reason in words) → done. Every step re-authorises through ``_load``: the
+case through storage with the presser as viewer, the right to assign with ``may_assign``, the
+collector against the team's active collectors; the change itself checks that the lead is still
+the one the supervisor saw, and is keyed so that a replay changes it once.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import callbacks
+from bot.callbacks import Int
 from bot.context import QingshouContext
-from bot.domain.casefile import (
-    REASSIGN_REASONS,
-    CaseFile,
-    LeadReason,
-    may_assign,
-    may_assign_cases,
-)
+from bot.domain.casefile import REASSIGN_REASONS, LeadReason, may_assign, may_assign_cases
+from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, Text, register
 from bot.i18n import N_
-from handlers.cases import find_one_case
 
-PREFIX = "as:"
-#: The flow (chat_states) under which the next text message is the reason for a change.
-REASON_FLOW = "lead_reason"
+#: "Choose this case" (several matched) and "👤 Lead collector" on a card: (case id).
+CHOOSE_CASE = callbacks.route("ac", Int())
 #: A reason is one line; longer text is refused (and kept) rather than cut.
 MAX_REASON = 200
+MAX_CHOICES = 10
+KEEP = "keep"
 REASON_LABELS: dict[LeadReason, str] = {
     LeadReason.WORKLOAD: N_("Workload"),
     LeadReason.COLLECTOR_LEFT: N_("Collector left"),
@@ -35,19 +38,123 @@ REASON_LABELS: dict[LeadReason, str] = {
 }
 
 
-async def _collectors_screen(
-    context: QingshouContext, case_file: CaseFile
-) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _load(run: FlowRun) -> dict[str, Any] | None:
+    """The case (as the presser sees it) and the chosen collector; None when no longer allowed."""
+    user = run.context.user
+    assert user is not None and run.case_id is not None
+    case_file = await run.context.storage.get_case(user, run.case_id)
+    if case_file is None or not may_assign(user, case_file.summary.team_id):
+        return None
     summary = case_file.summary
-    collectors = await context.storage.team_collectors(summary.team_id)
-    rows = [
-        [InlineKeyboardButton(c.name or str(c.telegram_id),
-                              callback_data=f"{PREFIX}u:{summary.id}:{c.id}")]
-        for c in collectors
+    collectors = await run.context.storage.team_collectors(summary.team_id)
+    others = [c for c in collectors if c.id != summary.lead_id]
+    target = next((c for c in collectors if c.id == run.data.get("collector")), None)
+    return {"s": summary, "target": target, "others": others, "has_choice": bool(others)}
+
+
+async def _collectors(run: FlowRun) -> list[Option]:
+    user = run.context.user
+    assert user is not None and run.case_id is not None
+    case_file = await run.context.storage.get_case(user, run.case_id)
+    if case_file is None:
+        return []
+    summary = case_file.summary
+    return [
+        Option(code=c.id, value=c.id, label=c.name or str(c.telegram_id), translate=False)
+        for c in await run.context.storage.team_collectors(summary.team_id)
         if c.id != summary.lead_id
-    ][:90]  # fmt: skip
-    text = context.render("assign/choose_collector", s=summary, has_choice=bool(rows))
-    return text, InlineKeyboardMarkup(rows) if rows else None
+    ]
+
+
+_REASONS = [
+    *(
+        Option(code=i, value=r.value, label=REASON_LABELS[r])
+        for i, r in enumerate(REASSIGN_REASONS)
+    ),
+    Option(code=len(REASSIGN_REASONS), value=KEEP, label=N_("Keep the current lead")),
+]
+
+
+def _first_lead(run: FlowRun) -> bool:
+    return run.data.get("lead_id") is None
+
+
+def _after_reason(run: FlowRun) -> str | None:
+    return "reason_text" if run.data.get("reason") == LeadReason.OTHER.value else None
+
+
+async def _change(run: FlowRun) -> Reply:
+    """Change the lead if it is still the one the supervisor saw (keyed: once per flow)."""
+    context = run.context
+    user = context.user
+    assert user is not None
+    summary, target = run.params["s"], run.params["target"]
+    if run.data.get("reason") == KEEP:
+        return Reply(context.render("assign/cancelled", s=summary))
+    note = run.data.get("reason_text")
+    if target is None or summary.lead_id != run.data.get("lead_id"):
+        return Reply(context.render("assign/reason_lost", text=note or ""))
+    reason = LeadReason(run.data["reason"]) if run.data.get("reason") else LeadReason.FIRST
+    change = await context.storage.assign_lead(
+        user, summary.id, target.id, reason, now=run.now, note=note, key=run.key
+    )
+    if change is None:
+        return Reply(context.render("assign/reason_lost", text=note or ""))
+    return Reply(context.render("assign/done", s=summary, change=change))
+
+
+ASSIGN = register(
+    Flow(
+        name="assign",
+        title=N_("Lead collector"),
+        steps=(
+            Step(
+                "collector",
+                prompt="assign/choose_collector",
+                input=Buttons(_collectors),
+                next="reason",
+            ),
+            Step(
+                "reason",
+                prompt="assign/warning",
+                input=Buttons(_REASONS),
+                next=_after_reason,
+                skip=_first_lead,
+            ),
+            Step(
+                "reason_text",
+                prompt="assign/reason_prompt",
+                input=Text(max_chars=MAX_REASON, single_line=True),
+            ),
+        ),
+        load=_load,
+        finish=_change,
+        lost="assign/lost",
+    )
+)
+
+
+async def _start(update: Update, context: QingshouContext, case_id: int) -> None:
+    user = context.user
+    assert user is not None
+    case_file = await context.storage.get_case(user, case_id)
+    if case_file is None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(
+                context.label(N_("No such case among yours.")), show_alert=True
+            )
+        return
+    if not may_assign(user, case_file.summary.team_id):
+        if update.callback_query is not None:
+            await update.callback_query.answer(
+                context.label(N_("You may not do that.")), show_alert=True
+            )
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await ENGINE.start(
+        update, context, ASSIGN, {"lead_id": case_file.summary.lead_id}, case_id=case_id
+    )
 
 
 async def assign(update: Update, context: QingshouContext) -> None:
@@ -62,131 +169,25 @@ async def assign(update: Update, context: QingshouContext) -> None:
     if not query:
         await message.reply_text(context.render("assign/usage"))
         return
-    chosen = await find_one_case(message, context, query, choose_prefix=f"{PREFIX}c:")
-    if chosen is None:
+    found = await context.storage.find_cases(user, query, limit=MAX_CHOICES + 1)
+    if not found:
+        await message.reply_text(context.render("cases/not_found", query=query))
         return
-    case_file = await context.storage.get_case(user, chosen)
-    assert case_file is not None
-    text, keyboard = await _collectors_screen(context, case_file)
-    await message.reply_text(text, reply_markup=keyboard)
-
-
-async def assign_button(update: Update, context: QingshouContext) -> None:
-    """Case chosen → collector chosen → (reassignment: warning and reason) → done."""
-    query = update.callback_query
-    user = context.user
-    assert query is not None and query.data is not None and user is not None
-    parts = query.data.removeprefix(PREFIX).split(":")
-    action = parts[0]
-    shapes = {"c": 2, "u": 3, "r": 4, "x": 2}
-    if shapes.get(action) != len(parts) or not all(p.isdigit() for p in parts[1:3]):
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
+    exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
+    if len(found) == 1 or len(exact) == 1:
+        await _start(update, context, (exact or found)[0].id)
         return
-    case_file = await context.storage.get_case(user, int(parts[1]))
-    if case_file is None:
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return
-    summary = case_file.summary
-    if not may_assign(user, summary.team_id):
-        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
-        return
-
-    if action == "c":
-        text, keyboard = await _collectors_screen(context, case_file)
-        await query.answer()
-        chat = update.effective_chat
-        assert chat is not None
-        await chat.send_message(text, reply_markup=keyboard)
-        return
-    if action == "x":
-        await query.answer()
-        await query.edit_message_text(context.render("assign/cancelled", s=summary))
-        return
-
-    collectors = {c.id: c for c in await context.storage.team_collectors(summary.team_id)}
-    target = collectors.get(int(parts[2]))
-    if target is None:
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    if target.id == summary.lead_id:
-        await query.answer(context.label(N_("Already the lead collector.")), show_alert=True)
-        return
-
-    if action == "u" and summary.lead_id is not None:
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(context.label(REASON_LABELS[reason]),
-                                      callback_data=f"{PREFIX}r:{summary.id}:{target.id}:{i}")]
-                for i, reason in enumerate(REASSIGN_REASONS)
-            ]
-            + [[InlineKeyboardButton(context.label(N_("Keep the current lead")),
-                                     callback_data=f"{PREFIX}x:{summary.id}")]]
-        )  # fmt: skip
-        await query.answer()
-        await query.edit_message_text(
-            context.render("assign/warning", s=summary, target=target), reply_markup=keyboard
-        )
-        return
-
-    if action == "u":
-        reason = LeadReason.FIRST
-    else:
-        index = int(parts[3]) if parts[3].isdigit() else -1
-        if not 0 <= index < len(REASSIGN_REASONS):
-            await query.answer(
-                context.label(N_("That button is no longer valid.")), show_alert=True
-            )
-            return
-        reason = REASSIGN_REASONS[index]
-    if reason is LeadReason.OTHER:
-        # A real reason in the supervisor's words; it comes as the next message.
-        await context.storage.set_chat_state(
-            user.id,
-            REASON_FLOW,
-            {"case_id": summary.id, "target_id": target.id, "lead_id": summary.lead_id},
-            now=context.clock.now(),
-        )
-        await query.answer()
-        await query.edit_message_text(
-            context.render("assign/reason_prompt", s=summary, target=target)
-        )
-        return
-    change = await context.storage.assign_lead(
-        user, summary.id, target.id, reason, now=context.clock.now()
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
+                               callback_data=CHOOSE_CASE.data(c.id))]
+         for c in found[:MAX_CHOICES]]
+    )  # fmt: skip
+    await message.reply_text(
+        context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
+        reply_markup=keyboard,
     )
-    if change is None:  # someone else changed it between the screens
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    await query.answer()
-    await query.edit_message_text(context.render("assign/done", s=summary, change=change))
 
 
-async def receive_reason(update: Update, context: QingshouContext, data: dict[str, object]) -> None:
-    """The awaited reason for "other reason": check everything again, then change the lead."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None and message.text is not None
-    text = message.text.strip()
-    if not text or "\n" in text or len(text) > MAX_REASON:
-        # Keep waiting: the supervisor corrects the reason, nothing is lost.
-        await message.reply_text(
-            context.render("assign/reason_invalid", text=message.text, limit=MAX_REASON)
-        )
-        return
-    await context.storage.clear_chat_state(user.id)
-    case_id, target_id = data.get("case_id"), data.get("target_id")
-    case_file = await context.storage.get_case(user, case_id) if isinstance(case_id, int) else None
-    change = None
-    if (
-        case_file is not None
-        and isinstance(target_id, int)
-        and may_assign(user, case_file.summary.team_id)
-        and case_file.summary.lead_id == data.get("lead_id")
-    ):
-        change = await context.storage.assign_lead(
-            user, case_file.id, target_id, LeadReason.OTHER, now=context.clock.now(), note=text
-        )
-    if case_file is None or change is None:  # changed meanwhile, or no longer allowed
-        await message.reply_text(context.render("assign/reason_lost", text=text))
-        return
-    await message.reply_text(context.render("assign/done", s=case_file.summary, change=change))
+async def choose_case(update: Update, context: QingshouContext, case_id: int) -> None:
+    """A case chosen (from several matches, or "👤 Lead collector" on its card)."""
+    await _start(update, context, case_id)

@@ -14,14 +14,13 @@ from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, card_view, local_date, may_assign, sees_others_cases
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
+from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
+from handlers.notes import NOTE_BUTTON
 
 PREFIX = "cs:"
-#: The flow name under which a person's next text message becomes a note (chat_states).
-NOTE_FLOW = "note"
 QUEUE, TODAY = "q", "t"
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
-ASSIGN_PREFIX = "as:"  # handlers/assign.py owns it; the card links to it
 #: Telegram refuses a message longer than 4096 characters (counted in UTF-16 units).
 MESSAGE_LIMIT = 4096
 
@@ -103,15 +102,25 @@ def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKey
         context.render("cases/card_cut", s=summary),
     )
     buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
-                                    callback_data=f"{PREFIX}n:{case_file.id}")]  # fmt: skip
+                                    callback_data=NOTE_BUTTON.data(case_file.id))]  # fmt: skip
     if may_assign(user, summary.team_id):
         buttons.append(
             InlineKeyboardButton(
                 context.label(N_("👤 Lead collector")),
-                callback_data=f"{ASSIGN_PREFIX}c:{case_file.id}",
+                callback_data=ASSIGN_BUTTON.data(case_file.id),
             )
         )
-    return text, InlineKeyboardMarkup([buttons])
+    rows = [buttons]
+    if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
+        label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(view.unknowns)}
+        rows.append([InlineKeyboardButton(label, callback_data=f"{PREFIX}u:{case_file.id}")])
+    return text, InlineKeyboardMarkup(rows)
+
+
+def _unknowns(context: QingshouContext, case_file: CaseFile) -> str:
+    """The "still unknown" checklist of a case (strategy 1, 知己知彼), from its card's ❓."""
+    view = card_view(case_file, _today(context), context.settings.tz)
+    return context.render("cases/unknowns", s=case_file.summary, unknowns=view.unknowns)
 
 
 async def case(update: Update, context: QingshouContext) -> None:
@@ -171,7 +180,7 @@ async def case_button(update: Update, context: QingshouContext) -> None:
         await query.answer()
         await query.edit_message_text(text, reply_markup=keyboard)
         return
-    if action not in ("o", "n") or len(parts) != 2 or not parts[1].isdigit():
+    if action not in ("o", "u") or len(parts) != 2 or not parts[1].isdigit():
         await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
         return
     case_file = await context.storage.get_case(user, int(parts[1]))
@@ -181,62 +190,8 @@ async def case_button(update: Update, context: QingshouContext) -> None:
     await query.answer()
     chat = update.effective_chat
     assert chat is not None
-    if action == "o":
-        text, keyboard = _card(context, case_file)
-        await chat.send_message(text, reply_markup=keyboard)
+    if action == "u":
+        await chat.send_message(_unknowns(context, case_file))
         return
-    await context.storage.set_chat_state(
-        user.id, NOTE_FLOW, {"case_id": case_file.id}, now=context.clock.now()
-    )
-    await chat.send_message(context.render("cases/note_prompt", s=case_file.summary))
-
-
-async def note(update: Update, context: QingshouContext) -> None:
-    """``/note <contract> <text>``: record a note; without text, wait for the next message."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None
-    args = context.args or []
-    if not args:
-        await message.reply_text(context.render("cases/note_usage"))
-        return
-    contract, text = args[0], " ".join(args[1:]).strip()
-    found = [
-        c
-        for c in await context.storage.find_cases(user, contract, limit=MAX_CHOICES)
-        if c.contract_no.casefold() == contract.casefold()
-    ]
-    if len(found) != 1:
-        await message.reply_text(context.render("cases/not_found", query=contract, text=text))
-        return
-    summary = found[0]
-    if not text:
-        await context.storage.set_chat_state(
-            user.id, NOTE_FLOW, {"case_id": summary.id}, now=context.clock.now()
-        )
-        await message.reply_text(context.render("cases/note_prompt", s=summary))
-        return
-    if not await context.storage.add_note(user, summary.id, text, now=context.clock.now()):
-        await message.reply_text(context.render("cases/note_lost", text=text))
-        return
-    await message.reply_text(context.render("cases/note_saved", s=summary, text=text))
-
-
-async def receive_note(update: Update, context: QingshouContext, data: dict[str, object]) -> None:
-    """The awaited message: store it as the note of the case the person chose."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None and message.text is not None
-    await context.storage.clear_chat_state(user.id)
-    case_id = data.get("case_id")
-    case_file = await context.storage.get_case(user, case_id) if isinstance(case_id, int) else None
-    if case_file is None:  # reassigned meanwhile: the note would land on someone else's case
-        await message.reply_text(context.render("cases/note_lost", text=message.text))
-        return
-    now = context.clock.now()
-    if not await context.storage.add_note(user, case_file.id, message.text, now=now):
-        await message.reply_text(context.render("cases/note_lost", text=message.text))
-        return
-    await message.reply_text(
-        context.render("cases/note_saved", s=case_file.summary, text=message.text)
-    )
+    text, keyboard = _card(context, case_file)
+    await chat.send_message(text, reply_markup=keyboard)

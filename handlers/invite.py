@@ -1,19 +1,22 @@
 """/invite: supervisors invite collectors to their team; admins invite anyone anywhere.
 
-Callback data can be forged, so every button press is authorised again with ``may_invite``.
+A supervisor's invite is made at once. An admin's goes through the ``invite`` flow: role →
+(team, unless an admin is invited) → the invite, with the staff name typed after /invite kept in
+the flow's answers all the way. Every step re-checks the right to invite (``_load``), and the
+invite is created with the flow's idempotency key, so a double tap or a replay makes one invite.
 """
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from typing import Any
+
+from telegram import Update
 
 from bot.context import QingshouContext
 from bot.domain.people import Role, deep_link, may_invite
+from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, register
 from bot.i18n import N_
 
-PREFIX = "inv:"
-#: The chat state that holds an admin's "/invite NAME" while they pick role and team.
-INVITE_FLOW = "invite"
 #: Longest name on the books an invite may carry.
 MAX_STAFF_NAME = 64
 ROLE_LABELS = {
@@ -23,31 +26,65 @@ ROLE_LABELS = {
 }
 
 
-async def _send_invite(
-    update: Update,
-    context: QingshouContext,
-    role: Role,
-    team_id: int | None,
-    staff_name: str | None,
-) -> None:
-    assert context.user is not None
+async def _load(run: FlowRun) -> dict[str, Any] | None:
+    user = run.context.user
+    if user is None or user.role is not Role.ADMIN or not user.active:
+        return None
+    return {"teams": await run.context.storage.list_teams()}
+
+
+async def _teams(run: FlowRun) -> list[Option]:
+    return [
+        Option(code=t.id, value=t.id, label=t.name, translate=False)
+        for t in await run.context.storage.list_teams()
+    ]
+
+
+_ROLES = [Option(code=i, value=role.value, label=label)
+          for i, (role, label) in enumerate(ROLE_LABELS.items())]  # fmt: skip
+
+
+async def _make(run: FlowRun) -> Reply:
+    """Create the invite the admin chose (keyed: a replay returns the same invite)."""
+    context = run.context
+    user = context.user
+    assert user is not None
+    role = Role(run.data["role"])
+    team_id = run.data.get("team") if role is not Role.ADMIN else None
+    if (team_id is not None and await context.storage.get_team(team_id) is None) or not may_invite(
+        user, role, team_id
+    ):
+        return Reply(context.render("invite/not_allowed"))
     invite = await context.storage.create_invite(
         role=role,
         team_id=team_id,
-        created_by=context.user.id,
-        now=context.clock.now(),
-        staff_name=staff_name,
+        created_by=user.id,
+        now=run.now,
+        staff_name=run.data.get("staff_name"),
+        key=run.key,
     )
-    text = context.render(
-        "invite/created", invite=invite, link=deep_link(context.bot_data.bot_username, invite.code)
+    link = deep_link(context.bot_data.bot_username, invite.code)
+    return Reply(context.render("invite/created", invite=invite, link=link))
+
+
+INVITE = register(
+    Flow(
+        name="invite",
+        title=N_("Invite"),
+        steps=(
+            Step(
+                "role",
+                prompt="invite/choose_role",
+                input=Buttons(_ROLES),
+                next=lambda run: None if run.data.get("role") == Role.ADMIN.value else "team",
+            ),
+            Step("team", prompt="invite/choose_team", input=Buttons(_teams)),
+        ),
+        load=_load,
+        finish=_make,
+        lost="invite/not_allowed",
     )
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
-        await query.edit_message_text(text)
-    else:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(text)
+)
 
 
 async def invite(update: Update, context: QingshouContext) -> None:
@@ -60,65 +97,18 @@ async def invite(update: Update, context: QingshouContext) -> None:
         await message.reply_text(context.render("invite/name_too_long", limit=MAX_STAFF_NAME))
         return
     if user.role is Role.SUPERVISOR and user.team_id is not None:
-        await _send_invite(update, context, Role.COLLECTOR, user.team_id, staff_name)
+        created = await context.storage.create_invite(
+            role=Role.COLLECTOR,
+            team_id=user.team_id,
+            created_by=user.id,
+            now=context.clock.now(),
+            staff_name=staff_name,
+            key=f"update:{update.update_id}",
+        )
+        link = deep_link(context.bot_data.bot_username, created.code)
+        await message.reply_text(context.render("invite/created", invite=created, link=link))
         return
     if user.role is not Role.ADMIN:
         await message.reply_text(context.render("invite/not_allowed"))
         return
-    # The admin still chooses role and team with buttons; the name waits in the database.
-    await context.storage.set_chat_state(
-        user.id, INVITE_FLOW, {"staff_name": staff_name}, now=context.clock.now()
-    )
-    keyboard = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(context.label(label), callback_data=f"{PREFIX}role:{role.value}")]
-            for role, label in ROLE_LABELS.items()
-        ]
-    )
-    await message.reply_text(context.render("invite/choose_role"), reply_markup=keyboard)
-
-
-async def invite_button(update: Update, context: QingshouContext) -> None:
-    """Handle the admin's choice of role, then of team; re-checks the right to invite."""
-    query = update.callback_query
-    user = context.user
-    assert query is not None and query.data is not None and user is not None
-    parts = query.data.removeprefix(PREFIX).split(":")
-    try:
-        role = Role(parts[1])
-        team_id = int(parts[2]) if len(parts) > 2 and parts[2] != "-" else None
-    except (IndexError, ValueError):
-        parts = []
-    if not parts or parts[0] not in ("role", "make"):
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-
-    if parts[0] == "role" and role is not Role.ADMIN:
-        if user.role is not Role.ADMIN:  # only admins choose a team; supervisors never get here
-            await query.answer(context.label(N_("You may not do that.")), show_alert=True)
-            return
-        teams = await context.storage.list_teams()
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(t.name, callback_data=f"{PREFIX}make:{role.value}:{t.id}")]
-                for t in teams[:99]
-            ]
-        )
-        await query.answer()
-        await query.edit_message_text(
-            context.render("invite/choose_team", teams=teams), reply_markup=keyboard
-        )
-        return
-
-    if team_id is not None and await context.storage.get_team(team_id) is None:
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    if not may_invite(user, role, team_id):
-        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
-        return
-    state = await context.storage.get_chat_state(user.id)
-    staff_name = None
-    if state is not None and state.flow == INVITE_FLOW:
-        staff_name = state.data.get("staff_name")
-        await context.storage.clear_chat_state(user.id)
-    await _send_invite(update, context, role, team_id, staff_name)
+    await ENGINE.start(update, context, INVITE, {"staff_name": staff_name})

@@ -150,12 +150,13 @@ async def test_other_reason_asks_for_the_reason_in_words_and_records_it(world, b
     await supervisor.expect("Change the lead collector?")
     await supervisor.press("Other reason")
     await supervisor.expect("Send the reason in one line")
-    state = await world.storage.get_chat_state(world.members[supervisor.id].id)
+    state = await world.storage.open_flow(world.members[supervisor.id].id)
     assert state is not None
-    assert state.flow == "lead_reason"
+    assert (state.flow, state.step) == ("assign", "reason_text")
     await supervisor.send("第一行\n第二行")
     await supervisor.expect("one line")  # refused, still waiting, nothing changed
-    assert (await world.storage.get_chat_state(world.members[supervisor.id].id)) is not None
+    again = await world.storage.open_flow(world.members[supervisor.id].id)
+    assert (again.id, again.step, again.version) == (state.id, "reason_text", state.version)
     await supervisor.send("借款人是张伟的亲戚，需要回避")
     done = await supervisor.expect("李娜 now leads 张三 (HT1)")
     assert "借款人是张伟的亲戚，需要回避" in done.text
@@ -191,17 +192,16 @@ async def test_another_team_and_another_collector_are_refused_everywhere(world, 
     assert "No case of yours matches" in (await west.expect()).text
     await west.send("/cases")
     own = await west.expect("Cases by urgency")
-    for data in (f"cs:o:{cid}", f"cs:n:{cid}", f"as:c:{cid}",
-                 f"as:u:{cid}:{world.members[li.id].id}"):  # fmt: skip
+    for data in (f"cs:o:{cid}", f"cn:{cid}", f"ac:{cid}"):
         await west.press_data(own.message_id, data)
         assert "No such case among yours" in (await west.expect_toast())["text"]
 
     # Another collector of the same team: no note by a forged button, none by /note.
     await li.send("/cases")
     mine = await li.expect("Cases by urgency")
-    await li.press_data(mine.message_id, f"cs:n:{cid}")
+    await li.press_data(mine.message_id, f"cn:{cid}")
     assert "No such case among yours" in (await li.expect_toast())["text"]
-    assert await world.storage.get_chat_state(world.members[li.id].id) is None
+    assert await world.storage.open_flow(world.members[li.id].id) is None
     await li.send("/note HT1 我来写一条")
     assert "No case of yours matches" in (await li.expect()).text
     assert await world.storage.count_notes(cid) == 0

@@ -316,7 +316,7 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
 
     await supervisor.send("/assign HT00000")
     choose = await supervisor.expect("Who should lead this case instead?")
-    assert [t for row in choose.buttons for t, _ in row] == ["李娜"]
+    assert [t for row in choose.buttons for t, _ in row] == ["李娜", "✖ Cancel"]
     await supervisor.press("李娜")
     warning = await supervisor.expect("Change the lead collector?")
     assert "teaches the debtor that stalling works" in warning.text
@@ -344,12 +344,12 @@ async def test_note_button_waits_for_the_next_message_in_the_database(world, bot
     await zhang.expect("HT00000")
     await zhang.press("📝 Note")
     await zhang.expect("as your next message")
-    state = await world.storage.get_chat_state(world.members[zhang.id].id)
+    state = await world.storage.open_flow(world.members[zhang.id].id)
     assert state is not None
-    assert state.flow == "note"
+    case = (await world.storage.find_cases(admin, "HT00000"))[0]
+    assert (state.flow, state.step, state.case_id) == ("note", "text", case.id)
     await zhang.send("担保人态度配合，愿意陪同去借款人家")
     await zhang.expect("Note saved")
-    case = (await world.storage.find_cases(admin, "HT00000"))[0]
     notes = (await world.storage.get_case(admin, case.id)).notes
     assert [n.text for n in notes] == ["担保人态度配合，愿意陪同去借款人家"]
     await zhang.send("hello")

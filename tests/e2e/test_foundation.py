@@ -84,9 +84,14 @@ async def test_deactivated_user_is_refused(world, bot, storage):
     await admin.press("Chen", listing)
     card = await admin.expect(contains="Access: on")
     await admin.press("Switch access off", card)
+    await admin.expect(contains="Switch off access for Chen?")
+    await admin.press("Yes, switch access off")
     done = await admin.expect(contains="Access switched off")
     assert done.edited
-    assert [[label for label, _ in row] for row in done.buttons] == [["Switch access on"]]
+    assert [[label for label, _ in row] for row in done.buttons] == [
+        ["Switch access on"],
+        ["◀ Back to the list"],
+    ]
     assert not (await storage.get_user_by_telegram_id(collector.id)).active
 
     await collector.send("/help")
@@ -156,19 +161,24 @@ async def test_admin_invites_a_supervisor_with_buttons(world, bot, storage):
 
 
 async def test_supervisor_cannot_forge_an_admin_invite(world, bot, storage):
+    admin = await world.member(Role.ADMIN, "Boss", team=None)
     supervisor = await world.member(Role.SUPERVISOR, "Li")
     other = await storage.ensure_team("西城", now=world.clock.now())
+    await admin.send("/invite")
+    await admin.expect("Whom do you want to invite?")
+    flow = await storage.open_flow(world.members[admin.id].id)
+    assert flow is not None
     await supervisor.send("/whoami")
     msg = await supervisor.expect(contains="Role: supervisor")
-    for forged in (
-        "inv:role:admin",
-        f"inv:make:supervisor:{other.id}",
-        f"inv:make:collector:{other.id}",
-        "inv:role:collector",
-    ):
+    # The old hand-made formats decode to nothing; the admin's own flow buttons are not his.
+    for forged in ("inv:role:admin", f"inv:make:supervisor:{other.id}"):
         await supervisor.press_data(msg.message_id, forged)
-        assert await supervisor.expect_toast(contains="You may not do that")
+        assert await supervisor.expect_toast(contains="no longer valid")
+    for code in range(3):
+        await supervisor.press_data(msg.message_id, f"f:{flow.id}:{flow.version}:{code}")
+        assert await supervisor.expect_toast(contains="This question has moved on")
     assert await storage.audit_log(entity="invite") == []
+    assert (await storage.get_flow(flow.id)).version == flow.version  # the admin's is untouched
 
 
 async def test_collector_cannot_invite_or_list_people(world, bot):

@@ -1,0 +1,774 @@
+"""The flow engine: every exchange that takes more than one message.
+
+A flow is declared in one place (:class:`Flow`): named steps, each with its prompt template, its
+input kind (buttons, text, amount, date, file, location), the domain validator and the next step;
+and one ``finish`` that performs the flow's effect. Handlers declare flows and start them; the
+engine does the rest:
+
+- **State in the database**, per person: the open flow's step, the answers so far, the case it
+  is about, the message that asked, an expiry and a version. A restart of the bot, or of the
+  phone, loses nothing.
+- **One router** for button presses and typed text (:meth:`Engine.on_button`,
+  :meth:`Engine.on_text`). A button carries (flow id, version, option code) through the codec; a
+  button of an earlier step, of an ended or expired flow, or of another person is answered
+  "this question has moved on" and the person's current question is shown again.
+- **Every step is a compare-and-set** on the version, so a double tap or a replayed update
+  changes nothing twice; the finishing write carries an idempotency key (``run.key``) so that a
+  crash between the write and the end of the flow cannot double it either. A replayed text
+  update that already moved a flow on is recognised by its update id.
+- **Never overwrite**: starting a flow while another is open asks "continue X / drop X".
+- ``/cancel`` ends the open flow and takes the buttons off its last question.
+- Free text while a button question is open is matched against the options (label or number),
+  else the question is shown again with a hint. A refused answer is said with its reason and
+  the rest of the draft stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest
+
+from bot import callbacks
+from bot.callbacks import Choice, Int
+from bot.domain.money import AmountError, parse_amount
+from bot.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.context import QingshouContext
+    from bot.storage import FlowState
+
+log = logging.getLogger(__name__)
+
+#: A flow's answer button: (flow id, version of the question, option code).
+ANSWER = callbacks.route("f", Int(), Int(), Int())
+#: The ✖ button under every question: (flow id, version).
+CANCEL = callbacks.route("fx", Int(), Int())
+#: "Continue X / drop X": (the waiting flow's id, keep the open one or start the new one).
+CONFLICT = callbacks.route("fc", Int(), Choice(("keep", "new")))
+
+#: Buttons per question at most (Telegram allows 100 per message; a phone shows far fewer).
+MAX_OPTIONS = 90
+
+
+# -- what a flow is made of ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An answer the domain refused: the template that says why, and its parameters."""
+
+    template: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One button of a question. ``code`` goes into the callback data (an index or an id) and
+    is looked up again when pressed, so a changed list can never map a press to another
+    option; ``value`` is what is stored as the answer."""
+
+    code: int
+    value: Any
+    label: str
+    #: Labels from code (N_) are translated; names from the database are shown as they are.
+    translate: bool = True
+
+
+OptionsFn = Callable[["FlowRun"], Awaitable[Sequence[Option]]]
+Validator = Callable[[str, "FlowRun"], "Any | Refusal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Buttons:
+    """Choose with a tap (or type the option's label or number)."""
+
+    options: Sequence[Option] | OptionsFn
+    columns: int = 1
+
+    async def resolve(self, run: FlowRun) -> Sequence[Option]:
+        if callable(self.options):
+            return (await self.options(run))[:MAX_OPTIONS]
+        return self.options
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Free text, at most ``max_chars``; ``single_line`` refuses line breaks."""
+
+    max_chars: int = 3000
+    single_line: bool = False
+    validate: Validator | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """Money typed as ``8000``, ``8千``, ``八千``, ``0.8万``, ``¥8,000``; stored in fen."""
+
+    minimum: int = 1
+    validate: Validator | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DateInput:
+    """A calendar date; ``parse(text, today)`` returns a date or a Refusal."""
+
+    parse: Callable[[str, date], date | Refusal]
+
+
+@dataclass(frozen=True, slots=True)
+class FileInput:
+    """A document; stored as Telegram's file id and name."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocationInput:
+    """A shared location; stored as latitude and longitude."""
+
+
+Input = Buttons | Text | Amount | DateInput | FileInput | LocationInput
+NextFn = Callable[["FlowRun"], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One question. ``next`` names the following step (a function may choose it from the
+    answers); ``None`` finishes the flow. ``skip`` leaves a step out when it does not apply
+    (e.g. no reason is asked for a first lead)."""
+
+    name: str
+    prompt: str
+    input: Input
+    next: str | NextFn | None = None
+    skip: Callable[[FlowRun], bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says at the end of a flow."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A multi-step exchange, readable top to bottom like a form.
+
+    ``load`` gives the templates their parameters each time a question is shown and re-checks
+    that the person may still do this (e.g. the case is still theirs): ``None`` ends the flow
+    with the ``lost`` template, echoing what they typed. ``finish`` performs the effect with
+    ``run.key`` as its idempotency key and returns the closing message.
+    """
+
+    name: str
+    title: str
+    steps: tuple[Step, ...]
+    finish: Callable[[FlowRun], Awaitable[Reply]]
+    load: Callable[[FlowRun], Awaitable[dict[str, Any] | None]]
+    lost: str
+    expires: timedelta = timedelta(hours=1)
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(f"flow {self.name} has no step {name!r}")
+
+    @property
+    def first(self) -> Step:
+        return self.steps[0]
+
+
+@dataclass(slots=True)
+class FlowRun:
+    """One moment of a flow: the update being handled and the flow's stored state."""
+
+    flow: Flow
+    state: FlowState
+    update: Update
+    context: QingshouContext
+    data: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Idempotency key of the write that finishes this flow at this version."""
+        return f"flow:{self.state.id}:{self.state.version}"
+
+    @property
+    def case_id(self) -> int | None:
+        return self.state.case_id
+
+    @property
+    def now(self) -> datetime:
+        return self.context.clock.now()
+
+
+_REGISTRY: dict[str, Flow] = {}
+
+
+def register(flow: Flow) -> Flow:
+    """Declare a flow (module level in its handler file)."""
+    if flow.name in _REGISTRY:
+        raise ValueError(f"flow {flow.name!r} declared twice")
+    names = [s.name for s in flow.steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"flow {flow.name!r} repeats a step name")
+    for s in flow.steps:
+        if isinstance(s.next, str) and s.next not in names:
+            raise ValueError(f"flow {flow.name!r}: step {s.name} goes to unknown {s.next!r}")
+    _REGISTRY[flow.name] = flow
+    return flow
+
+
+def flows() -> Mapping[str, Flow]:
+    return dict(_REGISTRY)
+
+
+# -- the engine ------------------------------------------------------------------------------
+
+Outcome = Literal["started", "asked_again", "conflict"]
+
+
+class Engine:
+    """Stores, routes and advances flows. Stateless itself: everything is in storage."""
+
+    # Starting ---------------------------------------------------------------------------
+
+    async def start(
+        self,
+        update: Update,
+        context: QingshouContext,
+        flow: Flow,
+        data: dict[str, Any] | None = None,
+        *,
+        case_id: int | None = None,
+        step: str | None = None,
+        edit: CallbackQuery | None = None,
+    ) -> Outcome:
+        """Open ``flow`` for the person and ask its first question.
+
+        With another flow open: the same flow on the same case is shown again where it was;
+        anything else is kept waiting while the person chooses "continue / drop".
+        """
+        user = context.user
+        assert user is not None
+        storage = context.storage
+        now = context.clock.now()
+        current = await self._open(update, context)
+        if current is not None and current.flow == flow.name and current.case_id == case_id:
+            await self._answer(edit)
+            await self._ask(update, context, current, edit=None)
+            return "asked_again"
+        expires = now + flow.expires
+        update_id = update.update_id
+        first = flow.step(step) if step is not None else flow.first
+        if current is not None:
+            waiting = await storage.start_flow(
+                user.id,
+                flow.name,
+                first.name,
+                dict(data or {}),
+                now=now,
+                expires_at=expires,
+                case_id=case_id,
+                waiting=True,
+                update_id=update_id,
+            )
+            await self._answer(edit)
+            await self._ask_conflict(update, context, current, waiting)
+            return "conflict"
+        state = await storage.start_flow(
+            user.id,
+            flow.name,
+            first.name,
+            dict(data or {}),
+            now=now,
+            expires_at=expires,
+            case_id=case_id,
+            update_id=update_id,
+        )
+        await self._enter(update, context, flow, state, state.data, first, edit=edit)
+        return "started"
+
+    async def _open(self, update: Update, context: QingshouContext) -> FlowState | None:
+        """The person's open flow, ending it first if it has expired (and saying so)."""
+        assert context.user is not None
+        state = await context.storage.open_flow(context.user.id)
+        if state is None:
+            return None
+        if state.expires_at > context.clock.now() and state.flow in _REGISTRY:
+            return state
+        await context.storage.end_flow(state.id, state.version, "expired", now=context.clock.now())
+        await self._strip_buttons(context, state)
+        return None
+
+    # Routing ----------------------------------------------------------------------------
+
+    async def on_button(
+        self, update: Update, context: QingshouContext, flow_id: int, version: int, code: int
+    ) -> None:
+        """An answer button: check it is this person's current question, then take it."""
+        query = update.callback_query
+        assert query is not None
+        assert context.user is not None
+        state = await context.storage.get_flow(flow_id)
+        if (
+            state is None
+            or state.user_id != context.user.id
+            or state.status != "open"
+            or state.version != version
+            or state.flow not in _REGISTRY
+        ):
+            await self.moved_on(update, context)
+            return
+        if state.expires_at <= context.clock.now():
+            await self._open(update, context)  # ends it
+            await self.moved_on(update, context)
+            return
+        flow = _REGISTRY[state.flow]
+        step = flow.step(state.step)
+        if not isinstance(step.input, Buttons):
+            await self.moved_on(update, context)
+            return
+        run = FlowRun(flow, state, update, context, dict(state.data))
+        options = await step.input.resolve(run)
+        chosen = next((o for o in options if o.code == code), None)
+        if chosen is None:
+            await self.moved_on(update, context)
+            return
+        await self._take(run, step, chosen.value, edit=query)
+
+    async def on_cancel_button(
+        self, update: Update, context: QingshouContext, flow_id: int, version: int
+    ) -> None:
+        """The ✖ under a question: end that flow if it is still the current one."""
+        query = update.callback_query
+        assert query is not None
+        assert context.user is not None
+        state = await context.storage.get_flow(flow_id)
+        if state is None or state.user_id != context.user.id or state.status != "open":
+            await self.moved_on(update, context)
+            return
+        ended = await context.storage.end_flow(
+            state.id, version, "cancelled", now=context.clock.now(), update_id=update.update_id
+        )
+        if ended is None:
+            await self.moved_on(update, context)
+            return
+        await query.answer()
+        await self._edit_or_send(
+            update,
+            context,
+            query,
+            context.render("flows/cancelled", title=self._title(context, state)),
+        )
+
+    async def on_conflict(
+        self, update: Update, context: QingshouContext, waiting_id: int, choice: str
+    ) -> None:
+        """ "Continue the open flow" or "drop it and start the new one"."""
+        query = update.callback_query
+        assert query is not None
+        assert context.user is not None
+        storage = context.storage
+        waiting = await storage.waiting_flow(context.user.id)
+        if waiting is None or waiting.id != waiting_id:
+            await self.moved_on(update, context)
+            return
+        now = context.clock.now()
+        if choice == "keep":
+            await storage.end_flow(waiting.id, waiting.version, "dropped", now=now)
+            current = await self._open(update, context)
+            await query.answer()
+            if current is None:
+                await self._edit_or_send(
+                    update, context, query, context.render("flows/nothing_open")
+                )
+                return
+            await self._ask(update, context, current, edit=query)
+            return
+        flow = _REGISTRY.get(waiting.flow)
+        if flow is None:
+            await self.moved_on(update, context)
+            return
+        previous = await storage.open_flow(context.user.id)
+        state = await storage.promote_waiting(
+            context.user.id, now=now, expires_at=now + flow.expires
+        )
+        if state is None:
+            await self.moved_on(update, context)
+            return
+        if previous is not None:
+            await self._strip_buttons(context, previous)
+        await self._enter(
+            update, context, flow, state, state.data, flow.step(state.step), edit=query
+        )
+
+    async def on_text(self, update: Update, context: QingshouContext) -> bool:
+        """Typed text (or a file, a location) for the open flow; False when none is open."""
+        message = update.effective_message
+        assert message is not None
+        assert context.user is not None
+        storage = context.storage
+        user_id = context.user.id
+        consumed = await storage.flow_consumed(user_id, update.update_id)
+        if consumed is not None:
+            # A replay of an update that already moved a flow on (the bot was killed before
+            # it could mark the update done): answer again, change nothing.
+            current = await self._open(update, context)
+            if current is not None:
+                await self._ask(update, context, current, edit=None)
+            else:
+                await message.reply_text(context.render("flows/already_done"))
+            return True
+        state = await storage.open_flow(user_id)
+        if state is None:
+            return False
+        if state.expires_at <= context.clock.now() or state.flow not in _REGISTRY:
+            await self._open(update, context)  # ends it
+            await message.reply_text(
+                context.render(
+                    "flows/expired",
+                    title=self._title(context, state),
+                    text=message.text or message.caption or "",
+                )
+            )
+            return True
+        flow = _REGISTRY[state.flow]
+        step = flow.step(state.step)
+        run = FlowRun(flow, state, update, context, dict(state.data))
+        value = await self._parse(run, step, message)
+        if isinstance(value, Refusal):
+            await message.reply_text(context.render(value.template, **value.params))
+            return True
+        await self._take(run, step, value, edit=None)
+        return True
+
+    async def cancel(self, update: Update, context: QingshouContext) -> FlowState | None:
+        """/cancel: end the open flow (and any waiting one); take the buttons off its question."""
+        assert context.user is not None
+        storage = context.storage
+        now = context.clock.now()
+        waiting = await storage.waiting_flow(context.user.id)
+        if waiting is not None:
+            await storage.end_flow(waiting.id, None, "dropped", now=now)
+        state = await storage.open_flow(context.user.id)
+        if state is None:
+            return None
+        ended = await storage.end_flow(
+            state.id, None, "cancelled", now=now, update_id=update.update_id
+        )
+        await self._strip_buttons(context, state)
+        return ended
+
+    async def moved_on(self, update: Update, context: QingshouContext) -> None:
+        """A stale, foreign or forged flow button: say so and show the current question."""
+        query = update.callback_query
+        assert query is not None
+        await query.answer(context.label(N_("This question has moved on.")), show_alert=False)
+        if context.user is None:
+            return
+        current = await self._open(update, context)
+        if current is not None:
+            await self._ask(update, context, current, edit=None)
+
+    def title(self, context: QingshouContext, flow_name: str) -> str:
+        flow = _REGISTRY.get(flow_name)
+        return context.label(flow.title) if flow else flow_name
+
+    # Parsing answers ----------------------------------------------------------------------
+
+    async def _parse(self, run: FlowRun, step: Step, message: Message) -> Any:
+        kind = step.input
+        text = (message.text or "").strip()
+        if isinstance(kind, Buttons):
+            options = await kind.resolve(run)
+            chosen = _match_option(run.context, options, text)
+            if chosen is None:
+                return Refusal(
+                    "flows/tap_a_button", {"options": [_label(run.context, o) for o in options]}
+                )
+            return chosen.value
+        if isinstance(kind, FileInput):
+            document = message.document
+            if document is None:
+                return Refusal("flows/send_a_file")
+            return {"file_id": document.file_id, "file_name": document.file_name or ""}
+        if isinstance(kind, LocationInput):
+            location = message.location
+            if location is None:
+                return Refusal("flows/send_a_location")
+            return {"latitude": location.latitude, "longitude": location.longitude}
+        if not message.text:
+            return Refusal("flows/send_text")
+        if isinstance(kind, Text):
+            if not text:
+                return Refusal("flows/send_text")
+            if kind.single_line and "\n" in text:
+                return Refusal("flows/one_line", {"text": message.text})
+            if len(text) > kind.max_chars:
+                return Refusal(
+                    "flows/too_long", {"limit": kind.max_chars, "size": len(text), "text": text}
+                )
+            return kind.validate(text, run) if kind.validate else text
+        if isinstance(kind, Amount):
+            try:
+                fen = parse_amount(text)
+            except AmountError as exc:
+                return Refusal("flows/bad_amount", {"text": text, "reason": str(exc)})
+            if fen < kind.minimum:
+                return Refusal("flows/amount_too_small", {"minimum": kind.minimum})
+            return kind.validate(str(fen), run) if kind.validate else fen
+        if isinstance(kind, DateInput):
+            today = run.now.astimezone(run.context.settings.tz).date()
+            parsed = kind.parse(text, today)
+            return parsed if isinstance(parsed, Refusal) else parsed.isoformat()
+        raise AssertionError(f"unknown input kind {kind!r}")  # pragma: no cover
+
+    # Advancing ----------------------------------------------------------------------------
+
+    async def _take(
+        self, run: FlowRun, step: Step, value: Any, *, edit: CallbackQuery | None
+    ) -> None:
+        """Store the answer and go on: the next question, or the end of the flow."""
+        data = {**run.data, step.name: value}
+        run = replace(run, data=data)
+        following = self._following(run, step)
+        context = run.context
+        if following is None:
+            await self._finish(run, edit=edit)
+            return
+        state = await context.storage.advance_flow(
+            run.state.id,
+            run.state.version,
+            step=following.name,
+            data=data,
+            now=run.now,
+            expires_at=run.now + run.flow.expires,
+            update_id=run.update.update_id,
+        )
+        if state is None:  # someone (a double tap, a second device) was faster
+            if edit is not None:
+                await self.moved_on(run.update, context)
+            return
+        await self._enter(run.update, context, run.flow, state, data, following, edit=edit)
+
+    def _following(self, run: FlowRun, step: Step) -> Step | None:
+        """The next step that applies, skipping those whose ``skip`` says so."""
+        current: Step | None = step
+        seen = 0
+        while current is not None and seen <= len(run.flow.steps):
+            seen += 1
+            target = current.next(run) if callable(current.next) else current.next
+            if target is None:
+                return None
+            current = run.flow.step(target)
+            if current.skip is None or not current.skip(run):
+                return current
+        raise RuntimeError(f"flow {run.flow.name}: steps loop")  # pragma: no cover
+
+    async def _enter(
+        self,
+        update: Update,
+        context: QingshouContext,
+        flow: Flow,
+        state: FlowState,
+        data: dict[str, Any],
+        step: Step,
+        *,
+        edit: CallbackQuery | None,
+    ) -> None:
+        """Arrive at ``step``: skip it (finishing or moving on) if it does not apply, else ask."""
+        run = FlowRun(flow, state, update, context, dict(data))
+        if step.skip is not None and step.skip(run):
+            following = self._following(run, step)
+            if following is None:
+                await self._finish(run, edit=edit)
+                return
+            moved = await context.storage.advance_flow(
+                state.id, state.version, step=following.name, data=data, now=run.now
+            )
+            if moved is None:
+                return
+            state, step = moved, following
+        await self._answer(edit)
+        await self._ask(update, context, state, edit=edit)
+
+    async def _finish(self, run: FlowRun, *, edit: CallbackQuery | None) -> None:
+        context = run.context
+        params = await run.flow.load(run)
+        if params is None:
+            await self._lose(run, edit=edit)
+            return
+        run.params = params
+        reply = await run.flow.finish(run)
+        ended = await context.storage.end_flow(
+            run.state.id, run.state.version, "done", now=run.now, update_id=run.update.update_id
+        )
+        if ended is None and edit is not None:
+            # A double tap finished it a moment ago (its write was keyed: nothing doubled).
+            await self.moved_on(run.update, context)
+            return
+        await self._answer(edit)
+        await self._edit_or_send(run.update, context, edit, reply.text, reply.markup)
+
+    async def _lose(self, run: FlowRun, *, edit: CallbackQuery | None) -> None:
+        """The flow can no longer go on (its case is no longer the person's): say so, keep text."""
+        context = run.context
+        await context.storage.end_flow(run.state.id, None, "dropped", now=run.now)
+        message = run.update.effective_message
+        typed = message.text if message is not None and edit is None and message.text else ""
+        await self._answer(edit)
+        await self._edit_or_send(
+            run.update, context, edit, context.render(run.flow.lost, text=typed, data=run.data)
+        )
+
+    # Asking -------------------------------------------------------------------------------
+
+    async def _ask(
+        self,
+        update: Update,
+        context: QingshouContext,
+        state: FlowState,
+        *,
+        edit: CallbackQuery | None,
+    ) -> None:
+        """Show the current question of ``state`` (again), and remember which message asked."""
+        flow = _REGISTRY[state.flow]
+        step = flow.step(state.step)
+        run = FlowRun(flow, state, update, context, dict(state.data))
+        params = await flow.load(run)
+        if params is None:
+            await self._lose(run, edit=edit)
+            return
+        run.params = params
+        text = context.render(step.prompt, **params, data=run.data)
+        rows: list[list[InlineKeyboardButton]] = []
+        if isinstance(step.input, Buttons):
+            options = await step.input.resolve(run)
+            row: list[InlineKeyboardButton] = []
+            for option in options:
+                row.append(
+                    InlineKeyboardButton(
+                        _label(context, option),
+                        callback_data=ANSWER.data(state.id, state.version, option.code),
+                    )
+                )
+                if len(row) >= step.input.columns:
+                    rows.append(row)
+                    row = []
+            if row:
+                rows.append(row)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.label(N_("✖ Cancel")),
+                    callback_data=CANCEL.data(state.id, state.version),
+                )
+            ]
+        )
+        sent = await self._edit_or_send(update, context, edit, text, InlineKeyboardMarkup(rows))
+        if sent is not None:
+            await context.storage.set_flow_message(state.id, state.version, sent)
+        if state.message_id is not None and state.message_id != sent:
+            # The question moved to a new message: the old one's buttons would only mislead.
+            await self._strip_buttons(context, state)
+
+    async def _ask_conflict(
+        self, update: Update, context: QingshouContext, current: FlowState, waiting: FlowState
+    ) -> None:
+        message = update.effective_message
+        assert message is not None
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(context.label(N_("Continue")),
+                                      callback_data=CONFLICT.data(waiting.id, "keep"))],
+                [InlineKeyboardButton(context.label(N_("Drop it, start the new one")),
+                                      callback_data=CONFLICT.data(waiting.id, "new"))],
+            ]
+        )  # fmt: skip
+        await update.effective_chat.send_message(  # type: ignore[union-attr]
+            context.render(
+                "flows/conflict",
+                current=self._title(context, current),
+                new=self._title(context, waiting),
+            ),
+            reply_markup=keyboard,
+        )
+
+    def _title(self, context: QingshouContext, state: FlowState) -> str:
+        return self.title(context, state.flow)
+
+    # Telegram ---------------------------------------------------------------------------
+
+    @staticmethod
+    async def _answer(query: CallbackQuery | None) -> None:
+        if query is not None:
+            await query.answer()
+
+    async def _edit_or_send(
+        self,
+        update: Update,
+        context: QingshouContext,
+        query: CallbackQuery | None,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> int | None:
+        """Edit the pressed message in place, or send a new one; the message id either way."""
+        if query is not None and query.message is not None:
+            try:
+                await query.edit_message_text(text, reply_markup=markup)
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    raise
+            return query.message.message_id
+        chat = update.effective_chat
+        assert chat is not None
+        sent = await context.bot.send_message(chat.id, text, reply_markup=markup)
+        # A deferred send (Telegram unreachable) comes back without a real id.
+        return sent.message_id or None
+
+    @staticmethod
+    async def _strip_buttons(context: QingshouContext, state: FlowState) -> None:
+        """Take the buttons off the message that asked ``state``'s question, if we know it."""
+        if state.message_id is None or context.user is None:
+            return
+        # Already without buttons, or too old to edit: nothing to take off.
+        with contextlib.suppress(BadRequest):
+            await context.bot.edit_message_reply_markup(
+                chat_id=context.user.telegram_id, message_id=state.message_id, reply_markup=None
+            )
+
+
+def _label(context: QingshouContext, option: Option) -> str:
+    return context.label(option.label) if option.translate else option.label
+
+
+def _match_option(context: QingshouContext, options: Sequence[Option], text: str) -> Option | None:
+    """Typed text as a choice: an option's label (any case), or its number in the list."""
+    wanted = text.casefold().strip()
+    if not wanted:
+        return None
+    for option in options:
+        if _label(context, option).casefold().strip() == wanted:
+            return option
+    if wanted.isascii() and wanted.isdigit() and 1 <= int(wanted) <= len(options):
+        return options[int(wanted) - 1]
+    return None
+
+
+ENGINE = Engine()

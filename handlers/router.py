@@ -1,0 +1,94 @@
+"""One router for buttons and typed text.
+
+Buttons: every kind of button is a route of :mod:`bot.callbacks`; :func:`on` turns a handler that
+takes typed values into a PTB callback that decodes first and answers a malformed (stale, forged,
+overlong) button itself. Text, files and locations go to the open flow first (the flow engine),
+and only when none is open to the handler that starts something new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.callbacks import Route
+from bot.context import QingshouContext
+from bot.flows import ENGINE
+from bot.i18n import N_
+from handlers import start
+
+ButtonHandler = Callable[..., Awaitable[None]]
+
+
+def on(route: Route, handler: ButtonHandler) -> CallbackQueryHandler[QingshouContext, None]:
+    """A CallbackQueryHandler for ``route`` that calls ``handler(update, context, *values)``."""
+
+    async def decode_then_handle(update: Update, context: QingshouContext) -> None:
+        query = update.callback_query
+        assert query is not None
+        values = route.decode(query.data or "")
+        if values is None:
+            await stale(update, context)
+            return
+        await handler(update, context, *values)
+
+    decode_then_handle.__doc__ = handler.__doc__
+    return CallbackQueryHandler(decode_then_handle, pattern=route.matches)
+
+
+async def stale(update: Update, context: QingshouContext) -> None:
+    """A button no route accepts (an old version of the bot, a forgery): say so, once."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
+
+
+async def on_text(update: Update, context: QingshouContext) -> None:
+    """Typed text answers the open question; with none open, point to /help."""
+    if not await ENGINE.on_text(update, context):
+        await start.unknown(update, context)
+
+
+def to_flow_first(
+    fallback: Callable[[Update, QingshouContext], Awaitable[Any]],
+) -> Callable[[Update, QingshouContext], Coroutine[Any, Any, None]]:
+    """A file or a location answers the open question if one is open, else ``fallback``."""
+
+    async def route_input(update: Update, context: QingshouContext) -> None:
+        if not await ENGINE.on_text(update, context):
+            await fallback(update, context)
+
+    route_input.__doc__ = fallback.__doc__
+    return route_input
+
+
+async def cancel(update: Update, context: QingshouContext) -> None:
+    """End the open flow (/cancel) and take the buttons off its question."""
+    assert update.effective_message is not None
+    ended = await ENGINE.cancel(update, context)
+    if ended is None:
+        await update.effective_message.reply_text(context.render("flows/nothing_open"))
+        return
+    await update.effective_message.reply_text(
+        context.render("flows/cancelled", title=ENGINE.title(context, ended.flow))
+    )
+
+
+async def flow_answer(update: Update, context: QingshouContext, flow_id: int, version: int,
+                      code: int) -> None:  # fmt: skip
+    """Take a flow's answer button."""
+    await ENGINE.on_button(update, context, flow_id, version, code)
+
+
+async def flow_cancel(update: Update, context: QingshouContext, flow_id: int, version: int) -> None:
+    """Take a flow's ✖ button."""
+    await ENGINE.on_cancel_button(update, context, flow_id, version)
+
+
+async def flow_conflict(update: Update, context: QingshouContext, waiting_id: int,
+                        choice: str) -> None:  # fmt: skip
+    """Continue the open flow, or drop it for the new one."""
+    await ENGINE.on_conflict(update, context, waiting_id, choice)
