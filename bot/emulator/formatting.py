@@ -740,7 +740,12 @@ _BARE_DOMAIN = re.compile(
 )
 
 _AUTO_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("bot_command", re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{5,32})?(?!\w)")),
+    # Telegram's rule (tdlib match_bot_commands): no word character, "/", "<" or ">" right
+    # before the slash or right after the command, so "</b>" typed in a note is no command.
+    (
+        "bot_command",
+        re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>@])"),
+    ),
     ("email", re.compile(r"(?<![\w.@])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
     ("url", re.compile(r"(?<![\w@])(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)),
     # Bare domains ("example.com", "t.me/bot?start=X"): Telegram links a name ending in a
