@@ -20,6 +20,7 @@ from bot.config import Secret, Settings
 from bot.demo import seed_demo_cases
 from bot.domain.people import Role, deep_link
 from bot.emulator import Emulator, EmulatorConfig, UserInfo
+from bot.i18n import normalise_locale
 from bot.runner import running
 from bot.storage import Storage, open_storage
 
@@ -104,12 +105,20 @@ async def seed_demo(
         # The demo staff have talked to the bot before, so it may write to them first.
         emulator.chat(bot, info.id).started = True
         if await storage.get_user_by_telegram_id(info.id) is None:
-            await storage.add_user(
+            user = await storage.add_user(
                 telegram_id=info.id,
                 name=person.display_name,
                 role=person.role,
                 team_id=team.id if person.team else None,
                 now=now,
+            )
+            # What joining with /start would have recorded: the Telegram language, so the
+            # first message the bot writes to them (an assignment, an import) is in it.
+            await storage.update_profile(
+                user.id,
+                name=user.name,
+                username=user.username,
+                telegram_locale=normalise_locale(person.language_code),
             )
     return people
 

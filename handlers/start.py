@@ -7,6 +7,7 @@ from telegram import Update
 from bot.context import QingshouContext
 from bot.domain.people import InviteProblem
 from bot.i18n import N_, normalise_locale
+from bot.menu import command_names, suggest_command
 
 
 async def start(update: Update, context: QingshouContext) -> None:
@@ -48,9 +49,15 @@ async def help_command(update: Update, context: QingshouContext) -> None:
 
 
 async def unknown(update: Update, context: QingshouContext) -> None:
-    """Answer anything no other handler took with a pointer to /help."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(context.render("help/unknown"))
+    """Answer anything no other handler took: what a mistyped command probably meant, or a
+    pointer to /help."""
+    message = update.effective_message
+    if message is None:
+        return
+    suggestion = None
+    if message.text and context.user is not None:
+        suggestion = suggest_command(message.text, command_names(context.user.role))
+    await message.reply_text(context.render("help/unknown", suggestion=suggestion))
 
 
 async def stale_button(update: Update, context: QingshouContext) -> None:

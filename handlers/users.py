@@ -1,4 +1,5 @@
-"""/users: who has access. Admins switch a person's access off or on from here."""
+"""/users: who has access. Admins switch a person's access off (after a confirmation that
+names the open cases they lead) or on from here."""
 
 from __future__ import annotations
 
@@ -19,18 +20,51 @@ def _may_manage(context: QingshouContext, target: User) -> bool:
     return actor is not None and may_manage(actor, target, context.settings.admins)
 
 
-def _card_keyboard(context: QingshouContext, target: User) -> InlineKeyboardMarkup | None:
-    if not _may_manage(context, target):
-        return None
-    if target.active:
-        button = InlineKeyboardButton(
-            context.label(N_("Switch access off")), callback_data=f"{PREFIX}off:{target.id}"
-        )
-    else:
-        button = InlineKeyboardButton(
-            context.label(N_("Switch access on")), callback_data=f"{PREFIX}on:{target.id}"
-        )
-    return InlineKeyboardMarkup([[button]])
+def _card_keyboard(context: QingshouContext, target: User, list_page: int) -> InlineKeyboardMarkup:
+    rows = []
+    if _may_manage(context, target):
+        if target.active:  # switching off asks first (see user_button)
+            label, data = N_("Switch access off"), f"{PREFIX}ask:{target.id}"
+        else:
+            label, data = N_("Switch access on"), f"{PREFIX}on:{target.id}"
+        rows.append([InlineKeyboardButton(context.label(label), callback_data=data)])
+    rows.append(
+        [InlineKeyboardButton(context.label(N_("◀ Back to the list")),
+                              callback_data=f"{PREFIX}page:{list_page}")]
+    )  # fmt: skip
+    return InlineKeyboardMarkup(rows)
+
+
+def _confirm_keyboard(context: QingshouContext, target: User) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(context.label(N_("Yes, switch access off")),
+                                  callback_data=f"{PREFIX}off:{target.id}")],
+            [InlineKeyboardButton(context.label(N_("No, keep their access")),
+                                  callback_data=f"{PREFIX}show:{target.id}")],
+        ]
+    )  # fmt: skip
+
+
+def _listed_team(user: User) -> int | None:
+    """Whose people ``user`` lists: everyone (admins, ``None``) or their team."""
+    return None if user.role is Role.ADMIN else user.team_id
+
+
+async def _page_showing(context: QingshouContext, target: User) -> int:
+    """The page of the list on which ``target`` appears (where "back to the list" returns)."""
+    assert context.user is not None
+    people = await context.storage.list_users(team_id=_listed_team(context.user))
+    ids = [p.id for p in people]
+    return ids.index(target.id) // PAGE_SIZE if target.id in ids else 0
+
+
+async def _open_cases_led_by(context: QingshouContext, target: User) -> int:
+    """Open cases the viewer can see whose lead collector is ``target`` (they keep showing
+    ``target`` as lead after access is switched off, until someone reassigns them)."""
+    assert context.user is not None
+    cases = await context.storage.list_cases(context.user)
+    return sum(1 for c in cases if c.lead_id == target.id and not c.status.is_closed)
 
 
 async def _render_list(
@@ -40,7 +74,7 @@ async def _render_list(
     assert user is not None
     if user.role is Role.COLLECTOR or (user.role is Role.SUPERVISOR and user.team_id is None):
         return None
-    team_id = None if user.role is Role.ADMIN else user.team_id
+    team_id = _listed_team(user)
     people = await context.storage.list_users(team_id=team_id)
     shown = page_of(people, page, PAGE_SIZE)
     rows = [
@@ -94,11 +128,22 @@ async def user_button(update: Update, context: QingshouContext) -> None:
         await query.edit_message_text(listing[0], reply_markup=listing[1])
         return
     target = await context.storage.get_user(int(raw_id)) if raw_id.isdigit() else None
-    if target is None or action not in ("show", "off", "on"):
+    if target is None or action not in ("show", "ask", "off", "on"):
         await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
         return
     if not _may_manage(context, target):
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+        return
+    if action == "ask" and target.active:
+        await query.answer()
+        await query.edit_message_text(
+            context.render(
+                "users/confirm_off",
+                target=target,
+                open_cases=await _open_cases_led_by(context, target),
+            ),
+            reply_markup=_confirm_keyboard(context, target),
+        )
         return
     changed = False
     if action in ("off", "on") and target.active != (action == "on"):
@@ -106,10 +151,11 @@ async def user_button(update: Update, context: QingshouContext) -> None:
             target.id, action == "on", actor_id=actor.id, now=context.clock.now()
         )
         changed = True
+    open_cases = await _open_cases_led_by(context, target) if not target.active else 0
     await query.answer()
     await query.edit_message_text(
-        context.render("users/card", target=target, changed=changed),
-        reply_markup=_card_keyboard(context, target),
+        context.render("users/card", target=target, changed=changed, open_cases=open_cases),
+        reply_markup=_card_keyboard(context, target, await _page_showing(context, target)),
     )
     if changed:
         await context.refresh_menu(target)

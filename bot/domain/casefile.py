@@ -7,6 +7,7 @@ take the viewer, and again on every button press, because callback data can be f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from enum import StrEnum
@@ -26,13 +27,16 @@ __all__ = [
     "CaseSummary",
     "LeadChange",
     "LeadReason",
+    "LedgerGap",
     "PartyRecord",
     "card_view",
+    "ledger_gaps",
     "local_date",
     "may_assign",
     "may_assign_cases",
     "may_view_case",
     "parse_deterioration",
+    "parse_ledger_gaps",
     "sees_others_cases",
 ]
 
@@ -55,6 +59,40 @@ REASSIGN_REASONS: tuple[LeadReason, ...] = (
     LeadReason.ESCALATION,
     LeadReason.OTHER,
 )
+
+
+class LedgerGap(StrEnum):
+    """A fact the card would otherwise show as if the file had it, missing because the
+    ledger file of the case's last import had no column for it (not because a cell was empty).
+    """
+
+    BALANCE = "balance"  # no 贷款余额 column: the import took the overdue principal instead
+    COLLATERAL = "collateral"  # neither 抵押物 nor 抵押物估值
+    GUARANTEES = "guarantees"  # no 担保人 column
+
+
+#: The ledger columns (:class:`bot.domain.ledger.LedgerField` values) each gap stands for.
+_GAP_COLUMNS: dict[LedgerGap, tuple[str, ...]] = {
+    LedgerGap.BALANCE: ("principal_outstanding",),
+    LedgerGap.COLLATERAL: ("collateral", "collateral_value"),
+    LedgerGap.GUARANTEES: ("guarantor",),
+}
+
+
+def ledger_gaps(columns: Iterable[str]) -> frozenset[LedgerGap]:
+    """The gaps of a file whose recognised columns are ``columns`` (``LedgerField`` values,
+    e.g. the keys of ``ImportPlan.columns``). No columns at all means the rows were not read
+    from a file (the sandbox's demo cases, tests): nothing is known to be missing."""
+    present = {str(c) for c in columns}
+    if not present:
+        return frozenset()
+    return frozenset(g for g, cols in _GAP_COLUMNS.items() if not present.intersection(cols))
+
+
+def parse_ledger_gaps(text: str) -> frozenset[LedgerGap]:
+    """Stored gaps (comma-separated) back to the enum; unknown words are ignored."""
+    known = {g.value: g for g in LedgerGap}
+    return frozenset(known[w] for w in text.split(",") if w in known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +151,24 @@ class CaseSummary:
     last_contact_at: datetime | None
     has_guarantor: bool = False  # guarantees in the ledger or a guarantor among the parties
     has_collateral: bool = False  # collateral described or valued
+    #: Facts the file of the last import had no column for (the card says "not in the file").
+    ledger_gaps: frozenset[LedgerGap] = frozenset()
+
+    @property
+    def balance_known(self) -> bool:
+        """False when the file had no balance column: ``principal_outstanding`` is then only
+        the overdue principal the import put there, not the loan's balance."""
+        return LedgerGap.BALANCE not in self.ledger_gaps
+
+    @property
+    def collateral_known(self) -> bool:
+        """False when the file had no collateral column: "none on file" would be a guess."""
+        return LedgerGap.COLLATERAL not in self.ledger_gaps
+
+    @property
+    def guarantees_known(self) -> bool:
+        """False when the file had no guarantor column."""
+        return LedgerGap.GUARANTEES not in self.ledger_gaps
 
     @property
     def total_overdue(self) -> int:
@@ -131,7 +187,8 @@ class CaseSummary:
         No promises exist yet (they come with /commit): none are passed, the hook stays.
         Guarantors on file are "unassessed" unless a collector marked one strong (nothing
         records a weak one yet), and collateral without a value is "unvalued": the score then
-        claims no weak fallback.
+        claims no weak fallback. Neither does it when the file had no collateral or guarantor
+        column (:attr:`ledger_gaps`): "mostly on credit" would be a guess.
         """
         last = None if self.last_contact_at is None else self.last_contact_at.astimezone(tz)
         return UrgencyFacts(
@@ -147,6 +204,7 @@ class CaseSummary:
             last_contact=None if last is None else last.date(),
             collateral_unvalued=self.has_collateral and self.collateral_value is None,
             guarantor_unassessed=self.has_guarantor and not self.strong_guarantor,
+            security_unknown=not (self.collateral_known and self.guarantees_known),
         )
 
 

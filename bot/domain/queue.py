@@ -7,7 +7,7 @@ cuts pages, so that handlers only render.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Generic, TypeVar
 
@@ -86,7 +86,8 @@ def select_today(
     """Today's list, in queue order: every case with a reason that cannot wait
     (:data:`TODAY_TRIGGERS`), plus the most urgent of the others until ``capacity`` cases are
     on the list. So a quiet day still has the top of the queue to work, and a busy day shows
-    everything that must not slip, even beyond capacity."""
+    everything that must not slip, even beyond capacity. The list is numbered on its own, 1 to
+    n: a case keeps its order from the queue, not its number there (no 1, 2, 3, 4, 6)."""
     chosen: list[RankedCase[T]] = []
     room = capacity
     urgent = {id(r) for r in ranked if any(p.code in TODAY_TRIGGERS for p in r.score.parts)}
@@ -97,7 +98,7 @@ def select_today(
         elif room > 0:
             chosen.append(r)
             room -= 1
-    return chosen
+    return [replace(r, rank=i) for i, r in enumerate(chosen, 1)]
 
 
 def rank_queue(

@@ -48,8 +48,9 @@ Weak fallback: move before the cash flow dries up (strategy 11, third clause):
 
 - ``fallback.weak`` 15 — mostly on credit: no strong guarantor and collateral covers < 50 %.
   Claimed only when both are *known*: collateral on file but not valued is not worth zero,
-  and guarantors on file whose strength nobody assessed are not weak — either way the part is
-  left out rather than guessed.
+  guarantors on file whose strength nobody assessed are not weak, and a ledger file without a
+  collateral or guarantor column says nothing about either — the part is left out rather than
+  guessed.
 - ``fallback.weak_and_sliding`` 15 more — and the business is sliding too.
 
 Untouched cases (what the supervisor sees):
@@ -150,6 +151,8 @@ class UrgencyFacts:
       unknown: no leverage part, and no weak-fallback claim either).
     - ``guarantor_unassessed``: guarantors are on file but their strength is not assessed
       (``strong_guarantor`` is False only because nobody said; no weak-fallback claim).
+    - ``security_unknown``: the ledger file had no collateral or no guarantor column, so
+      "none" is not known to be none (no weak-fallback claim).
     - ``promise_dates``: due dates of promises still open (neither kept nor broken).
     - ``last_contact``: ``None`` = never contacted.
     """
@@ -166,6 +169,7 @@ class UrgencyFacts:
     last_contact: date | None = None
     collateral_unvalued: bool = False
     guarantor_unassessed: bool = False
+    security_unknown: bool = False
 
     @property
     def cover_ratio(self) -> Fraction | None:
@@ -247,9 +251,11 @@ def score_case(facts: UrgencyFacts, today: date) -> UrgencyScore:
         add("leverage.collateral_partial")
     if facts.high_default_cost:
         add("leverage.default_cost")
-    # Weak fallback only on known facts: an unvalued collateral or an unassessed guarantor
-    # might be the very leverage strategy 11 tells us to use.
-    fallback_known = not facts.collateral_unvalued and not facts.guarantor_unassessed
+    # Weak fallback only on known facts: an unvalued collateral, an unassessed guarantor or a
+    # file without those columns might hide the very leverage strategy 11 tells us to use.
+    fallback_known = not (
+        facts.collateral_unvalued or facts.guarantor_unassessed or facts.security_unknown
+    )
     weak_cover = ratio is not None and ratio < _COVER_PARTIAL
     if fallback_known and not facts.strong_guarantor and weak_cover:
         add("fallback.weak")

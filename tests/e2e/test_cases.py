@@ -277,7 +277,8 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
     assert "Guarantor: 担保人" in card.text
     assert "Meetings: none recorded yet." in card.text
     assert "Still unknown" in card.text
-    assert "how the business is doing" in card.text
+    await zhang.press("❓", card)
+    assert "how the business is doing" in (await zhang.expect("Still unknown: find out")).text
 
     await zhang.press("▶", queue)
     page2 = await zhang.expect("page 2 of 2")

@@ -11,6 +11,7 @@ from bot.domain.casefile import (
     CaseSummary,
     LeadChange,
     LeadReason,
+    LedgerGap,
     PartyRecord,
     card_view,
 )
@@ -139,8 +140,14 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             "f": EMPTY,
             "s": EMPTY.summary,
         },
+        {  # a file without balance, collateral and guarantor columns
+            "v": VIEW,
+            "f": FILE,
+            "s": replace(FILE.summary, ledger_gaps=frozenset(LedgerGap)),
+        },
     ],
     "cases/card_cut": [{"s": summary()}],
+    "cases/unknowns": [{"s": summary(), "unknowns": u} for u in (UNKNOWNS, ())],
     "cases/usage": [{}],
     "cases/not_found": [{"query": EVIL}, {"query": EVIL, "text": EVIL}],
     "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],

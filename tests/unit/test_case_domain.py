@@ -348,6 +348,8 @@ def _ranked(rank: int, *codes: str) -> RankedCase[str]:
 def test_today_takes_every_case_that_cannot_wait_then_fills_up_to_capacity():
     ranked = [_ranked(1, "dpd.over_180"), _ranked(2, "dpd.over_90"), _ranked(3, "dpd.over_30"),
               _ranked(4, "debt.growing_fast"), _ranked(5, "contact.never")]  # fmt: skip
-    assert [r.rank for r in select_today(ranked, capacity=3)] == [1, 2, 4]
+    today = select_today(ranked, capacity=3)
+    assert [r.case for r in today] == ["case1", "case2", "case4"]
+    assert [r.rank for r in today] == [1, 2, 3]  # numbered on its own: no gap where case3 was
     urgent = [_ranked(i, "deterioration.assets_moving") for i in range(1, 5)]
     assert len(select_today([*urgent, _ranked(9, "dpd.over_0")], capacity=2)) == 4

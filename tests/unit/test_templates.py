@@ -38,7 +38,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
         {"problem": p, "telegram_id": 1} for p in ("expired", "used", "unknown", "revoked")
     ],
     "help/help": [{"user": user(r)} for r in Role],
-    "help/unknown": [{}],
+    "help/unknown": [{"suggestion": s} for s in (None, "/cases", "/case " + EVIL)],
     "lang/choose": [{}],
     "lang/changed": [{}],
     "whoami/whoami": [{"user": user(r), "language": "English"} for r in Role],
@@ -73,8 +73,11 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
         },
     ],
     "users/card": [
-        {"target": user(Role.SUPERVISOR), "changed": changed} for changed in (True, False)
+        {"target": user(Role.SUPERVISOR), "changed": changed, "open_cases": n}
+        for changed in (True, False)
+        for n in (0, 3)
     ],
+    "users/confirm_off": [{"target": user(Role.COLLECTOR), "open_cases": n} for n in (0, 3)],
     "users/not_allowed": [{}],
     "errors/generic": [{}],
     "notify/invite_used": [{"name": EVIL, "role": r.value, "team": "东城<&>"} for r in Role],
