@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.seed import cpu_seconds, one_case_each
 from bot.domain.people import Role
 from bot.emulator import Emulator, EmulatorConfig
 from bot.storage import open_storage
@@ -39,6 +40,8 @@ class Result:
     updates: int
     seconds: float
     latencies: list[float]
+    #: CPU seconds the bot's process used for these updates (mixed runs only).
+    cpu: float | None = None
 
     @property
     def rate(self) -> float:
@@ -48,9 +51,10 @@ class Result:
         lat = sorted(self.latencies)
         p50 = statistics.median(lat) * 1000
         p95 = lat[int(len(lat) * 0.95) - 1] * 1000
+        cpu = "" if self.cpu is None else f"   CPU {self.cpu / self.updates * 1000:6.2f} ms/update"
         return (
             f"{self.name:<16} {self.updates:>6} updates in {self.seconds:6.2f} s = "
-            f"{self.rate:7.1f} updates/s   latency p50 {p50:6.1f} ms  p95 {p95:7.1f} ms"
+            f"{self.rate:7.1f} updates/s   latency p50 {p50:6.1f} ms  p95 {p95:7.1f} ms{cpu}"
         )
 
 
@@ -77,7 +81,21 @@ async def start_bot(kind: str, emu: Emulator, db: Path | None) -> asyncio.subpro
     return proc
 
 
-async def drive(emu: Emulator, kind: str, users: list[int], messages: int, text: str) -> Result:
+#: The mixed workload, one cycle per user: the queue, a case card, a note flow of two messages
+#: (the flow asks for the text, the next message answers), a one-message note, and help.
+MIXED = (
+    "/cases",
+    "/case HT{i}",
+    "/note HT{i}",
+    "对方说下周三来社里 {k}",
+    "/note HT{i} 电话未接 {k}",
+    "/help",
+)
+
+
+async def drive(
+    emu: Emulator, kind: str, users: list[int], messages: int, text: str | tuple[str, ...]
+) -> Result:
     bot = emu.bot(TOKENS[kind])
     sent: dict[int, deque[float]] = defaultdict(deque)
     latencies: list[float] = []
@@ -100,10 +118,12 @@ async def drive(emu: Emulator, kind: str, users: list[int], messages: int, text:
 
     collector = asyncio.create_task(collect())
     start = time.perf_counter()
-    for _ in range(messages):
-        for uid in users:
+    texts = (text,) if isinstance(text, str) else text
+    for k in range(messages):
+        for i, uid in enumerate(users):
             sent[uid].append(time.perf_counter())
-            emu.user_sends_text(uid, text, bot=TOKENS[kind])
+            message = texts[k % len(texts)].format(i=i, k=k)
+            emu.user_sends_text(uid, message, bot=TOKENS[kind])
         await asyncio.sleep(0)
     await asyncio.wait_for(done.wait(), 300)
     elapsed = time.perf_counter() - start
@@ -131,6 +151,7 @@ async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
                     team_id=team.id,
                     now=now,
                 )
+            await one_case_each(storage, team.id, [f"User{uid}" for uid in users], now=now)
             await storage.close()
 
             kinds = ["echo", "qingshou"] + (["qingshou-paced"] if paced else [])
@@ -141,6 +162,14 @@ async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
                     await drive(emu, kind, users[:5], 2, "/help")
                     n = messages if kind != "qingshou-paced" else max(1, messages // 10)
                     results.append(await drive(emu, kind, users, n, "/help"))
+                    if kind != "qingshou-paced":
+                        # CPU per update, each process's own user+sys time: with both bots
+                        # faster than the emulator, throughput alone measures the emulator.
+                        before = cpu_seconds(proc.pid)
+                        mixed = await drive(emu, kind, users, len(MIXED) * 2, MIXED)
+                        mixed.name = f"{kind} mixed"
+                        mixed.cpu = cpu_seconds(proc.pid) - before
+                        results.append(mixed)
                 finally:
                     proc.terminate()
                     await proc.wait()
@@ -164,8 +193,18 @@ def main() -> None:
     )
     for r in results:
         print(r.line())
-    echo, ours = results[0], results[1]
+    by_name = {r.name: r for r in results}
+    echo, ours = by_name["echo"], by_name["qingshou"]
     print(f"\nqingshou / echo throughput ratio: {ours.rate / echo.rate:.2f}")
+    echo_mixed, ours_mixed = by_name["echo mixed"], by_name["qingshou mixed"]
+    assert echo_mixed.cpu is not None
+    assert ours_mixed.cpu is not None
+    per_echo = echo_mixed.cpu / echo_mixed.updates
+    per_ours = ours_mixed.cpu / ours_mixed.updates
+    print(
+        f"CPU per update, mixed workload (/cases, /case, note flow, /note, /help): qingshou "
+        f"{per_ours * 1000:.2f} ms, echo {per_echo * 1000:.2f} ms, ratio {per_ours / per_echo:.1f}"
+    )
     if len(results) > 2:
         print("(qingshou-paced keeps Telegram's limits: ~25 messages/s overall by design)")
 

@@ -55,8 +55,10 @@ _SENDING_PREFIXES = ("send", "edit", "copy", "forward")
 #: they still make sense later. An answerCallbackQuery expires in seconds: never deferred.
 DEFERRABLE = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto",
                         "sendDocument", "deleteMessage"})  # fmt: skip
-#: An update that crashed the process this many times is set aside instead of replayed again.
-MAX_ATTEMPTS = 3
+#: An update whose handling never finished this many times is set aside instead of replayed
+#: again. A process killed from outside looks the same as one that an update crashed, and under
+#: flood control one update can be in flight across several kills: so not too few.
+MAX_ATTEMPTS = 10
 
 StorageRef = Callable[[], "Storage | None"]
 Clock = Callable[[], datetime]
@@ -191,6 +193,20 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         self.deferred_chats: set[int] = set()
         #: Calls deferred since start (tests and the bench read it).
         self.deferred = 0
+        #: Callback queries answered lately, so that the error handler never answers twice.
+        self._answered: dict[str, None] = {}
+
+    def was_answered(self, callback_query_id: str) -> bool:
+        """Whether this button press has been answered already (a toast cannot come twice)."""
+        return callback_query_id in self._answered
+
+    def _note_answer(self, data: dict[str, Any]) -> None:
+        query_id = data.get("callback_query_id")
+        if isinstance(query_id, str):
+            self._answered[query_id] = None
+            if len(self._answered) > 10_000:  # oldest first: dicts keep insertion order
+                for old in list(self._answered)[:5_000]:
+                    del self._answered[old]
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -255,7 +271,10 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             if sending:
                 await self._wait_turn(chat_id)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
+                if endpoint == "answerCallbackQuery":
+                    self._note_answer(data)
+                return result
             except RetryAfter as exc:
                 wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -373,19 +392,28 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             return
         attempts = await storage.claim_update(update.update_id)
-        if attempts is None or attempts > MAX_ATTEMPTS:
-            if attempts is not None:
-                log.error("update %s failed %d times; set aside", update.update_id, attempts - 1)
-                await storage.set_aside_update(
-                    update.update_id, f"handling did not finish {attempts - 1} times",
-                    now=self._clock(),
-                )  # fmt: skip
-            else:
-                self.skipped += 1
+        if attempts is None:
+            self.skipped += 1  # handled already (Telegram sent it again after a restart)
             _close(coroutine)
+            return
+        if attempts > MAX_ATTEMPTS:
+            _close(coroutine)
+            await self._set_aside(storage, update, attempts - 1)
             return
         await coroutine
         await storage.finish_update(update.update_id, now=self._clock())
+
+    async def _set_aside(self, storage: Storage, update: Update, failures: int) -> None:
+        """Stop replaying an update that never finished; tell its sender (through the outbox)."""
+        now = self._clock()
+        log.error("update %s did not finish %d times; set aside", update.update_id, failures)
+        await storage.set_aside_update(
+            update.update_id, f"handling did not finish {failures} times", now=now
+        )
+        sender = update.effective_user
+        user = await storage.get_user_by_telegram_id(sender.id) if sender else None
+        if user is not None:
+            await storage.enqueue(user.id, "errors/set_aside", {}, now=now)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

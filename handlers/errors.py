@@ -10,6 +10,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.context import QingshouContext
 from bot.i18n import N_
+from bot.telegram_io import ResilientRateLimiter
 from handlers.access import resolve_locale
 
 log = logging.getLogger("qingshou.errors")
@@ -35,6 +36,14 @@ async def on_error(update: object, context: QingshouContext) -> None:
         return
     chat_id = update.effective_chat.id if update.effective_chat else None
     query = update.callback_query
+    limiter = context.bot.rate_limiter
+    # A button press is answered once: a second answer would fail (and show nothing).
+    if (
+        query is not None
+        and isinstance(limiter, ResilientRateLimiter)
+        and limiter.was_answered(query.id)
+    ):
+        query = None
     if isinstance(error, Forbidden):
         # The person blocked the bot (or left): record it, do not retry, do not try to apologise.
         if chat_id is not None:

@@ -283,6 +283,12 @@ class EmulatorClient:
         result: JSON = await self._request("POST", "/faults", json=body)
         return result
 
+    async def raw_update(self, update_type: str, payload: Any, bot: str | None = None) -> JSON:
+        """Queue an update of any shape (also one the Bot API would never send)."""
+        body = self._bot({"type": update_type, "payload": payload}, bot)
+        result: JSON = await self._request("POST", "/updates/raw", json=body)
+        return result
+
     async def clear_faults(self) -> None:
         """Drop pending faults."""
         await self._request("DELETE", "/faults")

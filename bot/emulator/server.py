@@ -43,6 +43,8 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  without performing it, "lost_response"
                                                  performs it and then drops the answer (see
                                                  :class:`~bot.emulator.faults.Fault`)
+    ``POST   /control/updates/raw``              ``{type, payload, bot?}`` an update of any shape
+                                                 (poison updates: the bot must set them aside)
     ``GET    /control/faults``  ``DELETE /control/faults``
     ``GET    /control/calls``                    ``?method=&bot=`` call log; ``DELETE`` clears it
     ``GET    /control/webchat``                  ``?bot=`` the bot, limits, whether a clock exists
@@ -308,6 +310,7 @@ class Emulator(EmulatorCore):
             ("GET", "/control/chats/{id}/transcript", self._c_transcript),
             ("GET", "/control/chats/{id}/wait", self._c_wait),
             ("GET", "/control/events", self._c_events),
+            ("POST", "/control/updates/raw", self._c_raw_update),
             ("POST", "/control/faults", self._c_add_fault),
             ("GET", "/control/faults", self._c_faults),
             ("DELETE", "/control/faults", self._c_clear_faults),
@@ -349,7 +352,11 @@ class Emulator(EmulatorCore):
                 fault_kind = fault.kind
                 if fault.kind != "lost_response":
                     await self._apply_fault(fault)
-            raw, uploads = await self._read_params(request)
+            try:
+                raw, uploads = await self._read_params(request)
+            except ConnectionResetError:
+                # The bot went away mid-request (killed): nobody is left to answer.
+                return web.Response(status=499)
             handler = HANDLERS.get(spec.name)
             if handler is None:
                 raise bad_request(f"method not supported by the local emulator: {spec.name}")
@@ -618,6 +625,16 @@ class Emulator(EmulatorCore):
         label = body.get("label")
         user = self.set_label(int(request.match_info["id"]), str(label) if label else None)
         return self._ok(user.to_json())
+
+    async def _c_raw_update(self, request: web.Request) -> web.StreamResponse:
+        # An update of any shape, as a newer Bot API (or a bug) could send: the bot must cope
+        # with what it cannot parse (set it aside) and carry on.
+        body = await self._json(request)
+        update_type, payload = body.get("type"), body.get("payload")
+        if not isinstance(update_type, str) or not update_type:
+            raise ControlError(400, "'type' (the update's field name) is required")
+        update_id = self.bot(body.get("bot")).push_update(update_type, payload)
+        return self._ok({"update_id": update_id})
 
     async def _c_unanswered(self, request: web.Request) -> web.StreamResponse:
         return self._ok(self.unanswered_callbacks(request.query.get("bot")))

@@ -1,0 +1,90 @@
+"""What the wire promises: a poison update is set aside and the bot carries on; a reply that
+outlasts its retries waits in the outbox and arrives in order; a crashed button handler gets
+one answer, never two."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import handlers.notes
+from bot.domain.people import Role
+from bot.telegram_io import ResilientRateLimiter
+from tests.e2e.seed import ledger, row
+
+
+async def test_a_poison_update_is_set_aside_once_logged_without_its_content_and_the_bot_goes_on(
+    world, bot, client, caplog
+):
+    alice = await world.member(Role.COLLECTOR, "Alice")
+    # A message without a date or a chat: python-telegram-bot cannot parse it.
+    poison = await client.raw_update(
+        "message", {"message_id": 1, "text": "SECRET 王建国 13800001111"}
+    )
+    await alice.send("/whoami")
+    await alice.expect("Role: collector", timeout=10)
+    counts = await world.storage.inbox_counts()
+    assert counts["set_aside"] == 1
+    assert counts["pending"] == 0
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"update {poison['update_id']} cannot be parsed; set aside" in logged
+    assert "SECRET" not in logged
+    assert "13800001111" not in logged
+
+
+@pytest.fixture
+def rate_limiter() -> ResilientRateLimiter:
+    return ResilientRateLimiter(backoff=0.1, max_backoff=0.4, max_retries=3, max_retry_after=2)
+
+
+async def test_a_reply_that_outlasts_its_retries_waits_in_the_outbox_and_the_chat_keeps_its_order(
+    world, bot, client, rate_limiter
+):
+    alice = await world.member(Role.COLLECTOR, "Alice")
+    # Telegram is down for Alice's first reply (4 attempts fail), then back.
+    await client.inject_fault("5xx", count=4, method="sendMessage")
+    await alice.send("/whoami")
+    await alice.send("/help")
+    first = await alice.expect_next("Role: collector", timeout=15)
+    second = await alice.expect_next("/cases", timeout=15)
+    assert first.message_id < second.message_id
+    assert rate_limiter.deferred == 2  # the failed reply, and the one queued behind it
+    for _ in range(40):  # the outbox records the send just after Telegram confirmed it
+        if not rate_limiter.deferred_chats:
+            break
+        await asyncio.sleep(0.05)
+    assert rate_limiter.deferred_chats == set()
+    assert await world.storage.deferred_chats() == set()
+    assert (await world.storage.inbox_counts())["pending"] == 0
+
+
+async def test_a_long_flood_wait_defers_the_reply_instead_of_dropping_it(
+    world, bot, client, rate_limiter
+):
+    alice = await world.member(Role.COLLECTOR, "Alice")
+    await client.inject_fault("429", count=1, method="sendMessage", retry_after=3)
+    await alice.send("/whoami")
+    await alice.expect_next("Role: collector", timeout=15)
+    assert rate_limiter.deferred == 1
+
+
+async def test_a_button_handler_that_fails_after_answering_is_not_answered_twice(
+    world, bot, client, monkeypatch
+):
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    await zhang.send("/case HT1")
+    await zhang.expect("HT1")
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    # The note button answers its press, then starting the flow fails.
+    monkeypatch.setattr(handlers.notes.ENGINE, "start", broken)
+    await zhang.press("📝 Note")
+    apology = await zhang.expect("Sorry", timeout=10)
+    assert apology.buttons == []
+    answers = await client.calls("answerCallbackQuery")
+    assert len(answers) == 1  # the handler's own; the error handler wrote a message instead
