@@ -307,7 +307,7 @@ def test_chinese_messages_use_full_width_colons_and_no_stray_spaces(renderer, lo
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
 def test_chinese_catalogs_put_no_space_between_a_name_and_the_words_around_it(locale):
-    names = r"%\((?:by|borrower|to|column|current|new|name|previous|lead|team)\)s"
+    names = r"%\((?:by|borrower|to|column|current|new|name|previous|lead|team|date|when)\)s"
     pattern = re.compile(f"{names} +{CJK}|{CJK} +{names}")
     path = ROOT / "templates" / "locale" / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
