@@ -72,6 +72,8 @@ class Refusal:
 
     template: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: Show the question again after the refusal (its buttons are far up the chat by now).
+    ask_again: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +456,8 @@ class Engine:
         value = await self._parse(run, step, message)
         if isinstance(value, Refusal):
             await message.reply_text(context.render(value.template, **value.params))
+            if value.ask_again:
+                await self._ask(update, context, state, edit=None)
             return True
         await self._take(run, step, value, edit=None)
         return True
@@ -500,7 +504,9 @@ class Engine:
             chosen = _match_option(run.context, options, text)
             if chosen is None:
                 return Refusal(
-                    "flows/tap_a_button", {"options": [_label(run.context, o) for o in options]}
+                    "flows/tap_a_button",
+                    {"options": [_label(run.context, o) for o in options]},
+                    ask_again=True,
                 )
             return chosen.value
         if isinstance(kind, FileInput):
@@ -545,6 +551,9 @@ class Engine:
         self, run: FlowRun, step: Step, value: Any, *, edit: CallbackQuery | None
     ) -> None:
         """Store the answer and go on: the next question, or the end of the flow."""
+        if edit is None and run.state.message_id is not None:
+            # Answered by typing: the question's buttons (✖ at least) are of no use any more.
+            await self._strip_buttons(run.context, run.state)
         data = {**run.data, step.name: value}
         run = replace(run, data=data)
         following = self._following(run, step)
@@ -681,12 +690,13 @@ class Engine:
                 )
             ]
         )
+        pressed = edit.message.message_id if edit is not None and edit.message else None
+        if state.message_id is not None and state.message_id != pressed:
+            # The question moves to another message: the old one's buttons would only mislead.
+            await self._strip_buttons(context, state)
         sent = await self._edit_or_send(update, context, edit, text, InlineKeyboardMarkup(rows))
         if sent is not None:
             await context.storage.set_flow_message(state.id, state.version, sent)
-        if state.message_id is not None and state.message_id != sent:
-            # The question moved to a new message: the old one's buttons would only mislead.
-            await self._strip_buttons(context, state)
 
     async def _ask_conflict(
         self, update: Update, context: QingshouContext, current: FlowState, waiting: FlowState

@@ -33,12 +33,12 @@ def _case_id(run: FlowRun) -> int | None:
 
 async def _load(run: FlowRun) -> dict[str, Any] | None:
     """The case the note is for, seen by the person writing it (None: no longer theirs)."""
-    if run.state.step == "case":
-        return {}
     case_id = _case_id(run)
+    if case_id is None:
+        return {}  # still choosing among several matches
     user = run.context.user
     assert user is not None
-    case_file = await run.context.storage.get_case(user, case_id) if case_id else None
+    case_file = await run.context.storage.get_case(user, case_id)
     return None if case_file is None else {"s": case_file.summary, "f": case_file}
 
 

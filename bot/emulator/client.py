@@ -321,6 +321,8 @@ class Person:
     _toasts_claimed: int = 0
     _fetched_seq: int = 0
     _unread: list[_Output] = field(default_factory=list)
+    #: Each bot message's text as last seen, to tell a removed keyboard from a new text.
+    _texts: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     async def create(
@@ -415,7 +417,17 @@ class Person:
             self._collect(event)
             message = event.get("message")
             if event["kind"] in ("message", "edit") and message and message["from"] == "bot":
-                self._unread.append(_Output(seq, BotMessage(message)))
+                output = BotMessage(message)
+                previous = self._texts.get(output.message_id)
+                self._texts[output.message_id] = output.text
+                if event["kind"] == "edit" and previous == output.text and not output.buttons:
+                    # Only the buttons were taken off (a question that moved on): there is
+                    # nothing new to read, as a person would not notice either.
+                    self._unread = [
+                        o for o in self._unread if o.message.message_id != output.message_id
+                    ]
+                    continue
+                self._unread.append(_Output(seq, output))
 
     def _claim(self, output: _Output) -> BotMessage:
         """Mark an output read, with the earlier states of the same message."""

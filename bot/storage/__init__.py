@@ -28,7 +28,6 @@ from bot.storage.protocol import (
 )
 from bot.storage.records import (
     AuditEntry,
-    ChatState,
     FlowState,
     FlowStatus,
     ImportRecord,
@@ -81,7 +80,6 @@ __all__ = [
     "AuditStore",
     "CaseStorage",
     "CaseStore",
-    "ChatState",
     "FlowConflictError",
     "FlowState",
     "FlowStatus",

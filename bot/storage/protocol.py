@@ -21,7 +21,6 @@ from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, T
 from bot.domain.urgency import Deterioration
 from bot.storage.records import (
     AuditEntry,
-    ChatState,
     FlowState,
     ImportRecord,
     InboxItem,
@@ -292,15 +291,6 @@ class FlowStore(Protocol):
 
     async def effect_result(self, key: str) -> dict[str, Any] | None:
         """What the write done under idempotency ``key`` returned, or None if none was."""
-
-    async def set_chat_state(
-        self, user_id: int, flow: str, data: dict[str, Any], *, now: datetime
-    ) -> None:
-        """Wait for ``user_id``'s next message in ``flow`` (replaces any earlier wait)."""
-
-    async def get_chat_state(self, user_id: int) -> ChatState | None: ...
-
-    async def clear_chat_state(self, user_id: int) -> bool: ...
 
 
 class InboxStore(Protocol):

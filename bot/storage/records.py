@@ -12,7 +12,6 @@ from typing import Any
 __all__ = [
     "FLOW_END_STATUSES",
     "AuditEntry",
-    "ChatState",
     "FlowState",
     "FlowStatus",
     "ImportRecord",
@@ -77,19 +76,6 @@ class ImportRecord:
     data: bytes | None
     status: str
     summary: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatState:
-    """A person's unfinished input: which flow waits for their next message, with its data.
-
-    The one-slot predecessor of :class:`FlowState`, kept until the handlers no longer use it.
-    """
-
-    user_id: int
-    flow: str
-    data: dict[str, Any]
-    updated_at: datetime
 
 
 class FlowStatus:

@@ -136,13 +136,3 @@ async def test_two_concurrent_advances_of_one_version_one_wins(storage, uid):
           for i in range(5))
     )  # fmt: skip
     assert sum(r is not None for r in results) == 1
-
-
-async def test_the_legacy_chat_state_is_kept_until_cleared(storage, uid):
-    await storage.set_chat_state(uid, "note", {"case_id": 3}, now=NOW)
-    await storage.set_chat_state(uid, "note", {"case_id": 4}, now=NOW)
-    state = await storage.get_chat_state(uid)
-    assert (state.flow, state.data, state.updated_at) == ("note", {"case_id": 4}, NOW)
-    assert await storage.clear_chat_state(uid) is True
-    assert await storage.clear_chat_state(uid) is False
-    assert await storage.get_chat_state(uid) is None

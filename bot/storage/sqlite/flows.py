@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.storage.errors import FlowConflictError
-from bot.storage.records import FLOW_END_STATUSES, ChatState, FlowState
-from bot.storage.sqlite.engine import Engine, dt, ts
+from bot.storage.records import FLOW_END_STATUSES, FlowState
+from bot.storage.sqlite.engine import Engine, ts
 
 _FLOW_COLUMNS = (
     "id, user_id, flow, step, data, case_id, message_id, version, status, last_update_id, "
@@ -206,31 +206,3 @@ class SqliteFlows(Engine):
         """What the write done under idempotency ``key`` returned, or None if none was."""
         row = await self._fetchone("SELECT result FROM effects WHERE key = ?", (key,))
         return None if row is None else dict(json.loads(row[0]))
-
-    # -- legacy one-slot conversation state (until the handlers use flows) ------------------
-
-    async def set_chat_state(
-        self, user_id: int, flow: str, data: dict[str, Any], *, now: datetime
-    ) -> None:
-        """Wait for ``user_id``'s next message in ``flow`` (replaces any earlier wait)."""
-        await self._execute(
-            "INSERT INTO chat_states (user_id, flow, data, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET flow = excluded.flow, data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            (user_id, flow, _json(data), ts(now)),
-        )
-
-    async def get_chat_state(self, user_id: int) -> ChatState | None:
-        row = await self._fetchone(
-            "SELECT user_id, flow, data, updated_at FROM chat_states WHERE user_id = ?",
-            (user_id,),
-        )
-        if row is None:
-            return None
-        updated = dt(row[3])
-        assert updated is not None
-        return ChatState(row[0], row[1], json.loads(row[2]), updated)
-
-    async def clear_chat_state(self, user_id: int) -> bool:
-        done = await self._execute("DELETE FROM chat_states WHERE user_id = ?", (user_id,))
-        return done.rowcount > 0
