@@ -159,7 +159,7 @@ async def test_two_people_side_by_side(
     await expect(right.locator(".row.in").last).to_contain_text("马丽", timeout=BOT_TIMEOUT)
     # The outbox tells the inviter, in their own pane, live.
     await expect(left.locator(".row.in").last).to_contain_text(
-        "马丽 已通过您的邀请加入“东城组”", timeout=BOT_TIMEOUT
+        "马丽已通过您的邀请加入“东城组”", timeout=BOT_TIMEOUT
     )
     await send(right, "/lang")
     await expect(right.get_by_role("button", name="English")).to_be_visible(timeout=BOT_TIMEOUT)
