@@ -40,13 +40,17 @@ def register(app: QingshouApp) -> None:
 
     # The person's own settings.
     app.add_handler(CommandHandler("lang", profile.choose_language))
-    app.add_handler(CallbackQueryHandler(profile.set_language, pattern=f"^{profile.LANG_PREFIX}"))
+    app.add_handler(router.on(profile.LANGUAGE, profile.set_language))
     app.add_handler(CommandHandler("whoami", profile.whoami))
 
     # People and access (supervisors, admins).
     app.add_handler(CommandHandler("invite", invite.invite))
     app.add_handler(CommandHandler("users", users.list_users))
-    app.add_handler(CallbackQueryHandler(users.user_button, pattern=f"^{users.PREFIX}"))
+    app.add_handler(router.on(users.PAGE, users.page))
+    app.add_handler(router.on(users.SHOW, users.show))
+    app.add_handler(router.on(users.ASK_OFF, users.ask_off))
+    app.add_handler(router.on(users.OFF, users.switch_off))
+    app.add_handler(router.on(users.ON, users.switch_on))
 
     # Cases: the queue by urgency, today's list, the case card, notes (collectors: their own).
     app.add_handler(CommandHandler("cases", cases.cases))
@@ -54,7 +58,9 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("case", cases.case))
     app.add_handler(CommandHandler("note", notes.note))
     app.add_handler(router.on(notes.NOTE_BUTTON, notes.note_button))
-    app.add_handler(CallbackQueryHandler(cases.case_button, pattern=f"^{cases.PREFIX}"))
+    app.add_handler(router.on(cases.OPEN_CASE, cases.open_case))
+    app.add_handler(router.on(cases.QUEUE_PAGE, cases.queue_page))
+    app.add_handler(router.on(cases.UNKNOWNS, cases.unknowns))
 
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))

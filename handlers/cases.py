@@ -10,6 +10,8 @@ from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot import callbacks
+from bot.callbacks import Choice, Int, Route
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, card_view, local_date, may_assign, sees_others_cases
 from bot.domain.queue import page_of, rank_queue, select_today
@@ -17,8 +19,13 @@ from bot.i18n import N_
 from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
 from handlers.notes import NOTE_BUTTON
 
-PREFIX = "cs:"
 QUEUE, TODAY = "q", "t"
+#: Open a case's card: (case id).
+OPEN_CASE = callbacks.route("cs.o", Int())
+#: A page of the queue or of today's list: (which list, page number).
+QUEUE_PAGE = callbacks.route("cs.l", Choice((QUEUE, TODAY)), Int(maximum=100_000))
+#: The "still unknown" checklist of a case: (case id).
+UNKNOWNS = callbacks.route("cs.u", Int())
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
 #: Telegram refuses a message longer than 4096 characters (counted in UTF-16 units).
@@ -65,14 +72,14 @@ async def _queue(
     )
     rows = [
         [InlineKeyboardButton(f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
-                              callback_data=f"{PREFIX}o:{r.case.id}")]
+                              callback_data=OPEN_CASE.data(r.case.id))]
         for r in page.items
     ]  # fmt: skip
     nav = []
     if page.has_previous:
-        nav.append(InlineKeyboardButton("◀", callback_data=f"{PREFIX}l:{mode}:{page.number - 1}"))
+        nav.append(InlineKeyboardButton("◀", callback_data=QUEUE_PAGE.data(mode, page.number - 1)))
     if page.has_next:
-        nav.append(InlineKeyboardButton("▶", callback_data=f"{PREFIX}l:{mode}:{page.number + 1}"))
+        nav.append(InlineKeyboardButton("▶", callback_data=QUEUE_PAGE.data(mode, page.number + 1)))
     if nav:
         rows.append(nav)
     return text, InlineKeyboardMarkup(rows) if rows else None
@@ -113,7 +120,7 @@ def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKey
     rows = [buttons]
     if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
         label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(view.unknowns)}
-        rows.append([InlineKeyboardButton(label, callback_data=f"{PREFIX}u:{case_file.id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
     return text, InlineKeyboardMarkup(rows)
 
 
@@ -132,7 +139,7 @@ async def case(update: Update, context: QingshouContext) -> None:
     if not query:
         await message.reply_text(context.render("cases/usage"))
         return
-    chosen = await find_one_case(message, context, query, choose_prefix=f"{PREFIX}o:")
+    chosen = await find_one_case(message, context, query, choose=OPEN_CASE)
     if chosen is None:
         return
     case_file = await context.storage.get_case(user, chosen)
@@ -142,12 +149,12 @@ async def case(update: Update, context: QingshouContext) -> None:
 
 
 async def find_one_case(
-    message: Message, context: QingshouContext, query: str, *, choose_prefix: str
+    message: Message, context: QingshouContext, query: str, *, choose: Route
 ) -> int | None:
     """Search the viewer's cases for ``query``; return the one case id that fits.
 
     Otherwise answer for the caller: "not found", or buttons to choose among several (each
-    button's data is ``choose_prefix`` + case id, re-checked when pressed).
+    a ``choose`` button with the case id, re-checked when pressed).
     """
     assert context.user is not None
     found = await context.storage.find_cases(context.user, query, limit=MAX_CHOICES + 1)
@@ -158,7 +165,7 @@ async def find_one_case(
         return found[0].id
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                               callback_data=f"{choose_prefix}{c.id}")]
+                               callback_data=choose.data(c.id))]
          for c in found[:MAX_CHOICES]]
     )  # fmt: skip
     await message.reply_text(
@@ -168,30 +175,38 @@ async def find_one_case(
     return None
 
 
-async def case_button(update: Update, context: QingshouContext) -> None:
-    """Turn a page of the queue, open a case, or start a note; re-checks access each time."""
+async def queue_page(update: Update, context: QingshouContext, mode: str, page_no: int) -> None:
+    """Turn a page of the queue (or of today's list), ranked again for the presser."""
     query = update.callback_query
-    user = context.user
-    assert query is not None and query.data is not None and user is not None
-    parts = query.data.removeprefix(PREFIX).split(":")
-    action = parts[0]
-    if action == "l" and len(parts) == 3 and parts[1] in (QUEUE, TODAY) and parts[2].isdigit():
-        text, keyboard = await _queue(context, parts[1], int(parts[2]))
-        await query.answer()
-        await query.edit_message_text(text, reply_markup=keyboard)
-        return
-    if action not in ("o", "u") or len(parts) != 2 or not parts[1].isdigit():
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    case_file = await context.storage.get_case(user, int(parts[1]))
+    assert query is not None
+    text, keyboard = await _queue(context, mode, page_no)
+    await query.answer()
+    await query.edit_message_text(text, reply_markup=keyboard)
+
+
+async def _pressed_case(update: Update, context: QingshouContext, case_id: int) -> CaseFile | None:
+    """The case a button names, if the presser may see it (else the press is answered)."""
+    query = update.callback_query
+    assert query is not None
+    assert context.user is not None
+    case_file = await context.storage.get_case(context.user, case_id)
     if case_file is None:
         await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return
+        return None
     await query.answer()
-    chat = update.effective_chat
-    assert chat is not None
-    if action == "u":
-        await chat.send_message(_unknowns(context, case_file))
-        return
-    text, keyboard = _card(context, case_file)
-    await chat.send_message(text, reply_markup=keyboard)
+    return case_file
+
+
+async def open_case(update: Update, context: QingshouContext, case_id: int) -> None:
+    """Show the card of the case a button names (from the queue or a choice of matches)."""
+    case_file = await _pressed_case(update, context, case_id)
+    if case_file is not None and update.effective_chat is not None:
+        text, keyboard = _card(context, case_file)
+        await update.effective_chat.send_message(text, reply_markup=keyboard)
+
+
+async def unknowns(update: Update, context: QingshouContext, case_id: int) -> None:
+    """Show what is still unknown about a case (its card's ❓ button)."""
+    case_file = await _pressed_case(update, context, case_id)
+    if case_file is not None and update.effective_chat is not None:
+        await update.effective_chat.send_message(_unknowns(context, case_file))

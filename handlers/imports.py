@@ -22,7 +22,7 @@ from bot.domain.importing import (
 from bot.domain.ledger import LedgerError
 from bot.domain.people import Role
 from bot.i18n import N_
-from bot.imports import apply_pending, preview
+from bot.imports import ImportLimits, apply_pending, preview
 from bot.storage import ImportRecord, ImportStatus
 
 PREFIX = "im:"
@@ -82,11 +82,12 @@ async def _preview(context: QingshouContext, chat: Chat, record: ImportRecord) -
     shown = await preview(
         context.storage, record, now=context.clock.now(), tz=context.settings.tz,
         label=context.label, actor_id=user.id if user else None,
+        limits=ImportLimits.from_settings(context.settings),
     )  # fmt: skip
     if shown.plan is None:
         await status.edit_text(
             context.render("imports/unreadable", record=record, code=shown.problem,
-                           missing=shown.missing, line=shown.line)
+                           missing=shown.missing, line=shown.line, params=shown.params)
         )  # fmt: skip
         return
     keyboard = None
@@ -168,8 +169,9 @@ async def import_button(update: Update, context: QingshouContext) -> None:
     await query.edit_message_text(context.render("imports/importing", record=record))
     try:
         applied = await apply_pending(
-            context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz
-        )
+            context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz,
+            limits=ImportLimits.from_settings(context.settings),
+        )  # fmt: skip
     except LedgerError:  # it was readable at the dry run; the rules may have changed since
         await query.edit_message_text(context.render("imports/cancelled", record=record))
         return

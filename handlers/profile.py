@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import callbacks
+from bot.callbacks import Choice
 from bot.context import QingshouContext
-from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED_LOCALES
+from bot.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES
 
-LANG_PREFIX = "lang:"
+#: A language button: (our locale id).
+LANGUAGE = callbacks.route("lang", Choice(SUPPORTED_LOCALES))
 
 
 async def choose_language(update: Update, context: QingshouContext) -> None:
@@ -15,21 +18,17 @@ async def choose_language(update: Update, context: QingshouContext) -> None:
     assert update.effective_message is not None
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(LANGUAGE_NAMES[loc], callback_data=LANG_PREFIX + loc)]
+            [InlineKeyboardButton(LANGUAGE_NAMES[loc], callback_data=LANGUAGE.data(loc))]
             for loc in SUPPORTED_LOCALES
         ]
     )
     await update.effective_message.reply_text(context.render("lang/choose"), reply_markup=keyboard)
 
 
-async def set_language(update: Update, context: QingshouContext) -> None:
+async def set_language(update: Update, context: QingshouContext, locale: str) -> None:
     """Store the chosen language and confirm in it."""
     query = update.callback_query
-    assert query is not None and query.data is not None and context.user is not None
-    locale = query.data.removeprefix(LANG_PREFIX)
-    if locale not in SUPPORTED_LOCALES:  # forged or stale callback data
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
+    assert query is not None and context.user is not None
     await context.storage.set_locale(context.user.id, locale, now=context.clock.now())
     context.locale = locale
     await query.answer()

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import callbacks
+from bot.callbacks import Int
 from bot.context import QingshouContext
 from bot.domain.people import Role, User, may_manage
 from bot.domain.queue import page_of
 from bot.i18n import N_
 
-PREFIX = "usr:"
+#: A page of the list: (page number).
+PAGE = callbacks.route("us.p", Int(maximum=100_000))
+#: A person's card; "switch off?" (asks first); switch off; switch on: (user id).
+SHOW = callbacks.route("us.s", Int())
+ASK_OFF = callbacks.route("us.a", Int())
+OFF = callbacks.route("us.off", Int())
+ON = callbacks.route("us.on", Int())
 #: People per page: the list stays far below 4096 characters and 100 buttons.
 PAGE_SIZE = 20
 
@@ -24,13 +32,13 @@ def _card_keyboard(context: QingshouContext, target: User, list_page: int) -> In
     rows = []
     if _may_manage(context, target):
         if target.active:  # switching off asks first (see user_button)
-            label, data = N_("Switch access off"), f"{PREFIX}ask:{target.id}"
+            label, data = N_("Switch access off"), ASK_OFF.data(target.id)
         else:
-            label, data = N_("Switch access on"), f"{PREFIX}on:{target.id}"
+            label, data = N_("Switch access on"), ON.data(target.id)
         rows.append([InlineKeyboardButton(context.label(label), callback_data=data)])
     rows.append(
         [InlineKeyboardButton(context.label(N_("◀ Back to the list")),
-                              callback_data=f"{PREFIX}page:{list_page}")]
+                              callback_data=PAGE.data(list_page))]
     )  # fmt: skip
     return InlineKeyboardMarkup(rows)
 
@@ -39,9 +47,9 @@ def _confirm_keyboard(context: QingshouContext, target: User) -> InlineKeyboardM
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(context.label(N_("Yes, switch access off")),
-                                  callback_data=f"{PREFIX}off:{target.id}")],
+                                  callback_data=OFF.data(target.id))],
             [InlineKeyboardButton(context.label(N_("No, keep their access")),
-                                  callback_data=f"{PREFIX}show:{target.id}")],
+                                  callback_data=SHOW.data(target.id))],
         ]
     )  # fmt: skip
 
@@ -78,15 +86,15 @@ async def _render_list(
     people = await context.storage.list_users(team_id=team_id)
     shown = page_of(people, page, PAGE_SIZE)
     rows = [
-        [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=f"{PREFIX}show:{p.id}")]
+        [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=SHOW.data(p.id))]
         for p in shown.items
         if _may_manage(context, p)
     ]
     nav = []
     if shown.has_previous:
-        nav.append(InlineKeyboardButton("◀", callback_data=f"{PREFIX}page:{shown.number - 1}"))
+        nav.append(InlineKeyboardButton("◀", callback_data=PAGE.data(shown.number - 1)))
     if shown.number + 1 < shown.count:
-        nav.append(InlineKeyboardButton("▶", callback_data=f"{PREFIX}page:{shown.number + 1}"))
+        nav.append(InlineKeyboardButton("▶", callback_data=PAGE.data(shown.number + 1)))
     if nav:
         rows.append(nav)
     text = context.render(
@@ -113,49 +121,92 @@ async def list_users(update: Update, context: QingshouContext) -> None:
     await message.reply_text(text, reply_markup=keyboard)
 
 
-async def user_button(update: Update, context: QingshouContext) -> None:
-    """Turn a page, show a person's card, or switch their access; re-checks every press."""
+async def page(update: Update, context: QingshouContext, page_no: int) -> None:
+    """Turn a page of the list (re-listed for the presser's rights)."""
     query = update.callback_query
-    actor = context.user
-    assert query is not None and query.data is not None and actor is not None
-    action, _, raw_id = query.data.removeprefix(PREFIX).partition(":")
-    if action == "page" and raw_id.isdigit():
-        listing = await _render_list(context, int(raw_id))
-        if listing is None:
-            await query.answer(context.label(N_("You may not do that.")), show_alert=True)
-            return
-        await query.answer()
-        await query.edit_message_text(listing[0], reply_markup=listing[1])
-        return
-    target = await context.storage.get_user(int(raw_id)) if raw_id.isdigit() else None
-    if target is None or action not in ("show", "ask", "off", "on"):
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    if not _may_manage(context, target):
+    assert query is not None
+    listing = await _render_list(context, page_no)
+    if listing is None:
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
         return
-    if action == "ask" and target.active:
-        await query.answer()
-        await query.edit_message_text(
-            context.render(
-                "users/confirm_off",
-                target=target,
-                open_cases=await _open_cases_led_by(context, target),
-            ),
-            reply_markup=_confirm_keyboard(context, target),
-        )
+    await query.answer()
+    await query.edit_message_text(listing[0], reply_markup=listing[1])
+
+
+async def _target(update: Update, context: QingshouContext, user_id: int) -> User | None:
+    """The person a button names, if the presser may manage them (else the press is answered)."""
+    query = update.callback_query
+    assert query is not None
+    target = await context.storage.get_user(user_id)
+    if target is None:
+        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
+        return None
+    if not _may_manage(context, target):
+        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+        return None
+    return target
+
+
+async def show(update: Update, context: QingshouContext, user_id: int) -> None:
+    """Show a person's card."""
+    target = await _target(update, context, user_id)
+    if target is not None:
+        await _show_card(update, context, target, changed=False)
+
+
+async def ask_off(update: Update, context: QingshouContext, user_id: int) -> None:
+    """Ask before switching access off, naming the open cases the person still leads."""
+    query = update.callback_query
+    assert query is not None
+    target = await _target(update, context, user_id)
+    if target is None:
         return
-    changed = False
-    if action in ("off", "on") and target.active != (action == "on"):
+    if not target.active:  # switched off meanwhile: show how things are
+        await _show_card(update, context, target, changed=False)
+        return
+    await query.answer()
+    await query.edit_message_text(
+        context.render(
+            "users/confirm_off", target=target, open_cases=await _open_cases_led_by(context, target)
+        ),
+        reply_markup=_confirm_keyboard(context, target),
+    )
+
+
+async def switch_off(update: Update, context: QingshouContext, user_id: int) -> None:
+    """Switch a person's access off (confirmed); a second press changes nothing."""
+    await _switch(update, context, user_id, active=False)
+
+
+async def switch_on(update: Update, context: QingshouContext, user_id: int) -> None:
+    """Switch a person's access back on."""
+    await _switch(update, context, user_id, active=True)
+
+
+async def _switch(update: Update, context: QingshouContext, user_id: int, *, active: bool) -> None:
+    actor = context.user
+    assert actor is not None
+    target = await _target(update, context, user_id)
+    if target is None:
+        return
+    changed = target.active != active
+    if changed:
         target = await context.storage.set_active(
-            target.id, action == "on", actor_id=actor.id, now=context.clock.now()
+            target.id, active, actor_id=actor.id, now=context.clock.now()
         )
-        changed = True
+    await _show_card(update, context, target, changed=changed)
+    if changed:
+        await context.refresh_menu(target)
+
+
+async def _show_card(
+    update: Update, context: QingshouContext, target: User, *, changed: bool
+) -> None:
+    query = update.callback_query
+    assert query is not None
     open_cases = await _open_cases_led_by(context, target) if not target.active else 0
     await query.answer()
     await query.edit_message_text(
         context.render("users/card", target=target, changed=changed, open_cases=open_cases),
         reply_markup=_card_keyboard(context, target, await _page_showing(context, target)),
     )
-    if changed:
-        await context.refresh_menu(target)

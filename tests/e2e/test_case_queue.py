@@ -136,7 +136,7 @@ async def test_another_team_and_another_collector_are_refused_everywhere(world, 
     assert "No case of yours matches" in (await west.expect()).text
     await west.send("/cases")
     own = await west.expect("Cases by urgency")
-    for data in (f"cs:o:{cid}", f"cn:{cid}", f"ac:{cid}"):
+    for data in (f"cs.o:{cid}", f"cn:{cid}", f"ac:{cid}", f"cs.u:{cid}"):
         await west.press_data(own.message_id, data)
         assert "No such case among yours" in (await west.expect_toast())["text"]
 

@@ -57,7 +57,7 @@ async def test_unknown_user_gets_one_polite_answer_and_nothing_else(world, bot, 
         await stranger.send(text)
     await expect_silence(stranger, 1.0)
     # A forged button to switch a real member off: refused, and the member stays on.
-    await stranger.press_data(reply.message_id, f"usr:off:{world.members[member.id].id}")
+    await stranger.press_data(reply.message_id, f"us.off:{world.members[member.id].id}")
     assert await stranger.expect_toast(contains="No access")
     assert (await storage.get_user_by_telegram_id(member.id)).active
     # After the quiet period they are answered again, once.

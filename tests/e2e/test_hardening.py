@@ -128,7 +128,7 @@ async def test_configured_admins_cannot_be_switched_off_in_the_bot(
         listing = await other.expect(contains="Everyone")
         assert "Root" not in [label for row in listing.buttons for label, _ in row]
         root_id = (await storage.get_user_by_telegram_id(root.id)).id
-        await other.press_data(listing.message_id, f"usr:off:{root_id}")
+        await other.press_data(listing.message_id, f"us.off:{root_id}")
         assert await other.expect_toast(contains="You may not do that")
     assert (await storage.get_user_by_telegram_id(root.id)).active
 

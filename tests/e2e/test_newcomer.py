@@ -201,7 +201,7 @@ async def test_card_shows_the_unknowns_as_a_count_and_a_button_that_lists_them(w
     (label,) = [label for r in card.buttons for label, _ in r if label.startswith("❓")]
     count = int(re.search(r"\((\d+)\)", label)[1])
     assert f"Still unknown before the meeting: {count} items" in card.text
-    assert (f"❓ Still unknown ({count})", f"cs:u:{await case_id(world, 'HT1')}") in [
+    assert (f"❓ Still unknown ({count})", f"cs.u:{await case_id(world, 'HT1')}") in [
         b for r in card.buttons for b in r
     ]
     await zhang.press(label, card)
