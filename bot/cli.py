@@ -271,16 +271,31 @@ EXPORT_HEADER = (
 )  # fmt: skip
 
 
+def export_lead_name(user: User | None) -> str:
+    """The lead as the export names them: the name on the cooperative's books, which the
+    ledger's collector column uses (so an export imports back), never the Telegram display
+    name, which its owner sets to anything (``=HYPERLINK(...)``). Without a staff name:
+    ``@username``, else the Telegram id — the other two ways the collector column matches."""
+    if user is None:
+        return ""
+    if user.staff_name:
+        return user.staff_name
+    return f"@{user.username}" if user.username else str(user.telegram_id)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write every case (or one team's) as CSV with a BOM, amounts in yuan."""
+    """Write every case (or one team's) as CSV with a BOM, amounts in yuan. Every text cell is
+    defused like the error reports' (:func:`bot.imports.defuse_cell`): a borrower or a lead
+    named ``=cmd|' /C calc'!A0`` opens in a spreadsheet as that text, not as a formula."""
     import csv
 
     from bot.domain.casefile import CaseSummary, local_date
     from bot.domain.cases import days_past_due
+    from bot.imports import defuse_cell
 
     settings = _settings(args)
 
-    async def _load() -> list[CaseSummary]:
+    async def _load() -> tuple[list[CaseSummary], dict[int, User]]:
         storage = await open_storage(settings, now=now)
         try:
             teams = {t.name: t.id for t in await storage.list_teams()}
@@ -288,23 +303,29 @@ def cmd_export(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--team: no team called {args.team!r}")
             everyone = User(0, 0, "export", None, Role.ADMIN, None, None, None, None, True,
                             None, now)  # fmt: skip
-            return await storage.list_cases(
+            cases = await storage.list_cases(
                 everyone, include_closed=True, team_id=teams[args.team] if args.team else None
             )
+            people = {u.id: u for u in await storage.list_users()}
+            return cases, people
         finally:
             await storage.close()
 
     now = datetime.now(UTC)
-    cases = asyncio.run(_load())
+    cases, people = asyncio.run(_load())
     today = local_date(now, settings.tz)
     out = open(args.out, "w", encoding="utf-8-sig", newline="") if args.out else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(out)
         writer.writerow(EXPORT_HEADER)
         for c in cases:
-            writer.writerow([
+            lead = people.get(c.lead_id) if c.lead_id is not None else None
+            text = [
                 c.contract_no, c.borrower_name, c.borrower_phone or "", c.team_name,
-                c.lead_name or "", c.status.value, _yuan(c.principal_outstanding),
+                export_lead_name(lead), c.status.value,
+            ]  # fmt: skip
+            writer.writerow([
+                *(defuse_cell(cell) for cell in text), _yuan(c.principal_outstanding),
                 _yuan(c.overdue_principal), _yuan(c.overdue_interest),
                 c.overdue_since.isoformat(), days_past_due(c.overdue_since, today),
                 "" if c.collateral_value is None else _yuan(c.collateral_value),

@@ -30,6 +30,7 @@ KNOWN_VARIABLES = (
     "QINGSHOU_LANG",
     "QINGSHOU_ADMINS",
     "QINGSHOU_DIGEST_TIME",
+    "QINGSHOU_IMPORT_MAX_ROWS",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -67,6 +68,8 @@ class Settings:
     default_locale: str = "zh_Hans"
     admins: frozenset[int] = frozenset()
     digest_time: time = time(18, 0)
+    #: Data rows a ledger file may have; a longer one is refused early (QINGSHOU_IMPORT_MAX_ROWS).
+    import_max_rows: int = 200_000
     #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
     request_timeout: float = 10.0
 
@@ -105,6 +108,16 @@ def _parse_time(raw: str) -> time:
             f"QINGSHOU_DIGEST_TIME: {raw!r} is not a time of day (use HH:MM, e.g. 18:00)"
         )
     return time(int(match[1]), int(match[2]))
+
+
+def _parse_max_rows(raw: str) -> int:
+    text = raw.replace("_", "").replace(",", "")
+    if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= 10_000_000:
+        raise ConfigError(
+            f"QINGSHOU_IMPORT_MAX_ROWS: {raw!r} is not a number of rows from 1 to 10000000 "
+            "(e.g. 200000)"
+        )
+    return int(text)
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -167,4 +180,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         default_locale=lang,
         admins=_parse_admins(get.get("QINGSHOU_ADMINS", "")),
         digest_time=_parse_time(get.get("QINGSHOU_DIGEST_TIME", "18:00")),
+        import_max_rows=_parse_max_rows(get.get("QINGSHOU_IMPORT_MAX_ROWS", "200000")),
     )

@@ -1,11 +1,19 @@
 """The one import path of the ledger, used by the bot, the command line and the benchmark.
 
-parse (in a thread: an XLSX of 100 000 rows takes about 30 s of CPU) → plan against the stored
-cases and the team's collectors (pure, bot/domain/importing.py) → write in one transaction
-(storage, which plans again inside it). The dry run stops after the plan. Also here: the error
-report, a CSV (UTF-8 with a BOM, so Excel shows Chinese) with one line per refused row or
-warning and the reason in the reader's language; and the bot's two steps (:func:`preview`,
-:func:`apply_pending`), so that the handler only parses the update, calls, renders and replies.
+parse and plan in a child process (:func:`plan_in_process`) → write in one transaction
+(storage, which plans again inside it). The dry run stops after the plan.
+
+Why a process. An XLSX of 100 000 rows takes about 30 s of CPU to parse; in a thread it held
+the GIL against the event loop, and a hostile 1 000 000-row file made everyone else's replies
+25 times slower. A child process (spawned fresh: no inherited event loop, threads or database
+handles) has its own interpreter, a wall-clock limit (killed when it is exceeded) and a memory
+limit, and one file is read at a time so two uploads cannot take both cores. What the child
+cannot read comes back as a :class:`LedgerError` with a reason, never as a crash of the bot.
+
+Also here: the error report, a CSV (UTF-8 with a BOM, so Excel shows Chinese) with one line
+per refused row or warning and the reason in the reader's language; and the bot's two steps
+(:func:`preview`, :func:`apply_pending`), so that the handler only parses the update, calls,
+renders and replies.
 """
 
 from __future__ import annotations
@@ -13,16 +21,23 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Callable
+import logging
+import multiprocessing
+import threading
+import traceback
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.casefile import local_date
-from bot.domain.importing import ImportPlan, plan_import
+from bot.domain.importing import CollectorRef, ImportPlan, StoredCase, plan_import
 from bot.domain.ledger import (
+    DEFAULT_MAX_ROWS,
     LedgerError,
     LedgerField,
-    LedgerParseResult,
     RowError,
     RowErrorCode,
     parse_ledger,
@@ -30,16 +45,25 @@ from bot.domain.ledger import (
 from bot.i18n import N_
 from bot.storage import ImportRecord, Storage
 
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
 __all__ = [
     "FIELD_NAMES",
+    "ImportLimits",
     "ImportOutcome",
     "Preview",
     "apply_pending",
     "column_mapping",
+    "defuse_cell",
     "error_report",
     "import_bytes",
     "missing_columns",
-    "parse_in_thread",
+    "plan_in_process",
     "prepare_import",
     "preview",
     "reason_text",
@@ -103,6 +127,9 @@ _REASONS: dict[str, str] = {
         "no lead: “%(value)s” is not a collector of this team (imported without a lead; "
         "use /assign)"
     ),
+    RowErrorCode.NO_COLLECTOR: N_(
+        "no lead: the collector cell is empty (imported without a lead; use /assign)"
+    ),
     RowErrorCode.OTHER_TEAM: N_("contract %(value)s is already a case of another team"),
     # bad_amount, by the amount error's code:
     "amount.negative": N_("%(column)s: “%(value)s” is negative"),
@@ -141,28 +168,167 @@ def error_report(plan: ImportPlan, label: Label) -> bytes:
         column = plan.columns.get(err.field, "") if err.field else ""
         record = [str(err.line), column, err.value, reason_text(err, plan.columns, label)]
         record.extend(plan.error_rows.get(err.line, ()))
-        writer.writerow([_defuse(c) for c in record])
+        writer.writerow([defuse_cell(c) for c in record])
     return out.getvalue().encode("utf-8-sig")
 
 
-def _defuse(cell: str) -> str:
-    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+#: What makes Excel, LibreOffice or WPS run a cell as a formula (or DDE command) on opening.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-async def parse_in_thread(data: bytes, *, today: date) -> LedgerParseResult:
-    """Parse off the event loop, so the bot keeps answering everyone else meanwhile.
+def defuse_cell(cell: str) -> str:
+    """A cell for a CSV that people open in a spreadsheet: one that would start a formula
+    (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``, ``+``, ``-``, ``@``, a tab or CR) gets a
+    leading ``'``, so it shows as the text it is. Every CSV we write goes through this."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
-    Raises :class:`bot.domain.ledger.LedgerError` for a file that cannot be read as a whole.
-    """
-    return await asyncio.to_thread(parse_ledger, data, today=today)
+
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    """How much reading one file may take. ``max_rows``: data rows (``QINGSHOU_IMPORT_MAX_ROWS``);
+    ``seconds``: wall-clock time of the parse and plan, after which the child is killed;
+    ``memory_bytes``: the child's address space (``None``: unlimited)."""
+
+    max_rows: int = DEFAULT_MAX_ROWS
+    seconds: float = 180.0
+    memory_bytes: int | None = 3 * 1024**3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImportLimits:
+        return cls(max_rows=settings.import_max_rows)
 
 
-async def prepare_import(storage: Storage, data: bytes, *, team_id: int, today: date) -> ImportPlan:
-    """The dry run: parse, then decide row by row what the import would do."""
-    parsed = await parse_in_thread(data, today=today)
+def _child(
+    conn: Connection,
+    memory_bytes: int | None,
+    data: bytes,
+    today: date,
+    team_id: int,
+    existing: Mapping[str, StoredCase],
+    collectors: Sequence[CollectorRef],
+    max_rows: int,
+    rows: bool,
+) -> None:
+    """The child process: parse and plan, send back ("ok", plan) — without its rows unless
+    ``rows`` —, ("ledger", code, params) or ("crash", traceback)."""
+    if memory_bytes is not None:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        except (ImportError, ValueError, OSError):  # not on this platform: the time limit stays
+            pass
+    result: tuple[Any, ...]
+    try:
+        parsed = parse_ledger(data, today=today, max_rows=max_rows)
+        del data
+        plan = plan_import(parsed, team_id=team_id, existing=existing, collectors=collectors)
+        result = ("ok", plan if rows else plan.without_rows())
+    except LedgerError as exc:
+        result = ("ledger", exc.code, exc.params)
+    except MemoryError:
+        result = ("ledger", "ledger.too_large", {"mb": str((memory_bytes or 0) // 2**20)})
+    except BaseException:
+        result = ("crash", traceback.format_exc())
+    try:
+        conn.send(result)
+    except MemoryError:  # the plan was too big to send back
+        conn.send(("ledger", "ledger.too_large", {"mb": str((memory_bytes or 0) // 2**20)}))
+    finally:
+        conn.close()
+
+
+def _run_child(
+    args: tuple[Any, ...], limits: ImportLimits, started: list[BaseProcess]
+) -> ImportPlan:
+    """Start the child, wait for its answer within the time limit (in a worker thread)."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_child, args=(sender, limits.memory_bytes, *args), name="qingshou-import",
+        daemon=True,
+    )  # fmt: skip
+    process.start()
+    started.append(process)
+    sender.close()
+    try:
+        if not receiver.poll(limits.seconds):
+            raise LedgerError("ledger.too_slow", {"seconds": f"{limits.seconds:g}"})
+        try:
+            answer = receiver.recv()
+        except (EOFError, OSError):  # died without a word: killed (out of memory), or cancelled
+            process.join(5)
+            log.warning("import reader exited with %s and no answer", process.exitcode)
+            raise LedgerError("ledger.reader_failed") from None
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+    if answer[0] == "ok":
+        plan: ImportPlan = answer[1]
+        return plan
+    if answer[0] == "ledger":
+        raise LedgerError(answer[1], answer[2])
+    log.error("the import reader failed on a file:\n%s", answer[1])
+    raise LedgerError("ledger.reader_failed")
+
+
+_one_file_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+_locks_guard = threading.Lock()
+
+
+def _reader_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    with _locks_guard:
+        lock = _one_file_at_a_time.get(loop)
+        if lock is None:
+            lock = _one_file_at_a_time[loop] = asyncio.Lock()
+    return lock
+
+
+async def plan_in_process(
+    data: bytes,
+    *,
+    today: date,
+    team_id: int,
+    existing: Mapping[str, StoredCase],
+    collectors: Sequence[CollectorRef],
+    limits: ImportLimits | None = None,
+    rows: bool = True,
+) -> ImportPlan:
+    """Parse ``data`` and plan it against ``existing`` in a child process, one file at a time;
+    the event loop only waits. ``rows=False``: the plan comes back
+    :meth:`~bot.domain.importing.ImportPlan.without_rows` (for a dry run: much less to send).
+    Raises :class:`LedgerError` for a file that cannot be read (its codes, and
+    ``ledger.too_slow``, ``ledger.reader_failed``)."""
+    limits = limits or ImportLimits()
+    started: list[BaseProcess] = []
+    args = (data, today, team_id, dict(existing), list(collectors), limits.max_rows, rows)
+    async with _reader_lock():
+        try:
+            return await asyncio.to_thread(_run_child, args, limits, started)
+        except asyncio.CancelledError:  # shutting down: do not leave the child reading
+            for process in started:
+                if process.is_alive():
+                    process.kill()
+            raise
+
+
+async def prepare_import(
+    storage: Storage, data: bytes, *, team_id: int, today: date,
+    limits: ImportLimits | None = None, rows: bool = True,
+) -> ImportPlan:  # fmt: skip
+    """The dry run: parse, then decide row by row what the import would do (in a child).
+    ``rows=False`` for a plan that is only shown (see :func:`plan_in_process`)."""
     existing = await storage.import_snapshot()
     collectors = await storage.collector_refs(team_id)
-    return plan_import(parsed, team_id=team_id, existing=existing, collectors=collectors)
+    return await plan_in_process(
+        data, today=today, team_id=team_id, existing=existing, collectors=collectors,
+        limits=limits, rows=rows,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +348,12 @@ async def import_bytes(
     now: datetime,
     today: date,
     dry_run: bool = False,
+    limits: ImportLimits | None = None,
 ) -> ImportOutcome:
     """Plan and (unless ``dry_run``) apply an import in one go: the command line's path."""
-    plan = await prepare_import(storage, data, team_id=team_id, today=today)
+    plan = await prepare_import(
+        storage, data, team_id=team_id, today=today, limits=limits, rows=not dry_run
+    )
     if dry_run:
         return ImportOutcome(plan, None, None)
     import_id = await storage.create_import(
@@ -213,8 +382,9 @@ def column_mapping(plan: ImportPlan, label: Label) -> list[tuple[str, str, int]]
 class Preview:
     """The dry run of a pending import, ready to render. ``problem`` is the
     :class:`LedgerError` code when the file cannot be read at all (the import is then
-    cancelled; ``missing`` and ``line`` explain a missing column). ``report`` is the CSV of
-    refused rows and warnings, ``None`` when there are none."""
+    cancelled and its file dropped; ``missing`` and ``line`` explain a missing column,
+    ``params`` holds the error's other details: the row cap, the column count). ``report`` is
+    the CSV of refused rows and warnings, ``None`` when there are none."""
 
     plan: ImportPlan | None
     summary: dict[str, int] = field(default_factory=dict)
@@ -224,21 +394,25 @@ class Preview:
     missing: list[str] = field(default_factory=list)
     line: str | None = None
     mapping: list[tuple[str, str, int]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
 
 
 async def preview(
     storage: Storage, record: ImportRecord, *, now: datetime, tz: tzinfo, label: Label,
-    actor_id: int | None,
+    actor_id: int | None, limits: ImportLimits | None = None,
 ) -> Preview:  # fmt: skip
-    """Parse and plan a pending import (off the event loop), keep the counts with it, and
+    """Parse and plan a pending import (in a child process), keep the counts with it, and
     build what the dry run shows. A file with no importable row is cancelled at once: there is
-    nothing to confirm."""
+    nothing to confirm; so is a file that cannot be read (its stored copy is dropped), and,
+    before the error goes on to the error handler, one whose reading failed in any other way:
+    no import is left pending without buttons."""
     assert record.team_id is not None
     assert record.data is not None
     try:
         plan = await prepare_import(
-            storage, record.data, team_id=record.team_id, today=local_date(now, tz)
-        )
+            storage, record.data, team_id=record.team_id, today=local_date(now, tz),
+            limits=limits, rows=False,
+        )  # fmt: skip
     except LedgerError as exc:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
         return Preview(
@@ -246,7 +420,11 @@ async def preview(
             problem=exc.code,
             missing=missing_columns(exc.params.get("missing", ""), label),
             line=exc.params.get("line"),
+            params=dict(exc.params),
         )
+    except Exception:
+        await storage.cancel_import(record.id, actor_id=actor_id, now=now)
+        raise
     summary = plan.summary()
     await storage.record_preview(record.id, summary)
     can_import = bool(summary["new"] or summary["updated"] or summary["unchanged"])
@@ -257,8 +435,9 @@ async def preview(
 
 
 async def apply_pending(
-    storage: Storage, record: ImportRecord, *, actor_id: int, now: datetime, tz: tzinfo
-) -> dict[str, int] | None:
+    storage: Storage, record: ImportRecord, *, actor_id: int, now: datetime, tz: tzinfo,
+    limits: ImportLimits | None = None,
+) -> dict[str, int] | None:  # fmt: skip
     """ "Import" pressed: parse and plan again (the cases may have changed since the dry run)
     and write. ``None`` when the import was decided meanwhile. Raises :class:`LedgerError`
     (after cancelling the import) if the file no longer reads under the current rules."""
@@ -266,8 +445,9 @@ async def apply_pending(
     assert record.data is not None
     try:
         plan = await prepare_import(
-            storage, record.data, team_id=record.team_id, today=local_date(now, tz)
-        )
+            storage, record.data, team_id=record.team_id, today=local_date(now, tz),
+            limits=limits,
+        )  # fmt: skip
     except LedgerError:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
         raise

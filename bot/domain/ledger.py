@@ -18,7 +18,16 @@ Design points:
   and the other rows come through. A row with any error is left out entirely — importing half a
   row of a bank's ledger would be worse than asking for the file to be fixed.
 - Header rows need not be the first row: core-banking exports often put a title and a date
-  above the header. The first of the first 30 rows that names every required column is taken.
+  above the header. The first of the first 20 rows (:data:`HEADER_SCAN_ROWS`) that names every
+  required column is taken; a file without one is refused there, not read to its end.
+- Hostile files are refused with a reason, never read without bounds: at most
+  :data:`MAX_COLUMNS` columns, at most ``max_rows`` data rows (the caller's setting,
+  ``QINGSHOU_IMPORT_MAX_ROWS``), an XLSX whose parts unpack to more than
+  :data:`MAX_UNPACKED_BYTES` is not opened, and XML with entity declarations (the "billion
+  laughs" bomb) is refused by defusedxml, which openpyxl uses when it is installed. openpyxl's
+  read-only mode would parse a whole sheet just to size it when the sheet has no
+  ``<dimension>`` (files written in openpyxl's write-only mode, some exporters): the sheet is
+  opened without that scan (:class:`_UnsizedSheet`).
 - Headers match case-, space-, width- and punctuation-insensitively, and a unit in brackets
   is understood: ``贷款余额(万元)`` multiplies the column's amounts by 10 000.
 - Total lines (合计 / 总计 / 小计 with no contract number) and blank lines are skipped silently.
@@ -50,6 +59,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -62,7 +72,11 @@ from bot.domain.errors import DomainError
 from bot.domain.money import MAX_YUAN, AmountError, parse_amount, yuan_to_fen
 
 __all__ = [
+    "DEFAULT_MAX_ROWS",
     "HEADER_ALIASES",
+    "HEADER_SCAN_ROWS",
+    "MAX_COLUMNS",
+    "MAX_UNPACKED_BYTES",
     "REQUIRED_FIELDS",
     "DateError",
     "LedgerError",
@@ -82,12 +96,20 @@ class LedgerError(DomainError):
 
     - ``ledger.empty`` — no bytes, or no non-blank row.
     - ``ledger.xls_unsupported`` — an old binary ``.xls``; save it as ``.xlsx`` or CSV.
-    - ``ledger.unreadable`` — a broken XLSX/zip, or CSV that is neither UTF-8 nor GB18030.
+    - ``ledger.unreadable`` — ``params["reason"]`` says why: ``zip`` (not a valid XLSX: a
+      broken zip or missing parts), ``xml`` (damaged XML inside), ``unsafe`` (XML entity
+      declarations: an entity-expansion bomb), ``workbook`` (XML that is no spreadsheet),
+      ``encoding`` (CSV neither UTF-8 nor GB18030), ``csv`` (malformed CSV).
+    - ``ledger.too_large`` — the XLSX unpacks to more than ``params["mb"]`` MB.
+    - ``ledger.too_many_columns`` — a row has cells beyond column ``params["max"]``
+      (``params["line"]``).
+    - ``ledger.too_many_rows`` — more than ``params["max"]`` data rows.
+    - ``ledger.no_header`` — the first ``params["rows"]`` rows are blank.
     - ``ledger.missing_columns`` — no header row names every required column;
       ``params["missing"]`` is a comma-separated list of what is missing, from the row that came
       closest, each a :class:`LedgerField` value or alternatives joined by ``|``
-      (``overdue_principal|principal_outstanding``: either column would do), and
-      ``params["line"]`` that row's line.
+      (``overdue_principal|principal_outstanding``: either column would do),
+      ``params["line"]`` that row's line and ``params["rows"]`` how many rows were searched.
     """
 
 
@@ -138,6 +160,7 @@ class RowErrorCode(StrEnum):
     DATE_IN_FUTURE = "date_in_future"  # overdue_since after the import day
     # Decided when the rows meet the database (bot/domain/importing.py), not by the parser:
     UNKNOWN_COLLECTOR = "unknown_collector"  # a warning: the case is imported without a lead
+    NO_COLLECTOR = "no_collector"  # a warning: the collector cell is empty, imported without one
     OTHER_TEAM = "other_team"  # the contract is already a case of another team
 
 
@@ -222,7 +245,18 @@ _AMOUNT_FIELDS = (
     LedgerField.OVERDUE_INTEREST,
     LedgerField.COLLATERAL_VALUE,
 )
-_HEADER_SCAN_ROWS = 30
+#: The header must be among the first rows: a file without one is refused after these.
+HEADER_SCAN_ROWS = 20
+#: A ledger has a few dozen columns; a row with a value beyond this column is refused.
+MAX_COLUMNS = 1000
+#: Data rows read when the caller sets no cap (the bot's is ``QINGSHOU_IMPORT_MAX_ROWS``).
+DEFAULT_MAX_ROWS = 200_000
+#: An XLSX whose parts unpack to more than this is not opened (a zip bomb; a real 200 000-row
+#: ledger unpacks to about 100 MB).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+#: This many blank rows in a row end the data: spreadsheets carry formatted empty rows to the
+#: bottom of the sheet, which are not a million lines of ledger.
+_BLANK_RUN_END = 10_000
 _TOTAL_WORDS = frozenset({"合计", "总计", "小计", "total", "subtotal", "sum"})
 
 
@@ -290,11 +324,14 @@ class LedgerParseResult:
 # Entry point
 
 
-def parse_ledger(data: bytes, *, today: date | None = None) -> LedgerParseResult:
+def parse_ledger(
+    data: bytes, *, today: date | None = None, max_rows: int = DEFAULT_MAX_ROWS
+) -> LedgerParseResult:
     """Parse a ledger export (CSV or XLSX, detected from the bytes, not the file name).
 
     With ``today`` given, a row whose overdue date lies after it is refused
     (``date_in_future``); without it, that check is skipped. The function never reads the clock.
+    More than ``max_rows`` data rows (blank and total lines not counted) refuse the file.
 
     Raises :class:`LedgerError` for problems of the whole file (see its codes).
     """
@@ -303,7 +340,7 @@ def parse_ledger(data: bytes, *, today: date | None = None) -> LedgerParseResult
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise LedgerError("ledger.xls_unsupported")
     if data.startswith(b"PK\x03\x04"):
-        return _parse_xlsx(data, today)
+        return _parse_xlsx(data, today, max_rows)
     text = _decode(data)
     sample = text[:8192]
     delimiter = max(",\t;", key=sample.count)
@@ -311,10 +348,11 @@ def parse_ledger(data: bytes, *, today: date | None = None) -> LedgerParseResult
         return _parse_rows(
             csv.reader(io.StringIO(text, newline=""), delimiter=delimiter),
             today,
+            max_rows,
             check_characters=_REPLACEMENT in text,
         )
     except csv.Error:
-        raise LedgerError("ledger.unreadable") from None
+        raise LedgerError("ledger.unreadable", {"reason": "csv"}) from None
 
 
 _REPLACEMENT = "\ufffd"
@@ -342,30 +380,103 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("gb18030").removeprefix("\ufeff")
     except UnicodeDecodeError:
-        raise LedgerError("ledger.unreadable") from None
+        raise LedgerError("ledger.unreadable", {"reason": "encoding"}) from None
 
 
-def _parse_xlsx(data: bytes, today: date | None) -> LedgerParseResult:
-    import openpyxl  # imported lazily: only XLSX uploads pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
+def _xlsx_problem(exc: BaseException) -> LedgerError:
+    """What went wrong inside openpyxl, as a reason a person can act on."""
+    from xml.etree.ElementTree import ParseError
+
+    if isinstance(exc, LedgerError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return LedgerError("ledger.too_large", {"mb": str(MAX_UNPACKED_BYTES // 2**20)})
+    if type(exc).__module__.startswith("defusedxml"):  # EntitiesForbidden, DTDForbidden, …
+        return LedgerError("ledger.unreadable", {"reason": "unsafe"})
+    if isinstance(exc, ParseError):
+        # Without defusedxml, expat's own guard stops the bomb ("amplification factor").
+        unsafe = "amplification" in str(exc) or "entity" in str(exc).casefold()
+        return LedgerError("ledger.unreadable", {"reason": "unsafe" if unsafe else "xml"})
+    if isinstance(exc, zipfile.BadZipFile | zlib.error | KeyError | OSError | EOFError):
+        return LedgerError("ledger.unreadable", {"reason": "zip"})
+    return LedgerError("ledger.unreadable", {"reason": "workbook"})
+
+
+def _guarded(rows: Iterator[Sequence[object]]) -> Iterator[Sequence[object]]:
+    """openpyxl's rows, with whatever it raises on a damaged sheet turned into a reason. Only
+    the reading is guarded: errors of our own row parsing still surface as what they are."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # a hostile file can make openpyxl raise anything
+            raise _xlsx_problem(exc) from None
+        yield row
+
+
+def _declared_rows(archive: zipfile.ZipFile, path: str) -> int | None:
+    """The last row the sheet's ``<dimension ref="A1:K250000">`` declares, read from the top of
+    the sheet only (it comes before the data); ``None`` when there is none."""
+    from openpyxl.xml.functions import iterparse
+
+    with archive.open(path) as src:
+        for _event, element in iterparse(src, events=("start",)):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "dimension":
+                m = re.search(r"(\d+)$", element.get("ref", ""))
+                return int(m[1]) if m else None
+            if tag == "sheetData":
+                return None
+    return None
+
+
+def _parse_xlsx(data: bytes, today: date | None, max_rows: int) -> LedgerParseResult:
+    import openpyxl  # noqa: F401 - imported lazily: only XLSX uploads pay for it
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class _UnsizedSheet(ReadOnlyWorksheet):  # type: ignore[misc]
+        """A read-only sheet that does not parse the whole sheet to learn its size when there
+        is no ``<dimension>``; sizes are not used here (and some exporters write wrong ones:
+        ``A1`` for a full sheet)."""
+
+        def _get_size(self) -> None:
+            return None
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise LedgerError("ledger.too_large", {"mb": str(MAX_UNPACKED_BYTES // 2**20)})
         with warnings.catch_warnings():
             # "Workbook contains no default style" and similar, from files of other producers.
             warnings.simplefilter("ignore", UserWarning)
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise LedgerError("ledger.unreadable") from None
+            reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+            reader.read_manifest()
+            reader.read_strings()
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+            wb = reader.wb
+            for sheet, rel in reader.parser.find_sheets():
+                if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
+                    ws = _UnsizedSheet(wb, sheet.name, rel.target, reader.shared_strings)
+                    ws.sheet_state = sheet.state
+                    wb._sheets.append(ws)
+            if not wb._sheets:
+                raise LedgerError("ledger.empty")
+            active = wb.active
+            ws = active if isinstance(active, _UnsizedSheet) else wb._sheets[0]
+            declared = _declared_rows(reader.archive, ws._worksheet_path)
+    except Exception as exc:  # a hostile file can make openpyxl raise anything
+        raise _xlsx_problem(exc) from None
     try:
-        ws = wb.active if wb.active is not None else wb.worksheets[0]
-        # Some exporters write a wrong <dimension ref="A1">; read_only mode would trust it and
-        # see one cell. Forget it and read what is there.
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()
-        rows: Iterable[Sequence[object]] = ws.iter_rows(values_only=True)
-        return _parse_rows(rows, today)
+        if declared is not None and declared > max_rows + HEADER_SCAN_ROWS:
+            raise LedgerError("ledger.too_many_rows", {"max": str(max_rows)})
+        rows: Iterator[Sequence[object]] = iter(ws.iter_rows(values_only=True))
+        return _parse_rows(_guarded(rows), today, max_rows)
     finally:
-        wb.close()
+        reader.archive.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,34 +540,54 @@ def _match_header(line: int, cells: Sequence[object]) -> _Header:
 # Rows
 
 
+def _within_columns(line: int, cells: Sequence[object]) -> Sequence[object]:
+    """``cells`` cut to :data:`MAX_COLUMNS`; a value beyond it refuses the file. (Empty cells
+    out there are harmless: formatting that reaches column XFD.)"""
+    if len(cells) <= MAX_COLUMNS:
+        return cells
+    if not _is_blank(cells[MAX_COLUMNS:]):
+        raise LedgerError(
+            "ledger.too_many_columns",
+            {"columns": str(len(cells)), "max": str(MAX_COLUMNS), "line": str(line)},
+        )
+    return cells[:MAX_COLUMNS]
+
+
 def _parse_rows(
-    rows: Iterable[Sequence[object]], today: date | None, *, check_characters: bool = False
+    rows: Iterable[Sequence[object]],
+    today: date | None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    *,
+    check_characters: bool = False,
 ) -> LedgerParseResult:
     it: Iterator[Sequence[object]] = iter(rows)
     header: _Header | None = None
     closest: _Header | None = None
     line = 0
-    seen_any = False
     for cells in it:
         line += 1
-        if _is_blank(cells):
-            continue
-        seen_any = True
-        candidate = _match_header(line, cells)
-        if not candidate.missing:
-            header = candidate
-            break
-        if closest is None or len(candidate.index) > len(closest.index):
-            closest = candidate
-        if line >= _HEADER_SCAN_ROWS:
+        cells = _within_columns(line, cells)
+        if not _is_blank(cells):
+            candidate = _match_header(line, cells)
+            if not candidate.missing:
+                header = candidate
+                break
+            if closest is None or len(candidate.index) > len(closest.index):
+                closest = candidate
+        if line >= HEADER_SCAN_ROWS:
             break
     if header is None:
-        if not seen_any:
-            raise LedgerError("ledger.empty")
-        assert closest is not None
+        if closest is None:
+            if line < HEADER_SCAN_ROWS:
+                raise LedgerError("ledger.empty")
+            raise LedgerError("ledger.no_header", {"rows": str(HEADER_SCAN_ROWS)})
         raise LedgerError(
             "ledger.missing_columns",
-            {"missing": ",".join(closest.missing), "line": str(closest.line)},
+            {
+                "missing": ",".join(closest.missing),
+                "line": str(closest.line),
+                "rows": str(HEADER_SCAN_ROWS),
+            },
         )
 
     used_cols = set(header.index.values())
@@ -471,15 +602,23 @@ def _parse_rows(
     )
     parser = _RowParser(header, today)
     first_line_of: dict[str, int] = {}
+    data_rows = blank_run = 0
     for cells in it:
         line += 1
         if _is_blank(cells):
+            blank_run += 1
+            if blank_run >= _BLANK_RUN_END:
+                break
             result.skipped_lines += 1
             continue
-        cells = parser.pad(cells)
+        blank_run = 0
+        cells = parser.pad(_within_columns(line, cells))
         if parser.is_total(cells):
             result.skipped_lines += 1
             continue
+        data_rows += 1
+        if data_rows > max_rows:
+            raise LedgerError("ledger.too_many_rows", {"max": str(max_rows)})
         contract_no = parser.key(cells)
         row, errors = parser.parse(line, cells, contract_no)
         if check_characters and any(isinstance(c, str) and _REPLACEMENT in c for c in cells):

@@ -215,7 +215,11 @@ def test_missing_required_column() -> None:
     with pytest.raises(LedgerError) as info:
         parse_ledger(csv_bytes("合同号,借款人,贷款余额", "HT1,张三,100"))
     assert info.value.code == "ledger.missing_columns"
-    assert info.value.params == {"missing": "overdue_since|days_past_due", "line": "1"}
+    assert info.value.params == {
+        "missing": "overdue_since|days_past_due",
+        "line": "1",
+        "rows": "20",
+    }
     with pytest.raises(LedgerError) as info:
         parse_ledger(csv_bytes("合同号,借款人,逾期日期", "HT1,张三,2024-01-01"))
     assert info.value.params["missing"] == "overdue_principal|principal_outstanding"

@@ -207,6 +207,21 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "imports/unreadable": [
         {"record": RECORD, "code": c, "missing": ["contract number", "borrower"], "line": "1"}
         for c in ("ledger.missing_columns", "ledger.xls_unsupported", "ledger.empty", "x")
+    ]
+    + [
+        {"record": RECORD, "code": c, "missing": [], "line": None, "params": p}
+        for c, p in (
+            ("ledger.no_header", {"rows": "20"}),
+            ("ledger.too_many_rows", {"max": "200000"}),
+            ("ledger.too_many_columns", {"columns": "10000", "max": "1000", "line": "1"}),
+            ("ledger.too_large", {"mb": "512"}),
+            ("ledger.too_slow", {"seconds": "180"}),
+            ("ledger.reader_failed", {}),
+            *(
+                ("ledger.unreadable", {"reason": r})
+                for r in ("zip", "xml", "unsafe", "workbook", "encoding", "csv")
+            ),
+        )
     ],
     "imports/preview": [
         {"record": RECORD, "summary": COUNTS, "plan": PLAN, "mapping": MAPPING, "can_import": c}

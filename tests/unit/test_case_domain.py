@@ -105,11 +105,12 @@ def test_plan_sorts_rows_into_new_updated_unchanged_refused_and_warned():
     assert by_contract["HT4"].change is RowChange.NEW
     assert by_contract["HT4"].set_lead is None
     assert [(e.line, e.code.value) for e in plan.errors] == [(4, "other_team")]
+    # HT5's collector cell is empty: also without a lead, counted and listed the same way.
     assert [(e.line, e.code.value, e.value) for e in plan.warnings] == [
-        (5, "unknown_collector", "王五")
-    ]
+        (5, "unknown_collector", "王五"), (6, "no_collector", "")
+    ]  # fmt: skip
     assert plan.summary() == {
-        "new": 2, "updated": 1, "unchanged": 1, "refused": 1, "no_lead": 1, "absent": 0,
+        "new": 2, "updated": 1, "unchanged": 1, "refused": 1, "no_lead": 2, "absent": 0,
     }  # fmt: skip
     assert plan.error_rows[4][0] == "HT3"  # the report shows the row under its header
 
@@ -120,7 +121,7 @@ def test_an_unknown_collector_does_not_stop_an_update_of_a_case_with_a_lead():
     plan = plan_import(parsed, team_id=7, existing=existing, collectors=[ZHANG, LI])
     ht4 = next(p for p in plan.rows if p.case_id == 13)
     assert (ht4.change, ht4.set_lead) == (RowChange.UPDATED, None)
-    assert plan.warnings == []
+    assert [e.line for e in plan.warnings] == [6]  # only HT5, new with an empty collector
     assert plan.errors == []
 
 
