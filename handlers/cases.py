@@ -16,6 +16,7 @@ from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, card_view, local_date, may_assign, sees_others_cases
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
+from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
 from handlers.notes import NOTE_BUTTON
 
@@ -28,29 +29,6 @@ QUEUE_PAGE = callbacks.route("cs.l", Choice((QUEUE, TODAY)), Int(maximum=100_000
 UNKNOWNS = callbacks.route("cs.u", Int())
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
-#: Telegram refuses a message longer than 4096 characters (counted in UTF-16 units).
-MESSAGE_LIMIT = 4096
-
-
-def fit_message(text: str, tail: str, limit: int = MESSAGE_LIMIT) -> str:
-    """``text`` if it fits in ``limit``; else its first whole lines and ``tail`` on a line of
-    its own. Cutting only at line ends keeps the HTML whole: every tag the card templates
-    open is closed on the same line, and escaped user text never spans a tag."""
-
-    def size(s: str) -> int:
-        return len(s.encode("utf-16-le")) // 2
-
-    if size(text) <= limit:
-        return text
-    room = limit - size(tail) - 1
-    kept: list[str] = []
-    used = 0
-    for line in text.split("\n"):
-        if used + size(line) + 1 > room:
-            break
-        kept.append(line)
-        used += size(line) + 1
-    return "\n".join([*kept, tail])
 
 
 def _today(context: QingshouContext) -> date:
