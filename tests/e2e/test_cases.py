@@ -299,10 +299,15 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
     assert "no longer valid" in (await li.expect_toast())["text"]
     assert (await world.storage.get_case(admin, oldest.id)).summary.lead_name == "张伟"
 
-    # The supervisor sees the team's; /today lists the cases to work today, with the rule.
+    # The supervisor sees the team's; /today lists the cases to work today, numbered 1..n; the
+    # rule that chose them is in /help, not repeated on every list.
     await supervisor.send("/today")
     today = await supervisor.expect("Today")
-    assert "then the most urgent others up to five" in today.text
+    ranks = [int(line.split(".")[0]) for line in today.text.splitlines() if line[:1].isdigit()]
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert "then the most urgent others up to five" not in today.text
+    await supervisor.send("/help")
+    assert "then the most urgent others up to five" in (await supervisor.expect("/today")).text
 
 
 async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
