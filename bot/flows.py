@@ -47,6 +47,7 @@ from bot.domain.money import AmountError, parse_amount
 from bot.i18n import N_
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.context import QingshouContext
     from bot.storage import FlowState
 
@@ -87,40 +88,76 @@ class Option:
     label: str
     #: Labels from code (N_) are translated; names from the database are shown as they are.
     translate: bool = True
+    #: In a :class:`Choices` question, options of one group exclude each other (one stance
+    #: per party); they are laid out on one row, after the group's label.
+    group: str | None = None
 
 
 OptionsFn = Callable[["FlowRun"], Awaitable[Sequence[Option]]]
-Validator = Callable[[str, "FlowRun"], "Any | Refusal"]
+Validator = Callable[[Any, "FlowRun"], "Any | Refusal"]
+
+#: Option codes the engine itself puts under questions (far above any id or index).
+LATER, KEEP, DONE = 2**53, 2**53 - 1, 2**53 - 2
+
+
+async def _resolve(options: Sequence[Option] | OptionsFn | None, run: FlowRun) -> Sequence[Option]:
+    if options is None:
+        return ()
+    if callable(options):
+        return (await options(run))[:MAX_OPTIONS]
+    return options
 
 
 @dataclass(frozen=True, slots=True)
 class Buttons:
-    """Choose with a tap (or type the option's label or number)."""
+    """Choose with a tap (or type the option's label or number). With ``other`` set, typed
+    text that matches no option is the answer ``other`` and its words are kept beside it
+    (``<step>_text``): "buttons for the common ones, plus text"."""
 
     options: Sequence[Option] | OptionsFn
     columns: int = 1
+    other: Any = None
 
     async def resolve(self, run: FlowRun) -> Sequence[Option]:
-        if callable(self.options):
-            return (await self.options(run))[:MAX_OPTIONS]
-        return self.options
+        return await _resolve(self.options, run)
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """Several taps on one question (each toggles, ✓ marks the chosen), then "✔ Done". The
+    answer is the list of chosen option values. With ``free_text``, typed text is kept beside
+    them (``<step>_text``) and the question stays open."""
+
+    options: Sequence[Option] | OptionsFn
+    columns: int = 2
+    free_text: bool = False
+    #: "Done" only when every group has a choice (one stance per party, say).
+    complete_groups: bool = False
+
+    async def resolve(self, run: FlowRun) -> Sequence[Option]:
+        return await _resolve(self.options, run)
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """Free text, at most ``max_chars``; ``single_line`` refuses line breaks."""
+    """Free text, at most ``max_chars``; ``single_line`` refuses line breaks. ``suggest``
+    offers answers to tap instead of typing."""
 
     max_chars: int = 3000
     single_line: bool = False
     validate: Validator | None = None
+    suggest: OptionsFn | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Amount:
-    """Money typed as ``8000``, ``8千``, ``八千``, ``0.8万``, ``¥8,000``; stored in fen."""
+    """Money typed as ``8000``, ``8千``, ``八千``, ``0.8万``, ``¥8,000``; stored in fen.
+    ``validate(fen, run)`` may refuse it for the domain's reasons; ``suggest`` offers amounts
+    to tap instead of typing (they are validated the same way)."""
 
     minimum: int = 1
     validate: Validator | None = None
+    suggest: OptionsFn | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +177,7 @@ class LocationInput:
     """A shared location; stored as latitude and longitude."""
 
 
-Input = Buttons | Text | Amount | DateInput | FileInput | LocationInput
+Input = Buttons | Choices | Text | Amount | DateInput | FileInput | LocationInput
 NextFn = Callable[["FlowRun"], "str | None"]
 
 
@@ -155,6 +192,10 @@ class Step:
     input: Input
     next: str | NextFn | None = None
     skip: Callable[[FlowRun], bool] | None = None
+    #: "⏭ Later": the step may be left unanswered (its answer is None; shown as unknown).
+    optional: bool = False
+    #: The answer the case already has (None: none): shown with "✓ Keep", never asked blind.
+    known: Callable[[FlowRun], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +222,13 @@ class Flow:
     finish: Callable[[FlowRun], Awaitable[Reply]]
     load: Callable[[FlowRun], Awaitable[dict[str, Any] | None]]
     lost: str
-    expires: timedelta = timedelta(hours=1)
+    expires: timedelta | Callable[[Settings], timedelta] = timedelta(hours=1)
+    #: Asking for the same flow on the same case again offers "continue where you were /
+    #: start over" instead of simply showing the open question.
+    resumable: bool = False
+
+    def expiry(self, settings: Settings) -> timedelta:
+        return self.expires(settings) if callable(self.expires) else self.expires
 
     def step(self, name: str) -> Step:
         for s in self.steps:
@@ -271,11 +318,13 @@ class Engine:
         storage = context.storage
         now = context.clock.now()
         current = await self._open(update, context)
-        if current is not None and current.flow == flow.name and current.case_id == case_id:
+        same = current is not None and current.flow == flow.name and current.case_id == case_id
+        if same and not flow.resumable:
+            assert current is not None
             await self._answer(edit)
             await self._ask(update, context, current, edit=None)
             return "asked_again"
-        expires = now + flow.expires
+        expires = now + flow.expiry(context.settings)
         update_id = update.update_id
         first = flow.step(step) if step is not None else flow.first
         if current is not None:
@@ -343,16 +392,80 @@ class Engine:
             return
         flow = _REGISTRY[state.flow]
         step = flow.step(state.step)
-        if not isinstance(step.input, Buttons):
-            await self.moved_on(update, context)
-            return
         run = FlowRun(flow, state, update, context, dict(state.data))
-        options = await step.input.resolve(run)
+        kind = step.input
+        if code == LATER and step.optional:
+            await self._take(run, step, None, edit=query)
+            return
+        if code == KEEP and step.known is not None:
+            known = step.known(run)
+            if known is not None:
+                await self._take(run, step, known, edit=query)
+                return
+        if isinstance(kind, Choices):
+            await self._choose(run, step, kind, code, query)
+            return
+        if isinstance(kind, Buttons):
+            options = await kind.resolve(run)
+        elif isinstance(kind, Amount | Text):
+            options = await _resolve(kind.suggest, run)
+        else:
+            options = ()
         chosen = next((o for o in options if o.code == code), None)
         if chosen is None:
             await self.moved_on(update, context)
             return
-        await self._take(run, step, chosen.value, edit=query)
+        value = chosen.value
+        if isinstance(kind, Amount | Text) and kind.validate is not None:
+            value = kind.validate(value, run)
+            if isinstance(value, Refusal):
+                await query.answer()
+                chat = update.effective_chat
+                assert chat is not None
+                await chat.send_message(context.render(value.template, **value.params))
+                return
+        await self._take(run, step, value, edit=query)
+
+    async def _choose(
+        self, run: FlowRun, step: Step, kind: Choices, code: int, query: CallbackQuery
+    ) -> None:
+        """A tap on a several-choice question: toggle an option (in place), or be done."""
+        options = await kind.resolve(run)
+        chosen = [c for c in run.data.get(step.name) or [] if isinstance(c, int)]
+        by_code = {o.code: o for o in options}
+        if code == DONE:
+            if kind.complete_groups and not _groups_complete(options, chosen):
+                await query.answer(
+                    run.context.label(N_("Choose one in every row first.")), show_alert=True
+                )
+                return
+            values = [by_code[c].value for c in chosen if c in by_code]
+            data = {**run.data, f"{step.name}_codes": chosen}
+            await self._take(replace(run, data=data), step, values, edit=query)
+            return
+        option = by_code.get(code)
+        if option is None:
+            await self.moved_on(run.update, run.context)
+            return
+        if code in chosen:
+            chosen.remove(code)
+        else:
+            if option.group is not None:
+                chosen = [c for c in chosen if by_code.get(c, option).group != option.group]
+            chosen.append(code)
+        state = await run.context.storage.advance_flow(
+            run.state.id,
+            run.state.version,
+            step=step.name,
+            data={**run.data, step.name: chosen},
+            now=run.now,
+            update_id=run.update.update_id,
+        )
+        if state is None:
+            await self.moved_on(run.update, run.context)
+            return
+        await query.answer()
+        await self._ask(run.update, run.context, state, edit=query)
 
     async def on_cancel_button(
         self, update: Update, context: QingshouContext, flow_id: int, version: int
@@ -409,7 +522,7 @@ class Engine:
             return
         previous = await storage.open_flow(context.user.id)
         state = await storage.promote_waiting(
-            context.user.id, now=now, expires_at=now + flow.expires
+            context.user.id, now=now, expires_at=now + flow.expiry(context.settings)
         )
         if state is None:
             await self.moved_on(update, context)
@@ -459,6 +572,18 @@ class Engine:
             if value.ask_again:
                 await self._ask(update, context, state, edit=None)
             return True
+        if isinstance(value, _Typed):
+            run = replace(run, data={**run.data, **value.extra})
+            if value.stay:
+                moved = await storage.advance_flow(
+                    state.id, state.version, step=step.name, data=run.data,
+                    now=context.clock.now(), update_id=update.update_id,
+                )  # fmt: skip
+                if moved is not None:
+                    await self._strip_buttons(context, state)
+                    await self._ask(update, context, moved, edit=None)
+                return True
+            value = value.value
         await self._take(run, step, value, edit=None)
         return True
 
@@ -499,9 +624,16 @@ class Engine:
     async def _parse(self, run: FlowRun, step: Step, message: Message) -> Any:
         kind = step.input
         text = (message.text or "").strip()
+        if isinstance(kind, Choices):
+            if kind.free_text and text:
+                # Their own words beside the buttons; the question stays open for more taps.
+                return _Typed(None, {f"{step.name}_text": text}, stay=True)
+            return Refusal("flows/tap_a_button", {}, ask_again=True)
         if isinstance(kind, Buttons):
             options = await kind.resolve(run)
             chosen = _match_option(run.context, options, text)
+            if chosen is None and kind.other is not None and text and message.text:
+                return _Typed(kind.other, {f"{step.name}_text": text})
             if chosen is None:
                 return Refusal(
                     "flows/tap_a_button",
@@ -538,7 +670,7 @@ class Engine:
                 return Refusal("flows/bad_amount", {"text": text, "reason": str(exc)})
             if fen < kind.minimum:
                 return Refusal("flows/amount_too_small", {"minimum": kind.minimum})
-            return kind.validate(str(fen), run) if kind.validate else fen
+            return kind.validate(fen, run) if kind.validate else fen
         if isinstance(kind, DateInput):
             today = run.now.astimezone(run.context.settings.tz).date()
             parsed = kind.parse(text, today)
@@ -567,7 +699,7 @@ class Engine:
             step=following.name,
             data=data,
             now=run.now,
-            expires_at=run.now + run.flow.expires,
+            expires_at=run.now + run.flow.expiry(context.settings),
             update_id=run.update.update_id,
         )
         if state is None:  # someone (a double tap, a second device) was faster
@@ -665,23 +797,63 @@ class Engine:
             await self._lose(run, edit=edit)
             return
         run.params = params
-        text = context.render(step.prompt, **params, data=run.data)
+        known = step.known(run) if step.known is not None else None
+        position = flow.steps.index(step) + 1
+        text = context.render(
+            step.prompt, **params, data=run.data, known=known, progress=(position, len(flow.steps))
+        )
+        rows = await self._keyboard(run, step, known)
+        pressed = edit.message.message_id if edit is not None and edit.message else None
+        if state.message_id is not None and state.message_id != pressed:
+            # The question moves to another message: the old one's buttons would only mislead.
+            await self._strip_buttons(context, state)
+        sent = await self._edit_or_send(update, context, edit, text, InlineKeyboardMarkup(rows))
+        if sent is not None:
+            await context.storage.set_flow_message(state.id, state.version, sent)
+
+    async def _keyboard(
+        self, run: FlowRun, step: Step, known: Any
+    ) -> list[list[InlineKeyboardButton]]:
+        """The question's buttons: its options, then Keep / Later / Done, then ✖."""
+        context, state = run.context, run.state
+
+        def button(label: str, code: int) -> InlineKeyboardButton:
+            return InlineKeyboardButton(
+                label, callback_data=ANSWER.data(state.id, state.version, code)
+            )
+
+        kind = step.input
         rows: list[list[InlineKeyboardButton]] = []
-        if isinstance(step.input, Buttons):
-            options = await step.input.resolve(run)
-            row: list[InlineKeyboardButton] = []
-            for option in options:
-                row.append(
-                    InlineKeyboardButton(
-                        _label(context, option),
-                        callback_data=ANSWER.data(state.id, state.version, option.code),
-                    )
-                )
-                if len(row) >= step.input.columns:
-                    rows.append(row)
-                    row = []
-            if row:
+        options: Sequence[Option] = ()
+        columns = 2
+        if isinstance(kind, Buttons | Choices):
+            options, columns = await kind.resolve(run), kind.columns
+        elif isinstance(kind, Amount | Text):
+            options = await _resolve(kind.suggest, run)
+        chosen = set(run.data.get(step.name) or []) if isinstance(kind, Choices) else set()
+        row: list[InlineKeyboardButton] = []
+        group: str | None = None
+        for option in options:
+            label = _label(context, option)
+            if option.code in chosen:
+                label = "✓ " + label
+            starts_group = option.group is not None and option.group != group
+            if row and (len(row) >= columns or starts_group):
                 rows.append(row)
+                row = []
+            group = option.group
+            row.append(button(label, option.code))
+        if row:
+            rows.append(row)
+        extra = []
+        if known is not None:
+            extra.append(button(context.label(N_("✓ Keep")), KEEP))
+        if isinstance(kind, Choices):
+            extra.append(button(context.label(N_("✔ Done")), DONE))
+        if step.optional:
+            extra.append(button(context.label(N_("⏭ Later")), LATER))
+        if extra:
+            rows.append(extra)
         rows.append(
             [
                 InlineKeyboardButton(
@@ -690,13 +862,7 @@ class Engine:
                 )
             ]
         )
-        pressed = edit.message.message_id if edit is not None and edit.message else None
-        if state.message_id is not None and state.message_id != pressed:
-            # The question moves to another message: the old one's buttons would only mislead.
-            await self._strip_buttons(context, state)
-        sent = await self._edit_or_send(update, context, edit, text, InlineKeyboardMarkup(rows))
-        if sent is not None:
-            await context.storage.set_flow_message(state.id, state.version, sent)
+        return rows
 
     async def _ask_conflict(
         self, update: Update, context: QingshouContext, current: FlowState, waiting: FlowState
@@ -711,14 +877,34 @@ class Engine:
                                       callback_data=CONFLICT.data(waiting.id, "new"))],
             ]
         )  # fmt: skip
-        await update.effective_chat.send_message(  # type: ignore[union-attr]
-            context.render(
+        same = current.flow == waiting.flow and current.case_id == waiting.case_id
+        if same:
+            flow = _REGISTRY[current.flow]
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(context.label(N_("Continue where I was")),
+                                          callback_data=CONFLICT.data(waiting.id, "keep"))],
+                    [InlineKeyboardButton(context.label(N_("Start over")),
+                                          callback_data=CONFLICT.data(waiting.id, "new"))],
+                ]
+            )  # fmt: skip
+            position = [s.name for s in flow.steps].index(current.step) + 1
+            text = context.render(
+                "flows/resume",
+                title=self._title(context, current),
+                progress=(position, len(flow.steps)),
+                answered=sum(1 for s in flow.steps if current.data.get(s.name) is not None),
+                since=current.updated_at,
+            )
+        else:
+            text = context.render(
                 "flows/conflict",
                 current=self._title(context, current),
                 new=self._title(context, waiting),
-            ),
-            reply_markup=keyboard,
-        )
+            )
+        chat = update.effective_chat
+        assert chat is not None
+        await chat.send_message(text, reply_markup=keyboard)
 
     def _title(self, context: QingshouContext, state: FlowState) -> str:
         return self.title(context, state.flow)
@@ -762,6 +948,21 @@ class Engine:
             await context.bot.edit_message_reply_markup(
                 chat_id=context.user.telegram_id, message_id=state.message_id, reply_markup=None
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Typed:
+    """A typed answer with words kept beside it (``extra``); ``stay`` keeps the step open."""
+
+    value: Any
+    extra: dict[str, Any]
+    stay: bool = False
+
+
+def _groups_complete(options: Sequence[Option], chosen: Sequence[int]) -> bool:
+    groups = {o.group for o in options if o.group is not None}
+    have = {o.group for o in options if o.code in chosen}
+    return groups <= have
 
 
 def _label(context: QingshouContext, option: Option) -> str:
