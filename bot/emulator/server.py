@@ -81,7 +81,7 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -633,7 +633,7 @@ class Emulator(EmulatorCore):
         update_type, payload = body.get("type"), body.get("payload")
         if not isinstance(update_type, str) or not update_type:
             raise ControlError(400, "'type' (the update's field name) is required")
-        update_id = self.bot(body.get("bot")).push_update(update_type, payload)
+        update_id = self.bot(body.get("bot")).push_update(update_type, cast(JSON, payload))
         return self._ok({"update_id": update_id})
 
     async def _c_unanswered(self, request: web.Request) -> web.StreamResponse:

@@ -76,9 +76,10 @@ async def test_the_cancel_button_under_a_question_stops_it(world, bot):
 
 async def test_a_note_by_name_uses_the_shared_case_search(world, bot):
     zhang = await _collector_with_case(world)
-    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000, collector="张伟"),
-                               row(3, "HT2", "张三丰", dpd=10, overdue_yuan=1_000,
-                                   collector="张伟")])  # fmt: skip
+    await ledger(world, "东城", [
+        row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000, collector="张伟"),
+        row(3, "HT2", "张三丰", dpd=10, overdue_yuan=1_000, collector="张伟"),
+    ])  # fmt: skip
     await zhang.send("/note 张三丰 电话未接")
     saved = await zhang.expect_next("Note saved on 张三丰 (HT2)")
     assert "电话未接" in saved.text

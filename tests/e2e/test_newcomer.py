@@ -389,11 +389,6 @@ def test_the_web_chat_has_an_emoji_font_next_to_the_cjk_one():
     assert "fonts-noto-cjk" in ci
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage does not yet write and read cases.ledger_gaps (migration 0006): the patch "
-    "is in the issue-7 item-6 report; remove this marker when it is applied",
-)
 async def test_a_ledger_without_balance_and_security_columns_shows_not_in_the_file(world, bot):
     supervisor = await world.member(Role.SUPERVISOR, "组长")
     await supervisor.send("/start")

@@ -20,8 +20,10 @@ from bot.domain.casefile import (
     LeadChange,
     LeadReason,
     PartyRecord,
+    ledger_gaps,
     may_assign,
     parse_deterioration,
+    parse_ledger_gaps,
 )
 from bot.domain.cases import (
     Attitude,
@@ -56,7 +58,8 @@ _SUMMARY_COLUMNS = """
     c.strong_guarantor, c.high_default_cost, c.last_contact_at,
     c.guarantees <> '' OR EXISTS (SELECT 1 FROM case_parties g
                                   WHERE g.case_id = c.id AND g.role = 'guarantor'),
-    COALESCE(c.collateral_description, '') <> '' OR COALESCE(c.collateral_value, 0) > 0
+    COALESCE(c.collateral_description, '') <> '' OR COALESCE(c.collateral_value, 0) > 0,
+    c.ledger_gaps
 """
 _SUMMARY_FROM = "cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id"
 _OPEN_ONLY = "c.status NOT IN ('settled', 'written_off')"
@@ -85,6 +88,7 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         last_contact_at=dt(r[18]),
         has_guarantor=bool(r[19]),
         has_collateral=bool(r[20]),
+        ledger_gaps=parse_ledger_gaps(r[21]),
     )
 
 
@@ -278,6 +282,11 @@ class SqliteCases(Engine):
                 "WHERE id = ?4",
                 [(_as_of(p), import_id, now_s, p.case_id) for p in unchanged],
             )
+            # Which facts this file had no column for (the card says "not in the file").
+            await db.execute(
+                "UPDATE cases SET ledger_gaps = ? WHERE import_id = ?",
+                (",".join(sorted(ledger_gaps(plan.columns))), import_id),
+            )
             leads = [p for p in updated if p.set_lead is not None]
             await db.executemany(
                 "UPDATE cases SET lead_id = ? WHERE id = ? AND lead_id IS NULL",
@@ -386,7 +395,7 @@ class SqliteCases(Engine):
         if row is None:
             return None
         summary = _summary(row)
-        extra = row[21:]
+        extra = row[22:]
         party_rows = await self._fetchall(
             "SELECT id, role, name, phone, relationship, attitude, notes FROM case_parties "
             "WHERE case_id = ? ORDER BY CASE role WHEN 'spouse' THEN 0 WHEN 'guarantor' THEN 1 "
