@@ -1,0 +1,67 @@
+"""The parse runs in a child process with limits; whatever happens there comes back as a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from datetime import date
+
+import pytest
+
+from bot.domain.ledger import LedgerError
+from bot.imports import ImportLimits, plan_in_process
+from tests.domain import hostile_files as hf
+
+HEADER = "合同号,借款人,逾期本金,逾期日期,清收人员\n"
+GOOD = HEADER + "HT1,甲,1000,2026-01-05,张伟\nHT2,乙,2000,2026-01-05,\n"
+
+
+async def plan(data: bytes, limits: ImportLimits | None = None, *, rows: bool = True):
+    return await plan_in_process(
+        data, today=date(2026, 12, 1), team_id=1, existing={}, collectors=[], limits=limits,
+        rows=rows,
+    )  # fmt: skip
+
+
+async def test_a_good_file_is_planned_in_the_child():
+    result = await plan(GOOD.encode())
+    assert [r.row.loan.contract_no for r in result.rows] == ["HT1", "HT2"]
+    assert result.summary()["no_lead"] == 2
+    shown = await plan(GOOD.encode(), rows=False)
+    assert shown.rows == []
+    assert shown.summary() == result.summary()
+
+
+async def test_a_refusal_comes_back_with_its_code_and_params():
+    with pytest.raises(LedgerError) as info:
+        await plan(hf.entity_bomb())
+    assert (info.value.code, info.value.params) == ("ledger.unreadable", {"reason": "unsafe"})
+
+
+async def test_a_reader_over_its_time_is_killed_and_says_so():
+    start = time.perf_counter()
+    with pytest.raises(LedgerError) as info:
+        await plan(hf.headerless(300_000), ImportLimits(seconds=0.05))
+    assert info.value.code == "ledger.too_slow"
+    assert info.value.params == {"seconds": "0.05"}
+    assert time.perf_counter() - start < 10
+    await asyncio.sleep(0.1)
+    assert [p for p in multiprocessing.active_children() if p.name == "qingshou-import"] == []
+
+
+async def test_a_reader_out_of_memory_is_refused_not_crashed():
+    big = HEADER + "".join(f"HT{i},借款人{i},1000,2026-01-05,张伟\n" for i in range(200_000))
+    with pytest.raises(LedgerError) as info:
+        await plan(big.encode(), ImportLimits(memory_bytes=160 * 1024**2))
+    assert info.value.code in ("ledger.too_large", "ledger.reader_failed")
+
+
+async def test_cancelling_the_wait_stops_the_child():
+    task = asyncio.create_task(plan(hf.headerless(300_000), ImportLimits(seconds=60)))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.5)
+    assert [p for p in multiprocessing.active_children() if p.name == "qingshou-import"] == []
