@@ -17,6 +17,7 @@ from bot.i18n import SUPPORTED_LOCALES
 from bot.render import TEMPLATE_DIR, Renderer
 from tests.unit.case_template_samples import CASE_SAMPLES
 from tests.unit.flow_template_samples import FLOW_SAMPLES
+from tests.unit.prep_template_samples import PREP_SAMPLES
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 EVIL = "<b>Bad & Co</b>"
@@ -84,6 +85,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "notify/invite_used": [{"name": EVIL, "role": r.value, "team": "东城<&>"} for r in Role],
     **CASE_SAMPLES,
     **FLOW_SAMPLES,
+    **PREP_SAMPLES,
 }
 
 
