@@ -62,6 +62,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -274,6 +275,11 @@ class RowError:
     value: str
     detail: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent between processes by the thousand (bot/imports.py): a constructor call unpickles
+        # several times faster than a slotted dataclass's default __setstate__.
+        return RowError, (self.line, self.code, self.field, self.value, self.detail)
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerRow:
@@ -294,6 +300,46 @@ class LedgerRow:
     contract_ref: str | None = None
     loan_officer: str | None = None
     as_of: date | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The parse runs in a child process and its rows come back by the hundred thousand: one
+        # flat tuple per row (plain values; enum members are pickled once and memoised) instead
+        # of five nested dataclasses, each with the default __getstate__/__setstate__ that walk
+        # dataclasses.fields() per object. Every field goes, by name: a field added later too.
+        values: list[Any] = []
+        for name in _ROW:
+            value = getattr(self, name)
+            if name in _NESTED:
+                value = tuple(getattr(value, n) for n in _NESTED[name][1])
+            elif name == "related_parties":
+                value = tuple(tuple(getattr(p, n) for n in _PARTY) for p in value)
+            values.append(value)
+        return _rebuild_row, tuple(values)
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclass_fields(cls))
+
+
+_ROW = _names(LedgerRow)
+_NESTED: dict[str, tuple[type, tuple[str, ...]]] = {
+    "borrower": (Borrower, _names(Borrower)),
+    "loan": (Loan, _names(Loan)),
+    "security": (Security, _names(Security)),
+}
+_PARTY = _names(RelatedParty)
+
+
+def _rebuild_row(*values: Any) -> LedgerRow:
+    """The inverse of :meth:`LedgerRow.__reduce__`."""
+    kwargs: dict[str, Any] = {}
+    for name, value in zip(_ROW, values, strict=True):
+        if name in _NESTED:
+            value = _NESTED[name][0](*value)
+        elif name == "related_parties":
+            value = tuple(RelatedParty(*p) for p in value)
+        kwargs[name] = value
+    return LedgerRow(**kwargs)
 
 
 @dataclass(slots=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import pickle
 import time
 from datetime import date
 
 import pytest
 
-from bot.domain.ledger import LedgerError
+from bot.domain.importing import plan_import
+from bot.domain.ledger import LedgerError, parse_ledger
 from bot.imports import ImportLimits, plan_in_process
 from tests.domain import hostile_files as hf
 
@@ -65,3 +67,24 @@ async def test_cancelling_the_wait_stops_the_child():
         await task
     await asyncio.sleep(0.5)
     assert [p for p in multiprocessing.active_children() if p.name == "qingshou-import"] == []
+
+
+def test_rows_and_plans_cross_the_process_boundary_whole():
+    """LedgerRow, RowError and PlannedRow pickle as flat tuples for speed: nothing may be lost."""
+    data = (
+        "借据号,合同号,借款人,身份证号,电话,逾期本金,贷款余额,逾期日期,数据日期,担保人,配偶,配偶电话,"
+        "抵押物,抵押物估值,清收人员,客户经理\n"
+        "JJ1,HT1,甲,330102199001011234,138,1000,5000,2026-01-05,2026-02-01,张三(139);李四,王芳,137,"
+        "住房,80万,张伟,王经理\nJJ2,HT1,乙,,,oops,,2026-01-05,,,,,,,,\n"
+    ).encode()
+    result = plan_import(parse_ledger(data), team_id=1, existing={}, collectors=[])
+    again = pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again.rows == result.rows
+    assert again.errors == result.errors
+    assert again.warnings == result.warnings
+    assert again.parsed is not None
+    assert result.parsed is not None
+    assert again.parsed.rows == result.parsed.rows
+    row = again.rows[0].row
+    assert (row.contract_ref, row.loan_officer, row.as_of) == ("HT1", "王经理", date(2026, 2, 1))
+    assert [p.name for p in row.related_parties] == ["张三", "李四", "王芳"]
