@@ -363,9 +363,7 @@ async def import_bytes(
     limits: ImportLimits | None = None,
 ) -> ImportOutcome:
     """Plan and (unless ``dry_run``) apply an import in one go: the command line's path."""
-    plan = await prepare_import(
-        storage, data, team_id=team_id, today=today, limits=limits, rows=not dry_run
-    )
+    plan = await prepare_import(storage, data, team_id=team_id, today=today, limits=limits)
     if dry_run:
         return ImportOutcome(plan, None, None)
     import_id = await storage.create_import(
