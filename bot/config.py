@@ -31,6 +31,7 @@ KNOWN_VARIABLES = (
     "QINGSHOU_ADMINS",
     "QINGSHOU_DIGEST_TIME",
     "QINGSHOU_IMPORT_MAX_ROWS",
+    "QINGSHOU_PREP_DRAFT_HOURS",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -70,8 +71,12 @@ class Settings:
     digest_time: time = time(18, 0)
     #: Data rows a ledger file may have; a longer one is refused early (QINGSHOU_IMPORT_MAX_ROWS).
     import_max_rows: int = 200_000
+    #: How long an unfinished /prep waits for its collector (QINGSHOU_PREP_DRAFT_HOURS).
+    prep_draft_hours: int = 24
     #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
     request_timeout: float = 10.0
+    #: Seconds between outbox ticks (a notification waits at most this long); tests tick by hand.
+    outbox_interval: float = 2.0
 
     @property
     def file_url(self) -> str:
@@ -118,6 +123,14 @@ def _parse_max_rows(raw: str) -> int:
             "(e.g. 200000)"
         )
     return int(text)
+
+
+def _parse_hours(raw: str) -> int:
+    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= 24 * 30:
+        raise ConfigError(
+            f"QINGSHOU_PREP_DRAFT_HOURS: {raw!r} is not a number of hours from 1 to 720 (e.g. 24)"
+        )
+    return int(raw)
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -181,4 +194,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         admins=_parse_admins(get.get("QINGSHOU_ADMINS", "")),
         digest_time=_parse_time(get.get("QINGSHOU_DIGEST_TIME", "18:00")),
         import_max_rows=_parse_max_rows(get.get("QINGSHOU_IMPORT_MAX_ROWS", "200000")),
+        prep_draft_hours=_parse_hours(get.get("QINGSHOU_PREP_DRAFT_HOURS", "24")),
     )

@@ -97,7 +97,7 @@ OptionsFn = Callable[["FlowRun"], Awaitable[Sequence[Option]]]
 Validator = Callable[[Any, "FlowRun"], "Any | Refusal"]
 
 #: Option codes the engine itself puts under questions (far above any id or index).
-LATER, KEEP, DONE = 2**53, 2**53 - 1, 2**53 - 2
+LATER, KEEP, DONE, REST_LATER = 2**53, 2**53 - 1, 2**53 - 2, 2**53 - 3
 
 
 async def _resolve(options: Sequence[Option] | OptionsFn | None, run: FlowRun) -> Sequence[Option]:
@@ -133,6 +133,8 @@ class Choices:
     free_text: bool = False
     #: "Done" only when every group has a choice (one stance per party, say).
     complete_groups: bool = False
+    #: With groups: the question is done by itself once every group has its choice.
+    auto_done: bool = False
 
     async def resolve(self, run: FlowRun) -> Sequence[Option]:
         return await _resolve(self.options, run)
@@ -184,18 +186,24 @@ NextFn = Callable[["FlowRun"], "str | None"]
 @dataclass(frozen=True, slots=True)
 class Step:
     """One question. ``next`` names the following step (a function may choose it from the
-    answers); ``None`` finishes the flow. ``skip`` leaves a step out when it does not apply
+    answers); ``None`` finishes the flow; left out, the next step in the list follows (the
+    last one finishes). ``skip`` leaves a step out when it does not apply
     (e.g. no reason is asked for a first lead)."""
 
     name: str
     prompt: str
     input: Input
-    next: str | NextFn | None = None
+    next: str | NextFn | None = ""
     skip: Callable[[FlowRun], bool] | None = None
     #: "⏭ Later": the step may be left unanswered (its answer is None; shown as unknown).
-    optional: bool = False
+    optional: bool | Callable[[FlowRun], bool] = False
     #: The answer the case already has (None: none): shown with "✓ Keep", never asked blind.
     known: Callable[[FlowRun], Any] | None = None
+    #: Steps of one part of a long interview; "⏩ Rest of this part later" skips to the next.
+    section: str | None = None
+
+    def is_optional(self, run: FlowRun) -> bool:
+        return self.optional(run) if callable(self.optional) else self.optional
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +285,7 @@ def register(flow: Flow) -> Flow:
     if len(set(names)) != len(names):
         raise ValueError(f"flow {flow.name!r} repeats a step name")
     for s in flow.steps:
-        if isinstance(s.next, str) and s.next not in names:
+        if isinstance(s.next, str) and s.next and s.next not in names:
             raise ValueError(f"flow {flow.name!r}: step {s.name} goes to unknown {s.next!r}")
     _REGISTRY[flow.name] = flow
     return flow
@@ -394,8 +402,11 @@ class Engine:
         step = flow.step(state.step)
         run = FlowRun(flow, state, update, context, dict(state.data))
         kind = step.input
-        if code == LATER and step.optional:
+        if code == LATER and step.is_optional(run):
             await self._take(run, step, None, edit=query)
+            return
+        if code == REST_LATER and self._rest_of_section(run, step):
+            await self._skip_section(run, step, query)
             return
         if code == KEEP and step.known is not None:
             known = step.known(run)
@@ -426,6 +437,23 @@ class Engine:
                 return
         await self._take(run, step, value, edit=query)
 
+    def _rest_of_section(self, run: FlowRun, step: Step) -> list[Step]:
+        """The steps from ``step`` to the end of its part, if there are several and all may be
+        left for later (else nothing: the part cannot be skipped)."""
+        if step.section is None:
+            return []
+        steps = run.flow.steps
+        rest = [s for s in steps[steps.index(step) :] if s.section == step.section]
+        if len(rest) < 2 or not all(s.is_optional(run) for s in rest):
+            return []
+        return rest
+
+    async def _skip_section(self, run: FlowRun, step: Step, query: CallbackQuery) -> None:
+        """Leave the rest of this part unanswered and go on with the next part."""
+        rest = self._rest_of_section(run, step)
+        data = {**run.data, **{s.name: None for s in rest}}
+        await self._take(replace(run, data=data), rest[-1], None, edit=query)
+
     async def _choose(
         self, run: FlowRun, step: Step, kind: Choices, code: int, query: CallbackQuery
     ) -> None:
@@ -453,6 +481,11 @@ class Engine:
             if option.group is not None:
                 chosen = [c for c in chosen if by_code.get(c, option).group != option.group]
             chosen.append(code)
+        if kind.auto_done and _groups_complete(options, chosen):
+            values = [by_code[c].value for c in chosen if c in by_code]
+            data = {**run.data, f"{step.name}_codes": chosen}
+            await self._take(replace(run, data=data), step, values, edit=query)
+            return
         state = await run.context.storage.advance_flow(
             run.state.id,
             run.state.version,
@@ -715,6 +748,10 @@ class Engine:
         while current is not None and seen <= len(run.flow.steps):
             seen += 1
             target = current.next(run) if callable(current.next) else current.next
+            if target == "":
+                steps = run.flow.steps
+                position = steps.index(current)
+                target = steps[position + 1].name if position + 1 < len(steps) else None
             if target is None:
                 return None
             current = run.flow.step(target)
@@ -850,10 +887,12 @@ class Engine:
             extra.append(button(context.label(N_("✓ Keep")), KEEP))
         if isinstance(kind, Choices):
             extra.append(button(context.label(N_("✔ Done")), DONE))
-        if step.optional:
+        if step.is_optional(run):
             extra.append(button(context.label(N_("⏭ Later")), LATER))
         if extra:
             rows.append(extra)
+        if self._rest_of_section(run, step):
+            rows.append([button(context.label(N_("⏩ Rest of this part later")), REST_LATER)])
         rows.append(
             [
                 InlineKeyboardButton(

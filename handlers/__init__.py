@@ -16,6 +16,7 @@ from handlers import (
     imports,
     invite,
     notes,
+    prep,
     profile,
     router,
     start,
@@ -61,6 +62,11 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(cases.OPEN_CASE, cases.open_case))
     app.add_handler(router.on(cases.QUEUE_PAGE, cases.queue_page))
     app.add_handler(router.on(cases.UNKNOWNS, cases.unknowns))
+
+    # Preparing the next meeting (/prep, 🧭) and its one-screen brief (/brief).
+    app.add_handler(CommandHandler("prep", prep.prep))
+    app.add_handler(CommandHandler("brief", prep.brief))
+    app.add_handler(router.on(prep.PREPARE, prep.prepare_button))
 
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))

@@ -13,12 +13,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot import callbacks
 from bot.callbacks import Choice, Int, Route
 from bot.context import QingshouContext
-from bot.domain.casefile import CaseFile, card_view, local_date, may_assign, sees_others_cases
+from bot.domain.casefile import (
+    CaseFile,
+    card_view,
+    local_date,
+    may_assign,
+    may_prepare,
+    sees_others_cases,
+)
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
 from handlers.notes import NOTE_BUTTON
+from handlers.prep import PREPARE
 
 QUEUE, TODAY = "q", "t"
 #: Open a case's card: (case id).
@@ -51,6 +59,9 @@ async def _queue(
     rows = [
         [InlineKeyboardButton(f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
                               callback_data=OPEN_CASE.data(r.case.id))]
+        # Today's list is where meetings start: prepare one from it at once.
+        + ([InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
+           if mode == TODAY and may_prepare(user, r.case) else [])
         for r in page.items
     ]  # fmt: skip
     nav = []
@@ -88,6 +99,9 @@ def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKey
     )
     buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
                                     callback_data=NOTE_BUTTON.data(case_file.id))]  # fmt: skip
+    if may_prepare(user, summary):
+        prepare = context.label(N_("🧭 Prepare"))
+        buttons.insert(0, InlineKeyboardButton(prepare, callback_data=PREPARE.data(case_file.id)))
     if may_assign(user, summary.team_id):
         buttons.append(
             InlineKeyboardButton(

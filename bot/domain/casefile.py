@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.domain.cases import Case, CaseStatus, RelatedParty
 from bot.domain.people import Role, User
+from bot.domain.prep import Approach, PrepAnswers, known_facts
 from bot.domain.preparation import Unknown, UnknownFact, unknown_facts
 from bot.domain.urgency import Deterioration, UrgencyFacts, UrgencyScore, score_case
 
@@ -29,11 +30,13 @@ __all__ = [
     "LeadReason",
     "LedgerGap",
     "PartyRecord",
+    "PrepRecord",
     "card_view",
     "ledger_gaps",
     "local_date",
     "may_assign",
     "may_assign_cases",
+    "may_prepare",
     "may_view_case",
     "parse_deterioration",
     "parse_ledger_gaps",
@@ -209,6 +212,26 @@ class CaseSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class PrepRecord:
+    """A completed meeting preparation (/prep) of a case, as stored."""
+
+    id: int
+    case_id: int
+    at: datetime
+    author_id: int | None
+    author_name: str | None
+    answers: PrepAnswers
+    approach: Approach
+    #: The approach of the prep before this one, and why it changed (策略12 一以贯之).
+    previous_approach: Approach | None = None
+    approach_reason: str | None = None
+
+    @property
+    def approach_changed(self) -> bool:
+        return self.previous_approach is not None and self.previous_approach != self.approach
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFile:
     """Everything the case card shows."""
 
@@ -220,10 +243,27 @@ class CaseFile:
     created_at: datetime
     imported_at: datetime
     note_count: int = 0  # all notes; ``notes`` holds only the newest few
+    #: Completed preparations, newest first (the card shows the latest and approach changes).
+    preps: tuple[PrepRecord, ...] = ()
 
     @property
     def id(self) -> int:
         return self.summary.id
+
+    @property
+    def latest_prep(self) -> PrepRecord | None:
+        return self.preps[0] if self.preps else None
+
+    @property
+    def known(self) -> frozenset[Unknown]:
+        """The strategy-1 facts the latest preparation found out (none without one)."""
+        latest = self.latest_prep
+        return known_facts(latest.answers) if latest is not None else frozenset()
+
+    @property
+    def approach_changes(self) -> tuple[PrepRecord, ...]:
+        """Preparations that changed the approach (策略12), newest first."""
+        return tuple(p for p in self.preps if p.approach_changed)
 
 
 #: The card lists at most this many related parties and notes; the rest are counted. A card
@@ -250,7 +290,7 @@ class CardView:
 
 
 def card_view(
-    case_file: CaseFile, today: date, tz: tzinfo, known: tuple[Unknown, ...] = ()
+    case_file: CaseFile, today: date, tz: tzinfo, known: Iterable[Unknown] | None = None
 ) -> CardView:
     """The card of ``case_file`` on ``today``: score, unknowns, and the capped lists (the
     first :data:`CARD_PARTIES` parties in card order, the newest :data:`CARD_NOTES` notes, with
@@ -261,12 +301,25 @@ def card_view(
     return CardView(
         file=case_file,
         score=score_case(summary.urgency_facts(tz), today),
-        unknowns=tuple(unknown_facts(case_file.case, known)),
+        unknowns=tuple(unknown_facts(case_file.case, case_file.known if known is None else known)),
         parties=parties,
         more_parties=len(case_file.parties) - len(parties),
         notes=notes,
         more_notes=max(case_file.note_count, len(case_file.notes)) - len(notes),
     )
+
+
+def may_prepare(user: User, summary: CaseSummary) -> bool:
+    """Who may prepare a meeting (策略12: one lead per case): the lead collector, a supervisor
+    of the case's team, an admin. Another collector of the team may not, even if they can see
+    the case some other way."""
+    if not user.active:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is Role.SUPERVISOR:
+        return user.team_id == summary.team_id
+    return summary.lead_id == user.id
 
 
 def may_view_case(user: User, team_id: int, lead_id: int | None) -> bool:

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.domain.casefile import CaseFile, CaseSummary, LeadChange, LeadReason
+from bot.domain.casefile import CaseFile, CaseSummary, LeadChange, LeadReason, PrepRecord
 from bot.domain.cases import CaseStatus, RelatedParty
 from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
+from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.domain.urgency import Deterioration
 from bot.storage.records import (
     AuditEntry,
@@ -221,8 +222,7 @@ class CaseStore(Protocol):
 
 
 class FlowStore(Protocol):
-    """Multi-step exchanges (compare-and-set on ``version``), idempotency keys, and the legacy
-    one-slot chat state (until the handlers no longer use it)."""
+    """Multi-step exchanges (compare-and-set on ``version``) and idempotency keys."""
 
     async def start_flow(
         self,
@@ -376,7 +376,31 @@ class AuditStore(Protocol):
     async def schema_version(self) -> int: ...
 
 
-class Storage(PeopleStore, CaseStore, FlowStore, InboxStore, OutboxStore, AuditStore, Protocol):
+class PrepStore(Protocol):
+    """Meeting preparations (/prep), kept per case."""
+
+    async def add_prep(
+        self,
+        viewer: User,
+        case_id: int,
+        answers: PrepAnswers,
+        *,
+        approach_reason: str | None,
+        urgency: UrgencyFromPrep,
+        now: datetime,
+        key: str | None = None,
+    ) -> PrepRecord | None:
+        """Store a completed prep of a case ``viewer`` may see, with the party stances and the
+        urgency inputs it teaches, in one transaction; None (nothing written) if not theirs.
+        A key already used returns that prep instead of a second one."""
+
+    async def preps_of(self, case_id: int, *, limit: int = 10) -> list[PrepRecord]:
+        """The case's preparations, newest first (access is checked through get_case)."""
+
+
+class Storage(
+    PeopleStore, CaseStore, PrepStore, FlowStore, InboxStore, OutboxStore, AuditStore, Protocol
+):
     """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""
 
     async def close(self) -> None:

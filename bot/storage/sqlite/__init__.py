@@ -22,6 +22,7 @@ from bot.storage.sqlite.flows import SqliteFlows
 from bot.storage.sqlite.inbox import SqliteInbox
 from bot.storage.sqlite.outbox import SqliteOutbox
 from bot.storage.sqlite.people import SqlitePeople
+from bot.storage.sqlite.preps import SqlitePreps
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -38,7 +39,14 @@ __all__ = [
 
 
 class SqliteStorage(
-    SqlitePeople, SqliteCases, SqliteFlows, SqliteInbox, SqliteOutbox, SqliteAudit, Engine
+    SqlitePeople,
+    SqliteCases,
+    SqlitePreps,
+    SqliteFlows,
+    SqliteInbox,
+    SqliteOutbox,
+    SqliteAudit,
+    Engine,
 ):
     """The application's storage in one SQLite file. Open with :meth:`open` (or
     :func:`bot.storage.open_storage`), close with :meth:`close`."""

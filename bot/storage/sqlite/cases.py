@@ -20,6 +20,7 @@ from bot.domain.casefile import (
     LeadChange,
     LeadReason,
     PartyRecord,
+    PrepRecord,
     ledger_gaps,
     may_assign,
     parse_deterioration,
@@ -37,6 +38,7 @@ from bot.domain.cases import (
 )
 from bot.domain.importing import CollectorRef, ImportPlan, RowChange, StoredCase
 from bot.domain.people import Role, User
+from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.urgency import Deterioration
 from bot.storage.records import ImportRecord
 from bot.storage.sqlite.engine import Engine, dt, ts
@@ -89,6 +91,26 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         has_guarantor=bool(r[19]),
         has_collateral=bool(r[20]),
         ledger_gaps=parse_ledger_gaps(r[21]),
+    )
+
+
+PREP_SQL = (
+    "SELECT p.id, p.case_id, p.at, p.author_id, u.name, p.answers, p.approach, "
+    "p.previous_approach, p.approach_reason FROM preps p LEFT JOIN users u ON u.id = p.author_id "
+)
+
+
+def _prep(r: Sequence[Any]) -> PrepRecord:
+    return PrepRecord(
+        id=r[0],
+        case_id=r[1],
+        at=datetime.fromisoformat(r[2]),
+        author_id=r[3],
+        author_name=r[4],
+        answers=PrepAnswers.from_json(json.loads(r[5])),
+        approach=Approach(r[6]),
+        previous_approach=None if r[7] is None else Approach(r[7]),
+        approach_reason=r[8],
     )
 
 
@@ -418,6 +440,10 @@ class SqliteCases(Engine):
         notes = tuple(CaseNote(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in note_rows)
         lead_rows = await self._fetchall(_LEADS_SQL, (case_id, CARD_HISTORY))
         leads = tuple(_lead_change(r) for r in lead_rows)
+        prep_rows = await self._fetchall(
+            PREP_SQL + "WHERE p.case_id = ? ORDER BY p.at DESC, p.id DESC LIMIT ?",
+            (case_id, CARD_HISTORY),
+        )
         case = Case(
             borrower=Borrower(summary.borrower_name, extra[0], summary.borrower_phone, extra[1],
                               extra[2]),
@@ -444,6 +470,7 @@ class SqliteCases(Engine):
             created_at=datetime.fromisoformat(extra[7]),
             imported_at=datetime.fromisoformat(extra[8]),
             note_count=await self.count_notes(case_id),
+            preps=tuple(_prep(r) for r in prep_rows),
         )
 
     async def count_notes(self, case_id: int) -> int:

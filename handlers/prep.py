@@ -1,0 +1,609 @@
+"""/prep: the guided preparation for the next meeting, and the one-screen brief; /brief.
+
+The interview is the ``prep`` flow, in the order of the source document: know them (策略1
+知己知彼), our lines (策略10 取上求中, 策略6 留有余地), this meeting (策略2 立竿见影, 策略3 主场
+作战), the approach (策略7 攻心为上, 策略4 以攻为守, 策略8 首开先河), money today (策略5
+忌华而不实). Buttons first; every fact may be left for later (it stays "still unknown") and a
+whole part can be left at once; a fact the case already has is shown with "✓ Keep". The three
+figures are checked as they are typed (opening ≥ target ≥ bottom line > 0, opening ≤ the debt):
+only the wrong one is asked again. A different approach from last time asks why (策略12).
+
+The draft lives in the flow's row (a restart, a phone call, a closed app lose nothing) for a
+day (``QINGSHOU_PREP_DRAFT_HOURS``); coming back offers "continue where you were / start over".
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import callbacks
+from bot.callbacks import Int
+from bot.config import Settings
+from bot.context import QingshouContext
+from bot.domain.casefile import CaseFile, local_date, may_prepare
+from bot.domain.cases import Attitude
+from bot.domain.money import format_amount
+from bot.domain.prep import (
+    Approach,
+    Business,
+    Capacity,
+    Character,
+    Concession,
+    FigureField,
+    Figures,
+    FileQuality,
+    LegalQuestion,
+    MeetingKind,
+    MeetingStep,
+    OpenQuestion,
+    PrepAnswers,
+    Venue,
+    WeakPoint,
+    approach_for,
+    build_brief,
+    check_figure,
+    figure_suggestions,
+    known_facts,
+    money_today_required,
+    open_questions,
+    talking_points,
+    urgency_inputs,
+)
+from bot.domain.preparation import unknown_facts
+from bot.domain.queue import rank_queue
+from bot.flows import (
+    ENGINE,
+    Amount,
+    Buttons,
+    Choices,
+    Flow,
+    FlowRun,
+    Option,
+    Refusal,
+    Reply,
+    Step,
+    Text,
+    register,
+)
+from bot.i18n import N_
+
+#: "🧭 Prepare" (the card, /today, a choice of cases): (case id).
+PREPARE = callbacks.route("pp", Int())
+#: /prep without a case offers this many of the most urgent.
+CHOICES = 8
+STANCES = (Attitude.COOPERATIVE, Attitude.NEUTRAL, Attitude.HOSTILE, Attitude.UNKNOWN)
+_QA_SPLIT = re.compile(r"\s*(?:/|→|->|—|｜|\|)\s*")
+_QUESTION_MARK = re.compile(r"[?？]")
+
+
+# -- words on buttons (the same words as the brief: templates/prep/_words.j2) ----------------
+
+
+def _word(run: FlowRun, kind: str, code: object) -> str:
+    rendered = run.context.render("prep/label", kind=kind, code=code)
+    return html.unescape(rendered)
+
+
+def _options(kind: str, codes: list[Any]) -> Any:
+    async def options(run: FlowRun) -> list[Option]:
+        return [
+            Option(code=i, value=str(code), label=_word(run, kind, code), translate=False)
+            for i, code in enumerate(codes)
+        ]
+
+    return options
+
+
+def _known(name: str) -> Any:
+    """The answer of the case's previous prep for this step (shown with ✓ Keep)."""
+
+    def known(run: FlowRun) -> Any:
+        previous = run.data.get("_prev") or {}
+        return previous.get(name)
+
+    return known
+
+
+def _known_figure(field: FigureField) -> Any:
+    def known(run: FlowRun) -> Any:
+        previous = (run.data.get("_prev") or {}).get("figures") or {}
+        value = previous.get(field.value)
+        if value is None:
+            return None
+        # A figure from last time is kept only if it still fits this time's figures.
+        return None if _figure_problem(run, field, int(value)) else value
+
+    return known
+
+
+# -- the answers so far, as the domain reads them --------------------------------------------
+
+
+def answers_of(data: dict[str, Any]) -> PrepAnswers:
+    """The flow's answers (step name → value) as :class:`PrepAnswers`."""
+    stances: dict[str, str] = {}
+    for value in data.get("parties") or []:
+        party, _, stance = str(value).partition(":")
+        stances[party] = stance
+    figures = {f.value: data.get(f.value) for f in FigureField if data.get(f.value) is not None}
+    return PrepAnswers.from_json(
+        {
+            **{k: v for k, v in data.items() if not k.startswith("_") and v is not None},
+            "party_stances": stances,
+            "figures": figures,
+            "qa": _qa(data.get("qa")),
+        }
+    )
+
+
+def _qa(text: object) -> list[list[str]]:
+    """Up to three "question / our answer" pairs, one per line. The answer follows a ``/``,
+    ``→`` or ``—``, else the question mark; a line without either is a question to prepare."""
+    if not isinstance(text, str):
+        return []
+    pairs = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        parts = _QA_SPLIT.split(line, maxsplit=1)
+        if len(parts) == 1 and (mark := _QUESTION_MARK.search(line)):
+            parts = [line[: mark.end()], line[mark.end() :]]
+        pairs.append([parts[0].strip(), parts[1].strip() if len(parts) > 1 else ""])
+    return pairs[:3]
+
+
+def _figures(data: dict[str, Any]) -> Figures:
+    def get(field: FigureField) -> int | None:
+        value = data.get(field.value)
+        return value if isinstance(value, int) else None
+
+    return Figures(
+        bottom=get(FigureField.BOTTOM),
+        target=get(FigureField.TARGET),
+        opening=get(FigureField.OPENING),
+    )
+
+
+def _figure_problem(run: FlowRun, field: FigureField, fen: int) -> Any:
+    owed = int(run.data.get("_owed") or 0)
+    return check_figure(_figures(run.data), field, fen, owed)
+
+
+def _figure_validator(field: FigureField) -> Any:
+    def validate(fen: Any, run: FlowRun) -> Any:
+        problem = _figure_problem(run, field, int(fen))
+        if problem is not None:
+            return Refusal("prep/figure_refused", {"p": problem})
+        return int(fen)
+
+    return validate
+
+
+def _figure_suggestions(field: FigureField) -> Any:
+    async def suggest(run: FlowRun) -> list[Option]:
+        found = figure_suggestions(
+            field,
+            total_overdue=int(run.data.get("_owed") or 0),
+            overdue_principal=int(run.data.get("_principal") or 0),
+            figures=_figures(run.data),
+        )
+        return [
+            Option(
+                code=i,
+                value=s.amount,
+                label=f"{format_amount(s.amount, run.context.locale)} · "
+                f"{_word(run, 'suggestion', s)}",
+                translate=False,
+            )
+            for i, s in enumerate(found)
+            if _figure_problem(run, field, s.amount) is None
+        ]
+
+    return suggest
+
+
+async def _parties(run: FlowRun) -> list[Option]:
+    options = []
+    for index, (party_id, _name, _role) in enumerate(run.data.get("_parties") or []):
+        for j, stance in enumerate(STANCES):
+            options.append(
+                Option(
+                    code=party_id * len(STANCES) + j,
+                    value=f"{party_id}:{stance.value}",
+                    label=f"{index + 1}·{_word(run, 'stance', stance.value)}",
+                    translate=False,
+                    group=str(party_id),
+                )
+            )
+    return options
+
+
+async def _approaches(run: FlowRun) -> list[Option]:
+    suggested = approach_for(answers_of(run.data).character)
+    ordered = [suggested, *(a for a in Approach if a is not suggested)]
+    return [
+        Option(
+            code=list(Approach).index(a),
+            value=a.value,
+            label=("★ " if a is suggested else "") + _word(run, "approach", a.value),
+            translate=False,
+        )
+        for a in ordered
+    ]
+
+
+async def _open_questions(run: FlowRun) -> list[Option]:
+    suggested = open_questions(answers_of(run.data))
+    return [
+        Option(code=list(OpenQuestion).index(q), value=q.value,
+               label=_word(run, "question_short", q.value), translate=False)
+        for q in suggested
+    ]  # fmt: skip
+
+
+async def _money_today(run: FlowRun) -> list[Option]:
+    figures = _figures(run.data)
+    amounts = [0, *(a for a in (figures.target, figures.opening) if a)]
+    seen: list[int] = []
+    for amount in amounts:
+        if amount not in seen:
+            seen.append(amount)
+    return [
+        Option(
+            code=i,
+            value=amount,
+            label=_word(run, "money_today", amount)
+            if amount == 0
+            else format_amount(amount, run.context.locale),
+            translate=False,
+        )
+        for i, amount in enumerate(seen)
+    ]
+
+
+def _money_today_valid(fen: Any, run: FlowRun) -> Any:
+    owed = int(run.data.get("_owed") or 0)
+    if owed and int(fen) > owed:
+        return Refusal("prep/money_today_too_much", {"amount": int(fen), "owed": owed})
+    return int(fen)
+
+
+def _approach_changed(run: FlowRun) -> bool:
+    previous = (run.data.get("_prev") or {}).get("approach")
+    if not previous:
+        return False
+    return bool(answers_of(run.data).chosen_approach.value != previous)
+
+
+def _money_optional(run: FlowRun) -> bool:
+    kind = run.data.get("kind")
+    return not money_today_required(MeetingKind(kind) if kind else None)
+
+
+# -- the flow --------------------------------------------------------------------------------
+
+KNOW, LINES, MEETING, APPROACH, MONEY = "know", "lines", "meeting", "approach", "money"
+
+
+def _expiry(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.prep_draft_hours)
+
+
+async def _load(run: FlowRun) -> dict[str, Any] | None:
+    """The case (the presser may still prepare it) and what the prompts show."""
+    user = run.context.user
+    assert user is not None and run.case_id is not None
+    case_file = await run.context.storage.get_case(user, run.case_id)
+    if case_file is None or not may_prepare(user, case_file.summary):
+        return None
+    answers = answers_of(run.data)
+    approach = answers.chosen_approach
+    return {
+        "s": case_file.summary,
+        "f": case_file,
+        "step": run.state.step,
+        "answers": answers,
+        "suggested": approach_for(answers.character),
+        "points": talking_points(approach)[:3],
+        "previous": case_file.latest_prep,
+    }
+
+
+async def _finish(run: FlowRun) -> Reply:
+    """Store the prep (keyed: once), then send the brief."""
+    context = run.context
+    user = context.user
+    assert user is not None
+    case_file: CaseFile = run.params["f"]
+    answers = answers_of(run.data)
+    guarantors = {
+        p.id for p in case_file.parties if p.party.role.value in ("guarantor", "mortgagor")
+    }
+    record = await context.storage.add_prep(
+        user,
+        case_file.id,
+        answers,
+        approach_reason=run.data.get("approach_reason"),
+        urgency=urgency_inputs(answers, guarantor_ids=guarantors),
+        now=run.now,
+        key=run.key,
+    )
+    if record is None:
+        return Reply(context.render("prep/lost", text="", data=run.data))
+    fresh = await context.storage.get_case(user, case_file.id)
+    return brief_reply(context, fresh or case_file)
+
+
+def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
+    """The brief of the case's latest prep, with its buttons."""
+    latest = case_file.latest_prep
+    assert latest is not None
+    unknown = unknown_facts(case_file.case, known_facts(latest.answers))
+    brief = build_brief(latest.answers, unknown_count=len(unknown), meetings_without_agreement=0)
+    rows = []
+    if unknown:
+        from handlers.cases import UNKNOWNS  # the card's ❓ list, the same button
+
+        label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(unknown)}
+        rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
+    rows.append(
+        [InlineKeyboardButton(context.label(N_("🧭 Prepare again")),
+                              callback_data=PREPARE.data(case_file.id))]
+    )  # fmt: skip
+    text = context.render("prep/brief", b=brief, s=case_file.summary, prep=latest)
+    return Reply(text, InlineKeyboardMarkup(rows))
+
+
+def _s(name: str, input: Any, section: str, **kw: Any) -> Step:
+    kw.setdefault("optional", True)
+    return Step(name, prompt="prep/ask", input=input, section=section, **kw)
+
+
+PREP = register(
+    Flow(
+        name="prep",
+        title=N_("Meeting preparation"),
+        steps=(
+            # 1 Know them (策略1 知己知彼)
+            _s(
+                "capacity",
+                Buttons(_options("capacity", list(Capacity)), columns=3),
+                KNOW,
+                known=_known("capacity"),
+            ),
+            _s(
+                "business",
+                Buttons(_options("business", list(Business)), columns=3),
+                KNOW,
+                known=_known("business"),
+            ),
+            _s(
+                "character",
+                Buttons(_options("character", list(Character))),
+                KNOW,
+                known=_known("character"),
+            ),
+            _s(
+                "weak_points",
+                Choices(_options("weak_point", list(WeakPoint)), free_text=True),
+                KNOW,
+            ),
+            _s(
+                "file_quality",
+                Buttons(_options("file_quality", list(FileQuality)), columns=3),
+                KNOW,
+                known=_known("file_quality"),
+            ),
+            _s(
+                "parties",
+                Choices(_parties, columns=4, complete_groups=True, auto_done=True),
+                KNOW,
+                skip=lambda run: not run.data.get("_parties"),
+            ),
+            _s("social_relations", Text(max_chars=500), KNOW, known=_known("social_relations")),
+            _s("legal_questions", Choices(_options("legal", list(LegalQuestion))), KNOW),
+            # 2 Our lines (策略10 取上求中, 策略6 留有余地)
+            _s(
+                "bottom",
+                Amount(
+                    minimum=0,  # zero is refused by the domain, with 策略10's reason
+                    validate=_figure_validator(FigureField.BOTTOM),
+                    suggest=_figure_suggestions(FigureField.BOTTOM),
+                ),
+                LINES,
+                known=_known_figure(FigureField.BOTTOM),
+            ),
+            _s(
+                "target",
+                Amount(
+                    minimum=0,  # zero is refused by the domain, with 策略10's reason
+                    validate=_figure_validator(FigureField.TARGET),
+                    suggest=_figure_suggestions(FigureField.TARGET),
+                ),
+                LINES,
+                known=_known_figure(FigureField.TARGET),
+            ),
+            _s(
+                "opening",
+                Amount(
+                    minimum=0,  # zero is refused by the domain, with 策略10's reason
+                    validate=_figure_validator(FigureField.OPENING),
+                    suggest=_figure_suggestions(FigureField.OPENING),
+                ),
+                LINES,
+                known=_known_figure(FigureField.OPENING),
+            ),
+            _s(
+                "needs_approval",
+                Choices(_options("concession", list(Concession)), columns=1),
+                LINES,
+            ),
+            # 3 This meeting (策略2 立竿见影, 策略3 主场作战)
+            _s("kind", Buttons(_options("kind", list(MeetingKind))), MEETING),
+            _s("venue", Buttons(_options("venue", list(Venue)), columns=2), MEETING),
+            _s(
+                "step",
+                Buttons(
+                    _options("step", list(MeetingStep)), columns=2, other=MeetingStep.OTHER.value
+                ),
+                MEETING,
+            ),
+            _s("attendees", Text(max_chars=300), MEETING),
+            _s("qa", Text(max_chars=900), MEETING),
+            # 4 Approach (策略7 攻心为上, 策略4 以攻为守, 策略8 首开先河)
+            _s("approach", Buttons(_approaches), APPROACH, known=_known("approach")),
+            _s("open_questions", Choices(_open_questions, columns=1), APPROACH),
+            _s("pre_chat_by", Text(max_chars=100, single_line=True), APPROACH),
+            # 5 Money today (策略5 忌华而不实; goal 1): a result meeting may not skip it
+            _s(
+                "money_today",
+                Amount(minimum=0, validate=_money_today_valid, suggest=_money_today),
+                MONEY,
+                optional=_money_optional,
+            ),
+            # 策略12 一以贯之: a different approach from last time needs a reason
+            Step(
+                "approach_reason",
+                prompt="prep/ask",
+                input=Text(max_chars=200, single_line=True),
+                skip=lambda run: not _approach_changed(run),
+            ),
+        ),
+        load=_load,
+        finish=_finish,
+        lost="prep/lost",
+        expires=_expiry,
+        resumable=True,
+    )
+)
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+async def _start(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
+    user = context.user
+    assert user is not None
+    summary = case_file.summary
+    latest = case_file.latest_prep
+    parties = [[p.id, p.party.name, p.party.role.value] for p in case_file.parties[:10]]
+    known_stances = [
+        p.id * len(STANCES) + STANCES.index(p.party.attitude)
+        for p in case_file.parties[:10]
+        if p.party.attitude is not Attitude.UNKNOWN
+    ]
+    data: dict[str, Any] = {
+        "_owed": summary.total_overdue,
+        "_principal": summary.overdue_principal,
+        "_parties": parties,
+        "_prev": latest.answers.to_json() if latest is not None else {},
+        # Conservative until the collector says otherwise: every concession is the supervisor's.
+        "needs_approval": list(range(len(Concession))),
+        "parties": known_stances,
+    }
+    await ENGINE.start(update, context, PREP, data, case_id=case_file.id)
+
+
+async def _case_for(update: Update, context: QingshouContext, case_id: int) -> CaseFile | None:
+    user = context.user
+    assert user is not None
+    query = update.callback_query
+    case_file = await context.storage.get_case(user, case_id)
+    if case_file is None or not may_prepare(user, case_file.summary):
+        if query is not None:
+            text = (
+                N_("No such case among yours.")
+                if case_file is None
+                else N_("Only the lead collector or their supervisor prepares this case.")
+            )
+            await query.answer(context.label(text), show_alert=True)
+        return None
+    if query is not None:
+        await query.answer()
+    return case_file
+
+
+async def prep(update: Update, context: QingshouContext) -> None:
+    """``/prep [name, contract or phone]``: prepare the next meeting of a case."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    query = " ".join(context.args or []).strip()
+    if query:
+        found = await context.storage.find_cases(user, query, limit=CHOICES + 1)
+        exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
+        if len(found) == 1 or len(exact) == 1:
+            case_file = await context.storage.get_case(user, (exact or found)[0].id)
+            assert case_file is not None
+            if not may_prepare(user, case_file.summary):
+                await message.reply_text(context.render("prep/not_lead", s=case_file.summary))
+                return
+            await _start(update, context, case_file)
+            return
+        if not found:
+            await message.reply_text(context.render("cases/not_found", query=query))
+            return
+        choices = found[:CHOICES]
+        template, params = "cases/choose", {"query": query, "more": len(found) > CHOICES}
+    else:
+        today = card_today(context)
+        ranked = rank_queue(await context.storage.list_cases(user), today, context.settings.tz)
+        choices = [r.case for r in ranked[:CHOICES]]
+        if not choices:
+            await message.reply_text(context.render("prep/no_cases"))
+            return
+        template, params = "prep/choose", {}
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"🧭 {c.borrower_name} · {c.contract_no}",
+                               callback_data=PREPARE.data(c.id))] for c in choices]
+    )  # fmt: skip
+    await message.reply_text(context.render(template, **params), reply_markup=keyboard)
+
+
+def card_today(context: QingshouContext) -> Any:
+    return local_date(context.clock.now(), context.settings.tz)
+
+
+async def prepare_button(update: Update, context: QingshouContext, case_id: int) -> None:
+    """ "🧭 Prepare" on a card, in /today or in a choice of cases."""
+    case_file = await _case_for(update, context, case_id)
+    if case_file is not None:
+        await _start(update, context, case_file)
+
+
+async def brief(update: Update, context: QingshouContext) -> None:
+    """``/brief <name, contract or phone>``: the latest brief of a case, again."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await message.reply_text(context.render("prep/brief_usage"))
+        return
+    found = await context.storage.find_cases(user, query, limit=2)
+    exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
+    if not found:
+        await message.reply_text(context.render("cases/not_found", query=query))
+        return
+    if len(found) > 1 and len(exact) != 1:
+        await message.reply_text(context.render("prep/brief_which", query=query))
+        return
+    case_file = await context.storage.get_case(user, (exact or found)[0].id)
+    assert case_file is not None
+    if case_file.latest_prep is None:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(context.label(N_("🧭 Prepare")),
+                                   callback_data=PREPARE.data(case_file.id))]]
+        )  # fmt: skip
+        await message.reply_text(
+            context.render("prep/no_brief", s=case_file.summary), reply_markup=keyboard
+        )
+        return
+    reply = brief_reply(context, case_file)
+    await message.reply_text(reply.text, reply_markup=reply.markup)
