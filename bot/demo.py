@@ -18,10 +18,24 @@ from bot.domain.cases import Attitude, Borrower, Loan, PartyRole, RelatedParty, 
 from bot.domain.importing import plan_import
 from bot.domain.ledger import LedgerParseResult, LedgerRow
 from bot.domain.people import User
+from bot.domain.prep import (
+    Business,
+    Capacity,
+    Character,
+    Concession,
+    Figures,
+    FileQuality,
+    MeetingKind,
+    MeetingStep,
+    PrepAnswers,
+    Venue,
+    WeakPoint,
+    urgency_inputs,
+)
 from bot.domain.urgency import Deterioration
 from bot.storage import Storage
 
-__all__ = ["DEMO_CASES", "seed_demo_cases"]
+__all__ = ["DEMO_CASES", "DEMO_PREPARED", "seed_demo_cases"]
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _WAN = 10_000 * 100  # fen in 1万 yuan
@@ -158,4 +172,48 @@ async def seed_demo_cases(
             actor_id=None,
             now=now,
         )
+    await _seed_demo_prep(storage, snapshot[DEMO_PREPARED].case_id, collectors, now=now)
     return len(DEMO_CASES)
+
+
+#: The demo case that is already prepared, so a newcomer sees a brief at once (/brief 王建国).
+DEMO_PREPARED = "DC2024-0102"
+
+
+async def _seed_demo_prep(
+    storage: Storage, case_id: int, collectors: list[User], *, now: datetime
+) -> None:
+    """王建国's meeting tomorrow, prepared yesterday by his lead collector (once)."""
+    if await storage.preps_of(case_id, limit=1) or not collectors:
+        return
+    lead = collectors[0]
+    case_file = await storage.get_case(lead, case_id)
+    if case_file is None:
+        return
+    guarantor = next((p.id for p in case_file.parties if p.party.role is PartyRole.GUARANTOR), None)
+    answers = PrepAnswers(
+        capacity=Capacity.PARTIAL,
+        business=Business.RUNNING,
+        character=Character.SOFT_HISTORY,
+        weak_points=frozenset({WeakPoint.GUARANTOR_RELATIONSHIP, WeakPoint.REPUTATION}),
+        file_quality=FileQuality.COMPLETE,
+        party_stances={guarantor: Attitude.COOPERATIVE} if guarantor else {},
+        social_relations="村支书老陈说话他听",
+        figures=Figures(bottom=15 * _WAN, target=25 * _WAN, opening=33 * _WAN),
+        needs_approval=frozenset(Concession),
+        kind=MeetingKind.RESULT,
+        venue=Venue.OFFICE,
+        attendees="张伟、李组长；王建国、担保人李明",
+        step=MeetingStep.SIGN_AGREEMENT,
+        qa=(("能不能先停息？", "利息减免要上级定，我先帮您请示"),),
+        pre_chat_by="李组长",
+        money_today=3 * _WAN,
+    )
+    await storage.add_prep(
+        lead,
+        case_id,
+        answers,
+        approach_reason=None,
+        urgency=urgency_inputs(answers),
+        now=now - timedelta(days=1),
+    )

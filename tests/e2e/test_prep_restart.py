@@ -1,0 +1,72 @@
+"""/prep survives the bot process: stopped and started in the middle of the interview, the
+collector continues at the same question with every earlier answer intact; coming back with
+/prep offers "continue where you were / start over"."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.domain.cases import PartyRole, RelatedParty
+from bot.domain.people import Role
+from tests.e2e.conftest import TOKEN
+from tests.e2e.process import BotProcess
+from tests.e2e.seed import ledger, row
+
+
+@pytest.fixture
+async def bot_process(emulator, settings) -> AsyncIterator[BotProcess]:
+    process = BotProcess(emulator, TOKEN, settings.db_path)
+    await process.start()
+    yield process
+    await process.stop()
+    assert process.tracebacks() == [], "".join(process.log[-60:])
+
+
+async def test_a_restart_in_the_middle_of_prep_keeps_every_answer(world, bot_process):
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    guarantor = RelatedParty(PartyRole.GUARANTOR, "李四", "13900001111")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟", parties=(guarantor,))])  # fmt: skip
+    await zhang.send("/prep HT1")
+    await zhang.expect("Can they repay?", timeout=10)
+    await zhang.press("can repay part")
+    await zhang.expect("How is their business doing?", timeout=10)
+    await zhang.press("declining")
+    await zhang.expect("What kind of counterpart", timeout=10)
+    await zhang.press("⏩ Rest of this part later")
+    await zhang.expect("Our bottom line", timeout=10)
+    await zhang.send("6000")
+    target = await zhang.expect("Our target", timeout=10)
+
+    await bot_process.kill()  # no goodbye: SIGKILL
+    await bot_process.start()
+
+    # The same question, still answerable from the same message.
+    await zhang.send("8000")
+    await zhang.expect("Our opening ask", timeout=10)
+    state = await world.storage.open_flow(world.members[zhang.id].id)
+    assert state.step == "opening"
+    assert (state.data["capacity"], state.data["business"]) == ("partial", "declining")
+    assert (state.data["bottom"], state.data["target"]) == (600_000, 800_000)
+    assert target.message_id != state.message_id
+
+    await bot_process.restart()  # a clean stop and start too
+    await zhang.send("/prep HT1")
+    resume = await zhang.expect("Continue where you were", timeout=10)
+    assert "question 11 of" in resume.text
+    await zhang.press("Continue where I was")
+    await zhang.expect("Our opening ask", timeout=10)
+    await zhang.send("9000")
+    await zhang.expect("Which concessions need the supervisor?", timeout=10)
+
+    # Or start over: the draft is dropped, the first question comes again.
+    await zhang.send("/prep HT1")
+    await zhang.expect("Continue where you were", timeout=10)
+    await zhang.press("Start over")
+    first = await zhang.expect("Can they repay?", timeout=10)
+    assert "1/" in first.text
+    fresh = await world.storage.open_flow(world.members[zhang.id].id)
+    assert fresh.id != state.id
+    assert "bottom" not in fresh.data
