@@ -520,11 +520,12 @@ def check_figure(
 
 
 def check_figures(figures: Figures, total_owed: int) -> list[FigureProblem]:
-    """All problems of ``figures`` at once, as if they had been typed in the order they are
-    asked (bottom line, target, opening ask — :data:`FIGURE_ORDER`): each figure is checked
-    against the earlier ones that passed, so a wrong pair blames the later figure (5000 / 8000
-    / 6000 as opening / target / bottom refuses the opening ask only). At most one problem per
-    figure, in that order; undecided figures are skipped; ``[]`` = the figures stand."""
+    """All problems of ``figures`` at once (策略10 取上求中), as if they had been typed in the
+    order they are asked (bottom line, target, opening ask — :data:`FIGURE_ORDER`): each
+    figure is checked against the earlier ones that passed, so a wrong pair blames the later
+    figure (5000 / 8000 / 6000 as opening / target / bottom refuses the opening ask only).
+    At most one problem per figure, in that order; undecided figures are skipped; ``[]`` =
+    the figures stand."""
     accepted = Figures()
     problems: list[FigureProblem] = []
     for which in FIGURE_ORDER:
@@ -541,8 +542,8 @@ def check_figures(figures: Figures, total_owed: int) -> list[FigureProblem]:
 
 _YUAN = 100
 
-#: Candidate suggestions per figure, best first: (code, share of the overdue amount or None for
-#: the overdue principal). 策略10: open with everything overdue, aim for the principal.
+#: Candidate suggestions per figure, best first (策略10: open with everything overdue, aim for
+#: the principal, hold half).
 _CANDIDATES: dict[FigureField, tuple[str, ...]] = {
     FigureField.OPENING: ("full_overdue", "overdue_principal", "half_overdue"),
     FigureField.TARGET: ("overdue_principal", "half_overdue", "full_overdue"),
@@ -742,9 +743,9 @@ def meeting_warnings(answers: PrepAnswers, *, meetings_without_agreement: int) -
 
 
 def money_today_required(kind: MeetingKind | None) -> bool:
-    """A result meeting must bring money today (策略3: 成果性的谈话…必须要有成果; 策略5): the
-    question may not be skipped, and "nothing" must be said as 0. An investigative visit, or a
-    meeting whose kind is not known, may skip it."""
+    """A result meeting must bring money today (策略3 主场作战: 成果性的谈话…必须要有成果; 策略5
+    忌华而不实: 当即能实现清收效果): the question may not be skipped, and "nothing" must be
+    said as 0. An investigative visit, or a meeting whose kind is not known, may skip it."""
     return kind is MeetingKind.RESULT
 
 
@@ -819,8 +820,8 @@ class UrgencyFromPrep:
 def urgency_inputs(
     answers: PrepAnswers, *, guarantor_ids: Collection[int] | None = None
 ) -> UrgencyFromPrep:
-    """Map the answers onto the urgency score's parts that the ledger leaves silent (策略11:
-    act early where the business is sliding; press where we hold leverage — a strong
+    """Map the answers onto the urgency score's parts that the ledger leaves silent (策略11 兵贵
+    神速: act early where the business is sliding; press where we hold leverage — a strong
     guarantor, a high cost of default).
 
     - Business declining or stopped → sliding (经营急剧滑坡); running → not sliding.
@@ -877,10 +878,10 @@ def build_brief(
     answers: PrepAnswers, *, unknown_count: int, meetings_without_agreement: int
 ) -> Brief:
     """The brief for ``answers``. The approach is the one chosen, else the character's
-    (策略7); its two best talking points; the open questions the collector picked, else the
-    suggested ones — the first three either way (策略4); the warnings of
-    :func:`meeting_warnings`. ``unknown_count`` is what the case card counts as still unknown
-    after these answers (a negative count reads as 0)."""
+    (策略7 攻心为上, 一户一策); its two best talking points; the open questions the collector
+    picked, else the suggested ones — the first three either way (策略4 以攻为守); the warnings
+    of :func:`meeting_warnings` (策略2, 3, 5, 10). ``unknown_count`` is what the case card
+    counts as still unknown after these answers (a negative count reads as 0)."""
     approach = answers.chosen_approach
     questions = answers.open_questions or open_questions(answers)
     return Brief(

@@ -31,6 +31,7 @@ from tests.unit.case_template_samples import EVIL, summary
 LONG_BORROWER = "呼和浩特市赛罕区鑫源达建材经营部有限责任公司"
 LONG_NAME = "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜"
 LONG_TEXT = "先让担保人当面确认代偿意愿并签字，再谈分期的具体日期和金额" * 3
+LONG_TEXT_EN = "get the guarantor to confirm in writing that he will pay, then fix the dates " * 3
 
 #: Every field of the interview answered, the longest way: money today 0 at a result meeting
 #: in the borrower's home, two meetings behind, every concession needing the supervisor.
@@ -57,6 +58,8 @@ FULL_ANSWERS = PrepAnswers(
     money_today=0,
 )
 FULL_BRIEF = build_brief(FULL_ANSWERS, unknown_count=14, meetings_without_agreement=3)
+#: The same, as a collector using the bot in English types it (names stay Chinese).
+FULL_BRIEF_EN = replace(FULL_BRIEF, step_text=LONG_TEXT_EN)
 LONG_SUMMARY = replace(summary(), borrower_name=LONG_BORROWER)
 
 
@@ -67,6 +70,7 @@ def _brief(**kw: object) -> Brief:
 PREP_SAMPLES: dict[str, list[dict[str, object]]] = {
     "prep/brief": [
         {"b": FULL_BRIEF, "s": LONG_SUMMARY},
+        {"b": FULL_BRIEF_EN, "s": LONG_SUMMARY},
         {"b": replace(FULL_BRIEF, pre_chat_by=EVIL, step_text=EVIL), "s": summary()},
         {
             "b": build_brief(PrepAnswers(), unknown_count=0, meetings_without_agreement=0),
