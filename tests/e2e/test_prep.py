@@ -196,6 +196,13 @@ async def test_preparing_again_with_another_approach_asks_why_and_the_card_shows
     assert change.approach_reason == "他很在意面子，施压没有用"
     audit = await world.storage.audit_log(entity="case")
     assert any(e.action == "approach_change" for e in audit)
+    # The card shows the plan and the change, beside the lead collector's history (策略12).
+    await zhang.send("/case HT1")
+    card = await zhang.expect("HT1")
+    assert "Prepared" in card.text
+    assert "Approach changes" in card.text
+    assert "他很在意面子，施压没有用" in card.text
+    assert [label for r in card.buttons for label, _ in r][0] == "🧭 Prepare"
 
 
 async def test_only_the_lead_or_their_supervisor_prepares(world, bot):

@@ -13,6 +13,7 @@ from bot.domain.casefile import (
     LeadReason,
     LedgerGap,
     PartyRecord,
+    PrepRecord,
     card_view,
 )
 from bot.domain.cases import (
@@ -26,6 +27,7 @@ from bot.domain.cases import (
     Security,
 )
 from bot.domain.importing import ImportPlan
+from bot.domain.prep import Approach, Character, PrepAnswers
 from bot.domain.preparation import Unknown, UnknownFact
 from bot.domain.queue import RankedCase, page_of
 from bot.domain.urgency import WEIGHTS, Deterioration, ScorePart, UrgencyScore
@@ -94,6 +96,12 @@ UNKNOWNS = tuple(
         for p, a in ((12, 12), (3, 12), (12, 0), (0, 5), (2, 3))
     ]
 )
+PREPS = (
+    PrepRecord(2, 1, NOW, 1, EVIL, PrepAnswers(character=Character.VAIN), Approach.FLATTERY,
+               Approach.PRESSURE, EVIL),
+    PrepRecord(1, 1, NOW, 1, EVIL, PrepAnswers(), Approach.PRESSURE),
+)  # fmt: skip
+PREPARED = replace(FILE, preps=PREPS)
 VIEW = card_view(FILE, date(2026, 11, 30), UTC)
 EMPTY = CaseFile(summary(None), Case(Borrower(EVIL), CASE.loan), (), (), (), NOW, NOW)
 RECORD = ImportRecord(1, 1, "东城<&>", 1, NOW, "台账<&>.csv", None, "pending", {})
@@ -128,6 +136,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"page": page_of([], 0), "today": False, "staff": True},
     ],
     "cases/card": [
+        {"v": card_view(PREPARED, date(2026, 11, 30), UTC), "f": PREPARED, "s": PREPARED.summary},
         {
             "v": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
             "f": FILE,
