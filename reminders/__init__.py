@@ -10,13 +10,15 @@ from reminders import outbox
 if TYPE_CHECKING:
     from bot.app import QingshouApp
 
-#: Seconds between outbox ticks: a notification waits at most this long.
-OUTBOX_INTERVAL = 2.0
+#: The outbox job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
+OUTBOX_JOB = "outbox"
 
 
 def schedule(app: QingshouApp) -> None:
     """Register the clock jobs."""
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
+    # Settings.outbox_interval: a notification waits at most this long.
+    interval = app.bot_data.settings.outbox_interval
     app.job_queue.run_repeating(
-        outbox.deliver_due, interval=OUTBOX_INTERVAL, first=OUTBOX_INTERVAL, name="outbox"
+        outbox.deliver_due, interval=interval, first=interval, name=OUTBOX_JOB
     )

@@ -12,16 +12,22 @@ skipped because it did not contain the wanted text, or one that arrived before t
 again — stays *unread*.  :meth:`Person.expect_next` insists on the very next unread output (the
 strict way to walk a conversation), :meth:`Person.unread` lists what is left and
 :meth:`Person.assert_no_unread` fails on it, e.g. at the end of a test.  Pressing a button of a
-message reads that message.
+message reads that message.  A test that does not care what someone was told says so with
+:meth:`Person.ignore_unread`.
+
+A harness collects every person made with its client inside :meth:`Person.watch`, to fail a
+test that left anyone with unread messages (the end-to-end suite does, at teardown).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -323,6 +329,26 @@ class Person:
     _unread: list[_Output] = field(default_factory=list)
     #: Each bot message's text as last seen, to tell a removed keyboard from a new text.
     _texts: dict[int, str] = field(default_factory=dict)
+    #: Who this is in failure messages (the first name it was created with).
+    name: str = ""
+    #: Open :meth:`watch` blocks: (client, the list its new persons are added to).
+    _watchers: ClassVar[list[tuple[EmulatorClient, list[Person]]]] = []
+
+    def __post_init__(self) -> None:
+        for client, people in Person._watchers:
+            if client is self.client:
+                people.append(self)
+
+    @classmethod
+    @contextmanager
+    def watch(cls, client: EmulatorClient) -> Iterator[list[Person]]:
+        """Collect every person made with ``client`` inside the block, in order of creation."""
+        entry: tuple[EmulatorClient, list[Person]] = (client, [])
+        cls._watchers.append(entry)
+        try:
+            yield entry[1]
+        finally:
+            cls._watchers.remove(entry)
 
     @classmethod
     async def create(
@@ -336,7 +362,10 @@ class Person:
     ) -> Person:
         """Create a new user and wrap it."""
         user = await client.create_user(first_name, last_name, username, language_code)
-        return cls(client, int(user["id"]), bot)
+        return cls(client, int(user["id"]), bot, name=first_name)
+
+    def __str__(self) -> str:
+        return f"{self.name or 'user'} ({self.user_id})"
 
     @property
     def id(self) -> int:
@@ -501,7 +530,19 @@ class Person:
         left = await self.unread(wait)
         if left:
             listed = "\n".join(f"  {m}" for m in left)
-            raise AssertionError(f"{len(left)} unread bot message(s) for {self.user_id}:\n{listed}")
+            raise AssertionError(f"{len(left)} unread bot message(s) for {self}:\n{listed}")
+
+    async def ignore_unread(self, wait: float = 0.0) -> list[BotMessage]:
+        """Mark everything unread as read, on purpose; returns what was ignored.
+
+        For a test that deliberately does not read what someone was told (keep it rare: a
+        message nobody looks at is a message nobody checks).
+        """
+        left = await self.unread(wait)
+        if self._unread:
+            self._advance(self._unread[-1].seq)
+        self._unread = []
+        return left
 
     async def expect_toast(
         self,

@@ -2,12 +2,24 @@
 
 A test talks to the bot only as a person would (`await alice.send(...)`, `await alice.press(...)`,
 `await alice.expect(...)`) and may look at the rows the bot stored.
+
+Nothing the bot says goes unchecked: at teardown every person the test made (through ``world`` or
+``Person.create`` with the ``client``) must have read every bot message they were sent, and every
+button press must have been answered. Before that check the in-process bot finishes what is in
+flight (every update the emulator holds handled) and the outbox ticks once, so a reply or a
+notification the test caused but never looked at fails the test too. A test that does not care
+what someone was told says so: ``await person.ignore_unread()``.
+
+Time does not pass by itself here: the clock is a ``ManualClock`` and the outbox job never fires
+on its own (``outbox_interval`` is a day); ``await world.tick()`` runs it once, now, through the
+application's own job. Tests of the bot as a separate process (``process.py``) run on real time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,13 +33,56 @@ from bot.emulator import Emulator, EmulatorClient, EmulatorConfig, Person
 from bot.runner import running
 from bot.storage import SqliteStorage
 from bot.telegram_io import ResilientRateLimiter
+from reminders import OUTBOX_JOB
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 BOT_USERNAME = "qingshou_test_bot"
 #: Monday 30 November 2026, 09:00 in Shanghai.
 START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+#: How long the teardown check waits for bot messages on their way when it cannot ask the bot
+#: (no in-process bot: a bot process, or an application the test ran itself).
+SETTLE = 0.3
 
 LANGUAGE_CODES = {"en": "en", "zh_Hans": "zh-hans", "zh_Hant": "zh-hant"}
+
+#: The people a test made (``Person.watch`` on its client), and whether they were checked.
+PEOPLE = pytest.StashKey[list[Person]]()
+CHECKED = pytest.StashKey[bool]()
+#: Whether the test itself failed (then its leftovers are noise, not news).
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
+async def assert_everything_read(request: pytest.FixtureRequest, settle: float = SETTLE) -> None:
+    """Fail the test if any of its people has bot messages it did not read (once per test)."""
+    node = request.node
+    if node.stash.get(CHECKED, False) or node.stash.get(FAILED, False):
+        return
+    node.stash[CHECKED] = True
+    people = node.stash.get(PEOPLE, [])
+    if not people:
+        return
+    await asyncio.sleep(settle)
+    unread = [(person, await person.unread()) for person in people]
+    left = [(person, messages) for person, messages in unread if messages]
+    if left:
+        listed = "\n".join(
+            f"  {person}: {m.text!r}" + "".join(f" [{t}]" for row in m.buttons for t, _ in row)
+            for person, messages in left
+            for m in messages
+        )
+        pytest.fail(
+            "bot messages the test never read (expect them, or say "
+            f"`await person.ignore_unread()`):\n{listed}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -38,9 +93,15 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[EmulatorClient]:
+async def client(
+    emulator: Emulator, request: pytest.FixtureRequest
+) -> AsyncIterator[EmulatorClient]:
     async with EmulatorClient(emulator.url) as c:
-        yield c
+        with Person.watch(c) as people:
+            request.node.stash[PEOPLE] = people
+            yield c
+        # Tests without the in-process bot (its teardown checks first) are checked here.
+        await assert_everything_read(request)
         # Every button press must be answered (or the person's button spins forever).
         assert await c.unanswered_callbacks() == []
 
@@ -59,13 +120,15 @@ async def storage(tmp_path) -> AsyncIterator[SqliteStorage]:
 
 @dataclass
 class World:
-    """Makes people: registered members (straight into storage) and strangers."""
+    """Makes people: registered members (straight into storage) and strangers; ticks the jobs."""
 
     emulator: Emulator
     client: EmulatorClient
     storage: SqliteStorage
     clock: ManualClock
     members: dict[int, User] = field(default_factory=dict)
+    #: The in-process bot, once the ``bot`` fixture runs it.
+    app: QingshouApp | None = None
 
     async def stranger(self, name: str = "Stranger", lang: str = "en") -> Person:
         return await Person.create(
@@ -83,6 +146,36 @@ class World:
         self.members[person.id] = user
         return person
 
+    async def tick(self) -> int:
+        """Run the outbox job once, now, as its schedule would; returns how many it sent.
+
+        Through the application's own job: the real context, the clock, the rate limiter.
+        """
+        assert self.app is not None, "world.tick() needs the bot fixture"
+        assert self.app.job_queue is not None
+        (job,) = self.app.job_queue.get_jobs_by_name(OUTBOX_JOB)
+        context = self.app.context_types.context.from_job(job, self.app)
+        sent: int = await job.callback(context)
+        return sent
+
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot has handled every update people sent (its replies are out).
+
+        An update leaves the emulator's queue only once the bot has stored it in its inbox, and
+        leaves the inbox's pending ones once handled; handlers send their replies before that.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.emulator.bot().updates or (await self.storage.inbox_counts())["pending"]:
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"the bot is still busy after {timeout}s", pytrace=False)
+            await asyncio.sleep(0.02)
+
+    async def assert_silent(self, *people: Person) -> None:
+        """Once the bot has handled everything sent so far, it has told ``people`` nothing new."""
+        await self.settle()
+        for person in people:
+            await person.assert_no_unread()
+
 
 @pytest.fixture
 def world(emulator, client, storage, clock) -> World:
@@ -97,6 +190,7 @@ def settings(emulator, tmp_path) -> Settings:
         db_path=tmp_path / "e2e.db",
         default_locale="zh_Hans",
         request_timeout=1.5,
+        outbox_interval=24 * 3600.0,  # never on its own: tests call world.tick()
     )
 
 
@@ -106,10 +200,19 @@ def rate_limiter() -> ResilientRateLimiter:
 
 
 @pytest.fixture
-async def bot(settings, clock, storage, rate_limiter) -> AsyncIterator[QingshouApp]:
+async def bot(settings, clock, storage, rate_limiter, world, request) -> AsyncIterator[QingshouApp]:
     app = build_application(settings, clock=clock, storage=storage, rate_limiter=rate_limiter)
     async with running(app, poll_timeout=1):
-        yield app
+        world.app = app
+        try:
+            yield app
+            if not request.node.stash.get(FAILED, False):
+                # What the test caused but never looked at: replies in flight, due notices.
+                await world.settle()
+                await world.tick()
+                await assert_everything_read(request, settle=0.0)
+        finally:
+            world.app = None
 
 
 def invite_code_in(text: str) -> str:
@@ -117,6 +220,23 @@ def invite_code_in(text: str) -> str:
     match = re.search(r"/start ([A-Za-z0-9_-]{8,64})", text)
     assert match, f"no invite code in {text!r}"
     return match[1]
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 5.0,  # noqa: ASYNC109
+) -> None:
+    """Wait until ``condition()`` holds (polling), or fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not true after {timeout}s")
+        await asyncio.sleep(0.05)
 
 
 async def expect_silence(person: Person, seconds: float = 1.0) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.people import Role
 from bot.domain.urgency import Deterioration
-from tests.e2e.conftest import START, expect_silence
+from tests.e2e.conftest import START
 from tests.e2e.seed import case_id, ledger, row
 
 
@@ -108,8 +108,10 @@ async def test_other_reason_asks_for_the_reason_in_words_and_records_it(world, b
     admin = world.members[(await world.member(Role.ADMIN, "主任", team=None)).id]
     history = (await world.storage.get_case(admin, await case_id(world, "HT1"))).leads
     assert (history[0].reason.value, history[0].note) == ("other", "借款人是张伟的亲戚，需要回避")
-    told = await zhang.expect("gave 张三 (HT1) to 李娜", timeout=10)
+    await world.tick()
+    told = await zhang.expect_next("gave 张三 (HT1) to 李娜")
     assert "借款人是张伟的亲戚，需要回避" in told.text
+    await li.expect_next("made you the lead collector of 张三 (HT1)")
 
 
 async def test_another_team_and_another_collector_are_refused_everywhere(world, bot):
@@ -153,7 +155,7 @@ async def test_another_team_and_another_collector_are_refused_everywhere(world, 
     # The case's own supervisor still sees it, led by Zhang.
     await supervisor.send("/case HT1")
     assert "张伟" in (await supervisor.expect("HT1")).text
-    await expect_silence(zhang, 0.3)
+    await world.assert_silent(zhang)
 
 
 async def test_at_seven_in_the_morning_in_shanghai_days_count_by_the_local_date(world, bot):

@@ -115,7 +115,6 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     assert "Without a lead: 1" in preview.text
     assert "“贷款余额” → principal outstanding" in preview.text
     assert "comes from the column “清收人员”" in preview.text
-    assert [t for row in preview.buttons for t, _ in row] == ["Import", "Cancel"]
     doc = await supervisor.expect("Refused rows: 3")
     assert doc.document is not None
     assert doc.document["file_name"] == "台账-errors.csv"
@@ -127,6 +126,8 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     assert "借款人 is empty" in lines[101][3]
     assert "no lead: “路人甲” is not a collector of this team" in lines[150][3]
     assert await world.storage.list_cases(admin) == []  # a dry run writes nothing
+    question = await supervisor.expect("into team 东城 now? New cases: 197")
+    assert [t for row in question.buttons for t, _ in row] == ["Import", "✖ Cancel"]
 
     await supervisor.press("Import")
     done = await supervisor.expect("Imported", timeout=15)
@@ -144,7 +145,8 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     }  # fmt: skip
     # Each collector is told once how many new cases they lead.
     mine = sum(1 for c in stored.values() if c.lead_name == "张伟")
-    told = await zhang.expect("gave you new cases to lead", timeout=10)
+    await world.tick()
+    told = await zhang.expect("gave you new cases to lead")
     assert f": {mine}." in told.text
 
     # Collectors and the supervisor record things; tomorrow's export must not wipe them.
@@ -162,13 +164,16 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     await world.storage.set_case_flags(
         first.id, status=CaseStatus.NEGOTIATING, actor_id=None, now=now
     )
+    await world.tick()
+    await zhang.expect_next("组长 gave 借款人2 (HT00002) to 李娜 (reason: workload)")
 
     tomorrow = as_csv(ledger_rows(bump=2_000))
     await supervisor.send_document("台账.csv", tomorrow, "text/csv")
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "New cases: 0" in preview.text
     assert "Updated: 197" in preview.text
-    await supervisor.press("Import", preview)
+    assert (await supervisor.expect("Refused rows: 3")).document is not None  # the report again
+    await supervisor.press("Import")  # the question under the file of refused rows
     await supervisor.expect("Imported", timeout=15)
     after = await world.storage.get_case(admin, first.id)
     assert after is not None
@@ -188,7 +193,8 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     await supervisor.send_document("台账.csv", tomorrow, "text/csv")
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "Unchanged: 197" in preview.text
-    await supervisor.press("Import", preview)
+    assert (await supervisor.expect("Refused rows: 3")).document is not None
+    await supervisor.press("Import")  # the question under the file of refused rows
     await supervisor.expect("Imported", timeout=15)
     again = await world.storage.get_case(admin, first.id)
     assert again is not None
@@ -253,8 +259,10 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
     supervisor, zhang, li, admin = await team(world)
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(40)), "text/csv")
     await supervisor.expect("Dry run", timeout=15)
+    assert (await supervisor.expect("Refused rows: 1")).document is not None  # line 12
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
+    assert await world.tick() == 0  # neither collector has opened the chat: nobody can be told
 
     await zhang.send("/cases")
     queue = await zhang.expect("Cases by urgency")
@@ -316,6 +324,7 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
     await supervisor.expect("Dry run", timeout=15)
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
+    assert await world.tick() == 0  # neither collector has opened the chat: nobody can be told
 
     await zhang.send("/assign HT00000")  # also opens his chat, so the bot may write to him
     assert "Only supervisors and admins" in (await zhang.expect()).text
@@ -337,8 +346,9 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
     assert next((h.from_name, h.to_name, h.reason.value, h.by_name) for h in history) == (
         "张伟", "李娜", "workload", "组长",
     )  # fmt: skip
-    await li.expect("made you the lead collector of 借款人0", timeout=10)
-    await zhang.expect("gave 借款人0 (HT00000) to 李娜", timeout=10)
+    await world.tick()
+    await li.expect("made you the lead collector of 借款人0")
+    await zhang.expect("gave 借款人0 (HT00000) to 李娜")
 
 
 async def test_note_button_waits_for_the_next_message_in_the_database(world, bot):
@@ -347,6 +357,7 @@ async def test_note_button_waits_for_the_next_message_in_the_database(world, bot
     await supervisor.expect("Dry run", timeout=15)
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
+    assert await world.tick() == 0  # 张伟 has not opened the chat yet: he cannot be told
 
     await zhang.send("/case 借款人0")
     await zhang.expect("HT00000")

@@ -159,4 +159,5 @@ async def test_buttons_after_cancel_or_moved_on_change_nothing_and_a_double_tap_
     leads = (await world.storage.get_case(admin, cid)).leads
     assert [h.to_name for h in leads].count("李娜") == 1
     await li.expect("made you the lead collector of 张三", timeout=10)
+    await zhang.expect("gave 张三 (HT1) to 李娜", timeout=10)
     assert [m for m in await li.unread(wait=1.0) if "lead collector" in m.text] == []

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.domain.people import Role
-from tests.e2e.conftest import TOKEN, expect_silence, invite_code_in
+from tests.e2e.conftest import TOKEN, invite_code_in
 
 
 async def test_an_invite_dies_with_its_makers_rights(world, bot, storage):
@@ -35,12 +34,7 @@ async def test_a_double_tap_on_the_invite_link_welcomes_twice_and_joins_once(wor
     newcomer = await world.stranger("Quick")
     await newcomer.send(f"/start {invite.code}")
     await newcomer.send(f"/start {invite.code}")
-    for _ in range(50):
-        texts = [m.text for m in await newcomer.messages()]
-        if len(texts) == 2:
-            break
-        await asyncio.sleep(0.1)
-    assert len(texts) == 2
+    texts = [(await newcomer.expect_next()).text for _ in range(2)]
     assert all("Welcome" in t or "already registered" in t for t in texts), texts
     assert not any("Sorry" in t for t in texts)
     assert len([u for u in await storage.list_users() if u.telegram_id == newcomer.id]) == 1
@@ -56,6 +50,8 @@ async def test_staff_name_comes_from_the_inviter_not_from_telegram(world, bot, s
     await newcomer.expect(contains="Welcome")
     user = await storage.get_user_by_telegram_id(newcomer.id)
     assert (user.name, user.staff_name) == ("Zhang W.", "张伟")
+    await world.tick()
+    await supervisor.expect_next("has joined team 东城 as a collector using your invite")
     # A Telegram rename changes the display name only.
     await storage.update_profile(user.id, name="王五", username=None, telegram_locale="en")
     assert (await storage.get_user(user.id)).staff_name == "张伟"
@@ -81,7 +77,8 @@ async def test_double_tapping_a_language_button_is_harmless(world, bot):
     data = menu.buttons[0][0][1]
     await collector.press_data(menu.message_id, data)
     await collector.press_data(menu.message_id, data)
-    await asyncio.sleep(1.0)
+    await collector.expect_next("From now on I will write to you in English.")
+    await world.settle()
     texts = [m.text for m in await collector.messages()]
     assert not any("Sorry" in t for t in texts), texts
 
@@ -145,7 +142,8 @@ async def test_notifying_many_people_keeps_under_telegrams_overall_limit(
     people = [await world.member(Role.COLLECTOR, f"C{i}") for i in range(40)]
     for person in people:  # they have talked to the bot before
         await person.send("/whoami")
-    await asyncio.sleep(3)  # replies paced out
+    for person in people:  # replies paced out
+        await person.expect_next("Role: collector", timeout=10)
     for person in people:
         await storage.enqueue(
             world.members[person.id].id,
@@ -153,14 +151,12 @@ async def test_notifying_many_people_keeps_under_telegrams_overall_limit(
             {"name": "X", "role": "admin", "team": None},
             now=world.clock.now(),
         )
-    for _ in range(100):
-        sent = [c for c in await client.calls("sendMessage") if c["status"] == 200]
-        if len(sent) >= 80:
-            break
-        await asyncio.sleep(0.1)
+    assert await world.tick() == 40
     statuses = [c["status"] for c in await client.calls("sendMessage")]
     assert statuses.count(200) == 80
     assert 429 not in statuses
+    for person in people:
+        await person.expect_next("X has joined as an admin using your invite.")
 
 
 async def test_the_token_never_reaches_the_log(world, bot, client, caplog):
@@ -169,7 +165,7 @@ async def test_the_token_never_reaches_the_log(world, bot, client, caplog):
     await client.inject_fault(kind="5xx", count=1, method="sendMessage", status=502)
     await collector.send("/whoami")
     await collector.expect(contains="Role: collector", timeout=8)
-    await expect_silence(collector, 0.2)
+    await world.assert_silent(collector)
     assert "sendMessage" in caplog.text  # httpx and PTB did log the calls...
     assert TOKEN not in caplog.text  # ...without the token
 
@@ -181,5 +177,6 @@ async def test_one_persons_messages_are_handled_in_order(world, bot, storage):
     # Switch to 繁體 and ask who I am at once: the second must see the first's effect.
     await collector.press("繁體中文", menu)
     await collector.send("/whoami")
-    reply = await collector.expect(contains="角色", timeout=5)
+    await collector.expect_next("今後我將用繁體中文與您交流。")
+    reply = await collector.expect_next("角色")
     assert "清收人員" in reply.text

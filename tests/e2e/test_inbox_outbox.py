@@ -11,6 +11,7 @@ import pytest
 import handlers.notes
 from bot.domain.people import Role
 from bot.telegram_io import ResilientRateLimiter
+from tests.e2e.conftest import eventually
 from tests.e2e.seed import ledger, row
 
 
@@ -46,8 +47,10 @@ async def test_a_reply_that_outlasts_its_retries_waits_in_the_outbox_and_the_cha
     await client.inject_fault("5xx", count=4, method="sendMessage")
     await alice.send("/whoami")
     await alice.send("/help")
-    first = await alice.expect_next("Role: collector", timeout=15)
-    second = await alice.expect_next("/cases", timeout=15)
+    await eventually(lambda: rate_limiter.deferred == 2, timeout=15)
+    await world.tick()  # Telegram is back
+    first = await alice.expect_next("Role: collector")
+    second = await alice.expect_next("/cases")
     assert first.message_id < second.message_id
     assert rate_limiter.deferred == 2  # the failed reply, and the one queued behind it
     for _ in range(40):  # the outbox records the send just after Telegram confirmed it
@@ -65,7 +68,9 @@ async def test_a_long_flood_wait_defers_the_reply_instead_of_dropping_it(
     alice = await world.member(Role.COLLECTOR, "Alice")
     await client.inject_fault("429", count=1, method="sendMessage", retry_after=3)
     await alice.send("/whoami")
-    await alice.expect_next("Role: collector", timeout=15)
+    await eventually(lambda: rate_limiter.deferred == 1, timeout=15)
+    await world.tick()
+    await alice.expect_next("Role: collector")
     assert rate_limiter.deferred == 1
 
 

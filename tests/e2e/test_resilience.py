@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.domain.people import Role
-from tests.e2e.conftest import TOKEN, expect_silence
+from tests.e2e.conftest import TOKEN
 
 
 async def statuses(client, method="sendMessage"):
@@ -58,13 +58,8 @@ async def test_bursts_to_one_chat_are_paced_not_refused(world, bot, client):
     collector = await world.member(Role.COLLECTOR, "Zhao")
     for _ in range(6):
         await collector.send("/whoami")
-    replies = []
-    for _ in range(100):
-        replies = [m for m in await collector.messages() if "Role: collector" in m.text]
-        if len(replies) == 6:
-            break
-        await asyncio.sleep(0.1)
-    assert len(replies) == 6
+    for _ in range(6):
+        await collector.expect_next("Role: collector", timeout=10)
     # The bot kept under Telegram's per-chat pace itself: the emulator never had to say 429.
     assert 429 not in await statuses(client)
 
@@ -86,12 +81,10 @@ async def test_a_user_who_blocked_the_bot_is_recorded_once_without_a_retry_loop(
     await newcomer.send(f"/start {invite.code}")
     await newcomer.expect(contains="Welcome")
     # The outbox tries to tell the supervisor, gets 403, records it, and stops trying.
-    for _ in range(50):
-        if (await storage.get_user_by_telegram_id(supervisor.id)).blocked_at is not None:
-            break
-        await asyncio.sleep(0.1)
+    assert await world.tick() == 0
     assert (await storage.get_user_by_telegram_id(supervisor.id)).blocked_at is not None
-    await asyncio.sleep(4.5)  # two more outbox ticks
+    await world.tick()  # two more outbox ticks
+    await world.tick()
     assert (await statuses(client)).count(403) == 1
     latest = await storage.audit_log(entity="user", limit=1)
     assert latest[0].action == "blocked"
@@ -146,4 +139,4 @@ async def test_a_bug_gets_a_plain_apology_and_leaks_nothing(
     monkeypatch.undo()
     await supervisor.send("/whoami")
     await supervisor.expect(contains="角色：主管")
-    await expect_silence(supervisor, 0.3)
+    await world.assert_silent(supervisor)
