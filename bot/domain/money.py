@@ -20,6 +20,7 @@ __all__ = [
     "AmountError",
     "format_amount",
     "parse_amount",
+    "parse_instalment_amount",
     "yuan_to_fen",
 ]
 
@@ -33,6 +34,10 @@ class AmountError(DomainError):
     Codes: ``amount.empty``, ``amount.unparseable``, ``amount.negative``,
     ``amount.too_precise`` (more than 2 decimals, i.e. below one fen), ``amount.too_large``
     (above :data:`MAX_YUAN`). ``params["value"]`` is the text as given.
+
+    :func:`parse_instalment_amount` adds ``amount.several`` (several numbers in one field),
+    ``amount.zero`` and ``amount.absurd`` (with ``params["limit"]`` and ``params["debt"]`` in
+    fen, as strings).
     """
 
 
@@ -130,6 +135,79 @@ def parse_amount(text: str) -> int:
     if yuan > MAX_YUAN:
         raise AmountError("amount.too_large", params)
     return yuan_to_fen(yuan, params)
+
+
+# What separates several amounts typed in one field: "1000和2000", "1000/2000", "1,2,3".
+_SEVERAL_SPLIT = re.compile(r"[,、;/+&和与及跟或]|\band\b|\bor\b|\s+", re.IGNORECASE)
+_NUMERIC = re.compile(r"[0-9零一二两三四五六七八九十拾百佰千仟万亿壹贰叁肆伍陆柒捌玖]")
+_GROUP_TAIL = re.compile(r"\d{3}(?:\.\d*)?\D*")
+
+
+def parse_instalment_amount(
+    text: str, *, debt: int, allow_zero: bool = False, absurd_factor: int = 3
+) -> int:
+    """Parse one instalment (or today's money) in fen: :func:`parse_amount`, then the checks
+    an instalment needs. ``debt`` is what the borrower owes, in fen.
+
+    Edge cases:
+
+    - Several numbers in one field are ``amount.several``, not glued together: ``1,2,3``,
+      ``1000 2000``, ``1000和2000``, ``1000/2000``, ``一千和两千``. Thousands groups stay one
+      amount: ``5,000.50``, ``5 000``, ``¥1 000 000``.
+    - Zero is ``amount.zero`` unless ``allow_zero`` (today's money may be zero, said aloud).
+    - More than ``debt × absurd_factor`` is ``amount.absurd`` (a typo: 50000 for 5000.0);
+      with ``debt == 0`` every positive amount is absurd. Over the debt but within the factor
+      passes: the plan's total is checked against the debt by the caller.
+    - Words (``一些``, ``some``, ``几千``), exponents (``1e9``) are ``amount.unparseable``;
+      negatives (``-500``, ``负五千``) ``amount.negative``, as in :func:`parse_amount`.
+    """
+    params = {"value": text}
+    folded = unicodedata.normalize("NFKC", text).translate(_TRADITIONAL).strip()
+    if _several(folded):
+        raise AmountError("amount.several", params)
+    try:
+        fen = parse_amount(text)
+    except AmountError as error:
+        if error.code == "amount.unparseable" and _several_pieces(folded):
+            raise AmountError("amount.several", params) from None
+        raise
+    if fen == 0 and not allow_zero:
+        raise AmountError("amount.zero", params)
+    limit = debt * absurd_factor
+    if fen > limit:
+        raise AmountError("amount.absurd", {**params, "limit": str(limit), "debt": str(debt)})
+    return fen
+
+
+def _several(s: str) -> bool:
+    """Numbers separated by blanks that are not thousands groups: ``1000 2000``, ``5 10``."""
+    tokens = s.split()
+    numeric = [i for i, token in enumerate(tokens) if _NUMERIC.search(token)]
+    if len(numeric) < 2:
+        return False
+    first = tokens[numeric[0]]
+    head = re.search(r"(\d+)(?:\D*)$", first)
+    grouped = (
+        head is not None
+        and len(head[1]) <= 3
+        and re.fullmatch(r"\D*\d{1,3}", first) is not None
+        and all(_GROUP_TAIL.fullmatch(tokens[i]) for i in numeric[1:])
+        and numeric == list(range(numeric[0], numeric[-1] + 1))
+    )
+    return not grouped
+
+
+def _several_pieces(s: str) -> bool:
+    """At least two of the pieces between separators are amounts on their own."""
+    pieces = [p for p in _SEVERAL_SPLIT.split(s) if p and p.strip()]
+    amounts = 0
+    for piece in pieces:
+        try:
+            parse_amount(piece)
+        except AmountError:
+            continue
+        amounts += 1
+    return amounts >= 2
 
 
 def yuan_to_fen(yuan: Decimal, params: dict[str, str] | None = None) -> int:
