@@ -16,6 +16,9 @@ from bot.imports import ImportLimits, plan_in_process
 from tests.domain import hostile_files as hf
 
 HEADER = "合同号,借款人,逾期本金,逾期日期,清收人员\n"
+SLOW = (
+    HEADER + "".join(f"HT{i},借款人{i},1000,2026-01-05,张伟\n" for i in range(100_000))
+).encode()
 GOOD = HEADER + "HT1,甲,1000,2026-01-05,张伟\nHT2,乙,2000,2026-01-05,\n"
 
 
@@ -44,7 +47,7 @@ async def test_a_refusal_comes_back_with_its_code_and_params():
 async def test_a_reader_over_its_time_is_killed_and_says_so():
     start = time.perf_counter()
     with pytest.raises(LedgerError) as info:
-        await plan(hf.headerless(300_000), ImportLimits(seconds=0.05))
+        await plan(SLOW, ImportLimits(seconds=0.05))
     assert info.value.code == "ledger.too_slow"
     assert info.value.params == {"seconds": "0.05"}
     assert time.perf_counter() - start < 10
@@ -60,7 +63,8 @@ async def test_a_reader_out_of_memory_is_refused_not_crashed():
 
 
 async def test_cancelling_the_wait_stops_the_child():
-    task = asyncio.create_task(plan(hf.headerless(300_000), ImportLimits(seconds=60)))
+    slow = HEADER + "".join(f"HT{i},借款人{i},1000,2026-01-05,张伟\n" for i in range(300_000))
+    task = asyncio.create_task(plan(slow.encode(), ImportLimits(seconds=60)))
     await asyncio.sleep(0.3)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
