@@ -501,7 +501,7 @@ _RELATIVE = {
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _SLASH_YEAR = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 _SLASH = re.compile(r"(\d{1,2})[/.-](\d{1,2})")
-_CN_FULL = re.compile(rf"(?:(\d{{4}})年)?{_NUM}月{_NUM}(?:日|号)?")
+_CN_FULL = re.compile(rf"(?:(\d{{4}})年|(今年|明年))?{_NUM}月{_NUM}(?:日|号)?")
 _CN_NEXT_MONTH = re.compile(rf"下个?月(?:的)?{_NUM}(?:日|号)")
 _CN_THIS_MONTH = re.compile(rf"(?:本月|这个?月)(?:的)?{_NUM}(?:日|号)")
 _CN_DAY = re.compile(rf"{_NUM}(?:日|号)")
@@ -520,7 +520,7 @@ def parse_date(text: str, today: date) -> date:
     """Read one exact date; raise :class:`DateError` otherwise.
 
     Accepted (full-width digits and 繁體 alike): ``2026-12-25``, ``2026/12/25``,
-    ``2026年12月25日``, ``12月25日`` / ``12月25号`` / ``十二月二十五日``, ``25/12/2026`` and
+    ``2026年12月25日``, ``明年3月5日``, ``12月25日`` / ``12月25号`` / ``十二月二十五日``, ``25/12/2026`` and
     ``12/25/2026`` and ``12/25`` where the order is clear, ``25号`` / ``25日`` / ``the 25th``,
     ``下个月10号``, ``本月28号``, ``今天`` ``明天`` ``后天`` ``大后天`` ``today`` ``tomorrow``,
     ``周五`` / ``星期五`` / ``礼拜五`` / ``週五`` / ``Friday`` / ``this Friday``, ``下周三`` /
@@ -568,9 +568,10 @@ def _read_date(s: str, today: date, params: dict[str, str]) -> date:
         return _yearless(month, day, today, params)
     try:
         if m := _CN_FULL.fullmatch(s):
-            month, day = _number(m[2]), _number(m[3])
-            if m[1]:
-                return _make(int(m[1]), month, day, params)
+            month, day = _number(m[3]), _number(m[4])
+            if m[1] or m[2]:
+                year = int(m[1]) if m[1] else today.year + (m[2] == "明年")
+                return _make(year, month, day, params)
             return _yearless(month, day, today, params)
         if m := _CN_NEXT_MONTH.fullmatch(s):
             year, month = shift_month(today.year, today.month, 1)
@@ -579,7 +580,9 @@ def _read_date(s: str, today: date, params: dict[str, str]) -> date:
             return _make(today.year, today.month, _number(m[1]), params)
         if m := _CN_DAY.fullmatch(s):
             return _day_of_month(_number(m[1]), today, params)
-    except (ValueError, KeyError):
+    except DateError:
+        raise
+    except (ValueError, KeyError):  # a Chinese numeral _number cannot read ("十十")
         raise DateError("date.unparseable", params) from None
     if m := _CN_WEEKDAY.fullmatch(s):
         return _weekday(m[1] or "", _WEEKDAY_CN[m[2]], today)
