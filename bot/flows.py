@@ -201,6 +201,9 @@ class Step:
     known: Callable[[FlowRun], Any] | None = None
     #: Steps of one part of a long interview; "⏩ Rest of this part later" skips to the next.
     section: str | None = None
+    #: Work done once on arriving at the step, before it is asked (a dry run): its dict is
+    #: added to the answers; a :class:`Reply` ends the flow with that message instead.
+    enter: Callable[[FlowRun], Awaitable[dict[str, Any] | Reply | None]] | None = None
 
     def is_optional(self, run: FlowRun) -> bool:
         return self.optional(run) if callable(self.optional) else self.optional
@@ -234,6 +237,9 @@ class Flow:
     #: Asking for the same flow on the same case again offers "continue where you were /
     #: start over" instead of simply showing the open question.
     resumable: bool = False
+    #: Called when the flow ends without finishing (cancelled, expired, dropped for another),
+    #: to release what it holds (a pending import's stored file).
+    abandon: Callable[[QingshouContext, FlowState], Awaitable[None]] | None = None
 
     def expiry(self, settings: Settings) -> timedelta:
         return self.expires(settings) if callable(self.expires) else self.expires
@@ -371,9 +377,18 @@ class Engine:
             return None
         if state.expires_at > context.clock.now() and state.flow in _REGISTRY:
             return state
-        await context.storage.end_flow(state.id, state.version, "expired", now=context.clock.now())
+        ended = await context.storage.end_flow(
+            state.id, state.version, "expired", now=context.clock.now()
+        )
         await self._strip_buttons(context, state)
+        await self._abandoned(context, ended)
         return None
+
+    @staticmethod
+    async def _abandoned(context: QingshouContext, state: FlowState | None) -> None:
+        flow = _REGISTRY.get(state.flow) if state is not None else None
+        if state is not None and flow is not None and flow.abandon is not None:
+            await flow.abandon(context, state)
 
     # Routing ----------------------------------------------------------------------------
 
@@ -517,6 +532,7 @@ class Engine:
         if ended is None:
             await self.moved_on(update, context)
             return
+        await self._abandoned(context, ended)
         await query.answer()
         await self._edit_or_send(
             update,
@@ -539,7 +555,8 @@ class Engine:
             return
         now = context.clock.now()
         if choice == "keep":
-            await storage.end_flow(waiting.id, waiting.version, "dropped", now=now)
+            dropped = await storage.end_flow(waiting.id, waiting.version, "dropped", now=now)
+            await self._abandoned(context, dropped)
             current = await self._open(update, context)
             await query.answer()
             if current is None:
@@ -562,6 +579,7 @@ class Engine:
             return
         if previous is not None:
             await self._strip_buttons(context, previous)
+            await self._abandoned(context, previous)
         await self._enter(
             update, context, flow, state, state.data, flow.step(state.step), edit=query
         )
@@ -627,7 +645,9 @@ class Engine:
         now = context.clock.now()
         waiting = await storage.waiting_flow(context.user.id)
         if waiting is not None:
-            await storage.end_flow(waiting.id, None, "dropped", now=now)
+            await self._abandoned(
+                context, await storage.end_flow(waiting.id, None, "dropped", now=now)
+            )
         state = await storage.open_flow(context.user.id)
         if state is None:
             return None
@@ -635,6 +655,7 @@ class Engine:
             state.id, None, "cancelled", now=now, update_id=update.update_id
         )
         await self._strip_buttons(context, state)
+        await self._abandoned(context, ended)
         return ended
 
     async def moved_on(self, update: Update, context: QingshouContext) -> None:
@@ -784,6 +805,24 @@ class Engine:
                 return
             state, step = moved, following
         await self._answer(edit)
+        if step.enter is not None:
+            run = FlowRun(flow, state, update, context, dict(state.data))
+            entered = await step.enter(run)
+            if isinstance(entered, Reply):
+                # The step cannot be asked (a file that cannot be read): the flow ends here.
+                await context.storage.end_flow(
+                    state.id, state.version, "done", now=run.now, update_id=update.update_id
+                )
+                await self._edit_or_send(update, context, edit, entered.text, entered.markup)
+                return
+            if entered:
+                moved = await context.storage.advance_flow(
+                    state.id, state.version, step=step.name, data={**state.data, **entered},
+                    now=run.now,
+                )  # fmt: skip
+                if moved is None:
+                    return
+                state = moved
         await self._ask(update, context, state, edit=edit)
 
     async def _finish(self, run: FlowRun, *, edit: CallbackQuery | None) -> None:

@@ -77,7 +77,6 @@ def register(app: QingshouApp) -> None:
     app.add_handler(
         MessageHandler(filters.Document.ALL, router.to_flow_first(imports.receive_file))
     )
-    app.add_handler(CallbackQueryHandler(imports.import_button, pattern=f"^{imports.PREFIX}"))
 
     # Multi-step exchanges (the flow engine): answer buttons, ✖, "continue / drop", /cancel, and
     # typed text or a location for the open question. Their state is in the database.

@@ -1,16 +1,19 @@
 """Importing the cooperative's ledger by sending the file to the bot (supervisors, admins).
 
 Upload → (admins: choose the team) → dry run: what would change, the refused rows as a CSV
-document → "Import" / "Cancel". The file waits in the database (imports table) between the
-dry run and the decision, so a restart of the bot in between loses nothing; on "Import" it is
-parsed and planned again, because the cases may have changed meanwhile.
+document → "Import" / "Cancel". It is the ``import`` flow: the file waits in the database
+(imports table) and the decision in the flow's row, so a restart of the bot in between loses
+nothing; on "Import" the file is parsed and planned again (the cases may have changed
+meanwhile), and applying is guarded by the import's own status, so a double tap imports once.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import PurePath
+from typing import Any
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.context import QingshouContext
 from bot.domain.importing import (
@@ -21,13 +24,142 @@ from bot.domain.importing import (
 )
 from bot.domain.ledger import LedgerError
 from bot.domain.people import Role
+from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, register
 from bot.i18n import N_
 from bot.imports import ImportLimits, apply_pending, preview
-from bot.storage import ImportRecord, ImportStatus
+from bot.storage import FlowState, ImportStatus
 
-PREFIX = "im:"
-#: Callback data: ``im:t:IMPORT:TEAM`` (admin chose the team), ``im:y:IMPORT``, ``im:n:IMPORT``.
-_DECISIONS = ("y", "n")
+IMPORT = "import"
+
+
+async def _record(run: FlowRun) -> Any:
+    import_id = run.data.get("import_id")
+    return await run.context.storage.get_import(import_id) if isinstance(import_id, int) else None
+
+
+async def _load(run: FlowRun) -> dict[str, Any] | None:
+    """The pending import, if the person may still decide on it."""
+    user = run.context.user
+    assert user is not None
+    record = await _record(run)
+    if record is None or record.status != ImportStatus.PENDING:
+        return None
+    if record.team_id is None and user.role is not Role.ADMIN:
+        return None
+    if record.team_id is not None and not may_decide_import(user, record.team_id):
+        return None
+    return {"record": record, "teams": await run.context.storage.list_teams()}
+
+
+async def _teams(run: FlowRun) -> list[Option]:
+    return [
+        Option(code=t.id, value=t.id, label=t.name, translate=False)
+        for t in (await run.context.storage.list_teams())[:90]
+    ]
+
+
+async def _decisions(run: FlowRun) -> list[Option]:
+    # "Cancel" is the ✖ under every question (it closes the import: see _abandon).
+    return [Option(code=0, value=IMPORT, label=N_("Import"))] if run.data.get("can_import") else []
+
+
+async def _abandon(context: QingshouContext, state: FlowState) -> None:
+    """The flow ended undecided (✖, /cancel, expired, dropped): close the import, drop its file."""
+    import_id = state.data.get("import_id")
+    if isinstance(import_id, int):
+        await context.storage.cancel_import(
+            import_id, actor_id=state.user_id, now=context.clock.now()
+        )
+
+
+async def _dry_run(run: FlowRun) -> dict[str, Any] | Reply:
+    """On arriving at the decision: the team (admins chose it), then the dry run, once."""
+    context = run.context
+    user = context.user
+    assert user is not None
+    storage = context.storage
+    record = await _record(run)
+    if record is None or record.status != ImportStatus.PENDING:
+        return Reply(context.render("imports/lost", data=run.data, text=""))
+    team_id = run.data.get("team")
+    if record.team_id is None and isinstance(team_id, int):
+        if await storage.get_team(team_id) is None or not await storage.set_import_team(
+            record.id, team_id
+        ):
+            return Reply(context.render("imports/lost", data=run.data, text=""))
+        record = await storage.get_import(record.id)
+        assert record is not None
+    chat = run.update.effective_chat
+    assert chat is not None
+    await chat.send_message(context.render("imports/reading", record=record))
+    shown = await preview(
+        storage, record, now=context.clock.now(), tz=context.settings.tz, label=context.label,
+        actor_id=user.id, limits=ImportLimits.from_settings(context.settings),
+    )  # fmt: skip
+    if shown.plan is None:
+        return Reply(
+            context.render("imports/unreadable", record=record, code=shown.problem,
+                           missing=shown.missing, line=shown.line, params=shown.params)
+        )  # fmt: skip
+    text = context.render(
+        "imports/preview", record=record, summary=shown.summary, plan=shown.plan,
+        mapping=shown.mapping, can_import=shown.can_import,
+    )  # fmt: skip
+    if shown.can_import:
+        # The dry run, then the refused rows' file, then the question at the bottom.
+        await chat.send_message(text)
+    if shown.report is not None:
+        stem = PurePath(record.file_name).stem or "ledger"
+        await chat.send_document(
+            shown.report,
+            filename=f"{stem}-errors.csv",
+            caption=context.render("imports/errors_caption", refused=shown.summary["refused"],
+                                   no_lead=shown.summary["no_lead"]),
+        )  # fmt: skip
+    if not shown.can_import:  # nothing to decide: preview() closed the import already
+        return Reply(text)
+    return {"can_import": True, "summary": dict(shown.summary), "team_name": record.team_name}
+
+
+async def _decide(run: FlowRun) -> Reply:
+    """Import (guarded by the import's status: once) or cancel."""
+    context = run.context
+    user = context.user
+    assert user is not None
+    record = run.params["record"]
+    now = context.clock.now()
+    try:
+        applied = await apply_pending(
+            context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz,
+            limits=ImportLimits.from_settings(context.settings),
+        )  # fmt: skip
+    except LedgerError:  # it was readable at the dry run; the rules may have changed since
+        return Reply(context.render("imports/cancelled", record=record))
+    if applied is None:
+        return Reply(context.render("imports/already_done", record=record))
+    return Reply(context.render("imports/applied", record=record, summary=applied))
+
+
+IMPORT_FLOW = register(
+    Flow(
+        name="import",
+        title=N_("Ledger import"),
+        steps=(
+            Step("team", prompt="imports/choose_team", input=Buttons(_teams)),
+            Step(
+                "decide",
+                prompt="imports/decide",
+                input=Buttons(_decisions, columns=2),
+                enter=_dry_run,
+            ),
+        ),
+        load=_load,
+        finish=_decide,
+        lost="imports/lost",
+        abandon=_abandon,
+        expires=timedelta(days=2),  # a supervisor may decide tomorrow
+    )
+)
 
 
 async def receive_file(update: Update, context: QingshouContext) -> None:
@@ -57,125 +189,7 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
         team_id=team_id, created_by=user.id, file_name=file_name, data=data,
         now=context.clock.now(),
     )  # fmt: skip
-    if team_id is None:
-        teams = await context.storage.list_teams()
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t.name, callback_data=f"{PREFIX}t:{import_id}:{t.id}")]
-             for t in teams[:90]]
-            + [[InlineKeyboardButton(context.label(N_("Cancel")),
-                                     callback_data=f"{PREFIX}n:{import_id}")]]
-        )  # fmt: skip
-        await message.reply_text(
-            context.render("imports/choose_team", file_name=file_name, teams=teams),
-            reply_markup=keyboard,
-        )
-        return
-    record = await context.storage.get_import(import_id)
-    assert record is not None and message.chat is not None
-    await _preview(context, message.chat, record)
-
-
-async def _preview(context: QingshouContext, chat: Chat, record: ImportRecord) -> None:
-    """Show what the import would change (the parse runs off the event loop)."""
-    status = await chat.send_message(context.render("imports/reading", record=record))
-    user = context.user
-    shown = await preview(
-        context.storage, record, now=context.clock.now(), tz=context.settings.tz,
-        label=context.label, actor_id=user.id if user else None,
-        limits=ImportLimits.from_settings(context.settings),
+    await ENGINE.start(
+        update, context, IMPORT_FLOW, {"import_id": import_id, "file_name": file_name},
+        step="team" if team_id is None else "decide",
     )  # fmt: skip
-    if shown.plan is None:
-        await status.edit_text(
-            context.render("imports/unreadable", record=record, code=shown.problem,
-                           missing=shown.missing, line=shown.line, params=shown.params)
-        )  # fmt: skip
-        return
-    keyboard = None
-    if shown.can_import:
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(context.label(N_("Import")),
-                                   callback_data=f"{PREFIX}y:{record.id}"),
-              InlineKeyboardButton(context.label(N_("Cancel")),
-                                   callback_data=f"{PREFIX}n:{record.id}")]]
-        )  # fmt: skip
-    await status.edit_text(
-        context.render("imports/preview", record=record, summary=shown.summary, plan=shown.plan,
-                       mapping=shown.mapping, can_import=shown.can_import),
-        reply_markup=keyboard,
-    )  # fmt: skip
-    if shown.report is not None:
-        stem = PurePath(record.file_name).stem or "ledger"
-        await chat.send_document(
-            shown.report,
-            filename=f"{stem}-errors.csv",
-            caption=context.render("imports/errors_caption", refused=shown.summary["refused"],
-                                   no_lead=shown.summary["no_lead"]),
-        )  # fmt: skip
-
-
-async def import_button(update: Update, context: QingshouContext) -> None:
-    """Team chosen (admins), "Import" or "Cancel"; re-checks who may decide on every press."""
-    query = update.callback_query
-    user = context.user
-    assert query is not None and query.data is not None and user is not None
-    parts = query.data.removeprefix(PREFIX).split(":")
-    valid = (len(parts) == 3 and parts[0] == "t") or (len(parts) == 2 and parts[0] in _DECISIONS)
-    record = (
-        await context.storage.get_import(int(parts[1]))
-        if valid and all(p.isdigit() for p in parts[1:])
-        else None
-    )
-    if record is None:
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    if (parts[0] == "t" and user.role is not Role.ADMIN) or not may_decide_import(
-        user, record.team_id
-    ):
-        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
-        return
-    if record.status != ImportStatus.PENDING:
-        await query.answer(context.label(N_("This import is already done.")), show_alert=True)
-        return
-    now = context.clock.now()
-    chat = update.effective_chat
-    assert chat is not None
-
-    if parts[0] == "n":
-        await context.storage.cancel_import(record.id, actor_id=user.id, now=now)
-        await query.answer()
-        await query.edit_message_text(context.render("imports/cancelled", record=record))
-        return
-
-    if parts[0] == "t":
-        team = await context.storage.get_team(int(parts[2]))
-        if team is None or not await context.storage.set_import_team(record.id, team.id):
-            await query.answer(
-                context.label(N_("That button is no longer valid.")), show_alert=True
-            )
-            return
-        await query.answer()
-        await query.edit_message_text(
-            context.render("imports/team_chosen", record=record, team=team.name)
-        )
-        chosen = await context.storage.get_import(record.id)
-        assert chosen is not None
-        await _preview(context, chat, chosen)
-        return
-
-    if record.team_id is None or record.data is None:
-        await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
-        return
-    await query.answer()
-    await query.edit_message_text(context.render("imports/importing", record=record))
-    try:
-        applied = await apply_pending(
-            context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz,
-            limits=ImportLimits.from_settings(context.settings),
-        )  # fmt: skip
-    except LedgerError:  # it was readable at the dry run; the rules may have changed since
-        await query.edit_message_text(context.render("imports/cancelled", record=record))
-        return
-    if applied is None:
-        await query.edit_message_text(context.render("imports/already_done", record=record))
-        return
-    await query.edit_message_text(context.render("imports/applied", record=record, summary=applied))

@@ -173,7 +173,8 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     assert "New cases: 0" in preview.text
     assert "Updated: 197" in preview.text
     assert (await supervisor.expect("Refused rows: 3")).document is not None  # the report again
-    await supervisor.press("Import")  # the question under the file of refused rows
+    await supervisor.expect("now? New cases")  # the question, under the file of refused rows
+    await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
     after = await world.storage.get_case(admin, first.id)
     assert after is not None
@@ -194,7 +195,8 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "Unchanged: 197" in preview.text
     assert (await supervisor.expect("Refused rows: 3")).document is not None
-    await supervisor.press("Import")  # the question under the file of refused rows
+    await supervisor.expect("now? New cases")  # the question, under the file of refused rows
+    await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
     again = await world.storage.get_case(admin, first.id)
     assert again is not None
@@ -214,6 +216,7 @@ async def test_xlsx_with_native_number_and_date_cells_through_the_bot(world, bot
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "New cases: 2" in preview.text
     assert "Refused rows: 0" in preview.text
+    await supervisor.expect("now? New cases")  # the question comes last
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
     stored = {c.contract_no: c for c in await world.storage.list_cases(admin)}
@@ -260,6 +263,7 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(40)), "text/csv")
     await supervisor.expect("Dry run", timeout=15)
     assert (await supervisor.expect("Refused rows: 1")).document is not None  # line 12
+    await supervisor.expect("now? New cases")  # the question comes last
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
     assert await world.tick() == 0  # neither collector has opened the chat: nobody can be told
@@ -322,6 +326,7 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
     supervisor, zhang, li, admin = await team(world)
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(4)), "text/csv")
     await supervisor.expect("Dry run", timeout=15)
+    await supervisor.expect("now? New cases")  # the question comes last
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
     assert await world.tick() == 0  # neither collector has opened the chat: nobody can be told
@@ -355,6 +360,7 @@ async def test_note_button_waits_for_the_next_message_in_the_database(world, bot
     supervisor, zhang, _li, admin = await team(world)
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(2)), "text/csv")
     await supervisor.expect("Dry run", timeout=15)
+    await supervisor.expect("now? New cases")  # the question comes last
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)
     assert await world.tick() == 0  # 张伟 has not opened the chat yet: he cannot be told
@@ -387,6 +393,8 @@ async def test_note_button_waits_for_the_next_message_in_the_database(world, bot
 async def test_wrong_files_are_refused_with_the_reason(world, bot, name, content, expected):
     supervisor = await world.member(Role.SUPERVISOR, "组长")
     await supervisor.send_document(name, content)
+    if name.endswith((".csv", ".xlsx")):  # the others are refused by name, before reading
+        await supervisor.expect("Reading")
     refusal = await supervisor.expect(expected, timeout=10)
     assert refusal.buttons == []
 

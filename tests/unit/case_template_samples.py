@@ -210,7 +210,11 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "imports/refused": [
         {"problem": p, "file_name": EVIL} for p in ("too_big", "xls", "empty", "wrong_type")
     ],
-    "imports/choose_team": [{"file_name": EVIL, "teams": t} for t in ([], ["x"])],
+    "imports/choose_team": [{"data": {"file_name": EVIL}, "teams": t} for t in ([], ["x"])],
+    "imports/decide": [
+        {"data": {"file_name": EVIL, "team_name": EVIL, "summary": {"new": 3, "updated": 0}}}
+    ],
+    "imports/lost": [{"data": {}, "text": ""}],
     "imports/team_chosen": [{"record": RECORD, "team": EVIL}],
     "imports/reading": [{"record": RECORD}],
     "imports/unreadable": [
