@@ -92,3 +92,20 @@ async def test_a_note_by_name_uses_the_shared_case_search(world, bot):
     assert done.message_id == choose.message_id  # answered in place
     assert await world.storage.count_notes(await case_id(world, "HT1")) == 1
     assert await world.storage.count_notes(await case_id(world, "HT2")) == 1
+
+
+async def test_cancelling_an_import_question_closes_the_import_and_drops_its_file(world, bot):
+    supervisor = await world.member(Role.SUPERVISOR, "组长")
+    await world.member(Role.COLLECTOR, "张伟")
+    csv = "合同号,借款人,逾期本金,逾期日期,清收人员\nHT1,张三,9000,2026-10-01,张伟\n"
+    await supervisor.send_document("台账.csv", csv.encode(), "text/csv")
+    await supervisor.expect_next("Reading")
+    await supervisor.expect_next("Dry run", timeout=15)
+    await supervisor.expect("now? New cases: 1")
+    flow = await world.storage.open_flow(world.members[supervisor.id].id)
+    import_id = flow.data["import_id"]
+    assert (await world.storage.get_import(import_id)).status == "pending"
+    await supervisor.press("✖ Cancel")
+    await supervisor.expect("Stopped: Ledger import")
+    record = await world.storage.get_import(import_id)
+    assert (record.status, record.data) == ("cancelled", None)
