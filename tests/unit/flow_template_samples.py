@@ -2,7 +2,42 @@
 
 from __future__ import annotations
 
-from tests.unit.case_template_samples import EVIL, summary
+from bot.domain.prep import (
+    Approach,
+    Character,
+    FigureField,
+    FigureProblem,
+    PrepAnswers,
+    Suggestion,
+    talking_points,
+)
+from tests.unit.case_template_samples import EVIL, FILE, NOW, PREPS, summary
+
+#: Every step of the /prep flow (handlers/prep.py), each with and without a known answer.
+PREP_STEPS = {
+    "capacity": "partial", "business": "declining", "character": "vain", "weak_points": None,
+    "file_quality": "gaps", "parties": None, "social_relations": EVIL, "legal_questions": None,
+    "bottom": 600_000, "target": 800_000, "opening": 900_000, "needs_approval": None,
+    "kind": None, "venue": None, "step": None, "attendees": None, "qa": None,
+    "approach": "flattery", "open_questions": None, "pre_chat_by": None, "money_today": None,
+    "approach_reason": None,
+}  # fmt: skip
+PREP_DATA = {
+    "_parties": [[1, EVIL, "guarantor"], [2, "李四", "spouse"]],
+    "_prev": {"approach": "pressure"},
+    "weak_points_text": EVIL, "bottom": 600_000, "target": 800_000, "kind": "result",
+}  # fmt: skip
+
+
+def _ask(step: str, known: object, first: bool) -> dict[str, object]:
+    answers = PrepAnswers(character=Character.VAIN)
+    return {
+        "s": summary(), "f": FILE, "step": step, "answers": answers,
+        "suggested": Approach.FLATTERY, "points": talking_points(Approach.FLATTERY)[:3],
+        "previous": PREPS[0] if first else None, "data": PREP_DATA, "known": known,
+        "progress": (1 if first else 5, 22),
+    }  # fmt: skip
+
 
 LONG = "很长的笔记。" * 900  # far over 4096 characters: the renderer must fit it
 
@@ -31,4 +66,37 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
     "notes/lost": [{"text": EVIL, "data": {}}, {"text": "", "data": {"text": EVIL}}],
     "assign/lost": [{"text": EVIL, "data": {}}, {"text": "", "data": {}}],
     "errors/set_aside": [{}],
+    "flows/resume": [{"title": EVIL, "progress": (3, 22), "answered": 2, "since": NOW}],
+    "prep/ask": [
+        _ask(step, known, first)
+        for step, value in PREP_STEPS.items()
+        for known, first in ((None, step == "capacity"), (value, False))
+    ],
+    "prep/label": [
+        {"kind": kind, "code": code}
+        for kind, code in (
+            ("capacity", "full"),
+            ("stance", "hostile"),
+            ("approach", "pressure"),
+            ("question_short", "pay_today"),
+            ("money_today", 0),
+            ("suggestion", Suggestion("half_overdue", 450_000)),
+        )
+    ],
+    "prep/lost": [{"text": "", "data": {}}],
+    "prep/not_lead": [{"s": summary()}],
+    "prep/no_cases": [{}],
+    "prep/choose": [{}],
+    "prep/brief_usage": [{}],
+    "prep/brief_which": [{"query": EVIL}],
+    "prep/no_brief": [{"s": summary()}],
+    "prep/figure_refused": [
+        {
+            "p": FigureProblem(
+                FigureField.OPENING, "figure.opening_below_target", {"target": 800_000}
+            )
+        },
+        {"p": FigureProblem(FigureField.BOTTOM, "figure.not_positive", {})},
+    ],
+    "prep/money_today_too_much": [{"amount": 2_000_000, "owed": 900_000}],
 }
