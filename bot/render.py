@@ -26,7 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date, format_time
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal
 
 import templates as _templates_pkg
@@ -258,7 +259,26 @@ class Renderer:
                 value = value.astimezone(tz).date()
             return format_date(value, "medium", locale=bl)
 
-        env.filters.update(money=money, number=number, local_dt=local_dt, local_date=local_date)
+        # Weekday names in the language's own script: zh_Hant formats like zh_Hans_CN elsewhere
+        # (for the yuan), which would write 周五 where a 繁體 reader expects 週五.
+        wl = Locale.parse("zh_Hant") if locale == "zh_Hant" else bl
+
+        def weekday_date(value: date | datetime | str, year: bool = True) -> str:
+            # "Fri, Dec 25, 2026" / "2026年12月25日周五" / "2026年12月25日週五"; an ISO string
+            # is read too, since DomainError params are strings.
+            if isinstance(value, str):
+                value = date.fromisoformat(value)
+            elif isinstance(value, datetime):
+                value = value.astimezone(tz).date()
+            return format_skeleton("yMMMEd" if year else "MMMEd", value, locale=wl)
+
+        env.filters.update(
+            money=money,
+            number=number,
+            local_dt=local_dt,
+            local_date=local_date,
+            weekday_date=weekday_date,
+        )
         env.globals["locale"] = locale
         return env
 
