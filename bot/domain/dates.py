@@ -521,7 +521,8 @@ def parse_date(text: str, today: date) -> date:
 
     Accepted (full-width digits and 繁體 alike): ``2026-12-25``, ``2026/12/25``,
     ``2026年12月25日``, ``明年3月5日``, ``12月25日`` / ``12月25号`` / ``十二月二十五日``,
-    ``25/12/2026`` and ``12/25/2026`` and ``12/25`` where the order is clear, ``25号`` / ``25日`` / ``the 25th``,
+    ``25/12/2026`` and ``12/25/2026`` and ``12/25`` where the order is clear, ``25号`` /
+    ``25日`` / ``the 25th``,
     ``下个月10号``, ``本月28号``, ``今天`` ``明天`` ``后天`` ``大后天`` ``today`` ``tomorrow``,
     ``周五`` / ``星期五`` / ``礼拜五`` / ``週五`` / ``Friday`` / ``this Friday``, ``下周三`` /
     ``next Wednesday``, ``这周五`` / ``本周五``, ``Dec 25`` / ``25 Dec`` / ``December 25th, 2027``.
