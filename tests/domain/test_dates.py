@@ -194,8 +194,8 @@ def test_a_list_of_exact_dates_sorted_without_duplicates():
 
 #: Text a collector types for each entry that is a pattern rather than plain words.
 PATTERN_EXAMPLES = {
-    "下个?月(?![0-9一二三四五六七八九十廿卅]|底|末)": "下个月",
-    "下個?月(?![0-9一二三四五六七八九十廿卅]|底|末)": "下個月吧",
+    "下个?月(?![0-9一二三四五六七八九十廿卅]|底|末|初|中)": "下个月",
+    "下個?月(?![0-9一二三四五六七八九十廿卅]|底|末|初|中)": "下個月吧",
     "下周(?![一二三四五六日天1-7])": "下周",
     "下週(?![一二三四五六日天1-7])": "下週吧",
     "明年(?![0-9一二三四五六七八九十]+月)": "明年",
@@ -266,7 +266,7 @@ def test_every_vague_phrase_is_found_inside_a_sentence(language, pattern, kind):
 
 def test_how_many_phrases_each_language_refuses():
     counts = {language: len(entries) for language, entries in VAGUE_PHRASES.items()}
-    assert counts == {"zh_Hans": 37, "zh_Hant": 37, "en": 31}
+    assert counts == {"zh_Hans": 38, "zh_Hant": 38, "en": 31}
 
 
 @pytest.mark.parametrize(
@@ -360,6 +360,8 @@ def test_the_issues_english_phrases_are_refused(text):
         ("ＥＮＤ ＯＦ ＭＯＮＴＨ", "END OF MONTH", "period_end"),  # width and case folded
         ("过两天吧，等有钱了", "有钱了", "someday"),
         ("下半年再说", "下半年", "period"),
+        ("下个月初", "月初", "period"),
+        ("下周末", "下周末", "period"),
     ],
 )
 def test_the_phrase_named_is_the_one_typed(text, phrase, kind):
