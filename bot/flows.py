@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from babel.dates import format_date, get_day_names
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -44,7 +45,7 @@ from telegram.error import BadRequest
 from bot import callbacks
 from bot.callbacks import Choice, Int
 from bot.domain.money import AmountError, parse_amount
-from bot.i18n import N_
+from bot.i18n import N_, babel_locale
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -96,8 +97,10 @@ class Option:
 OptionsFn = Callable[["FlowRun"], Awaitable[Sequence[Option]]]
 Validator = Callable[[Any, "FlowRun"], "Any | Refusal"]
 
-#: Option codes the engine itself puts under questions (far above any id or index).
+#: Option codes the engine itself puts under questions (far above any id or index). A day of
+#: the inline calendar is its proleptic ordinal (date.toordinal(), about 740 000).
 LATER, KEEP, DONE, REST_LATER = 2**53, 2**53 - 1, 2**53 - 2, 2**53 - 3
+MONTH_BACK, MONTH_ON, NOTHING = 2**53 - 4, 2**53 - 5, 2**53 - 6
 
 
 async def _resolve(options: Sequence[Option] | OptionsFn | None, run: FlowRun) -> Sequence[Option]:
@@ -164,9 +167,18 @@ class Amount:
 
 @dataclass(frozen=True, slots=True)
 class DateInput:
-    """A calendar date; ``parse(text, today)`` returns a date or a Refusal."""
+    """A calendar date, typed (``parse(text, today)`` returns a date or a Refusal) or, with
+    ``calendar``, tapped on an inline month grid (past days disabled, today marked, ◀ ▶ to
+    turn the month). ``validate(day, run)`` may refuse a day for the domain's reasons."""
 
     parse: Callable[[str, date], date | Refusal]
+    calendar: bool = False
+    validate: Callable[[date, FlowRun], date | Refusal] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoInput:
+    """A photo (or an image sent as a file), stored as Telegram's file id (a receipt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +191,7 @@ class LocationInput:
     """A shared location; stored as latitude and longitude."""
 
 
-Input = Buttons | Choices | Text | Amount | DateInput | FileInput | LocationInput
+Input = Buttons | Choices | Text | Amount | DateInput | PhotoInput | FileInput | LocationInput
 NextFn = Callable[["FlowRun"], "str | None"]
 
 
@@ -431,6 +443,9 @@ class Engine:
         if isinstance(kind, Choices):
             await self._choose(run, step, kind, code, query)
             return
+        if isinstance(kind, DateInput) and kind.calendar:
+            await self._calendar(run, step, kind, code, query)
+            return
         if isinstance(kind, Buttons):
             options = await kind.resolve(run)
         elif isinstance(kind, Amount | Text):
@@ -451,6 +466,46 @@ class Engine:
                 await chat.send_message(context.render(value.template, **value.params))
                 return
         await self._take(run, step, value, edit=query)
+
+    async def _calendar(
+        self, run: FlowRun, step: Step, kind: DateInput, code: int, query: CallbackQuery
+    ) -> None:
+        """A tap on the inline calendar: turn the month (in place), or take the day."""
+        today = run.now.astimezone(run.context.settings.tz).date()
+        if code == NOTHING:
+            await query.answer()
+            return
+        if code in (MONTH_BACK, MONTH_ON):
+            year, month = _shown_month(run, step, today)
+            month += 1 if code == MONTH_ON else -1
+            year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+            if (year, month) < (today.year, today.month):
+                await query.answer()
+                return
+            state = await run.context.storage.advance_flow(
+                run.state.id, run.state.version, step=step.name,
+                data={**run.data, f"{step.name}_month": f"{year:04d}-{month:02d}"},
+                now=run.now, update_id=run.update.update_id,
+            )  # fmt: skip
+            if state is None:
+                await self.moved_on(run.update, run.context)
+                return
+            await query.answer()
+            await self._ask(run.update, run.context, state, edit=query)
+            return
+        if not 1 <= code <= date.max.toordinal() or date.fromordinal(code) < today:
+            await self.moved_on(run.update, run.context)
+            return
+        day: date | Refusal = date.fromordinal(code)
+        if kind.validate is not None:
+            day = kind.validate(date.fromordinal(code), run)
+        if isinstance(day, Refusal):
+            await query.answer()
+            chat = run.update.effective_chat
+            assert chat is not None
+            await chat.send_message(run.context.render(day.template, **day.params))
+            return
+        await self._take(run, step, day.isoformat(), edit=query)
 
     def _rest_of_section(self, run: FlowRun, step: Step) -> list[Step]:
         """The steps from ``step`` to the end of its part, if there are several and all may be
@@ -700,6 +755,13 @@ class Engine:
             if document is None:
                 return Refusal("flows/send_a_file")
             return {"file_id": document.file_id, "file_name": document.file_name or ""}
+        if isinstance(kind, PhotoInput):
+            if message.photo:
+                return {"file_id": message.photo[-1].file_id}
+            document = message.document
+            if document is not None and (document.mime_type or "").startswith("image/"):
+                return {"file_id": document.file_id}
+            return Refusal("flows/send_a_photo")
         if isinstance(kind, LocationInput):
             location = message.location
             if location is None:
@@ -728,6 +790,8 @@ class Engine:
         if isinstance(kind, DateInput):
             today = run.now.astimezone(run.context.settings.tz).date()
             parsed = kind.parse(text, today)
+            if not isinstance(parsed, Refusal) and kind.validate is not None:
+                parsed = kind.validate(parsed, run)
             return parsed if isinstance(parsed, Refusal) else parsed.isoformat()
         raise AssertionError(f"unknown input kind {kind!r}")  # pragma: no cover
 
@@ -906,6 +970,8 @@ class Engine:
             options, columns = await kind.resolve(run), kind.columns
         elif isinstance(kind, Amount | Text):
             options = await _resolve(kind.suggest, run)
+        if isinstance(kind, DateInput) and kind.calendar:
+            rows.extend(self._month_rows(run, step, button))
         chosen = set(run.data.get(step.name) or []) if isinstance(kind, Choices) else set()
         row: list[InlineKeyboardButton] = []
         group: str | None = None
@@ -940,6 +1006,32 @@ class Engine:
                 )
             ]
         )
+        return rows
+
+    def _month_rows(
+        self, run: FlowRun, step: Step, button: Callable[[str, int], InlineKeyboardButton]
+    ) -> list[list[InlineKeyboardButton]]:
+        """The inline calendar: ◀ month ▶, the weekdays, then the weeks (past days blank)."""
+        from bot.domain.dates import month_grid
+
+        today = run.now.astimezone(run.context.settings.tz).date()
+        year, month = _shown_month(run, step, today)
+        locale = babel_locale(run.context.locale)
+        title = format_date(date(year, month, 1), "LLLL y", locale=locale)
+        back = "◀" if (year, month) > (today.year, today.month) else " "
+        rows = [[button(back, MONTH_BACK), button(title, NOTHING), button("▶", MONTH_ON)]]
+        names = get_day_names("narrow", "stand-alone", locale=locale)
+        rows.append([button(names[i], NOTHING) for i in range(7)])
+        for week in month_grid(year, month, today):
+            row = []
+            for cell in week:
+                if cell is None or cell.past:
+                    row.append(button(" ", NOTHING))
+                else:
+                    label = f"[{cell.day.day}]" if cell.today else str(cell.day.day)
+                    row.append(button(label if cell.working else f"{label}*",
+                                      cell.day.toordinal()))  # fmt: skip
+            rows.append(row)
         return rows
 
     async def _ask_conflict(
@@ -1035,6 +1127,15 @@ class _Typed:
     value: Any
     extra: dict[str, Any]
     stay: bool = False
+
+
+def _shown_month(run: FlowRun, step: Step, today: date) -> tuple[int, int]:
+    """The month the calendar of ``step`` shows: the one turned to, else this month."""
+    shown = run.data.get(f"{step.name}_month")
+    if isinstance(shown, str) and len(shown) == 7 and shown[4] == "-":
+        with contextlib.suppress(ValueError):
+            return int(shown[:4]), int(shown[5:])
+    return today.year, today.month
 
 
 def _groups_complete(options: Sequence[Option], chosen: Sequence[int]) -> bool:

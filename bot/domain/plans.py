@@ -1,0 +1,127 @@
+"""Repayment plans (策略5 忌华而不实): money today first, then instalments on exact dates, and
+which concessions the collector may not grant alone (策略6 留有余地: ask the supervisor at once).
+
+Pure rules; ``today`` is the cooperative's local date, passed in; money is in fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.domain.dates import Due, Recurrence, schedule_dates
+
+#: A first instalment further out than this needs the supervisor (QINGSHOU_FIRST_DUE_DAYS).
+FIRST_DUE_DAYS = 31
+#: A collector may agree a plan of up to this many months alone (QINGSHOU_PLAN_MONTHS).
+PLAN_MONTHS = 6
+
+#: Codes of :class:`bot.domain.commitments.ApprovalReason`, kept here as plain strings so the
+#: rules do not depend on storage records.
+BELOW_TARGET, BELOW_BOTTOM, LONG_PLAN, FEE_WAIVER, FIRST_DATE_LATE = (
+    "below_target",
+    "below_bottom",
+    "long_plan",
+    "fee_waiver",
+    "first_date_late",
+)
+
+
+def equal_amounts(total: int, count: int) -> list[int]:
+    """``total`` in ``count`` equal instalments to the yuan, the remainder on the last one.
+
+    Edge cases: a total smaller than ``count`` yuan puts everything it can in whole yuan and the
+    rest on the last; ``count`` < 1 raises ``ValueError``; amounts are never zero unless the
+    total is smaller than the count in fen (then the caller must ask for fewer instalments).
+    """
+    if count < 1:
+        raise ValueError("at least one instalment")
+    each = (total // count) // 100 * 100  # whole yuan: nobody pays ¥833.33 three times
+    amounts = [each] * (count - 1)
+    amounts.append(total - each * (count - 1))
+    return amounts
+
+
+def plan_dates(rule: date | Recurrence | Sequence[date], today: date) -> list[Due]:
+    """The due dates of a plan: one exact date, a fixed weekday / day of the month (with the
+    short-month rule marked), or a list of exact dates (sorted, duplicates dropped)."""
+    if isinstance(rule, Recurrence):
+        return schedule_dates(rule, today)
+    if isinstance(rule, date):
+        return [Due(rule)]
+    return [Due(d) for d in sorted(set(rule))]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCheck:
+    """What a proposed commitment asks of the supervisor, and how it stands against the debt.
+
+    ``gap``: what stays unpaid after money today and all instalments (0: the whole debt).
+    ``over``: how much the plan exceeds the debt (refused when positive).
+    """
+
+    reasons: frozenset[str]
+    gap: int
+    over: int
+    months: int
+
+
+def check_plan(
+    *,
+    money_today: int,
+    amounts: Sequence[int],
+    dues: Sequence[Due],
+    debt: int,
+    today: date,
+    bottom: int | None = None,
+    target: int | None = None,
+    fee_waiver: bool = False,
+    first_due_days: int = FIRST_DUE_DAYS,
+    plan_months: int = PLAN_MONTHS,
+) -> PlanCheck:
+    """Which concessions a plan makes (策略6: not granted on the spot, put to the supervisor):
+
+    - the whole promise (money today + instalments) below the prep's bottom line (底线) or
+      target (目标) — below the bottom line is the stronger reason and replaces "below target";
+    - a first instalment more than ``first_due_days`` days away;
+    - a plan whose last instalment is more than ``plan_months`` months after today;
+    - a fee or occupancy-fee waiver the collector asked for.
+
+    Edge cases: no prep figures, no figure reasons; an empty plan (money today only) has no
+    date reasons; ``over`` > 0 means the promise is more than the debt (refuse it).
+    """
+    promised = money_today + sum(amounts)
+    reasons: set[str] = set()
+    if bottom is not None and promised < bottom:
+        reasons.add(BELOW_BOTTOM)
+    elif target is not None and promised < target:
+        reasons.add(BELOW_TARGET)
+    months = 0
+    if dues:
+        first, last = dues[0].date, dues[-1].date
+        if (first - today).days > first_due_days:
+            reasons.add(FIRST_DATE_LATE)
+        months = (last.year - today.year) * 12 + (last.month - today.month)
+        if last.day > today.day:
+            months += 1
+        if months > plan_months:
+            reasons.add(LONG_PLAN)
+    if fee_waiver:
+        reasons.add(FEE_WAIVER)
+    return PlanCheck(
+        reasons=frozenset(reasons),
+        gap=max(debt - promised, 0),
+        over=max(promised - debt, 0),
+        months=months,
+    )
+
+
+#: 策略2 立竿见影: two or three meetings should settle a case; at this many meetings without an
+#: agreement the case is flagged for the supervisor.
+STALLED_AFTER = 3
+
+
+def stalled(meetings_without_agreement: int) -> bool:
+    """Three or more meetings and still no agreement (策略2: flag it for the supervisor)."""
+    return meetings_without_agreement >= STALLED_AFTER

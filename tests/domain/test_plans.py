@@ -1,0 +1,82 @@
+"""Repayment plans, read like the rules of 策略5 and 策略6."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.dates import Due, Recurrence
+from bot.domain.plans import (
+    BELOW_BOTTOM,
+    BELOW_TARGET,
+    FEE_WAIVER,
+    FIRST_DATE_LATE,
+    LONG_PLAN,
+    check_plan,
+    equal_amounts,
+    plan_dates,
+    stalled,
+)
+
+SAT_28_NOV = date(2026, 11, 28)
+YUAN = 100
+
+
+def test_equal_instalments_are_whole_yuan_with_the_remainder_on_the_last():
+    assert equal_amounts(5_000 * YUAN, 6) == [833 * YUAN] * 5 + [835 * YUAN]
+    assert sum(equal_amounts(5_000 * YUAN + 50, 6)) == 5_000 * YUAN + 50
+    assert equal_amounts(600 * YUAN, 6) == [100 * YUAN] * 6
+
+
+def test_the_25th_of_each_month_six_times_from_saturday_28_november():
+    dues = plan_dates(Recurrence("monthly", day=25, count=6), SAT_28_NOV)
+    assert [d.date for d in dues] == [
+        date(2026, 12, 25), date(2027, 1, 25), date(2027, 2, 25),
+        date(2027, 3, 25), date(2027, 4, 25), date(2027, 5, 25),
+    ]  # fmt: skip
+
+
+def test_a_list_of_dates_is_sorted_once_each():
+    dues = plan_dates([date(2027, 1, 5), date(2026, 12, 5), date(2027, 1, 5)], SAT_28_NOV)
+    assert dues == [Due(date(2026, 12, 5)), Due(date(2027, 1, 5))]
+
+
+def test_a_promise_below_the_bottom_line_needs_the_supervisor_and_says_so_not_target():
+    check = check_plan(money_today=1_000 * YUAN, amounts=[500 * YUAN] * 6,
+                       dues=plan_dates(Recurrence("monthly", day=25, count=6), SAT_28_NOV),
+                       debt=9_000 * YUAN, today=SAT_28_NOV, bottom=6_000 * YUAN,
+                       target=8_000 * YUAN)  # fmt: skip
+    assert check.reasons == {BELOW_BOTTOM}
+    assert check.gap == 5_000 * YUAN
+    assert check.over == 0
+    assert check.months == 6
+
+
+def test_between_bottom_line_and_target_is_below_target():
+    check = check_plan(money_today=0, amounts=[7_000 * YUAN], dues=[Due(date(2026, 12, 10))],
+                       debt=9_000 * YUAN, today=SAT_28_NOV, bottom=6_000 * YUAN,
+                       target=8_000 * YUAN)  # fmt: skip
+    assert check.reasons == {BELOW_TARGET}
+
+
+def test_a_late_first_date_a_long_plan_and_a_fee_waiver_each_need_the_supervisor():
+    dues = plan_dates(Recurrence("monthly", day=25, count=12), date(2026, 12, 26))
+    check = check_plan(money_today=0, amounts=[750 * YUAN] * 12, dues=dues, debt=9_000 * YUAN,
+                       today=SAT_28_NOV, fee_waiver=True)  # fmt: skip
+    assert check.reasons == {FIRST_DATE_LATE, LONG_PLAN, FEE_WAIVER}
+
+
+def test_a_plan_within_the_limits_needs_nobody_and_more_than_the_debt_is_over():
+    ok = check_plan(money_today=2_000 * YUAN, amounts=[1_000 * YUAN] * 6,
+                    dues=plan_dates(Recurrence("monthly", day=25, count=6), SAT_28_NOV),
+                    debt=9_000 * YUAN, today=SAT_28_NOV, bottom=6_000 * YUAN,
+                    target=8_000 * YUAN)  # fmt: skip
+    assert ok.reasons == frozenset()
+    assert ok.gap == 1_000 * YUAN
+    too_much = check_plan(money_today=0, amounts=[10_000 * YUAN], dues=[Due(date(2026, 12, 1))],
+                          debt=9_000 * YUAN, today=SAT_28_NOV)  # fmt: skip
+    assert too_much.over == 1_000 * YUAN
+
+
+def test_three_meetings_without_an_agreement_are_stalled_two_are_not():
+    assert not stalled(2)
+    assert stalled(3)
