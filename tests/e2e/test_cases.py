@@ -109,6 +109,7 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
     await zhang.expect()
 
     await supervisor.send_document("台账.csv", as_csv(ledger_rows(), "gb18030"), "text/csv")
+    await supervisor.expect("Reading")  # its own message, before the dry run
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "New cases: 197" in preview.text  # line 150 comes in, without a lead
     assert "Refused rows: 3" in preview.text
@@ -169,6 +170,7 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
 
     tomorrow = as_csv(ledger_rows(bump=2_000))
     await supervisor.send_document("台账.csv", tomorrow, "text/csv")
+    await supervisor.expect("Reading")
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "New cases: 0" in preview.text
     assert "Updated: 197" in preview.text
@@ -192,6 +194,7 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
 
     # The same file sent again: nothing changed, and "debt growing" stays.
     await supervisor.send_document("台账.csv", tomorrow, "text/csv")
+    await supervisor.expect("Reading")
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "Unchanged: 197" in preview.text
     assert (await supervisor.expect("Refused rows: 3")).document is not None
@@ -213,6 +216,7 @@ async def test_xlsx_with_native_number_and_date_cells_through_the_bot(world, bot
          "李娜", None],
     ]  # fmt: skip
     await supervisor.send_document("x.xlsx", as_xlsx(rows))
+    await supervisor.expect("Reading")
     preview = await supervisor.expect("Dry run", timeout=15)
     assert "New cases: 2" in preview.text
     assert "Refused rows: 0" in preview.text
@@ -261,6 +265,7 @@ async def test_command_line_imports_xlsx_and_reports_bad_lines(world, tmp_path):
 async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(world, bot):
     supervisor, zhang, li, admin = await team(world)
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(40)), "text/csv")
+    await supervisor.expect("Reading")
     await supervisor.expect("Dry run", timeout=15)
     assert (await supervisor.expect("Refused rows: 1")).document is not None  # line 12
     await supervisor.expect("now? New cases")  # the question comes last
@@ -325,6 +330,7 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
 async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
     supervisor, zhang, li, admin = await team(world)
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(4)), "text/csv")
+    await supervisor.expect("Reading")
     await supervisor.expect("Dry run", timeout=15)
     await supervisor.expect("now? New cases")  # the question comes last
     await supervisor.press("Import")
@@ -359,6 +365,7 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
 async def test_note_button_waits_for_the_next_message_in_the_database(world, bot):
     supervisor, zhang, _li, admin = await team(world)
     await supervisor.send_document("ledger.csv", as_csv(ledger_rows(2)), "text/csv")
+    await supervisor.expect("Reading")
     await supervisor.expect("Dry run", timeout=15)
     await supervisor.expect("now? New cases")  # the question comes last
     await supervisor.press("Import")
