@@ -10,6 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from bot.domain.commitments import (
+    Achieved,
+    Approval,
+    ApprovalReason,
+    ApprovalStatus,
+    Channel,
+    Commitment,
+    CommitmentStatus,
+    Instalment,
+    InstalmentStatus,
+    Meeting,
+    NewCommitment,
+    NewInstalment,
+    NewMeeting,
+    NewPayment,
+)
 from bot.storage.errors import (
     FlowConflictError,
     SchemaTooNewError,
@@ -18,12 +34,17 @@ from bot.storage.errors import (
     UnknownStorageURLError,
 )
 from bot.storage.protocol import (
+    APPROVAL_ID,
+    COMMITMENT_ID,
     AuditStore,
     CaseStore,
+    CommitmentStore,
     FlowStore,
     InboxStore,
+    OutboxCall,
     OutboxStore,
     PeopleStore,
+    PrepStore,
     Storage,
 )
 from bot.storage.records import (
@@ -75,11 +96,21 @@ async def open_storage(url: str, *, now: datetime) -> Storage:
 
 
 __all__ = [
+    "APPROVAL_ID",
+    "COMMITMENT_ID",
     "URL_FORMS",
+    "Achieved",
+    "Approval",
+    "ApprovalReason",
+    "ApprovalStatus",
     "AuditEntry",
     "AuditStore",
     "CaseStorage",
     "CaseStore",
+    "Channel",
+    "Commitment",
+    "CommitmentStatus",
+    "CommitmentStore",
     "FlowConflictError",
     "FlowState",
     "FlowStatus",
@@ -89,9 +120,18 @@ __all__ = [
     "InboxItem",
     "InboxStore",
     "InboxUpdate",
+    "Instalment",
+    "InstalmentStatus",
+    "Meeting",
+    "NewCommitment",
+    "NewInstalment",
+    "NewMeeting",
+    "NewPayment",
+    "OutboxCall",
     "OutboxMessage",
     "OutboxStore",
     "PeopleStore",
+    "PrepStore",
     "SchemaTooNewError",
     "SqliteStorage",
     "Storage",

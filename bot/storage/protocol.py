@@ -10,12 +10,23 @@ dataclasses of :mod:`bot.storage.records` and :mod:`bot.domain`, never rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.domain.casefile import CaseFile, CaseSummary, LeadChange, LeadReason, PrepRecord
 from bot.domain.cases import CaseStatus, RelatedParty
+from bot.domain.commitments import (
+    Approval,
+    ApprovalReason,
+    ApprovalStatus,
+    Commitment,
+    Meeting,
+    NewCommitment,
+    NewMeeting,
+    NewPayment,
+)
 from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
@@ -30,12 +41,17 @@ from bot.storage.records import (
 )
 
 __all__ = [
+    "APPROVAL_ID",
+    "COMMITMENT_ID",
     "AuditStore",
     "CaseStore",
+    "CommitmentStore",
     "FlowStore",
     "InboxStore",
+    "OutboxCall",
     "OutboxStore",
     "PeopleStore",
+    "PrepStore",
     "Storage",
 ]
 
@@ -398,8 +414,148 @@ class PrepStore(Protocol):
         """The case's preparations, newest first (access is checked through get_case)."""
 
 
+#: In an :class:`OutboxCall`'s payload, these texts are replaced by the id of the approval and of
+#: the commitment the same transaction writes (the buttons of an approval request carry the
+#: approval's id, which does not exist before the transaction does).
+APPROVAL_ID = "{approval_id}"
+COMMITMENT_ID = "{commitment_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCall:
+    """A Bot API call to make through the outbox (a row of kind 'call'), written in the same
+    transaction as the change it tells of: ``method`` with ``payload`` for ``chat_id``."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+
+
+class CommitmentStore(Protocol):
+    """Meetings (/outcome), money received, repayment commitments (/commit) with their
+    instalments, and the supervisor's approvals of concessions (策略6 即时请示)."""
+
+    async def add_meeting(
+        self,
+        viewer: User,
+        case_id: int,
+        meeting: NewMeeting,
+        payment: NewPayment | None,
+        *,
+        now: datetime,
+        key: str | None = None,
+    ) -> Meeting | None:
+        """Record a meeting of a case ``viewer`` may see (None, nothing written, if not), with
+        the money received at it (source 'outcome'; an amount of 0 is stored too: "said
+        nothing today"), and move the case's last contact to ``now``, in one transaction. A
+        ``prep_id`` that is not this case's prep is stored as none. A key already used returns
+        that meeting."""
+
+    async def meetings_of(self, case_id: int, *, limit: int = 10) -> list[Meeting]:
+        """The case's meetings, newest first (callers check access through get_case)."""
+
+    async def meetings_without_agreement(self, case_id: int) -> int:
+        """Meetings recorded since the case's last commitment became agreed (all of them if
+        none ever did): 策略2's count, three or more is flagged."""
+
+    async def add_commitment(
+        self,
+        viewer: User,
+        case_id: int,
+        commitment: NewCommitment,
+        *,
+        needs_approval: frozenset[ApprovalReason],
+        proposal: dict[str, Any],
+        flow_id: int | None,
+        notify: OutboxCall | None,
+        now: datetime,
+        replaces: int | None = None,
+        key: str | None = None,
+        today: date | None = None,
+    ) -> Commitment | None:
+        """Store a commitment of a case ``viewer`` may see, in one transaction: it (agreed, or
+        pending_approval with a pending approval row for the case's team when
+        ``needs_approval``), its instalments (seq 1..n), the money-today payment (source
+        'commit', only when ``money_channel`` is set and the amount is above 0; received on
+        ``today``, else on the meeting's date), the meeting's agreement flag when agreed, the
+        ``notify`` call (its payload's :data:`APPROVAL_ID` / :data:`COMMITMENT_ID` filled in),
+        audit. ``replaces``: a live commitment of the same case, marked 'amended' with its open
+        instalments cancelled (a request it still waits on withdrawn) — at once when the new
+        one is agreed, on approval when it waits (a rejected amendment leaves the old promise
+        standing). None (nothing written) if the case is not the
+        viewer's, or ``promised_by_party`` / ``replaces`` / ``meeting_id`` is not of this
+        case. A key already used returns that commitment."""
+
+    async def get_commitment(self, commitment_id: int) -> Commitment | None: ...
+
+    async def commitments_of(self, case_id: int, *, limit: int = 10) -> list[Commitment]:
+        """The case's commitments (every status: the history), newest first."""
+
+    async def cancel_commitment(
+        self,
+        viewer: User,
+        commitment_id: int,
+        reason: str,
+        *,
+        now: datetime,
+        key: str | None = None,
+    ) -> Commitment | None:
+        """End an agreed or waiting commitment of a case ``viewer`` may see: 'cancelled' with
+        the reason, who and when; its open instalments cancelled, its pending approval
+        withdrawn. None if not theirs or already ended. A key already used returns it."""
+
+    async def request_approval(
+        self,
+        viewer: User,
+        case_id: int,
+        reasons: frozenset[ApprovalReason],
+        proposal: dict[str, Any],
+        *,
+        flow_id: int | None,
+        notify: OutboxCall | None,
+        now: datetime,
+        key: str | None = None,
+    ) -> Approval | None:
+        """A request not tied to a commitment (from the case card or /outcome: a fee waiver,
+        ...), pending for the case's team, with the ``notify`` call; None if not theirs."""
+
+    async def get_approval(self, approval_id: int) -> Approval | None: ...
+
+    async def answer_approval(
+        self,
+        supervisor: User,
+        approval_id: int,
+        status: ApprovalStatus,
+        *,
+        counter: dict[str, Any] | None,
+        notify: OutboxCall | None,
+        now: datetime,
+    ) -> Approval | None:
+        """Answer a PENDING approval of a case of the supervisor's team (admins: any) with
+        approved, rejected or countered (compare-and-set); None, nothing changed, otherwise
+        (answered before, another team, a collector, a forged id). In the same transaction:
+        approved → its commitment agreed (the meeting's agreement flag, the replaced one
+        amended); rejected / countered → its commitment rejected, its instalments cancelled;
+        the ``notify`` call (to the collector); audit."""
+
+    async def pending_approvals(self, *, team_id: int | None) -> list[Approval]:
+        """Unanswered requests of a team (all teams: None), oldest first."""
+
+    async def approvals_to_remind(self, *, asked_before: datetime, now: datetime) -> list[Approval]:
+        """Pending requests made before ``asked_before`` and never reminded: each is marked
+        reminded at ``now`` in the same transaction, so it is returned once."""
+
+
 class Storage(
-    PeopleStore, CaseStore, PrepStore, FlowStore, InboxStore, OutboxStore, AuditStore, Protocol
+    PeopleStore,
+    CaseStore,
+    PrepStore,
+    CommitmentStore,
+    FlowStore,
+    InboxStore,
+    OutboxStore,
+    AuditStore,
+    Protocol,
 ):
     """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.storage.sqlite.audit import SqliteAudit
 from bot.storage.sqlite.cases import SqliteCases
+from bot.storage.sqlite.commitments import SqliteCommitments
 from bot.storage.sqlite.engine import (
     BUSY_TIMEOUT_MS,
     Engine,
@@ -42,6 +43,7 @@ class SqliteStorage(
     SqlitePeople,
     SqliteCases,
     SqlitePreps,
+    SqliteCommitments,
     SqliteFlows,
     SqliteInbox,
     SqliteOutbox,
