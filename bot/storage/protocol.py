@@ -477,7 +477,8 @@ class CommitmentStore(Protocol):
         pending_approval with a pending approval row for the case's team when
         ``needs_approval``), its instalments (seq 1..n), the money-today payment (source
         'commit', only when ``money_channel`` is set and the amount is above 0; received on
-        ``today``, else on the meeting's date), the meeting's agreement flag when agreed, the
+        ``today`` — the local date, pass it — else on the meeting's date, else on the UTC
+        date of ``now``), the meeting's agreement flag when agreed, the
         ``notify`` call (its payload's :data:`APPROVAL_ID` / :data:`COMMITMENT_ID` filled in),
         audit. ``replaces``: a live commitment of the same case, marked 'amended' with its open
         instalments cancelled (a request it still waits on withdrawn) — at once when the new

@@ -284,15 +284,15 @@ async def test_a_failing_write_leaves_nothing_behind(world):
     assert await s.effect_result("k") is None
 
 
-async def test_money_today_needs_a_local_date(world):
+async def test_money_today_without_a_date_given_is_still_recorded(world):
     s, p, mine, _ = world
-    with pytest.raises(ValueError, match="local date"):
-        await s.add_commitment(p["zhang"], mine, monthly(), needs_approval=frozenset(),
-                               proposal={}, flow_id=None, notify=None, now=NOW)  # fmt: skip
-    c = await s.add_commitment(p["zhang"], mine, monthly(money_channel=None),
-                               needs_approval=frozenset(), proposal={}, flow_id=None,
-                               notify=None, now=NOW)  # fmt: skip
-    assert c.status is CommitmentStatus.AGREED
+    m = await s.add_meeting(p["zhang"], mine, meeting(), None, now=NOW)
+    for meeting_id in (m.id, None):  # on the meeting's date, else on the UTC date of now
+        c = await s.add_commitment(p["zhang"], mine, monthly(meeting_id=meeting_id),
+                                   needs_approval=frozenset(), proposal={}, flow_id=None,
+                                   notify=None, now=NOW)  # fmt: skip
+        assert (c.status, c.money_today) == (CommitmentStatus.AGREED, 2000 * YUAN)
+    assert (await s.meetings_of(mine))[0].paid_today == 2000 * YUAN
 
 
 # -- approvals ------------------------------------------------------------------------------

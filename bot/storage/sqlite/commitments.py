@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.commitments import (
@@ -349,7 +349,7 @@ class SqliteCommitments(Engine):
         replaced commitment that is not this case's. The replaced commitment is amended when
         the new one is agreed — now, or when the supervisor approves it. Money today is
         recorded as a payment only with a channel and above 0, received on ``today`` (else
-        the meeting's date; ``ValueError`` when there is neither).
+        the meeting's date, else the UTC date of ``now``: pass ``today``).
         """
         where, params = _scope(viewer)
         async with self._tx() as db:
@@ -381,9 +381,9 @@ class SqliteCommitments(Engine):
             ) is None:  # fmt: skip
                 return None
             pay = commitment.money_channel is not None and commitment.money_today > 0
-            received_on = _day(today) or held_on
-            if pay and received_on is None:
-                raise ValueError("money today needs the local date: pass today= or a meeting")
+            # The local date is the caller's to give (storage knows no zone); the UTC date is
+            # only the last resort, wrong for the hours around local midnight.
+            received_on = _day(today) or held_on or now.astimezone(UTC).date().isoformat()
             waits = bool(needs_approval)
             status = CommitmentStatus.PENDING_APPROVAL if waits else CommitmentStatus.AGREED
             cur = await db.execute(
