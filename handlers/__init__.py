@@ -10,12 +10,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 from bot import flows
 from handlers import (
     access,
+    approvals,
     assign,
     cases,
+    commit,
     errors,
     imports,
     invite,
     notes,
+    outcome,
     prep,
     profile,
     router,
@@ -68,6 +71,14 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("brief", prep.brief))
     app.add_handler(router.on(prep.PREPARE, prep.prepare_button))
 
+    # After the meeting: how it went (/outcome, ✍), what was promised (/commit, 🤝), and the
+    # supervisor's answer to a concession (Approve / Reject / Counter-offer).
+    app.add_handler(CommandHandler("outcome", outcome.outcome))
+    app.add_handler(router.on(outcome.OUTCOME, outcome.outcome_button))
+    app.add_handler(CommandHandler("commit", commit.commit))
+    app.add_handler(router.on(commit.COMMIT, commit.commit_button))
+    app.add_handler(router.on(commit.ANSWER, approvals.answer))
+
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))
     app.add_handler(router.on(assign.CHOOSE_CASE, assign.choose_case))
@@ -86,6 +97,7 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("cancel", router.cancel))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, router.on_text))
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
+    app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))
 
     # Anything else: point to /help; a stale or forged button gets a notice.
     app.add_handler(MessageHandler(filters.ALL, start.unknown))

@@ -1,0 +1,145 @@
+"""The supervisor's answer to an approval request (策略6 即时请示): Approve, Reject, or a
+counter-offer (an amount or a date, read by the same parsers as the collector's).
+
+Every press is authorised again in storage: only a pending request of a case of the
+supervisor's own team (admins: any) can be answered, and only once (compare-and-set). The
+collector is told at once, with the buttons that continue their /commit from the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import QingshouContext
+from bot.domain.casefile import local_date
+from bot.domain.commitments import Approval, ApprovalStatus
+from bot.domain.dates import DateError, parse_date
+from bot.domain.money import AmountError, parse_amount
+from bot.flows import ANSWER as FLOW_ANSWER
+from bot.flows import ENGINE, Flow, FlowRun, Refusal, Reply, Step, Text, register
+from bot.i18n import N_
+from handlers import commit
+
+STATUS = {"ok": ApprovalStatus.APPROVED, "no": ApprovalStatus.REJECTED}
+
+
+async def answer(update: Update, context: QingshouContext, approval_id: int, choice: str) -> None:
+    """Approve / Reject at once; Counter-offer asks for the amount or date first."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    approval = await context.storage.get_approval(approval_id)
+    if approval is None or not _may_answer(user, approval):
+        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+        return
+    if approval.status is not ApprovalStatus.PENDING:
+        await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
+        return
+    if choice == "ct":
+        await query.answer()
+        await ENGINE.start(update, context, COUNTER, {"approval_id": approval_id},
+                           case_id=approval.case_id)  # fmt: skip
+        return
+    done = await context.storage.answer_approval(
+        user, approval_id, STATUS[choice], counter=None, notify=None, now=context.clock.now()
+    )
+    if done is None:  # a double tap, or someone else answered a moment ago
+        await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(context.render("commit/answered", a=done))
+    await tell_collector(context, done)
+
+
+def _may_answer(user: Any, approval: Approval) -> bool:
+    if user.role.value == "admin":
+        return True
+    return bool(user.role.value == "supervisor" and user.team_id == approval.team_id)
+
+
+async def tell_collector(context: QingshouContext, approval: Approval) -> None:
+    """The answer, in the collector's language, with the buttons that continue their flow."""
+    collector = await context.storage.get_user(approval.requested_by)
+    if collector is None:
+        return
+    locale = collector.effective_locale(context.settings.default_locale)
+    text = context.renderer.render(locale, "commit/answer_for_collector", a=approval)
+    keyboard = None
+    flow = await context.storage.get_flow(approval.flow_id) if approval.flow_id else None
+    if flow is not None and flow.status == "open" and flow.step == "approval":
+        label = context.renderer.label
+        rows = []
+        if approval.status is ApprovalStatus.APPROVED:
+            rows.append([(label(locale, N_("✅ Done: show the commitment")), 1)])
+        else:
+            if approval.status is ApprovalStatus.COUNTERED:
+                rows.append([(label(locale, N_("🤝 Accept the counter-offer")), 2)])
+            rows.append([(label(locale, N_("✏️ Change the plan")), 3)])
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t, callback_data=FLOW_ANSWER.data(flow.id, flow.version, c))
+              for t, c in row] for row in rows]
+        )  # fmt: skip
+    await context.bot.send_message(collector.telegram_id, text, reply_markup=keyboard)
+
+
+def _offer(text: str, run: FlowRun) -> Any:
+    """A counter-offer: an amount (the total instead) or a date (the first instalment then)."""
+    today = local_date(run.now, run.context.settings.tz)
+    try:
+        return {"amount": parse_amount(text)}
+    except AmountError:
+        pass
+    try:
+        return {"date": parse_date(text, today).isoformat()}
+    except DateError as exc:
+        return Refusal("commit/counter_refused", {"e": exc, "text": text})
+
+
+async def _load(run: FlowRun) -> dict[str, Any] | None:
+    user = run.context.user
+    assert user is not None
+    approval = await run.context.storage.get_approval(int(run.data.get("approval_id") or 0))
+    if (
+        approval is None
+        or approval.status is not ApprovalStatus.PENDING
+        or not _may_answer(user, approval)
+    ):
+        return None
+    case_file = await run.context.storage.get_case(user, approval.case_id)
+    if case_file is None:
+        return None
+    return {"a": approval, "s": case_file.summary}
+
+
+async def _counter(run: FlowRun) -> Reply:
+    context = run.context
+    user = context.user
+    assert user is not None
+    approval: Approval = run.params["a"]
+    done = await context.storage.answer_approval(
+        user, approval.id, ApprovalStatus.COUNTERED, counter=run.data.get("offer"), notify=None,
+        now=run.now,
+    )  # fmt: skip
+    if done is None:
+        return Reply(context.render("commit/already_answered"))
+    await tell_collector(context, done)
+    return Reply(context.render("commit/answered", a=done))
+
+
+COUNTER = register(
+    Flow(
+        name="counter",
+        title=N_("Counter-offer"),
+        steps=(
+            Step(
+                "offer", "commit/counter_ask", Text(max_chars=60, single_line=True, validate=_offer)
+            ),
+        ),
+        load=_load,
+        finish=_counter,
+        lost="commit/already_answered",
+    )
+)
+_ = commit  # the /commit flow this module answers for

@@ -1,0 +1,169 @@
+"""/commit and the supervisor's approval, end to end: money today first, a plan on exact dates,
+vague dates refused without losing anything, and concessions put to the supervisor at once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.commitments import ApprovalStatus, CommitmentStatus
+from bot.domain.people import Role
+from bot.domain.prep import Figures, PrepAnswers, UrgencyFromPrep
+from tests.e2e.seed import case_id, ledger, row
+from tests.e2e.test_prep import Counted
+
+
+async def _case(world):
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    return zhang
+
+
+async def _commitments(world, cid):
+    return await world.storage.commitments_of(cid)
+
+
+async def test_money_today_and_six_monthly_instalments_in_few_taps(world, bot):
+    zhang = Counted(await _case(world))
+    await zhang.person.send("/commit HT1")
+    await zhang.question("First, money today")
+    await zhang.type("2000")
+    await zhang.question("How was it paid?")
+    await zhang.tap("Cash")
+    await zhang.question("Then the plan, on exact days")
+    await zhang.type("每月25号 共6期")
+    await zhang.question("6 instalments. Equal amounts")
+    await zhang.tap("Equal amounts")
+    await zhang.question("How much in all")
+    await zhang.tap("the rest of the debt")
+    summary = await zhang.question("Commitment of 张三")
+    # The summary shows each date with its weekday, in order, and what it covers.
+    assert "Fri, Dec 25, 2026" in summary.text
+    assert "Tue, May 25, 2027" in summary.text
+    assert "The whole debt is covered." in summary.text
+    await zhang.tap("✅ Confirm")
+    stored = await zhang.question("stored")
+    assert "You will be reminded on each date." in stored.text
+    assert zhang.taps <= 8, zhang.log
+    assert zhang.typed <= 2, zhang.log
+    print(f"/commit: {zhang.taps} taps, {zhang.typed} typed")
+
+    (commitment,) = await _commitments(world, await case_id(world, "HT1"))
+    assert commitment.status is CommitmentStatus.AGREED
+    assert commitment.money_today == 200_000
+    assert [i.due_on for i in commitment.instalments] == [
+        date(2026, 12, 25), date(2027, 1, 25), date(2027, 2, 25),
+        date(2027, 3, 25), date(2027, 4, 25), date(2027, 5, 25),
+    ]  # fmt: skip
+    assert [i.amount for i in commitment.instalments] == [116_600] * 5 + [117_000]
+    assert commitment.total == 700_000
+
+
+async def test_end_of_month_is_refused_with_the_reason_and_nothing_else_is_retyped(world, bot):
+    zhang = await _case(world)
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    await zhang.send("月底")
+    refusal = await zhang.expect("end of a period, not a day")
+    assert "fixed weekday or day of the month" in refusal.text
+    state = await world.storage.open_flow(world.members[zhang.id].id)
+    assert (state.step, state.data["money"]) == ("plan", 0)
+    await zhang.send("12月25日")
+    await zhang.expect("How much in all")  # one date: no split question
+    state = await world.storage.open_flow(world.members[zhang.id].id)
+    assert state.data["money"] == 0
+    assert state.data["plan"]["dues"] == [["2026-12-25", False]]
+
+
+async def _prepared_case(world):
+    zhang = await _case(world)
+    cid = await case_id(world, "HT1")
+    user = world.members[zhang.id]
+    answers = PrepAnswers(figures=Figures(bottom=600_000, target=800_000, opening=900_000))
+    await world.storage.add_prep(user, cid, answers, approach_reason=None,
+                                 urgency=UrgencyFromPrep(), now=world.clock.now())  # fmt: skip
+    return zhang, cid
+
+
+async def _ask_for_approval(zhang):
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    await zhang.send("12月25日")
+    await zhang.expect("How much in all")
+    await zhang.send("3000")
+    summary = await zhang.expect("Commitment of 张三")
+    assert "below the bottom line" in summary.text
+    await zhang.press("🔒 Ask the supervisor")
+    await zhang.expect("Asked 组长 for approval")
+
+
+async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collector_goes_on(
+    world, bot
+):
+    zhang, cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)
+    request = await boss.expect("Approval asked by 张伟", timeout=10)
+    assert "below the bottom line" in request.text
+    (pending,) = await _commitments(world, cid)
+    assert pending.status is CommitmentStatus.PENDING_APPROVAL
+    await boss.press("✅ Approve")
+    await boss.expect("You approved this request.")
+    told = await zhang.expect("approved your commitment request", timeout=10)
+    await zhang.press("✅ Done: show the commitment", told)
+    await zhang.expect("stored")
+    (agreed,) = await _commitments(world, cid)
+    assert agreed.status is CommitmentStatus.AGREED
+    approval = await world.storage.get_approval(agreed.approval_id)
+    assert (approval.status, approval.answered_by_name) == (ApprovalStatus.APPROVED, "组长")
+    # An answered request cannot be answered twice.
+    await boss.press_data(request.message_id, request.buttons[0][1][1])
+    await boss.expect_toast("already answered")
+
+
+async def test_a_counter_offer_is_typed_by_the_supervisor_and_accepted_by_the_collector(world, bot):
+    zhang, cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)
+    await boss.expect("Approval asked by 张伟", timeout=10)
+    await boss.press("↩️ Counter-offer")
+    await boss.expect("Your counter-offer for 张三")
+    await boss.send("月底")  # the same parser: a vague date is refused here too
+    await boss.expect("neither an amount nor a date")
+    await boss.send("6000")
+    await boss.expect("You made a counter-offer.")
+    told = await zhang.expect("makes a counter-offer", timeout=10)
+    assert "6,000.00" in told.text
+    await zhang.press("🤝 Accept the counter-offer", told)
+    await zhang.expect("stored")
+    commitments = await _commitments(world, cid)
+    assert [(c.status, c.total) for c in commitments] == [
+        (CommitmentStatus.AGREED, 600_000), (CommitmentStatus.REJECTED, 300_000),
+    ]  # fmt: skip
+
+
+async def test_another_teams_supervisor_pressing_a_forged_approve_gets_nothing(world, bot):
+    zhang, cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    west = await world.member(Role.SUPERVISOR, "西城组长", team="西城")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)
+    await boss.expect("Approval asked by 张伟", timeout=10)
+    (pending,) = await _commitments(world, cid)
+    await west.send("/whoami")
+    msg = await west.expect("Role")
+    await west.press_data(msg.message_id, f"ap:{pending.approval_id}:ok")
+    await west.expect_toast("You may not do that")
+    approval = await world.storage.get_approval(pending.approval_id)
+    assert approval.status is ApprovalStatus.PENDING
+    (still,) = await _commitments(world, cid)
+    assert still.status is CommitmentStatus.PENDING_APPROVAL
