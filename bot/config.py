@@ -73,6 +73,8 @@ class Settings:
     import_max_rows: int = 200_000
     #: How long an unfinished /prep waits for its collector (QINGSHOU_PREP_DRAFT_HOURS).
     prep_draft_hours: int = 24
+    #: An approval request nobody answered is sent once more after this many minutes.
+    approval_remind_minutes: int = 30
     #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
     request_timeout: float = 10.0
     #: Seconds between outbox ticks (a notification waits at most this long); tests tick by hand.

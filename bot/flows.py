@@ -1018,7 +1018,8 @@ class Engine:
         year, month = _shown_month(run, step, today)
         locale = babel_locale(run.context.locale)
         title = format_date(date(year, month, 1), "LLLL y", locale=locale)
-        back = "◀" if (year, month) > (today.year, today.month) else " "
+        # Telegram refuses a button without visible text: blanks are a middle dot.
+        back = "◀" if (year, month) > (today.year, today.month) else "·"
         rows = [[button(back, MONTH_BACK), button(title, NOTHING), button("▶", MONTH_ON)]]
         names = get_day_names("narrow", "stand-alone", locale=locale)
         rows.append([button(names[i], NOTHING) for i in range(7)])
@@ -1026,7 +1027,7 @@ class Engine:
             row = []
             for cell in week:
                 if cell is None or cell.past:
-                    row.append(button(" ", NOTHING))
+                    row.append(button("·", NOTHING))
                 else:
                     label = f"[{cell.day.day}]" if cell.today else str(cell.day.day)
                     row.append(button(label if cell.working else f"{label}*",

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 _SENDING_PREFIXES = ("send", "edit", "copy", "forward")
+_STALE_QUERY = "query is too old"
 #: Calls that may wait in the outbox: their parameters are plain JSON (no file uploads) and
 #: they still make sense later. An answerCallbackQuery expires in seconds: never deferred.
 DEFERRABLE = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto",
@@ -287,7 +288,12 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
                 self.retries["429"] += 1
                 log.warning("%s: flood control, all sends wait %.1fs", endpoint, seconds)
                 await asyncio.sleep(seconds + 0.05)
-            except BadRequest:
+            except BadRequest as exc:
+                if endpoint == "answerCallbackQuery" and _STALE_QUERY in str(exc).lower():
+                    # A replayed press (handled before a crash) or one answered too late:
+                    # the spinner is long gone, and nothing else depends on the answer.
+                    log.info("callback answer skipped: %s", exc)
+                    return True
                 raise
             except (TimedOut, NetworkError) as exc:
                 if attempt == max_retries:

@@ -21,11 +21,14 @@ from bot.domain.casefile import (
     may_prepare,
     sees_others_cases,
 )
+from bot.domain.plans import stalled
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
+from handlers.commit import COMMIT, UNCOMMIT
 from handlers.notes import NOTE_BUTTON
+from handlers.outcome import OUTCOME
 from handlers.prep import PREPARE
 
 QUEUE, TODAY = "q", "t"
@@ -88,15 +91,26 @@ async def today(update: Update, context: QingshouContext) -> None:
     await update.effective_message.reply_text(text, reply_markup=keyboard)
 
 
-def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKeyboardMarkup]:
+async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKeyboardMarkup]:
     user = context.user
     assert user is not None
     summary = case_file.summary
     view = card_view(case_file, _today(context), context.settings.tz)
-    text = fit_message(
-        context.render("cases/card", v=view, f=case_file, s=summary),
-        context.render("cases/card_cut", s=summary),
+    storage = context.storage
+    meetings = await storage.meetings_of(case_file.id, limit=3)
+    commitments = await storage.commitments_of(case_file.id, limit=4)
+    unsettled = await storage.meetings_without_agreement(case_file.id)
+    current = next(
+        (c for c in commitments if c.status.value in ("agreed", "pending_approval")), None
     )
+    text = fit_message(
+        context.render(
+            "cases/card", v=view, f=case_file, s=summary, meetings=meetings,
+            commitments=commitments, current=current, unsettled=unsettled,
+            stalled=stalled(unsettled),
+        ),
+        context.render("cases/card_cut", s=summary),
+    )  # fmt: skip
     buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
                                     callback_data=NOTE_BUTTON.data(case_file.id))]  # fmt: skip
     if may_prepare(user, summary):
@@ -110,6 +124,17 @@ def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, InlineKey
             )
         )
     rows = [buttons]
+    if may_prepare(user, summary):
+        after = [
+            InlineKeyboardButton(context.label(N_("✍ Outcome")),
+                                 callback_data=OUTCOME.data(case_file.id)),
+            InlineKeyboardButton(context.label(N_("🤝 Commitment")),
+                                 callback_data=COMMIT.data(case_file.id)),
+        ]  # fmt: skip
+        if current is not None:
+            after.append(InlineKeyboardButton(context.label(N_("✖ Cancel commitment")),
+                                              callback_data=UNCOMMIT.data(current.id)))  # fmt: skip
+        rows.append(after)
     if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
         label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(view.unknowns)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
@@ -136,7 +161,7 @@ async def case(update: Update, context: QingshouContext) -> None:
         return
     case_file = await context.storage.get_case(user, chosen)
     assert case_file is not None  # found with the same viewer a moment ago
-    text, keyboard = _card(context, case_file)
+    text, keyboard = await _card(context, case_file)
     await message.reply_text(text, reply_markup=keyboard)
 
 
@@ -193,7 +218,7 @@ async def open_case(update: Update, context: QingshouContext, case_id: int) -> N
     """Show the card of the case a button names (from the queue or a choice of matches)."""
     case_file = await _pressed_case(update, context, case_id)
     if case_file is not None and update.effective_chat is not None:
-        text, keyboard = _card(context, case_file)
+        text, keyboard = await _card(context, case_file)
         await update.effective_chat.send_message(text, reply_markup=keyboard)
 
 

@@ -28,6 +28,7 @@ from bot.domain.commitments import (
     ApprovalReason,
     ApprovalStatus,
     Channel,
+    CommitmentStatus,
     NewCommitment,
     NewInstalment,
 )
@@ -52,6 +53,8 @@ from handlers.outcome import CHANNEL_LABELS, _labelled
 
 #: "🤝 Commitment" on the card and after an outcome: (case id).
 COMMIT = callbacks.route("cm", Int())
+#: "✖ Cancel commitment" on the card: (commitment id).
+UNCOMMIT = callbacks.route("cx", Int())
 #: The supervisor's answer to an approval request: (approval id, approve / reject / counter).
 ANSWER = callbacks.route("ap", Int(), Choice(("ok", "no", "ct")))
 
@@ -316,7 +319,9 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
             "_supervisor": supervisor.name if supervisor else None}  # fmt: skip
 
 
-async def send_request(context: QingshouContext, supervisor: Any, approval_id: int) -> None:
+async def send_request(
+    context: QingshouContext, supervisor: Any, approval_id: int, *, again: bool = False
+) -> None:
     """Send (or send again) an approval request to ``supervisor`` with its three buttons."""
     approval = await context.storage.get_approval(approval_id)
     if approval is None:
@@ -326,7 +331,7 @@ async def send_request(context: QingshouContext, supervisor: Any, approval_id: i
     if case_file is None:
         return
     text = context.renderer.render(locale, "commit/approval_request", s=case_file.summary,
-                                   a=approval, p=approval.proposal)  # fmt: skip
+                                   a=approval, p=approval.proposal, again=again)  # fmt: skip
     keyboard = _answer_keyboard(context, locale, approval_id)
     await context.bot.send_message(supervisor.telegram_id, text, reply_markup=keyboard)
 
@@ -428,6 +433,7 @@ async def _finish(run: FlowRun) -> Reply:
         stored = await context.storage.add_commitment(
             user, case_file.id, _new_commitment(run, counter=counter), needs_approval=frozenset(),
             proposal={}, flow_id=None, notify=None, now=run.now, key=run.key, today=_today(run),
+            replaces=run.data.get("_replaces"),
         )  # fmt: skip
     if stored is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
@@ -517,6 +523,11 @@ async def start_commit(update: Update, context: QingshouContext, case_file: Case
         "_paid_today": meeting.paid_today if meeting is not None else None,
         "_meeting_id": meeting.id if meeting is not None else None,
     }
+    commitments = await context.storage.commitments_of(case_file.id, limit=3)
+    current = next((c for c in commitments if c.status is CommitmentStatus.AGREED), None)
+    if current is not None:  # an amendment: the new plan replaces it, the history stays
+        data["_replaces"] = current.id
+        data["_replaces_on"] = local_date(current.created_at, context.settings.tz).isoformat()
     await ENGINE.start(update, context, COMMIT_FLOW, data, case_id=case_file.id)
 
 
@@ -562,3 +573,58 @@ async def commit_button(update: Update, context: QingshouContext, case_id: int) 
         return
     await query.answer()
     await start_commit(update, context, case_file)
+
+
+# -- cancelling a commitment, with a reason -----------------------------------------------------
+
+
+async def _uncommit_load(run: FlowRun) -> dict[str, Any] | None:
+    user = run.context.user
+    assert user is not None and run.case_id is not None
+    case_file = await run.context.storage.get_case(user, run.case_id)
+    commitment = await run.context.storage.get_commitment(int(run.data.get("commitment_id") or 0))
+    if case_file is None or commitment is None or commitment.case_id != case_file.id:
+        return None
+    if not may_prepare(user, case_file.summary):
+        return None
+    return {"s": case_file.summary, "c": commitment}
+
+
+async def _uncommit(run: FlowRun) -> Reply:
+    context = run.context
+    user = context.user
+    assert user is not None
+    ended = await context.storage.cancel_commitment(
+        user, int(run.data["commitment_id"]), str(run.data.get("reason") or ""), now=run.now,
+        key=run.key,
+    )  # fmt: skip
+    if ended is None:
+        return Reply(context.render("commit/lost", text="", data=run.data))
+    return Reply(context.render("commit/cancelled", s=run.params["s"], c=ended))
+
+
+UNCOMMIT_FLOW = register(
+    Flow(
+        name="uncommit",
+        title=N_("Cancel a commitment"),
+        steps=(Step("reason", "commit/cancel_reason", Text(max_chars=200, single_line=True)),),
+        load=_uncommit_load,
+        finish=_uncommit,
+        lost="commit/lost",
+    )
+)
+
+
+async def uncommit_button(update: Update, context: QingshouContext, commitment_id: int) -> None:
+    """ "✖ Cancel commitment" on the card: ask why, then cancel (the history stays)."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    commitment = await context.storage.get_commitment(commitment_id)
+    case_file = await context.storage.get_case(user, commitment.case_id) if commitment else None
+    if commitment is None or case_file is None or not may_prepare(user, case_file.summary):
+        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
+        return
+    await query.answer()
+    await ENGINE.start(update, context, UNCOMMIT_FLOW, {"commitment_id": commitment_id},
+                       case_id=case_file.id)  # fmt: skip
