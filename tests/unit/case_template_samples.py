@@ -102,6 +102,9 @@ PREPS = (
     PrepRecord(1, 1, NOW, 1, EVIL, PrepAnswers(), Approach.PRESSURE),
 )  # fmt: skip
 PREPARED = replace(FILE, preps=PREPS)
+#: A card's meetings and commitments when there are none (tests/unit/commit_template_samples
+#: adds a card with both).
+NO_MEETINGS = {"meetings": [], "commitments": [], "current": None, "unsettled": 0, "stalled": False}
 VIEW = card_view(FILE, date(2026, 11, 30), UTC)
 EMPTY = CaseFile(summary(None), Case(Borrower(EVIL), CASE.loan), (), (), (), NOW, NOW)
 RECORD = ImportRecord(1, 1, "东城<&>", 1, NOW, "台账<&>.csv", None, "pending", {})
@@ -136,11 +139,12 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"page": page_of([], 0), "today": False, "staff": True},
     ],
     "cases/card": [
-        {"v": card_view(PREPARED, date(2026, 11, 30), UTC), "f": PREPARED, "s": PREPARED.summary},
+        {"v": card_view(PREPARED, date(2026, 11, 30), UTC), "f": PREPARED, "s": PREPARED.summary, **NO_MEETINGS},
         {
             "v": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
             "f": FILE,
             "s": FILE.summary,
+            **NO_MEETINGS,
         },
         {
             "v": replace(
@@ -148,6 +152,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             ),
             "f": EMPTY,
             "s": EMPTY.summary,
+            **NO_MEETINGS,
         },
         {  # a file without balance, collateral and guarantor columns
             "v": VIEW,

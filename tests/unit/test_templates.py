@@ -16,6 +16,7 @@ from bot.emulator import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import TEMPLATE_DIR, Renderer
 from tests.unit.case_template_samples import CASE_SAMPLES
+from tests.unit.commit_template_samples import COMMIT_SAMPLES
 from tests.unit.dates_template_samples import test_dates_macros_render, test_weekday_date_filter  # noqa: F401
 from tests.unit.flow_template_samples import FLOW_SAMPLES
 from tests.unit.prep_template_samples import PREP_SAMPLES
@@ -86,6 +87,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "notify/invite_used": [{"name": EVIL, "role": r.value, "team": "东城<&>"} for r in Role],
     **CASE_SAMPLES,
     **FLOW_SAMPLES,
+    **COMMIT_SAMPLES,
     **PREP_SAMPLES,
 }
 
