@@ -15,6 +15,14 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.casefile import local_date
 from bot.domain.cases import Attitude, Borrower, Loan, PartyRole, RelatedParty, Security
+from bot.domain.commitments import (
+    Achieved,
+    Channel,
+    NewCommitment,
+    NewInstalment,
+    NewMeeting,
+    NewPayment,
+)
 from bot.domain.importing import plan_import
 from bot.domain.ledger import LedgerParseResult, LedgerRow
 from bot.domain.people import User
@@ -35,7 +43,7 @@ from bot.domain.prep import (
 from bot.domain.urgency import Deterioration
 from bot.storage import Storage
 
-__all__ = ["DEMO_CASES", "DEMO_PREPARED", "seed_demo_cases"]
+__all__ = ["DEMO_CASES", "DEMO_COMMITTED", "DEMO_PREPARED", "seed_demo_cases"]
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _WAN = 10_000 * 100  # fen in 1万 yuan
@@ -173,7 +181,54 @@ async def seed_demo_cases(
             now=now,
         )
     await _seed_demo_prep(storage, snapshot[DEMO_PREPARED].case_id, collectors, now=now)
+    await _seed_demo_commitment(storage, snapshot[DEMO_COMMITTED].case_id, collectors, now=now)
     return len(DEMO_CASES)
+
+
+#: The demo case with yesterday's meeting and an agreed plan whose first instalment is due
+#: tomorrow (its card shows both; reminders will fire on it).
+DEMO_COMMITTED = "DC2024-0318"
+
+
+async def _seed_demo_commitment(
+    storage: Storage, case_id: int, collectors: list[User], *, now: datetime
+) -> None:
+    """陈秀英 paid ¥2,000 at yesterday's meeting and promised ¥1,500 on three dates (once)."""
+    if len(collectors) < 2 or await storage.commitments_of(case_id, limit=1):
+        return
+    lead = collectors[1]
+    today = local_date(now, _TZ)
+    yesterday = today - timedelta(days=1)
+    meeting = await storage.add_meeting(
+        lead,
+        case_id,
+        NewMeeting(yesterday, "result", "office", "Chen Jing；陈秀英、担保人陈大勇", Achieved.YES,
+                   "同意分三期还清欠息，担保人陈大勇到场确认", "cooperative",
+                   "sign_agreement", None, None),
+        NewPayment(2_000 * 100, Channel.CASH, yesterday),
+        now=now - timedelta(days=1),
+    )  # fmt: skip
+    if meeting is None:
+        return
+    dues = [today + timedelta(days=1), today + timedelta(days=29), today + timedelta(days=57)]
+    await storage.add_commitment(
+        lead,
+        case_id,
+        NewCommitment(
+            money_today=2_000 * 100,
+            money_channel=None,  # recorded with the meeting
+            promised_by_party=None,
+            plan={"kind": "dates", "text": "demo", "dues": [[d.isoformat(), False] for d in dues]},
+            instalments=tuple(NewInstalment(d, 1_500 * 100) for d in dues),
+            meeting_id=meeting.id,
+        ),
+        needs_approval=frozenset(),
+        proposal={},
+        flow_id=None,
+        notify=None,
+        now=now - timedelta(days=1),
+        today=yesterday,
+    )
 
 
 #: The demo case that is already prepared, so a newcomer sees a brief at once (/brief 王建国).

@@ -110,3 +110,21 @@ async def test_a_commitment_is_cancelled_with_a_reason_and_stays_in_the_history(
     assert "Commitment: none open." in again.text
     assert "cancelled (借款人去世，转法务处理)" in again.text
     assert Channel.CASH.value == "cash"
+
+
+async def test_the_demo_cooperative_shows_a_meeting_a_commitment_and_a_prepared_case(world, bot):
+    from bot.demo import seed_demo_cases
+
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    chen = await world.member(Role.COLLECTOR, "陈卫东")
+    team = await world.storage.ensure_team("东城", now=world.clock.now())
+    await seed_demo_cases(world.storage, team_id=team.id, now=world.clock.now(),
+                          collectors=[world.members[zhang.id], world.members[chen.id]])  # fmt: skip
+    await chen.send("/case 陈秀英")
+    card = await chen.expect("陈秀英")
+    assert "Commitment: agreed" in card.text
+    assert "3 instalments" in card.text
+    assert "paid" in card.text  # yesterday's meeting brought money
+    await zhang.send("/brief 王建国")
+    brief = await zhang.expect("💵")
+    assert "≥" in brief.text
