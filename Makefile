@@ -34,11 +34,13 @@ fmt: $(STAMP)
 
 ## bench: throughput of qingshou vs. a bare python-telegram-bot echo bot on the same emulator,
 ## then a 100,000-row ledger import (time and peak memory), then a hostile 1,000,000-row XLSX
-## with no header: time to refusal and another person's /help latency meanwhile.
+## with no header: time to refusal and another person's /help latency meanwhile; then the bot
+## killed with SIGKILL ten times during a burst of 200 notes (answered, lost, doubled).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.xlsx_bench
+	$(BIN)/python -m bench.crash_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,7 @@ KNOWN_VARIABLES = (
     "QINGSHOU_DIGEST_TIME",
     "QINGSHOU_IMPORT_MAX_ROWS",
     "QINGSHOU_PREP_DRAFT_HOURS",
+    "QINGSHOU_APPROVAL_REMIND_MINUTES",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -135,6 +136,15 @@ def _parse_hours(raw: str) -> int:
     return int(raw)
 
 
+def _parse_minutes(raw: str) -> int:
+    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= 24 * 60:
+        raise ConfigError(
+            f"QINGSHOU_APPROVAL_REMIND_MINUTES: {raw!r} is not a number of minutes from 1 to "
+            "1440 (e.g. 30)"
+        )
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
     """Build settings from ``env`` (default: ``os.environ``) over an optional ``.env`` file.
 
@@ -197,4 +207,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         digest_time=_parse_time(get.get("QINGSHOU_DIGEST_TIME", "18:00")),
         import_max_rows=_parse_max_rows(get.get("QINGSHOU_IMPORT_MAX_ROWS", "200000")),
         prep_draft_hours=_parse_hours(get.get("QINGSHOU_PREP_DRAFT_HOURS", "24")),
+        approval_remind_minutes=_parse_minutes(get.get("QINGSHOU_APPROVAL_REMIND_MINUTES", "30")),
     )
