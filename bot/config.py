@@ -33,6 +33,8 @@ KNOWN_VARIABLES = (
     "QINGSHOU_IMPORT_MAX_ROWS",
     "QINGSHOU_PREP_DRAFT_HOURS",
     "QINGSHOU_APPROVAL_REMIND_MINUTES",
+    "QINGSHOU_FIRST_DUE_DAYS",
+    "QINGSHOU_PLAN_MONTHS",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -76,6 +78,10 @@ class Settings:
     prep_draft_hours: int = 24
     #: An approval request nobody answered is sent once more after this many minutes.
     approval_remind_minutes: int = 30
+    #: A first instalment further out than this many days needs the supervisor (策略6).
+    first_due_days: int = 31
+    #: A collector may agree a plan of up to this many months alone.
+    plan_months: int = 6
     #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
     request_timeout: float = 10.0
     #: Seconds between outbox ticks (a notification waits at most this long); tests tick by hand.
@@ -145,6 +151,12 @@ def _parse_minutes(raw: str) -> int:
     return int(raw)
 
 
+def _parse_count(name: str, raw: str, low: int, high: int) -> int:
+    if not (raw.isascii() and raw.isdecimal()) or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number from {low} to {high}")
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
     """Build settings from ``env`` (default: ``os.environ``) over an optional ``.env`` file.
 
@@ -208,4 +220,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         import_max_rows=_parse_max_rows(get.get("QINGSHOU_IMPORT_MAX_ROWS", "200000")),
         prep_draft_hours=_parse_hours(get.get("QINGSHOU_PREP_DRAFT_HOURS", "24")),
         approval_remind_minutes=_parse_minutes(get.get("QINGSHOU_APPROVAL_REMIND_MINUTES", "30")),
+        first_due_days=_parse_count(
+            "QINGSHOU_FIRST_DUE_DAYS", get.get("QINGSHOU_FIRST_DUE_DAYS", "31"), 1, 366
+        ),
+        plan_months=_parse_count(
+            "QINGSHOU_PLAN_MONTHS", get.get("QINGSHOU_PLAN_MONTHS", "6"), 1, 120
+        ),
     )

@@ -124,6 +124,8 @@ def _check(run: FlowRun) -> Any:
         bottom=figures.get("bottom"),
         target=figures.get("target"),
         fee_waiver=run.data.get("summary") == WAIVER or bool(run.data.get("_waiver")),
+        first_due_days=run.context.settings.first_due_days,
+        plan_months=run.context.settings.plan_months,
     )
 
 

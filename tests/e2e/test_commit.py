@@ -167,3 +167,28 @@ async def test_another_teams_supervisor_pressing_a_forged_approve_gets_nothing(w
     assert approval.status is ApprovalStatus.PENDING
     (still,) = await _commitments(world, cid)
     assert still.status is CommitmentStatus.PENDING_APPROVAL
+
+
+async def test_an_unanswered_request_is_sent_to_the_supervisor_once_more(world, bot, clock):
+    from datetime import timedelta
+
+    from reminders import APPROVALS_JOB
+
+    zhang, _cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)
+    await boss.expect("Approval asked by 张伟", timeout=10)
+    (job,) = bot.job_queue.get_jobs_by_name(APPROVALS_JOB)
+
+    async def run_job() -> int:
+        return await job.callback(bot.context_types.context.from_job(job, bot))
+
+    assert await run_job() == 0  # not yet: the supervisor may be in a meeting
+    clock.advance(timedelta(minutes=31))
+    assert await run_job() == 1
+    again = await boss.expect("Reminder: this request is still waiting for you.", timeout=10)
+    assert [label for r in again.buttons for label, _ in r][:2] == ["✅ Approve", "❌ Reject"]
+    clock.advance(timedelta(minutes=31))
+    assert await run_job() == 0  # once only; then it waits for the digest
