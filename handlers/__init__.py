@@ -78,6 +78,7 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("commit", commit.commit))
     app.add_handler(router.on(commit.COMMIT, commit.commit_button))
     app.add_handler(router.on(commit.UNCOMMIT, commit.uncommit_button))
+    app.add_handler(router.on(commit.CONCESSION, commit.concession_button))
     app.add_handler(router.on(commit.ANSWER, approvals.answer))
 
     # Lead collector of a case (supervisors: their team; admins: all).

@@ -26,7 +26,7 @@ from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
-from handlers.commit import COMMIT, UNCOMMIT
+from handlers.commit import COMMIT, CONCESSION, UNCOMMIT
 from handlers.notes import NOTE_BUTTON
 from handlers.outcome import OUTCOME
 from handlers.prep import PREPARE
@@ -135,6 +135,8 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
             after.append(InlineKeyboardButton(context.label(N_("✖ Cancel commitment")),
                                               callback_data=UNCOMMIT.data(current.id)))  # fmt: skip
         rows.append(after)
+        ask = context.label(N_("🔒 Ask the supervisor"))
+        rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
     if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
         label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(view.unknowns)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])

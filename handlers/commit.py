@@ -39,6 +39,7 @@ from bot.flows import (
     ENGINE,
     Amount,
     Buttons,
+    Choices,
     Flow,
     FlowRun,
     Option,
@@ -630,3 +631,73 @@ async def uncommit_button(update: Update, context: QingshouContext, commitment_i
     await query.answer()
     await ENGINE.start(update, context, UNCOMMIT_FLOW, {"commitment_id": commitment_id},
                        case_id=case_file.id)  # fmt: skip
+
+
+# -- a concession asked from the card (策略6: not granted on the spot) -------------------------
+
+#: "🔒 Ask the supervisor" on the card: (case id).
+CONCESSION = callbacks.route("cq", Int())
+_CONCESSIONS = [
+    Option(0, ApprovalReason.FEE_WAIVER.value, N_("a fee waiver")),
+    Option(1, ApprovalReason.LONG_PLAN.value, N_("a long plan")),
+    Option(2, ApprovalReason.BELOW_TARGET.value, N_("below the target")),
+    Option(3, ApprovalReason.FIRST_DATE_LATE.value, N_("a late first date")),
+]
+
+
+async def _concession_load(run: FlowRun) -> dict[str, Any] | None:
+    user = run.context.user
+    assert user is not None and run.case_id is not None
+    case_file = await run.context.storage.get_case(user, run.case_id)
+    if case_file is None or not may_prepare(user, case_file.summary):
+        return None
+    return {"s": case_file.summary, "step": run.state.step}
+
+
+async def _concession(run: FlowRun) -> Reply:
+    """Put the request to the supervisor at once; their answer comes back as a message."""
+    context = run.context
+    user = context.user
+    assert user is not None
+    kinds = frozenset(ApprovalReason(r) for r in run.data.get("kinds") or [])
+    proposal = {"detail": run.data.get("detail") or ""}
+    approval = await context.storage.request_approval(
+        user, run.params["s"].id, kinds, proposal, flow_id=None, notify=None, now=run.now,
+        key=run.key,
+    )  # fmt: skip
+    if approval is None:
+        return Reply(context.render("commit/lost", text="", data=run.data))
+    case_file = await context.storage.get_case(user, approval.case_id)
+    supervisor = await _supervisor_of(context, case_file) if case_file else None
+    if supervisor is not None:
+        await send_request(context, supervisor, approval.id)
+    return Reply(context.render("commit/concession_sent", s=run.params["s"],
+                                name=supervisor.name if supervisor else None))  # fmt: skip
+
+
+CONCESSION_FLOW = register(
+    Flow(
+        name="concession",
+        title=N_("Ask the supervisor"),
+        steps=(
+            Step("kinds", "commit/concession_ask", Choices(_CONCESSIONS, columns=1)),
+            Step("detail", "commit/concession_ask", Text(max_chars=300), optional=True),
+        ),
+        load=_concession_load,
+        finish=_concession,
+        lost="commit/lost",
+    )
+)
+
+
+async def concession_button(update: Update, context: QingshouContext, case_id: int) -> None:
+    """ "🔒 Ask the supervisor" on the card: which concession, and in a line what is asked."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    case_file = await context.storage.get_case(user, case_id)
+    if case_file is None or not may_prepare(user, case_file.summary):
+        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
+        return
+    await query.answer()
+    await ENGINE.start(update, context, CONCESSION_FLOW, {}, case_id=case_id)

@@ -192,3 +192,28 @@ async def test_an_unanswered_request_is_sent_to_the_supervisor_once_more(world, 
     assert [label for r in again.buttons for label, _ in r][:2] == ["✅ Approve", "❌ Reject"]
     clock.advance(timedelta(minutes=31))
     assert await run_job() == 0  # once only; then it waits for the digest
+
+
+async def test_a_concession_asked_from_the_card_reaches_the_supervisor_and_the_answer_returns(
+    world, bot
+):
+    zhang = await _case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await zhang.send("/case HT1")
+    card = await zhang.expect("HT1")
+    await zhang.press("🔒 Ask the supervisor", card)
+    await zhang.expect("Which concession do they ask for?")
+    await zhang.press("a fee waiver")
+    await zhang.expect("Which concession")  # the same question, ✓ a fee waiver
+    await zhang.press("✔ Done")
+    await zhang.expect("what exactly is asked")
+    await zhang.send("免除占用费3000元")
+    await zhang.expect("Asked 组长 about 张三")
+    request = await boss.expect("Approval asked by 张伟", timeout=10)
+    assert "免除占用费3000元" in request.text
+    assert "a fee waiver" in request.text
+    await boss.press("❌ Reject")
+    await boss.expect("You rejected this request.")
+    await zhang.expect("did not approve your commitment request", timeout=10)

@@ -71,7 +71,8 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "commit/approval": [{"approval": a, "data": DATA} for a in [None, *APPROVALS]],
     "commit/approval_request": [{"s": summary(), "a": a, "p": a.proposal, "again": again}
-                                for a in APPROVALS[:1] for again in (False, True)],
+                                for a in APPROVALS[:1] for again in (False, True)]
+    + [{"s": summary(), "a": APPROVALS[0], "p": {"detail": EVIL}, "again": False}],
     "commit/answered": [{"a": a} for a in APPROVALS[1:]],
     "commit/answer_for_collector": [{"a": a} for a in APPROVALS[1:]],
     "commit/counter_ask": [{"s": summary()}],
@@ -87,6 +88,9 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "commit/cancel_reason": [{"s": summary(), "c": COMMITMENT, "data": {}}],
     "commit/cancelled": [{"s": summary(), "c": COMMITMENT}],
     "flows/send_a_photo": [{}],
+    "commit/concession_ask": [{"s": summary(), "step": step, "data": {}}
+                              for step in ("kinds", "detail")],
+    "commit/concession_sent": [{"s": summary(), "name": name} for name in (EVIL, None)],
     "outcome/ask": [{**PARAMS, "step": step, "data": {"_prep": {"step": "sign_agreement"}},
                      "known": KNOWN.get(step)} for step in OUTCOME_STEPS],
     "outcome/saved": [{"s": summary(), "m": MEETING, "money": money, "count": count,
