@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 
 from bot.sandbox import Sandbox
-from tests.browser.test_webchat import BOT_TIMEOUT, PHONE, open_page, pane_of, send
+from tests.browser.test_webchat import BOT_TIMEOUT, PHONE, expect, open_page, pane_of, send
 
 pytestmark = pytest.mark.browser
-
-from playwright.async_api import expect
 
 
 async def test_the_demo_collector_reads_the_prepared_brief_on_a_phone(

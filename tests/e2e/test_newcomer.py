@@ -396,7 +396,7 @@ async def test_a_ledger_without_balance_and_security_columns_shows_not_in_the_fi
     csv = "合同号,借款人,逾期本金,逾期日期\nHT1,王建国,9000,2026-10-01\n".encode()
     await supervisor.send_document("ledger.csv", csv, "text/csv")
     await supervisor.expect("Reading")  # its own message, before the dry run
-    preview = await supervisor.expect("Dry run", timeout=15)
+    await supervisor.expect("Dry run", timeout=15)
     await supervisor.expect("now? New cases")  # the question, under the file of refused rows
     await supervisor.press("Import")
     await supervisor.expect("Imported", timeout=15)

@@ -202,7 +202,7 @@ async def test_preparing_again_with_another_approach_asks_why_and_the_card_shows
     assert "Prepared" in card.text
     assert "Approach changes" in card.text
     assert "他很在意面子，施压没有用" in card.text
-    assert [label for r in card.buttons for label, _ in r][0] == "🧭 Prepare"
+    assert next(label for r in card.buttons for label, _ in r) == "🧭 Prepare"
 
 
 async def test_only_the_lead_or_their_supervisor_prepares(world, bot):

@@ -139,7 +139,12 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"page": page_of([], 0), "today": False, "staff": True},
     ],
     "cases/card": [
-        {"v": card_view(PREPARED, date(2026, 11, 30), UTC), "f": PREPARED, "s": PREPARED.summary, **NO_MEETINGS},
+        {
+            "v": card_view(PREPARED, date(2026, 11, 30), UTC),
+            "f": PREPARED,
+            "s": PREPARED.summary,
+            **NO_MEETINGS,
+        },
         {
             "v": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
             "f": FILE,
