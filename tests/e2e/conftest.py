@@ -240,7 +240,11 @@ async def eventually(
 
 
 async def expect_silence(person: Person, seconds: float = 1.0) -> None:
-    """Assert the bot sends this person nothing (no message, no edit) for ``seconds``."""
+    """Assert the bot sends this person nothing (no message, no edit) for ``seconds``.
+
+    With the in-process bot prefer ``world.assert_silent(person)``: it waits exactly until the
+    bot has handled what it was sent, instead of a fixed time.
+    """
     batch = await person.client.wait(person.id, person.seen_seq, seconds, person.bot)
     said = [
         e
