@@ -337,24 +337,31 @@ async def _finish(run: FlowRun) -> Reply:
     if record is None:
         return Reply(context.render("prep/lost", text="", data=run.data))
     fresh = await context.storage.get_case(user, case_file.id)
-    return brief_reply(context, fresh or case_file)
+    return await brief_reply(context, fresh or case_file)
 
 
-def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
-    """The brief of the case's latest prep, with its buttons."""
+async def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
+    """The brief of the case's latest prep, with its buttons (策略2 counts the meetings so far)."""
     latest = case_file.latest_prep
     assert latest is not None
     unknown = unknown_facts(case_file.case, known_facts(latest.answers))
-    brief = build_brief(latest.answers, unknown_count=len(unknown), meetings_without_agreement=0)
+    meetings = await context.storage.meetings_without_agreement(case_file.id)
+    brief = build_brief(
+        latest.answers, unknown_count=len(unknown), meetings_without_agreement=meetings
+    )
     rows = []
     if unknown:
         from handlers.cases import UNKNOWNS  # the card's ❓ list, the same button
 
         label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(unknown)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
+    from handlers.outcome import OUTCOME  # after the meeting, from the brief
+
     rows.append(
         [InlineKeyboardButton(context.label(N_("🧭 Prepare again")),
-                              callback_data=PREPARE.data(case_file.id))]
+                              callback_data=PREPARE.data(case_file.id)),
+         InlineKeyboardButton(context.label(N_("✍ Outcome")),
+                              callback_data=OUTCOME.data(case_file.id))]
     )  # fmt: skip
     text = context.render("prep/brief", b=brief, s=case_file.summary, prep=latest)
     return Reply(text, InlineKeyboardMarkup(rows))
@@ -605,5 +612,5 @@ async def brief(update: Update, context: QingshouContext) -> None:
             context.render("prep/no_brief", s=case_file.summary), reply_markup=keyboard
         )
         return
-    reply = brief_reply(context, case_file)
+    reply = await brief_reply(context, case_file)
     await message.reply_text(reply.text, reply_markup=reply.markup)

@@ -220,3 +220,29 @@ async def test_only_the_lead_or_their_supervisor_prepares(world, bot):
     boss = await world.member(Role.SUPERVISOR, "组长")
     await boss.send("/prep HT1")
     await boss.expect("Can they repay?")
+
+
+async def test_the_brief_warns_after_two_meetings_without_agreement_and_leads_to_the_outcome(
+    world, bot
+):
+    from datetime import date
+
+    from bot.domain.commitments import Achieved, NewMeeting, NewPayment
+    from bot.domain.prep import Figures, PrepAnswers, UrgencyFromPrep
+
+    zhang = await _case_with_guarantor(world)
+    cid = await case_id(world, "HT1")
+    user = world.members[zhang.id]
+    answers = PrepAnswers(figures=Figures(bottom=600_000, target=800_000, opening=900_000))
+    await world.storage.add_prep(user, cid, answers, approach_reason=None,
+                                 urgency=UrgencyFromPrep(), now=world.clock.now())  # fmt: skip
+    for _ in range(2):
+        meeting = NewMeeting(date(2026, 11, 30), "investigative", "home", None, Achieved.NO,
+                             None, None, None, None, None)  # fmt: skip
+        await world.storage.add_meeting(user, cid, meeting, NewPayment(0, None, date(2026, 11, 30)),
+                                        now=world.clock.now())  # fmt: skip
+    await zhang.send("/brief HT1")
+    brief = await zhang.expect("💵")
+    assert "strategy 2" in brief.text  # two meetings and no agreement: settle it this time
+    await zhang.press("✍ Outcome", brief)
+    await zhang.expect("What kind of meeting was it?")
