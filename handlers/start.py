@@ -18,6 +18,8 @@ async def start(update: Update, context: QingshouContext) -> None:
     code = context.args[0] if context.args else None
 
     if context.user is not None:
+        # What was waiting for them to open the chat (new cases, a lead change) comes now.
+        await context.storage.release_waiting(context.user.id, now=context.clock.now())
         template = "start/already_member" if code else "start/welcome"
         await message.reply_text(context.render(template, user=context.user))
         await context.refresh_menu(context.user)

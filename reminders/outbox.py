@@ -74,6 +74,14 @@ async def _deliver_due(context: QingshouContext) -> int:
             await storage.set_blocked(item.telegram_id, True, now=now)
             await storage.mark_failed(item.id, str(exc), now=now, retry_at=None)
         except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                # They have not opened the bot's chat yet (a collector whose cases came before
+                # their first /start): keep it; /start releases it, or it is tried again later.
+                log.info("outbox %s waits for %s to open the chat", item.id, item.user_id)
+                give_up = item.attempts + 1 >= MAX_ATTEMPTS
+                retry_at = None if give_up else now + timedelta(hours=6)
+                await storage.mark_failed(item.id, str(exc), now=now, retry_at=retry_at)
+                continue
             log.error("outbox %s refused by Telegram: %s", item.id, exc)
             await storage.mark_failed(item.id, str(exc), now=now, retry_at=None)
         except TelegramError as exc:

@@ -375,6 +375,9 @@ class OutboxStore(Protocol):
     ) -> None:
         """A send failed: try again at ``retry_at``, or give up (dropped) when it is None."""
 
+    async def release_waiting(self, user_id: int, *, now: datetime) -> int:
+        """Messages that waited because ``user_id`` had not opened the chat are due now."""
+
 
 class AuditStore(Protocol):
     """The audit trail, small installation facts (meta), backups and the schema."""

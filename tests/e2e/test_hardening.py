@@ -51,7 +51,8 @@ async def test_staff_name_comes_from_the_inviter_not_from_telegram(world, bot, s
     user = await storage.get_user_by_telegram_id(newcomer.id)
     assert (user.name, user.staff_name) == ("Zhang W.", "张伟")
     await world.tick()
-    await supervisor.expect_next("has joined team 东城 as a collector using your invite")
+    joined = await supervisor.expect_next("has joined team 东城 as a collector using your invite")
+    assert joined.text.startswith("张伟 has joined")  # the name on the books, not "Zhang W."
     # A Telegram rename changes the display name only.
     await storage.update_profile(user.id, name="王五", username=None, telegram_locale="en")
     assert (await storage.get_user(user.id)).staff_name == "张伟"

@@ -93,3 +93,27 @@ async def test_a_button_handler_that_fails_after_answering_is_not_answered_twice
     assert apology.buttons == []
     answers = await client.calls("answerCallbackQuery")
     assert len(answers) == 1  # the handler's own; the error handler wrote a message instead
+
+
+async def test_a_notice_for_someone_who_never_opened_the_chat_waits_for_their_first_start(
+    world, bot
+):
+    supervisor = await world.member(Role.SUPERVISOR, "组长")
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    li = await world.member(Role.COLLECTOR, "李娜")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    await li.send("/start")
+    await li.expect("Welcome")
+    await supervisor.send("/assign HT1")
+    await supervisor.expect("Who should lead this case instead?")
+    await supervisor.press("李娜")
+    await supervisor.expect("Change the lead collector?")
+    await supervisor.press("Workload")
+    await supervisor.expect("李娜 now leads 张三 (HT1)")
+    assert await world.tick() == 1  # 李娜 is told; 张伟 has never opened the chat
+    await li.expect("made you the lead collector of 张三")
+    await zhang.send("/start")
+    await zhang.expect("Welcome")
+    assert await world.tick() == 1  # his notice was kept, not dropped
+    await zhang.expect("gave 张三 (HT1) to 李娜")

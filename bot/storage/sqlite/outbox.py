@@ -126,6 +126,15 @@ class SqliteOutbox(Engine):
                 [(ts(now), message_id, row_id) for row_id, message_id in results],
             )
 
+    async def release_waiting(self, user_id: int, *, now: datetime) -> int:
+        """Make ``user_id``'s queued messages due now (they just opened the chat)."""
+        done = await self._execute(
+            "UPDATE outbox SET not_before = ? WHERE user_id = ? AND sent_at IS NULL "
+            "AND dropped_at IS NULL AND not_before > ? AND last_error LIKE '%hat not found%'",
+            (ts(now), user_id, ts(now)),
+        )
+        return done.rowcount
+
     async def mark_failed(
         self, row_id: int, error: str, *, now: datetime, retry_at: datetime | None
     ) -> None:

@@ -411,7 +411,13 @@ class SqlitePeople(Engine):
             await db.enqueue(
                 invite.created_by,
                 "notify/invite_used",
-                {"name": name, "role": invite.role.value, "team": invite.team_name},
+                # The name on the books (as the inviter typed it), not the Telegram name,
+                # which its owner can set to anything.
+                {
+                    "name": invite.staff_name or name,
+                    "role": invite.role.value,
+                    "team": invite.team_name,
+                },
                 now,
             )
         return user_id
