@@ -50,6 +50,7 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
+from handlers.lookup import case_to_work_on, pressed_case_to_work_on
 from handlers.outcome import CHANNEL_LABELS, _labelled
 
 #: "🤝 Commitment" on the card and after an outcome: (case id).
@@ -536,42 +537,21 @@ async def start_commit(update: Update, context: QingshouContext, case_file: Case
 
 async def commit(update: Update, context: QingshouContext) -> None:
     """``/commit <name, contract or phone>``: record what was promised."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None
-    query = " ".join(context.args or []).strip()
-    if not query:
-        await message.reply_text(context.render("commit/usage"))
-        return
-    found = await context.storage.find_cases(user, query, limit=11)
-    exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
-    if not found:
-        await message.reply_text(context.render("cases/not_found", query=query))
-        return
-    if len(found) > 1 and len(exact) != 1:
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(f"🤝 {c.borrower_name} · {c.contract_no}",
-                                   callback_data=COMMIT.data(c.id))] for c in found[:10]]
-        )  # fmt: skip
-        await message.reply_text(
-            context.render("cases/choose", query=query, more=len(found) > 10), reply_markup=keyboard
-        )
-        return
-    case_file = await context.storage.get_case(user, (exact or found)[0].id)
-    assert case_file is not None
-    if not may_prepare(user, case_file.summary):
-        await message.reply_text(context.render("prep/not_lead", s=case_file.summary))
-        return
-    await start_commit(update, context, case_file)
+    assert update.effective_message is not None
+    case_file = await case_to_work_on(
+        update.effective_message, context, " ".join(context.args or []).strip(),
+        choose=COMMIT, icon="🤝", usage="commit/usage",
+    )  # fmt: skip
+    if case_file is not None:
+        await start_commit(update, context, case_file)
 
 
 async def commit_button(update: Update, context: QingshouContext, case_id: int) -> None:
     """ "🤝 Record the commitment" after an outcome, or on a card."""
     query = update.callback_query
-    user = context.user
-    assert query is not None and user is not None
-    case_file = await context.storage.get_case(user, case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
+    assert query is not None
+    case_file = await pressed_case_to_work_on(context, case_id)
+    if case_file is None:
         await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
         return
     await query.answer()

@@ -71,6 +71,7 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
+from handlers.lookup import case_to_work_on
 
 #: "🧭 Prepare" (the card, /today, a choice of cases): (case id).
 PREPARE = callbacks.route("pp", Int())
@@ -543,34 +544,25 @@ async def prep(update: Update, context: QingshouContext) -> None:
     assert message is not None and user is not None
     query = " ".join(context.args or []).strip()
     if query:
-        found = await context.storage.find_cases(user, query, limit=CHOICES + 1)
-        exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
-        if len(found) == 1 or len(exact) == 1:
-            case_file = await context.storage.get_case(user, (exact or found)[0].id)
-            assert case_file is not None
-            if not may_prepare(user, case_file.summary):
-                await message.reply_text(context.render("prep/not_lead", s=case_file.summary))
-                return
+        case_file = await case_to_work_on(
+            message, context, query, choose=PREPARE, icon="🧭", usage="prep/choose"
+        )
+        if case_file is not None:
             await _start(update, context, case_file)
-            return
-        if not found:
-            await message.reply_text(context.render("cases/not_found", query=query))
-            return
-        choices = found[:CHOICES]
-        template, params = "cases/choose", {"query": query, "more": len(found) > CHOICES}
-    else:
-        today = card_today(context)
-        ranked = rank_queue(await context.storage.list_cases(user), today, context.settings.tz)
-        choices = [r.case for r in ranked[:CHOICES]]
-        if not choices:
-            await message.reply_text(context.render("prep/no_cases"))
-            return
-        template, params = "prep/choose", {}
+        return
+    # No case named: the most urgent ones, a tap away.
+    ranked = rank_queue(
+        await context.storage.list_cases(user), card_today(context), context.settings.tz
+    )
+    choices = [r.case for r in ranked[:CHOICES]]
+    if not choices:
+        await message.reply_text(context.render("prep/no_cases"))
+        return
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"🧭 {c.borrower_name} · {c.contract_no}",
                                callback_data=PREPARE.data(c.id))] for c in choices]
     )  # fmt: skip
-    await message.reply_text(context.render(template, **params), reply_markup=keyboard)
+    await message.reply_text(context.render("prep/choose"), reply_markup=keyboard)
 
 
 def card_today(context: QingshouContext) -> Any:

@@ -1,0 +1,67 @@
+"""Finding the case a command is about (``/prep 王建国``, ``/outcome HT1``, ``/commit 138…``).
+
+One search for every command that works on a case: the shared case search (name, contract
+number or phone, only among the viewer's cases), "not found", buttons to choose among several
+(each a route of the command's own, re-checked when pressed), and the right to work on it: the
+lead collector, a supervisor of its team, an admin (策略12: one lead per case).
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.callbacks import Route
+from bot.context import QingshouContext
+from bot.domain.casefile import CaseFile, may_prepare
+
+#: Several matches: at most this many buttons to choose from.
+CHOICES = 10
+
+
+async def case_to_work_on(
+    message: Message,
+    context: QingshouContext,
+    query: str,
+    *,
+    choose: Route,
+    icon: str,
+    usage: str,
+) -> CaseFile | None:
+    """The one case ``query`` names that the person may work on; otherwise answer for the
+    caller (the usage, not found, a choice of cases, or who may) and return None."""
+    user = context.user
+    assert user is not None
+    if not query:
+        await message.reply_text(context.render(usage))
+        return None
+    found = await context.storage.find_cases(user, query, limit=CHOICES + 1)
+    exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
+    if not found:
+        await message.reply_text(context.render("cases/not_found", query=query))
+        return None
+    if len(found) > 1 and len(exact) != 1:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(f"{icon} {c.borrower_name} · {c.contract_no}",
+                                   callback_data=choose.data(c.id))] for c in found[:CHOICES]]
+        )  # fmt: skip
+        await message.reply_text(
+            context.render("cases/choose", query=query, more=len(found) > CHOICES),
+            reply_markup=keyboard,
+        )
+        return None
+    case_file = await context.storage.get_case(user, (exact or found)[0].id)
+    assert case_file is not None  # found with the same viewer a moment ago
+    if not may_prepare(user, case_file.summary):
+        await message.reply_text(context.render("prep/not_lead", s=case_file.summary))
+        return None
+    return case_file
+
+
+async def pressed_case_to_work_on(context: QingshouContext, case_id: int) -> CaseFile | None:
+    """The case a button names, if the presser may work on it (the caller answers the press)."""
+    user = context.user
+    assert user is not None
+    case_file = await context.storage.get_case(user, case_id)
+    if case_file is None or not may_prepare(user, case_file.summary):
+        return None
+    return case_file
