@@ -34,6 +34,7 @@ from bot.runner import running
 from bot.storage import SqliteStorage
 from bot.telegram_io import ResilientRateLimiter
 from reminders import OUTBOX_JOB
+from tests.e2e.process import BotProcess
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 BOT_USERNAME = "qingshou_test_bot"
@@ -252,3 +253,13 @@ async def expect_silence(person: Person, seconds: float = 1.0) -> None:
         if e["kind"] in ("message", "edit") and e.get("message", {}).get("from") == "bot"
     ]
     assert not said, f"expected silence, got {said}"
+
+
+@pytest.fixture
+async def bot_process(emulator, settings) -> AsyncIterator[BotProcess]:
+    """The real bot as its own process (``python -m bot run``), to stop, kill and restart."""
+    process = BotProcess(emulator, TOKEN, settings.db_path)
+    await process.start()
+    yield process
+    await process.stop()
+    assert process.tracebacks() == [], "".join(process.log[-60:])

@@ -8,23 +8,9 @@ nothing and says so, a double tap changes once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.domain.people import Role
-from tests.e2e.conftest import TOKEN, World
-from tests.e2e.process import BotProcess
+from tests.e2e.conftest import World
 from tests.e2e.seed import case_id, ledger, row
-
-
-@pytest.fixture
-async def bot_process(emulator, settings) -> AsyncIterator[BotProcess]:
-    process = BotProcess(emulator, TOKEN, settings.db_path)
-    await process.start()
-    yield process
-    await process.stop()
-    assert process.tracebacks() == [], "".join(process.log[-60:])
 
 
 async def _team(world: World):

@@ -4,24 +4,9 @@ collector continues at the same question with every earlier answer intact; comin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.people import Role
-from tests.e2e.conftest import TOKEN
-from tests.e2e.process import BotProcess
 from tests.e2e.seed import ledger, row
-
-
-@pytest.fixture
-async def bot_process(emulator, settings) -> AsyncIterator[BotProcess]:
-    process = BotProcess(emulator, TOKEN, settings.db_path)
-    await process.start()
-    yield process
-    await process.stop()
-    assert process.tracebacks() == [], "".join(process.log[-60:])
 
 
 async def test_a_restart_in_the_middle_of_prep_keeps_every_answer(world, bot_process):
