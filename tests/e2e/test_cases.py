@@ -340,7 +340,10 @@ async def test_reassignment_warns_asks_why_records_and_tells_both(world, bot):
     await zhang.send("/assign HT00000")  # also opens his chat, so the bot may write to him
     assert "Only supervisors and admins" in (await zhang.expect()).text
     await li.send("/start")
-    await li.expect()
+    await li.expect("Welcome")
+    # Her "new cases" notice waited for her to open the chat; /start released it.
+    assert await world.tick() == 1
+    await li.expect("gave you new cases to lead: 2")
 
     await supervisor.send("/assign HT00000")
     choose = await supervisor.expect("Who should lead this case instead?")
