@@ -327,10 +327,12 @@ def test_a_collectors_help_offers_only_what_collectors_can_do(renderer):
         for command in ("/assign", "/invite", "/users"):
             assert command not in text
     english = renderer.render("en", "help/help", user=user(Role.COLLECTOR))
-    assert "a reason" not in english
     assert "Send the ledger" not in english
+    assert "counter-offer (an amount or a date)" not in english
+    for command in ("/prep", "/brief", "/outcome", "/commit"):  # the collector's own work
+        assert command in english
     supervisor = renderer.render("en", "help/help", user=user(Role.SUPERVISOR))
-    assert "a reason" in supervisor
+    assert "counter-offer (an amount or a date)" in supervisor
     assert "/assign" in supervisor
 
 
