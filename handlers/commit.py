@@ -34,7 +34,7 @@ from bot.domain.commitments import (
 )
 from bot.domain.dates import DateError, Due, Recurrence, parse_dates, parse_schedule, working_day
 from bot.domain.money import AmountError, format_amount, parse_amount
-from bot.domain.plans import check_plan, equal_amounts, plan_dates
+from bot.domain.plans import apply_counter, check_plan, equal_amounts, plan_dates, to_working_days
 from bot.flows import (
     ENGINE,
     Amount,
@@ -243,12 +243,9 @@ def _after_summary(run: FlowRun) -> str | None:
 def _shift_to_working_days(run: FlowRun) -> None:
     """Move each instalment on a weekend or holiday to the next working day (as offered)."""
     plan = dict(run.data.get("plan") or {})
-    moved = []
-    for iso, short in plan.get("dues") or []:
-        day = date.fromisoformat(iso)
-        check = working_day(day)
-        moved.append([(check.next_working_day or day).isoformat(), short])
-    plan["dues"], plan["shifted"] = moved, True
+    moved = to_working_days(_dues(run.data))
+    plan["dues"] = [[d.date.isoformat(), d.short_month] for d in moved]
+    plan["shifted"] = True
     run.data["plan"] = plan
 
 
@@ -374,11 +371,8 @@ def _proposal(run: FlowRun, check: Any) -> dict[str, Any]:
 
 def _new_commitment(run: FlowRun, *, counter: dict[str, Any] | None = None) -> NewCommitment:
     dues, amounts = _dues(run.data), _amounts(run.data)
-    if counter and isinstance(counter.get("amount"), int):
-        amounts = equal_amounts(int(counter["amount"]), len(dues))
-    if counter and isinstance(counter.get("date"), str) and dues:
-        shift = date.fromisoformat(counter["date"]) - dues[0].date
-        dues = [Due(d.date + shift, d.short_month) for d in dues]
+    if counter:
+        dues, amounts = apply_counter(dues, amounts, counter)
     money = int(run.data.get("money") or 0)
     channel = run.data.get("channel")
     promised = run.data.get("promised_by")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.dates import Due, Recurrence, schedule_dates
+from bot.domain.dates import Due, Recurrence, schedule_dates, working_day
 
 #: A first instalment further out than this needs the supervisor (QINGSHOU_FIRST_DUE_DAYS).
 FIRST_DUE_DAYS = 31
@@ -125,3 +125,27 @@ STALLED_AFTER = 3
 def stalled(meetings_without_agreement: int) -> bool:
     """Three or more meetings and still no agreement (策略2: flag it for the supervisor)."""
     return meetings_without_agreement >= STALLED_AFTER
+
+
+def to_working_days(dues: Sequence[Due]) -> list[Due]:
+    """Each instalment on a weekend or public holiday moved to the next working day (as the
+    summary offers); the others as they are. Edge case: two instalments may then share a day
+    (a Saturday and the Monday after both land on Monday) — the summary shows it."""
+    return [Due(working_day(d.date).next_working_day or d.date, d.short_month) for d in dues]
+
+
+def apply_counter(
+    dues: Sequence[Due], amounts: Sequence[int], counter: dict[str, object]
+) -> tuple[list[Due], list[int]]:
+    """A supervisor's counter-offer applied to a plan: an ``amount`` is the new total of the
+    instalments (equal again, to the yuan); a ``date`` (ISO) is the new first due date, every
+    instalment moved by the same number of days. Anything else leaves the plan as it was."""
+    new_dues, new_amounts = list(dues), list(amounts)
+    amount = counter.get("amount")
+    if isinstance(amount, int) and not isinstance(amount, bool) and new_dues:
+        new_amounts = equal_amounts(amount, len(new_dues))
+    first = counter.get("date")
+    if isinstance(first, str) and new_dues:
+        shift = date.fromisoformat(first) - new_dues[0].date
+        new_dues = [Due(d.date + shift, d.short_month) for d in new_dues]
+    return new_dues, new_amounts

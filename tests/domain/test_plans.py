@@ -80,3 +80,27 @@ def test_a_plan_within_the_limits_needs_nobody_and_more_than_the_debt_is_over():
 def test_three_meetings_without_an_agreement_are_stalled_two_are_not():
     assert not stalled(2)
     assert stalled(3)
+
+
+def test_instalments_on_a_weekend_or_holiday_move_to_the_next_working_day():
+    from bot.domain.plans import to_working_days
+
+    national_day = Due(date(2026, 10, 1))  # 国庆节
+    sunday = Due(date(2026, 12, 27))
+    monday = Due(date(2026, 12, 28))
+    assert [d.date for d in to_working_days([national_day, sunday, monday])] == [
+        date(2026, 10, 8), date(2026, 12, 28), date(2026, 12, 28),
+    ]  # fmt: skip
+
+
+def test_a_counter_offer_sets_the_total_or_moves_the_first_date():
+    from bot.domain.plans import apply_counter
+
+    dues = plan_dates(Recurrence("monthly", day=25, count=3), SAT_28_NOV)
+    amounts = [1_000 * YUAN] * 3
+    new_dues, new_amounts = apply_counter(dues, amounts, {"amount": 4_500 * YUAN})
+    assert (new_dues, new_amounts) == (dues, [1_500 * YUAN] * 3)
+    new_dues, new_amounts = apply_counter(dues, amounts, {"date": "2026-12-20"})
+    assert [d.date for d in new_dues] == [date(2026, 12, 20), date(2027, 1, 20), date(2027, 2, 20)]
+    assert new_amounts == amounts
+    assert apply_counter(dues, amounts, {"nonsense": True}) == (list(dues), amounts)
