@@ -45,6 +45,7 @@ from telegram.error import BadRequest
 from bot import callbacks
 from bot.callbacks import Choice, Int
 from bot.domain.money import AmountError, parse_amount
+from bot.telegram_io import ResilientRateLimiter
 from bot.i18n import N_, babel_locale
 
 if TYPE_CHECKING:
@@ -1084,8 +1085,13 @@ class Engine:
 
     @staticmethod
     async def _answer(query: CallbackQuery | None) -> None:
-        if query is not None:
-            await query.answer()
+        """Stop the button's spinner, unless a step did so already (before slow work)."""
+        if query is None:
+            return
+        limiter = query.get_bot().rate_limiter
+        if isinstance(limiter, ResilientRateLimiter) and limiter.was_answered(query.id):
+            return
+        await query.answer()
 
     async def _edit_or_send(
         self,

@@ -128,6 +128,11 @@ async def _decide(run: FlowRun) -> Reply:
     assert user is not None
     record = run.params["record"]
     now = context.clock.now()
+    query = run.update.callback_query
+    if query is not None:
+        # Writing a large file takes seconds: stop the spinner and say what is happening.
+        await query.answer()
+        await query.edit_message_text(context.render("imports/importing", record=record))
     try:
         applied = await apply_pending(
             context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz,

@@ -132,6 +132,8 @@ async def test_supervisor_imports_csv_dry_run_then_import_and_reimport_keeps_rec
 
     await supervisor.press("Import")
     done = await supervisor.expect("Imported", timeout=15)
+    # The question said "Importing…" while the file was written (in place, spinner stopped).
+    assert any("Importing “台账.csv”" in (h.get("text") or "") for h in done.raw["history"])
     assert "New cases: 197" in done.text
     stored = {c.contract_no: c for c in await world.storage.list_cases(admin)}
     assert len(stored) == 197

@@ -170,11 +170,8 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "cases/usage": [{}],
     "cases/not_found": [{"query": EVIL}, {"query": EVIL, "text": EVIL}],
     "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],
-    "cases/note_prompt": [{"s": summary()}],
     "cases/note_saved": [{"s": summary(), "text": EVIL}],
-    "cases/note_lost": [{"text": EVIL}],
     "cases/note_usage": [{}],
-    "cases/cancelled": [{"cleared": c} for c in (True, False)],
     "assign/usage": [{}],
     "assign/not_allowed": [{}],
     "assign/choose_collector": [
@@ -191,7 +188,6 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "assign/cancelled": [{"s": summary()}],
     "assign/reason_prompt": [{"s": summary(), "target": _user("collector")}],
-    "assign/reason_invalid": [{"text": EVIL, "limit": 200}],
     "assign/reason_lost": [{"text": EVIL}],
     "assign/notify_new": [
         {
@@ -225,7 +221,6 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"data": {"file_name": EVIL, "team_name": EVIL, "summary": {"new": 3, "updated": 0}}}
     ],
     "imports/lost": [{"data": {}, "text": ""}],
-    "imports/team_chosen": [{"record": RECORD, "team": EVIL}],
     "imports/reading": [{"record": RECORD}],
     "imports/unreadable": [
         {"record": RECORD, "code": c, "missing": ["contract number", "borrower"], "line": "1"}
