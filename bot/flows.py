@@ -45,8 +45,8 @@ from telegram.error import BadRequest
 from bot import callbacks
 from bot.callbacks import Choice, Int
 from bot.domain.money import AmountError, parse_amount
-from bot.telegram_io import ResilientRateLimiter
 from bot.i18n import N_, babel_locale
+from bot.telegram_io import ResilientRateLimiter
 
 if TYPE_CHECKING:
     from bot.config import Settings
