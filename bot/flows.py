@@ -1088,7 +1088,7 @@ class Engine:
         """Stop the button's spinner, unless a step did so already (before slow work)."""
         if query is None:
             return
-        limiter = query.get_bot().rate_limiter
+        limiter = getattr(query.get_bot(), "rate_limiter", None)  # ExtBot has it
         if isinstance(limiter, ResilientRateLimiter) and limiter.was_answered(query.id):
             return
         await query.answer()
