@@ -28,6 +28,29 @@ from bot.storage.errors import SchemaTooNewError, StorageError, StorageUnavailab
 
 BUSY_TIMEOUT_MS = 5000
 
+
+async def _enter_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL, retrying while another process holds the lock.
+
+    Changing the journal mode needs an exclusive lock, and SQLite returns SQLITE_BUSY for it
+    at once, without the busy handler, when several connections open a new file together (the
+    bot and the CLI started side by side). So we wait here, up to the same busy timeout.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if loop.time() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
 #: SQLite result codes that mean "the database cannot be used (now)", not "this request is wrong".
 _UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN",
                 "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_NOTADB", "SQLITE_CORRUPT",
@@ -126,7 +149,7 @@ class Engine:
         try:
             with driver_errors(path):
                 await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                await conn.execute("PRAGMA journal_mode = WAL")
+                await _enter_wal(conn)
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await conn.execute("PRAGMA synchronous = NORMAL")
             storage = cls(conn, path)
