@@ -135,7 +135,8 @@ async def test_migration_5_keeps_queued_messages_as_template_rows(tmp_path):
             "template", 4242, 4242, "notify/invite_used", {"name": "李"})  # fmt: skip
         indexes = await rows(s, "SELECT name FROM sqlite_master WHERE tbl_name = 'outbox' "
                                 "AND type = 'index' ORDER BY name")  # fmt: skip
-        assert indexes == [("outbox_calls",), ("outbox_due",)]
+        # 0005 rebuilt the table with its indexes; later migrations add their own beside them.
+        assert {("outbox_calls",), ("outbox_due",)} <= set(indexes)
     finally:
         await s.close()
 

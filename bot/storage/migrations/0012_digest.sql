@@ -1,0 +1,24 @@
+-- The supervisor's daily digest (issue 11). One digest_runs row per recipient per LOCAL day
+-- (unique): written with the digest's outbox rows in one transaction, so it goes out exactly
+-- once, also across restarts and DST change days. user_settings: a supervisor's own digest
+-- time (local 'HH:MM', NULL = the cooperative's) and weekend mute.
+CREATE TABLE digest_runs (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    local_date  TEXT NOT NULL,
+    scope       TEXT NOT NULL DEFAULT 'team' CHECK (scope IN ('team', 'cooperative')),
+    created_at  TEXT NOT NULL,
+    group_key   TEXT NOT NULL,                 -- the outbox rows of this digest
+    UNIQUE (user_id, local_date)
+);
+
+CREATE TABLE user_settings (
+    user_id        INTEGER PRIMARY KEY REFERENCES users(id),
+    digest_time    TEXT,
+    mute_weekends  INTEGER NOT NULL DEFAULT 0 CHECK (mute_weekends IN (0, 1)),
+    updated_at     TEXT NOT NULL
+);
+
+-- Digest queries read payments by date and meetings by time per case.
+CREATE INDEX payments_received ON payments(received_on);
+CREATE INDEX instalments_due_all ON instalments(due_on);
