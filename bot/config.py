@@ -35,6 +35,11 @@ KNOWN_VARIABLES = (
     "QINGSHOU_APPROVAL_REMIND_MINUTES",
     "QINGSHOU_FIRST_DUE_DAYS",
     "QINGSHOU_PLAN_MONTHS",
+    "QINGSHOU_REMIND_TIME",
+    "QINGSHOU_HEADS_UP_DAYS",
+    "QINGSHOU_GRACE_DAYS",
+    "QINGSHOU_CATCHUP_HOURS",
+    "QINGSHOU_UNTOUCHED_DAYS",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -82,6 +87,19 @@ class Settings:
     first_due_days: int = 31
     #: A collector may agree a plan of up to this many months alone.
     plan_months: int = 6
+    #: The local hour of the due-day reminder (and of the next-morning follow-up).
+    remind_time: time = time(9, 0)
+    #: The heads-up goes this many days before the due date at the reminder hour; 0 = none.
+    heads_up_days: int = 1
+    #: Days after the due date an unpaid instalment stays "late" before it counts as broken.
+    grace_days: int = 0
+    #: After downtime, reminders overdue by more than this go to the supervisor's digest
+    #: instead of the collector's chat.
+    catchup_hours: int = 48
+    #: A case without contact for this many days is "untouched" in the digest.
+    untouched_days: int = 14
+    #: Seconds between reminder-poller ticks (the clock; each tick claims what is due).
+    poll_interval: float = 20.0
     #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
     request_timeout: float = 10.0
     #: Seconds between outbox ticks (a notification waits at most this long); tests tick by hand.
@@ -115,12 +133,10 @@ def _parse_admins(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _parse_time(raw: str) -> time:
+def _parse_time(raw: str, name: str = "QINGSHOU_DIGEST_TIME", example: str = "18:00") -> time:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ConfigError(
-            f"QINGSHOU_DIGEST_TIME: {raw!r} is not a time of day (use HH:MM, e.g. 18:00)"
-        )
+        raise ConfigError(f"{name}: {raw!r} is not a time of day (use HH:MM, e.g. {example})")
     return time(int(match[1]), int(match[2]))
 
 
@@ -225,5 +241,18 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         ),
         plan_months=_parse_count(
             "QINGSHOU_PLAN_MONTHS", get.get("QINGSHOU_PLAN_MONTHS", "6"), 1, 120
+        ),
+        remind_time=_parse_time(
+            get.get("QINGSHOU_REMIND_TIME", "09:00"), "QINGSHOU_REMIND_TIME", "09:00"
+        ),
+        heads_up_days=_parse_count(
+            "QINGSHOU_HEADS_UP_DAYS", get.get("QINGSHOU_HEADS_UP_DAYS", "1"), 0, 14
+        ),
+        grace_days=_parse_count("QINGSHOU_GRACE_DAYS", get.get("QINGSHOU_GRACE_DAYS", "0"), 0, 60),
+        catchup_hours=_parse_count(
+            "QINGSHOU_CATCHUP_HOURS", get.get("QINGSHOU_CATCHUP_HOURS", "48"), 1, 24 * 30
+        ),
+        untouched_days=_parse_count(
+            "QINGSHOU_UNTOUCHED_DAYS", get.get("QINGSHOU_UNTOUCHED_DAYS", "14"), 1, 365
         ),
     )
