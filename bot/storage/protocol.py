@@ -336,18 +336,36 @@ class InboxStore(Protocol):
 
 
 class OutboxStore(Protocol):
-    """Messages to send later or to someone else, and Bot API calls deferred past their retries."""
+    """Messages to send later or to someone else, and Bot API calls deferred past their retries.
+
+    A template row is rendered in the recipient's language at send time; ``media`` 'photo' or
+    'document' sends ``attachment`` (with ``filename``) and the rendered template as caption
+    (<= 1024 characters); ``markup`` (InlineKeyboardMarkup.to_dict(), labels final) is sent as
+    the reply markup. ``priority``: 0 interactive, 1 notification, 2 bulk.
+    """
 
     async def enqueue(
         self,
-        user_id: int,
+        user_id: int | None,
         template: str,
         params: dict[str, Any],
         *,
         now: datetime,
         not_before: datetime | None = None,
-    ) -> None:
-        """Queue a message for ``user_id`` (delivered by reminders.outbox)."""
+        chat_id: int | None = None,
+        markup: dict[str, Any] | None = None,
+        media: str = "text",
+        attachment: bytes | None = None,
+        filename: str | None = None,
+        dedupe_key: str | None = None,
+        group_key: str | None = None,
+        priority: int = 1,
+    ) -> int:
+        """Queue a message for ``user_id`` (its chat: ``chat_id``, default the user's Telegram
+        id); the row id. A ``dedupe_key`` used before writes nothing and returns that row's id."""
+
+    async def get_outbox(self, row_id: int) -> OutboxMessage | None:
+        """One row as it is now (``message_id``, ``sent_at``, ``dropped_at`` once known)."""
 
     async def defer_call(
         self,
@@ -365,7 +383,19 @@ class OutboxStore(Protocol):
 
     async def due_outbox(self, now: datetime, *, limit: int = 100) -> list[OutboxMessage]:
         """Rows whose time has come, oldest first, each chat's calls in id order (a call
-        waits while an earlier call of its chat is not due yet)."""
+        waits while an earlier call of its chat is not due yet). A look: claims nothing."""
+
+    async def claim_outbox(
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        lease: timedelta = ...,
+        today: date | None = None,
+    ) -> list[OutboxMessage]:
+        """Take due rows for sending under a lease (highest priority first, then oldest): no
+        other sender gets them until ``now + lease`` (a crash releases them then), and a
+        chat's later rows wait while its earlier ones are leased."""
 
     async def mark_sent(self, results: Sequence[tuple[int, int]], *, now: datetime) -> None:
         """Record Telegram's message id for each sent outbox row, in one batch."""
@@ -373,7 +403,15 @@ class OutboxStore(Protocol):
     async def mark_failed(
         self, row_id: int, error: str, *, now: datetime, retry_at: datetime | None
     ) -> None:
-        """A send failed: try again at ``retry_at``, or give up (dropped) when it is None."""
+        """A send failed: try again at ``retry_at``, or give up (dropped, its reminders dead)
+        when it is None."""
+
+    async def give_up_unreachable(
+        self, row_id: int, error: str, *, now: datetime, today: date, blocked: bool
+    ) -> None:
+        """The chat blocked the bot (``blocked``) or is gone for good: the row dropped, its
+        reminders dead, the user marked blocked, their supervisor(s) told once per local day,
+        in one transaction."""
 
     async def release_waiting(self, user_id: int, *, now: datetime) -> int:
         """Messages that waited because ``user_id`` had not opened the chat are due now."""

@@ -34,7 +34,7 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """A row of the outbox, due now.
+    """A row of the outbox (due now, claimed, or read back with get_outbox).
 
     ``kind == 'template'``: a message for ``user_id``, rendered at send time in their language
     (``locale``) from ``template`` and ``params``. ``kind == 'call'``: a Bot API call that could
@@ -55,6 +55,21 @@ class OutboxMessage:
     chat_id: int = 0
     method: str | None = None
     payload: dict[str, Any] | None = None
+    #: 'text', 'photo' (``attachment`` with the rendered template as caption) or 'document'.
+    media: str = "text"
+    #: InlineKeyboardMarkup.to_dict(), labels final (sent as the row's reply_markup).
+    markup: dict[str, Any] | None = None
+    attachment: bytes | None = None
+    filename: str | None = None
+    dedupe_key: str | None = None
+    group_key: str | None = None
+    #: 0 interactive, 1 notification, 2 bulk (a lower number goes first).
+    priority: int = 1
+    #: Telegram's id of the sent message (edit it in place later), once sent.
+    message_id: int | None = None
+    sent_at: datetime | None = None
+    dropped_at: datetime | None = None
+    last_error: str | None = None
 
 
 class ImportStatus:

@@ -14,3 +14,5 @@ ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
 CREATE UNIQUE INDEX outbox_dedupe ON outbox(dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX outbox_group ON outbox(group_key) WHERE group_key IS NOT NULL;
+-- A chat's live rows in id order: a row waits while an earlier row of its chat is leased.
+CREATE INDEX outbox_chat_live ON outbox(chat_id, id) WHERE sent_at IS NULL AND dropped_at IS NULL;

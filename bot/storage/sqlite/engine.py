@@ -51,6 +51,7 @@ async def _enter_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
 
+
 #: SQLite result codes that mean "the database cannot be used (now)", not "this request is wrong".
 _UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN",
                 "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_NOTADB", "SQLITE_CORRUPT",
@@ -289,25 +290,56 @@ class Tx:
 
     async def enqueue(
         self,
-        user_id: int,
+        user_id: int | None,
         template: str,
         params: dict[str, Any],
         now: datetime,
         not_before: datetime | None = None,
-    ) -> None:
-        """Queue a template message for ``user_id`` (its chat is the user's Telegram id)."""
-        await self.execute(
+        *,
+        chat_id: int | None = None,
+        markup: dict[str, Any] | None = None,
+        media: str = "text",
+        attachment: bytes | None = None,
+        filename: str | None = None,
+        dedupe_key: str | None = None,
+        group_key: str | None = None,
+        priority: int = 1,
+    ) -> int:
+        """Queue a template message for ``user_id`` (its chat: ``chat_id``, else the user's
+        Telegram id); the row id. With a ``dedupe_key`` used before, nothing is written and the
+        existing row's id is returned ("once per X" is a database rule)."""
+        if media not in ("text", "photo", "document"):
+            raise ValueError(f"outbox media must be text, photo or document, not {media!r}")
+        if media != "text" and attachment is None:
+            raise ValueError(f"an outbox {media} needs its attachment bytes")
+        if user_id is None and chat_id is None:
+            raise ValueError("an outbox message needs a user or a chat")
+        done = await self.execute(
             "INSERT INTO outbox (user_id, chat_id, kind, template, params, not_before, "
-            "created_at) VALUES (?1, (SELECT telegram_id FROM users WHERE id = ?1), "
-            "'template', ?2, ?3, ?4, ?5)",
+            "created_at, media, attachment, filename, markup, dedupe_key, group_key, priority) "
+            "VALUES (?1, COALESCE(?2, (SELECT telegram_id FROM users WHERE id = ?1)), "
+            "'template', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+            "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
             (
                 user_id,
+                chat_id,
                 template,
                 json.dumps(params, ensure_ascii=False),
                 ts(not_before or now),
                 ts(now),
+                media,
+                attachment,
+                filename,
+                None if markup is None else json.dumps(markup, ensure_ascii=False),
+                dedupe_key,
+                group_key,
+                priority,
             ),
         )
+        if done.rowcount > 0:
+            return done.lastrowid
+        row = await self.fetchone("SELECT id FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
+        return int(row[0])
 
     # -- effects (idempotency keys) ---------------------------------------------------------
 
