@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.domain.people import Role
-from tests.contract.conftest import NOW
+from bot.storage import open_storage
+from tests.contract.conftest import NOW, team_and_collector
 
 
 async def test_outbox_batches_and_retries(storage):
@@ -94,3 +95,189 @@ async def test_calls_to_people_who_blocked_the_bot_are_dropped(storage):
     assert await storage.deferred_chats() == {8}
     await storage.set_blocked(7, False, now=NOW)
     assert [m.chat_id for m in await storage.due_outbox(NOW)] == [8]  # dropped, not late
+
+
+# -- the outbox grows up (issue 10) ------------------------------------------------------------
+
+
+async def test_enqueue_returns_the_row_id_and_get_outbox_reads_it_back(storage):
+    _, u = await team_and_collector(storage)
+    first = await storage.enqueue(u.id, "notify/invite_used", {"name": "李"}, now=NOW)
+    second = await storage.enqueue(u.id, "notify/invite_used", {"name": "王"}, now=NOW)
+    assert isinstance(first, int)
+    assert second > first
+    row = await storage.get_outbox(first)
+    assert row is not None
+    assert (row.id, row.user_id, row.chat_id, row.template, row.params) == (
+        first, u.id, 7, "notify/invite_used", {"name": "李"},
+    )  # fmt: skip
+    assert (row.media, row.markup, row.attachment, row.priority) == ("text", None, None, 1)
+    assert (row.message_id, row.sent_at, row.dropped_at) == (None, None, None)
+    await storage.mark_sent([(first, 4242)], now=NOW)
+    await storage.mark_failed(second, "refused", now=NOW, retry_at=None)
+    sent, dropped = await storage.get_outbox(first), await storage.get_outbox(second)
+    assert sent is not None
+    assert (sent.message_id, sent.sent_at) == (4242, NOW)
+    assert dropped is not None
+    assert dropped.dropped_at == NOW
+    assert dropped.last_error == "refused"
+    assert await storage.get_outbox(second + 100) is None
+
+
+async def test_a_dedupe_key_makes_the_second_enqueue_a_no_op(storage):
+    _, u = await team_and_collector(storage)
+    first = await storage.enqueue(u.id, "a", {"n": 1}, now=NOW, dedupe_key="once:1")
+    again = await storage.enqueue(u.id, "b", {"n": 2}, now=NOW, dedupe_key="once:1", priority=0)
+    other = await storage.enqueue(u.id, "a", {"n": 3}, now=NOW, dedupe_key="once:2")
+    assert again == first
+    assert other != first
+    due = await storage.due_outbox(NOW)
+    assert [(m.template, m.params, m.dedupe_key) for m in due] == [
+        ("a", {"n": 1}, "once:1"), ("a", {"n": 3}, "once:2"),
+    ]  # fmt: skip
+    # Still a no-op once the first was sent: "once" means once.
+    await storage.mark_sent([(first, 1)], now=NOW)
+    assert await storage.enqueue(u.id, "a", {}, now=NOW, dedupe_key="once:1") == first
+    assert [m.id for m in await storage.due_outbox(NOW)] == [other]
+
+
+async def test_media_markup_group_and_chat_are_kept(storage):
+    _, u = await team_and_collector(storage)
+    markup = {"inline_keyboard": [[{"text": "已还清", "callback_data": "ri:1:paid"}]]}
+    photo = await storage.enqueue(
+        u.id, "digest/chart", {"d": "2026-11-30"}, now=NOW, media="photo",
+        attachment=b"\x89PNG...", filename="chart.png", markup=markup, group_key="digest:1",
+        priority=2,
+    )  # fmt: skip
+    doc = await storage.enqueue(
+        None, "export/file", {}, now=NOW, chat_id=555, media="document",
+        attachment=b"a,b\n1,2\n", filename="cases.csv", group_key="digest:1",
+    )  # fmt: skip
+    p, d = await storage.get_outbox(photo), await storage.get_outbox(doc)
+    assert p is not None
+    assert d is not None
+    assert (p.media, p.attachment, p.filename, p.markup, p.group_key, p.priority) == (
+        "photo", b"\x89PNG...", "chart.png", markup, "digest:1", 2,
+    )  # fmt: skip
+    assert (d.media, d.attachment, d.filename, d.user_id, d.chat_id, d.markup) == (
+        "document", b"a,b\n1,2\n", "cases.csv", None, 555, None,
+    )  # fmt: skip
+    claimed = await storage.claim_outbox(NOW)
+    assert [(m.id, m.media) for m in claimed] == [(doc, "document"), (photo, "photo")]
+    assert claimed[1].markup == markup
+    assert claimed[1].locale is None
+
+
+async def test_the_claim_takes_higher_priority_first(storage):
+    _, u = await team_and_collector(storage)
+    _, v = await team_and_collector(storage, telegram_id=8)
+    bulk = [await storage.enqueue(u.id, "b", {}, now=NOW, priority=2) for _ in range(3)]
+    note = await storage.enqueue(v.id, "n", {}, now=NOW + timedelta(seconds=1), priority=1)
+    reply = await storage.enqueue(v.id, "r", {}, now=NOW + timedelta(seconds=2), priority=0)
+    later = NOW + timedelta(seconds=5)
+    assert [m.id for m in await storage.claim_outbox(later, limit=2)] == [reply, note]
+    assert [m.id for m in await storage.claim_outbox(later, limit=10)] == bulk
+
+
+async def test_a_claimed_row_is_nobody_elses_until_its_lease_ends(storage):
+    _, u = await team_and_collector(storage)
+    _, v = await team_and_collector(storage, telegram_id=8)
+    a = await storage.enqueue(u.id, "a", {}, now=NOW)
+    await storage.enqueue(u.id, "a2", {}, now=NOW)
+    b = await storage.enqueue(v.id, "b", {}, now=NOW)
+    lease = timedelta(minutes=5)
+    first = await storage.claim_outbox(NOW, limit=1, lease=lease)
+    assert [m.id for m in first] == [a]
+    # u's second row waits behind the leased first one (its chat's order); v's is free.
+    assert [m.id for m in await storage.claim_outbox(NOW, lease=lease)] == [b]
+    assert await storage.claim_outbox(NOW + timedelta(minutes=4), lease=lease) == []
+    assert await storage.due_outbox(NOW) == []  # the look leaves leased rows out too
+    # The sender crashed: the lease runs out, and the rows are taken again, in order.
+    again = await storage.claim_outbox(NOW + lease, lease=lease)
+    assert [m.template for m in again] == ["a", "a2", "b"]
+
+
+async def test_a_sent_or_retried_row_leaves_its_lease(storage):
+    _, u = await team_and_collector(storage)
+    a = await storage.enqueue(u.id, "a", {}, now=NOW)
+    b = await storage.enqueue(u.id, "b", {}, now=NOW)
+    assert [m.id for m in await storage.claim_outbox(NOW)] == [a, b]
+    await storage.mark_sent([(a, 10)], now=NOW)
+    await storage.mark_failed(b, "502", now=NOW, retry_at=NOW + timedelta(seconds=30))
+    assert await storage.claim_outbox(NOW + timedelta(seconds=29)) == []
+    [retry] = await storage.claim_outbox(NOW + timedelta(seconds=30))
+    assert (retry.id, retry.attempts) == (b, 1)
+
+
+async def test_two_storages_on_one_file_never_claim_the_same_row(backend):
+    import asyncio
+
+    one = await open_storage(backend("shared"), now=NOW)
+    two = await open_storage(backend("shared"), now=NOW)
+    try:
+        team = await one.ensure_team("A", now=NOW)
+        for chat in range(40):
+            user = await one.add_user(telegram_id=1000 + chat, name=f"c{chat}",
+                                      role=Role.COLLECTOR, team_id=team.id, now=NOW)  # fmt: skip
+            for n in range(5):
+                await one.enqueue(user.id, "x", {"n": n}, now=NOW)
+
+        async def drain(s) -> list[int]:
+            got: list[int] = []
+            while batch := await s.claim_outbox(NOW, limit=7):
+                got += [m.id for m in batch]
+                await asyncio.sleep(0)
+                await s.mark_sent([(m.id, m.id) for m in batch], now=NOW)
+            return got
+
+        a, b = await asyncio.gather(drain(one), drain(two))
+        assert not set(a) & set(b)
+        assert len(a) + len(b) == 200
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_an_unreachable_chat_is_given_up_and_the_supervisor_told_once_a_day(storage):
+    team, u = await team_and_collector(storage)
+    boss = await storage.add_user(telegram_id=70, name="boss", role=Role.SUPERVISOR,
+                                  team_id=team.id, locale="zh_Hans", now=NOW)  # fmt: skip
+    rows = [await storage.enqueue(u.id, "r", {"n": n}, now=NOW, priority=2) for n in range(3)]
+    claimed = await storage.claim_outbox(NOW, limit=1)
+    assert [m.id for m in claimed] == rows[:1]
+    today = date(2026, 11, 30)
+    await storage.give_up_unreachable(rows[0], "Forbidden: bot was blocked by the user",
+                                      now=NOW, today=today, blocked=True)  # fmt: skip
+    gone = await storage.get_outbox(rows[0])
+    assert gone is not None
+    assert gone.dropped_at == NOW
+    assert gone.sent_at is None
+    assert (await storage.get_user(u.id)).blocked_at == NOW  # type: ignore[union-attr]
+    # The collector's other rows are dropped at the next claim; the supervisor is told once.
+    due = await storage.claim_outbox(NOW + timedelta(seconds=1), today=today)
+    assert [(m.user_id, m.template, m.params["reason"]) for m in due] == [
+        (boss.id, "notify/collector_unreachable", "blocked"),
+    ]  # fmt: skip
+    assert due[0].params["name"] == "c7"
+    assert due[0].locale == "zh_Hans"
+    await storage.mark_sent([(due[0].id, 99)], now=NOW)
+    await storage.give_up_unreachable(rows[1], "Forbidden", now=NOW, today=today, blocked=True)
+    assert await storage.claim_outbox(NOW + timedelta(minutes=10), today=today) == []
+    # Next local day, a new failure tells them again.
+    late = await storage.enqueue(u.id, "r", {}, now=NOW)
+    tomorrow = today + timedelta(days=1)
+    await storage.give_up_unreachable(late, "Forbidden", now=NOW, today=tomorrow, blocked=True)
+    told = await storage.claim_outbox(NOW + timedelta(minutes=10))
+    assert [m.user_id for m in told] == [boss.id]
+
+
+async def test_a_chat_not_found_for_good_tells_the_supervisor_without_blocking(storage):
+    team, u = await team_and_collector(storage)
+    boss = await storage.add_user(telegram_id=70, name="boss", role=Role.SUPERVISOR,
+                                  team_id=team.id, now=NOW)  # fmt: skip
+    row = await storage.enqueue(u.id, "r", {}, now=NOW)
+    await storage.give_up_unreachable(row, "Bad Request: chat not found", now=NOW,
+                                      today=date(2026, 11, 30), blocked=False)  # fmt: skip
+    assert (await storage.get_user(u.id)).blocked_at is None  # type: ignore[union-attr]
+    [told] = await storage.due_outbox(NOW)
+    assert (told.user_id, told.params["reason"]) == (boss.id, "not_found")
