@@ -9,7 +9,7 @@ dataclasses of :mod:`bot.storage.records` and :mod:`bot.domain`, never rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,15 @@ from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.domain.urgency import Deterioration
+from bot.storage.export_records import (
+    ExportApproval,
+    ExportCase,
+    ExportCommitment,
+    ExportInstalment,
+    ExportMeeting,
+    ExportPayment,
+    ExportPeriod,
+)
 from bot.storage.records import (
     AuditEntry,
     FlowState,
@@ -46,6 +55,7 @@ __all__ = [
     "AuditStore",
     "CaseStore",
     "CommitmentStore",
+    "ExportStore",
     "FlowStore",
     "InboxStore",
     "OutboxCall",
@@ -588,6 +598,43 @@ class CommitmentStore(Protocol):
         reminded at ``now`` in the same transaction, so it is returned once."""
 
 
+class ExportStore(Protocol):
+    """The sheets of an export (/export, ``qingshou export``), each as batches of rows in
+    ``viewer``'s scope: a supervisor their team (another ``team_id`` finds nothing), an admin
+    the ``team_id`` given or every team (None), anyone else nothing. Streamed by id, one batch
+    in memory at a time."""
+
+    def export_cases(
+        self, viewer: User, *, team_id: int | None = None, batch: int = 2000
+    ) -> AsyncIterator[list[ExportCase]]:
+        """Every case in scope, closed ones too, as it stands now."""
+
+    def export_meetings(
+        self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
+    ) -> AsyncIterator[list[ExportMeeting]]:
+        """Meetings held in the period."""
+
+    def export_commitments(
+        self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
+    ) -> AsyncIterator[list[ExportCommitment]]:
+        """Commitments made in the period, every status."""
+
+    def export_instalments(
+        self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
+    ) -> AsyncIterator[list[ExportInstalment]]:
+        """Instalments due in the period."""
+
+    def export_payments(
+        self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
+    ) -> AsyncIterator[list[ExportPayment]]:
+        """Money received in the period."""
+
+    def export_approvals(
+        self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
+    ) -> AsyncIterator[list[ExportApproval]]:
+        """Approval requests made in the period."""
+
+
 class Storage(
     PeopleStore,
     CaseStore,
@@ -597,6 +644,7 @@ class Storage(
     InboxStore,
     OutboxStore,
     AuditStore,
+    ExportStore,
     Protocol,
 ):
     """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""

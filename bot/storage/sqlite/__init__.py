@@ -19,6 +19,7 @@ from bot.storage.sqlite.engine import (
     sqlite3_split,
     ts,
 )
+from bot.storage.sqlite.exports import SqliteExports
 from bot.storage.sqlite.flows import SqliteFlows
 from bot.storage.sqlite.inbox import SqliteInbox
 from bot.storage.sqlite.outbox import SqliteOutbox
@@ -48,6 +49,7 @@ class SqliteStorage(
     SqliteInbox,
     SqliteOutbox,
     SqliteAudit,
+    SqliteExports,
     Engine,
 ):
     """The application's storage in one SQLite file. Open with :meth:`open` (or
