@@ -43,6 +43,7 @@ __all__ = [
     "month_grid",
     "parse_date",
     "parse_dates",
+    "parse_past_date",
     "parse_schedule",
     "schedule_dates",
     "shift_month",
@@ -909,3 +910,55 @@ def month_grid(year: int, month: int, today: date) -> list[list[GridDay | None]]
             ]
         )
     return weeks
+
+
+_PAST_RELATIVE = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1,
+                  "前天": 2, "前日": 2}  # fmt: skip
+_HAS_YEAR = re.compile(r"\d{4}|今年|明年")
+
+
+def parse_past_date(text: str, today: date) -> date:
+    """Read one exact day that has already come (today included): the ends of a period to look
+    back on (an export), where :func:`parse_date` reads promises ahead.
+
+    The same forms as :func:`parse_date`, plus ``昨天`` / ``前天`` / ``yesterday``; a form
+    without a year is the latest such day up to today: ``11月15日`` typed on 1 Dec 2026 is
+    15 Nov 2026 and ``12月25日`` is 25 Dec 2025; ``25号`` is the latest 25th (skipping months
+    without that day); ``周五`` the latest Friday (today if it is one). A day after today that
+    was named exactly (``2027-01-05``, ``明天``, ``下周三``, ``本月28号`` on the 1st) is
+    ``date.future`` with ``date``; vague words are ``date.vague`` as for promises.
+    """
+    params = {"text": text}
+    vague = find_vague(text)
+    if vague is not None:
+        raise DateError("date.vague", {**params, "phrase": vague[0], "kind": vague[1]})
+    s = _norm(text)
+    if not s:
+        raise DateError("date.unparseable", params)
+    if s in _PAST_RELATIVE:
+        return today - timedelta(days=_PAST_RELATIVE[s])
+    d = _read_date(s, today, params)
+    if d <= today:
+        return d
+    future = DateError("date.future", {**params, "date": d.isoformat()})
+    weekday = _CN_WEEKDAY.fullmatch(s) or _EN_WEEKDAY.fullmatch(s)
+    if _HAS_YEAR.search(s) or s in _RELATIVE or _CN_NEXT_MONTH.fullmatch(s):
+        raise future
+    if _CN_THIS_MONTH.fullmatch(s) or (weekday and weekday[1]):
+        raise future  # 本月28号, 下周三, next Friday: named exactly, and still ahead
+    if weekday:
+        return d - timedelta(days=7)
+    if _CN_DAY.fullmatch(s) or _EN_DAY.fullmatch(s):
+        year, month = today.year, today.month
+        for _ in range(12):
+            if d.day <= _last_day(year, month) and date(year, month, d.day) <= today:
+                return date(year, month, d.day)
+            year, month = shift_month(year, month, -1)
+        raise DateError("date.no_such_day", params)  # pragma: no cover
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 2月29日 after this year's: the latest leap day
+        year = d.year - 1
+        while not calendar.isleap(year):
+            year -= 1
+        return date(year, 2, 29)
