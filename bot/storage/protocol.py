@@ -407,6 +407,9 @@ class OutboxStore(Protocol):
         other sender gets them until ``now + lease`` (a crash releases them then), and a
         chat's later rows wait while its earlier ones are leased."""
 
+    async def release_outbox(self, row_ids: Sequence[int]) -> None:
+        """Give claimed rows back unsent (due again at once for any sender)."""
+
     async def mark_sent(self, results: Sequence[tuple[int, int]], *, now: datetime) -> None:
         """Record Telegram's message id for each sent outbox row, in one batch."""
 

@@ -271,6 +271,14 @@ class SqliteOutbox(Engine):
                 )
         return [_message(r) for r in rows]
 
+    async def release_outbox(self, row_ids: Sequence[int]) -> None:
+        """Give claimed rows back unsent (due again at once for any sender)."""
+        if row_ids:
+            async with self._tx() as db:
+                await db.executemany(
+                    "UPDATE outbox SET claimed_until = NULL WHERE id = ?", [(i,) for i in row_ids]
+                )
+
     async def give_up_unreachable(
         self,
         row_id: int,
