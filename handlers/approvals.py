@@ -17,6 +17,7 @@ from bot.domain.casefile import local_date
 from bot.domain.commitments import Approval, ApprovalStatus
 from bot.domain.dates import DateError, parse_date
 from bot.domain.money import AmountError, parse_amount
+from bot.domain.reminders import ReminderPolicy
 from bot.flows import ANSWER as FLOW_ANSWER
 from bot.flows import ENGINE, Flow, FlowRun, Refusal, Reply, Step, Text, register
 from bot.i18n import N_
@@ -43,8 +44,9 @@ async def answer(update: Update, context: QingshouContext, approval_id: int, cho
                            case_id=approval.case_id)  # fmt: skip
         return
     done = await context.storage.answer_approval(
-        user, approval_id, STATUS[choice], counter=None, notify=None, now=context.clock.now()
-    )
+        user, approval_id, STATUS[choice], counter=None, notify=None, now=context.clock.now(),
+        reminders=ReminderPolicy.from_settings(context.settings),
+    )  # fmt: skip
     if done is None:  # a double tap, or someone else answered a moment ago
         await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
         return

@@ -35,6 +35,7 @@ from bot.domain.commitments import (
 from bot.domain.dates import DateError, Due, Recurrence, parse_dates, parse_schedule, working_day
 from bot.domain.money import AmountError, format_amount, parse_amount
 from bot.domain.plans import apply_counter, check_plan, equal_amounts, plan_dates, to_working_days
+from bot.domain.reminders import ReminderPolicy
 from bot.flows import (
     ENGINE,
     Amount,
@@ -309,6 +310,7 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
         now=run.now,
         key=run.key,
         today=_today(run),
+        reminders=ReminderPolicy.from_settings(context.settings),
     )
     if stored is None or stored.approval_id is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
@@ -432,6 +434,7 @@ async def _finish(run: FlowRun) -> Reply:
             user, case_file.id, _new_commitment(run, counter=counter), needs_approval=frozenset(),
             proposal={}, flow_id=None, notify=None, now=run.now, key=run.key, today=_today(run),
             replaces=run.data.get("_replaces"),
+            reminders=ReminderPolicy.from_settings(context.settings),
         )  # fmt: skip
     if stored is None:
         return Reply(context.render("commit/lost", text="", data=run.data))

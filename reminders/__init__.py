@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reminders import approvals, outbox
+from reminders import approvals, due, outbox
+from reminders.due import REMINDERS_JOB
 
 if TYPE_CHECKING:
     from bot.app import QingshouApp
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 #: The outbox job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
 OUTBOX_JOB = "outbox"
 APPROVALS_JOB = "approval-reminders"
+__all__ = ["APPROVALS_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
 
 
 def schedule(app: QingshouApp) -> None:
@@ -26,5 +28,14 @@ def schedule(app: QingshouApp) -> None:
     # Approval requests nobody answered are sent once more (策略6: the collector is waiting).
     app.job_queue.run_repeating(
         approvals.remind_unanswered, interval=60, first=60, name=APPROVALS_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )  # fmt: skip
+    # Due reminders (issue 10): the database is the truth, this is only the clock. One job,
+    # never one per instalment; a tick missed (the loop was busy, the host slept) runs once
+    # when it can (coalesce, no grace limit), and the first tick after start-up is the
+    # catch-up of what came due while the bot was down.
+    poll = app.bot_data.settings.poll_interval
+    app.job_queue.run_repeating(
+        due.send_due, interval=poll, first=poll, name=REMINDERS_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )  # fmt: skip

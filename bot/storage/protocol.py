@@ -30,6 +30,7 @@ from bot.domain.commitments import (
 from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
+from bot.domain.reminders import ReminderPolicy
 from bot.domain.urgency import Deterioration
 from bot.storage.export_records import (
     ExportApproval,
@@ -42,11 +43,14 @@ from bot.storage.export_records import (
 )
 from bot.storage.records import (
     AuditEntry,
+    DueReminder,
     FlowState,
     ImportRecord,
     InboxItem,
     InboxUpdate,
     OutboxMessage,
+    Reminder,
+    ReminderBatch,
 )
 
 __all__ = [
@@ -62,6 +66,7 @@ __all__ = [
     "OutboxStore",
     "PeopleStore",
     "PrepStore",
+    "ReminderStore",
     "Storage",
 ]
 
@@ -526,6 +531,7 @@ class CommitmentStore(Protocol):
         replaces: int | None = None,
         key: str | None = None,
         today: date | None = None,
+        reminders: ReminderPolicy | None = None,
     ) -> Commitment | None:
         """Store a commitment of a case ``viewer`` may see, in one transaction: it (agreed, or
         pending_approval with a pending approval row for the case's team when
@@ -539,7 +545,9 @@ class CommitmentStore(Protocol):
         one is agreed, on approval when it waits (a rejected amendment leaves the old promise
         standing). None (nothing written) if the case is not the
         viewer's, or ``promised_by_party`` / ``replaces`` / ``meeting_id`` is not of this
-        case. A key already used returns that commitment."""
+        case. A key already used returns that commitment. With ``reminders``, an agreed
+        commitment's instalments get their reminder rows (issue 10) in the same transaction;
+        ending one (amended, cancelled, rejected) retires its pending reminders."""
 
     async def get_commitment(self, commitment_id: int) -> Commitment | None: ...
 
@@ -585,13 +593,15 @@ class CommitmentStore(Protocol):
         counter: dict[str, Any] | None,
         notify: OutboxCall | None,
         now: datetime,
+        reminders: ReminderPolicy | None = None,
     ) -> Approval | None:
         """Answer a PENDING approval of a case of the supervisor's team (admins: any) with
         approved, rejected or countered (compare-and-set); None, nothing changed, otherwise
         (answered before, another team, a collector, a forged id). In the same transaction:
         approved → its commitment agreed (the meeting's agreement flag, the replaced one
         amended); rejected / countered → its commitment rejected, its instalments cancelled;
-        the ``notify`` call (to the collector); audit."""
+        the ``notify`` call (to the collector); audit. With ``reminders``, an approved
+        commitment's instalments get their reminder rows in the same transaction."""
 
     async def pending_approvals(self, *, team_id: int | None) -> list[Approval]:
         """Unanswered requests of a team (all teams: None), oldest first."""
@@ -638,6 +648,38 @@ class ExportStore(Protocol):
         """Approval requests made in the period."""
 
 
+class ReminderStore(Protocol):
+    """Reminder rows (issue 10): the database is the truth, APScheduler only the clock. Rows
+    are written and retired inside the commitment verbs (``reminders=`` on add_commitment and
+    answer_approval); the poller claims them under a lease and queues one message per
+    collector."""
+
+    async def claim_reminders(
+        self, *, now: datetime, lease_until: datetime, late_before: datetime, limit: int = 5000
+    ) -> list[DueReminder]:
+        """Claim up to ``limit`` due pending rows until ``lease_until``, oldest first (a row
+        leased by another claim is skipped until its lease runs out). Same transaction: rows due
+        before ``late_before`` become 'late' (a late follow-up makes its open instalment
+        'unconfirmed'); claimed rows of instalments no longer open are retired; rows with
+        nobody to ask (no lead, no supervisor) become 'late'. Those are not returned. Each
+        returned row names its collector: the case's lead now, else a supervisor of the team."""
+
+    async def queue_reminders(self, batches: Sequence[ReminderBatch], *, now: datetime) -> int:
+        """One transaction: per batch an outbox row (priority 2, markup, once per dedupe key)
+        and its rows 'queued' with that outbox id; a follow-up's instalment still 'open'
+        becomes 'unconfirmed' (settled_at). A batch with no row still pending writes nothing.
+        Returns the outbox rows written."""
+
+    async def backfill_reminders(self, policy: ReminderPolicy, *, now: datetime) -> int:
+        """Write the rows missing for open instalments of agreed commitments stored without
+        them (older databases, the demo); each instalment is looked at once."""
+
+    async def reminders_of(
+        self, *, instalment_ids: Iterable[int] | None = None, commitment_id: int | None = None
+    ) -> list[Reminder]:
+        """The reminder rows of some instalments or of a commitment, by due time."""
+
+
 class Storage(
     PeopleStore,
     CaseStore,
@@ -648,6 +690,7 @@ class Storage(
     OutboxStore,
     AuditStore,
     ExportStore,
+    ReminderStore,
     Protocol,
 ):
     """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""

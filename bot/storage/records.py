@@ -6,12 +6,13 @@ Backend-neutral: every backend returns these same types. Times are aware UTC dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 __all__ = [
     "FLOW_END_STATUSES",
     "AuditEntry",
+    "DueReminder",
     "FlowState",
     "FlowStatus",
     "ImportRecord",
@@ -19,6 +20,8 @@ __all__ = [
     "InboxItem",
     "InboxUpdate",
     "OutboxMessage",
+    "Reminder",
+    "ReminderBatch",
 ]
 
 
@@ -151,3 +154,56 @@ class InboxItem:
     payload: str
     attempts: int
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A reminder row (issue 10): one per (instalment, kind), read back for tests and tools."""
+
+    id: int
+    instalment_id: int
+    kind: str  # bot.domain.reminders.ReminderKind
+    due_at: datetime
+    status: str  # bot.domain.reminders.ReminderStatus
+    collector_id: int | None
+    outbox_id: int | None
+    done_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A reminder row the poller claimed (leased until ``lease_until``), with what its message
+    shows. ``collector_id``: the case's lead at claim time, else the team's supervisor."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    instalment_id: int
+    instalment_status: str
+    seq: int
+    due_on: date  # local
+    amount: int  # fen, the instalment's
+    paid: int  # fen, paid against it so far
+    case_id: int
+    contract_no: str
+    borrower: str
+    collector_id: int
+    locale: str | None  # the collector's language (None: the cooperative's default)
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderBatch:
+    """One reminder message to queue for ``collector_id``, covering ``reminder_ids``: an outbox
+    row (``template``/``params``/``markup``, once per ``dedupe_key``) and the rows marked queued
+    in the same transaction; ``follow_ups``: instalments that become 'unconfirmed' if still
+    'open'."""
+
+    collector_id: int
+    reminder_ids: tuple[int, ...]
+    template: str
+    params: dict[str, Any]
+    markup: dict[str, Any] | None
+    dedupe_key: str
+    follow_ups: tuple[int, ...] = ()
+    group_key: str | None = None

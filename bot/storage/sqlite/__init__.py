@@ -25,6 +25,7 @@ from bot.storage.sqlite.inbox import SqliteInbox
 from bot.storage.sqlite.outbox import SqliteOutbox
 from bot.storage.sqlite.people import SqlitePeople
 from bot.storage.sqlite.preps import SqlitePreps
+from bot.storage.sqlite.reminders import SqliteReminders
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -45,6 +46,7 @@ class SqliteStorage(
     SqliteCases,
     SqlitePreps,
     SqliteCommitments,
+    SqliteReminders,
     SqliteFlows,
     SqliteInbox,
     SqliteOutbox,

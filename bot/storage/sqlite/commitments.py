@@ -29,9 +29,11 @@ from bot.domain.commitments import (
     NewPayment,
 )
 from bot.domain.people import Role, User
+from bot.domain.reminders import ReminderPolicy
 from bot.storage.protocol import APPROVAL_ID, COMMITMENT_ID, OutboxCall
 from bot.storage.sqlite.cases import _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.sqlite.reminders import add_reminders, retire_reminders
 
 _MEETING_SQL = (
     "SELECT m.id, m.case_id, m.author_id, u.name, m.at, m.held_on, m.kind, m.venue, "
@@ -238,6 +240,7 @@ async def _end(
         (status, reason, ts(now), actor_id, commitment_id),
     )
     await _end_instalments(db, commitment_id)
+    await retire_reminders(db, commitment_id=commitment_id, now=now)
     await db.execute(
         "UPDATE approvals SET status = 'withdrawn', answered_at = ? "
         "WHERE commitment_id = ? AND status = 'pending'",
@@ -342,6 +345,7 @@ class SqliteCommitments(Engine):
         replaces: int | None = None,
         key: str | None = None,
         today: date | None = None,
+        reminders: ReminderPolicy | None = None,
     ) -> Commitment | None:
         """Store a commitment with everything it implies, in one transaction.
 
@@ -422,6 +426,7 @@ class SqliteCommitments(Engine):
                 )
             else:
                 await _agree(db, commitment_id, viewer.id, now)
+                await add_reminders(db, commitment_id, reminders, now)
             await db.execute(
                 "UPDATE cases SET last_contact_at = ? WHERE id = ? "
                 "AND (last_contact_at IS NULL OR last_contact_at < ?)",
@@ -528,6 +533,7 @@ class SqliteCommitments(Engine):
         counter: dict[str, Any] | None,
         notify: OutboxCall | None,
         now: datetime,
+        reminders: ReminderPolicy | None = None,
     ) -> Approval | None:
         """Answer a pending approval once (compare-and-set), only for the supervisor's team
         (admins: any); None and nothing changed otherwise."""
@@ -556,6 +562,7 @@ class SqliteCommitments(Engine):
             if row is not None:
                 if status is ApprovalStatus.APPROVED:
                     await _agree(db, row[1], supervisor.id, now)
+                    await add_reminders(db, row[1], reminders, now)
                 else:
                     await _end(db, row[1], "rejected", status.value, supervisor.id, now)
             await _call(db, notify, now, approval_id=approval_id,

@@ -1,0 +1,312 @@
+"""Reminder rows (issue 10): written with the commitment, claimed under a lease, queued once.
+
+The database is the truth and APScheduler only the clock. Each instalment of an agreed
+commitment has its reminder rows (heads-up, due day, follow-up; unique per instalment and kind)
+written in the commitment's own transaction (:func:`add_reminders`) and retired in the
+transaction that amends, cancels or rejects it, or settles the instalment
+(:func:`retire_reminders`). The poller (``reminders/due.py``) claims due rows with a lease
+(``claimed_until``): a crash releases them when the lease runs out, two processes never take
+the same row. It then writes one outbox row per collector and marks the rows queued with that
+row's id in one transaction (:meth:`SqliteReminders.queue_reminders`); the outbox's dedupe key
+makes a repeat of that transaction (a second process after an expired lease) a no-op.
+
+PostgreSQL: the claim's inner ``SELECT`` takes ``FOR UPDATE SKIP LOCKED``; ``json_each(?)``
+becomes ``= ANY(?)``. Nothing else depends on SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from bot.domain.reminders import LIVE_INSTALMENT_STATUSES, ReminderKind, ReminderPolicy
+from bot.storage.records import DueReminder, Reminder, ReminderBatch
+from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+
+_LIVE = "('" + "', '".join(LIVE_INSTALMENT_STATUSES) + "')"
+#: Meta key: instalments up to this id were checked for missing reminder rows.
+BACKFILL_MARK = "reminders_backfilled_upto"
+
+# One row per claimed reminder with what its message shows. The recipient is resolved now, not
+# when the row was written: the case's lead if they can be reached, else a supervisor of the
+# case's team (a case without a lead, a lead switched off or blocked): nobody is left unasked.
+_DETAILS_SQL = f"""
+SELECT r.id, r.kind, r.due_at, i.id, i.status, i.seq, i.due_on, i.amount, i.paid,
+       c.id, c.contract_no, c.borrower_name,
+       CASE WHEN k.status = 'agreed' AND i.status IN {_LIVE} THEN 1 ELSE 0 END,
+       CASE WHEN l.id IS NOT NULL AND l.active = 1 AND l.blocked_at IS NULL THEN l.id ELSE
+           (SELECT s.id FROM users s WHERE s.team_id = c.team_id AND s.role = 'supervisor'
+            AND s.active = 1 AND s.blocked_at IS NULL ORDER BY s.id LIMIT 1) END
+FROM reminders r
+JOIN instalments i ON i.id = r.instalment_id
+JOIN commitments k ON k.id = i.commitment_id
+JOIN cases c ON c.id = k.case_id
+LEFT JOIN users l ON l.id = c.lead_id
+WHERE r.id IN (SELECT value FROM json_each(?))
+ORDER BY r.due_at, r.id
+"""
+
+
+def _ids(values: Iterable[int]) -> str:
+    return json.dumps(sorted(set(values)))
+
+
+async def add_reminders(
+    db: Tx, commitment_id: int, policy: ReminderPolicy | None, now: datetime
+) -> int:
+    """Write the reminder rows of the commitment's open instalments (in its transaction).
+
+    Nothing without a policy. A row that exists already is kept as it is (unique per
+    instalment and kind), so a repeat writes nothing twice. Returns the rows asked for.
+    """
+    if policy is None:
+        return 0
+    rows = await db.fetchall(
+        "SELECT id, due_on FROM instalments WHERE commitment_id = ? "
+        "AND status IN ('open', 'partial')",
+        (commitment_id,),
+    )
+    return await _insert(db, [(r[0], date.fromisoformat(r[1])) for r in rows], policy, now)
+
+
+async def _insert(
+    db: Tx, instalments: Sequence[tuple[int, date]], policy: ReminderPolicy, now: datetime
+) -> int:
+    values = [
+        (instalment_id, kind.value, ts(at), ts(now))
+        for instalment_id, due_on in instalments
+        for kind, at in policy.rows(due_on, now)
+    ]
+    if values:
+        await db.executemany(
+            "INSERT INTO reminders (instalment_id, kind, due_at, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (instalment_id, kind) DO NOTHING",
+            values,
+        )
+    return len(values)
+
+
+async def retire_reminders(
+    db: Tx,
+    *,
+    instalment_ids: Iterable[int] | None = None,
+    commitment_id: int | None = None,
+    now: datetime,
+) -> int:
+    """Retire the pending reminders of some instalments or of a whole commitment (in the
+    transaction that settles, amends, cancels or rejects it); how many were retired. Rows
+    already queued stay queued: their message is on its way, and its buttons re-check."""
+    if (instalment_ids is None) == (commitment_id is None):
+        raise ValueError("retire_reminders: give instalment_ids or commitment_id")
+    if commitment_id is not None:
+        done = await db.execute(
+            "UPDATE reminders SET status = 'retired', done_at = ?, claimed_until = NULL "
+            "WHERE status = 'pending' AND instalment_id IN "
+            "(SELECT id FROM instalments WHERE commitment_id = ?)",
+            (ts(now), commitment_id),
+        )
+        return done.rowcount
+    assert instalment_ids is not None
+    ids = list(instalment_ids)
+    if not ids:
+        return 0
+    done = await db.execute(
+        "UPDATE reminders SET status = 'retired', done_at = ?, claimed_until = NULL "
+        "WHERE status = 'pending' AND instalment_id IN (SELECT value FROM json_each(?))",
+        (ts(now), _ids(ids)),
+    )
+    return done.rowcount
+
+
+def _reminder(r: Sequence[Any]) -> Reminder:
+    return Reminder(
+        id=r[0],
+        instalment_id=r[1],
+        kind=r[2],
+        due_at=datetime.fromisoformat(r[3]),
+        status=r[4],
+        collector_id=r[5],
+        outbox_id=r[6],
+        done_at=dt(r[7]),
+    )
+
+
+class SqliteReminders(Engine):
+    """Claim due reminders, queue their messages, read rows back."""
+
+    async def claim_reminders(
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        late_before: datetime,
+        limit: int = 5000,
+    ) -> list[DueReminder]:
+        """Claim up to ``limit`` due pending reminders until ``lease_until``, oldest first.
+
+        In the same transaction: pending rows due before ``late_before`` become 'late' (left to
+        the supervisor's digest; a late follow-up makes its still-open instalment
+        'unconfirmed'); claimed rows whose instalment no longer wants reminders (kept, broken,
+        cancelled, its commitment ended) are retired; rows nobody can be asked about (no lead,
+        no supervisor) become 'late'. Neither kind is returned.
+        """
+        async with self._tx() as db:
+            late = await db.fetchall(
+                "UPDATE reminders SET status = 'late', done_at = ?1, claimed_until = NULL "
+                "WHERE status = 'pending' AND due_at < ?2 AND EXISTS (SELECT 1 FROM "
+                f"instalments i WHERE i.id = reminders.instalment_id AND i.status IN {_LIVE}) "
+                "RETURNING instalment_id, kind",
+                (ts(now), ts(late_before)),
+            )
+            await _unconfirm(db, [r[0] for r in late if r[1] == ReminderKind.FOLLOW_UP], now)
+            # PostgreSQL: ... LIMIT ?4 FOR UPDATE SKIP LOCKED in the inner SELECT.
+            claimed = await db.fetchall(
+                "UPDATE reminders SET claimed_until = ?1 WHERE id IN ("
+                "SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?2 "
+                "AND (claimed_until IS NULL OR claimed_until <= ?2) "
+                "ORDER BY due_at, id LIMIT ?3) RETURNING id",
+                (ts(lease_until), ts(now), limit),
+            )
+            if not claimed:
+                return []
+            rows = await db.fetchall(_DETAILS_SQL, (_ids(r[0] for r in claimed),))
+            gone = [r[0] for r in rows if not r[12]]
+            nobody = [r[0] for r in rows if r[12] and r[13] is None]
+            for status, ids in (("retired", gone), ("late", nobody)):
+                if ids:
+                    await db.execute(
+                        "UPDATE reminders SET status = ?, done_at = ?, claimed_until = NULL "
+                        "WHERE id IN (SELECT value FROM json_each(?))",
+                        (status, ts(now), _ids(ids)),
+                    )
+            kept = [r for r in rows if r[12] and r[13] is not None]
+            collectors = {r[13] for r in kept}
+            locales: dict[int, str | None] = {}
+            if collectors:
+                for u in await db.fetchall(
+                    "SELECT id, COALESCE(locale, telegram_locale) FROM users "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (_ids(collectors),),
+                ):
+                    locales[u[0]] = u[1]
+        return [
+            DueReminder(
+                id=r[0],
+                kind=r[1],
+                due_at=datetime.fromisoformat(r[2]),
+                instalment_id=r[3],
+                instalment_status=r[4],
+                seq=r[5],
+                due_on=date.fromisoformat(r[6]),
+                amount=r[7],
+                paid=r[8],
+                case_id=r[9],
+                contract_no=r[10],
+                borrower=r[11],
+                collector_id=r[13],
+                locale=locales.get(r[13]),
+                lease_until=lease_until,
+            )
+            for r in kept
+        ]
+
+    async def queue_reminders(self, batches: Sequence[ReminderBatch], *, now: datetime) -> int:
+        """Write each batch's outbox row (priority 2, once per dedupe key) and mark its rows
+        queued with that row's id, all in one transaction; a follow-up's instalment still
+        'open' becomes 'unconfirmed'. A batch none of whose rows is still pending (answered
+        meanwhile, or queued by another process after an expired lease) writes nothing.
+        Returns the outbox rows written."""
+        written = 0
+        async with self._tx() as db:
+            for batch in batches:
+                ids = _ids(batch.reminder_ids)
+                row = await db.fetchone(
+                    "SELECT COUNT(*) FROM reminders WHERE status = 'pending' "
+                    "AND id IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                )
+                if not row or not row[0]:
+                    continue
+                outbox_id = await db.enqueue(
+                    batch.collector_id,
+                    batch.template,
+                    batch.params,
+                    now,
+                    markup=batch.markup,
+                    dedupe_key=batch.dedupe_key,
+                    group_key=batch.group_key,
+                    priority=2,
+                )
+                await db.execute(
+                    "UPDATE reminders SET status = 'queued', outbox_id = ?, collector_id = ?, "
+                    "done_at = ?, claimed_until = NULL WHERE status = 'pending' "
+                    "AND id IN (SELECT value FROM json_each(?))",
+                    (outbox_id, batch.collector_id, ts(now), ids),
+                )
+                await _unconfirm(db, batch.follow_ups, now)
+                written += 1
+        return written
+
+    async def backfill_reminders(self, policy: ReminderPolicy, *, now: datetime) -> int:
+        """Write the reminder rows missing for open instalments of agreed commitments that were
+        stored without them (before this schema, or by a path that passed no policy: the
+        sandbox's demo); each instalment is looked at once (a mark in meta). Returns the rows
+        asked for."""
+        async with self._tx() as db:
+            row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (BACKFILL_MARK,))
+            mark = int(row[0]) if row else 0
+            top_row = await db.fetchone("SELECT COALESCE(MAX(id), 0) FROM instalments")
+            top = int(top_row[0]) if top_row else 0
+            if top <= mark:
+                return 0
+            rows = await db.fetchall(
+                "SELECT i.id, i.due_on FROM instalments i "
+                "JOIN commitments k ON k.id = i.commitment_id "
+                "WHERE i.id > ? AND i.id <= ? AND k.status = 'agreed' "
+                "AND i.status IN ('open', 'partial') "
+                "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.instalment_id = i.id)",
+                (mark, top),
+            )
+            written = await _insert(db, [(r[0], date.fromisoformat(r[1])) for r in rows],
+                                    policy, now)  # fmt: skip
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (BACKFILL_MARK, str(top)),
+            )
+        return written
+
+    async def reminders_of(
+        self, *, instalment_ids: Iterable[int] | None = None, commitment_id: int | None = None
+    ) -> list[Reminder]:
+        """The reminder rows of some instalments or of a commitment, by due time."""
+        cols = (
+            "SELECT r.id, r.instalment_id, r.kind, r.due_at, r.status, r.collector_id, "
+            "r.outbox_id, r.done_at FROM reminders r "
+        )
+        if commitment_id is not None:
+            rows = await self._fetchall(
+                cols + "JOIN instalments i ON i.id = r.instalment_id WHERE i.commitment_id = ? "
+                "ORDER BY r.due_at, r.id",
+                (commitment_id,),
+            )
+        else:
+            rows = await self._fetchall(
+                cols + "WHERE r.instalment_id IN (SELECT value FROM json_each(?)) "
+                "ORDER BY r.due_at, r.id",
+                (_ids(instalment_ids or ()),),
+            )
+        return [_reminder(r) for r in rows]
+
+
+async def _unconfirm(db: Tx, instalment_ids: Iterable[int], now: datetime) -> None:
+    """No answer by the follow-up: a still-open instalment becomes 'unconfirmed', never kept."""
+    ids = list(instalment_ids)
+    if ids:
+        await db.execute(
+            "UPDATE instalments SET status = 'unconfirmed', settled_at = ? "
+            "WHERE status = 'open' AND id IN (SELECT value FROM json_each(?))",
+            (ts(now), _ids(ids)),
+        )

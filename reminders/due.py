@@ -1,0 +1,284 @@
+"""The reminder poller: every tick, what is due goes out as one message per collector.
+
+The database is the truth, APScheduler only the clock (issue 10): the reminder rows were
+written with the commitment; this job, registered once at start-up and run every
+``Settings.poll_interval`` (a missed tick runs once, not N times), asks the application's one
+clock what "now" is, claims the due rows under a lease (a crash releases them), groups them per
+collector — the case's lead now, else the team's supervisor — and writes one outbox message per
+collector per tick, in the collector's language: per instalment the borrower, contract, amount
+and date, and a button row Paid in full / Partial / Missed / Open case. A long list is split
+at Telegram's limits (4 096 characters, 100 buttons), never inside an item. The outbox rows and
+the rows' 'queued' mark are one transaction, with a dedupe key per message, so a repeat after
+a crash cannot queue the same reminders twice.
+
+Catch-up: reminders whose time passed while the bot was down (due more than a few ticks ago)
+go out as one summary per collector, oldest first; the ones older than
+``Settings.catchup_hours`` are left to the supervisor's digest instead (storage marks them
+'late' in the claim).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.domain.reminders import ReminderKind, ReminderPolicy
+from bot.i18n import N_
+from bot.render import MESSAGE_LIMIT, Renderer, visible_len
+from bot.storage.records import DueReminder, ReminderBatch
+from reminders.routes import INSTALMENT
+
+if TYPE_CHECKING:
+    from bot.context import QingshouContext
+
+log = logging.getLogger(__name__)
+
+#: The job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
+REMINDERS_JOB = "reminders"
+#: Rows claimed per statement, and at most per tick (the rest waits for the next tick).
+CLAIM_LIMIT = 5000
+TICK_LIMIT = 20_000
+#: A claim is held this long at least: a crash releases the rows once it runs out.
+LEASE = timedelta(minutes=2)
+#: A reminder due longer ago than this (and than three ticks) is overdue: the bot was down.
+OVERDUE_AFTER = timedelta(minutes=10)
+#: Telegram allows 100 buttons per message; an item has a row of four.
+BUTTONS_PER_ITEM = 4
+MAX_ITEMS = 100 // BUTTONS_PER_ITEM
+#: Room kept under Telegram's limit: the sender renders again at send time (another language,
+#: if the collector switched meanwhile, can be a little longer).
+MARGIN = 400
+#: Queue this many messages per transaction.
+QUEUE_BATCH = 200
+#: bot_data.extra key: the rows missing for older commitments were written (once per process).
+_BACKFILLED = "reminders_backfilled"
+
+TEMPLATE = "reminders/due"
+CATCHUP_TEMPLATE = "reminders/catchup"
+
+#: The order of sections in a message, and which kind wins when one instalment has several.
+_ORDER = {ReminderKind.DUE: 0, ReminderKind.FOLLOW_UP: 1, ReminderKind.HEADS_UP: 2}
+_RANK = {ReminderKind.HEADS_UP: 0, ReminderKind.DUE: 1, ReminderKind.FOLLOW_UP: 2}
+
+PAID = N_("Paid in full")
+PARTIAL = N_("Partial")
+MISSED = N_("Missed")
+OPEN_CASE = N_("Open case")
+
+
+@dataclass
+class _Item:
+    """One instalment in a message (its claimed rows merged)."""
+
+    first: DueReminder
+    kind: ReminderKind
+    reminder_ids: list[int] = field(default_factory=list)
+    follow_up: bool = False
+    oldest: datetime | None = None
+
+    def params(self, n: int) -> dict[str, Any]:
+        r = self.first
+        return {
+            "n": n,
+            "kind": self.kind.value,
+            "instalment_id": r.instalment_id,
+            "case_id": r.case_id,
+            "borrower": r.borrower,
+            "contract_no": r.contract_no,
+            "seq": r.seq,
+            "due_on": r.due_on.isoformat(),
+            "amount": r.amount,
+            "paid": r.paid,
+            "left": max(r.amount - r.paid, 0),
+        }
+
+
+async def send_due(context: QingshouContext) -> int:
+    """Queue the due reminders, one message per collector; returns the messages queued."""
+    settings = context.settings
+    storage = context.storage
+    now = context.clock.now()
+    policy = ReminderPolicy.from_settings(settings)
+    extra = context.bot_data.extra
+    if not extra.get(_BACKFILLED):
+        written = await storage.backfill_reminders(policy, now=now)
+        if written:
+            log.info("wrote %s reminder rows missing for older commitments", written)
+        extra[_BACKFILLED] = True
+    tick = timedelta(seconds=settings.poll_interval)
+    lease_until = now + max(LEASE, 3 * tick)
+    late_before = now - timedelta(hours=settings.catchup_hours)
+    claimed: list[DueReminder] = []
+    while len(claimed) < TICK_LIMIT:
+        limit = min(CLAIM_LIMIT, TICK_LIMIT - len(claimed))
+        got = await storage.claim_reminders(
+            now=now, lease_until=lease_until, late_before=late_before, limit=limit
+        )
+        claimed.extend(got)
+        if len(got) < limit:
+            break
+    if not claimed:
+        return 0
+    batches = build_batches(
+        claimed,
+        now=now,
+        renderer=context.renderer,
+        policy=policy,
+        default_locale=settings.default_locale,
+        overdue_before=now - max(OVERDUE_AFTER, 3 * tick),
+    )
+    queued = 0
+    for start in range(0, len(batches), QUEUE_BATCH):
+        queued += await storage.queue_reminders(batches[start : start + QUEUE_BATCH], now=now)
+    return queued
+
+
+def build_batches(
+    claimed: Sequence[DueReminder],
+    *,
+    now: datetime,
+    renderer: Renderer,
+    policy: ReminderPolicy,
+    default_locale: str,
+    overdue_before: datetime,
+) -> list[ReminderBatch]:
+    """The messages for ``claimed``: per collector one (or, past Telegram's limits, a few),
+    a catch-up summary when any of theirs is overdue (due before ``overdue_before``)."""
+    per_collector: dict[int, list[DueReminder]] = {}
+    for row in claimed:
+        per_collector.setdefault(row.collector_id, []).append(row)
+    today = policy.local_day(now)
+    batches: list[ReminderBatch] = []
+    for collector_id, rows in per_collector.items():
+        locale = rows[0].locale or default_locale
+        items = _merge(rows)
+        catchup = any(r.due_at < overdue_before for r in rows)
+        if catchup:
+            items.sort(key=lambda i: (i.first.due_on, i.oldest or now, i.first.instalment_id))
+        else:
+            items.sort(key=lambda i: (_ORDER[i.kind], i.first.due_on, i.first.contract_no))
+        batches.extend(_messages(collector_id, locale, items, catchup, today, renderer))
+    return batches
+
+
+def _merge(rows: Sequence[DueReminder]) -> list[_Item]:
+    """One item per instalment: a heads-up and a due-day reminder claimed together (after
+    downtime) are one line, shown as the later kind."""
+    items: dict[int, _Item] = {}
+    for row in rows:
+        kind = ReminderKind(row.kind)
+        item = items.get(row.instalment_id)
+        if item is None:
+            item = items[row.instalment_id] = _Item(row, kind, oldest=row.due_at)
+        elif _RANK[kind] > _RANK[item.kind]:
+            item.kind = kind
+        item.reminder_ids.append(row.id)
+        item.follow_up = item.follow_up or kind is ReminderKind.FOLLOW_UP
+        item.oldest = min(item.oldest or row.due_at, row.due_at)
+    return list(items.values())
+
+
+def _messages(
+    collector_id: int,
+    locale: str,
+    items: list[_Item],
+    catchup: bool,
+    today: date,
+    renderer: Renderer,
+) -> list[ReminderBatch]:
+    """Split ``items`` into messages within Telegram's limits (never inside an item)."""
+    numbered = [(n, item) for n, item in enumerate(items, start=1)]
+    totals = {kind.value: sum(1 for i in items if i.kind is kind) for kind in ReminderKind}
+    template = CATCHUP_TEMPLATE if catchup else TEMPLATE
+    chunks: list[list[tuple[int, _Item]]] = []
+    rest = numbered
+    while rest:
+        size = min(MAX_ITEMS, len(rest))
+        while size > 1 and not _fits(renderer, locale, template, rest[:size], totals, today):
+            size -= 1
+        chunks.append(rest[:size])
+        rest = rest[size:]
+    group = _key("remg", [rid for item in items for rid in item.reminder_ids])
+    out = []
+    for part, chunk in enumerate(chunks, start=1):
+        ids = [rid for _, item in chunk for rid in item.reminder_ids]
+        out.append(
+            ReminderBatch(
+                collector_id=collector_id,
+                reminder_ids=tuple(sorted(ids)),
+                template=template,
+                params=_params(chunk, totals, today, part, len(chunks)),
+                markup=_markup(renderer, locale, chunk),
+                dedupe_key=_key("rem", ids),
+                follow_ups=tuple(item.first.instalment_id for _, item in chunk if item.follow_up),
+                group_key=group if len(chunks) > 1 else None,
+            )
+        )
+    return out
+
+
+def _params(
+    chunk: Sequence[tuple[int, _Item]],
+    totals: dict[str, int],
+    today: date,
+    part: int = 1,
+    parts: int = 1,
+) -> dict[str, Any]:
+    return {
+        "items": [item.params(n) for n, item in chunk],
+        "totals": totals,
+        "today": today.isoformat(),
+        "tomorrow": (today + timedelta(days=1)).isoformat(),
+        "part": part,
+        "parts": parts,
+    }
+
+
+def _fits(
+    renderer: Renderer,
+    locale: str,
+    template: str,
+    chunk: Sequence[tuple[int, _Item]],
+    totals: dict[str, int],
+    today: date,
+) -> bool:
+    # "part 10 of 10" is the longest a part line gets for any list we split.
+    parts = renderer.render_parts(locale, template, **_params(chunk, totals, today, 10, 10))
+    return len(parts) == 1 and visible_len(parts[0]) <= MESSAGE_LIMIT - MARGIN
+
+
+def _markup(renderer: Renderer, locale: str, chunk: Sequence[tuple[int, _Item]]) -> dict[str, Any]:
+    """Per item a row: Paid in full / Partial / Missed / Open case, the first numbered."""
+    from handlers.cases import OPEN_CASE as CASE_CARD
+
+    def label(text: str) -> str:
+        return renderer.label(locale, text)
+
+    rows = []
+    for n, item in chunk:
+        iid = item.first.instalment_id
+        rows.append(
+            [
+                InlineKeyboardButton(f"{n} ✅ {label(PAID)}",
+                                     callback_data=INSTALMENT.data(iid, "paid")),
+                InlineKeyboardButton(f"◐ {label(PARTIAL)}",
+                                     callback_data=INSTALMENT.data(iid, "partial")),
+                InlineKeyboardButton(f"✖ {label(MISSED)}",
+                                     callback_data=INSTALMENT.data(iid, "missed")),
+                InlineKeyboardButton(f"📂 {label(OPEN_CASE)}",
+                                     callback_data=CASE_CARD.data(item.first.case_id)),
+            ]
+        )  # fmt: skip
+    return InlineKeyboardMarkup(rows).to_dict()
+
+
+def _key(prefix: str, reminder_ids: Sequence[int]) -> str:
+    """A dedupe key naming exactly these reminder rows (a message is queued once)."""
+    text = ",".join(str(i) for i in sorted(set(reminder_ids)))
+    return f"{prefix}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
