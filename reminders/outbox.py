@@ -32,7 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.telegram_io import ResilientRateLimiter, delivering
 
@@ -253,11 +253,13 @@ async def _deliver_call(tick: _Tick, item: OutboxMessage) -> bool:
         # "message is not modified", a message too old to edit: it will never succeed.
         log.warning("deferred %s %s refused by Telegram: %s", item.method, item.id, exc)
         await storage.mark_failed(item.id, str(exc), now=tick.now(), retry_at=None)
-    except TelegramError as exc:
+    except Exception as exc:  # 5xx, time-outs, a long 429, our side: later, not forever
         now = tick.now()
         give_up = item.attempts + 1 >= MAX_ATTEMPTS * 4
         retry_at = None if give_up else now + timedelta(seconds=min(5 * 2**item.attempts, 300))
-        await storage.mark_failed(item.id, str(exc), now=now, retry_at=retry_at)
+        await storage.mark_failed(
+            item.id, str(exc) or type(exc).__name__, now=now, retry_at=retry_at
+        )
         return False
     else:
         message_id = result.get("message_id", 0) if isinstance(result, dict) else 0

@@ -1,0 +1,204 @@
+"""The outbox grown up, through the emulator over HTTP: photos and documents with captions and
+buttons arrive and their message ids are kept; chats are sent to concurrently while each keeps
+its order; a collector who blocked the bot has their reminders dead and their supervisor told
+once; and a /help during a fan-out of hundreds of outbox rows is answered ahead of the fan-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from telegram.ext import ExtBot
+
+from bot.domain.people import Role
+from bot.emulator import Person
+from bot.emulator.media import tiny_png
+from bot.telegram_io import ResilientRateLimiter
+from tests.e2e.conftest import eventually
+
+MARKUP = {"inline_keyboard": [[{"text": "Open case", "callback_data": "x:1"}]]}
+
+
+async def member(world, role: Role, name: str, *, locale: str = "en") -> tuple[Person, int]:
+    """A registered member whose language is set (outbox rows render in it), who opened the
+    bot's chat some time ago (so the bot may write to them)."""
+    person = await world.stranger(name, locale)
+    world.emulator.chat(world.emulator.bot(), person.id).started = True
+    team = await world.storage.ensure_team("东城", now=world.clock.now())
+    user = await world.storage.add_user(
+        telegram_id=person.id,
+        name=name,
+        role=role,
+        team_id=team.id,
+        locale=locale,
+        now=world.clock.now(),
+    )
+    return person, user.id
+
+
+def joined(name: str) -> dict[str, Any]:
+    return {"name": name, "team": "东城", "role": "collector"}
+
+
+async def test_a_photo_and_a_document_arrive_with_caption_and_buttons_and_their_ids_are_kept(
+    world, bot
+):
+    ann, ann_id = await member(world, Role.SUPERVISOR, "Ann")
+    now = world.clock.now()
+    photo = await world.storage.enqueue(
+        ann_id,
+        "notify/invite_used",
+        joined("Li"),
+        now=now,
+        media="photo",
+        attachment=tiny_png(40, 30),
+        filename="chart.png",
+        markup=MARKUP,
+        priority=1,
+    )
+    doc = await world.storage.enqueue(
+        ann_id,
+        "notify/invite_used",
+        joined("Wang"),
+        now=now,
+        media="document",
+        attachment=b"a,b\n1,2\n",
+        filename="cases.csv",
+    )
+    assert await world.tick() == 2
+    first = await ann.expect_next("Li has joined team 东城 as a collector")
+    assert first.photo
+    assert first.caption is not None
+    assert first.buttons == [[("Open case", "x:1")]]
+    second = await ann.expect_next("Wang has joined")
+    assert second.document is not None
+    assert second.document["file_name"] == "cases.csv"
+    stored = await world.storage.get_outbox(photo)
+    assert stored is not None
+    assert stored.message_id == first.message_id
+    assert stored.sent_at is not None
+    stored_doc = await world.storage.get_outbox(doc)
+    assert stored_doc is not None
+    assert stored_doc.message_id == second.message_id
+
+
+async def test_chats_are_sent_to_together_and_each_keeps_its_order(world, bot, monkeypatch):
+    people = [await member(world, Role.COLLECTOR, f"C{i}") for i in range(5)]
+    now = world.clock.now()
+    for n in range(4):  # interleaved: row ids alternate between the chats
+        for i, (_, user_id) in enumerate(people):
+            await world.storage.enqueue(
+                user_id, "notify/invite_used", joined(f"m{i}-{n}"), now=now, priority=2
+            )
+    confirmed: list[tuple[int, str]] = []
+    send = ExtBot.send_message
+
+    async def recording(self: ExtBot, chat_id: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        message = await send(self, chat_id, text, *args, **kwargs)
+        confirmed.append((int(chat_id), text.split(" ")[0]))
+        return message
+
+    monkeypatch.setattr(ExtBot, "send_message", recording)
+    assert await world.tick() == 20
+    for i, (person, _) in enumerate(people):
+        for n in range(4):
+            await person.expect_next(f"m{i}-{n} has joined")
+    # Per chat in id order ...
+    for person, _ in people:
+        mine = [text for chat, text in confirmed if chat == person.id]
+        assert mine == sorted(mine)
+    # ... and not one chat after the other: every chat had its first message before the first
+    # chat had its fourth (each chat is paced at about one message a second after a burst).
+    firsts = {text for _, text in confirmed[: confirmed.index((people[0][0].id, "m0-3"))]}
+    assert {f"m{i}-0" for i in range(5)} <= firsts
+
+
+def _reminder_for(path, outbox_id: int) -> int:
+    """A queued reminder row carrying ``outbox_id`` (its instalment left out: only the outbox's
+    handling of it is tested here)."""
+    with sqlite3.connect(path) as db:  # foreign keys are off on this connection
+        cur = db.execute(
+            "INSERT INTO reminders (instalment_id, kind, due_at, status, outbox_id, created_at) "
+            "VALUES (?, 'due', '2026-11-30T01:00:00.000000+00:00', 'queued', ?, "
+            "'2026-11-30T01:00:00.000000+00:00')",
+            (900_000 + outbox_id, outbox_id),
+        )
+        return int(cur.lastrowid or 0)
+
+
+def _reminder_status(path, reminder_id: int) -> str:
+    with sqlite3.connect(path) as db:
+        return str(
+            db.execute("SELECT status FROM reminders WHERE id = ?", (reminder_id,)).fetchone()[0]
+        )
+
+
+async def test_a_collector_who_blocked_the_bot_has_reminders_dead_and_the_supervisor_told_once(
+    world, bot, settings
+):
+    boss, _ = await member(world, Role.SUPERVISOR, "Boss")
+    boss_zh, _ = await member(world, Role.SUPERVISOR, "老板", locale="zh_Hans")
+    zhang, zhang_id = await member(world, Role.COLLECTOR, "张伟")
+    await zhang.block()
+    now = world.clock.now()
+    first = await world.storage.enqueue(
+        zhang_id, "notify/invite_used", joined("x"), now=now, markup=MARKUP, priority=2
+    )
+    second = await world.storage.enqueue(
+        zhang_id, "notify/invite_used", joined("y"), now=now, priority=2
+    )
+    reminders = [_reminder_for(settings.db_path, first), _reminder_for(settings.db_path, second)]
+    assert await world.tick() == 0  # 403
+    assert [_reminder_status(settings.db_path, r) for r in reminders] == ["dead", "dead"]
+    user = await world.storage.get_user(zhang_id)
+    assert user is not None
+    assert user.blocked_at is not None
+    for row in (first, second):
+        gone = await world.storage.get_outbox(row)
+        assert gone is not None
+        assert gone.dropped_at is not None
+    assert await world.tick() == 2
+    told = await boss.expect_next("张伟 has blocked the bot")
+    assert "Payment reminders not delivered: 1." in told.text
+    await boss_zh.expect_next("张伟已屏蔽本机器人")
+    # Later that day another reminder for him: dropped at once, dead, nobody told again.
+    third = await world.storage.enqueue(
+        zhang_id, "notify/invite_used", joined("z"), now=now, priority=2
+    )
+    late = _reminder_for(settings.db_path, third)
+    assert await world.tick() == 0
+    assert _reminder_status(settings.db_path, late) == "dead"
+    await world.assert_silent(boss, boss_zh)
+
+
+@pytest.fixture
+def rate_limiter() -> ResilientRateLimiter:
+    return ResilientRateLimiter(backoff=0.2)
+
+
+async def test_help_during_a_fan_out_is_answered_ahead_of_it(world, bot, client, rate_limiter):
+    alice = await world.member(Role.COLLECTOR, "Alice")
+    collectors = [await member(world, Role.COLLECTOR, f"K{i}") for i in range(100)]
+    now = world.clock.now()
+    for n in range(2):
+        for i, (_, user_id) in enumerate(collectors):
+            await world.storage.enqueue(
+                user_id, "notify/invite_used", joined(f"k{i}-{n}"), now=now, priority=2
+            )
+    fan_out = asyncio.create_task(world.tick())
+    await eventually(lambda: rate_limiter.sent["bulk"] >= 30, timeout=20)
+    before = rate_limiter.sent["bulk"]
+    await alice.send("/help")
+    await alice.expect("/cases", timeout=20)
+    during = rate_limiter.sent["bulk"] - before
+    assert not fan_out.done()  # the answer came while the fan-out was still going
+    # Only the sends already under way got out between the question and its answer, not the
+    # fan-out's queue (the old single lane put the reply behind every waiting outbox send).
+    assert during <= 8, during
+    assert await fan_out == 200
+    assert rate_limiter.retries["429"] == 0  # the two lanes together kept under 30/s
+    for person, _ in collectors:
+        await person.ignore_unread()
