@@ -60,7 +60,7 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 async def deliver_due(context: QingshouContext) -> int:
-    """Send every due outbox message (one claimed batch); returns how many were sent."""
+    """Send every due outbox message, a claimed batch at a time; returns how many were sent."""
     # A failed send here is retried by the outbox itself, not deferred into it again; and the
     # rate limiter puts these sends in the outbox lane. Tasks started below inherit it.
     token = delivering.set(True)
@@ -85,11 +85,23 @@ class _Tick:
 
 
 async def _deliver_due(context: QingshouContext) -> int:
+    # A full batch means more may be waiting (a fan-out): claim the next at once rather than
+    # leave the lane idle until the next tick.
+    sent = 0
+    while True:
+        batch, claimed = await _deliver_batch(context)
+        sent += batch
+        if claimed < BATCH:
+            return sent
+
+
+async def _deliver_batch(context: QingshouContext) -> tuple[int, int]:
+    """Claim and send one batch: (sent, claimed)."""
     now = context.clock.now()
     tick = _Tick(context, now.astimezone(context.settings.tz).date())
     due = await context.storage.claim_outbox(now, limit=BATCH, lease=LEASE, today=tick.today)
     if not due:
-        return 0
+        return 0, 0
     # Chats in the order their first row was claimed (highest priority first); each chat's
     # rows in id order.
     chats: dict[int, list[OutboxMessage]] = {}
@@ -112,7 +124,7 @@ async def _deliver_due(context: QingshouContext) -> int:
         limiter = context.bot.rate_limiter
         if isinstance(limiter, ResilientRateLimiter):
             limiter.deferred_chats = set(await context.storage.deferred_chats())
-    return tick.sent
+    return tick.sent, len(due)
 
 
 async def _deliver_chat(tick: _Tick, rows: Sequence[OutboxMessage]) -> None:

@@ -290,3 +290,22 @@ async def test_the_bulk_lane_keeps_its_own_pace_under_the_overall_one():
     assert took >= 25 * 0.02 - 0.011
     gaps = [b - a for (_, a), (_, b) in itertools.pairwise(log)]
     assert min(gaps) >= 1 / 200 - 0.001  # never closer than the overall pace
+
+
+async def test_a_fan_out_larger_than_a_batch_goes_out_in_one_tick_highest_priority_first(
+    context, monkeypatch
+):
+    monkeypatch.setattr(outbox, "BATCH", 5)
+    ids = await people(context.storage, 12)
+    for uid in ids:
+        await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW, priority=2)
+    await context.storage.enqueue(
+        ids[-1],
+        "notify/invite_used",
+        {**JOINED, "name": "first"},
+        now=NOW + timedelta(seconds=1),
+        priority=0,
+    )
+    context.clock.set(NOW + timedelta(seconds=1))
+    assert await outbox.deliver_due(context) == 13
+    assert context.bot.sent[0][2]["text"].startswith("first")
