@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -263,83 +263,102 @@ def cmd_import(args: argparse.Namespace) -> int:
     return asyncio.run(_go())
 
 
-EXPORT_HEADER = (
-    "合同号 contract_no", "借款人 borrower", "电话 phone", "团队 team", "清收人员 lead",
-    "状态 status", "贷款余额 principal_outstanding", "逾期本金 overdue_principal",
-    "欠息 overdue_interest", "逾期日期 overdue_since", "逾期天数 dpd",
-    "抵押物估值 collateral_value",
-)  # fmt: skip
+def _day(text: str, today: date, option: str) -> date:
+    from bot.domain.dates import DateError, parse_past_date
+
+    try:
+        return parse_past_date(text, today)
+    except DateError as exc:
+        raise ConfigError(f"{option} {text!r}: not a day up to today ({exc.code})") from exc
 
 
-def export_lead_name(user: User | None) -> str:
-    """The lead as the export names them: the name on the cooperative's books, which the
-    ledger's collector column uses (so an export imports back), never the Telegram display
-    name, which its owner sets to anything (``=HYPERLINK(...)``). Without a staff name:
-    ``@username``, else the Telegram id — the other two ways the collector column matches."""
-    if user is None:
-        return ""
-    if user.staff_name:
-        return user.staff_name
-    return f"@{user.username}" if user.username else str(user.telegram_id)
+async def run_export(
+    storage: Storage,
+    *,
+    team: str | None,
+    start: date,
+    end: date,
+    fmt: str,
+    sheets: Sequence[str],
+    out: Path | None,
+    now: datetime,
+    tz: tzinfo,
+    locale: str,
+) -> dict[str, int]:
+    """``qingshou export``: what /export sends, written to ``out`` (a CSV of one sheet may go
+    to standard output). The operator is an admin: every team, or ``team``. Rows per sheet."""
+    from bot.domain.casefile import local_date
+    from bot.exports import ExportRequest, make_period, write_csv, write_csv_zip, write_xlsx
+
+    team_id = None
+    if team is not None:
+        teams = {t.name: t.id for t in await storage.list_teams()}
+        if team not in teams:
+            known = ", ".join(teams) or "none yet"
+            raise ConfigError(f"--team: no team called {team!r} (teams: {known})")
+        team_id = teams[team]
+    operator = User(0, 0, "export", None, Role.ADMIN, None, None, None, None, True, None, now)
+    request = ExportRequest(
+        viewer=operator, team_id=team_id, period=make_period(start, end, tz), tz=tz,
+        today=local_date(now, tz), locale=locale, sheets=tuple(sheets),
+    )  # fmt: skip
+    if fmt == "xlsx":
+        assert out is not None
+        return await write_xlsx(storage, request, out)
+    if out is not None and out.suffix.lower() == ".zip":
+        return await write_csv_zip(storage, request, out)
+    (sheet,) = request.sheets or ("cases",)
+    if out is None:
+        return {sheet: await write_csv(storage, request, sheet, sys.stdout)}
+    # Opened once; the rows are written from a worker thread (bot.exports).
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:  # noqa: ASYNC230
+        return {sheet: await write_csv(storage, request, sheet, fh)}
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write every case (or one team's) as CSV with a BOM, amounts in yuan. Every text cell is
-    defused like the error reports' (:func:`bot.imports.defuse_cell`): a borrower or a lead
-    named ``=cmd|' /C calc'!A0`` opens in a spreadsheet as that text, not as a formula."""
-    import csv
-
-    from bot.domain.casefile import CaseSummary, local_date
-    from bot.domain.cases import days_past_due
-    from bot.imports import defuse_cell
+    """Export cases and their history like /export: XLSX (every sheet), a ZIP of CSVs, or one
+    sheet as CSV. Headers in --lang, text cells defused, people by their staff names."""
+    from bot.domain.casefile import local_date
+    from bot.exports import SHEET_KEYS
+    from bot.i18n import SUPPORTED_LOCALES
 
     settings = _settings(args)
+    now = datetime.now(UTC)
+    today = local_date(now, settings.tz)
+    end = _day(args.to, today, "--to") if args.to else today
+    start = _day(args.start, today, "--from") if args.start else end - timedelta(days=29)
+    if end < start:
+        raise ConfigError(f"--to {end} comes before --from {start}")
+    out = Path(args.out) if args.out else None
+    fmt = args.format or ("xlsx" if out is not None and out.suffix.lower() == ".xlsx" else "csv")
+    sheets = tuple(dict.fromkeys(args.sheet or ()))
+    unknown = [s for s in sheets if s not in SHEET_KEYS]
+    if unknown:
+        raise ConfigError(f"--sheet {unknown[0]!r}: one of {', '.join(SHEET_KEYS)}")
+    if fmt == "xlsx" and out is None:
+        raise ConfigError("--format xlsx needs --out FILE (a workbook is not text)")
+    single_csv = fmt == "csv" and (out is None or out.suffix.lower() != ".zip")
+    if single_csv and len(sheets) > 1:
+        raise ConfigError("a CSV holds one sheet: give one --sheet, or --out FILE.zip for several")
+    locale = args.lang or settings.default_locale
+    if locale not in SUPPORTED_LOCALES:
+        raise ConfigError(f"--lang {locale!r}: one of {', '.join(SUPPORTED_LOCALES)}")
 
-    async def _load() -> tuple[list[CaseSummary], dict[int, User]]:
+    async def _go() -> dict[str, int]:
         storage = await open_storage(settings, now=now)
         try:
-            teams = {t.name: t.id for t in await storage.list_teams()}
-            if args.team and args.team not in teams:
-                raise ConfigError(f"--team: no team called {args.team!r}")
-            everyone = User(0, 0, "export", None, Role.ADMIN, None, None, None, None, True,
-                            None, now)  # fmt: skip
-            cases = await storage.list_cases(
-                everyone, include_closed=True, team_id=teams[args.team] if args.team else None
-            )
-            people = {u.id: u for u in await storage.list_users()}
-            return cases, people
+            return await run_export(
+                storage, team=args.team, start=start, end=end, fmt=fmt, sheets=sheets,
+                out=out, now=now, tz=settings.tz, locale=locale,
+            )  # fmt: skip
         finally:
             await storage.close()
 
-    now = datetime.now(UTC)
-    cases, people = asyncio.run(_load())
-    today = local_date(now, settings.tz)
-    out = open(args.out, "w", encoding="utf-8-sig", newline="") if args.out else sys.stdout  # noqa: SIM115
-    try:
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_HEADER)
-        for c in cases:
-            lead = people.get(c.lead_id) if c.lead_id is not None else None
-            text = [
-                c.contract_no, c.borrower_name, c.borrower_phone or "", c.team_name,
-                export_lead_name(lead), c.status.value,
-            ]  # fmt: skip
-            writer.writerow([
-                *(defuse_cell(cell) for cell in text), _yuan(c.principal_outstanding),
-                _yuan(c.overdue_principal), _yuan(c.overdue_interest),
-                c.overdue_since.isoformat(), days_past_due(c.overdue_since, today),
-                "" if c.collateral_value is None else _yuan(c.collateral_value),
-            ])  # fmt: skip
-    finally:
-        if args.out:
-            out.close()
-    if args.out:
-        print(f"exported {len(cases)} cases to {args.out}")
+    counts = asyncio.run(_go())
+    if out is not None:
+        held = ", ".join(f"{n} {key}" for key, n in counts.items())
+        print(f"exported {held} ({start} to {end}) to {out}")
     return 0
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -396,9 +415,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="all cases (or one team's) as CSV")
-    p.add_argument("--team", help="only this team")
-    p.add_argument("--out", help="write to this file (default: standard output)")
+    p = sub.add_parser(
+        "export", help="cases and their history as XLSX or CSV (like /export in the bot)"
+    )
+    p.add_argument("--team", help="only this team (default: every team)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="DAY",
+        help="first day of the history (default: 30 days up to --to)",
+    )
+    p.add_argument("--to", metavar="DAY", help="last day of the history (default: today)")
+    p.add_argument(
+        "--format", choices=("xlsx", "csv"), help="default: xlsx for --out *.xlsx, else csv"
+    )
+    p.add_argument(
+        "--sheet",
+        action="append",
+        metavar="NAME",
+        help="cases, meetings, commitments, instalments, payments or approvals "
+        "(repeatable; default: every sheet, or cases for a single CSV)",
+    )
+    p.add_argument("--lang", help="language of the headers (default: QINGSHOU_LANG)")
+    p.add_argument(
+        "--out",
+        help="write to this file (.xlsx, .csv, or .zip for CSVs of several "
+        "sheets; default: one CSV on standard output)",
+    )
     p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
     p.set_defaults(func=cmd_export)
 

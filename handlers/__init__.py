@@ -15,6 +15,7 @@ from handlers import (
     cases,
     commit,
     errors,
+    export,
     imports,
     invite,
     notes,
@@ -84,6 +85,9 @@ def register(app: QingshouApp) -> None:
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))
     app.add_handler(router.on(assign.CHOOSE_CASE, assign.choose_case))
+
+    # Exports: the team's cases and their history as XLSX or CSV (supervisors, admins).
+    app.add_handler(CommandHandler("export", export.export))
 
     # Ledger import: a CSV/XLSX file sent to the bot, dry run, then "Import" (supervisors, admins).
     # A file answers the open question first, if one asks for a file.

@@ -181,12 +181,12 @@ async def test_export_of_hostile_names_reads_back_as_text_with_staff_names(world
     db = str(tmp_path / "e2e.db")
     assert await asyncio.to_thread(cli_main, ["export", "--db", db, "--out", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
-    by_contract = {r["合同号 contract_no"]: r for r in rows}
-    assert by_contract["HT1"]["借款人 borrower"] == "'=cmd|' /C calc'!A0"
-    assert by_contract["HT1"]["电话 phone"] == "'-13800000000"
-    assert by_contract["HT1"]["清收人员 lead"] == "张伟"  # not the Telegram display name
-    assert by_contract["HT2"]["借款人 borrower"] == "'@SUM(A1:A9)"
-    assert by_contract["HT2"]["清收人员 lead"] == "'+SUM(1,2)"
+    by_contract = {r["合同号"]: r for r in rows}
+    assert by_contract["HT1"]["借款人"] == "'=cmd|' /C calc'!A0"
+    assert by_contract["HT1"]["电话"] == "'-13800000000"
+    assert by_contract["HT1"]["清收人员"] == "张伟"  # not the Telegram display name
+    assert by_contract["HT2"]["借款人"] == "'@SUM(A1:A9)"
+    assert by_contract["HT2"]["清收人员"] == "'+SUM(1,2)"
     for row in rows:  # nothing a spreadsheet would run
         for cell in row.values():
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell

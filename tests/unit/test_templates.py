@@ -18,6 +18,7 @@ from bot.render import TEMPLATE_DIR, Renderer
 from tests.unit.case_template_samples import CASE_SAMPLES
 from tests.unit.commit_template_samples import COMMIT_SAMPLES
 from tests.unit.dates_template_samples import test_dates_macros_render, test_weekday_date_filter  # noqa: F401
+from tests.unit.export_template_samples import EXPORT_SAMPLES
 from tests.unit.flow_template_samples import FLOW_SAMPLES
 from tests.unit.prep_template_samples import PREP_SAMPLES
 
@@ -89,6 +90,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     **FLOW_SAMPLES,
     **COMMIT_SAMPLES,
     **PREP_SAMPLES,
+    **EXPORT_SAMPLES,
 }
 
 

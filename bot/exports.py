@@ -1,0 +1,423 @@
+"""Exports: the team's cases and their history as an XLSX workbook or CSV, for /export and
+``qingshou export``.
+
+Six sheets — cases (as they stand now), then the meetings, commitments, instalments, payments
+and approval requests of a period (local days, inclusive) — with the column headers and sheet
+names in the reader's language (the gettext catalogs). Rows come from storage in batches
+(:class:`bot.storage.protocol.ExportStore`) and go straight into openpyxl's write-only
+workbook, whose sheets are written to temporary files as they grow, so a 100 000-case export
+never builds the workbook in memory; the conversion and the writing run in a worker thread,
+batch by batch, so the bot's other chats go on meanwhile.
+
+Every text cell is defused (:func:`bot.imports.defuse_cell`): a borrower named
+``=cmd|' /C calc'!A0`` or a phone ``-138…`` opens as that text, never as a formula. Money is a
+number in yuan (two decimals), days are dates, times are the cooperative's local time.
+People are named as the cooperative's books name them, never by their Telegram name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from bot.domain.cases import days_past_due
+from bot.i18n import N_, gettext
+from bot.imports import defuse_cell
+from bot.storage.export_records import ExportPeriod
+
+if TYPE_CHECKING:
+    from bot.domain.people import User
+    from bot.storage import Storage
+
+__all__ = [
+    "FORMATS",
+    "PRESETS",
+    "SHEETS",
+    "TELEGRAM_UPLOAD_LIMIT",
+    "Column",
+    "ExportFile",
+    "ExportRequest",
+    "Sheet",
+    "build_export",
+    "export_filename",
+    "make_period",
+    "preset_period",
+    "write_csv",
+    "write_csv_zip",
+    "write_xlsx",
+]
+
+Format = Literal["xlsx", "csv"]
+FORMATS: tuple[Format, ...] = ("xlsx", "csv")
+#: Bots may send documents up to 50 MB (Bot API sendDocument).
+TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
+#: Excel keeps at most this many characters in a cell.
+_CELL_MAX = 32_767
+#: Characters an XLSX cannot hold (control characters except tab, line feed, return).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+Kind = Literal["text", "money", "date", "time", "int", "bool"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: the record's attribute (or ``get``), its header (translated), its kind."""
+
+    field: str
+    header: str
+    kind: Kind = "text"
+    width: int = 14
+    get: Callable[[Any, ExportRequest], Any] | None = None
+
+
+RowsFn = Callable[["Storage", "ExportRequest"], AsyncIterator[list[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: RowsFn
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """Who exports what: ``viewer``'s scope narrowed to ``team_id`` (None: all they may see),
+    the ``period``, the zone for times, ``today`` for days past due, the reader's language."""
+
+    viewer: User
+    team_id: int | None
+    period: ExportPeriod
+    tz: tzinfo
+    today: date
+    locale: str
+    sheets: tuple[str, ...] = ()
+
+    def chosen(self) -> tuple[Sheet, ...]:
+        if not self.sheets:
+            return SHEETS
+        return tuple(s for s in SHEETS if s.key in self.sheets)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    data: bytes
+    filename: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# -- periods -----------------------------------------------------------------------------------
+
+
+def make_period(start: date, end: date, tz: tzinfo) -> ExportPeriod:
+    """The local days ``start``..``end`` (inclusive) and the UTC instants that bound them."""
+    if end < start:
+        raise ValueError(f"the period ends ({end}) before it starts ({start})")
+    since = datetime.combine(start, time(), tz).astimezone(UTC)
+    until = datetime.combine(end + timedelta(days=1), time(), tz).astimezone(UTC)
+    return ExportPeriod(start, end, since, until)
+
+
+#: The periods /export offers with a tap, in order.
+PRESETS: tuple[tuple[str, str], ...] = (
+    ("7d", N_("Last 7 days")),
+    ("30d", N_("Last 30 days")),
+    ("this_month", N_("This month")),
+    ("last_month", N_("Last month")),
+    ("this_year", N_("This year")),
+)
+
+
+def preset_period(name: str, today: date) -> tuple[date, date]:
+    """The days of a preset, today included: ``7d`` is today and the six days before it;
+    ``last_month`` the whole previous calendar month; ``this_month``/``this_year`` from the
+    1st (1 January) to today."""
+    if name == "7d":
+        return today - timedelta(days=6), today
+    if name == "30d":
+        return today - timedelta(days=29), today
+    if name == "this_month":
+        return today.replace(day=1), today
+    if name == "last_month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    if name == "this_year":
+        return date(today.year, 1, 1), today
+    raise ValueError(f"unknown period {name!r}")
+
+
+# -- the sheets --------------------------------------------------------------------------------
+
+
+def _dpd(record: Any, request: ExportRequest) -> int:
+    return days_past_due(record.overdue_since, request.today)
+
+
+_CONTRACT = Column("contract_no", N_("Contract no."), width=16)
+_BORROWER = Column("borrower_name", N_("Borrower"), width=12)
+_TEAM = Column("team", N_("Team"), width=10)
+
+#: The workbook's sheets, in order. The cases sheet's headers in Chinese are the ones the
+#: ledger import reads (合同号, 借款人, 贷款余额, …), so an export imports back.
+SHEETS: tuple[Sheet, ...] = (
+    Sheet("cases", N_("Cases"), (
+        _CONTRACT, _BORROWER,
+        Column("borrower_phone", N_("Phone"), width=14),
+        _TEAM,
+        Column("lead", N_("Collector"), width=12),
+        Column("status", N_("Status"), width=14),
+        Column("product", N_("Product"), width=14),
+        Column("principal_outstanding", N_("Principal outstanding"), "money"),
+        Column("overdue_principal", N_("Overdue principal"), "money"),
+        Column("overdue_interest", N_("Overdue interest"), "money"),
+        Column("overdue_since", N_("Overdue since"), "date", 12),
+        Column("dpd", N_("Days past due"), "int", 10, get=_dpd),
+        Column("collateral_value", N_("Collateral value"), "money"),
+        Column("last_contact_at", N_("Last contact"), "time", 17),
+    ), lambda st, r: st.export_cases(r.viewer, team_id=r.team_id)),
+    Sheet("meetings", N_("Meetings"), (
+        Column("id", N_("Meeting no."), "int", 10), _CONTRACT, _BORROWER, _TEAM,
+        Column("author", N_("Collector"), width=12),
+        Column("held_on", N_("Held on"), "date", 12),
+        Column("kind", N_("Kind")),
+        Column("venue", N_("Venue")),
+        Column("attendees", N_("Attendees"), width=24),
+        Column("step_achieved", N_("Step achieved"), width=10),
+        Column("moved", N_("What moved"), width=30),
+        Column("stance", N_("Stance")),
+        Column("next_step", N_("Next step")),
+        Column("next_on", N_("Next on"), "date", 12),
+        Column("agreement", N_("Agreement"), "bool", 10),
+        Column("recorded_at", N_("Recorded at"), "time", 17),
+    ), lambda st, r: st.export_meetings(r.viewer, r.period, team_id=r.team_id)),
+    Sheet("commitments", N_("Commitments"), (
+        Column("id", N_("Commitment no."), "int", 10), _CONTRACT, _BORROWER, _TEAM,
+        Column("created_by", N_("Collector"), width=12),
+        Column("created_at", N_("Made at"), "time", 17),
+        Column("money_today", N_("Money today"), "money"),
+        Column("total", N_("Instalments total"), "money"),
+        Column("instalments", N_("Instalments"), "int", 10),
+        Column("status", N_("Status"), width=16),
+        Column("agreed_at", N_("Agreed at"), "time", 17),
+        Column("replaces", N_("Replaces commitment"), "int", 10),
+        Column("ended_at", N_("Ended at"), "time", 17),
+        Column("end_reason", N_("Why it ended"), width=24),
+    ), lambda st, r: st.export_commitments(r.viewer, r.period, team_id=r.team_id)),
+    Sheet("instalments", N_("Instalments"), (
+        Column("commitment_id", N_("Commitment no."), "int", 10),
+        Column("seq", N_("Instalment"), "int", 8), _CONTRACT, _BORROWER, _TEAM,
+        Column("collector", N_("Collector"), width=12),
+        Column("due_on", N_("Due on"), "date", 12),
+        Column("amount", N_("Amount"), "money"),
+        Column("paid", N_("Paid"), "money"),
+        Column("status", N_("Status"), width=12),
+        Column("settled_at", N_("Settled at"), "time", 17),
+        Column("answered_at", N_("Answered at"), "time", 17),
+        Column("miss_reason", N_("Why missed"), width=16),
+        Column("miss_note", N_("Note"), width=24),
+    ), lambda st, r: st.export_instalments(r.viewer, r.period, team_id=r.team_id)),
+    Sheet("payments", N_("Payments"), (
+        Column("id", N_("Payment no."), "int", 10), _CONTRACT, _BORROWER, _TEAM,
+        Column("received_on", N_("Received on"), "date", 12),
+        Column("amount", N_("Amount"), "money"),
+        Column("channel", N_("Channel"), width=10),
+        Column("source", N_("Recorded with"), width=10),
+        Column("recorded_by", N_("Collector"), width=12),
+        Column("recorded_at", N_("Recorded at"), "time", 17),
+        Column("commitment_id", N_("Commitment no."), "int", 10),
+        Column("instalment_id", N_("Instalment id"), "int", 10),
+    ), lambda st, r: st.export_payments(r.viewer, r.period, team_id=r.team_id)),
+    Sheet("approvals", N_("Approval requests"), (
+        Column("id", N_("Request no."), "int", 10), _CONTRACT, _BORROWER, _TEAM,
+        Column("requested_by", N_("Collector"), width=12),
+        Column("requested_at", N_("Asked at"), "time", 17),
+        Column("reasons", N_("Why it needs approval"), width=24),
+        Column("status", N_("Status"), width=12),
+        Column("answered_by", N_("Answered by"), width=12),
+        Column("answered_at", N_("Answered at"), "time", 17),
+        Column("commitment_id", N_("Commitment no."), "int", 10),
+        Column("proposal", N_("Proposal"), width=40),
+        Column("counter", N_("Counter-offer"), width=24),
+    ), lambda st, r: st.export_approvals(r.viewer, r.period, team_id=r.team_id)),
+)  # fmt: skip
+
+SHEET_KEYS: tuple[str, ...] = tuple(s.key for s in SHEETS)
+
+
+def headers(sheet: Sheet, locale: str) -> list[str]:
+    return [gettext(locale, c.header) for c in sheet.columns]
+
+
+def sheet_title(sheet: Sheet, locale: str) -> str:
+    """The sheet's name in ``locale``, within Excel's rules (31 characters, no ``[]:*?/\\``)."""
+    return re.sub(r"[\[\]:*?/\\]", " ", gettext(locale, sheet.title))[:31]
+
+
+# -- cells -------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    text = _ILLEGAL.sub("", str(value))
+    return defuse_cell(text)[:_CELL_MAX]
+
+
+def _local(value: datetime, tz: tzinfo) -> datetime:
+    return value.astimezone(tz).replace(tzinfo=None, microsecond=0)
+
+
+def _values(sheet: Sheet, record: Any, request: ExportRequest) -> list[Any]:
+    """A record's cells as Python values: text defused, money in yuan, local naive times."""
+    out: list[Any] = []
+    for column in sheet.columns:
+        value = column.get(record, request) if column.get else getattr(record, column.field)
+        if value is None or value == "":
+            out.append(None)
+        elif column.kind == "text":
+            out.append(_text(value))
+        elif column.kind == "money":
+            out.append(value / 100)
+        elif column.kind == "time":
+            out.append(_local(value, request.tz))
+        elif column.kind == "bool":
+            out.append(1 if value else 0)
+        else:
+            out.append(value)
+    return out
+
+
+def _csv_cell(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return ""
+    if kind == "money":
+        return f"{value:.2f}"
+    if kind == "time":
+        return value.strftime("%Y-%m-%d %H:%M")
+    if kind == "date":
+        return value.isoformat()
+    return value
+
+
+# -- writers -----------------------------------------------------------------------------------
+
+
+async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> dict[str, int]:
+    """Write the workbook to ``dest``, streaming (openpyxl write-only); rows per sheet."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    counts: dict[str, int] = {}
+    bold = Font(bold=True)
+    formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "time": "yyyy-mm-dd hh:mm"}
+    for sheet in request.chosen():
+        ws = wb.create_sheet(sheet_title(sheet, request.locale))
+        ws.freeze_panes = "A2"
+        for i, column in enumerate(sheet.columns, 1):
+            ws.column_dimensions[get_column_letter(i)].width = column.width
+        head = []
+        for text in headers(sheet, request.locale):
+            cell = WriteOnlyCell(ws, value=defuse_cell(text))
+            cell.font = bold
+            head.append(cell)
+        ws.append(head)
+        styled = [(i, formats[c.kind]) for i, c in enumerate(sheet.columns) if c.kind in formats]
+
+        def append(
+            batch: list[Any], ws: Any = ws, sheet: Sheet = sheet, styled: Any = styled
+        ) -> None:
+            for record in batch:
+                row = _values(sheet, record, request)
+                for i, number_format in styled:
+                    if row[i] is not None:
+                        cell = WriteOnlyCell(ws, value=row[i])
+                        cell.number_format = number_format
+                        row[i] = cell
+                ws.append(row)
+
+        count = 0
+        async for batch in sheet.rows(storage, request):
+            await asyncio.to_thread(append, batch)
+            count += len(batch)
+        counts[sheet.key] = count
+    await asyncio.to_thread(wb.save, str(dest))
+    return counts
+
+
+async def _write_csv_rows(
+    storage: Storage, request: ExportRequest, sheet: Sheet, out: IO[str]
+) -> int:
+    writer = csv.writer(out)
+    writer.writerow([defuse_cell(h) for h in headers(sheet, request.locale)])
+    kinds = [c.kind for c in sheet.columns]
+
+    def write(batch: Iterable[Any]) -> None:
+        writer.writerows(
+            [_csv_cell(v, k) for v, k in zip(_values(sheet, record, request), kinds, strict=True)]
+            for record in batch
+        )
+
+    count = 0
+    async for batch in sheet.rows(storage, request):
+        await asyncio.to_thread(write, batch)
+        count += len(batch)
+    return count
+
+
+async def write_csv(storage: Storage, request: ExportRequest, sheet_key: str, out: IO[str]) -> int:
+    """One sheet as CSV on ``out`` (open it with ``encoding="utf-8-sig", newline=""`` so Excel
+    reads the Chinese); returns the number of rows."""
+    (sheet,) = [s for s in SHEETS if s.key == sheet_key]
+    return await _write_csv_rows(storage, request, sheet, out)
+
+
+async def write_csv_zip(storage: Storage, request: ExportRequest, dest: Path) -> dict[str, int]:
+    """Every chosen sheet as its own CSV (UTF-8 with BOM) in one ZIP at ``dest``."""
+    counts: dict[str, int] = {}
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for n, sheet in enumerate(request.chosen(), 1):
+            name = f"{n}-{sheet_title(sheet, request.locale)}.csv"
+            with (
+                zf.open(name, "w", force_zip64=True) as raw,
+                io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
+            ):
+                counts[sheet.key] = await _write_csv_rows(storage, request, sheet, text)
+    return counts
+
+
+def export_filename(scope: str, period: ExportPeriod, fmt: Format) -> str:
+    """``qingshou-东城组-2026-11-01_2026-11-30.xlsx``; a CSV export is a ZIP of CSVs."""
+    safe = re.sub(r"[^\w-]+", "_", scope).strip("_") or "export"
+    ext = "xlsx" if fmt == "xlsx" else "zip"
+    return f"qingshou-{safe}-{period.start.isoformat()}_{period.end.isoformat()}.{ext}"
+
+
+async def build_export(
+    storage: Storage, request: ExportRequest, fmt: Format, *, scope: str
+) -> ExportFile:
+    """The whole export as bytes (to send as a document), written through a temporary file."""
+    filename = export_filename(scope, request.period, fmt)
+    with tempfile.TemporaryDirectory(prefix="qingshou-export-") as tmp:
+        path = Path(tmp) / filename
+        if fmt == "xlsx":
+            counts = await write_xlsx(storage, request, path)
+        else:
+            counts = await write_csv_zip(storage, request, path)
+        data = await asyncio.to_thread(path.read_bytes)
+    return ExportFile(data, filename, counts)
+
+
+def summary_counts(counts: dict[str, int]) -> Sequence[tuple[str, int]]:
+    """(sheet title msgid, rows) in sheet order, for the message that goes with the file."""
+    return [(s.title, counts[s.key]) for s in SHEETS if s.key in counts]
