@@ -17,6 +17,7 @@ from bot.domain.casefile import local_date
 from bot.domain.cases import Attitude, Borrower, Loan, PartyRole, RelatedParty, Security
 from bot.domain.commitments import (
     Achieved,
+    ApprovalReason,
     Channel,
     NewCommitment,
     NewInstalment,
@@ -42,8 +43,17 @@ from bot.domain.prep import (
 )
 from bot.domain.urgency import Deterioration
 from bot.storage import Storage
+from bot.storage.sqlite.engine import ts
 
-__all__ = ["DEMO_CASES", "DEMO_COMMITTED", "DEMO_PREPARED", "seed_demo_cases"]
+__all__ = [
+    "DEMO_CASES",
+    "DEMO_COMMITTED",
+    "DEMO_HISTORY_KEY",
+    "DEMO_PREPARED",
+    "DEMO_WAITING",
+    "seed_demo_cases",
+    "seed_demo_history",
+]
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _WAN = 10_000 * 100  # fen in 1万 yuan
@@ -272,3 +282,149 @@ async def _seed_demo_prep(
         urgency=urgency_inputs(answers),
         now=now - timedelta(days=1),
     )
+
+
+#: The meta key that says the sandbox's weeks of history were written (once per database).
+DEMO_HISTORY_KEY = "demo_history"
+#: The demo case whose concession waits for the supervisor (the prepared 王建国, whose brief
+#: says every concession needs the supervisor: a fee waiver if he pays ¥30,000 tomorrow).
+DEMO_WAITING = DEMO_PREPARED
+
+
+async def seed_demo_history(
+    storage: Storage, *, team_id: int, collectors: list[User], now: datetime
+) -> bool:
+    """A few weeks of the demo team's past, so the supervisor's digest and an export have
+    something to show: meetings (周强: three without an agreement, 策略2), money received, two
+    plans whose instalments were kept, paid in part and broken (with the reason), and a
+    concession waiting for the supervisor. Once per database (False when already there).
+
+    Written through the storage verbs (meetings, commitments, the request); the instalments'
+    answers, which collectors give to their reminders, are set in SQL through the engine, as
+    they were answered then (no reminder, no notice goes out for the past). Last contacts stay
+    where :data:`DEMO_CASES` puts them; 王建国's prep and 陈秀英's plan (first instalment due
+    tomorrow) are left as they are.
+    """
+    from bot.storage.sqlite import SqliteStorage
+
+    if len(collectors) < 2 or await storage.get_meta(DEMO_HISTORY_KEY) is not None:
+        return False
+    if not isinstance(storage, SqliteStorage):  # pragma: no cover - one backend today
+        return False
+    zhang, chen = collectors[0], collectors[1]
+    today = local_date(now, _TZ)
+    snapshot = await storage.import_snapshot()
+
+    def day(ago: int) -> date:
+        return today - timedelta(days=ago)
+
+    def at(ago: int, hour: int, minute: int = 0) -> datetime:
+        local = datetime.combine(day(ago), datetime.min.time(), _TZ).replace(
+            hour=hour, minute=minute
+        )
+        return min(local, now - timedelta(minutes=1))
+
+    async def meet(who: User, contract: str, ago: int, meeting: NewMeeting,
+                   paid: int | None = None) -> int:  # fmt: skip
+        payment = None if paid is None else NewPayment(paid, Channel.CASH, day(ago))
+        recorded = await storage.add_meeting(
+            who, snapshot[contract].case_id, meeting, payment, now=at(ago, 17)
+        )
+        assert recorded is not None
+        return recorded.id
+
+    def held(ago: int, kind: str, venue: str, people: str, achieved: Achieved, moved: str,
+             stance: str, next_step: str, next_in: int | None = None) -> NewMeeting:  # fmt: skip
+        next_on = None if next_in is None else day(ago) + timedelta(days=next_in)
+        return NewMeeting(day(ago), kind, venue, people, achieved, moved, stance, next_step,
+                          next_on, None)  # fmt: skip
+
+    async def plan(who: User, contract: str, ago: int, meeting_id: int, money_today: int,
+                   dues: Sequence[tuple[int, int]]) -> list[int]:  # fmt: skip
+        """A plan agreed at a meeting ``ago`` days back: instalments (days from today, fen)."""
+        instalments = tuple(NewInstalment(day(-d), amount) for d, amount in dues)
+        made = await storage.add_commitment(
+            who, snapshot[contract].case_id,
+            NewCommitment(money_today=money_today, money_channel=None, promised_by_party=None,
+                          plan={"kind": "dates", "text": "demo",
+                                "dues": [[i.due_on.isoformat(), False] for i in instalments]},
+                          instalments=instalments, meeting_id=meeting_id),
+            needs_approval=frozenset(), proposal={}, flow_id=None, notify=None,
+            now=at(ago, 17, 30), today=day(ago),
+        )  # fmt: skip
+        assert made is not None
+        return [i.id for i in made.instalments]
+
+    # 周强: three meetings, no agreement (策略2 flags the case); the last one 20 days ago.
+    for ago, kind, venue, achieved, moved in (
+        (34, "investigative", "business", Achieved.NO, "厂房已停工，设备在往外运"),
+        (27, "result", "office", Achieved.PARTLY, "承认欠款，但只肯谈停息"),
+        (20, "result", "home", Achieved.NO, "配偶吴丽华表示不再担保"),
+    ):
+        await meet(zhang, "DC2023-0417", ago,
+                   held(ago, kind, venue, "张伟；周强", achieved, moved, "hostile", "call_again"),
+                   paid=0 if ago == 27 else None)  # fmt: skip
+
+    # 郑海: ¥2,000 at the meeting 25 days ago and a plan of ¥5,000 a fortnight: the first
+    # kept, the second broken (no money: the tea is not sold yet), the third still ahead.
+    zheng_meeting = await meet(zhang, "DC2024-0521", 25, held(
+        25, "result", "home", "张伟；郑海、林梅", Achieved.YES, "同意分三期，每期五千",
+        "cooperative", "sign_agreement"), paid=2_000 * 100)  # fmt: skip
+    fortnightly = ((-18, 5_000 * 100), (-2, 5_000 * 100), (12, 5_000 * 100))
+    kept1, broken, _ = await plan(zhang, "DC2024-0521", 25, zheng_meeting, 2_000 * 100,
+                                  fortnightly)  # fmt: skip
+    await meet(zhang, "DC2024-0521", 16, held(
+        16, "investigative", "business", "张伟；郑海", Achieved.PARTLY, "茶叶收购款要月中才到",
+        "neutral", "call_again", 14))  # fmt: skip
+
+    # 孙丽: ¥1,000 at the meeting 17 days ago, ¥1,500 a week: kept, paid in part yesterday
+    # (¥800), one still ahead; a visit 3 days ago about the rest.
+    sun_meeting = await meet(chen, "DC2024-0690", 17, held(
+        17, "result", "business", "Chen Jing；孙丽、黄涛", Achieved.YES, "餐馆生意回暖，同意每周还",
+        "cooperative", "sign_agreement"), paid=1_000 * 100)  # fmt: skip
+    weekly = ((-10, 1_500 * 100), (-1, 1_500 * 100), (6, 1_500 * 100))
+    kept2, partial, _ = await plan(chen, "DC2024-0690", 17, sun_meeting, 1_000 * 100, weekly)
+    await meet(chen, "DC2024-0690", 3, held(
+        3, "investigative", "business", "Chen Jing；孙丽", Achieved.PARTLY, "答应下周补上差额",
+        "cooperative", "call_again", 4))  # fmt: skip
+
+    # The collectors' answers to the reminders, as they gave them then.
+    async with storage._tx() as db:
+        for instalment, who, status, paid, answered, settled, reason, note in (
+            (kept1, zhang, "kept", 5_000 * 100, at(18, 18), at(18, 18), None, None),
+            (broken, zhang, "broken", 0, at(1, 9, 30), at(1, 9, 30), "no_money",
+             "茶叶款还没收回来，说下周"),
+            (kept2, chen, "kept", 1_500 * 100, at(10, 18), at(10, 18), None, None),
+            (partial, chen, "partial", 800 * 100, at(1, 18), None, None, None),
+        ):  # fmt: skip
+            await db.execute(
+                "UPDATE instalments SET status = ?, paid = ?, answered_at = ?, answered_by = ?, "
+                "settled_at = ?, miss_reason = ?, miss_note = ? WHERE id = ?",
+                (status, paid, ts(answered), who.id, None if settled is None else ts(settled),
+                 reason, note, instalment),
+            )  # fmt: skip
+            if paid:
+                await db.execute(
+                    "INSERT INTO payments (case_id, commitment_id, instalment_id, amount, "
+                    "channel, received_on, recorded_at, recorded_by, source) "
+                    "SELECT k.case_id, k.id, i.id, ?, 'transfer', i.due_on, ?, ?, 'reminder' "
+                    "FROM instalments i JOIN commitments k ON k.id = i.commitment_id "
+                    "WHERE i.id = ?",
+                    (paid, ts(answered), who.id, instalment),
+                )
+        await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_HISTORY_KEY, ts(now)))
+
+    # 王建国's meeting is tomorrow: 张伟 asks 李组长 now whether the penalty interest may go if
+    # he pays ¥30,000 on the spot. It waits for the supervisor (already reminded once).
+    waiting = await storage.request_approval(
+        zhang, snapshot[DEMO_WAITING].case_id, frozenset({ApprovalReason.FEE_WAIVER}),
+        {"detail": "明天若当场还3万，罚息18,000元能否免除？"}, flow_id=None, notify=None,
+        now=now - timedelta(hours=2),
+    )  # fmt: skip
+    if waiting is not None:
+        async with storage._tx() as db:
+            await db.execute(
+                "UPDATE approvals SET reminded_at = ? WHERE id = ?",
+                (ts(now - timedelta(hours=1, minutes=30)), waiting.id),
+            )
+    return True

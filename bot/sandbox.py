@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.app import QingshouApp, build_application
 from bot.clock import ManualClock
 from bot.config import Secret, Settings
-from bot.demo import seed_demo_cases
+from bot.demo import seed_demo_cases, seed_demo_history
 from bot.domain.people import Role, deep_link
 from bot.emulator import Emulator, EmulatorConfig, UserInfo
 from bot.i18n import normalise_locale
@@ -153,6 +153,9 @@ async def start_sandbox(
                     and (user := await storage.get_user_by_telegram_id(people[person.key].id))
                 ]
                 await seed_demo_cases(
+                    storage, team_id=team.id, collectors=collectors, now=clock.now()
+                )
+                await seed_demo_history(
                     storage, team_id=team.id, collectors=collectors, now=clock.now()
                 )
                 invite = await storage.create_invite(
