@@ -281,3 +281,14 @@ async def test_a_chat_not_found_for_good_tells_the_supervisor_without_blocking(s
     assert (await storage.get_user(u.id)).blocked_at is None  # type: ignore[union-attr]
     [told] = await storage.due_outbox(NOW)
     assert (told.user_id, told.params["reason"]) == (boss.id, "not_found")
+
+
+async def test_a_claim_cut_short_never_takes_a_chats_later_call_without_the_earlier(storage):
+    early = await storage.defer_call(9, "sendMessage", {"n": 1}, now=NOW)
+    late = await storage.defer_call(9, "sendMessage", {"n": 2}, now=NOW)
+    await storage.mark_failed(early, "429", now=NOW, retry_at=NOW + timedelta(minutes=5))
+    await storage.mark_failed(late, "429", now=NOW, retry_at=NOW + timedelta(minutes=1))
+    assert await storage.claim_outbox(NOW + timedelta(minutes=2)) == []
+    at = NOW + timedelta(minutes=5)
+    assert [m.id for m in await storage.claim_outbox(at, limit=1)] == [early]
+    assert await storage.claim_outbox(at, limit=1) == []  # behind the leased one

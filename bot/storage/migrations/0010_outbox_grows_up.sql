@@ -16,3 +16,6 @@ CREATE UNIQUE INDEX outbox_dedupe ON outbox(dedupe_key) WHERE dedupe_key IS NOT 
 CREATE INDEX outbox_group ON outbox(group_key) WHERE group_key IS NOT NULL;
 -- A chat's live rows in id order: a row waits while an earlier row of its chat is leased.
 CREATE INDEX outbox_chat_live ON outbox(chat_id, id) WHERE sent_at IS NULL AND dropped_at IS NULL;
+-- The rows under a lease (few: in flight, or left by a crash), by chat.
+CREATE INDEX outbox_leased ON outbox(chat_id, id)
+    WHERE claimed_until IS NOT NULL AND sent_at IS NULL AND dropped_at IS NULL;

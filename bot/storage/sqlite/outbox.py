@@ -28,33 +28,38 @@ _COLUMNS = """o.id, o.user_id, COALESCE(o.chat_id, u.telegram_id),
        o.media, o.markup, o.attachment, o.filename, o.dedupe_key, o.group_key, o.priority,
        o.message_id, o.sent_at, o.dropped_at, o.last_error"""
 
-# For a 'call' row, the latest not_before among its chat's live call rows up to and including
-# it: the row is due only when every earlier call of its chat is, and sorting on it keeps each
-# chat's calls in id order (it never decreases along a chat's rows).
-# A row under another sender's lease (claimed_until in the future) is not due, and neither is
-# any later row of its chat, so two senders never interleave one chat's messages.
+# A row is due when its time has come, no other sender holds it (claimed_until in the future)
+# and no earlier live row of its chat is held either, so two senders never interleave a chat.
+# A 'call' row is due only when every earlier live call of its chat is; its sort time is the
+# latest not_before among them (it never decreases along a chat's calls), so a batch cut by
+# LIMIT never takes a chat's later call without the earlier ones. One flat SELECT over outbox,
+# so that on PostgreSQL the claim is the same query with FOR UPDATE OF o SKIP LOCKED.
 _DUE_FROM = """
-FROM (
-    SELECT x.*, CASE WHEN x.kind = 'call' THEN (
-        SELECT MAX(p.not_before) FROM outbox p
-        WHERE p.kind = 'call' AND p.chat_id = x.chat_id AND p.id <= x.id
-          AND p.sent_at IS NULL AND p.dropped_at IS NULL
-    ) ELSE x.not_before END AS due_at
-    FROM outbox x WHERE x.sent_at IS NULL AND x.dropped_at IS NULL AND x.not_before <= ?1
-      AND (x.claimed_until IS NULL OR x.claimed_until <= ?1)
-) o LEFT JOIN users u ON u.id = o.user_id
-WHERE o.due_at <= ?1 AND COALESCE(o.chat_id, u.telegram_id) IS NOT NULL
+FROM outbox o LEFT JOIN users u ON u.id = o.user_id
+WHERE o.sent_at IS NULL AND o.dropped_at IS NULL AND o.not_before <= ?1
+  AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
+  AND COALESCE(o.chat_id, u.telegram_id) IS NOT NULL
   AND NOT EXISTS (
     SELECT 1 FROM outbox c WHERE c.chat_id = o.chat_id AND c.id < o.id
-      AND c.sent_at IS NULL AND c.dropped_at IS NULL AND c.claimed_until > ?1
+      AND c.claimed_until IS NOT NULL AND c.claimed_until > ?1
+      AND c.sent_at IS NULL AND c.dropped_at IS NULL
   )
+  AND (o.kind != 'call' OR NOT EXISTS (
+    SELECT 1 FROM outbox p WHERE p.kind = 'call' AND p.chat_id = o.chat_id AND p.id < o.id
+      AND p.not_before > ?1 AND p.sent_at IS NULL AND p.dropped_at IS NULL
+  ))
 """
+_DUE_AT = """CASE WHEN o.kind = 'call' THEN (
+    SELECT MAX(p.not_before) FROM outbox p
+    WHERE p.kind = 'call' AND p.chat_id = o.chat_id AND p.id <= o.id
+      AND p.sent_at IS NULL AND p.dropped_at IS NULL
+) ELSE o.not_before END"""
 
 # The peek (due_outbox) reads in time order; the claim takes the highest priority first.
-_DUE_SQL = f"SELECT {_COLUMNS} {_DUE_FROM} ORDER BY o.due_at, o.id LIMIT ?2"
-# On PostgreSQL the same SELECT ends in FOR UPDATE OF x SKIP LOCKED; on SQLite the claiming
-# transaction is BEGIN IMMEDIATE, which already keeps a second process out until it commits.
-_CLAIM_SQL = f"SELECT {_COLUMNS} {_DUE_FROM} ORDER BY o.priority, o.due_at, o.id LIMIT ?2"
+_DUE_SQL = f"SELECT {_COLUMNS} {_DUE_FROM} ORDER BY {_DUE_AT}, o.id LIMIT ?2"
+# On PostgreSQL: ... LIMIT ?2 FOR UPDATE OF o SKIP LOCKED. On SQLite the claiming transaction
+# is BEGIN IMMEDIATE, which keeps a second process out until it has written its leases.
+_CLAIM_SQL = f"SELECT {_COLUMNS} {_DUE_FROM} ORDER BY o.priority, {_DUE_AT}, o.id LIMIT ?2"
 
 
 def _message(r: Any) -> OutboxMessage:
