@@ -44,10 +44,13 @@ REMINDERS_JOB = "reminders"
 #: Rows claimed per statement, and at most per tick (the rest waits for the next tick).
 CLAIM_LIMIT = 5000
 TICK_LIMIT = 20_000
-#: A claim is held this long at least: a crash releases the rows once it runs out.
+#: A claim is held this long (a tick queues what it claimed within seconds): a crash releases
+#: the rows once it runs out.
 LEASE = timedelta(minutes=2)
-#: A reminder due longer ago than this (and than three ticks) is overdue: the bot was down.
+#: A reminder due longer ago than this (or three ticks, up to an hour) is overdue: the bot was
+#: down, and it goes into a catch-up summary.
 OVERDUE_AFTER = timedelta(minutes=10)
+OVERDUE_AT_MOST = timedelta(hours=1)
 #: Telegram allows 100 buttons per message; an item has a row of four.
 BUTTONS_PER_ITEM = 4
 MAX_ITEMS = 100 // BUTTONS_PER_ITEM
@@ -112,7 +115,7 @@ async def send_due(context: QingshouContext) -> int:
             log.info("wrote %s reminder rows missing for older commitments", written)
         extra[_BACKFILLED] = True
     tick = timedelta(seconds=settings.poll_interval)
-    lease_until = now + max(LEASE, 3 * tick)
+    lease_until = now + LEASE
     late_before = now - timedelta(hours=settings.catchup_hours)
     claimed: list[DueReminder] = []
     while len(claimed) < TICK_LIMIT:
@@ -131,7 +134,7 @@ async def send_due(context: QingshouContext) -> int:
         renderer=context.renderer,
         policy=policy,
         default_locale=settings.default_locale,
-        overdue_before=now - max(OVERDUE_AFTER, 3 * tick),
+        overdue_before=now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST),
     )
     queued = 0
     for start in range(0, len(batches), QUEUE_BATCH):

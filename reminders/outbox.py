@@ -47,8 +47,9 @@ BATCH = 200
 #: Chats being sent to at once: enough to keep the outbox lane full while each chat waits for
 #: its own pace (about one message a second), few enough that a crash repeats little.
 CONCURRENCY = 48
-#: How long claimed rows are this process's (a crash gives them back after it).
-LEASE = timedelta(minutes=5)
+#: How long claimed rows are this process's (a crash gives them back after it); renewed every
+#: third of it while the batch is still being sent (a long flood wait, many rows to one chat).
+LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
 #: Telegram's limit on a photo's or document's caption.
 CAPTION_LIMIT = 1024
@@ -113,9 +114,13 @@ async def _deliver_batch(context: QingshouContext) -> tuple[int, int]:
         async with gate:
             await _deliver_chat(tick, sorted(rows, key=lambda r: r.id))
 
-    results = await asyncio.gather(
-        *(one_chat(rows) for rows in chats.values()), return_exceptions=True
-    )
+    keeper = asyncio.create_task(_keep_leases(context, [item.id for item in due]))
+    try:
+        results = await asyncio.gather(
+            *(one_chat(rows) for rows in chats.values()), return_exceptions=True
+        )
+    finally:
+        keeper.cancel()
     for result in results:
         if isinstance(result, BaseException):
             # A storage failure mid-tick: the rows not recorded stay leased and come back.
@@ -125,6 +130,16 @@ async def _deliver_batch(context: QingshouContext) -> tuple[int, int]:
         if isinstance(limiter, ResilientRateLimiter):
             limiter.deferred_chats = set(await context.storage.deferred_chats())
     return tick.sent, len(due)
+
+
+async def _keep_leases(context: QingshouContext, row_ids: list[int]) -> None:
+    """Renew the batch's leases until it is done (the rows already sent are left alone)."""
+    while True:
+        await asyncio.sleep(LEASE.total_seconds() / 3)
+        try:
+            await context.storage.renew_outbox(row_ids, until=context.clock.now() + LEASE)
+        except Exception:  # the sends go on; at worst another sender takes a row later
+            log.exception("outbox leases not renewed")
 
 
 async def _deliver_chat(tick: _Tick, rows: Sequence[OutboxMessage]) -> None:

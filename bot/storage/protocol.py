@@ -412,6 +412,9 @@ class OutboxStore(Protocol):
         other sender gets them until ``now + lease`` (a crash releases them then), and a
         chat's later rows wait while its earlier ones are leased."""
 
+    async def renew_outbox(self, row_ids: Sequence[int], *, until: datetime) -> int:
+        """Extend the lease of claimed rows still unsent; how many were still leased."""
+
     async def release_outbox(self, row_ids: Sequence[int]) -> None:
         """Give claimed rows back unsent (due again at once for any sender)."""
 

@@ -12,7 +12,8 @@ what someone was told says so: ``await person.ignore_unread()``.
 
 Time does not pass by itself here: the clock is a ``ManualClock`` and the outbox job never fires
 on its own (``outbox_interval`` is a day); ``await world.tick()`` runs it once, now, through the
-application's own job. Tests of the bot as a separate process (``process.py``) run on real time.
+application's own job; the reminder poller likewise, ``await world.tick_reminders()``. Tests of
+the bot as a separate process (``process.py``) run on real time.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from bot.emulator import Emulator, EmulatorClient, EmulatorConfig, Person
 from bot.runner import running
 from bot.storage import SqliteStorage
 from bot.telegram_io import ResilientRateLimiter
-from reminders import OUTBOX_JOB
+from reminders import OUTBOX_JOB, REMINDERS_JOB
 from tests.e2e.process import BotProcess
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -159,6 +160,18 @@ class World:
         sent: int = await job.callback(context)
         return sent
 
+    async def tick_reminders(self, *, deliver: bool = True) -> int:
+        """Run the reminder poller once, now, as its schedule would (then, unless told not to,
+        the outbox, so what it queued is sent); returns how many messages it queued."""
+        assert self.app is not None, "world.tick_reminders() needs the bot fixture"
+        assert self.app.job_queue is not None
+        (job,) = self.app.job_queue.get_jobs_by_name(REMINDERS_JOB)
+        context = self.app.context_types.context.from_job(job, self.app)
+        queued: int = await job.callback(context)
+        if deliver:
+            await self.tick()
+        return queued
+
     async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has handled every update people sent (its replies are out).
 
@@ -192,6 +205,7 @@ def settings(emulator, tmp_path) -> Settings:
         default_locale="zh_Hans",
         request_timeout=1.5,
         outbox_interval=24 * 3600.0,  # never on its own: tests call world.tick()
+        poll_interval=24 * 3600.0,  # the same for reminders: world.tick_reminders()
     )
 
 

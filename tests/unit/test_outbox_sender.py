@@ -309,3 +309,26 @@ async def test_a_fan_out_larger_than_a_batch_goes_out_in_one_tick_highest_priori
     context.clock.set(NOW + timedelta(seconds=1))
     assert await outbox.deliver_due(context) == 13
     assert context.bot.sent[0][2]["text"].startswith("first")
+
+
+async def test_a_long_batch_renews_its_leases_until_it_is_done(context, monkeypatch):
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=0.3))
+    [uid] = await people(context.storage, 1)
+    rows = [await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+            for _ in range(2)]  # fmt: skip
+    clock = ManualClock(NOW)  # running: the lease would run out during the slow sends
+    context.clock = clock
+    context.bot.delay = 0.4
+    seen: list[list[int]] = []
+
+    async def look() -> None:  # another sender, looking while the first is at work
+        await asyncio.sleep(0.5)
+        seen.append([m.id for m in await context.storage.due_outbox(clock.now())])
+
+    sent, _ = await asyncio.gather(outbox.deliver_due(context), look())
+    assert sent == 2
+    assert seen == [[]]  # the second row was still this sender's
+    for row in rows:
+        item = await context.storage.get_outbox(row)
+        assert item is not None
+        assert item.message_id is not None

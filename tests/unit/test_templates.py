@@ -21,6 +21,7 @@ from tests.unit.dates_template_samples import test_dates_macros_render, test_wee
 from tests.unit.export_template_samples import EXPORT_SAMPLES
 from tests.unit.flow_template_samples import FLOW_SAMPLES
 from tests.unit.prep_template_samples import PREP_SAMPLES
+from tests.unit.reminder_template_samples import REMINDER_SAMPLES
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 EVIL = "<b>Bad & Co</b>"
@@ -91,6 +92,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     **COMMIT_SAMPLES,
     **PREP_SAMPLES,
     **EXPORT_SAMPLES,
+    **REMINDER_SAMPLES,
 }
 
 

@@ -19,8 +19,9 @@ from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 #: Unsent and not given up.
 _LIVE = "sent_at IS NULL AND dropped_at IS NULL"
 
-#: How long a claimed row is another sender's: a crash releases it after this.
-LEASE = timedelta(minutes=5)
+#: How long a claimed row is another sender's: a crash gives it back after this (a sender that
+#: is still at work renews it, see renew_outbox).
+LEASE = timedelta(seconds=30)
 
 _COLUMNS = """o.id, o.user_id, COALESCE(o.chat_id, u.telegram_id),
        COALESCE(u.locale, u.telegram_locale),
@@ -275,6 +276,19 @@ class SqliteOutbox(Engine):
                     [(ts(now + lease), r[0]) for r in rows],
                 )
         return [_message(r) for r in rows]
+
+    async def renew_outbox(self, row_ids: Sequence[int], *, until: datetime) -> int:
+        """Extend the lease of claimed rows still unsent (a long batch keeps its rows); how
+        many were still leased."""
+        if not row_ids:
+            return 0
+        marks = ",".join("?" * len(row_ids))
+        done = await self._execute(
+            f"UPDATE outbox SET claimed_until = ? WHERE id IN ({marks}) "
+            f"AND claimed_until IS NOT NULL AND {_LIVE}",
+            (ts(until), *row_ids),
+        )
+        return done.rowcount
 
     async def release_outbox(self, row_ids: Sequence[int]) -> None:
         """Give claimed rows back unsent (due again at once for any sender)."""
