@@ -19,14 +19,13 @@ go out as one summary per collector, oldest first; the ones older than
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.reminders import ReminderKind, ReminderPolicy
 from bot.i18n import N_
@@ -41,8 +40,9 @@ log = logging.getLogger(__name__)
 
 #: The job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
 REMINDERS_JOB = "reminders"
-#: Rows claimed per statement, and at most per tick (the rest waits for the next tick).
-CLAIM_LIMIT = 5000
+#: Rows claimed per statement (one short transaction each), and at most per tick (the rest
+#: waits for the next tick).
+CLAIM_LIMIT = 1000
 TICK_LIMIT = 20_000
 #: A claim is held this long (a tick queues what it claimed within seconds): a crash releases
 #: the rows once it runs out.
@@ -57,8 +57,14 @@ MAX_ITEMS = 100 // BUTTONS_PER_ITEM
 #: Room kept under Telegram's limit: the sender renders again at send time (another language,
 #: if the collector switched meanwhile, can be a little longer).
 MARGIN = 400
-#: Queue this many messages per transaction.
-QUEUE_BATCH = 200
+#: Build and queue the messages of this many collectors per transaction, then let the event
+#: loop serve people (a fan-out never holds up an answer).
+COLLECTORS_PER_STEP = 50
+#: An item's line shows at most this much besides the borrower's name and the contract number
+#: (number, amount, date, which instalment, paid so far); a list surely within the limit by
+#: this count is not rendered to be measured.
+_ITEM_FIXED = 110
+_FRAME = 300
 #: bot_data.extra key: the rows missing for older commitments were written (once per process).
 _BACKFILLED = "reminders_backfilled"
 
@@ -128,17 +134,22 @@ async def send_due(context: QingshouContext) -> int:
             break
     if not claimed:
         return 0
-    batches = build_batches(
-        claimed,
-        now=now,
-        renderer=context.renderer,
-        policy=policy,
-        default_locale=settings.default_locale,
-        overdue_before=now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST),
-    )
+    per_collector: dict[int, list[DueReminder]] = {}
+    for row in claimed:
+        per_collector.setdefault(row.collector_id, []).append(row)
+    groups = list(per_collector.values())
     queued = 0
-    for start in range(0, len(batches), QUEUE_BATCH):
-        queued += await storage.queue_reminders(batches[start : start + QUEUE_BATCH], now=now)
+    for start in range(0, len(groups), COLLECTORS_PER_STEP):
+        batches = build_batches(
+            [row for group in groups[start : start + COLLECTORS_PER_STEP] for row in group],
+            now=now,
+            renderer=context.renderer,
+            policy=policy,
+            default_locale=settings.default_locale,
+            overdue_before=now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST),
+        )
+        queued += await storage.queue_reminders(batches, now=now)
+        await asyncio.sleep(0)
     return queued
 
 
@@ -251,6 +262,12 @@ def _fits(
     totals: dict[str, int],
     today: date,
 ) -> bool:
+    bound = _FRAME + sum(
+        _ITEM_FIXED + _units(item.first.borrower) + _units(item.first.contract_no)
+        for _, item in chunk
+    )
+    if bound <= MESSAGE_LIMIT - MARGIN:
+        return True
     # "part 10 of 10" is the longest a part line gets for any list we split.
     parts = renderer.render_parts(locale, template, **_params(chunk, totals, today, 10, 10))
     return len(parts) == 1 and visible_len(parts[0]) <= MESSAGE_LIMIT - MARGIN
@@ -263,22 +280,26 @@ def _markup(renderer: Renderer, locale: str, chunk: Sequence[tuple[int, _Item]])
     def label(text: str) -> str:
         return renderer.label(locale, text)
 
+    # Plain dicts in InlineKeyboardMarkup.to_dict()'s shape: building telegram objects for
+    # thousands of buttons costs more than the rest of the tick.
+    paid, partial, missed, case = (label(t) for t in (PAID, PARTIAL, MISSED, OPEN_CASE))
     rows = []
     for n, item in chunk:
         iid = item.first.instalment_id
         rows.append(
             [
-                InlineKeyboardButton(f"{n} ✅ {label(PAID)}",
-                                     callback_data=INSTALMENT.data(iid, "paid")),
-                InlineKeyboardButton(f"◐ {label(PARTIAL)}",
-                                     callback_data=INSTALMENT.data(iid, "partial")),
-                InlineKeyboardButton(f"✖ {label(MISSED)}",
-                                     callback_data=INSTALMENT.data(iid, "missed")),
-                InlineKeyboardButton(f"📂 {label(OPEN_CASE)}",
-                                     callback_data=CASE_CARD.data(item.first.case_id)),
+                {"text": f"{n} ✅ {paid}", "callback_data": INSTALMENT.data(iid, "paid")},
+                {"text": f"◐ {partial}", "callback_data": INSTALMENT.data(iid, "partial")},
+                {"text": f"✖ {missed}", "callback_data": INSTALMENT.data(iid, "missed")},
+                {"text": f"📂 {case}", "callback_data": CASE_CARD.data(item.first.case_id)},
             ]
-        )  # fmt: skip
-    return InlineKeyboardMarkup(rows).to_dict()
+        )
+    return {"inline_keyboard": rows}
+
+
+def _units(text: str) -> int:
+    """Telegram's length of ``text``: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _key(prefix: str, reminder_ids: Sequence[int]) -> str:
