@@ -31,6 +31,7 @@ import contextvars
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -184,13 +185,17 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         max_retry_after: float = 120.0,
     ) -> None:
         # One slot every 1/rate seconds: a bucket of N would let 2N through in the first
-        # second. 29/s evenly paced puts at most 30 sends in any second with 34 ms to spare.
+        # second. At 29/s no second holds more than 29 sends, one under Telegram's 30.
         self._gap = 1.0 / overall_per_second
         bulk = overall_per_second * 0.985 if bulk_per_second is None else bulk_per_second
         self._bulk_gap = 1.0 / min(bulk, overall_per_second)
         self._next_slot = 0.0  # monotonic time of the next free overall slot
         self._next_bulk = 0.0  # and of the bulk lane's next slot
         self._bulk_turn = asyncio.Lock()  # outbox sends wait for a free slot one at a time
+        # The sends of the last second, both lanes: never more than the pace allows in any
+        # second, however the slots fell (Telegram counts a sliding second).
+        self._recent: deque[float] = deque()
+        self._per_window = max(1, int(overall_per_second))
         #: Sends made since start, per lane (tests and the bench read it).
         self.sent: dict[str, int] = {"interactive": 0, "bulk": 0}
         self._per_chat_rate = per_chat_per_second
@@ -264,6 +269,13 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         else:
             await self._interactive_slot()
 
+    def _room(self, now: float) -> float:
+        """How long until the last second holds fewer sends than the pace allows (0: now)."""
+        recent = self._recent
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        return 0.0 if len(recent) < self._per_window else recent[0] + 1.0 - now
+
     async def _interactive_slot(self) -> None:
         # Book the next free slot now: at most one gap away, whatever the outbox has waiting
         # (booked again if a 429 paused everything meanwhile, so the waiters do not burst).
@@ -273,26 +285,30 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             self._next_slot = slot + self._gap
             if slot > now:
                 await asyncio.sleep(slot - now)
-            pause = self._paused_until - time.monotonic()
-            if pause <= 0:
+            now = time.monotonic()
+            wait = max(self._paused_until - now, self._room(now))
+            if wait <= 0:
                 break
-            await asyncio.sleep(pause)
+            await asyncio.sleep(wait)
+        self._recent.append(now)
         self.sent["interactive"] += 1
 
     async def _bulk_slot(self) -> None:
         # Take a slot only when it is free at this moment (never book ahead, so a reply can
-        # always come first), and no faster than the bulk lane's pace. The lane's own schedule
-        # may catch up half a gap after a late wake-up; the overall gap is never shortened.
+        # always come first), and no faster than the bulk lane's pace. Both schedules catch up
+        # half a gap after a late wake-up (else a loaded machine loses a few percent), and no
+        # second ever holds more sends than the overall pace: the window is the guard.
         async with self._bulk_turn:
             while True:
                 now = time.monotonic()
-                pause = self._paused_until - now
                 slot = max(self._next_slot, self._next_bulk)
-                if pause <= 0 and slot <= now:
+                wait = max(self._paused_until - now, slot - now, self._room(now))
+                if wait <= 0:
                     break
-                await asyncio.sleep(max(pause, slot - now))
-            self._next_slot = now + self._gap
+                await asyncio.sleep(wait)
+            self._next_slot = max(self._next_slot, now - self._gap / 2) + self._gap
             self._next_bulk = max(self._next_bulk, now - self._bulk_gap / 2) + self._bulk_gap
+            self._recent.append(now)
             self.sent["bulk"] += 1
 
     async def process_request(
