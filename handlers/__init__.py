@@ -14,6 +14,7 @@ from handlers import (
     assign,
     cases,
     commit,
+    digest,
     errors,
     export,
     imports,
@@ -23,6 +24,7 @@ from handlers import (
     prep,
     profile,
     router,
+    settings,
     start,
     users,
 )
@@ -81,6 +83,13 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(commit.UNCOMMIT, commit.uncommit_button))
     app.add_handler(router.on(commit.CONCESSION, commit.concession_button))
     app.add_handler(router.on(commit.ANSWER, approvals.answer))
+
+    # The supervisors' daily digest on demand, its drill-down lists, a team's digest for an
+    # admin; /settings: one's own digest time and weekend mute (the daily job: reminders/).
+    app.add_handler(CommandHandler("digest", digest.digest))
+    app.add_handler(router.on(digest.DRILL, digest.drill_down))
+    app.add_handler(router.on(digest.TEAM, digest.team_digest))
+    app.add_handler(CommandHandler("settings", settings.settings))
 
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reminders import approvals, due, outbox
+from reminders import approvals, digest, due, outbox
 from reminders.due import REMINDERS_JOB
 
 if TYPE_CHECKING:
@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 #: The outbox job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
 OUTBOX_JOB = "outbox"
 APPROVALS_JOB = "approval-reminders"
-__all__ = ["APPROVALS_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
+#: The supervisors' daily digest (issue 11); tests run it by hand like the outbox job.
+DIGEST_JOB = "digest"
+#: Seconds after start-up of the digest job's first tick.
+DIGEST_FIRST = 10
+__all__ = ["APPROVALS_JOB", "DIGEST_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
 
 
 def schedule(app: QingshouApp) -> None:
@@ -37,5 +41,12 @@ def schedule(app: QingshouApp) -> None:
     poll = app.bot_data.settings.poll_interval
     app.job_queue.run_repeating(
         due.send_due, interval=poll, first=poll, name=REMINDERS_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )  # fmt: skip
+    # The supervisors' daily digest, exactly once per person per local day (the run row is
+    # the rule, this is only the clock). Its first tick soon after start-up sends a digest
+    # whose time passed while the bot was down, the same day.
+    app.job_queue.run_repeating(
+        digest.send_due, interval=60, first=DIGEST_FIRST, name=DIGEST_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )  # fmt: skip

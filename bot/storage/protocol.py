@@ -27,6 +27,18 @@ from bot.domain.commitments import (
     NewMeeting,
     NewPayment,
 )
+from bot.domain.digest import (
+    BrokenItem,
+    CaseItem,
+    CooperativeDigest,
+    Counted,
+    DigestDay,
+    DigestMessage,
+    DigestRecipient,
+    DigestSettings,
+    DrillDown,
+    TeamDigest,
+)
 from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
@@ -59,6 +71,7 @@ __all__ = [
     "AuditStore",
     "CaseStore",
     "CommitmentStore",
+    "DigestStore",
     "ExportStore",
     "FlowStore",
     "InboxStore",
@@ -683,11 +696,76 @@ class ReminderStore(Protocol):
         """The reminder rows of some instalments or of a commitment, by due time."""
 
 
+class DigestStore(Protocol):
+    """The supervisors' daily digest (issue 11): its figures (SQL aggregates, see
+    :mod:`bot.domain.digest` for what each means), its runs (exactly once per person per local
+    day) and each person's digest settings (/settings)."""
+
+    async def team_digest(
+        self,
+        team_id: int,
+        day: DigestDay,
+        *,
+        now: datetime,
+        untouched_days: int,
+        limit: int = 5,
+    ) -> TeamDigest | None:
+        """One team's digest for ``day`` (lists cut to ``limit`` items, with their totals);
+        None if there is no such team. Callers check that the viewer may see the team."""
+
+    async def cooperative_digest(
+        self, day: DigestDay, *, now: datetime, untouched_days: int
+    ) -> CooperativeDigest:
+        """Every team, one line each (the admins' digest)."""
+
+    async def digest_list(
+        self,
+        team_id: int,
+        kind: DrillDown,
+        day: DigestDay,
+        *,
+        now: datetime,
+        untouched_days: int,
+        collector_id: int | None = None,
+        limit: int = 20,
+    ) -> Counted[CaseItem] | Counted[BrokenItem]:
+        """A drill-down list of one team: yesterday's broken promises, the stalled, untouched
+        or unprepared urgent cases, or one collector's open cases."""
+
+    async def digest_recipients(self, local_date: date) -> list[DigestRecipient]:
+        """Active, reachable supervisors (of a team) and admins without a digest run for
+        ``local_date`` yet, with their own digest settings."""
+
+    async def record_digest(
+        self,
+        user_id: int,
+        local_date: date,
+        messages: Sequence[DigestMessage],
+        *,
+        scope: str,
+        now: datetime,
+    ) -> bool:
+        """Write the run row (unique per person and local date) and the digest's outbox rows
+        (one group key, priority 1) in one transaction; False, nothing written, when that
+        day's digest was already recorded."""
+
+    async def digest_runs(self, user_id: int) -> list[tuple[date, str]]:
+        """The local days ``user_id`` had a digest, oldest first, with each run's group key."""
+
+    async def digest_settings(self, user_id: int) -> DigestSettings: ...
+
+    async def set_digest_settings(
+        self, user_id: int, settings: DigestSettings, *, now: datetime
+    ) -> DigestSettings:
+        """Store a person's own digest time (None: the cooperative's) and weekend mute."""
+
+
 class Storage(
     PeopleStore,
     CaseStore,
     PrepStore,
     CommitmentStore,
+    DigestStore,
     FlowStore,
     InboxStore,
     OutboxStore,

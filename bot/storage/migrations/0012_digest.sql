@@ -22,3 +22,10 @@ CREATE TABLE user_settings (
 -- Digest queries read payments by date and meetings by time per case.
 CREATE INDEX payments_received ON payments(received_on);
 CREATE INDEX instalments_due_all ON instalments(due_on);
+-- Meetings of a day per author (the collector lines), lead and approach changes of a day
+-- (策略12), the last agreement per case (策略2's stalled cases), reminders given up.
+CREATE INDEX meetings_held ON meetings(held_on, author_id);
+CREATE INDEX case_leads_at ON case_leads(at);
+CREATE INDEX preps_at ON preps(at);
+CREATE INDEX commitments_agreed ON commitments(case_id, agreed_at) WHERE agreed_at IS NOT NULL;
+CREATE INDEX reminders_dead ON reminders(done_at) WHERE status = 'dead';

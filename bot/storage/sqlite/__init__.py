@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.storage.sqlite.audit import SqliteAudit
 from bot.storage.sqlite.cases import SqliteCases
 from bot.storage.sqlite.commitments import SqliteCommitments
+from bot.storage.sqlite.digest import SqliteDigest
 from bot.storage.sqlite.engine import (
     BUSY_TIMEOUT_MS,
     Engine,
@@ -46,6 +47,7 @@ class SqliteStorage(
     SqliteCases,
     SqlitePreps,
     SqliteCommitments,
+    SqliteDigest,
     SqliteReminders,
     SqliteFlows,
     SqliteInbox,

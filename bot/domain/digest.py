@@ -1,0 +1,347 @@
+"""The supervisor's daily digest (issue 11): its figures as records, its days, and when it is due.
+
+Everything here is pure: storage fills the records with SQL aggregates (never a Python loop
+over every case), templates show them, :mod:`reminders.digest` decides with :func:`digest_due`.
+
+The digest's days are the cooperative's LOCAL calendar days. "Yesterday" is the local day before
+``today``; a window of N days is the N local days that end with yesterday (today is still
+running and would make the figures move while the supervisor reads them). Each local day is
+turned into its UTC instants here with zoneinfo, so a 23- or 25-hour day (a DST change) is
+exactly that long.
+
+Definitions, so that the figures mean one thing everywhere:
+
+- *collected*: payments with an amount above 0 received on the day (``received_on``);
+  *on the spot*: those recorded at the meeting itself (/outcome, the money today of /commit),
+  as opposed to paid later and answered to a reminder — goal 1 of the cooperative.
+- *kept / broken / unconfirmed on a day*: instalments that left 'open' that day (``settled_at``).
+- *kept rate* over N days: kept ÷ (kept + partial + broken + unconfirmed) among the instalments
+  settled in the window; None when nothing was settled (shown as "—", not 0 %).
+- *promises due*: instalments still open (or partly paid) due today, and due from today to six
+  days on (the next seven days).
+- *stalled* (策略2): an open case with three or more meetings since its last commitment became
+  agreed (all its meetings if none ever did) and none of them agreed.
+- *untouched*: an open case whose last contact (else its import) is ``untouched_days`` or more
+  days old.
+- *urgent without prep* (策略11): an open case more than 90 days past due, or with assets moving,
+  the borrower unreachable or other creditors pressing, that has no prep at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+T = TypeVar("T")
+
+#: Meetings without agreement from which a case is stalled (策略2).
+STALLED_MEETINGS = 3
+#: Days past due from which a case is urgent whatever else it shows (the 90-day band).
+URGENT_DPD = 90
+#: Deterioration flags that make a case urgent (they cannot wait: see bot.domain.queue).
+URGENT_FLAGS = ("assets_moving", "unreachable", "other_creditors")
+#: Items of each list shown in the digest itself; the drill-down buttons show more.
+LIST_LIMIT = 5
+#: Items a drill-down list shows (each with a button to its card).
+DRILL_LIMIT = 20
+#: Days of the chart.
+CHART_DAYS = 30
+
+
+class DrillDown(StrEnum):
+    """The digest's drill-down lists (callback data values: short ASCII words)."""
+
+    BROKEN = "broken"
+    STALLED = "stalled"
+    UNTOUCHED = "untouch"
+    UNPREPARED = "unprep"
+    COLLECTOR = "coll"
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant the local ``day`` starts (zoneinfo: a 23- or 25-hour day is exactly
+    that long between two midnights)."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDay:
+    """The local days a digest speaks of, with their UTC bounds."""
+
+    today: date
+    tz: ZoneInfo
+
+    @property
+    def yesterday(self) -> date:
+        return self.today - timedelta(days=1)
+
+    @property
+    def week_end(self) -> date:
+        """The last day of "the next seven days" (today included)."""
+        return self.today + timedelta(days=6)
+
+    def start(self, day: date) -> datetime:
+        return local_midnight(day, self.tz)
+
+    def days_back(self, n: int) -> date:
+        """The first day of the window of ``n`` days that ends yesterday."""
+        return self.today - timedelta(days=n)
+
+    @classmethod
+    def of(cls, now: datetime, tz: ZoneInfo) -> DigestDay:
+        return cls(now.astimezone(tz).date(), tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """Promises kept among those settled in a window."""
+
+    kept: int
+    settled: int
+
+    @property
+    def percent(self) -> int | None:
+        """Rounded half up; None when nothing was settled."""
+        if self.settled <= 0:
+            return None
+        return (200 * self.kept + self.settled) // (2 * self.settled)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseItem:
+    """A case in a list: ``detail`` is the list's number (meetings, days untouched, days past
+    due)."""
+
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    lead_name: str | None
+    detail: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenItem:
+    """A promise broken yesterday, with the collector's reason (instalments.miss_reason)."""
+
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    lead_name: str | None
+    amount: int
+    due_on: date
+    reason: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalItem:
+    """A request waiting for the supervisor's answer."""
+
+    id: int
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    requested_by_name: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeItem:
+    """A change of lead collector or of approach (策略12) made yesterday."""
+
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    kind: str  # 'lead' | 'approach'
+    before: str | None
+    after: str | None
+    reason: str | None  # a lead change's LeadReason code
+    note: str | None  # the words given (an approach's reason, a lead change's "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """A team member the bot cannot reach: a blocked chat, or reminders given up (dead)."""
+
+    user_id: int
+    name: str
+    blocked: bool
+    dead_reminders: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorLine:
+    """One collector: collected yesterday, kept rate over 30 days, meetings yesterday, open
+    cases now."""
+
+    user_id: int
+    name: str
+    collected: int
+    rate: Rate
+    meetings: int
+    open_cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayPoint:
+    """One day of the chart: money received, and the instalments that fell due that day."""
+
+    day: date
+    collected: int
+    promised: int
+
+
+@dataclass(frozen=True, slots=True)
+class Counted(Generic[T]):
+    """The first items of a list and how many there are in all."""
+
+    items: Sequence[T]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.items))
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDigest:
+    """A team's day at a glance."""
+
+    team_id: int
+    team_name: str
+    day: DigestDay
+    collected: int
+    payments: int
+    on_spot: int
+    due_today: int
+    due_today_amount: int
+    due_week: int
+    due_week_amount: int
+    kept: int
+    broken: int
+    unconfirmed: int
+    rate7: Rate
+    rate30: Rate
+    broken_list: Counted[BrokenItem]
+    approvals: Counted[ApprovalItem]
+    stalled: Counted[CaseItem]
+    untouched: Counted[CaseItem]
+    unprepared: Counted[CaseItem]
+    changes: Counted[ChangeItem]
+    unreachable: Sequence[Unreachable]
+    collectors: Sequence[CollectorLine]
+    series: Sequence[DayPoint] = field(default_factory=tuple)
+    untouched_days: int = 14
+
+    @property
+    def on_spot_percent(self) -> int | None:
+        """The share of yesterday's money collected on the spot, rounded half up."""
+        if self.collected <= 0:
+            return None
+        return (200 * self.on_spot + self.collected) // (2 * self.collected)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamLine:
+    """One team in the cooperative-wide digest."""
+
+    team_id: int
+    name: str
+    collected: int
+    rate30: Rate
+    broken: int
+    approvals: int
+    untouched: int
+    open_cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class CooperativeDigest:
+    """All teams, one line each (admins)."""
+
+    day: DigestDay
+    teams: Sequence[TeamLine]
+
+    @property
+    def collected(self) -> int:
+        return sum(t.collected for t in self.teams)
+
+    @property
+    def rate30(self) -> Rate:
+        return Rate(
+            sum(t.rate30.kept for t in self.teams), sum(t.rate30.settled for t in self.teams)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecipient:
+    """Someone who gets a digest today and has not had it yet: their own time (None: the
+    cooperative's) and weekend mute (/settings)."""
+
+    user_id: int
+    role: str
+    team_id: int | None
+    locale: str | None
+    digest_time: time | None
+    mute_weekends: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """A person's own digest settings."""
+
+    digest_time: time | None = None
+    mute_weekends: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    """One outbox row of a digest: a text part (``template`` rendered at send time) or the
+    chart (``media='photo'``, the template its caption); ``markup`` with final labels."""
+
+    template: str
+    params: dict[str, Any]
+    markup: dict[str, Any] | None = None
+    media: str = "text"
+    attachment: bytes | None = None
+    filename: str | None = None
+
+
+def digest_due(
+    now: datetime, tz: ZoneInfo, at: time, *, mute_weekends: bool = False
+) -> date | None:
+    """The local date whose digest is due at ``now`` for someone whose time is ``at``, or None.
+
+    Due from ``at`` (local wall time) until the end of that local day, so a bot that was down
+    at digest time sends it at start-up the same day, and never the next day. On a DST change
+    day the wall clock decides: 02:30 on a spring-forward day (a time that does not exist) is
+    due from 03:00; on a fall-back day 02:30 comes twice, and the run row (one per local date)
+    keeps it to one. Saturdays and Sundays give None with ``mute_weekends``.
+    """
+    local = now.astimezone(tz)
+    if mute_weekends and local.weekday() >= 5:
+        return None
+    if local.time().replace(tzinfo=None) < at:
+        return None
+    return local.date()
+
+
+def parse_digest_time(text: str) -> time | None:
+    """``18:00``, ``8:30``, ``0830``, ``18点``, ``18：30`` → a time; None if it is not one."""
+    cleaned = text.strip().replace("：", ":").replace("点", ":").replace("點", ":")
+    cleaned = cleaned.rstrip(":").replace("半", "30")
+    if cleaned.isdigit() and len(cleaned) in (3, 4):
+        cleaned = f"{cleaned[:-2]}:{cleaned[-2:]}"
+    elif cleaned.isdigit() and len(cleaned) <= 2:
+        cleaned = f"{cleaned}:00"
+    hours, sep, minutes = cleaned.partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        return None
+    h, m = int(hours), int(minutes)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        return None
+    return time(h, m)

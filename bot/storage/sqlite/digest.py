@@ -1,0 +1,532 @@
+"""The digest's figures (issue 11), each an SQL aggregate over an index: no query walks every
+case in Python, so a team of 100,000 cases with a year of history is read in well under 2 s
+(bench/digest_bench.py). Definitions of each figure: :mod:`bot.domain.digest`.
+
+The run row and the digest's outbox rows are written in one transaction (:meth:`record_digest`):
+the unique (user, local date) key is what makes the digest go out exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from bot.domain.digest import (
+    CHART_DAYS,
+    DRILL_LIMIT,
+    LIST_LIMIT,
+    STALLED_MEETINGS,
+    URGENT_DPD,
+    URGENT_FLAGS,
+    ApprovalItem,
+    BrokenItem,
+    CaseItem,
+    ChangeItem,
+    CollectorLine,
+    CooperativeDigest,
+    Counted,
+    DayPoint,
+    DigestDay,
+    DigestMessage,
+    DigestRecipient,
+    DigestSettings,
+    DrillDown,
+    Rate,
+    TeamDigest,
+    TeamLine,
+    Unreachable,
+)
+from bot.storage.sqlite.engine import Engine, ts
+
+#: Case statuses still being worked (the digest's lists and counts of open cases).
+_OPEN = "('open', 'negotiating', 'under_agreement')"
+#: Instalment statuses that count in the kept rate's denominator.
+_SETTLED = "('kept', 'partial', 'broken', 'unconfirmed')"
+_NAME = "COALESCE(NULLIF({u}.staff_name, ''), {u}.name)"
+_LEAD = _NAME.format(u="lu")
+_URGENT = " OR ".join(
+    [
+        "c.overdue_since <= :dpd_since",
+        *(f"(',' || c.deterioration || ',') LIKE '%,{flag},%'" for flag in URGENT_FLAGS),
+    ]
+)
+
+# A case's meetings since its last agreed commitment, none of them agreed (策略2).
+_STALLED = f"""
+WITH last AS (
+    SELECT case_id, MAX(agreed_at) AS agreed_at FROM commitments
+    WHERE agreed_at IS NOT NULL GROUP BY case_id
+), counted AS (
+    SELECT m.case_id, COUNT(*) AS n FROM meetings m
+    JOIN cases c ON c.id = m.case_id
+    LEFT JOIN last ON last.case_id = m.case_id
+    WHERE c.team_id = :team AND c.status IN {_OPEN} AND m.agreement = 0
+      AND m.at > COALESCE(last.agreed_at, '')
+    GROUP BY m.case_id HAVING COUNT(*) >= {STALLED_MEETINGS}
+)
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, counted.n, COUNT(*) OVER ()
+FROM counted JOIN cases c ON c.id = counted.case_id LEFT JOIN users lu ON lu.id = c.lead_id
+ORDER BY counted.n DESC, c.id LIMIT :limit
+"""
+
+_UNTOUCHED = f"""
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD},
+       COALESCE(c.last_contact_at, c.created_at), COUNT(*) OVER ()
+FROM cases c LEFT JOIN users lu ON lu.id = c.lead_id
+WHERE c.team_id = :team AND c.status IN {_OPEN}
+  AND COALESCE(c.last_contact_at, c.created_at) < :cutoff
+ORDER BY COALESCE(c.last_contact_at, c.created_at), c.id LIMIT :limit
+"""
+
+_UNPREPARED = f"""
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, c.overdue_since, COUNT(*) OVER ()
+FROM cases c LEFT JOIN users lu ON lu.id = c.lead_id
+WHERE c.team_id = :team AND c.status IN {_OPEN} AND ({_URGENT})
+  AND NOT EXISTS (SELECT 1 FROM preps p WHERE p.case_id = c.id)
+ORDER BY c.overdue_since, c.id LIMIT :limit
+"""
+
+_BROKEN = f"""
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, i.amount - i.paid, i.due_on,
+       i.miss_reason, i.miss_note
+FROM instalments i JOIN commitments k ON k.id = i.commitment_id
+JOIN cases c ON c.id = k.case_id LEFT JOIN users lu ON lu.id = c.lead_id
+WHERE i.settled_at >= :y0 AND i.settled_at < :t0 AND i.status = 'broken' AND c.team_id = :team
+ORDER BY i.amount - i.paid DESC, i.id LIMIT :limit
+"""
+
+_SETTLED_COUNTS = f"""
+SELECT COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :y0), 0),
+       COALESCE(SUM(i.status = 'broken' AND i.settled_at >= :y0), 0),
+       COALESCE(SUM(i.status = 'unconfirmed' AND i.settled_at >= :y0), 0),
+       COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :d7), 0),
+       COALESCE(SUM(i.status IN {_SETTLED} AND i.settled_at >= :d7), 0),
+       COALESCE(SUM(i.status = 'kept'), 0),
+       COALESCE(SUM(i.status IN {_SETTLED}), 0)
+FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
+WHERE i.settled_at >= :d30 AND i.settled_at < :t0 AND c.team_id = :team
+"""
+
+_COLLECTED = """
+SELECT COALESCE(SUM(p.amount), 0), COUNT(*),
+       COALESCE(SUM(CASE WHEN p.source IN ('outcome', 'commit') THEN p.amount END), 0)
+FROM payments p JOIN cases c ON c.id = p.case_id
+WHERE p.received_on = :y AND p.amount > 0 AND c.team_id = :team
+"""
+
+_DUE = """
+SELECT COALESCE(SUM(i.due_on = :today), 0),
+       COALESCE(SUM(CASE WHEN i.due_on = :today THEN i.amount - i.paid END), 0),
+       COUNT(*), COALESCE(SUM(i.amount - i.paid), 0)
+FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
+WHERE i.due_on BETWEEN :today AND :week_end AND i.status IN ('open', 'partial')
+  AND c.team_id = :team
+"""
+
+_APPROVALS = f"""
+SELECT a.id, a.case_id, c.contract_no, c.borrower_name, {_NAME.format(u="r")}, a.requested_at,
+       COUNT(*) OVER ()
+FROM approvals a JOIN cases c ON c.id = a.case_id JOIN users r ON r.id = a.requested_by
+WHERE a.team_id = :team AND a.status = 'pending'
+ORDER BY a.requested_at, a.id LIMIT :limit
+"""
+
+_CHANGES = f"""
+SELECT * FROM (
+    SELECT l.at AS at, c.id, c.contract_no, c.borrower_name, 'lead',
+           {_NAME.format(u="f")}, {_NAME.format(u="t")}, l.reason, l.note
+    FROM case_leads l JOIN cases c ON c.id = l.case_id
+    LEFT JOIN users f ON f.id = l.from_id JOIN users t ON t.id = l.to_id
+    WHERE l.at >= :y0 AND l.at < :t0 AND l.from_id IS NOT NULL AND c.team_id = :team
+    UNION ALL
+    SELECT p.at, c.id, c.contract_no, c.borrower_name, 'approach', p.previous_approach,
+           p.approach, NULL, p.approach_reason
+    FROM preps p JOIN cases c ON c.id = p.case_id
+    WHERE p.at >= :y0 AND p.at < :t0 AND p.previous_approach IS NOT NULL
+      AND p.previous_approach <> p.approach AND c.team_id = :team
+) ORDER BY at
+"""
+
+_UNREACHABLE = f"""
+SELECT u.id, {_NAME.format(u="u")}, u.blocked_at IS NOT NULL,
+       (SELECT COUNT(*) FROM reminders r WHERE r.status = 'dead' AND r.collector_id = u.id
+        AND r.done_at >= :y0)
+FROM users u
+WHERE u.team_id = :team AND u.active = 1 AND (u.blocked_at IS NOT NULL OR EXISTS (
+    SELECT 1 FROM reminders r WHERE r.status = 'dead' AND r.collector_id = u.id
+    AND r.done_at >= :y0))
+ORDER BY 2, u.id
+"""
+
+_COLLECTORS = f"""
+SELECT u.id, {_NAME.format(u="u")} FROM users u
+WHERE u.team_id = :team AND u.role = 'collector' AND u.active = 1
+ORDER BY 2, u.id
+"""
+
+_BY_LEAD_COLLECTED = """
+SELECT c.lead_id, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
+WHERE p.received_on = :y AND p.amount > 0 AND c.team_id = :team GROUP BY c.lead_id
+"""
+
+_BY_LEAD_RATE = f"""
+SELECT c.lead_id, COALESCE(SUM(i.status = 'kept'), 0), COALESCE(SUM(i.status IN {_SETTLED}), 0)
+FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
+WHERE i.settled_at >= :d30 AND i.settled_at < :t0 AND c.team_id = :team GROUP BY c.lead_id
+"""
+
+_BY_AUTHOR_MEETINGS = """
+SELECT m.author_id, COUNT(*) FROM meetings m JOIN cases c ON c.id = m.case_id
+WHERE m.held_on = :y AND c.team_id = :team GROUP BY m.author_id
+"""
+
+_BY_LEAD_OPEN = f"""
+SELECT c.lead_id, COUNT(*) FROM cases c WHERE c.team_id = :team AND c.status IN {_OPEN}
+GROUP BY c.lead_id
+"""
+
+_SERIES_COLLECTED = """
+SELECT p.received_on, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
+WHERE p.received_on BETWEEN :d30d AND :y AND p.amount > 0 AND c.team_id = :team
+GROUP BY p.received_on
+"""
+
+_SERIES_PROMISED = """
+SELECT i.due_on, SUM(i.amount) FROM instalments i JOIN commitments k ON k.id = i.commitment_id
+JOIN cases c ON c.id = k.case_id
+WHERE i.due_on BETWEEN :d30d AND :y AND i.status <> 'cancelled' AND c.team_id = :team
+GROUP BY i.due_on
+"""
+
+_COLLECTOR_CASES = f"""
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, c.overdue_since, COUNT(*) OVER ()
+FROM cases c LEFT JOIN users lu ON lu.id = c.lead_id
+WHERE c.team_id = :team AND c.lead_id = :collector AND c.status IN {_OPEN}
+ORDER BY c.overdue_since, c.id LIMIT :limit
+"""
+
+# The cooperative: one line per team, each figure grouped by team in one statement.
+_TEAMS = "SELECT id, name FROM teams ORDER BY name, id"
+_TEAM_COLLECTED = """
+SELECT c.team_id, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
+WHERE p.received_on = :y AND p.amount > 0 GROUP BY c.team_id
+"""
+_TEAM_SETTLED = f"""
+SELECT c.team_id, COALESCE(SUM(i.status = 'kept'), 0), COALESCE(SUM(i.status IN {_SETTLED}), 0),
+       COALESCE(SUM(i.status = 'broken' AND i.settled_at >= :y0), 0)
+FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
+WHERE i.settled_at >= :d30 AND i.settled_at < :t0 GROUP BY c.team_id
+"""
+_TEAM_APPROVALS = (
+    "SELECT team_id, COUNT(*) FROM approvals WHERE status = 'pending' GROUP BY team_id"
+)
+_TEAM_CASES = f"""
+SELECT c.team_id, COUNT(*), COALESCE(SUM(COALESCE(c.last_contact_at, c.created_at) < :cutoff), 0)
+FROM cases c WHERE c.status IN {_OPEN} GROUP BY c.team_id
+"""
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+class SqliteDigest(Engine):
+    """The digest's figures, its runs, and each person's digest settings."""
+
+    # The queries use named parameters (one dict serves them all); the driver takes a mapping.
+    async def _rows(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        return await self._fetchall(sql, cast(Sequence[Any], params))
+
+    async def _row(self, sql: str, params: Mapping[str, Any]) -> Any:
+        return await self._fetchone(sql, cast(Sequence[Any], params))
+
+    def _params(
+        self, team_id: int | None, day: DigestDay, *, now: datetime, untouched_days: int
+    ) -> dict[str, Any]:
+        return {
+            "team": team_id,
+            "today": day.today.isoformat(),
+            "y": day.yesterday.isoformat(),
+            "week_end": day.week_end.isoformat(),
+            "y0": ts(day.start(day.yesterday)),
+            "t0": ts(day.start(day.today)),
+            "d7": ts(day.start(day.days_back(7))),
+            "d30": ts(day.start(day.days_back(30))),
+            "d30d": day.days_back(CHART_DAYS).isoformat(),
+            "cutoff": ts(now - timedelta(days=untouched_days)),
+            "dpd_since": (day.today - timedelta(days=URGENT_DPD)).isoformat(),
+        }
+
+    async def team_digest(
+        self,
+        team_id: int,
+        day: DigestDay,
+        *,
+        now: datetime,
+        untouched_days: int,
+        limit: int = LIST_LIMIT,
+    ) -> TeamDigest | None:
+        """The digest of one team for ``day`` (None: no such team)."""
+        team = await self._fetchone("SELECT name FROM teams WHERE id = ?", (team_id,))
+        if team is None:
+            return None
+        p = self._params(team_id, day, now=now, untouched_days=untouched_days)
+        listed = {**p, "limit": limit}
+        collected, payments, on_spot = await self._row(_COLLECTED, p)
+        due_today, due_today_amount, due_week, due_week_amount = await self._row(_DUE, p)
+        kept, broken, unconfirmed, k7, s7, k30, s30 = await self._row(_SETTLED_COUNTS, p)
+        broken_rows = await self._rows(_BROKEN, listed)
+        approvals = await self._rows(_APPROVALS, listed)
+        changes = await self._rows(_CHANGES, p)
+        unreachable = await self._rows(_UNREACHABLE, p)
+        return TeamDigest(
+            team_id=team_id,
+            team_name=team[0],
+            day=day,
+            collected=collected,
+            payments=payments,
+            on_spot=on_spot,
+            due_today=due_today,
+            due_today_amount=due_today_amount,
+            due_week=due_week,
+            due_week_amount=due_week_amount,
+            kept=kept,
+            broken=broken,
+            unconfirmed=unconfirmed,
+            rate7=Rate(k7, s7),
+            rate30=Rate(k30, s30),
+            broken_list=Counted(
+                [
+                    BrokenItem(r[0], r[1], r[2], r[3], r[4], _day(r[5]), r[6], r[7])
+                    for r in broken_rows
+                ],
+                broken,
+            ),
+            approvals=Counted(
+                [
+                    ApprovalItem(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]))
+                    for r in approvals
+                ],
+                approvals[0][6] if approvals else 0,
+            ),
+            stalled=await self._case_list(_STALLED, listed, lambda r: int(r[4])),
+            untouched=await self._case_list(
+                _UNTOUCHED, listed, lambda r: (now - datetime.fromisoformat(r[4])).days
+            ),
+            unprepared=await self._case_list(
+                _UNPREPARED, listed, lambda r: (day.today - _day(r[4])).days
+            ),
+            changes=Counted(
+                [
+                    ChangeItem(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+                    for r in changes[:limit]
+                ],
+                len(changes),
+            ),
+            unreachable=[Unreachable(r[0], r[1], bool(r[2]), r[3]) for r in unreachable],
+            collectors=await self._collector_lines(p),
+            series=await self._series(p, day),
+            untouched_days=untouched_days,
+        )
+
+    async def _case_list(self, sql: str, params: dict[str, Any], detail: Any) -> Counted[CaseItem]:
+        rows = await self._rows(sql, params)
+        return Counted(
+            [CaseItem(r[0], r[1], r[2], r[3], detail(r)) for r in rows], rows[0][5] if rows else 0
+        )
+
+    async def _collector_lines(self, p: dict[str, Any]) -> list[CollectorLine]:
+        people = await self._rows(_COLLECTORS, p)
+        collected = {r[0]: r[1] for r in await self._rows(_BY_LEAD_COLLECTED, p)}
+        rates = {r[0]: Rate(r[1], r[2]) for r in await self._rows(_BY_LEAD_RATE, p)}
+        meetings = {r[0]: r[1] for r in await self._rows(_BY_AUTHOR_MEETINGS, p)}
+        open_cases = {r[0]: r[1] for r in await self._rows(_BY_LEAD_OPEN, p)}
+        return [
+            CollectorLine(
+                user_id=uid,
+                name=name,
+                collected=collected.get(uid, 0),
+                rate=rates.get(uid, Rate(0, 0)),
+                meetings=meetings.get(uid, 0),
+                open_cases=open_cases.get(uid, 0),
+            )
+            for uid, name in people
+        ]
+
+    async def _series(self, p: dict[str, Any], day: DigestDay) -> list[DayPoint]:
+        collected = {r[0]: r[1] for r in await self._rows(_SERIES_COLLECTED, p)}
+        promised = {r[0]: r[1] for r in await self._rows(_SERIES_PROMISED, p)}
+        first = day.days_back(CHART_DAYS)
+        days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
+        return [
+            DayPoint(d, collected.get(d.isoformat(), 0), promised.get(d.isoformat(), 0))
+            for d in days
+        ]
+
+    async def cooperative_digest(
+        self, day: DigestDay, *, now: datetime, untouched_days: int
+    ) -> CooperativeDigest:
+        """Every team, one line each (the admins' digest)."""
+        p = self._params(None, day, now=now, untouched_days=untouched_days)
+        teams = await self._fetchall(_TEAMS)
+        collected = {r[0]: r[1] for r in await self._rows(_TEAM_COLLECTED, p)}
+        settled = {r[0]: r[1:] for r in await self._rows(_TEAM_SETTLED, p)}
+        approvals = {r[0]: r[1] for r in await self._fetchall(_TEAM_APPROVALS)}
+        cases = {r[0]: r[1:] for r in await self._rows(_TEAM_CASES, p)}
+        lines = []
+        for team_id, name in teams:
+            kept, total, broken = settled.get(team_id, (0, 0, 0))
+            open_cases, untouched = cases.get(team_id, (0, 0))
+            lines.append(
+                TeamLine(
+                    team_id=team_id,
+                    name=name,
+                    collected=collected.get(team_id, 0),
+                    rate30=Rate(kept, total),
+                    broken=broken,
+                    approvals=approvals.get(team_id, 0),
+                    untouched=untouched,
+                    open_cases=open_cases,
+                )
+            )
+        return CooperativeDigest(day, lines)
+
+    async def digest_list(
+        self,
+        team_id: int,
+        kind: DrillDown,
+        day: DigestDay,
+        *,
+        now: datetime,
+        untouched_days: int,
+        collector_id: int | None = None,
+        limit: int = DRILL_LIMIT,
+    ) -> Counted[CaseItem] | Counted[BrokenItem]:
+        """A drill-down list of one team (callers check the viewer may see the team)."""
+        p = {
+            **self._params(team_id, day, now=now, untouched_days=untouched_days),
+            "limit": limit,
+            "collector": collector_id,
+        }
+        if kind is DrillDown.BROKEN:
+            rows = await self._rows(_BROKEN, p)
+            (total,) = await self._row(
+                "SELECT COUNT(*) FROM instalments i JOIN commitments k ON k.id = i.commitment_id "
+                "JOIN cases c ON c.id = k.case_id WHERE i.settled_at >= :y0 "
+                "AND i.settled_at < :t0 AND i.status = 'broken' AND c.team_id = :team",
+                p,
+            )
+            return Counted(
+                [BrokenItem(r[0], r[1], r[2], r[3], r[4], _day(r[5]), r[6], r[7]) for r in rows],
+                total,
+            )
+        if kind is DrillDown.STALLED:
+            return await self._case_list(_STALLED, p, lambda r: int(r[4]))
+        if kind is DrillDown.UNTOUCHED:
+            return await self._case_list(
+                _UNTOUCHED, p, lambda r: (now - datetime.fromisoformat(r[4])).days
+            )
+        if kind is DrillDown.UNPREPARED:
+            return await self._case_list(_UNPREPARED, p, lambda r: (day.today - _day(r[4])).days)
+        return await self._case_list(_COLLECTOR_CASES, p, lambda r: (day.today - _day(r[4])).days)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    async def digest_recipients(self, local_date: date) -> list[DigestRecipient]:
+        """Supervisors of a team and admins, active and reachable, without a digest run for
+        ``local_date`` yet, with their own settings."""
+        rows = await self._fetchall(
+            "SELECT u.id, u.role, u.team_id, COALESCE(u.locale, u.telegram_locale), "
+            "s.digest_time, COALESCE(s.mute_weekends, 0) "
+            "FROM users u LEFT JOIN user_settings s ON s.user_id = u.id "
+            "WHERE u.active = 1 AND u.blocked_at IS NULL "
+            "AND (u.role = 'admin' OR (u.role = 'supervisor' AND u.team_id IS NOT NULL)) "
+            "AND NOT EXISTS (SELECT 1 FROM digest_runs r WHERE r.user_id = u.id "
+            "AND r.local_date = ?) ORDER BY u.id",
+            (local_date.isoformat(),),
+        )
+        return [
+            DigestRecipient(
+                user_id=r[0],
+                role=r[1],
+                team_id=r[2],
+                locale=r[3],
+                digest_time=None if r[4] is None else time.fromisoformat(r[4]),
+                mute_weekends=bool(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def record_digest(
+        self,
+        user_id: int,
+        local_date: date,
+        messages: Sequence[DigestMessage],
+        *,
+        scope: str,
+        now: datetime,
+    ) -> bool:
+        """The digest of ``user_id`` for ``local_date``: its run row and its outbox rows (one
+        group), in one transaction. False, nothing written, if that day's digest exists."""
+        group_key = f"digest:{user_id}:{local_date.isoformat()}"
+        async with self._tx() as db:
+            done = await db.execute(
+                "INSERT INTO digest_runs (user_id, local_date, scope, created_at, group_key) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, local_date) DO NOTHING",
+                (user_id, local_date.isoformat(), scope, ts(now), group_key),
+            )
+            if done.rowcount == 0:
+                return False
+            for i, m in enumerate(messages):
+                await db.enqueue(
+                    user_id,
+                    m.template,
+                    m.params,
+                    now,
+                    markup=m.markup,
+                    media=m.media,
+                    attachment=m.attachment,
+                    filename=m.filename,
+                    dedupe_key=f"{group_key}:{i}",
+                    group_key=group_key,
+                    priority=1,
+                )
+        return True
+
+    async def digest_runs(self, user_id: int) -> list[tuple[date, str]]:
+        """The days ``user_id`` had a digest, oldest first, with each run's group key."""
+        rows = await self._fetchall(
+            "SELECT local_date, group_key FROM digest_runs WHERE user_id = ? ORDER BY local_date",
+            (user_id,),
+        )
+        return [(_day(r[0]), r[1]) for r in rows]
+
+    # -- settings ----------------------------------------------------------------------------
+
+    async def digest_settings(self, user_id: int) -> DigestSettings:
+        row = await self._fetchone(
+            "SELECT digest_time, mute_weekends FROM user_settings WHERE user_id = ?", (user_id,)
+        )
+        if row is None:
+            return DigestSettings()
+        return DigestSettings(None if row[0] is None else time.fromisoformat(row[0]), bool(row[1]))
+
+    async def set_digest_settings(
+        self, user_id: int, settings: DigestSettings, *, now: datetime
+    ) -> DigestSettings:
+        """Store a person's own digest time (None: the cooperative's) and weekend mute."""
+        value = None if settings.digest_time is None else settings.digest_time.strftime("%H:%M")
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO user_settings (user_id, digest_time, mute_weekends, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
+                "digest_time = excluded.digest_time, mute_weekends = excluded.mute_weekends, "
+                "updated_at = excluded.updated_at",
+                (user_id, value, int(settings.mute_weekends), ts(now)),
+            )
+            await db.audit(
+                now, user_id, "digest_settings", "user", user_id,
+                {"digest_time": value, "mute_weekends": settings.mute_weekends},
+            )  # fmt: skip
+        return settings

@@ -1,0 +1,106 @@
+"""``/digest``: the team's day at a glance on demand (supervisors: their team; admins: every team,
+one line each, and a team's digest from its button), and the digest's drill-down buttons —
+yesterday's broken promises, the stalled, untouched and unprepared urgent cases, one collector's
+open cases — each a short list with buttons to the case cards (which check access again).
+
+The daily digest itself is sent by the clock (reminders/digest.py); this shows the same.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import QingshouContext
+from bot.domain.digest import DigestDay, DigestMessage, DrillDown
+from bot.i18n import N_
+from handlers.cases import OPEN_CASE
+from reminders.digest import DRILL, TEAM, compose
+
+__all__ = ["DRILL", "TEAM", "digest", "drill_down", "team_digest"]
+
+
+async def digest(update: Update, context: QingshouContext) -> None:
+    """Send the digest now: the chart, then the text with its buttons."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    if user.role.value == "collector":
+        await message.reply_text(context.render("digest/not_allowed"))
+        return
+    if user.role.value == "supervisor" and user.team_id is None:
+        await message.reply_text(context.render("digest/no_team"))
+        return
+    await _send(update, context)
+
+
+async def team_digest(update: Update, context: QingshouContext, team_id: int) -> None:
+    """An admin's tap on a team of the cooperative digest: that team's digest."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    if user.role.value != "admin" and not (
+        user.role.value == "supervisor" and user.team_id == team_id
+    ):
+        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+        return
+    await query.answer()
+    await _send(update, context, team_id=team_id)
+
+
+async def _send(update: Update, context: QingshouContext, *, team_id: int | None = None) -> None:
+    user = context.user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    messages = await compose(
+        context.storage, context.renderer, context.settings, user,
+        now=context.clock.now(), team_id=team_id,
+    )  # fmt: skip
+    for m in messages:
+        await _deliver(context, chat.id, m)
+
+
+async def _deliver(context: QingshouContext, chat_id: int, m: DigestMessage) -> None:
+    markup = None if m.markup is None else InlineKeyboardMarkup.de_json(m.markup, context.bot)
+    text = context.render(m.template, **m.params)
+    if m.media == "photo" and m.attachment is not None:
+        await context.bot.send_photo(chat_id, m.attachment, caption=text, reply_markup=markup)
+    else:
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def drill_down(update: Update, context: QingshouContext, kind: str, team_id: int,
+                     collector_id: int) -> None:  # fmt: skip
+    """A drill-down button: the list, with a button to each case's card."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    allowed = user.role.value == "admin" or (
+        user.role.value == "supervisor" and user.team_id == team_id
+    )
+    who = None
+    if allowed and kind == DrillDown.COLLECTOR.value:
+        collector = await context.storage.get_user(collector_id)
+        allowed = collector is not None and collector.team_id == team_id
+        who = collector.staff_name or collector.name if collector else None
+    if not allowed:
+        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+        return
+    await query.answer()
+    now = context.clock.now()
+    items = await context.storage.digest_list(
+        team_id, DrillDown(kind), DigestDay.of(now, context.settings.tz), now=now,
+        untouched_days=context.settings.untouched_days, collector_id=collector_id or None,
+    )  # fmt: skip
+    buttons = [
+        [InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}"[:60],
+                              callback_data=OPEN_CASE.data(c.case_id))]
+        for c in items.items
+    ]  # fmt: skip
+    text = context.render(
+        "digest/list", kind=kind, items=items, who=who, days=context.settings.untouched_days
+    )
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id, text,
+        reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+    )  # fmt: skip
