@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from bot.render import CAPTION_LIMIT, fit_message, visible_len
 from bot.telegram_io import ResilientRateLimiter, delivering
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ CONCURRENCY = 48
 #: third of it while the batch is still being sent (a long flood wait, many rows to one chat).
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
-#: Telegram's limit on a photo's or document's caption.
-CAPTION_LIMIT = 1024
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -169,9 +168,11 @@ def _prepare(tick: _Tick, item: OutboxMessage) -> tuple[str, InlineKeyboardMarku
     markup = None
     if item.markup is not None:
         markup = InlineKeyboardMarkup.de_json(item.markup, context.bot)
-    if item.media != "text" and len(text) > CAPTION_LIMIT:
+    if item.media != "text" and visible_len(text) > CAPTION_LIMIT:
+        # The template should have been a *_caption one (fitted by the renderer): cut here
+        # (tags kept whole) rather than have Telegram refuse the photo.
         log.warning("outbox %s: caption cut to %d characters", item.id, CAPTION_LIMIT)
-        text = text[: CAPTION_LIMIT - 1] + "…"
+        text = fit_message(text, limit=CAPTION_LIMIT)
     return text, markup
 
 

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import ManualClock
 from bot.domain.people import Role
-from bot.render import Renderer
+from bot.render import Renderer, visible_len
 from bot.storage import SqliteStorage
 from bot.telegram_io import ResilientRateLimiter, delivering
 from reminders import outbox
@@ -178,7 +178,7 @@ async def test_a_403_is_given_up_at_once(context):
 
 async def test_a_caption_is_cut_to_telegrams_limit_and_markup_goes_along(context, monkeypatch):
     [uid] = await people(context.storage, 1)
-    monkeypatch.setattr(context.renderer, "render", lambda locale, name, **kw: "字" * 2000)
+    monkeypatch.setattr(context.renderer, "render", lambda locale, name, **kw: "<b>字</b>" * 2000)
     markup = {"inline_keyboard": [[{"text": "Open", "callback_data": "x:1"}]]}
     await context.storage.enqueue(
         uid, "any", {}, now=NOW, media="photo", attachment=b"png", filename="c.png", markup=markup
@@ -186,8 +186,10 @@ async def test_a_caption_is_cut_to_telegrams_limit_and_markup_goes_along(context
     assert await outbox.deliver_due(context) == 1
     [(kind, _, sent)] = context.bot.sent
     assert kind == "photo"
-    assert len(sent["caption"]) == outbox.CAPTION_LIMIT
+    assert visible_len(sent["caption"]) <= outbox.CAPTION_LIMIT
+    assert sent["caption"].startswith("<b>字</b><b>字</b>")
     assert sent["caption"].endswith("…")
+    assert sent["caption"].count("<b>") == sent["caption"].count("</b>")  # tags kept whole
     assert (sent["photo"], sent["filename"]) == (b"png", "c.png")
     assert sent["reply_markup"].to_dict() == markup
 
