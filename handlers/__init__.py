@@ -18,6 +18,7 @@ from handlers import (
     errors,
     export,
     imports,
+    instalments,
     invite,
     notes,
     outcome,
@@ -28,6 +29,7 @@ from handlers import (
     start,
     users,
 )
+from reminders.routes import INSTALMENT
 
 if TYPE_CHECKING:
     from bot.app import QingshouApp
@@ -83,6 +85,9 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(commit.UNCOMMIT, commit.uncommit_button))
     app.add_handler(router.on(commit.CONCESSION, commit.concession_button))
     app.add_handler(router.on(commit.ANSWER, approvals.answer))
+
+    # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).
+    app.add_handler(router.on(INSTALMENT, instalments.answer_button))
 
     # The supervisors' daily digest on demand, its drill-down lists, a team's digest for an
     # admin; /settings: one's own digest time and weekend mute (the daily job: reminders/).

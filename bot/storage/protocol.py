@@ -40,6 +40,7 @@ from bot.domain.digest import (
     TeamDigest,
 )
 from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
+from bot.domain.instalments import Answer, Answered, InstalmentView
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.domain.reminders import ReminderPolicy
@@ -75,6 +76,7 @@ __all__ = [
     "ExportStore",
     "FlowStore",
     "InboxStore",
+    "InstalmentStore",
     "OutboxCall",
     "OutboxStore",
     "PeopleStore",
@@ -696,6 +698,48 @@ class ReminderStore(Protocol):
         """The reminder rows of some instalments or of a commitment, by due time."""
 
 
+class InstalmentStore(Protocol):
+    """The collector's answers to reminders (Paid in full / Partial / Missed, issue 10)."""
+
+    async def get_instalment(self, viewer: User, instalment_id: int) -> InstalmentView | None:
+        """An instalment of a case ``viewer`` may see (a collector: cases they lead; a
+        supervisor: their team's; an admin: any), with its case and state; None otherwise."""
+
+    async def instalments_seen_by(
+        self, viewer: User, instalment_ids: Sequence[int]
+    ) -> list[InstalmentView]:
+        """Those of ``instalment_ids`` (at most 100) ``viewer`` may see, by id."""
+
+    async def answer_instalment(
+        self,
+        viewer: User,
+        instalment_id: int,
+        answer: Answer,
+        *,
+        amount: int | None = None,
+        reason: Sequence[str] | None = None,
+        note: str | None = None,
+        today: date,
+        grace_days: int,
+        now: datetime,
+        key: str | None = None,
+    ) -> Answered | None:
+        """Take an answer to a reminder in one transaction; None (nothing written) if the
+        instalment is not of a case ``viewer`` may see.
+
+        Only an instalment of an agreed commitment that is open, partial or unconfirmed
+        changes (compare-and-set on its status and paid sum); otherwise ``changed`` is False
+        and nothing is written (a double tap, a replayed button, settled another way). A key
+        already used returns what it did, unchanged. Paid: the rest is recorded as a payment
+        (source 'reminder', its instalment, received on ``today``), the instalment kept.
+        Partial: ``amount`` (1 fen up to the rest, else ``refused='amount'``) recorded, the
+        instalment partial (kept when it pays the rest). Missed: broken once ``today`` is past
+        ``due_on + grace_days`` (``reason`` codes and ``note`` kept), and every other active
+        supervisor of the case's team gets ``instalments/broken_for_supervisor`` through the
+        outbox; before that it stays as it is (late: ``late`` True, asked again). A kept or
+        broken instalment's pending reminders are retired; answered_at/by, settled_at set."""
+
+
 class DigestStore(Protocol):
     """The supervisors' daily digest (issue 11): its figures (SQL aggregates, see
     :mod:`bot.domain.digest` for what each means), its runs (exactly once per person per local
@@ -766,6 +810,7 @@ class Storage(
     PrepStore,
     CommitmentStore,
     DigestStore,
+    InstalmentStore,
     FlowStore,
     InboxStore,
     OutboxStore,

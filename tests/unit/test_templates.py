@@ -20,6 +20,7 @@ from tests.unit.commit_template_samples import COMMIT_SAMPLES
 from tests.unit.dates_template_samples import test_dates_macros_render, test_weekday_date_filter  # noqa: F401
 from tests.unit.export_template_samples import EXPORT_SAMPLES
 from tests.unit.flow_template_samples import FLOW_SAMPLES
+from tests.unit.instalment_template_samples import INSTALMENT_SAMPLES
 from tests.unit.prep_template_samples import PREP_SAMPLES
 from tests.unit.reminder_template_samples import REMINDER_SAMPLES
 
@@ -93,6 +94,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     **PREP_SAMPLES,
     **EXPORT_SAMPLES,
     **REMINDER_SAMPLES,
+    **INSTALMENT_SAMPLES,
 }
 
 

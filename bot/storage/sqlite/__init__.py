@@ -23,6 +23,7 @@ from bot.storage.sqlite.engine import (
 from bot.storage.sqlite.exports import SqliteExports
 from bot.storage.sqlite.flows import SqliteFlows
 from bot.storage.sqlite.inbox import SqliteInbox
+from bot.storage.sqlite.instalments import SqliteInstalments
 from bot.storage.sqlite.outbox import SqliteOutbox
 from bot.storage.sqlite.people import SqlitePeople
 from bot.storage.sqlite.preps import SqlitePreps
@@ -48,6 +49,7 @@ class SqliteStorage(
     SqlitePreps,
     SqliteCommitments,
     SqliteDigest,
+    SqliteInstalments,
     SqliteReminders,
     SqliteFlows,
     SqliteInbox,

@@ -33,6 +33,7 @@ from bot.domain.reminders import ReminderPolicy
 from bot.storage.protocol import APPROVAL_ID, COMMITMENT_ID, OutboxCall
 from bot.storage.sqlite.cases import _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.sqlite.instalments import settle_from_payment
 from bot.storage.sqlite.reminders import add_reminders, retire_reminders
 
 _MEETING_SQL = (
@@ -205,7 +206,8 @@ async def _call(
 
 async def _end_instalments(db: Tx, commitment_id: int) -> None:
     await db.execute(
-        "UPDATE instalments SET status = 'cancelled' WHERE commitment_id = ? AND status = 'open'",
+        "UPDATE instalments SET status = 'cancelled' WHERE commitment_id = ? "
+        "AND status IN ('open', 'partial', 'unconfirmed')",
         (commitment_id,),
     )
 
@@ -298,6 +300,8 @@ class SqliteCommitments(Engine):
                      None if payment.channel is None else payment.channel.value,
                      payment.receipt_file_id, _day(payment.received_on), ts(now), viewer.id),
                 )  # fmt: skip
+                # The money pays the case's open instalments, oldest first (issue 10).
+                await settle_from_payment(db, case_id, payment.amount, now, actor_id=viewer.id)
             await db.execute(
                 "UPDATE cases SET last_contact_at = ? WHERE id = ? "
                 "AND (last_contact_at IS NULL OR last_contact_at < ?)",
@@ -414,6 +418,11 @@ class SqliteCommitments(Engine):
                     (case_id, commitment.meeting_id, commitment_id, commitment.money_today,
                      commitment.money_channel.value, received_on, ts(now), viewer.id),
                 )  # fmt: skip
+                # Money today pays what was still open of earlier promises (the one it
+                # amends, oldest first), never this plan's own instalments.
+                await settle_from_payment(db, case_id, commitment.money_today, now,
+                                          actor_id=viewer.id,
+                                          exclude_commitment=commitment_id)  # fmt: skip
             approval_id: int | None = None
             if waits:
                 approval_id = await _insert_approval(
