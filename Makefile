@@ -36,11 +36,13 @@ fmt: $(STAMP)
 ## then a 100,000-row ledger import (time and peak memory), then a hostile 1,000,000-row XLSX
 ## with no header: time to refusal and another person's /help latency meanwhile; then the bot
 ## killed with SIGKILL ten times during a burst of 200 notes (answered, lost, doubled).
+## Then the XLSX export of a team with 100,000 cases and a year of history (time, peak memory).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.xlsx_bench
 	$(BIN)/python -m bench.crash_bench
+	$(BIN)/python -m bench.export_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

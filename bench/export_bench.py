@@ -1,0 +1,267 @@
+"""XLSX export of a team with 100 000 cases and a year of history: time and peak memory.
+
+    python -m bench.export_bench [--cases 100000] [--days 365] [--csv] [--trace]
+
+The team is written straight into a fresh SQLite file through the storage engine (batch
+statements: cases, and for each case about two meetings, one plan of three instalments — kept,
+broken, partial or still open —, three payments and now and then an approval request over the
+year). Then the export runs as /export and ``qingshou export`` run it (bot.exports.write_xlsx:
+storage batches into openpyxl's write-only workbook, in a worker thread), once timed, once under
+tracemalloc for the peak of Python's own memory; ru_maxrss is the process's peak as the OS saw
+it (the seeding included, so it is an upper bound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.casefile import local_date
+from bot.domain.people import Role
+from bot.exports import ExportRequest, make_period, write_csv_zip, write_xlsx
+from bot.storage import open_storage
+from bot.storage.sqlite import SqliteStorage
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Shanghai")
+CHUNK = 20_000
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _insert(storage: SqliteStorage, sql: str, rows: Iterator[tuple[Any, ...]]) -> None:
+    for chunk in _chunks(rows):
+        async with storage._tx() as db:
+            await db.executemany(sql, chunk)
+
+
+async def bulk_cases(
+    storage: Any, team_id: int, n: int, *, leads: tuple[int, ...] = (), now: datetime = NOW
+) -> None:
+    """``n`` open cases ``BX<i>`` of ``team_id`` (led by ``leads`` in turn), by SQL."""
+    assert isinstance(storage, SqliteStorage)
+    today = local_date(now, TZ)
+    stamp = _ts(now)
+    hostile = ('=HYPERLINK("x")', "+1", "-2", "@me")
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for i in range(n):
+            name = hostile[i % 4] if i % 997 == 0 else f"借款人{i}"
+            yield (f"BX{i:07d}", team_id, leads[i % len(leads)] if leads else None, name,
+                   f"1380000{i % 10000:04d}", 1_900_000 + i, 900_000 + i % 5000,
+                   (today - timedelta(days=30 + i % 400)).isoformat(), stamp, stamp)  # fmt: skip
+
+    await _insert(
+        storage,
+        "INSERT INTO cases (contract_no, team_id, lead_id, borrower_name, borrower_phone, "
+        "principal_outstanding, overdue_principal, overdue_since, ledger_hash, created_at, "
+        "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'bench', ?, ?)",
+        rows(),
+    )
+
+
+async def bulk_history(
+    storage: SqliteStorage, team_id: int, leads: tuple[int, ...], *, days: int, now: datetime
+) -> dict[str, int]:
+    """About a year of meetings, plans, instalments, payments and requests for every case."""
+    today = local_date(now, TZ)
+    rnd = random.Random(7)
+    cases = [r[0] for r in await storage._fetchall(
+        "SELECT id FROM cases WHERE team_id = ? ORDER BY id", (team_id,))]  # fmt: skip
+    counts = dict.fromkeys(("meetings", "commitments", "instalments", "payments", "approvals"), 0)
+
+    def when(ago: int) -> tuple[date, str]:
+        day = today - timedelta(days=ago)
+        return day, _ts(datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=16))
+
+    def meetings() -> Iterator[tuple[Any, ...]]:
+        for k, case in enumerate(cases):
+            for _ in range(2):
+                day, at = when(rnd.randrange(days))
+                counts["meetings"] += 1
+                yield (case, leads[k % len(leads)], at, day.isoformat(), "result", "home",
+                       "张伟；借款人", "partly", "答应分期", "neutral", "call_again")  # fmt: skip
+
+    await _insert(storage,
+        "INSERT INTO meetings (case_id, author_id, at, held_on, kind, venue, attendees, "
+        "step_achieved, moved, stance, next_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        meetings())  # fmt: skip
+
+    def commitments() -> Iterator[tuple[Any, ...]]:
+        for k, case in enumerate(cases):
+            _, at = when(rnd.randrange(60, days))
+            counts["commitments"] += 1
+            yield (case, leads[k % len(leads)], at, 50_000, 300_000, '{"kind":"dates"}',
+                   "agreed", at)  # fmt: skip
+
+    await _insert(storage,
+        "INSERT INTO commitments (case_id, created_by, created_at, money_today, total, plan, "
+        "status, agreed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", commitments())  # fmt: skip
+    made = await storage._fetchall(
+        "SELECT k.id, k.case_id, k.created_at, k.created_by FROM commitments k "
+        "JOIN cases c ON c.id = k.case_id WHERE c.team_id = ? ORDER BY k.id",
+        (team_id,))  # fmt: skip
+    statuses = ("kept", "kept", "broken", "partial", "open")
+
+    def instalments() -> Iterator[tuple[Any, ...]]:
+        for commitment, _case, created, who in made:
+            first = datetime.fromisoformat(created).astimezone(TZ).date()
+            for seq in (1, 2, 3):
+                due = first + timedelta(days=14 * seq)
+                status = "open" if due > today else statuses[rnd.randrange(len(statuses))]
+                paid = {"kept": 100_000, "partial": 40_000}.get(status, 0)
+                evening = datetime.combine(due, datetime.min.time(), TZ) + timedelta(hours=18)
+                settled = _ts(evening) if status in ("kept", "broken") else None
+                counts["instalments"] += 1
+                yield (commitment, seq, due.isoformat(), 100_000, paid, status, settled,
+                       settled, who if settled else None,
+                       "no_money" if status == "broken" else None)  # fmt: skip
+
+    await _insert(storage,
+        "INSERT INTO instalments (commitment_id, seq, due_on, amount, paid, status, settled_at, "
+        "answered_at, answered_by, miss_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        instalments())  # fmt: skip
+
+    def payments() -> Iterator[tuple[Any, ...]]:
+        for k, case in enumerate(cases):
+            for _ in range(3):
+                day, at = when(rnd.randrange(days))
+                counts["payments"] += 1
+                yield (case, 20_000 + rnd.randrange(100) * 1_000, "cash", day.isoformat(), at,
+                       leads[k % len(leads)], "outcome")  # fmt: skip
+
+    await _insert(storage,
+        "INSERT INTO payments (case_id, amount, channel, received_on, recorded_at, recorded_by, "
+        "source) VALUES (?, ?, ?, ?, ?, ?, ?)", payments())  # fmt: skip
+
+    def approvals() -> Iterator[tuple[Any, ...]]:
+        for k, case in enumerate(cases):
+            if k % 10:
+                continue
+            _, at = when(rnd.randrange(days))
+            counts["approvals"] += 1
+            yield (case, team_id, leads[k % len(leads)], at, "fee_waiver",
+                   '{"detail": "=免罚息"}', "pending" if k % 30 == 0 else "approved")  # fmt: skip
+
+    await _insert(storage,
+        "INSERT INTO approvals (case_id, team_id, requested_by, requested_at, reasons, proposal, "
+        "status) VALUES (?, ?, ?, ?, ?, ?, ?)", approvals())  # fmt: skip
+    return counts
+
+
+async def seed(db: Path, cases: int, days: int) -> str:
+    """A fresh database at ``db``: the team, 50 collectors, the cases and their history."""
+    storage = await open_storage(str(db), now=NOW)
+    assert isinstance(storage, SqliteStorage)
+    try:
+        team = await storage.ensure_team("东城组", now=NOW)
+        await storage.add_user(telegram_id=1, name="李组长", role=Role.SUPERVISOR,
+                               team_id=team.id, now=NOW)  # fmt: skip
+        leads = tuple([
+            (await storage.add_user(telegram_id=100 + i, name=f"清收员{i}",
+                                    role=Role.COLLECTOR, team_id=team.id, now=NOW)).id
+            for i in range(50)
+        ])  # fmt: skip
+        t0 = time.perf_counter()
+        await bulk_cases(storage, team.id, cases, leads=leads)
+        counts = await bulk_history(storage, team.id, leads, days=days, now=NOW)
+        seeded = time.perf_counter() - t0
+    finally:
+        await storage.close()
+    total = cases + sum(counts.values())
+    return (f"seeded {cases:,} cases and {days} days of history "
+            f"({', '.join(f'{v:,} {k}' for k, v in counts.items())}; {total:,} rows) "
+            f"in {seeded:.1f} s")  # fmt: skip
+
+
+async def export(db: Path, days: int, fmt: str, trace: bool) -> str:
+    """The supervisor's export of the year, as /export runs it; one line of numbers."""
+    storage = await open_storage(str(db), now=NOW)
+    try:
+        boss = await storage.get_user_by_telegram_id(1)
+        assert boss is not None
+        today = local_date(NOW, TZ)
+        period = make_period(today - timedelta(days=days - 1), today, TZ)
+        request = ExportRequest(boss, None, period, TZ, today, "zh_Hans")
+        dest = db.with_name("export." + ("xlsx" if fmt == "xlsx" else "zip"))
+        if trace:
+            tracemalloc.start()
+        t0 = time.perf_counter()
+        if fmt == "xlsx":
+            written = await write_xlsx(storage, request, dest)
+        else:
+            written = await write_csv_zip(storage, request, dest)
+        took = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1] if trace else 0
+    finally:
+        await storage.close()
+    rows = sum(written.values())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    what = "XLSX (6 sheets)" if fmt == "xlsx" else "CSV (ZIP of 6)"
+    size = dest.stat().st_size / 2**20
+    line = (f"{what}: {rows:,} rows, {size:.1f} MB in {took:.1f} s = {rows / took:,.0f} rows/s; "
+            f"peak RSS of the exporting process {rss:.0f} MB")  # fmt: skip
+    if trace:
+        line += f"; peak Python allocations (tracemalloc, slower) {peak / 2**20:.1f} MB"
+    return line
+
+
+def _child(db: Path, days: int, fmt: str, trace: bool) -> str:
+    """Run the export in a fresh interpreter, so its peak RSS is the export's own."""
+    import subprocess
+
+    args = [sys.executable, "-m", "bench.export_bench", "--export", str(db), "--days", str(days),
+            "--format", fmt] + (["--trace"] if trace else [])  # fmt: skip
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--csv", action="store_true", help="time the CSV (ZIP) export too")
+    parser.add_argument("--trace", action="store_true", help="also a run under tracemalloc")
+    parser.add_argument("--export", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--format", default="xlsx", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.export:
+        print(asyncio.run(export(Path(args.export), args.days, args.format, args.trace)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="qingshou-export-bench-") as tmp:
+        db = Path(tmp) / "bench.db"
+        print(asyncio.run(seed(db, args.cases, args.days)), flush=True)
+        print(_child(db, args.days, "xlsx", False), flush=True)
+        if args.csv:
+            print(_child(db, args.days, "csv", False), flush=True)
+        if args.trace:
+            print(_child(db, args.days, "xlsx", True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
