@@ -40,7 +40,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("settings", N_("When my daily digest comes"), _LEADS),
     ("invite", N_("Invite a colleague"), _LEADS),
     ("users", N_("People and access"), _LEADS),
-    ("export", N_("Export cases and history (Excel, CSV)"), _LEADS),
+    ("export", N_("Export cases and history as Excel or CSV"), _LEADS),
     ("lang", N_("Language"), _ALL),
     ("whoami", N_("Who I am to the bot"), _ALL),
 )
