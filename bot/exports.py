@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from bot.storage import Storage
 
 __all__ = [
+    "BOT_MAX_ROWS",
     "FORMATS",
     "PRESETS",
     "SHEETS",
@@ -46,6 +47,7 @@ __all__ = [
     "Column",
     "ExportFile",
     "ExportRequest",
+    "ExportTooLarge",
     "Sheet",
     "build_export",
     "export_filename",
@@ -102,11 +104,40 @@ class ExportRequest:
     today: date
     locale: str
     sheets: tuple[str, ...] = ()
+    #: Stop (:class:`ExportTooLarge`) once this many rows are written: the bot's file must fit
+    #: Telegram's 50 MB, and a year of a very large team does not (the CLI has no limit).
+    max_rows: int | None = None
 
     def chosen(self) -> tuple[Sheet, ...]:
         if not self.sheets:
             return SHEETS
         return tuple(s for s in SHEETS if s.key in self.sheets)
+
+
+class ExportTooLarge(Exception):
+    """The export passed its ``max_rows``; ``rows`` were written when it stopped."""
+
+    def __init__(self, rows: int, limit: int) -> None:
+        super().__init__(f"export stopped after {rows} rows (limit {limit})")
+        self.rows = rows
+        self.limit = limit
+
+
+class _Tally:
+    """Rows written so far across the sheets, against the request's limit."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.rows = 0
+
+    def add(self, n: int) -> None:
+        self.rows += n
+        if self.limit is not None and self.rows > self.limit:
+            raise ExportTooLarge(self.rows, self.limit)
+
+
+#: Rows the bot puts in one file: about 30 MB of XLSX, well within Telegram's 50 MB.
+BOT_MAX_ROWS = 600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +350,7 @@ async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> di
 
     wb = Workbook(write_only=True)
     counts: dict[str, int] = {}
+    tally = _Tally(request.max_rows)
     bold = Font(bold=True)
     formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "time": "yyyy-mm-dd hh:mm"}
     for sheet in request.chosen():
@@ -348,6 +380,7 @@ async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> di
 
         count = 0
         async for batch in sheet.rows(storage, request):
+            tally.add(len(batch))
             await asyncio.to_thread(append, batch)
             count += len(batch)
         counts[sheet.key] = count
@@ -356,7 +389,7 @@ async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> di
 
 
 async def _write_csv_rows(
-    storage: Storage, request: ExportRequest, sheet: Sheet, out: IO[str]
+    storage: Storage, request: ExportRequest, sheet: Sheet, out: IO[str], tally: _Tally
 ) -> int:
     writer = csv.writer(out)
     writer.writerow([defuse_cell(h) for h in headers(sheet, request.locale)])
@@ -370,6 +403,7 @@ async def _write_csv_rows(
 
     count = 0
     async for batch in sheet.rows(storage, request):
+        tally.add(len(batch))
         await asyncio.to_thread(write, batch)
         count += len(batch)
     return count
@@ -379,12 +413,13 @@ async def write_csv(storage: Storage, request: ExportRequest, sheet_key: str, ou
     """One sheet as CSV on ``out`` (open it with ``encoding="utf-8-sig", newline=""`` so Excel
     reads the Chinese); returns the number of rows."""
     (sheet,) = [s for s in SHEETS if s.key == sheet_key]
-    return await _write_csv_rows(storage, request, sheet, out)
+    return await _write_csv_rows(storage, request, sheet, out, _Tally(request.max_rows))
 
 
 async def write_csv_zip(storage: Storage, request: ExportRequest, dest: Path) -> dict[str, int]:
     """Every chosen sheet as its own CSV (UTF-8 with BOM) in one ZIP at ``dest``."""
     counts: dict[str, int] = {}
+    tally = _Tally(request.max_rows)
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for n, sheet in enumerate(request.chosen(), 1):
             name = f"{n}-{sheet_title(sheet, request.locale)}.csv"
@@ -392,7 +427,7 @@ async def write_csv_zip(storage: Storage, request: ExportRequest, dest: Path) ->
                 zf.open(name, "w", force_zip64=True) as raw,
                 io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
             ):
-                counts[sheet.key] = await _write_csv_rows(storage, request, sheet, text)
+                counts[sheet.key] = await _write_csv_rows(storage, request, sheet, text, tally)
     return counts
 
 

@@ -19,10 +19,12 @@ from bot.domain.casefile import local_date
 from bot.domain.dates import DateError, parse_past_date
 from bot.domain.people import Role, User
 from bot.exports import (
+    BOT_MAX_ROWS,
     FORMATS,
     PRESETS,
     TELEGRAM_UPLOAD_LIMIT,
     ExportRequest,
+    ExportTooLarge,
     build_export,
     make_period,
     preset_period,
@@ -156,8 +158,12 @@ async def _export(run: FlowRun) -> Reply:
     request = ExportRequest(
         viewer=user, team_id=team.id if team is not None else None,
         period=make_period(start, end, tz), tz=tz, today=_today(run), locale=context.locale,
+        max_rows=BOT_MAX_ROWS,
     )  # fmt: skip
-    built = await build_export(context.storage, request, fmt, scope=scope)
+    try:
+        built = await build_export(context.storage, request, fmt, scope=scope)
+    except ExportTooLarge as exc:
+        return Reply(context.render("export/too_many_rows", limit=exc.limit))
     counts = summary_counts(built.counts)
     if len(built.data) > TELEGRAM_UPLOAD_LIMIT:
         return Reply(

@@ -230,6 +230,21 @@ def _reason():
     return LeadReason.OTHER
 
 
+async def test_the_bots_row_limit_stops_a_large_export_early(demo, tmp_path):
+    from dataclasses import replace
+
+    from bot.exports import ExportTooLarge
+
+    storage, p, *_ = demo
+    small = replace(request(p["boss"]), max_rows=10)
+    for write in (write_xlsx, write_csv_zip):
+        with pytest.raises(ExportTooLarge) as exc:
+            await write(storage, small, tmp_path / "x")
+        assert exc.value.limit == 10
+    with pytest.raises(ExportTooLarge):
+        await write_csv(storage, replace(small, max_rows=7), "cases", io.StringIO())
+
+
 async def test_csv_zip_has_one_bom_csv_per_sheet(demo, tmp_path):
     storage, p, *_ = demo
     dest = tmp_path / "out.zip"
