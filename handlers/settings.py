@@ -30,7 +30,9 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
 
 
 async def _choices(run: FlowRun) -> list[Option]:
-    current: DigestSettings = run.params["current"]
+    user = run.context.user
+    assert user is not None
+    current = await run.context.storage.digest_settings(user.id)
     options = [Option(1, TIME, N_("⏰ Change the digest time"))]
     if current.mute_weekends:
         options.append(Option(2, UNMUTE, N_("🔔 Digest on weekends too")))
@@ -53,7 +55,7 @@ async def _save(run: FlowRun) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
-    current: DigestSettings = run.params["current"]
+    current = await context.storage.digest_settings(user.id)
     what = run.data.get("what")
     if what == TIME:
         new = DigestSettings(parse_digest_time(str(run.data.get("time"))), current.mute_weekends)

@@ -50,7 +50,7 @@ DRILL = callbacks.route("dg", Choice(tuple(k.value for k in DrillDown)), Int(), 
 TEAM = callbacks.route("dg.t", Int())
 #: Collectors with a button of their own under the digest (a larger team uses the list).
 COLLECTOR_BUTTONS = 12
-#: Approvals with answer buttons under the digest.
+#: Waiting requests sent after the digest, each with its answer buttons.
 APPROVAL_BUTTONS = 5
 TEAM_BUTTONS = 20
 
@@ -115,6 +115,7 @@ async def compose(
         return []
     parts = renderer.render_parts(locale, "digest/team", d=digest)
     messages = _texts(parts, _team_markup(renderer, locale, digest))
+    messages.extend(_approvals(renderer, locale, digest))
     chart = await _chart(renderer, locale, digest)
     if chart is not None:
         caption = {"team": digest.team_name, "day": day.today.isoformat()}
@@ -151,20 +152,32 @@ async def _chart(renderer: Renderer, locale: str, digest: TeamDigest) -> bytes |
         return None
 
 
-def _team_markup(renderer: Renderer, locale: str, d: TeamDigest) -> InlineKeyboardMarkup | None:
+def _approvals(renderer: Renderer, locale: str, d: TeamDigest) -> list[DigestMessage]:
+    """Each waiting request as its own short message with Approve / Reject / Counter-offer:
+    the answer edits that message (handlers/approvals.py), never the digest."""
     from handlers.commit import ANSWER  # the approval buttons are answered there
 
     label = renderer.label
-    rows: list[list[InlineKeyboardButton]] = []
-    for n, a in enumerate(d.approvals.items[:APPROVAL_BUTTONS], 1):
-        rows.append(
-            [InlineKeyboardButton(f"{label(locale, N_('✅ Approve'))} {n}",
-                                  callback_data=ANSWER.data(a.id, "ok")),
-             InlineKeyboardButton(f"{label(locale, N_('❌ Reject'))} {n}",
-                                  callback_data=ANSWER.data(a.id, "no")),
-             InlineKeyboardButton(f"{label(locale, N_('↩️ Counter-offer'))} {n}",
-                                  callback_data=ANSWER.data(a.id, "ct"))]
+    messages = []
+    for a in d.approvals.items[:APPROVAL_BUTTONS]:
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label(locale, N_("✅ Approve")),
+                                   callback_data=ANSWER.data(a.id, "ok")),
+              InlineKeyboardButton(label(locale, N_("❌ Reject")),
+                                   callback_data=ANSWER.data(a.id, "no"))],
+             [InlineKeyboardButton(label(locale, N_("↩️ Counter-offer")),
+                                   callback_data=ANSWER.data(a.id, "ct"))]]
         )  # fmt: skip
+        asked = a.requested_at.astimezone(d.day.tz).date().isoformat()
+        params = {"borrower": a.borrower_name, "contract": a.contract_no,
+                  "name": a.requested_by_name, "asked": asked}  # fmt: skip
+        messages.append(DigestMessage("digest/approval", params, markup=markup.to_dict()))
+    return messages
+
+
+def _team_markup(renderer: Renderer, locale: str, d: TeamDigest) -> InlineKeyboardMarkup | None:
+    label = renderer.label
+    rows: list[list[InlineKeyboardButton]] = []
     lists = [
         (DrillDown.BROKEN, d.broken_list.total, N_("❌ Broken")),
         (DrillDown.STALLED, d.stalled.total, N_("🔁 Stalled")),

@@ -45,14 +45,16 @@ def test_a_time_skipped_by_spring_forward_is_due_from_the_first_instant_after_it
     at = time(2, 30)  # 29 Mar 2026 in Berlin: 02:00 → 03:00
     assert digest_due(berlin(2026, 3, 29, 1, 59), BERLIN, at) is None
     due = digest_due(datetime(2026, 3, 29, 1, 0, tzinfo=UTC), BERLIN, at)  # 03:00 CEST
-    assert due is not None and due.isoformat() == "2026-03-29"
+    assert due is not None
+    assert due.isoformat() == "2026-03-29"
 
 
 def test_a_time_that_happens_twice_at_fall_back_is_due_both_times_for_the_same_date():
     at = time(2, 30)  # 25 Oct 2026 in Berlin: 03:00 → 02:00; the run row keeps it to one
     first = digest_due(berlin(2026, 10, 25, 2, 30, fold=0), BERLIN, at)
     second = digest_due(berlin(2026, 10, 25, 2, 30, fold=1), BERLIN, at)
-    assert first == second is not None and first.isoformat() == "2026-10-25"
+    assert first == second is not None
+    assert first.isoformat() == "2026-10-25"
 
 
 def test_weekend_mute():

@@ -29,3 +29,16 @@ CREATE INDEX case_leads_at ON case_leads(at);
 CREATE INDEX preps_at ON preps(at);
 CREATE INDEX commitments_agreed ON commitments(case_id, agreed_at) WHERE agreed_at IS NOT NULL;
 CREATE INDEX reminders_dead ON reminders(done_at) WHERE status = 'dead';
+-- Covering indexes, so that the digest of a team of 100,000 cases reads index pages only:
+-- the team's open cases with what the lists filter and sort on (untouched: the expression is
+-- the one the queries use), the case and commitment behind an instalment, the settled and
+-- due instalments and the payments of a window with the columns summed.
+CREATE INDEX cases_digest ON cases(team_id, status, lead_id, overdue_since, deterioration,
+                                   COALESCE(last_contact_at, created_at));
+CREATE INDEX cases_team_of ON cases(id, team_id, lead_id, status);
+CREATE INDEX commitments_case_of ON commitments(id, case_id);
+CREATE INDEX instalments_settled_digest ON instalments(settled_at, status, commitment_id)
+    WHERE settled_at IS NOT NULL;
+CREATE INDEX instalments_due_digest ON instalments(due_on, status, commitment_id, amount, paid);
+CREATE INDEX payments_received_digest ON payments(received_on, case_id, amount, source);
+CREATE INDEX meetings_agreement ON meetings(case_id, agreement, at);

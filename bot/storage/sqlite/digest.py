@@ -52,39 +52,50 @@ _URGENT = " OR ".join(
     ]
 )
 
-# A case's meetings since its last agreed commitment, none of them agreed (策略2).
+# A case's meetings since its last agreed commitment, none of them agreed (策略2). First the
+# cases with three such meetings at all (one pass over a covering index, in case order), then
+# for those only, the count since the last agreement.
 _STALLED = f"""
-WITH last AS (
-    SELECT case_id, MAX(agreed_at) AS agreed_at FROM commitments
-    WHERE agreed_at IS NOT NULL GROUP BY case_id
+WITH cand AS (
+    SELECT case_id FROM meetings INDEXED BY meetings_agreement WHERE agreement = 0
+    GROUP BY case_id HAVING COUNT(*) >= {STALLED_MEETINGS}
 ), counted AS (
-    SELECT m.case_id, COUNT(*) AS n FROM meetings m
-    JOIN cases c ON c.id = m.case_id
-    LEFT JOIN last ON last.case_id = m.case_id
-    WHERE c.team_id = :team AND c.status IN {_OPEN} AND m.agreement = 0
-      AND m.at > COALESCE(last.agreed_at, '')
-    GROUP BY m.case_id HAVING COUNT(*) >= {STALLED_MEETINGS}
+    SELECT cand.case_id, (
+        SELECT COUNT(*) FROM meetings m WHERE m.case_id = cand.case_id AND m.agreement = 0
+          AND m.at > COALESCE((SELECT MAX(k.agreed_at) FROM commitments k
+                               WHERE k.case_id = cand.case_id AND k.agreed_at IS NOT NULL), '')
+    ) AS n
+    FROM cand JOIN cases c ON c.id = cand.case_id
+    WHERE c.team_id = :team AND c.status IN {_OPEN}
 )
 SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, counted.n, COUNT(*) OVER ()
 FROM counted JOIN cases c ON c.id = counted.case_id LEFT JOIN users lu ON lu.id = c.lead_id
+WHERE counted.n >= {STALLED_MEETINGS}
 ORDER BY counted.n DESC, c.id LIMIT :limit
 """
 
+_CONTACT = "COALESCE(c.last_contact_at, c.created_at)"
+_UNTOUCHED_WHERE = f"c.team_id = :team AND c.status IN {_OPEN} AND {_CONTACT} < :cutoff"
 _UNTOUCHED = f"""
-SELECT c.id, c.contract_no, c.borrower_name, {_LEAD},
-       COALESCE(c.last_contact_at, c.created_at), COUNT(*) OVER ()
-FROM cases c LEFT JOIN users lu ON lu.id = c.lead_id
-WHERE c.team_id = :team AND c.status IN {_OPEN}
-  AND COALESCE(c.last_contact_at, c.created_at) < :cutoff
-ORDER BY COALESCE(c.last_contact_at, c.created_at), c.id LIMIT :limit
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, {_CONTACT},
+       (SELECT COUNT(*) FROM cases c INDEXED BY cases_digest WHERE {_UNTOUCHED_WHERE})
+FROM (SELECT c.id FROM cases c INDEXED BY cases_digest WHERE {_UNTOUCHED_WHERE}
+      ORDER BY {_CONTACT}, c.id LIMIT :limit) x
+JOIN cases c ON c.id = x.id LEFT JOIN users lu ON lu.id = c.lead_id
+ORDER BY {_CONTACT}, c.id
 """
 
+_UNPREPARED_WHERE = f"""c.team_id = :team AND c.status IN {_OPEN} AND ({_URGENT})
+  AND NOT EXISTS (SELECT 1 FROM preps p WHERE p.case_id = c.id)"""
 _UNPREPARED = f"""
-SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, c.overdue_since, COUNT(*) OVER ()
-FROM cases c LEFT JOIN users lu ON lu.id = c.lead_id
-WHERE c.team_id = :team AND c.status IN {_OPEN} AND ({_URGENT})
-  AND NOT EXISTS (SELECT 1 FROM preps p WHERE p.case_id = c.id)
-ORDER BY c.overdue_since, c.id LIMIT :limit
+WITH u AS MATERIALIZED (
+    SELECT c.id, c.overdue_since FROM cases c INDEXED BY cases_digest WHERE {_UNPREPARED_WHERE}
+)
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, c.overdue_since,
+       (SELECT COUNT(*) FROM u)
+FROM (SELECT id FROM u ORDER BY overdue_since, id LIMIT :limit) x
+JOIN cases c ON c.id = x.id LEFT JOIN users lu ON lu.id = c.lead_id
+ORDER BY c.overdue_since, c.id
 """
 
 _BROKEN = f"""
@@ -96,8 +107,9 @@ WHERE i.settled_at >= :y0 AND i.settled_at < :t0 AND i.status = 'broken' AND c.t
 ORDER BY i.amount - i.paid DESC, i.id LIMIT :limit
 """
 
+# Per lead collector (the collector lines), summed up for the team's figures.
 _SETTLED_COUNTS = f"""
-SELECT COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :y0), 0),
+SELECT c.lead_id, COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :y0), 0),
        COALESCE(SUM(i.status = 'broken' AND i.settled_at >= :y0), 0),
        COALESCE(SUM(i.status = 'unconfirmed' AND i.settled_at >= :y0), 0),
        COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :d7), 0),
@@ -106,6 +118,7 @@ SELECT COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :y0), 0),
        COALESCE(SUM(i.status IN {_SETTLED}), 0)
 FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
 WHERE i.settled_at >= :d30 AND i.settled_at < :t0 AND c.team_id = :team
+GROUP BY c.lead_id
 """
 
 _COLLECTED = """
@@ -170,20 +183,14 @@ SELECT c.lead_id, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
 WHERE p.received_on = :y AND p.amount > 0 AND c.team_id = :team GROUP BY c.lead_id
 """
 
-_BY_LEAD_RATE = f"""
-SELECT c.lead_id, COALESCE(SUM(i.status = 'kept'), 0), COALESCE(SUM(i.status IN {_SETTLED}), 0)
-FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
-WHERE i.settled_at >= :d30 AND i.settled_at < :t0 AND c.team_id = :team GROUP BY c.lead_id
-"""
-
 _BY_AUTHOR_MEETINGS = """
 SELECT m.author_id, COUNT(*) FROM meetings m JOIN cases c ON c.id = m.case_id
 WHERE m.held_on = :y AND c.team_id = :team GROUP BY m.author_id
 """
 
 _BY_LEAD_OPEN = f"""
-SELECT c.lead_id, COUNT(*) FROM cases c WHERE c.team_id = :team AND c.status IN {_OPEN}
-GROUP BY c.lead_id
+SELECT c.lead_id, COUNT(*) FROM cases c INDEXED BY cases_digest
+WHERE c.team_id = :team AND c.status IN {_OPEN} GROUP BY c.lead_id
 """
 
 _SERIES_COLLECTED = """
@@ -222,8 +229,8 @@ _TEAM_APPROVALS = (
     "SELECT team_id, COUNT(*) FROM approvals WHERE status = 'pending' GROUP BY team_id"
 )
 _TEAM_CASES = f"""
-SELECT c.team_id, COUNT(*), COALESCE(SUM(COALESCE(c.last_contact_at, c.created_at) < :cutoff), 0)
-FROM cases c WHERE c.status IN {_OPEN} GROUP BY c.team_id
+SELECT c.team_id, COUNT(*), COALESCE(SUM({_CONTACT} < :cutoff), 0)
+FROM cases c INDEXED BY cases_digest WHERE c.status IN {_OPEN} GROUP BY c.team_id
 """
 
 
@@ -275,7 +282,11 @@ class SqliteDigest(Engine):
         listed = {**p, "limit": limit}
         collected, payments, on_spot = await self._row(_COLLECTED, p)
         due_today, due_today_amount, due_week, due_week_amount = await self._row(_DUE, p)
-        kept, broken, unconfirmed, k7, s7, k30, s30 = await self._row(_SETTLED_COUNTS, p)
+        by_lead = await self._rows(_SETTLED_COUNTS, p)
+        kept, broken, unconfirmed, k7, s7, k30, s30 = (
+            sum(r[n] for r in by_lead) for n in range(1, 8)
+        )
+        rates = {r[0]: Rate(r[6], r[7]) for r in by_lead}
         broken_rows = await self._rows(_BROKEN, listed)
         approvals = await self._rows(_APPROVALS, listed)
         changes = await self._rows(_CHANGES, p)
@@ -325,7 +336,7 @@ class SqliteDigest(Engine):
                 len(changes),
             ),
             unreachable=[Unreachable(r[0], r[1], bool(r[2]), r[3]) for r in unreachable],
-            collectors=await self._collector_lines(p),
+            collectors=await self._collector_lines(p, rates),
             series=await self._series(p, day),
             untouched_days=untouched_days,
         )
@@ -336,10 +347,11 @@ class SqliteDigest(Engine):
             [CaseItem(r[0], r[1], r[2], r[3], detail(r)) for r in rows], rows[0][5] if rows else 0
         )
 
-    async def _collector_lines(self, p: dict[str, Any]) -> list[CollectorLine]:
+    async def _collector_lines(
+        self, p: dict[str, Any], rates: dict[int | None, Rate]
+    ) -> list[CollectorLine]:
         people = await self._rows(_COLLECTORS, p)
         collected = {r[0]: r[1] for r in await self._rows(_BY_LEAD_COLLECTED, p)}
-        rates = {r[0]: Rate(r[1], r[2]) for r in await self._rows(_BY_LEAD_RATE, p)}
         meetings = {r[0]: r[1] for r in await self._rows(_BY_AUTHOR_MEETINGS, p)}
         open_cases = {r[0]: r[1] for r in await self._rows(_BY_LEAD_OPEN, p)}
         return [
