@@ -318,6 +318,10 @@ def _fresh_work_file(path: Path) -> Path | None:
     work = path.with_suffix(".building")
     for leftover in CACHE.glob(work.name + "*"):
         leftover.unlink()
+    # Copies made for an older schema are of no use any more (about 700 MB each).
+    stem = path.name.rsplit("-", 1)[0]
+    for stale in CACHE.glob(f"{stem}-*.db"):
+        stale.unlink()
     return work
 
 
