@@ -308,3 +308,35 @@ async def test_within_the_window_overdue_rows_are_claimed_oldest_first(world):
     now = at(TODAY + timedelta(days=1), 10)  # 25 h after the heads-up, 1 h after the due time
     got = await claim(s, now)
     assert [r.kind for r in got] == ["heads_up", "due"]
+
+
+# -- DST: the local hour on both change days ---------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    "day",
+    [date(2027, 3, 28), date(2027, 10, 31)],
+    ids=["spring-forward", "fall-back"],
+)
+async def test_a_dst_change_day_gets_exactly_one_due_reminder_at_the_local_hour(world, day):
+    """Europe/Berlin: 28 March 2027 has no 02:00–03:00, 31 October 2027 has it twice. The
+    poller, ticking every 15 minutes from the day before to the day after, claims the due-day
+    reminder once, at 09:00 local."""
+    s, p, cases = world
+    c = await commit(s, p["zhang"], cases["HT1"], day, policy=ReminderPolicy(BERLIN))
+    iid = c.instalments[0].id
+    claimed: list[tuple[str, datetime]] = []
+    now = datetime(day.year, day.month, day.day, tzinfo=BERLIN).astimezone(UTC) - timedelta(days=1)
+    end = now + timedelta(days=3)
+    while now <= end:
+        for r in await claim(s, now, lease=timedelta(days=9)):  # a claim is never released
+            assert r.instalment_id == iid
+            claimed.append((r.kind, now))
+        now += timedelta(minutes=15)
+    due = [when for kind, when in claimed if kind == "due"]
+    assert len(due) == 1
+    assert due[0].astimezone(BERLIN).replace(tzinfo=None) == datetime(day.year, day.month,
+                                                                       day.day, 9)  # fmt: skip
+    assert [kind for kind, _ in claimed] == ["heads_up", "due", "follow_up"]

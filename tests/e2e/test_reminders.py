@@ -258,3 +258,16 @@ async def test_the_sandbox_shows_the_demo_reminder_after_tomorrow_0900(tmp_path)
             assert "CN¥1,500.00" in reminder.text
             labels = _buttons(reminder)
             assert all(row[1:] == ["◐ Partial", "✖ Missed", "📂 Open case"] for row in labels)
+
+
+async def test_one_clock_job_not_one_per_instalment_and_a_missed_tick_runs_once(world, bot):
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    jobs = len(bot.job_queue.jobs())
+    await _commit(world, zhang, "HT1", TUESDAY, WEDNESDAY, date(2026, 12, 25))
+    assert len(bot.job_queue.jobs()) == jobs  # the rows are the truth, not the JobQueue
+    (job,) = bot.job_queue.get_jobs_by_name(REMINDERS_JOB)
+    assert job.job.coalesce is True  # ticks missed while the loop was busy run once...
+    assert job.job.misfire_grace_time is None  # ...however late, never dropped
+    assert job.job.trigger.interval == timedelta(seconds=bot.bot_data.settings.poll_interval)
