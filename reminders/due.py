@@ -44,9 +44,10 @@ REMINDERS_JOB = "reminders"
 #: waits for the next tick).
 CLAIM_LIMIT = 1000
 TICK_LIMIT = 20_000
-#: A claim is held this long (a tick queues what it claimed within seconds): a crash releases
-#: the rows once it runs out.
-LEASE = timedelta(minutes=2)
+#: A claim is held this long (a tick queues what it claimed within a second or two): a crash
+#: between claim and queue gives the rows back this soon after (a second process that takes
+#: them over after a very slow tick queues the same messages under the same dedupe keys).
+LEASE = timedelta(seconds=30)
 #: A reminder due longer ago than this (or three ticks, up to an hour) is overdue: the bot was
 #: down, and it goes into a catch-up summary.
 OVERDUE_AFTER = timedelta(minutes=10)
