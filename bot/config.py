@@ -91,7 +91,7 @@ class Settings:
     remind_time: time = time(9, 0)
     #: The heads-up goes this many days before the due date at the reminder hour; 0 = none.
     heads_up_days: int = 1
-    #: Days after the due date an unpaid instalment stays "late" before it counts as broken.
+    #: Days, from the due date, in which a missed payment is only "late" (0: broken at once).
     grace_days: int = 0
     #: After downtime, reminders overdue by more than this go to the supervisor's digest
     #: instead of the collector's chat.

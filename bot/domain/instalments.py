@@ -1,8 +1,9 @@
 """The collector's answer to a reminder, and money recorded elsewhere (issue 10): pure rules.
 
 Paid in full keeps the instalment; Partial records what was paid and keeps the rest open;
-Missed breaks it once the grace days are over (``today > due_on + grace_days``), before that
-it stays open as *late* and is asked again. An instalment nobody answered by the follow-up is
+Missed breaks it at once, unless the grace days (counted from the due date) are not over: then
+it stays open as *late* and is asked again (grace 0, the default: a missed due date is a broken
+promise, and the supervisor hears of it at once). An instalment nobody answered by the follow-up is
 'unconfirmed' (set by the poller), never silently kept, and can still be answered. Money
 recorded by /outcome or /commit's money today pays the case's open instalments oldest first.
 
@@ -61,12 +62,13 @@ ANSWERABLE = frozenset(
 
 
 def grace_ends(due_on: date, grace_days: int) -> date:
-    """The last day on which an unpaid instalment is still only late, not broken."""
-    return due_on + timedelta(days=max(grace_days, 0))
+    """The last day on which an unpaid instalment is still only late, not broken: grace 1
+    is the due day itself, grace 2 the day after; grace 0 has no such day (the day before)."""
+    return due_on + timedelta(days=max(grace_days, 0) - 1)
 
 
 def is_broken(due_on: date, today: date, grace_days: int) -> bool:
-    """Unpaid after the grace days: the promise is broken (grace 0: from the day after)."""
+    """Missed once the grace days are over: the promise is broken (grace 0: on the due day)."""
     return today > grace_ends(due_on, grace_days)
 
 

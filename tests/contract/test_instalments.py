@@ -68,9 +68,9 @@ async def agreed(s, viewer, case_id, commitment=None, **kw):
     return stored
 
 
-def answer(s, viewer, instalment_id, what, *, today=DUES[0], now=NOW, **kw):
-    return s.answer_instalment(viewer, instalment_id, what, today=today, grace_days=0, now=now,
-                               **kw)  # fmt: skip
+def answer(s, viewer, instalment_id, what, *, today=DUES[0], now=NOW, grace=0, **kw):
+    return s.answer_instalment(viewer, instalment_id, what, today=today, grace_days=grace,
+                               now=now, **kw)  # fmt: skip
 
 
 async def payments(s, admin):
@@ -157,13 +157,13 @@ async def test_missed_within_the_grace_days_stays_open_after_them_it_is_broken_a
     s, p, case = world
     first = (await agreed(s, p["zhang"], case)).instalments[0]
     late = await answer(s, p["zhang"], first.id, Answer.MISSED, reason=["no_money"],
-                        note="工资下周发", today=DUES[0])  # fmt: skip
+                        note="工资下周发", today=DUES[0], grace=1)  # fmt: skip
     assert (late.changed, late.late, late.told) == (True, True, 0)
     assert late.instalment.status is InstalmentStatus.OPEN
     assert late.instalment.miss_reasons == ("no_money",)
     assert await notices(s) == []
     broken = await answer(s, p["zhang"], first.id, Answer.MISSED, reason=["later", "other"],
-                          note="说月底", today=DUES[0] + timedelta(days=1))  # fmt: skip
+                          note="说月底", today=DUES[0] + timedelta(days=1), grace=1)  # fmt: skip
     i = broken.instalment
     assert (broken.changed, broken.late, broken.told) == (True, False, 1)
     assert (i.status, i.miss_reasons, i.miss_note) == (

@@ -26,12 +26,16 @@ def effect(answer, *, paid=0, status=S.OPEN, today=DUE, grace=0, payment=None):
 
 
 def test_grace_days_decide_when_unpaid_becomes_broken():
-    assert grace_ends(DUE, 0) == DUE
-    assert not is_broken(DUE, DUE, 0)  # the due day itself is still the day to pay
+    # Grace 0 (the default): a missed due date is a broken promise at once.
+    assert is_broken(DUE, DUE, 0)
     assert is_broken(DUE, date(2026, 12, 26), 0)
-    assert not is_broken(DUE, date(2026, 12, 27), 2)
-    assert is_broken(DUE, date(2026, 12, 28), 2)
-    assert grace_ends(DUE, -3) == DUE
+    # Grace 1: the due day itself is only late; grace 2: the day after too.
+    assert grace_ends(DUE, 1) == DUE
+    assert not is_broken(DUE, DUE, 1)
+    assert is_broken(DUE, date(2026, 12, 26), 1)
+    assert not is_broken(DUE, date(2026, 12, 26), 2)
+    assert is_broken(DUE, date(2026, 12, 27), 2)
+    assert grace_ends(DUE, -3) == grace_ends(DUE, 0)
 
 
 def test_paid_in_full_pays_the_rest_and_keeps_it():
@@ -51,11 +55,11 @@ def test_partial_keeps_the_rest_open_and_the_whole_rest_keeps_it():
 
 
 def test_missed_breaks_it_only_after_the_grace_days():
-    late = effect(Answer.MISSED, today=DUE, grace=0)
+    late = effect(Answer.MISSED, today=DUE, grace=1)
     assert (late.status, late.late, late.settled, late.retire) == (S.OPEN, True, False, False)
     broken = effect(Answer.MISSED, today=date(2026, 12, 26))
     assert (broken.status, broken.pay, broken.settled, broken.retire) == (S.BROKEN, 0, True, True)
-    kept_partial = effect(Answer.MISSED, paid=200, status=S.PARTIAL, today=DUE)
+    kept_partial = effect(Answer.MISSED, paid=200, status=S.PARTIAL, today=DUE, grace=1)
     assert (kept_partial.status, kept_partial.paid) == (S.PARTIAL, 200)
 
 

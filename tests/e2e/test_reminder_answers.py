@@ -9,12 +9,15 @@ same buttons); its instalment rows are edited in place to show the state.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.app import build_application
 from bot.domain.commitments import NewCommitment, NewInstalment
 from bot.domain.people import Role
+from bot.runner import running
 from handlers.cases import OPEN_CASE
 from reminders.routes import INSTALMENT
 from tests.e2e.seed import TODAY, case_id, ledger, row
@@ -152,9 +155,11 @@ async def test_partial_asks_the_amount_in_the_collector_s_language_and_keeps_the
     await world.assert_silent(boss)
 
 
-async def test_missed_after_the_due_day_is_broken_asks_why_and_tells_the_supervisor(world, bot):
+async def test_missed_on_the_due_day_is_broken_asks_why_and_tells_the_supervisor(world, bot):
     zhang, boss, cid, (first, second) = await _seed(world)
-    world.clock.advance(timedelta(days=2))  # Wednesday 2 December: the 1st has passed
+    # Tuesday 1 December, the due day: with no grace days (the default) a miss is a broken
+    # promise at once, and the supervisor hears of it the same morning.
+    world.clock.advance(timedelta(days=1))
     reminder = await _remind(world, bot, zhang, cid, [first, second])
     await zhang.press_data(reminder.message_id, INSTALMENT.data(first, "missed"))
     await zhang.expect("Why did 张三 miss instalment 1")
@@ -192,9 +197,22 @@ async def test_missed_after_the_due_day_is_broken_asks_why_and_tells_the_supervi
     await zhang.expect("Stopped: Meeting outcome.")
 
 
-async def test_missed_on_the_due_day_stays_open_as_late_and_no_one_is_alarmed(world, bot):
-    zhang, boss, cid, (first, second) = await _seed(world)
-    world.clock.advance(timedelta(days=1))  # Tuesday 1 December: the due day itself
+async def test_missed_within_the_grace_days_stays_open_as_late_and_no_one_is_alarmed(
+    world, settings, clock, storage
+):
+    # QINGSHOU_GRACE_DAYS=1: the due day itself is a day of grace.
+    graced = build_application(replace(settings, grace_days=1), clock=clock, storage=storage)
+    async with running(graced, poll_timeout=1):
+        world.app = graced
+        try:
+            zhang, boss, cid, (first, second) = await _seed(world)
+            world.clock.advance(timedelta(days=1))  # Tuesday 1 December: the due day
+            await _missed_on_a_day_of_grace(world, graced, zhang, boss, cid, first, second)
+        finally:
+            world.app = None
+
+
+async def _missed_on_a_day_of_grace(world, bot, zhang, boss, cid, first, second):
     reminder = await _remind(world, bot, zhang, cid, [first, second])
     await zhang.press_data(reminder.message_id, INSTALMENT.data(first, "missed"))
     await zhang.expect("Why did 张三 miss")
