@@ -271,3 +271,41 @@ async def test_one_clock_job_not_one_per_instalment_and_a_missed_tick_runs_once(
     assert job.job.coalesce is True  # ticks missed while the loop was busy run once...
     assert job.job.misfire_grace_time is None  # ...however late, never dropped
     assert job.job.trigger.interval == timedelta(seconds=bot.bot_data.settings.poll_interval)
+
+
+async def test_the_pollers_message_is_answered_with_its_own_buttons(world, bot):
+    """The whole way: the poller's due-day message, Paid in full pressed on it — the instalment
+    is kept, its row on the message shows the state, and its follow-up never goes out."""
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await zhang.send("/start")
+    await zhang.expect()
+    await ledger(world, "东城", [
+        row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000, collector="张伟"),
+        row(3, "HT2", "李四", dpd=30, overdue_yuan=5_000, collector="张伟"),
+    ])  # fmt: skip
+    world.clock.set(local(MONDAY, 10))
+    first = await _commit(world, zhang, "HT1", TUESDAY)
+    second = await _commit(world, zhang, "HT2", TUESDAY)
+    world.clock.set(local(TUESDAY, 9))
+    assert await world.tick_reminders() == 1
+    due = await zhang.expect("Today: 2 payments due")
+    await zhang.press("1 ✅ Paid in full", due)
+    await zhang.expect_toast("张三")
+    edited = await zhang.expect("Today: 2 payments due")
+    labels = _buttons(edited)
+    assert len(labels[0]) == 1  # 张三's row became its state
+    assert labels[0][0].startswith("1 ")
+    assert labels[1] == ["2 ✅ Paid in full", "◐ Partial", "✖ Missed", "📂 Open case"]
+    (kept,) = (await world.storage.get_commitment(first.id)).instalments
+    assert kept.status is InstalmentStatus.KEPT
+    # Wednesday: only 李四's instalment is asked about again (and becomes unconfirmed).
+    world.clock.set(local(WEDNESDAY, 9))
+    assert await world.tick_reminders() == 1
+    again = await zhang.expect("No answer yet: 1 payment")
+    assert "李四" in again.text
+    assert "张三" not in again.text
+    (open_one,) = (await world.storage.get_commitment(second.id)).instalments
+    assert open_one.status is InstalmentStatus.UNCONFIRMED
+    assert [r.status for r in await world.storage.reminders_of(commitment_id=first.id)] == [
+        "queued", "retired"
+    ]  # fmt: skip
