@@ -25,7 +25,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,16 @@ class FanoutResult:
     rate_after: float
     bot_cpu: float  # the bot's CPU seconds per second of the fan-out (2 cores here)
     bench_cpu: float  # this process's (the emulator's)
+    #: seconds from the first reminder message: each 429, and each /help (sent, latency)
+    too_many_at: list[float] = field(default_factory=list)
+    help_at: list[tuple[float, float]] = field(default_factory=list)
+    #: the bot's log lines during the run, for --timeline
+    log: list[str] = field(default_factory=list)
+
+    def timeline(self) -> list[str]:
+        events = [(t, f"429 at {t:6.2f} s") for t in self.too_many_at]
+        events += [(t, f"/help at {t:6.2f} s took {lat * 1000:5.0f} ms") for t, lat in self.help_at]
+        return [text for _, text in sorted(events)]
 
     @property
     def reminder_rate(self) -> float:
@@ -262,6 +272,9 @@ async def run_fanout(
                 rate_after=len(after) / (last - done) if last > done else 0.0,
                 bot_cpu=cpu_bot,
                 bench_cpu=cpu_me,
+                too_many_at=[c.time - first for c in calls if c.status == 429],
+                help_at=[(at - first, lat) for at, lat in busy],
+                log=list(bot.log),
             )
     finally:
         if tmp is not None:
@@ -311,6 +324,7 @@ def main() -> None:
     parser.add_argument("--instalments", type=int, default=10_000)
     parser.add_argument("--collectors", type=int, default=500)
     parser.add_argument("--idle-samples", type=int, default=20)
+    parser.add_argument("--timeline", action="store_true", help="each 429 and /help, in order")
     args = parser.parse_args()
     result = asyncio.run(
         run_fanout(
@@ -320,6 +334,10 @@ def main() -> None:
         )
     )
     print("\n".join(result.lines()))
+    if args.timeline:
+        print("\n".join(result.timeline()))
+        print("the bot's log:")
+        print("".join(result.log[-60:]))
 
 
 if __name__ == "__main__":
