@@ -117,7 +117,10 @@ def digest_chart(
     for axis in (top, bottom):
         for tick in (*axis.get_xticklabels(), *axis.get_yticklabels()):
             tick.set_fontfamily(family)
-    fig.tight_layout()
+    for tick in bottom.get_yticklabels():
+        tick.set_fontsize(9)
+    # Fixed margins: tight_layout would draw the whole figure once more to measure it.
+    fig.subplots_adjust(left=0.17, right=0.97, top=0.95, bottom=0.04, hspace=0.25)
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()

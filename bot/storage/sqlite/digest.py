@@ -52,26 +52,25 @@ _URGENT = " OR ".join(
     ]
 )
 
-# A case's meetings since its last agreed commitment, none of them agreed (策略2). First the
-# cases with three such meetings at all (one pass over a covering index, in case order), then
-# for those only, the count since the last agreement.
+# A case's meetings since its last agreed commitment, none of them agreed (策略2): a meeting
+# after which no commitment of its case became agreed (an anti-join on two covering indexes,
+# one pass over the meetings in case order), three or more per open case of the team.
 _STALLED = f"""
-WITH cand AS (
-    SELECT case_id FROM meetings INDEXED BY meetings_agreement WHERE agreement = 0
-    GROUP BY case_id HAVING COUNT(*) >= {STALLED_MEETINGS}
-), counted AS (
-    SELECT cand.case_id, (
-        SELECT COUNT(*) FROM meetings m WHERE m.case_id = cand.case_id AND m.agreement = 0
-          AND m.at > COALESCE((SELECT MAX(k.agreed_at) FROM commitments k
-                               WHERE k.case_id = cand.case_id AND k.agreed_at IS NOT NULL), '')
-    ) AS n
-    FROM cand JOIN cases c ON c.id = cand.case_id
+WITH counted AS (
+    SELECT m.case_id, COUNT(*) AS n FROM meetings m INDEXED BY meetings_agreement
+    LEFT JOIN commitments k INDEXED BY commitments_agreed
+           ON k.case_id = m.case_id AND k.agreed_at > m.at
+    WHERE m.agreement = 0 AND k.id IS NULL
+    GROUP BY m.case_id HAVING COUNT(*) >= {STALLED_MEETINGS}
+), mine AS MATERIALIZED (
+    SELECT counted.case_id, counted.n FROM counted
+    JOIN cases c INDEXED BY cases_team_of ON c.id = counted.case_id
     WHERE c.team_id = :team AND c.status IN {_OPEN}
 )
-SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, counted.n, COUNT(*) OVER ()
-FROM counted JOIN cases c ON c.id = counted.case_id LEFT JOIN users lu ON lu.id = c.lead_id
-WHERE counted.n >= {STALLED_MEETINGS}
-ORDER BY counted.n DESC, c.id LIMIT :limit
+SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, x.n, (SELECT COUNT(*) FROM mine)
+FROM (SELECT case_id, n FROM mine ORDER BY n DESC, case_id LIMIT :limit) x
+JOIN cases c ON c.id = x.case_id LEFT JOIN users lu ON lu.id = c.lead_id
+ORDER BY x.n DESC, c.id
 """
 
 _CONTACT = "COALESCE(c.last_contact_at, c.created_at)"
@@ -121,20 +120,25 @@ WHERE i.settled_at >= :d30 AND i.settled_at < :t0 AND c.team_id = :team
 GROUP BY c.lead_id
 """
 
-_COLLECTED = """
-SELECT COALESCE(SUM(p.amount), 0), COUNT(*),
-       COALESCE(SUM(CASE WHEN p.source IN ('outcome', 'commit') THEN p.amount END), 0)
-FROM payments p JOIN cases c ON c.id = p.case_id
-WHERE p.received_on = :y AND p.amount > 0 AND c.team_id = :team
+# The payments of the chart's 30 days per day, lead and "on the spot": yesterday's money, each
+# collector's and the chart's series are sums of these few groups.
+_PAYMENTS = """
+SELECT p.received_on, c.lead_id, p.source IN ('outcome', 'commit'), SUM(p.amount), COUNT(*)
+FROM payments p INDEXED BY payments_received_digest
+JOIN cases c INDEXED BY cases_team_of ON c.id = p.case_id
+WHERE p.received_on BETWEEN :d30d AND :y AND p.amount > 0 AND c.team_id = :team
+GROUP BY 1, 2, 3
 """
 
-_DUE = """
-SELECT COALESCE(SUM(i.due_on = :today), 0),
-       COALESCE(SUM(CASE WHEN i.due_on = :today THEN i.amount - i.paid END), 0),
-       COUNT(*), COALESCE(SUM(i.amount - i.paid), 0)
-FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
-WHERE i.due_on BETWEEN :today AND :week_end AND i.status IN ('open', 'partial')
-  AND c.team_id = :team
+# The instalments due from the chart's first day to the end of the next seven, per day and
+# live or not: what was promised per day, and what is due today and this week.
+_INSTALMENTS = """
+SELECT i.due_on, i.status IN ('open', 'partial'), SUM(i.amount), COUNT(*), SUM(i.amount - i.paid)
+FROM instalments i INDEXED BY instalments_due_digest
+JOIN commitments k INDEXED BY commitments_case_of ON k.id = i.commitment_id
+JOIN cases c INDEXED BY cases_team_of ON c.id = k.case_id
+WHERE i.due_on BETWEEN :d30d AND :week_end AND i.status <> 'cancelled' AND c.team_id = :team
+GROUP BY 1, 2
 """
 
 _APPROVALS = f"""
@@ -178,11 +182,6 @@ WHERE u.team_id = :team AND u.role = 'collector' AND u.active = 1
 ORDER BY 2, u.id
 """
 
-_BY_LEAD_COLLECTED = """
-SELECT c.lead_id, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
-WHERE p.received_on = :y AND p.amount > 0 AND c.team_id = :team GROUP BY c.lead_id
-"""
-
 _BY_AUTHOR_MEETINGS = """
 SELECT m.author_id, COUNT(*) FROM meetings m JOIN cases c ON c.id = m.case_id
 WHERE m.held_on = :y AND c.team_id = :team GROUP BY m.author_id
@@ -191,19 +190,6 @@ WHERE m.held_on = :y AND c.team_id = :team GROUP BY m.author_id
 _BY_LEAD_OPEN = f"""
 SELECT c.lead_id, COUNT(*) FROM cases c INDEXED BY cases_digest
 WHERE c.team_id = :team AND c.status IN {_OPEN} GROUP BY c.lead_id
-"""
-
-_SERIES_COLLECTED = """
-SELECT p.received_on, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
-WHERE p.received_on BETWEEN :d30d AND :y AND p.amount > 0 AND c.team_id = :team
-GROUP BY p.received_on
-"""
-
-_SERIES_PROMISED = """
-SELECT i.due_on, SUM(i.amount) FROM instalments i JOIN commitments k ON k.id = i.commitment_id
-JOIN cases c ON c.id = k.case_id
-WHERE i.due_on BETWEEN :d30d AND :y AND i.status <> 'cancelled' AND c.team_id = :team
-GROUP BY i.due_on
 """
 
 _COLLECTOR_CASES = f"""
@@ -236,6 +222,15 @@ FROM cases c INDEXED BY cases_digest WHERE c.status IN {_OPEN} GROUP BY c.team_i
 
 def _day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def _series(day: DigestDay, collected: dict[str, int], promised: dict[str, int]) -> list[DayPoint]:
+    """The chart's 30 days, each with its money received and its instalments due."""
+    first = day.days_back(CHART_DAYS)
+    days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
+    return [
+        DayPoint(d, collected.get(d.isoformat(), 0), promised.get(d.isoformat(), 0)) for d in days
+    ]
 
 
 class SqliteDigest(Engine):
@@ -280,13 +275,31 @@ class SqliteDigest(Engine):
             return None
         p = self._params(team_id, day, now=now, untouched_days=untouched_days)
         listed = {**p, "limit": limit}
-        collected, payments, on_spot = await self._row(_COLLECTED, p)
-        due_today, due_today_amount, due_week, due_week_amount = await self._row(_DUE, p)
-        by_lead = await self._rows(_SETTLED_COUNTS, p)
+        y, today, week_end = p["y"], p["today"], p["week_end"]
+        pay = await self._rows(_PAYMENTS, p)
+        yesterday = [r for r in pay if r[0] == y]
+        collected = sum(r[3] for r in yesterday)
+        payments = sum(r[4] for r in yesterday)
+        on_spot = sum(r[3] for r in yesterday if r[2])
+        by_lead: dict[int | None, int] = {}
+        by_day: dict[str, int] = {}
+        for r in pay:
+            by_day[r[0]] = by_day.get(r[0], 0) + r[3]
+            if r[0] == y:
+                by_lead[r[1]] = by_lead.get(r[1], 0) + r[3]
+        due = await self._rows(_INSTALMENTS, p)
+        promised: dict[str, int] = {}
+        for r in due:
+            promised[r[0]] = promised.get(r[0], 0) + r[2]
+        live = [r for r in due if r[1] and today <= r[0] <= week_end]
+        due_today = sum(r[3] for r in live if r[0] == today)
+        due_today_amount = sum(r[4] for r in live if r[0] == today)
+        due_week, due_week_amount = sum(r[3] for r in live), sum(r[4] for r in live)
+        settled = await self._rows(_SETTLED_COUNTS, p)
         kept, broken, unconfirmed, k7, s7, k30, s30 = (
-            sum(r[n] for r in by_lead) for n in range(1, 8)
+            sum(r[n] for r in settled) for n in range(1, 8)
         )
-        rates = {r[0]: Rate(r[6], r[7]) for r in by_lead}
+        rates = {r[0]: Rate(r[6], r[7]) for r in settled}
         broken_rows = await self._rows(_BROKEN, listed)
         approvals = await self._rows(_APPROVALS, listed)
         changes = await self._rows(_CHANGES, p)
@@ -336,8 +349,8 @@ class SqliteDigest(Engine):
                 len(changes),
             ),
             unreachable=[Unreachable(r[0], r[1], bool(r[2]), r[3]) for r in unreachable],
-            collectors=await self._collector_lines(p, rates),
-            series=await self._series(p, day),
+            collectors=await self._collector_lines(p, rates, by_lead),
+            series=_series(day, by_day, promised),
             untouched_days=untouched_days,
         )
 
@@ -348,10 +361,9 @@ class SqliteDigest(Engine):
         )
 
     async def _collector_lines(
-        self, p: dict[str, Any], rates: dict[int | None, Rate]
+        self, p: dict[str, Any], rates: dict[int | None, Rate], collected: dict[int | None, int]
     ) -> list[CollectorLine]:
         people = await self._rows(_COLLECTORS, p)
-        collected = {r[0]: r[1] for r in await self._rows(_BY_LEAD_COLLECTED, p)}
         meetings = {r[0]: r[1] for r in await self._rows(_BY_AUTHOR_MEETINGS, p)}
         open_cases = {r[0]: r[1] for r in await self._rows(_BY_LEAD_OPEN, p)}
         return [
@@ -364,16 +376,6 @@ class SqliteDigest(Engine):
                 open_cases=open_cases.get(uid, 0),
             )
             for uid, name in people
-        ]
-
-    async def _series(self, p: dict[str, Any], day: DigestDay) -> list[DayPoint]:
-        collected = {r[0]: r[1] for r in await self._rows(_SERIES_COLLECTED, p)}
-        promised = {r[0]: r[1] for r in await self._rows(_SERIES_PROMISED, p)}
-        first = day.days_back(CHART_DAYS)
-        days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
-        return [
-            DayPoint(d, collected.get(d.isoformat(), 0), promised.get(d.isoformat(), 0))
-            for d in days
         ]
 
     async def cooperative_digest(
