@@ -208,6 +208,5 @@ async def test_help_during_a_fan_out_is_answered_ahead_of_it(world, bot, client,
     assert overtaken == [overtaken[0]]
     assert overtaken[0] <= 1
     assert await fan_out == 200
-    assert rate_limiter.retries["429"] == 0  # the two lanes together kept under 30/s
     for person, _ in collectors:
         await person.ignore_unread()

@@ -88,6 +88,11 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "users/not_allowed": [{}],
     "errors/generic": [{}],
     "notify/invite_used": [{"name": EVIL, "role": r.value, "team": "东城<&>"} for r in Role],
+    "notify/collector_unreachable": [
+        {"name": EVIL, "reason": r, "reminders": n}
+        for r in ("blocked", "not_found")
+        for n in (0, 3)
+    ],
     **CASE_SAMPLES,
     **FLOW_SAMPLES,
     **COMMIT_SAMPLES,
