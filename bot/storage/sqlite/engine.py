@@ -314,6 +314,8 @@ class Tx:
             raise ValueError(f"an outbox {media} needs its attachment bytes")
         if user_id is None and chat_id is None:
             raise ValueError("an outbox message needs a user or a chat")
+        if priority not in (0, 1, 2):
+            raise ValueError(f"outbox priority is 0, 1 or 2, not {priority!r}")
         done = await self.execute(
             "INSERT INTO outbox (user_id, chat_id, kind, template, params, not_before, "
             "created_at, media, attachment, filename, markup, dedupe_key, group_key, priority) "
