@@ -236,6 +236,8 @@ class TeamDigest:
     collectors: Sequence[CollectorLine]
     series: Sequence[DayPoint] = field(default_factory=tuple)
     untouched_days: int = 14
+    #: Reminders too old to send after the bot was down (since yesterday began), left to this.
+    late_reminders: int = 0
 
     @property
     def on_spot_percent(self) -> int | None:

@@ -87,6 +87,7 @@ class Seed:
     leads: list[dict[str, Any]] = field(default_factory=list)
     dead: dict[int, int] = field(default_factory=dict)  # collector id -> dead reminders
     blocked: set[int] = field(default_factory=set)
+    late: int = 0
 
 
 def seed_week(db_path, team_id: int, collectors: dict[str, int], supervisor_id: int) -> Seed:
@@ -230,6 +231,15 @@ def seed_week(db_path, team_id: int, collectors: dict[str, int], supervisor_id: 
             (inst["id"], iso(yesterday_noon), ids[1], created, iso(yesterday_noon)),
         )
     s.dead[ids[1]] = 2
+    # Three reminders came due while the bot was down and were too old to send ('late').
+    for inst, kind in zip([i for i in s.instalments if i["status"] == "open"][:3],
+                          ["follow_up", "follow_up", "heads_up"], strict=False):  # fmt: skip
+        con.execute(
+            "INSERT INTO reminders (instalment_id, kind, due_at, status, created_at, done_at) "
+            "VALUES (?, ?, ?, 'late', ?, ?)",
+            (inst["id"], kind, iso(yesterday_noon), created, iso(yesterday_noon)),
+        )
+        s.late += 1
     con.execute("UPDATE users SET blocked_at = ? WHERE id = ?", (iso(yesterday_noon), ids[2]))
     s.blocked.add(ids[2])
     con.commit()

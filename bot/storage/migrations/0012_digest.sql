@@ -42,3 +42,5 @@ CREATE INDEX instalments_settled_digest ON instalments(settled_at, status, commi
 CREATE INDEX instalments_due_digest ON instalments(due_on, status, commitment_id, amount, paid);
 CREATE INDEX payments_received_digest ON payments(received_on, case_id, amount, source);
 CREATE INDEX meetings_agreement ON meetings(case_id, agreement, at);
+-- Reminders left to the digest after downtime ('late'), by when they were given up.
+CREATE INDEX reminders_late ON reminders(done_at) WHERE status = 'late';

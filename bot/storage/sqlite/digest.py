@@ -176,6 +176,16 @@ WHERE u.team_id = :team AND u.active = 1 AND (u.blocked_at IS NOT NULL OR EXISTS
 ORDER BY 2, u.id
 """
 
+# Reminders that came due while the bot was down and were too old to send (reminders/due.py
+# leaves them to this digest), since yesterday began.
+_LATE = """
+SELECT COUNT(*) FROM reminders r INDEXED BY reminders_late
+JOIN instalments i ON i.id = r.instalment_id
+JOIN commitments k INDEXED BY commitments_case_of ON k.id = i.commitment_id
+JOIN cases c INDEXED BY cases_team_of ON c.id = k.case_id
+WHERE r.status = 'late' AND r.done_at >= :y0 AND c.team_id = :team
+"""
+
 _COLLECTORS = f"""
 SELECT u.id, {_NAME.format(u="u")} FROM users u
 WHERE u.team_id = :team AND u.role = 'collector' AND u.active = 1
@@ -304,6 +314,7 @@ class SqliteDigest(Engine):
         approvals = await self._rows(_APPROVALS, listed)
         changes = await self._rows(_CHANGES, p)
         unreachable = await self._rows(_UNREACHABLE, p)
+        (late,) = await self._row(_LATE, p)
         return TeamDigest(
             team_id=team_id,
             team_name=team[0],
@@ -352,6 +363,7 @@ class SqliteDigest(Engine):
             collectors=await self._collector_lines(p, rates, by_lead),
             series=_series(day, by_day, promised),
             untouched_days=untouched_days,
+            late_reminders=late,
         )
 
     async def _case_list(self, sql: str, params: dict[str, Any], detail: Any) -> Counted[CaseItem]:
