@@ -26,6 +26,7 @@ import io
 import logging
 import multiprocessing
 import threading
+import time
 import traceback
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -257,9 +258,13 @@ def _process_context() -> ForkServerContext | SpawnContext:
 
 
 def _run_child(
-    args: tuple[Any, ...], limits: ImportLimits, started: list[BaseProcess]
+    args: tuple[Any, ...], limits: ImportLimits, started: list[BaseProcess], stop: threading.Event
 ) -> ImportPlan:
-    """Start the child, wait for its answer within the time limit (in a worker thread)."""
+    """Start the child, wait for its answer within the time limit (in a worker thread).
+
+    ``stop`` is set when the waiting task was cancelled: the child is killed, also one this
+    thread starts only after the cancellation (a slow start on a busy machine).
+    """
     context = _process_context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
@@ -276,8 +281,12 @@ def _run_child(
     started.append(process)
     sender.close()
     try:
-        if not receiver.poll(limits.seconds):
-            raise LedgerError("ledger.too_slow", {"seconds": f"{limits.seconds:g}"})
+        deadline = time.monotonic() + limits.seconds
+        while not receiver.poll(max(0.0, min(0.1, deadline - time.monotonic()))):
+            if stop.is_set():
+                raise LedgerError("ledger.reader_failed")
+            if time.monotonic() >= deadline:
+                raise LedgerError("ledger.too_slow", {"seconds": f"{limits.seconds:g}"})
         try:
             # Unpickling 100 000 planned rows makes millions of objects; the cyclic collector
             # would run over the whole heap many times meanwhile (more than half the time).
@@ -338,11 +347,13 @@ async def plan_in_process(
     ``ledger.too_slow``, ``ledger.reader_failed``)."""
     limits = limits or ImportLimits()
     started: list[BaseProcess] = []
+    stop = threading.Event()
     args = (data, today, team_id, dict(existing), list(collectors), limits.max_rows, rows)
     async with _reader_lock():
         try:
-            return await asyncio.to_thread(_run_child, args, limits, started)
+            return await asyncio.to_thread(_run_child, args, limits, started, stop)
         except asyncio.CancelledError:  # shutting down: do not leave the child reading
+            stop.set()
             for process in started:
                 if process.is_alive():
                     process.kill()
