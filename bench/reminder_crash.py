@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.seed import TEAM_SIZE, BurstSeed, seed_reminder_burst
+from bench.seed import TEAM_SIZE, BurstSeed, no_digest_now, seed_reminder_burst
 from bot.config import Settings
 from bot.emulator import Emulator, EmulatorConfig
 from tests.e2e.process import BotProcess
@@ -298,7 +298,7 @@ async def run_reminder_crash(
                 blocked=refusing[blocked:],
             )
             received = Received(emu, burst)
-            bot = BotProcess(emu, TOKEN, db, env=env)
+            bot = BotProcess(emu, TOKEN, db, env={**no_digest_now(now), **(env or {})})
             started = time.monotonic()
             await bot.start()
             history: list[Kill] = []

@@ -338,3 +338,26 @@ def make_due_now(db: Path, *, now: datetime, due_at: datetime) -> int:
         return done.rowcount
     finally:
         con.close()
+
+
+def add_collectors(db: Path, telegram_ids: Sequence[int], *, now: datetime) -> None:
+    """Collectors with no cases, in the first team (people who only talk to the bot)."""
+    con = _connect(db)
+    try:
+        team = con.execute("SELECT MIN(id) FROM teams").fetchone()[0]
+        con.executemany(
+            "INSERT INTO users (telegram_id, name, staff_name, role, team_id, locale, created_at) "
+            "VALUES (?, ?, ?, 'collector', ?, 'en', ?)",
+            [(t, f"旁人{n}", f"旁人{n}", team, _ts(now)) for n, t in enumerate(telegram_ids)],
+        )
+    finally:
+        con.close()
+
+
+def no_digest_now(now: datetime, tz: ZoneInfo | None = None) -> dict[str, str]:
+    """Bot environment that keeps the supervisors' digest (QINGSHOU_DIGEST_TIME) out of a
+    reminder benchmark: its time set a couple of hours after the present local time, so it is
+    not due while the bench runs (a bench run at the digest hour would measure both)."""
+    local = now.astimezone(tz or ZoneInfo("Asia/Shanghai"))
+    later = "23:59" if local.hour >= 22 else f"{local.hour + 2:02d}:00"
+    return {"QINGSHOU_DIGEST_TIME": later}
