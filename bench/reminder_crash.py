@@ -52,7 +52,7 @@ class Kill:
     """What was in flight when one SIGKILL landed."""
 
     at: float  # seconds since the first start
-    leased: int  # outbox rows under a live lease, not sent
+    leased: int  # outbox rows under a live lease, not sent (each lease counted once)
     unrecorded: int  # messages Telegram accepted that the database does not record as sent
     delivered: int  # instalments delivered so far
     claiming: bool = False  # reminder rows were waiting to be claimed: killed around the tick
@@ -176,8 +176,11 @@ class Tally:
     misdelivered: int = 0
 
 
-def _db_state(db: Path, now: datetime) -> tuple[set[tuple[int, int]], int, int, set[int]]:
-    """(recorded sends as (chat, message id), leased unsent rows, live rows, dead instalments)."""
+def _db_state(
+    db: Path, now: datetime
+) -> tuple[set[tuple[int, int]], set[tuple[int, str]], int, set[int]]:
+    """(recorded sends as (chat, message id), leased unsent rows as (id, lease), live rows,
+    dead instalments)."""
     con = sqlite3.connect(db)
     try:
         con.execute("PRAGMA busy_timeout = 30000")
@@ -190,11 +193,13 @@ def _db_state(db: Path, now: datetime) -> tuple[set[tuple[int, int]], int, int, 
             )
         }
         stamp = now.isoformat(timespec="microseconds")
-        leased = con.execute(
-            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND dropped_at IS NULL "
-            "AND claimed_until > ?",
-            (stamp,),
-        ).fetchone()[0]
+        leased = set(
+            con.execute(
+                "SELECT id, claimed_until FROM outbox WHERE sent_at IS NULL "
+                "AND dropped_at IS NULL AND claimed_until > ?",
+                (stamp,),
+            ).fetchall()
+        )
         live = con.execute(
             "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND dropped_at IS NULL"
         ).fetchone()[0]
@@ -204,7 +209,7 @@ def _db_state(db: Path, now: datetime) -> tuple[set[tuple[int, int]], int, int, 
         }
     finally:
         con.close()
-    return recorded, int(leased), int(live), dead
+    return recorded, leased, int(live), dead
 
 
 def _expire_leases(db: Path) -> None:
@@ -303,6 +308,7 @@ async def run_reminder_crash(
             await bot.start()
             history: list[Kill] = []
             unrecorded_before: set[tuple[int, int]] = set()
+            leased_before: set[tuple[int, str]] = set()
             for _ in range(kills):
                 # While reminder rows wait to be claimed, kill around the poller's tick (its
                 # first comes one poll interval after start-up): before, in or just after the
@@ -318,13 +324,15 @@ async def run_reminder_crash(
                 history.append(
                     Kill(
                         at=time.monotonic() - started,
-                        leased=leased,
+                        # a lease still live from an earlier life was counted at its kill
+                        leased=len(leased - leased_before),
                         unrecorded=len(unrecorded - unrecorded_before),
                         delivered=len(received.count().delivered),
                         claiming=bool(waiting),
                     )
                 )
                 unrecorded_before |= unrecorded
+                leased_before |= leased
                 if expire_leases:
                     _expire_leases(db)
                 await bot.start()
