@@ -167,6 +167,8 @@ async def start_sandbox(
                     api_url=emulator.api_base_url,
                     db_path=db,
                     admins=frozenset(),
+                    # The time control's jump ("Tomorrow 09:00") shows the reminders at once.
+                    poll_interval=min(settings.poll_interval, 2.0),
                 )
                 app = build_application(bot_settings, clock=clock, storage=storage)
                 async with running(app, poll_timeout=5):
