@@ -71,13 +71,19 @@ class FanoutResult:
     #: seconds from the first reminder message: each 429, and each /help (sent, latency)
     too_many_at: list[float] = field(default_factory=list)
     help_at: list[tuple[float, float]] = field(default_factory=list)
+    #: reminder messages per second of the fan-out, for --timeline
+    per_second: list[int] = field(default_factory=list)
     #: the bot's log lines during the run, for --timeline
     log: list[str] = field(default_factory=list)
 
     def timeline(self) -> list[str]:
         events = [(t, f"429 at {t:6.2f} s") for t in self.too_many_at]
         events += [(t, f"/help at {t:6.2f} s took {lat * 1000:5.0f} ms") for t, lat in self.help_at]
-        return [text for _, text in sorted(events)]
+        return [
+            "reminder messages in each second of the fan-out: "
+            + " ".join(str(n) for n in self.per_second),
+            *(text for _, text in sorted(events)),
+        ]
 
     @property
     def reminder_rate(self) -> float:
@@ -289,6 +295,10 @@ async def run_fanout(
                 too_many_at=[c.time - first for c in calls if c.status == 429],
                 help_at=[(at - first, lat) for at, lat in busy],
                 log=list(bot.log),
+                per_second=[
+                    sum(1 for t in reminder_times if first + k <= t < first + k + 1)
+                    for k in range(int(last - first) + 1)
+                ],
             )
     finally:
         if tmp is not None:
