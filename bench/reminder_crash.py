@@ -7,7 +7,11 @@ process reads the real clock). A few collectors blocked the bot: some so that on
 finds out (403), some already known as blocked in the database; their reminders must end
 'dead'. The real bot (``python -m bot run``) works through the burst against the emulator with
 Telegram's limits on, and is killed with SIGKILL ``kills`` times at random moments, started
-again each time.
+again each time: while reminder rows wait to be claimed, somewhere in the few seconds around
+the poller's tick (its first comes one poll interval after start-up: before the claim, between
+the claim and the queueing, or during the queueing); otherwise 1–4 s after start-up, in the
+sending. A dead process's leases are waited out (the reminder claim's 2 minutes, the outbox
+sender's 30 s), unless ``expire_leases`` compresses that time.
 
 Counted from the emulator's side: what each chat actually received. A reminder message lists
 its instalments in its buttons (``ri:<instalment>:<answer>``), so an instalment is *delivered*
