@@ -276,9 +276,9 @@ async def run_reminder_crash(
     bot (403) without the database knowing; ``known_blocked``: ones it already knows.
 
     ``expire_leases``: after each kill, the dead process's leases (outbox rows and reminder
-    rows it had claimed) are made to run out at once, as they would after their full time (5
-    and 2 minutes): the test suite's time-compressed run. Off, the restarted bot waits them
-    out."""
+    rows it had claimed) are made to run out at once, as they would after their full time
+    (30 s and 2 minutes today): the test suite's time-compressed run. Off, the restarted bot
+    waits them out."""
     if reminders % collectors:
         raise ValueError("reminders must be a multiple of collectors")
     rng = random.Random(seed)

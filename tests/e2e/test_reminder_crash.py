@@ -3,7 +3,7 @@ no more messages repeated than were in flight at the kills.
 
 The full size (10,000 reminders over 500 collectors, 20 kills, the leases waited out) is
 ``python -m bench.reminder_crash``; CI runs it smaller and time-compressed (after each kill the
-dead process's leases are made to run out at once instead of after their 5 and 2 minutes).
+dead process's leases are made to run out at once instead of after their full time).
 Counts only, no timing.
 """
 
