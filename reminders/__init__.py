@@ -16,8 +16,10 @@ OUTBOX_JOB = "outbox"
 APPROVALS_JOB = "approval-reminders"
 #: The supervisors' daily digest (issue 11); tests run it by hand like the outbox job.
 DIGEST_JOB = "digest"
-#: Seconds after start-up of the digest job's first tick.
-DIGEST_FIRST = 10
+#: Seconds after start-up of the digest job's first tick: a digest whose time passed while
+#: the bot was down goes out within a minute of start-up (not in the first seconds, which
+#: belong to the updates that waited).
+DIGEST_FIRST = 60
 __all__ = ["APPROVALS_JOB", "DIGEST_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
 
 
