@@ -18,6 +18,7 @@ People are named as the cooperative's books name them, never by their Telegram n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import re
@@ -341,6 +342,17 @@ def _csv_cell(value: Any, kind: Kind) -> Any:
 # -- writers -----------------------------------------------------------------------------------
 
 
+def _discard(sheets: list[Any]) -> None:
+    for ws in sheets:
+        with contextlib.suppress(Exception):
+            if not ws.closed:
+                ws.close()
+        writer = getattr(ws, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cleanup()
+
+
 async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> dict[str, int]:
     """Write the workbook to ``dest``, streaming (openpyxl write-only); rows per sheet."""
     from openpyxl import Workbook
@@ -353,38 +365,48 @@ async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> di
     tally = _Tally(request.max_rows)
     bold = Font(bold=True)
     formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "time": "yyyy-mm-dd hh:mm"}
-    for sheet in request.chosen():
-        ws = wb.create_sheet(sheet_title(sheet, request.locale))
-        ws.freeze_panes = "A2"
-        for i, column in enumerate(sheet.columns, 1):
-            ws.column_dimensions[get_column_letter(i)].width = column.width
-        head = []
-        for text in headers(sheet, request.locale):
-            cell = WriteOnlyCell(ws, value=defuse_cell(text))
-            cell.font = bold
-            head.append(cell)
-        ws.append(head)
-        styled = [(i, formats[c.kind]) for i, c in enumerate(sheet.columns) if c.kind in formats]
+    made: list[Any] = []
+    try:
+        for sheet in request.chosen():
+            ws = wb.create_sheet(sheet_title(sheet, request.locale))
+            made.append(ws)
+            ws.freeze_panes = "A2"
+            for i, column in enumerate(sheet.columns, 1):
+                ws.column_dimensions[get_column_letter(i)].width = column.width
+            head = []
+            for text in headers(sheet, request.locale):
+                cell = WriteOnlyCell(ws, value=defuse_cell(text))
+                cell.font = bold
+                head.append(cell)
+            ws.append(head)
+            styled = [
+                (i, formats[c.kind]) for i, c in enumerate(sheet.columns) if c.kind in formats
+            ]
 
-        def append(
-            batch: list[Any], ws: Any = ws, sheet: Sheet = sheet, styled: Any = styled
-        ) -> None:
-            for record in batch:
-                row = _values(sheet, record, request)
-                for i, number_format in styled:
-                    if row[i] is not None:
-                        cell = WriteOnlyCell(ws, value=row[i])
-                        cell.number_format = number_format
-                        row[i] = cell
-                ws.append(row)
+            def append(
+                batch: list[Any], ws: Any = ws, sheet: Sheet = sheet, styled: Any = styled
+            ) -> None:
+                for record in batch:
+                    row = _values(sheet, record, request)
+                    for i, number_format in styled:
+                        if row[i] is not None:
+                            cell = WriteOnlyCell(ws, value=row[i])
+                            cell.number_format = number_format
+                            row[i] = cell
+                    ws.append(row)
 
-        count = 0
-        async for batch in sheet.rows(storage, request):
-            tally.add(len(batch))
-            await asyncio.to_thread(append, batch)
-            count += len(batch)
-        counts[sheet.key] = count
-    await asyncio.to_thread(wb.save, str(dest))
+            count = 0
+            async for batch in sheet.rows(storage, request):
+                tally.add(len(batch))
+                await asyncio.to_thread(append, batch)
+                count += len(batch)
+            counts[sheet.key] = count
+        await asyncio.to_thread(wb.save, str(dest))
+    except BaseException:
+        # Stopped half-way (too many rows, a storage error): close the sheets' streams and
+        # drop their temporary files now, not whenever the garbage collector gets to them.
+        await asyncio.to_thread(_discard, made)
+        raise
     return counts
 
 
