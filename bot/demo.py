@@ -412,6 +412,15 @@ async def seed_demo_history(
                     "WHERE i.id = ?",
                     (paid, ts(answered), who.id, instalment),
                 )
+            # The due-day reminder each was answered from, sent then: without it the first
+            # poller tick would take the partly paid one for a reminder missed while the bot
+            # was down, and greet Chen Jing with a catch-up summary.
+            await db.execute(
+                "INSERT INTO reminders (instalment_id, kind, due_at, status, collector_id, "
+                "created_at, done_at) SELECT i.id, 'due', ?, 'queued', ?, ?, ? "
+                "FROM instalments i WHERE i.id = ?",
+                (ts(answered), who.id, ts(answered), ts(answered), instalment),
+            )  # fmt: skip
         await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_HISTORY_KEY, ts(now)))
 
     # 王建国's meeting is tomorrow: 张伟 asks 李组长 now whether the penalty interest may go if

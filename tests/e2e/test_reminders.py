@@ -250,9 +250,11 @@ async def test_the_sandbox_shows_the_demo_reminder_after_tomorrow_0900(tmp_path)
         assert job.job.trigger.interval == timedelta(seconds=2)
         async with EmulatorClient(sandbox.emulator.url) as client:
             chen = Person(client, sandbox.people["collector2"].id, BOT_USERNAME, name="Chen")
-            # One message for her (other demo instalments may share it, e.g. a catch-up of
-            # one due before the demo was seeded): 陈秀英's line and its buttons are in it.
+            # One message for her, the day's: no catch-up of the demo's past (its answered
+            # instalments had their reminders then), 陈秀英's line and its buttons.
             reminder = await chen.expect("陈秀英", timeout=10)
+            assert reminder.text.startswith("📅 Today: 1 payment due"), reminder.text
+            assert "offline" not in reminder.text
             assert "DC2024-0318" in reminder.text
             assert "CN¥1,500.00" in reminder.text
             labels = _buttons(reminder)
