@@ -100,6 +100,9 @@ class Settings:
     untouched_days: int = 14
     #: Seconds between reminder-poller ticks (the clock; each tick claims what is due).
     poll_interval: float = 20.0
+    #: Seconds after start-up of the poller's first tick: the catch-up of what came due while
+    #: the bot was down goes out at once, not a whole interval later. Capped by poll_interval.
+    poll_first: float = 3.0
     #: Seconds python-telegram-bot waits for an answer before it raises ``TimedOut``.
     request_timeout: float = 10.0
     #: Seconds between outbox ticks (a notification waits at most this long); tests tick by hand.

@@ -41,8 +41,9 @@ def schedule(app: QingshouApp) -> None:
     # when it can (coalesce, no grace limit), and the first tick after start-up is the
     # catch-up of what came due while the bot was down.
     poll = app.bot_data.settings.poll_interval
+    first = min(poll, app.bot_data.settings.poll_first)
     app.job_queue.run_repeating(
-        due.send_due, interval=poll, first=poll, name=REMINDERS_JOB,
+        due.send_due, interval=poll, first=first, name=REMINDERS_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )  # fmt: skip
     # The supervisors' daily digest, exactly once per person per local day (the run row is

@@ -205,6 +205,7 @@ def settings(emulator, tmp_path) -> Settings:
         default_locale="zh_Hans",
         request_timeout=1.5,
         outbox_interval=24 * 3600.0,  # never on its own: tests call world.tick()
+        poll_first=24 * 3600.0,
         poll_interval=24 * 3600.0,  # the same for reminders: world.tick_reminders()
     )
 
