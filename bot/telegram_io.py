@@ -31,7 +31,6 @@ import contextvars
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -159,12 +158,16 @@ class InboxRequest(HTTPXRequest):
 class ResilientRateLimiter(BaseRateLimiter[int]):
     """Throttle sends (per chat, then overall), retry 429, 5xx and time-outs, defer the rest.
 
-    Two lanes share the overall budget (``overall_per_second``, evenly paced just under
-    Telegram's 30 msg/s): the outbox's sends (made while :data:`delivering` is set: fan-outs,
-    notifications) take a slot only when it is free *now* and at most ``bulk_per_second``;
-    everything else (a reply to a person) books the next free slot at once, ahead of every
-    outbox send still waiting. So a /help during a 500-message fan-out waits one slot, not
-    behind the fan-out, and the two together never exceed the overall pace.
+    Telegram counts the messages that *reach* it in any one second (30 per bot). A send is
+    counted here from the moment it takes its slot until one second after its answer came
+    back: it reached Telegram somewhere in between, so however late the call leaves (a busy
+    event loop, a slow connection) or answers, no second at Telegram's end can hold more sends
+    than this window allows (``overall_per_second``, 30). The two lanes share that window:
+    the outbox's sends (made while :data:`delivering` is set: fan-outs, notifications) are
+    paced evenly at ``bulk_per_second`` and leave one place of the window free; everything
+    else (a reply to a person) goes as soon as the window has room, ahead of every outbox send
+    still waiting. So a /help during a 500-message fan-out does not wait behind it, and the two
+    together never exceed the limit.
 
     ``rate_limit_args`` (an int) overrides the number of retries for one call. A 429 pauses
     every send until its ``retry_after`` has passed (Telegram counts the whole bot), and a
@@ -175,7 +178,7 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
     def __init__(
         self,
         *,
-        overall_per_second: float = 29.0,
+        overall_per_second: float = 30.0,
         bulk_per_second: float | None = None,
         per_chat_per_second: float = 1.0,
         per_chat_burst: int = 3,
@@ -184,18 +187,17 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         max_backoff: float = 30.0,
         max_retry_after: float = 120.0,
     ) -> None:
-        # One slot every 1/rate seconds: a bucket of N would let 2N through in the first
-        # second. At 29/s no second holds more than 29 sends, one under Telegram's 30.
-        self._gap = 1.0 / overall_per_second
         bulk = overall_per_second * 0.985 if bulk_per_second is None else bulk_per_second
-        self._bulk_gap = 1.0 / min(bulk, overall_per_second)
-        self._next_slot = 0.0  # monotonic time of the next free overall slot
-        self._next_bulk = 0.0  # and of the bulk lane's next slot
+        bulk = min(bulk, overall_per_second)
+        self._bulk_gap = 1.0 / bulk  # the outbox lane's even pace
+        self._next_bulk = 0.0  # monotonic time of its next slot
         self._bulk_turn = asyncio.Lock()  # outbox sends wait for a free slot one at a time
-        # The sends of the last second, both lanes: never more than the pace allows in any
-        # second, however the slots fell (Telegram counts a sliding second).
-        self._recent: deque[float] = deque()
+        #: Every send still counted, both lanes: [until] (inf while the call is on its way,
+        #: then one second after its answer). Never more than the window's places.
+        self._window: list[list[float]] = []
         self._per_window = max(1, int(overall_per_second))
+        # The outbox lane leaves one place for a reply (when the window holds more than one).
+        self._bulk_window = max(1, min(int(bulk), self._per_window - 1))
         #: Sends made since start, per lane (tests and the bench read it).
         self.sent: dict[str, int] = {"interactive": 0, "bulk": 0}
         self._per_chat_rate = per_chat_per_second
@@ -256,7 +258,9 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             self._chats[chat_id] = limiter
         return limiter
 
-    async def _wait_turn(self, chat_id: Any) -> None:
+    async def _wait_turn(self, chat_id: Any) -> list[float]:
+        """Wait for this send's turn; the returned place in the window is the caller's to
+        close (:meth:`_done`) when the call has answered or failed."""
         # The chat's own pace first, so that one busy chat queues behind itself, not in front
         # of everyone; the overall slot is taken last, just before the call.
         if chat_id is not None:
@@ -265,51 +269,57 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         while (pause := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(pause)
         if delivering.get():
-            await self._bulk_slot()
-        else:
-            await self._interactive_slot()
+            return await self._bulk_slot()
+        return await self._interactive_slot()
 
-    def _room(self, now: float) -> float:
-        """How long until the last second holds fewer sends than the pace allows (0: now)."""
-        recent = self._recent
-        while recent and recent[0] <= now - 1.0:
-            recent.popleft()
-        return 0.0 if len(recent) < self._per_window else recent[0] + 1.0 - now
+    def _room(self, now: float, places: int) -> float:
+        """How long until the window holds fewer than ``places`` sends (0: now)."""
+        window = self._window = [entry for entry in self._window if entry[0] > now]
+        if len(window) < places:
+            return 0.0
+        ends = sorted(entry[0] for entry in window)
+        until = ends[len(window) - places]
+        # Places still on their way free up when their answer comes: look again shortly.
+        return until - now if until != float("inf") else 0.005
 
-    async def _interactive_slot(self) -> None:
-        # Book the next free slot now: at most one gap away, whatever the outbox has waiting
-        # (booked again if a 429 paused everything meanwhile, so the waiters do not burst).
+    def _take(self, now: float, lane: str) -> list[float]:
+        entry = [float("inf")]
+        self._window.append(entry)
+        self.sent[lane] += 1
+        return entry
+
+    @staticmethod
+    def _done(entry: list[float]) -> None:
+        # Telegram counted the send at some moment before its answer came back.
+        entry[0] = time.monotonic() + 1.0
+
+    async def _interactive_slot(self) -> list[float]:
+        # As soon as the window has room: the outbox lane always leaves a place free, so a
+        # reply does not wait for the fan-out (booked again if a 429 paused everything).
         while True:
             now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self._gap
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            now = time.monotonic()
-            wait = max(self._paused_until - now, self._room(now))
+            wait = max(self._paused_until - now, self._room(now, self._per_window))
             if wait <= 0:
-                break
+                return self._take(now, "interactive")
             await asyncio.sleep(wait)
-        self._recent.append(now)
-        self.sent["interactive"] += 1
 
-    async def _bulk_slot(self) -> None:
-        # Take a slot only when it is free at this moment (never book ahead, so a reply can
-        # always come first), and no faster than the bulk lane's pace. Both schedules catch up
-        # half a gap after a late wake-up (else a loaded machine loses a few percent), and no
-        # second ever holds more sends than the overall pace: the window is the guard.
+    async def _bulk_slot(self) -> list[float]:
+        # One at a time, evenly paced (the schedule catches up half a gap after a late
+        # wake-up, else a loaded machine loses a few percent), and only while the window keeps
+        # a place free for a reply.
         async with self._bulk_turn:
             while True:
                 now = time.monotonic()
-                slot = max(self._next_slot, self._next_bulk)
-                wait = max(self._paused_until - now, slot - now, self._room(now))
+                wait = max(
+                    self._paused_until - now,
+                    self._next_bulk - now,
+                    self._room(now, self._bulk_window),
+                )
                 if wait <= 0:
                     break
                 await asyncio.sleep(wait)
-            self._next_slot = max(self._next_slot, now - self._gap / 2) + self._gap
             self._next_bulk = max(self._next_bulk, now - self._bulk_gap / 2) + self._bulk_gap
-            self._recent.append(now)
-            self.sent["bulk"] += 1
+            return self._take(now, "bulk")
 
     async def process_request(
         self,
@@ -335,10 +345,13 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
                 return deferred
         delay = self._backoff
         for attempt in range(max_retries + 1):
-            if sending:
-                await self._wait_turn(chat_id)
+            place = await self._wait_turn(chat_id) if sending else None
             try:
-                result = await callback(*args, **kwargs)
+                try:
+                    result = await callback(*args, **kwargs)
+                finally:
+                    if place is not None:
+                        self._done(place)
                 if endpoint == "answerCallbackQuery":
                     self._note_answer(data)
                 return result

@@ -192,10 +192,11 @@ async def test_help_during_a_fan_out_is_answered_ahead_of_it(world, bot, client,
     overtaken: list[int] = []
     take_slot = rate_limiter._interactive_slot
 
-    async def watched() -> None:
+    async def watched() -> list[float]:
         before = rate_limiter.sent["bulk"]
-        await take_slot()
+        place = await take_slot()
         overtaken.append(rate_limiter.sent["bulk"] - before)
+        return place
 
     rate_limiter._interactive_slot = watched  # type: ignore[method-assign]
     fan_out = asyncio.create_task(world.tick())

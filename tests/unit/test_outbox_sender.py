@@ -345,3 +345,22 @@ async def test_a_long_batch_renews_its_leases_until_it_is_done(context, monkeypa
         item = await context.storage.get_outbox(row)
         assert item is not None
         assert item.message_id is not None
+
+
+async def test_a_send_counts_until_a_second_after_its_answer_whenever_it_reaches_telegram():
+    # A slow answer (or a busy loop between the slot and the call) must not let the next
+    # second's sends reach Telegram together with it: the window closes on the answer.
+    limiter = ResilientRateLimiter(overall_per_second=5)
+    started: list[float] = []
+
+    async def slow() -> dict[str, Any]:
+        started.append(time.monotonic())
+        await asyncio.sleep(0.5)
+        return {"message_id": 1}
+
+    async def send(chat: int) -> None:
+        await limiter.process_request(slow, (), {}, "sendMessage", {"chat_id": chat}, None)
+
+    await asyncio.gather(*(send(10 + i) for i in range(6)))
+    first, sixth = started[0], sorted(started)[5]
+    assert sixth - first >= 1.5 - 0.01  # the first answered at 0.5 s, counted one more second
