@@ -18,6 +18,7 @@ from bot.render import TEMPLATE_DIR, Renderer
 from tests.unit.case_template_samples import CASE_SAMPLES
 from tests.unit.commit_template_samples import COMMIT_SAMPLES
 from tests.unit.dates_template_samples import test_dates_macros_render, test_weekday_date_filter  # noqa: F401
+from tests.unit.digest_template_samples import DIGEST_SAMPLES
 from tests.unit.export_template_samples import EXPORT_SAMPLES
 from tests.unit.flow_template_samples import FLOW_SAMPLES
 from tests.unit.instalment_template_samples import INSTALMENT_SAMPLES
@@ -100,6 +101,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     **EXPORT_SAMPLES,
     **REMINDER_SAMPLES,
     **INSTALMENT_SAMPLES,
+    **DIGEST_SAMPLES,
 }
 
 

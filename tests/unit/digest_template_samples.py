@@ -1,0 +1,75 @@
+"""Sample parameters for the digest's and /settings' templates (see test_templates): a full
+team digest, an empty one, the cooperative's, each drill-down list, hostile names."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from datetime import date, time
+
+from bot.domain.digest import (
+    BrokenItem,
+    CaseItem,
+    CooperativeDigest,
+    Counted,
+    DigestSettings,
+    Rate,
+    TeamLine,
+)
+from tests.domain.digest_samples import DAY, team_digest
+from tests.unit.case_template_samples import EVIL
+
+FULL = team_digest(10)
+EMPTY = dataclasses.replace(
+    team_digest(0), collected=0, payments=0, on_spot=0, broken_list=Counted([], 0),
+    approvals=Counted([], 0), stalled=Counted([], 0), untouched=Counted([], 0),
+    unprepared=Counted([], 0), changes=Counted([], 0), unreachable=[], late_reminders=0,
+)  # fmt: skip
+LATE = dataclasses.replace(FULL, unreachable=[], late_reminders=3)
+CASES = Counted([CaseItem(1, "DC<1>&", EVIL, EVIL, 42), CaseItem(2, "DC2", "王建国", None, 3)], 30)
+BROKEN = Counted(
+    [BrokenItem(1, "DC<1>&", EVIL, "张伟", 50_000, date(2026, 11, 30), "no_money,other", EVIL)], 1
+)
+
+DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
+    "digest/team": [{"d": FULL}, {"d": EMPTY}, {"d": LATE}],
+    "digest/cooperative": [
+        {
+            "d": CooperativeDigest(
+                DAY,
+                [
+                    TeamLine(1, "东城组", 1_234_500, Rate(3, 4), 1, 2, 12, 300),
+                    TeamLine(2, EVIL, 0, Rate(0, 0), 0, 0, 0, 0),
+                ],
+            )
+        },
+        {"d": CooperativeDigest(DAY, [])},
+    ],
+    "digest/list": [
+        {"kind": kind, "items": CASES, "who": None, "days": 14}
+        for kind in ("stalled", "untouch", "unprep")
+    ]
+    + [
+        {"kind": "coll", "items": CASES, "who": EVIL, "days": 14},
+        {"kind": "broken", "items": BROKEN, "who": None, "days": 14},
+        {"kind": "broken", "items": Counted([], 0), "who": None, "days": 14},
+    ],
+    "digest/approval": [
+        {"borrower": EVIL, "contract": "DC<1>&", "name": EVIL, "asked": "2026-11-30"}
+    ],
+    "digest/chart_caption": [
+        {"team": EVIL, "day": "2026-12-01"},
+        {"team": "东城组", "day": "2026-12-01"},
+    ],
+    "digest/part": [{"text": f"📊 <b>东城组</b>\n💰 昨日：¥12,345.00 {html.escape(EVIL)}"}],
+    "digest/no_team": [{}],
+    "digest/not_allowed": [{}],
+    "settings/show": [
+        {"current": DigestSettings(), "default": time(18, 0)},
+        {"current": DigestSettings(time(20, 15), True), "default": time(18, 0)},
+    ],
+    "settings/saved": [{"current": DigestSettings(time(7, 5), False), "default": time(18, 0)}],
+    "settings/ask_time": [{}],
+    "settings/not_allowed": [{}],
+    "settings/time_refused": [{"text": EVIL}],
+}
