@@ -184,6 +184,16 @@ def seed(path: Path, cases: int) -> dict[str, int]:
     return counts
 
 
+def peak_rss_mb() -> float:
+    """This process' peak resident memory (VmHWM). Not getrusage's ru_maxrss: on Linux that
+    survives fork and exec, so it would report the seeding parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def measure(path: Path) -> None:
     """Run in a fresh process: open, then time the figures and the whole digest."""
     from bot.config import Settings
@@ -214,7 +224,7 @@ async def measure(path: Path) -> None:
         t = time.perf_counter()
         messages = await compose(storage, renderer, settings, boss, now=NOW)
         whole.append(time.perf_counter() - t)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     # The Python heap's own peak, in a run of its own (tracemalloc's bookkeeping would swell
     # the RSS measured above).
     tracemalloc.start()
