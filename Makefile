@@ -35,7 +35,8 @@ fmt: $(STAMP)
 ## bench: throughput of qingshou vs. a bare python-telegram-bot echo bot on the same emulator,
 ## then a 100,000-row ledger import (time and peak memory), then a hostile 1,000,000-row XLSX
 ## with no header: time to refusal and another person's /help latency meanwhile; then the bot
-## killed with SIGKILL ten times during a burst of 200 notes (answered, lost, doubled).
+## killed with SIGKILL ten times during a burst of 200 notes (answered, lost, doubled); then the
+## supervisor digest of a 100,000-case team with a year of history (time, peak memory).
 ## Then the XLSX export of a team with 100,000 cases and a year of history (time, peak memory).
 ## Reminders (issue 10): the bot killed with SIGKILL 20 times during 10,000 due reminders over 500
 ## collectors (delivered, dead, lost, duplicates); their fan-out against Telegram's 30 msg/s
@@ -45,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.xlsx_bench
 	$(BIN)/python -m bench.crash_bench
+	$(BIN)/python -m bench.digest_bench
 	$(BIN)/python -m bench.export_bench
 	$(BIN)/python -m bench.reminder_crash
 	$(BIN)/python -m bench.fanout_bench
