@@ -43,13 +43,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Rows claimed per tick (a tick sends them all before the next claim).
+#: Rows claimed at a time. A run claims again whenever fewer than :data:`LOW_WATER` claimed
+#: rows wait for their turn, so the lane never idles between claims during a fan-out.
 BATCH = 200
+LOW_WATER = 100
+#: While sends are still on their way, the run looks again for rows queued meanwhile (the
+#: reminder poller queues a fan-out a step at a time) at least this often, in seconds.
+LOOK_AGAIN = 0.5
 #: Chats being sent to at once: enough to keep the outbox lane full while each chat waits for
 #: its own pace (about one message a second), few enough that a crash repeats little.
 CONCURRENCY = 48
 #: How long claimed rows are this process's (a crash gives them back after it); renewed every
-#: third of it while the batch is still being sent (a long flood wait, many rows to one chat).
+#: third of it while they are still being sent (a long flood wait, many rows to one chat).
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
 
@@ -85,60 +90,104 @@ class _Tick:
 
 
 async def _deliver_due(context: QingshouContext) -> int:
-    # A full batch means more may be waiting (a fan-out): claim the next at once rather than
-    # leave the lane idle until the next tick.
-    sent = 0
-    while True:
-        batch, claimed = await _deliver_batch(context)
-        sent += batch
-        if claimed < BATCH:
-            return sent
-
-
-async def _deliver_batch(context: QingshouContext) -> tuple[int, int]:
-    """Claim and send one batch: (sent, claimed)."""
-    now = context.clock.now()
-    tick = _Tick(context, now.astimezone(context.settings.tz).date())
-    due = await context.storage.claim_outbox(now, limit=BATCH, lease=LEASE, today=tick.today)
-    if not due:
-        return 0, 0
-    # Chats in the order their first row was claimed (highest priority first); each chat's
-    # rows in id order.
-    chats: dict[int, list[OutboxMessage]] = {}
-    for item in due:
-        chats.setdefault(item.telegram_id, []).append(item)
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def one_chat(rows: list[OutboxMessage]) -> None:
-        async with gate:
-            await _deliver_chat(tick, sorted(rows, key=lambda r: r.id))
-
-    keeper = asyncio.create_task(_keep_leases(context, [item.id for item in due]))
+    """One run: claim, send, claim again before the claimed rows run out, until nothing is
+    due and nothing is on its way (a fan-out goes out in one run, with no gap between
+    claims)."""
+    run = _Run(context)
     try:
-        results = await asyncio.gather(
-            *(one_chat(rows) for rows in chats.values()), return_exceptions=True
-        )
+        return await run.go()
     finally:
-        keeper.cancel()
-    for result in results:
-        if isinstance(result, BaseException):
-            # A storage failure mid-tick: the rows not recorded stay leased and come back.
-            log.error("outbox delivery to a chat failed", exc_info=result)
-    if tick.calls:
-        limiter = context.bot.rate_limiter
-        if isinstance(limiter, ResilientRateLimiter):
-            limiter.deferred_chats = set(await context.storage.deferred_chats())
-    return tick.sent, len(due)
+        await run.stop()
 
 
-async def _keep_leases(context: QingshouContext, row_ids: list[int]) -> None:
-    """Renew the batch's leases until it is done (the rows already sent are left alone)."""
-    while True:
-        await asyncio.sleep(LEASE.total_seconds() / 3)
+class _Run:
+    """Claimed rows waiting per chat (claim order, each chat's in id order), at most
+    :data:`CONCURRENCY` chats being sent to, and the leases of what is not done yet."""
+
+    def __init__(self, context: QingshouContext) -> None:
+        self.context = context
+        now = context.clock.now()
+        self.tick = _Tick(context, now.astimezone(context.settings.tz).date())
+        self.waiting: dict[int, list[OutboxMessage]] = {}  # chat -> claimed, not started
+        self.backlog = 0  # rows in self.waiting
+        self.workers: dict[int, asyncio.Task[None]] = {}  # chat -> its sender
+        self.leased: set[int] = set()  # claimed row ids not done yet
+        self.keeper: asyncio.Task[None] | None = None
+
+    async def go(self) -> int:
+        loop = asyncio.get_running_loop()
+        more, looked, look = True, loop.time(), True
+        while True:
+            fresh = False
+            if self.backlog < LOW_WATER and (look or more or loop.time() - looked >= LOOK_AGAIN):
+                got = await self.claim()
+                more, looked, fresh = got == BATCH, loop.time(), True
+            look = False
+            self.start_workers()
+            if not self.workers:
+                if fresh and not more:
+                    break  # nothing on its way, and nothing more was due just now
+                look = True  # rows may have been queued meanwhile: look once more
+                continue
+            await asyncio.wait(
+                self.workers.values(), timeout=LOOK_AGAIN, return_when=asyncio.FIRST_COMPLETED
+            )
+        if self.tick.calls:
+            limiter = self.context.bot.rate_limiter
+            if isinstance(limiter, ResilientRateLimiter):
+                limiter.deferred_chats = set(await self.context.storage.deferred_chats())
+        return self.tick.sent
+
+    async def claim(self) -> int:
+        now = self.context.clock.now()
+        due = await self.context.storage.claim_outbox(
+            now, limit=BATCH, lease=LEASE, today=self.tick.today
+        )
+        for item in due:  # highest priority first: chats in the order of their first row
+            self.waiting.setdefault(item.telegram_id, []).append(item)
+            self.leased.add(item.id)
+        self.backlog += len(due)
+        if due and self.keeper is None:
+            self.keeper = asyncio.create_task(self.keep_leases())
+        return len(due)
+
+    def start_workers(self) -> None:
+        for chat in list(self.waiting):
+            if len(self.workers) >= CONCURRENCY:
+                return
+            if chat not in self.workers:
+                self.workers[chat] = asyncio.create_task(self.one_chat(chat))
+
+    async def one_chat(self, chat: int) -> None:
         try:
-            await context.storage.renew_outbox(row_ids, until=context.clock.now() + LEASE)
-        except Exception:  # the sends go on; at worst another sender takes a row later
-            log.exception("outbox leases not renewed")
+            while rows := self.waiting.pop(chat, None):
+                self.backlog -= len(rows)
+                try:
+                    await _deliver_chat(self.tick, sorted(rows, key=lambda r: r.id))
+                except Exception:
+                    # A storage failure mid-run: the rows not recorded stay leased (no longer
+                    # renewed) and come back when the lease runs out.
+                    log.exception("outbox delivery to chat %s failed", chat)
+                finally:
+                    self.leased.difference_update(r.id for r in rows)
+        finally:
+            del self.workers[chat]
+
+    async def keep_leases(self) -> None:
+        """Renew the leases of the rows not done yet until the run is over."""
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            try:
+                until = self.context.clock.now() + LEASE
+                await self.context.storage.renew_outbox(sorted(self.leased), until=until)
+            except Exception:  # the sends go on; at worst another sender takes a row later
+                log.exception("outbox leases not renewed")
+
+    async def stop(self) -> None:
+        tasks = [*self.workers.values(), *([self.keeper] if self.keeper else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _deliver_chat(tick: _Tick, rows: Sequence[OutboxMessage]) -> None:
@@ -161,13 +210,30 @@ async def _deliver_chat(tick: _Tick, rows: Sequence[OutboxMessage]) -> None:
             tick.sent += 1
 
 
+class StoredMarkup(InlineKeyboardMarkup):
+    """A queued row's keyboard, sent as it was stored (``InlineKeyboardMarkup.to_dict()``'s
+    shape, labels final). A reminder's 80 buttons built as telegram objects and turned back
+    into a dict for the request cost a few milliseconds of the event loop per message, part of
+    it while the send held its place in the rate limiter's window."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        super().__init__(())
+        with self._unfrozen():
+            self.stored = stored
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return dict(self.stored)
+
+
 def _prepare(tick: _Tick, item: OutboxMessage) -> tuple[str, InlineKeyboardMarkup | None]:
     context = tick.context
     locale = item.locale or context.settings.default_locale
     text = context.renderer.render(locale, item.template, **item.params)
     markup = None
     if item.markup is not None:
-        markup = InlineKeyboardMarkup.de_json(item.markup, context.bot)
+        markup = StoredMarkup(item.markup)
     if item.media != "text" and visible_len(text) > CAPTION_LIMIT:
         # The template should have been a *_caption one (fitted by the renderer): cut here
         # (tags kept whole) rather than have Telegram refuse the photo.

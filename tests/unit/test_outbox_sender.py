@@ -152,11 +152,13 @@ async def test_a_chat_never_opened_waits_then_its_supervisor_is_told(context):
         assert item.dropped_at is None
         assert item.not_before == context.clock.now() + timedelta(hours=6)
         context.clock.advance(timedelta(hours=6))
-    assert await outbox.deliver_due(context) == 0  # the last attempt: given up
+    # The last attempt: given up, and the supervisor's notice it queued goes out in the same
+    # run (the run looks again before it ends).
+    assert await outbox.deliver_due(context) == 1
     item = await context.storage.get_outbox(row)
     assert item is not None
     assert item.dropped_at is not None
-    assert await outbox.deliver_due(context) == 1
+    assert await outbox.deliver_due(context) == 0
     [(_, chat, sent)] = context.bot.sent
     assert chat == 9
     assert "cannot reach c0" in sent["text"]
@@ -364,3 +366,23 @@ async def test_a_send_counts_until_a_second_after_its_answer_whenever_it_reaches
     await asyncio.gather(*(send(10 + i) for i in range(6)))
     first, sixth = started[0], sorted(started)[5]
     assert sixth - first >= 1.5 - 0.01  # the first answered at 0.5 s, counted one more second
+
+
+async def test_rows_queued_while_a_run_sends_go_out_in_that_run(context, monkeypatch):
+    # A fan-out is queued a step at a time (the reminder poller): the run claims again before
+    # its rows run out and looks again before it ends, so the lane never waits for a tick.
+    monkeypatch.setattr(outbox, "BATCH", 4)
+    monkeypatch.setattr(outbox, "LOW_WATER", 2)
+    ids = await people(context.storage, 9)
+    for uid in ids[:4]:
+        await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW, priority=2)
+    context.bot.delay = 0.3  # the first four are still on their way when the others come
+
+    async def later() -> None:
+        await asyncio.sleep(0.15)
+        for uid in ids[4:]:
+            await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW, priority=2)
+
+    sent, _ = await asyncio.gather(outbox.deliver_due(context), later())
+    assert sent == 9
+    assert sorted(chat for _, chat, _ in context.bot.sent) == sorted(100 + i for i in range(9))
