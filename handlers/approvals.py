@@ -8,9 +8,11 @@ collector is told at once, with the buttons that continue their /commit from the
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden
 
 from bot.context import QingshouContext
 from bot.domain.casefile import local_date
@@ -24,6 +26,8 @@ from bot.i18n import N_
 from handlers import commit
 
 STATUS = {"ok": ApprovalStatus.APPROVED, "no": ApprovalStatus.REJECTED}
+
+log = logging.getLogger(__name__)
 
 
 async def answer(update: Update, context: QingshouContext, approval_id: int, choice: str) -> None:
@@ -83,7 +87,15 @@ async def tell_collector(context: QingshouContext, approval: Approval) -> None:
             [[InlineKeyboardButton(t, callback_data=FLOW_ANSWER.data(flow.id, flow.version, c))
               for t, c in row] for row in rows]
         )  # fmt: skip
-    await context.bot.send_message(collector.telegram_id, text, reply_markup=keyboard)
+    try:
+        await context.bot.send_message(collector.telegram_id, text, reply_markup=keyboard)
+    except (Forbidden, BadRequest) as exc:
+        # The answer is stored; a collector who blocked the bot (or whose chat is gone) sees it
+        # on the case card. The supervisor's press must not end in "something went wrong".
+        log.warning("approval %s: the collector %s cannot be told: %s", approval.id,
+                    collector.id, exc)  # fmt: skip
+        if isinstance(exc, Forbidden):
+            await context.storage.set_blocked(collector.telegram_id, True, now=context.clock.now())
 
 
 def _offer(text: str, run: FlowRun) -> Any:

@@ -8,6 +8,7 @@ from datetime import date
 from bot.domain.commitments import ApprovalStatus, CommitmentStatus
 from bot.domain.people import Role
 from bot.domain.prep import Figures, PrepAnswers, UrgencyFromPrep
+from tests.e2e.conftest import eventually
 from tests.e2e.seed import case_id, ledger, row
 from tests.e2e.test_prep import Counted
 
@@ -125,6 +126,28 @@ async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collecto
     # An answered request cannot be answered twice.
     await boss.press_data(request.message_id, request.buttons[0][1][1])
     await boss.expect_toast("already answered")
+
+
+async def test_a_collector_who_blocked_the_bot_meanwhile_does_not_break_the_supervisors_answer(
+    world, bot
+):
+    zhang, cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)
+    await boss.expect("Approval asked by 张伟", timeout=10)
+    await zhang.block()
+    await boss.press("✅ Approve")
+    await boss.expect("You approved this request.")
+    (agreed,) = await _commitments(world, cid)
+    assert agreed.status is CommitmentStatus.AGREED
+
+    async def marked_blocked() -> bool:
+        stored = await world.storage.get_user_by_telegram_id(zhang.id)
+        return stored is not None and stored.blocked_at is not None
+
+    await eventually(marked_blocked)
 
 
 async def test_a_counter_offer_is_typed_by_the_supervisor_and_accepted_by_the_collector(world, bot):
