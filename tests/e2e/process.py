@@ -13,8 +13,10 @@ import contextlib
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.seed import no_digest_now
 from bot.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +40,9 @@ class BotProcess:
             "QINGSHOU_DB": str(db_path),
             "QINGSHOU_LANG": "en",
             "PYTHONUNBUFFERED": "1",
+            # These tests run on real time: keep the supervisors' digest from coming due in a
+            # bot that lives past its hour (a test that wants it sets its own time).
+            **no_digest_now(datetime.now(UTC)),
             **(env or {}),
         }
         self._proc: asyncio.subprocess.Process | None = None
