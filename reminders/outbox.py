@@ -44,9 +44,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Rows claimed at a time. A run claims again whenever fewer than :data:`LOW_WATER` claimed
-#: rows wait for their turn, so the lane never idles between claims during a fan-out.
-BATCH = 200
-LOW_WATER = 100
+#: rows wait for their turn, so the lane never idles between claims during a fan-out. Small
+#: claims: reading a claim's rows (a reminder's params and 80 buttons each) runs on the event
+#: loop, and 200 at once held a reply up for a few tens of milliseconds.
+BATCH = 100
+LOW_WATER = 50
 #: While sends are still on their way, the run looks again for rows queued meanwhile (the
 #: reminder poller queues a fan-out a step at a time) at least this often, in seconds.
 LOOK_AGAIN = 0.5
