@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, Message
+from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.render import CAPTION_LIMIT, fit_message, visible_len
@@ -246,26 +247,36 @@ def _prepare(tick: _Tick, item: OutboxMessage) -> tuple[str, InlineKeyboardMarku
 
 async def _send(
     tick: _Tick, item: OutboxMessage, text: str, markup: InlineKeyboardMarkup | None
-) -> Message:
+) -> int:
+    """Send the row; Telegram's message id."""
     bot = tick.context.bot
     chat = item.telegram_id
+    if item.media == "text":
+        # Bot._post as send_message makes the call (the bot's defaults: parse mode, no link
+        # preview), without reading Telegram's answer back into a Message: for a reminder
+        # that meant 80 buttons as telegram objects again, and only the id is kept.
+        data = {"chat_id": chat, "text": text, "reply_markup": markup,
+                "parse_mode": DEFAULT_NONE, "link_preview_options": DEFAULT_NONE}  # fmt: skip
+        result = await bot._post("sendMessage", data)
+        return int(result["message_id"]) if isinstance(result, dict) else 0
+    message: Message
     if item.media == "photo":
-        return await bot.send_photo(
+        message = await bot.send_photo(
             chat,
             photo=item.attachment or b"",
             caption=text or None,
             filename=item.filename,
             reply_markup=markup,
         )
-    if item.media == "document":
-        return await bot.send_document(
+    else:
+        message = await bot.send_document(
             chat,
             document=item.attachment or b"",
             caption=text or None,
             filename=item.filename,
             reply_markup=markup,
         )
-    return await bot.send_message(chat, text, reply_markup=markup)
+    return message.message_id
 
 
 async def _deliver_message(tick: _Tick, item: OutboxMessage) -> bool:
@@ -278,11 +289,11 @@ async def _deliver_message(tick: _Tick, item: OutboxMessage) -> bool:
         await storage.mark_failed(item.id, "render failed", now=tick.now(), retry_at=None)
         return False
     try:
-        message = await _send(tick, item, text, markup)
+        message_id = await _send(tick, item, text, markup)
     except Exception as exc:  # every failure is recorded, none escapes
         await _failed(tick, item, exc)
         return False
-    await storage.mark_sent([(item.id, message.message_id)], now=tick.now())
+    await storage.mark_sent([(item.id, message_id)], now=tick.now())
     return True
 
 

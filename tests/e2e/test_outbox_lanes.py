@@ -94,14 +94,15 @@ async def test_chats_are_sent_to_together_and_each_keeps_its_order(world, bot, m
                 user_id, "notify/invite_used", joined(f"m{i}-{n}"), now=now, priority=2
             )
     confirmed: list[tuple[int, str]] = []
-    send = ExtBot.send_message
+    post = ExtBot._post
 
-    async def recording(self: ExtBot, chat_id: Any, text: str, *args: Any, **kwargs: Any) -> Any:
-        message = await send(self, chat_id, text, *args, **kwargs)
-        confirmed.append((int(chat_id), text.split(" ")[0]))
-        return message
+    async def recording(self: ExtBot, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await post(self, endpoint, data, **kwargs)
+        if endpoint == "sendMessage":  # the outbox sends text through Bot._post
+            confirmed.append((int(data["chat_id"]), data["text"].split(" ")[0]))
+        return result
 
-    monkeypatch.setattr(ExtBot, "send_message", recording)
+    monkeypatch.setattr(ExtBot, "_post", recording)
     assert await world.tick() == 20
     for i, (person, _) in enumerate(people):
         for n in range(4):
