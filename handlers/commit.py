@@ -51,7 +51,7 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from handlers.lookup import case_to_work_on, pressed_case_to_work_on
+from handlers.lookup import case_entry_points
 from handlers.outcome import CHANNEL_LABELS, _labelled
 
 #: "🤝 Commitment" on the card and after an outcome: (case id).
@@ -532,27 +532,11 @@ async def start_commit(update: Update, context: QingshouContext, case_file: Case
     await ENGINE.start(update, context, COMMIT_FLOW, data, case_id=case_file.id)
 
 
-async def commit(update: Update, context: QingshouContext) -> None:
-    """``/commit <name, contract or phone>``: record what was promised."""
-    assert update.effective_message is not None
-    case_file = await case_to_work_on(
-        update.effective_message, context, " ".join(context.args or []).strip(),
-        choose=COMMIT, icon="🤝", usage="commit/usage",
-    )  # fmt: skip
-    if case_file is not None:
-        await start_commit(update, context, case_file)
-
-
-async def commit_button(update: Update, context: QingshouContext, case_id: int) -> None:
-    """ "🤝 Record the commitment" after an outcome, or on a card."""
-    query = update.callback_query
-    assert query is not None
-    case_file = await pressed_case_to_work_on(context, case_id)
-    if case_file is None:
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return
-    await query.answer()
-    await start_commit(update, context, case_file)
+#: ``/commit <name, contract or phone>``, and "🤝 Record the commitment" after an outcome or
+#: on a card: record what was promised.
+commit, commit_button = case_entry_points(
+    start_commit, choose=COMMIT, icon="🤝", usage="commit/usage"
+)
 
 
 # -- cancelling a commitment, with a reason -----------------------------------------------------

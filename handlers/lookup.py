@@ -8,11 +8,15 @@ lead collector, a supervisor of its team, an admin (策略12: one lead per case)
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.callbacks import Route
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, may_prepare
+from bot.i18n import N_
 
 #: Several matches: at most this many buttons to choose from.
 CHOICES = 10
@@ -65,3 +69,38 @@ async def pressed_case_to_work_on(context: QingshouContext, case_id: int) -> Cas
     if case_file is None or not may_prepare(user, case_file.summary):
         return None
     return case_file
+
+
+StartOnCase = Callable[[Update, QingshouContext, CaseFile], Awaitable[None]]
+
+
+def case_entry_points(
+    start: StartOnCase, *, choose: Route, icon: str, usage: str
+) -> tuple[
+    Callable[[Update, QingshouContext], Coroutine[Any, Any, None]],
+    Callable[[Update, QingshouContext, int], Coroutine[Any, Any, None]],
+]:
+    """The command (``/outcome <name, contract or phone>``) and the button (its ``choose``
+    route, on a card, a brief or a list of matches) that start a flow on one case the person
+    may work on: both find the case the same way and hand it to ``start``."""
+
+    async def command(update: Update, context: QingshouContext) -> None:
+        assert update.effective_message is not None
+        case_file = await case_to_work_on(
+            update.effective_message, context, " ".join(context.args or []).strip(),
+            choose=choose, icon=icon, usage=usage,
+        )  # fmt: skip
+        if case_file is not None:
+            await start(update, context, case_file)
+
+    async def button(update: Update, context: QingshouContext, case_id: int) -> None:
+        query = update.callback_query
+        assert query is not None
+        case_file = await pressed_case_to_work_on(context, case_id)
+        if case_file is None:
+            await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
+            return
+        await query.answer()
+        await start(update, context, case_file)
+
+    return command, button

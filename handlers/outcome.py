@@ -38,7 +38,7 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from handlers.lookup import case_to_work_on, pressed_case_to_work_on
+from handlers.lookup import case_entry_points
 from handlers.prep import _options, _word
 
 #: "✍ Outcome" on the card and the brief: (case id).
@@ -232,24 +232,8 @@ async def start_outcome(update: Update, context: QingshouContext, case_file: Cas
     await ENGINE.start(update, context, OUTCOME_FLOW, data, case_id=case_file.id)
 
 
-async def outcome(update: Update, context: QingshouContext) -> None:
-    """``/outcome <name, contract or phone>``: record how a meeting went."""
-    assert update.effective_message is not None
-    case_file = await case_to_work_on(
-        update.effective_message, context, " ".join(context.args or []).strip(),
-        choose=OUTCOME, icon="✍", usage="outcome/usage",
-    )  # fmt: skip
-    if case_file is not None:
-        await start_outcome(update, context, case_file)
-
-
-async def outcome_button(update: Update, context: QingshouContext, case_id: int) -> None:
-    """ "✍ Outcome" on a card or a brief."""
-    query = update.callback_query
-    assert query is not None
-    case_file = await pressed_case_to_work_on(context, case_id)
-    if case_file is None:
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return
-    await query.answer()
-    await start_outcome(update, context, case_file)
+#: ``/outcome <name, contract or phone>``, and "✍ Outcome" on a card or a brief: record how a
+#: meeting went.
+outcome, outcome_button = case_entry_points(
+    start_outcome, choose=OUTCOME, icon="✍", usage="outcome/usage"
+)
