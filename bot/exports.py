@@ -68,7 +68,7 @@ _CELL_MAX = 32_767
 #: Characters an XLSX cannot hold (control characters except tab, line feed, return).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
-Kind = Literal["text", "money", "date", "time", "int", "bool"]
+Kind = Literal["text", "money", "date", "time", "int", "bool", "word"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +195,35 @@ def _dpd(record: Any, request: ExportRequest) -> int:
     return days_past_due(record.overdue_since, request.today)
 
 
+#: The words for the codes a sheet's status, channel, source and reason columns hold, so a
+#: reader sees 已守约 / kept, not the database's code ("word" columns; an unknown code as is).
+WORDS: dict[str, str] = {
+    # cases
+    "open": N_("open"), "negotiating": N_("in negotiation"),
+    "under_agreement": N_("under agreement"), "settled": N_("settled"),
+    "legal": N_("legal action"), "written_off": N_("written off"),
+    # instalments
+    "kept": N_("kept"), "partial": N_("paid in part"), "broken": N_("broken"),
+    "unconfirmed": N_("unconfirmed"), "cancelled": N_("cancelled"),
+    # commitments
+    "pending_approval": N_("waiting for the supervisor"), "agreed": N_("agreed"),
+    "rejected": N_("rejected"), "amended": N_("amended"),
+    # approval requests
+    "pending": N_("waiting"), "approved": N_("approved"), "countered": N_("counter-offered"),
+    "withdrawn": N_("withdrawn"),
+    # payments: channel, and what recorded them
+    "cash": N_("Cash"), "transfer": N_("Transfer"), "pos": N_("POS card"), "other": N_("Other"),
+    "outcome": N_("meeting outcome"), "commit": N_("money today"),
+    "reminder": N_("answer to a reminder"),
+    # why an instalment was missed (the same words as the reminder's buttons)
+    "no_money": N_("No money now"), "unreachable": N_("Could not reach them"),
+    "refused": N_("Refuses to pay"), "later": N_("Promises a later day"),
+    "dispute": N_("Disputes the debt"),
+    # meetings
+    "investigative": N_("investigative visit"), "result": N_("result meeting"),
+}  # fmt: skip
+
+
 _CONTRACT = Column("contract_no", N_("Contract no."), width=16)
 _BORROWER = Column("borrower_name", N_("Borrower"), width=12)
 _TEAM = Column("team", N_("Team"), width=10)
@@ -207,7 +236,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("borrower_phone", N_("Phone"), width=14),
         _TEAM,
         Column("lead", N_("Collector"), width=12),
-        Column("status", N_("Status"), width=14),
+        Column("status", N_("Status"), "word", 14),
         Column("product", N_("Product"), width=14),
         Column("principal_outstanding", N_("Principal outstanding"), "money"),
         Column("overdue_principal", N_("Overdue principal"), "money"),
@@ -221,7 +250,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("id", N_("Meeting no."), "int", 10), _CONTRACT, _BORROWER, _TEAM,
         Column("author", N_("Collector"), width=12),
         Column("held_on", N_("Held on"), "date", 12),
-        Column("kind", N_("Kind")),
+        Column("kind", N_("Kind"), "word", 14),
         Column("venue", N_("Venue")),
         Column("attendees", N_("Attendees"), width=24),
         Column("step_achieved", N_("Step achieved"), width=10),
@@ -239,7 +268,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("money_today", N_("Money today"), "money"),
         Column("total", N_("Instalments total"), "money"),
         Column("instalments", N_("Instalments"), "int", 10),
-        Column("status", N_("Status"), width=16),
+        Column("status", N_("Status"), "word", 16),
         Column("agreed_at", N_("Agreed at"), "time", 17),
         Column("replaces", N_("Replaces commitment"), "int", 10),
         Column("ended_at", N_("Ended at"), "time", 17),
@@ -252,18 +281,18 @@ SHEETS: tuple[Sheet, ...] = (
         Column("due_on", N_("Due on"), "date", 12),
         Column("amount", N_("Amount"), "money"),
         Column("paid", N_("Paid"), "money"),
-        Column("status", N_("Status"), width=12),
+        Column("status", N_("Status"), "word", 12),
         Column("settled_at", N_("Settled at"), "time", 17),
         Column("answered_at", N_("Answered at"), "time", 17),
-        Column("miss_reason", N_("Why missed"), width=16),
+        Column("miss_reason", N_("Why missed"), "word", 16),
         Column("miss_note", N_("Note"), width=24),
     ), lambda st, r: st.export_instalments(r.viewer, r.period, team_id=r.team_id)),
     Sheet("payments", N_("Payments"), (
         Column("id", N_("Payment no."), "int", 10), _CONTRACT, _BORROWER, _TEAM,
         Column("received_on", N_("Received on"), "date", 12),
         Column("amount", N_("Amount"), "money"),
-        Column("channel", N_("Channel"), width=10),
-        Column("source", N_("Recorded with"), width=10),
+        Column("channel", N_("Channel"), "word", 10),
+        Column("source", N_("Recorded with"), "word", 12),
         Column("recorded_by", N_("Collector"), width=12),
         Column("recorded_at", N_("Recorded at"), "time", 17),
         Column("commitment_id", N_("Commitment no."), "int", 10),
@@ -274,7 +303,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("requested_by", N_("Collector"), width=12),
         Column("requested_at", N_("Asked at"), "time", 17),
         Column("reasons", N_("Why it needs approval"), width=24),
-        Column("status", N_("Status"), width=12),
+        Column("status", N_("Status"), "word", 12),
         Column("answered_by", N_("Answered by"), width=12),
         Column("answered_at", N_("Answered at"), "time", 17),
         Column("commitment_id", N_("Commitment no."), "int", 10),
@@ -322,6 +351,9 @@ def _values(sheet: Sheet, record: Any, request: ExportRequest) -> list[Any]:
             out.append(_local(value, request.tz))
         elif column.kind == "bool":
             out.append(1 if value else 0)
+        elif column.kind == "word":
+            word = WORDS.get(str(value))
+            out.append(_text(value) if word is None else gettext(request.locale, word))
         else:
             out.append(value)
     return out

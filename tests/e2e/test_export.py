@@ -251,8 +251,13 @@ async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path):
     header = [c.value for c in instalments[1]]
     rows = data_rows(instalments)
     status = {(r[header.index("借款人")], r[header.index("状态")]) for r in rows}
-    assert status == {("郑海", "kept"), ("郑海", "broken"), ("孙丽", "kept"), ("孙丽", "partial")}
-    broken = next(r for r in rows if r[header.index("状态")] == "broken")
-    assert broken[header.index("未还原因")] == "no_money"
+    assert status == {
+        ("郑海", "已守约"),
+        ("郑海", "违约"),
+        ("孙丽", "已守约"),
+        ("孙丽", "部分还款"),
+    }
+    broken = next(r for r in rows if r[header.index("状态")] == "违约")
+    assert broken[header.index("未还原因")] == "目前没钱"
     assert broken[header.index("结清时间")] is not None
     assert broken[header.index("答复时间")] is not None

@@ -381,3 +381,22 @@ def test_cli_export_has_help(capsys):
     text = capsys.readouterr().out
     for option in ("--team", "--from", "--to", "--format", "--sheet", "--lang", "--out"):
         assert option in text
+
+
+async def test_codes_are_words_in_the_readers_language(demo, tmp_path):
+    """A supervisor reads 已守约 / 违约 / 转账, not the database's kept / broken / transfer."""
+    storage, p, *_ = demo
+    dest = tmp_path / "zh.xlsx"
+    await write_xlsx(storage, request(p["boss"], locale="zh_Hans"), dest)
+    wb = openpyxl.load_workbook(dest)
+    sheet = wb["分期"]
+    head = [c.value for c in sheet[1]]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    status = {r[head.index("状态")] for r in rows}
+    assert {"已守约", "违约", "部分还款"} <= status
+    assert "kept" not in status and "broken" not in status
+    why = {r[head.index("未还原因")] for r in rows} - {None}
+    assert why == {"目前没钱"}
+    out = io.StringIO()
+    await write_csv(storage, request(p["boss"]), "payments", out)
+    assert ",Transfer," in out.getvalue() and ",answer to a reminder," in out.getvalue()
