@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import random
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,11 @@ import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.storage.testing import Connection
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai
@@ -56,9 +59,15 @@ async def migrate(path: Path) -> None:
 
 def seed(path: Path, cases: int) -> dict[str, int]:
     """A year of one team's work as rows; returns how many rows of each table."""
+    from bot.storage.testing import connect_file
+
+    with connect_file(path) as con:
+        con.execute("PRAGMA synchronous = OFF")
+        return _write_year(con, cases)
+
+
+def _write_year(con: Connection, cases: int) -> dict[str, int]:
     rng = random.Random(2026)
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA synchronous = OFF")
     created = iso(NOW - timedelta(days=400))
     con.execute("INSERT INTO teams (id, name, created_at) VALUES (1, '东城组', ?)", (created,))
     users = [(1, 10_000, "李娜", "supervisor", 1, "zh_Hans", created)]
@@ -178,7 +187,6 @@ def seed(path: Path, cases: int) -> dict[str, int]:
     )  # fmt: skip
     con.commit()
     con.execute("ANALYZE")
-    con.close()
     counts.update(commitments=len(commitments), instalments=len(instalments),
                   payments=len(payments), preps=len(preps))  # fmt: skip
     return counts

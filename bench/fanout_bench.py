@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -41,6 +40,7 @@ from bench.seed import (
 )
 from bot.emulator import Emulator, EmulatorConfig
 from bot.storage.sqlite.reminders import BACKFILL_MARK
+from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
 
 TOKEN = "555555555:" + "F" * 35
@@ -348,8 +348,7 @@ def _skip_backfill(db: Path) -> None:
     """The bench writes the instalments' reminder rows itself, after the idle samples: the
     poller's first tick (3 s after start-up) must not write them first (its backfill of rows
     missing for older commitments), or the fan-out would start during the idle samples."""
-    con = sqlite3.connect(db)
-    try:
+    with connect_file(db) as con:
         top = con.execute("SELECT COALESCE(MAX(id), 0) FROM instalments").fetchone()[0]
         con.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -357,8 +356,6 @@ def _skip_backfill(db: Path) -> None:
             (BACKFILL_MARK, str(top)),
         )
         con.commit()
-    finally:
-        con.close()
 
 
 def _pid(bot: BotProcess) -> int:
@@ -372,12 +369,9 @@ def _own_cpu() -> float:
 
 
 def _pending(db: Path) -> int:
-    con = sqlite3.connect(db)
-    try:
+    with connect_file(db) as con:
         sql = "SELECT COUNT(*) FROM reminders WHERE status = 'pending'"
         return int(con.execute(sql).fetchone()[0])
-    finally:
-        con.close()
 
 
 async def _watch_queued(db: Path, queued_at: list[float]) -> None:

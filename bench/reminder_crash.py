@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import random
 import re
-import sqlite3
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 from bench.seed import TEAM_SIZE, BurstSeed, no_digest_now, seed_reminder_burst
 from bot.config import Settings
 from bot.emulator import Emulator, EmulatorConfig
+from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
 
 TOKEN = "555555555:" + "R" * 35
@@ -185,8 +185,7 @@ def _db_state(
 ) -> tuple[set[tuple[int, int]], set[tuple[int, str]], int, set[int]]:
     """(recorded sends as (chat, message id), leased unsent rows as (id, lease), live rows,
     dead instalments)."""
-    con = sqlite3.connect(db)
-    try:
+    with connect_file(db) as con:
         con.execute("PRAGMA busy_timeout = 30000")
         recorded = {
             (int(r[0]), int(r[1]))
@@ -211,15 +210,12 @@ def _db_state(
             int(r[0])
             for r in con.execute("SELECT instalment_id FROM reminders WHERE status = 'dead'")
         }
-    finally:
-        con.close()
     return recorded, leased, int(live), dead
 
 
 def _expire_leases(db: Path) -> None:
     """The killed process held these leases; it can never renew them: let them run out now."""
-    con = sqlite3.connect(db, isolation_level=None)
-    try:
+    with connect_file(db, autocommit=True) as con:
         con.execute("PRAGMA busy_timeout = 30000")
         stamp = datetime.now(UTC).isoformat(timespec="microseconds")
         con.execute("BEGIN IMMEDIATE")
@@ -228,14 +224,11 @@ def _expire_leases(db: Path) -> None:
                 f"UPDATE {table} SET claimed_until = ? WHERE claimed_until > ?", (stamp, stamp)
             )
         con.execute("COMMIT")
-    finally:
-        con.close()
 
 
 def _claimable(db: Path) -> int:
     """Pending reminder rows the next tick can claim (not under a lease)."""
-    con = sqlite3.connect(db)
-    try:
+    with connect_file(db) as con:
         stamp = datetime.now(UTC).isoformat(timespec="microseconds")
         return int(
             con.execute(
@@ -244,16 +237,11 @@ def _claimable(db: Path) -> int:
                 (stamp,),
             ).fetchone()[0]
         )
-    finally:
-        con.close()
 
 
 def _statuses(db: Path) -> dict[str, int]:
-    con = sqlite3.connect(db)
-    try:
+    with connect_file(db) as con:
         return dict(con.execute("SELECT status, COUNT(*) FROM reminders GROUP BY status"))
-    finally:
-        con.close()
 
 
 async def run_reminder_crash(

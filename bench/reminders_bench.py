@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -41,6 +40,7 @@ from bot.config import Settings
 from bot.domain.reminders import ReminderPolicy
 from bot.emulator import Emulator, EmulatorConfig
 from bot.storage import open_storage
+from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
 
 TOKEN = "666666666:" + "M" * 35
@@ -111,19 +111,13 @@ def _pid(bot: BotProcess) -> int:
 
 
 def _count(db: Path, sql: str) -> int:
-    con = sqlite3.connect(db)
-    try:
+    with connect_file(db) as con:
         return int(con.execute(sql).fetchone()[0])
-    finally:
-        con.close()
 
 
 def _give_back(db: Path) -> None:
-    con = sqlite3.connect(db, isolation_level=None)
-    try:
+    with connect_file(db, autocommit=True) as con:
         con.execute("UPDATE reminders SET claimed_until = NULL WHERE claimed_until IS NOT NULL")
-    finally:
-        con.close()
 
 
 async def _claims(db: Path, repeat: int) -> tuple[list[float], list[float], list[float], float]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,7 @@ from bot.domain.cases import Borrower, Loan, Security
 from bot.domain.importing import plan_import
 from bot.domain.ledger import LedgerParseResult, LedgerRow
 from bot.storage import Storage
+from bot.storage.testing import Connection, connect_file
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the big benchmark databases are kept between runs.
@@ -95,15 +96,16 @@ async def migrated(db: Path, now: datetime) -> None:
     await storage.close()
 
 
-def _connect(db: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(db, isolation_level=None)
-    con.execute("PRAGMA busy_timeout = 30000")
-    con.execute("PRAGMA foreign_keys = ON")
-    return con
+@contextmanager
+def _connect(db: Path) -> Iterator[Connection]:
+    with connect_file(db, autocommit=True) as con:
+        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute("PRAGMA foreign_keys = ON")
+        yield con
 
 
 def _people(
-    con: sqlite3.Connection, collectors: Sequence[int], supervisors: Sequence[int], now: str
+    con: Connection, collectors: Sequence[int], supervisors: Sequence[int], now: str
 ) -> dict[int, int]:
     """Teams of TEAM_SIZE collectors with one supervisor each; telegram id -> users.id."""
     teams = max(1, -(-len(collectors) // TEAM_SIZE))
@@ -156,8 +158,7 @@ async def seed_reminder_burst(
     stamp = _ts(now)
     seed = BurstSeed(list(collectors), list(supervisors))
     seed.supervisor_of = {c: supervisors[n // TEAM_SIZE] for n, c in enumerate(collectors)}
-    con = _connect(db)
-    try:
+    with _connect(db) as con:
         con.execute("BEGIN IMMEDIATE")
         users = _people(con, collectors, supervisors, stamp)
         for telegram_id in blocked:
@@ -194,8 +195,6 @@ async def seed_reminder_burst(
                 seed.instalments[instalment_id] = telegram_id
                 n += 1
         con.execute("COMMIT")
-    finally:
-        con.close()
     if reminders:
         seed.reminders = insert_due_reminders(db, list(seed.instalments), due_at=due_at, now=now)
     return seed
@@ -206,8 +205,7 @@ def insert_due_reminders(
 ) -> list[int]:
     """One pending due-day reminder row per instalment, due at ``due_at``, in one transaction
     (safe while the bot runs: SQLite's busy timeout waits for its writer)."""
-    con = _connect(db)
-    try:
+    with _connect(db) as con:
         con.execute("BEGIN IMMEDIATE")
         first = con.execute("SELECT COALESCE(MAX(id), 0) FROM reminders").fetchone()[0]
         con.executemany(
@@ -217,8 +215,6 @@ def insert_due_reminders(
         )
         ids = [r[0] for r in con.execute("SELECT id FROM reminders WHERE id > ?", (first,))]
         con.execute("COMMIT")
-    finally:
-        con.close()
     return ids
 
 
@@ -256,10 +252,9 @@ async def million_db(
         return path, 0.0
     started = time.monotonic()
     await migrated(work, now)
-    con = _connect(work)
     stamp = _ts(now)
     k = -(-instalments // INSTALMENTS_PER_COMMITMENT)
-    try:
+    with _connect(work) as con:
         con.execute("PRAGMA synchronous = OFF")
         con.execute("PRAGMA cache_size = -400000")
         con.execute("BEGIN IMMEDIATE")
@@ -304,8 +299,6 @@ async def million_db(
             )
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        con.close()
     work.rename(path)
     return path, time.monotonic() - started
 
@@ -328,30 +321,24 @@ def _fresh_work_file(path: Path) -> Path | None:
 def make_due_now(db: Path, *, now: datetime, due_at: datetime) -> int:
     """One morning of the big database comes due: the due-day reminders of the instalments
     due on its first date are moved to ``due_at``; returns how many."""
-    con = _connect(db)
-    try:
+    with _connect(db) as con:
         done = con.execute(
             "UPDATE reminders SET due_at = ? WHERE status = 'pending' AND kind = 'due' "
             "AND instalment_id IN (SELECT id FROM instalments WHERE due_on = ?)",
             (_ts(due_at), MILLION_START),
         )
         return done.rowcount
-    finally:
-        con.close()
 
 
 def add_collectors(db: Path, telegram_ids: Sequence[int], *, now: datetime) -> None:
     """Collectors with no cases, in the first team (people who only talk to the bot)."""
-    con = _connect(db)
-    try:
+    with _connect(db) as con:
         team = con.execute("SELECT MIN(id) FROM teams").fetchone()[0]
         con.executemany(
             "INSERT INTO users (telegram_id, name, staff_name, role, team_id, locale, created_at) "
             "VALUES (?, ?, ?, 'collector', ?, 'en', ?)",
             [(t, f"旁人{n}", f"旁人{n}", team, _ts(now)) for n, t in enumerate(telegram_ids)],
         )
-    finally:
-        con.close()
 
 
 def no_digest_now(now: datetime, tz: ZoneInfo | None = None) -> dict[str, str]:

@@ -1,9 +1,12 @@
-"""Test support for the SQLite backend: look at or hold the database file from outside.
+"""Test and benchmark support for the SQLite backend: the database file from outside.
 
 For tests of what is SQLite-specific (pragmas, migrations, backups, locking, what a migration
-wrote) only; the contract suite (``tests/contract``) uses the :class:`bot.storage.Storage`
-methods alone. Application code never imports this module. Driver errors are translated here
-too, so a test never has to name ``sqlite3``.
+wrote), and for seeding by SQL what no storage method writes or what would take too long
+through them (``tests/e2e`` rows, ``bench/`` databases of a million rows:
+:func:`connect_file`). The contract suite (``tests/contract``) uses the
+:class:`bot.storage.Storage` methods alone; application code never imports this module.
+Driver errors are translated here too, so neither tests nor benchmarks ever name ``sqlite3``
+(``tests/unit/test_layering.py`` keeps the driver inside ``bot/storage``).
 """
 
 from __future__ import annotations
@@ -12,13 +15,49 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from bot.storage.protocol import Storage
 from bot.storage.sqlite import SqliteStorage, Tx
 from bot.storage.sqlite.engine import driver_errors
 
-__all__ = ["execute_file", "held_transaction", "query_file", "rows", "uncommitted_write"]
+__all__ = [
+    "Connection",
+    "connect_file",
+    "execute_file",
+    "held_transaction",
+    "query_file",
+    "rows",
+    "uncommitted_write",
+]
+
+#: The plain DB-API connection :func:`connect_file` yields (for a caller's annotations).
+Connection: TypeAlias = sqlite3.Connection
+
+
+@contextmanager
+def connect_file(path: Path | str, *, autocommit: bool = False) -> Iterator[Connection]:
+    """A plain DB-API connection of its own to the database file at ``path``, for seeding by
+    SQL (``execute``, ``executemany``, recursive CTEs: as fast as the driver goes).
+
+    ``autocommit=False`` is the driver's default: a (deferred) transaction is opened before
+    the first write. ``autocommit=True``: each statement stands alone unless the caller opens one
+    (``BEGIN IMMEDIATE`` ... ``COMMIT``). Either way, what is still open when the block ends
+    is committed, or rolled back if the block raises; the connection is then closed. It is a
+    fresh connection: no pragmas are set (foreign keys are off, as SQLite starts them; the
+    busy timeout is the driver's 5 s). Driver errors, in the block too, are translated.
+    """
+    with driver_errors(path):
+        conn = sqlite3.connect(path, isolation_level=None if autocommit else "DEFERRED")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            conn.close()
 
 
 def query_file(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import random
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +27,7 @@ from bot.app import build_application
 from bot.charts import cjk_font
 from bot.domain.people import Role
 from bot.runner import running
+from bot.storage.testing import Connection, connect_file
 from reminders import DIGEST_JOB, OUTBOX_JOB
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -92,13 +92,19 @@ class Seed:
 
 def seed_week(db_path, team_id: int, collectors: dict[str, int], supervisor_id: int) -> Seed:
     """A week of a team's work, written as rows (the test counts from this object)."""
+    with connect_file(db_path) as con:
+        con.execute("PRAGMA foreign_keys = ON")
+        return _write_week(con, team_id, collectors, supervisor_id)
+
+
+def _write_week(
+    con: Connection, team_id: int, collectors: dict[str, int], supervisor_id: int
+) -> Seed:
     rng = random.Random(11)
     s = Seed(collectors=dict(collectors))
     ids = list(collectors.values())
     now = DIGEST_AT
     created = iso(now - timedelta(days=60))
-    con = sqlite3.connect(db_path)
-    con.execute("PRAGMA foreign_keys = ON")
     for n in range(18):
         lead = ids[n % len(ids)]
         contact = None if n % 5 == 0 else iso(now - timedelta(days=rng.randint(0, 30), hours=3))
@@ -243,7 +249,6 @@ def seed_week(db_path, team_id: int, collectors: dict[str, int], supervisor_id: 
     con.execute("UPDATE users SET blocked_at = ? WHERE id = ?", (iso(yesterday_noon), ids[2]))
     s.blocked.add(ids[2])
     con.commit()
-    con.close()
     return s
 
 

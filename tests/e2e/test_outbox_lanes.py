@@ -7,7 +7,6 @@ once; and a /help during a fan-out of hundreds of outbox rows is answered ahead 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from telegram.ext import ExtBot
 from bot.domain.people import Role
 from bot.emulator import Person
 from bot.emulator.media import tiny_png
+from bot.storage.testing import connect_file
 from bot.telegram_io import ResilientRateLimiter
 from tests.e2e.conftest import eventually
 
@@ -120,7 +120,7 @@ async def test_chats_are_sent_to_together_and_each_keeps_its_order(world, bot, m
 def _reminder_for(path, outbox_id: int) -> int:
     """A queued reminder row carrying ``outbox_id`` (its instalment left out: only the outbox's
     handling of it is tested here)."""
-    with sqlite3.connect(path) as db:  # foreign keys are off on this connection
+    with connect_file(path) as db:  # foreign keys are off on this connection
         cur = db.execute(
             "INSERT INTO reminders (instalment_id, kind, due_at, status, outbox_id, created_at) "
             "VALUES (?, 'due', '2026-11-30T01:00:00.000000+00:00', 'queued', ?, "
@@ -131,7 +131,7 @@ def _reminder_for(path, outbox_id: int) -> int:
 
 
 def _reminder_status(path, reminder_id: int) -> str:
-    with sqlite3.connect(path) as db:
+    with connect_file(path) as db:
         return str(
             db.execute("SELECT status FROM reminders WHERE id = ?", (reminder_id,)).fetchone()[0]
         )

@@ -22,6 +22,7 @@ from bot.storage import (
 )
 from bot.storage.sqlite import engine, load_migrations, split_statements
 from bot.storage.testing import (
+    connect_file,
     execute_file,
     held_transaction,
     query_file,
@@ -68,6 +69,28 @@ async def test_pragmas_wal_and_foreign_keys(storage, tmp_path):
     assert query_file(tmp_path / "q.db", "PRAGMA journal_mode") == [("wal",)]
     with pytest.raises(StorageError, match="FOREIGN KEY"):
         await storage.add_user(telegram_id=1, name="x", role=Role.COLLECTOR, team_id=999, now=NOW)
+
+
+def _insert_then_raise(db: Path, team: str) -> None:
+    with connect_file(db) as con:
+        con.execute("INSERT INTO teams (name, created_at) VALUES (?, 'x')", (team,))
+        raise RuntimeError("seeding stopped")
+
+
+async def test_a_file_connection_commits_on_leaving_and_rolls_back_on_raising(storage, tmp_path):
+    db = tmp_path / "q.db"
+    with connect_file(db) as con:  # a fresh connection: foreign keys off, no pragma set
+        assert con.execute("PRAGMA foreign_keys").fetchone() == (0,)
+        con.execute("INSERT INTO teams (name, created_at) VALUES ('A', 'x')")
+    with pytest.raises(RuntimeError, match="seeding stopped"):
+        _insert_then_raise(db, "B")
+    with connect_file(db, autocommit=True) as con:
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany("INSERT INTO teams (name, created_at) VALUES (?, 'x')", [("C",), ("D",)])
+        con.execute("COMMIT")
+    assert query_file(db, "SELECT name FROM teams ORDER BY id") == [("A",), ("C",), ("D",)]
+    with pytest.raises(StorageError, match="no such table"), connect_file(db) as con:
+        con.execute("SELECT * FROM nowhere")
 
 
 async def test_reopening_applies_nothing_twice(tmp_path):
