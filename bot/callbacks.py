@@ -32,6 +32,16 @@ class CallbackDataError(ValueError):
     """A button that cannot be built: a programming error, caught by tests."""
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An id the storage fills in inside the transaction that creates it: the buttons of an
+    outbox row written beside a new approval carry that approval's id (``{approval_id}``,
+    see :data:`bot.storage.APPROVAL_ID`). Only for :class:`Int` fields; the length check
+    counts it as the longest id."""
+
+    text: str
+
+
 class Field:
     """One typed part of callback data."""
 
@@ -91,10 +101,18 @@ class Route:
         """The callback data for these values (raises if they do not fit)."""
         if len(values) != len(self.fields):
             raise CallbackDataError(f"{self.prefix}: {len(self.fields)} values, got {len(values)}")
-        text = SEP.join(
-            [self.prefix, *(f.encode(v) for f, v in zip(self.fields, values, strict=True))]
-        )
-        if len(text.encode()) > MAX_BYTES:
+        parts, widest = [self.prefix], [self.prefix]
+        for f, v in zip(self.fields, values, strict=True):
+            if isinstance(v, Slot):
+                if not isinstance(f, Int):
+                    raise CallbackDataError(f"{self.prefix}: a slot stands only for an id")
+                parts.append(v.text)
+                widest.append(str(f.maximum))
+            else:
+                parts.append(f.encode(v))
+                widest.append(parts[-1])
+        text = SEP.join(parts)
+        if len(SEP.join(widest).encode()) > MAX_BYTES:
             raise CallbackDataError(f"{text!r} is longer than {MAX_BYTES} bytes")
         return text
 

@@ -43,9 +43,10 @@ from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup
     from telegram.ext import Application
 
-    from bot.storage import Storage
+    from bot.storage import OutboxCall, Storage
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,24 @@ DEFERRABLE = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarku
 #: again. A process killed from outside looks the same as one that an update crashed, and under
 #: flood control one update can be in flight across several kills: so not too few.
 MAX_ATTEMPTS = 10
+
+
+def message_call(chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> OutboxCall:
+    """A sendMessage to write into the outbox beside the change it tells of (made later by the
+    outbox as stored): the text as rendered (the renderer fitted it), with the bot's defaults
+    — HTML, no link preview — written out, since a stored call does not get them."""
+    from bot.storage import OutboxCall
+
+    payload: JSONDict = {
+        "chat_id": chat_id,
+        "text": text,
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+    }
+    if markup is not None:
+        payload["reply_markup"] = markup.to_dict()
+    return OutboxCall(chat_id, "sendMessage", payload)
+
 
 StorageRef = Callable[[], "Storage | None"]
 Clock = Callable[[], datetime]

@@ -3,31 +3,36 @@ counter-offer (an amount or a date, read by the same parsers as the collector's)
 
 Every press is authorised again in storage: only a pending request of a case of the
 supervisor's own team (admins: any) can be answered, and only once (compare-and-set). The
-collector is told at once, with the buttons that continue their /commit from the answer.
+collector is told at once, with the buttons that continue their /commit from the answer: the
+message is an outbox row written in the answer's transaction, delivered straight after.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import dataclasses
+from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.context import QingshouContext
 from bot.domain.casefile import local_date
 from bot.domain.commitments import Approval, ApprovalStatus
 from bot.domain.dates import DateError, parse_date
 from bot.domain.money import AmountError, parse_amount
+from bot.domain.people import User
 from bot.domain.reminders import ReminderPolicy
 from bot.flows import ANSWER as FLOW_ANSWER
 from bot.flows import ENGINE, Flow, FlowRun, Refusal, Reply, Step, Text, register
 from bot.i18n import N_
+from bot.storage import OutboxCall
+from bot.telegram_io import message_call
 from handlers import commit
+from reminders.outbox import wake
 
 STATUS = {"ok": ApprovalStatus.APPROVED, "no": ApprovalStatus.REJECTED}
-
-log = logging.getLogger(__name__)
 
 
 async def answer(update: Update, context: QingshouContext, approval_id: int, choice: str) -> None:
@@ -40,23 +45,39 @@ async def answer(update: Update, context: QingshouContext, approval_id: int, cho
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
         return
     if approval.status is not ApprovalStatus.PENDING:
-        await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
+        await _answered_before(context, query, approval)
         return
     if choice == "ct":
         await query.answer()
         await ENGINE.start(update, context, COUNTER, {"approval_id": approval_id},
                            case_id=approval.case_id)  # fmt: skip
         return
+    now = context.clock.now()
+    status = STATUS[choice]
     done = await context.storage.answer_approval(
-        user, approval_id, STATUS[choice], counter=None, notify=None, now=context.clock.now(),
+        user, approval_id, status, counter=None, now=now,
+        notify=await collector_calls(context, _as_answered(approval, user, status, None, now)),
         reminders=ReminderPolicy.from_settings(context.settings),
     )  # fmt: skip
     if done is None:  # a double tap, or someone else answered a moment ago
-        await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
+        await _answered_before(context, query, await context.storage.get_approval(approval_id))
         return
+    wake(context)
     await query.answer()
     await query.edit_message_text(context.render("commit/answered", a=done))
-    await tell_collector(context, done)
+
+
+async def _answered_before(
+    context: QingshouContext, query: CallbackQuery, approval: Approval | None
+) -> None:
+    """A press on a request answered already (a double tap, a replay after a crash, another
+    supervisor first): say so; the presser's own answer is shown in place of the buttons."""
+    await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
+    user = context.user
+    if approval is None or user is None or approval.answered_by != user.id:
+        return
+    with contextlib.suppress(BadRequest):  # shown already ("message is not modified")
+        await query.edit_message_text(context.render("commit/answered", a=approval))
 
 
 def _may_answer(user: Any, approval: Approval) -> bool:
@@ -65,11 +86,28 @@ def _may_answer(user: Any, approval: Approval) -> bool:
     return bool(user.role.value == "supervisor" and user.team_id == approval.team_id)
 
 
-async def tell_collector(context: QingshouContext, approval: Approval) -> None:
-    """The answer, in the collector's language, with the buttons that continue their flow."""
+def _as_answered(
+    approval: Approval,
+    user: User,
+    status: ApprovalStatus,
+    counter: dict[str, Any] | None,
+    now: datetime,
+) -> Approval:
+    """The request as the answer being written leaves it (to word the collector's message in
+    the same transaction)."""
+    return dataclasses.replace(approval, status=status, answered_by=user.id,
+                               answered_by_name=user.name, answered_at=now,
+                               counter=counter)  # fmt: skip
+
+
+async def collector_calls(context: QingshouContext, approval: Approval) -> list[OutboxCall]:
+    """The answer for the collector, in their language, with the buttons that continue their
+    flow, as an outbox call to write with the answer: a crash after the answer is stored
+    cannot lose it, and a replayed press (answered already) cannot send it twice. A collector
+    who blocked the bot meanwhile is marked so by the outbox; the answer stands."""
     collector = await context.storage.get_user(approval.requested_by)
     if collector is None:
-        return
+        return []
     locale = collector.effective_locale(context.settings.default_locale)
     text = context.renderer.render(locale, "commit/answer_for_collector", a=approval)
     keyboard = None
@@ -87,15 +125,7 @@ async def tell_collector(context: QingshouContext, approval: Approval) -> None:
             [[InlineKeyboardButton(t, callback_data=FLOW_ANSWER.data(flow.id, flow.version, c))
               for t, c in row] for row in rows]
         )  # fmt: skip
-    try:
-        await context.bot.send_message(collector.telegram_id, text, reply_markup=keyboard)
-    except (Forbidden, BadRequest) as exc:
-        # The answer is stored; a collector who blocked the bot (or whose chat is gone) sees it
-        # on the case card. The supervisor's press must not end in "something went wrong".
-        log.warning("approval %s: the collector %s cannot be told: %s", approval.id,
-                    collector.id, exc)  # fmt: skip
-        if isinstance(exc, Forbidden):
-            await context.storage.set_blocked(collector.telegram_id, True, now=context.clock.now())
+    return [message_call(collector.telegram_id, text, keyboard)]
 
 
 def _offer(text: str, run: FlowRun) -> Any:
@@ -132,13 +162,15 @@ async def _counter(run: FlowRun) -> Reply:
     user = context.user
     assert user is not None
     approval: Approval = run.params["a"]
+    offer = run.data.get("offer")
+    answered = _as_answered(approval, user, ApprovalStatus.COUNTERED, offer, run.now)
     done = await context.storage.answer_approval(
-        user, approval.id, ApprovalStatus.COUNTERED, counter=run.data.get("offer"), notify=None,
-        now=run.now,
+        user, approval.id, ApprovalStatus.COUNTERED, counter=offer, now=run.now,
+        notify=await collector_calls(context, answered),
     )  # fmt: skip
     if done is None:
         return Reply(context.render("commit/already_answered"))
-    await tell_collector(context, done)
+    wake(context)
     return Reply(context.render("commit/answered", a=done))
 
 

@@ -14,7 +14,8 @@ flow continues from the supervisor's answer. Everything is stored in one transac
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -34,6 +35,7 @@ from bot.domain.commitments import (
 )
 from bot.domain.dates import DateError, Due, Recurrence, parse_dates, parse_schedule, working_day
 from bot.domain.money import AmountError, format_amount, parse_amount
+from bot.domain.people import User
 from bot.domain.plans import apply_counter, check_plan, equal_amounts, plan_dates, to_working_days
 from bot.domain.reminders import ReminderPolicy
 from bot.flows import (
@@ -51,8 +53,11 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
+from bot.storage import APPROVAL_ID, OutboxCall
+from bot.telegram_io import message_call
 from handlers.lookup import case_entry_points
 from handlers.outcome import CHANNEL_LABELS, _labelled
+from reminders.outbox import wake
 
 #: "🤝 Commitment" on the card and after an outcome: (case id).
 COMMIT = callbacks.route("cm", Int())
@@ -285,8 +290,9 @@ def _after_approval(run: FlowRun) -> str | None:
 
 
 async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
-    """On arriving at "approval": store the commitment as pending and ask the supervisor, in
-    one transaction (the request goes out through the outbox, at once)."""
+    """On arriving at "approval": store the commitment as pending and the request to the
+    supervisors in one transaction (the request is an outbox row, sent at once: a crash after
+    the write cannot lose it, a replay cannot send it twice)."""
     if isinstance(run.data.get("approval_id"), int):
         return {}  # asked already (the step is shown again)
     context = run.context
@@ -296,17 +302,18 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
     if case_file is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
     check = _check(run)
-    supervisor = await _supervisor_of(context, case_file)
+    supervisors = await supervisors_of(context, case_file.summary.team_id)
     proposal = _proposal(run, check)
-    commitment = _new_commitment(run)
+    reasons = frozenset(ApprovalReason(r) for r in check.reasons)
+    draft = _draft(user, case_file, reasons, proposal, run.state.id, run.now)
     stored = await context.storage.add_commitment(
         user,
         case_file.id,
-        commitment,
-        needs_approval=frozenset(ApprovalReason(r) for r in check.reasons),
+        _new_commitment(run),
+        needs_approval=reasons,
         proposal=proposal,
         flow_id=run.state.id,
-        notify=None,
+        notify=request_calls(context, case_file, draft, supervisors, APPROVAL_SLOT),
         now=run.now,
         key=run.key,
         today=_today(run),
@@ -314,33 +321,57 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
     )
     if stored is None or stored.approval_id is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
-    if supervisor is not None:
-        # At once, in the supervisor's language. A send that fails waits in the outbox (the
-        # rate limiter defers it); a request nobody answers is sent again by the clock.
-        await send_request(context, supervisor, stored.approval_id)
+    wake(context)
     return {"approval_id": stored.approval_id, "commitment_id": stored.id,
-            "_supervisor": supervisor.name if supervisor else None}  # fmt: skip
+            "_supervisor": supervisors[0].name if supervisors else None}  # fmt: skip
 
 
-async def send_request(
-    context: QingshouContext, supervisor: Any, approval_id: int, *, again: bool = False
-) -> None:
-    """Send (or send again) an approval request to ``supervisor`` with its three buttons."""
-    approval = await context.storage.get_approval(approval_id)
-    if approval is None:
-        return
-    locale = supervisor.effective_locale(context.settings.default_locale)
-    case_file = await context.storage.get_case(supervisor, approval.case_id)
-    if case_file is None:
-        return
-    text = context.renderer.render(locale, "commit/approval_request", s=case_file.summary,
-                                   a=approval, p=approval.proposal, again=again)  # fmt: skip
-    keyboard = _answer_keyboard(context, locale, approval_id)
-    await context.bot.send_message(supervisor.telegram_id, text, reply_markup=keyboard)
+#: The approval's id in the buttons of a request written with it (the storage fills it in).
+APPROVAL_SLOT = callbacks.Slot(APPROVAL_ID)
+
+
+def request_calls(
+    context: QingshouContext,
+    case_file: CaseFile,
+    approval: Approval,
+    supervisors: Sequence[User],
+    approval_id: int | callbacks.Slot,
+    *,
+    again: bool = False,
+) -> list[OutboxCall]:
+    """The request (or its reminder) for each supervisor, in their language, with the three
+    answer buttons, as outbox calls to write beside the change."""
+    calls = []
+    for supervisor in supervisors:
+        locale = supervisor.effective_locale(context.settings.default_locale)
+        text = context.renderer.render(locale, "commit/approval_request", s=case_file.summary,
+                                       a=approval, p=approval.proposal, again=again)  # fmt: skip
+        keyboard = _answer_keyboard(context, locale, approval_id)
+        calls.append(message_call(supervisor.telegram_id, text, keyboard))
+    return calls
+
+
+def _draft(
+    user: User,
+    case_file: CaseFile,
+    reasons: frozenset[ApprovalReason],
+    proposal: dict[str, Any],
+    flow_id: int | None,
+    now: datetime,
+) -> Approval:
+    """The request as it will be stored, to word the supervisor's message in the same
+    transaction that stores it (the id is the storage's: the buttons carry a slot)."""
+    return Approval(
+        id=0, case_id=case_file.id, team_id=case_file.summary.team_id or 0,
+        requested_by=user.id, requested_by_name=user.name, requested_at=now, reasons=reasons,
+        proposal=proposal, flow_id=flow_id, commitment_id=None, status=ApprovalStatus.PENDING,
+        answered_by=None, answered_by_name=None, answered_at=None, counter=None,
+        reminded_at=None, requester_telegram_id=user.telegram_id,
+    )  # fmt: skip
 
 
 def _answer_keyboard(
-    context: QingshouContext, locale: str, approval_id: int
+    context: QingshouContext, locale: str, approval_id: int | callbacks.Slot
 ) -> InlineKeyboardMarkup:
     label = context.renderer.label
     return InlineKeyboardMarkup(
@@ -353,10 +384,12 @@ def _answer_keyboard(
     )  # fmt: skip
 
 
-async def _supervisor_of(context: QingshouContext, case_file: CaseFile) -> Any:
-    people = await context.storage.list_users(team_id=case_file.summary.team_id)
-    supervisors = [p for p in people if p.role.value == "supervisor" and p.active]
-    return supervisors[0] if supervisors else None
+async def supervisors_of(context: QingshouContext, team_id: int | None) -> list[User]:
+    """Who answers the team's requests: its active supervisors."""
+    if team_id is None:
+        return []
+    people = await context.storage.list_users(team_id=team_id)
+    return [p for p in people if p.role.value == "supervisor" and p.active]
 
 
 def _proposal(run: FlowRun, check: Any) -> dict[str, Any]:
@@ -612,28 +645,30 @@ async def _concession_load(run: FlowRun) -> dict[str, Any] | None:
     case_file = await run.context.storage.get_case(user, run.case_id)
     if case_file is None or not may_prepare(user, case_file.summary):
         return None
-    return {"s": case_file.summary, "step": run.state.step}
+    return {"s": case_file.summary, "case": case_file, "step": run.state.step}
 
 
 async def _concession(run: FlowRun) -> Reply:
-    """Put the request to the supervisor at once; their answer comes back as a message."""
+    """Put the request to the supervisor at once (an outbox row written with it); their
+    answer comes back as a message."""
     context = run.context
     user = context.user
     assert user is not None
+    case_file: CaseFile = run.params["case"]
     kinds = frozenset(ApprovalReason(r) for r in run.data.get("kinds") or [])
     proposal = {"detail": run.data.get("detail") or ""}
+    supervisors = await supervisors_of(context, case_file.summary.team_id)
+    draft = _draft(user, case_file, kinds, proposal, None, run.now)
     approval = await context.storage.request_approval(
-        user, run.params["s"].id, kinds, proposal, flow_id=None, notify=None, now=run.now,
-        key=run.key,
+        user, case_file.id, kinds, proposal, flow_id=None,
+        notify=request_calls(context, case_file, draft, supervisors, APPROVAL_SLOT),
+        now=run.now, key=run.key,
     )  # fmt: skip
     if approval is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
-    case_file = await context.storage.get_case(user, approval.case_id)
-    supervisor = await _supervisor_of(context, case_file) if case_file else None
-    if supervisor is not None:
-        await send_request(context, supervisor, approval.id)
-    return Reply(context.render("commit/concession_sent", s=run.params["s"],
-                                name=supervisor.name if supervisor else None))  # fmt: skip
+    wake(context)
+    return Reply(context.render("commit/concession_sent", s=case_file.summary,
+                                name=supervisors[0].name if supervisors else None))  # fmt: skip
 
 
 CONCESSION_FLOW = register(

@@ -67,15 +67,52 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**attempts, 3600))
 
 
+class _Turn:
+    """One run of the outbox at a time per application (two would each keep a chat's order,
+    but not between them); a wake during a run makes it look again once it is done."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.again = False
+
+
+def _turn(context: QingshouContext) -> _Turn:
+    turn = context.bot_data.extra.get("outbox_turn")
+    if not isinstance(turn, _Turn):
+        turn = context.bot_data.extra["outbox_turn"] = _Turn()
+    return turn
+
+
 async def deliver_due(context: QingshouContext) -> int:
-    """Send every due outbox message, a claimed batch at a time; returns how many were sent."""
-    # A failed send here is retried by the outbox itself, not deferred into it again; and the
-    # rate limiter puts these sends in the outbox lane. Tasks started below inherit it.
-    token = delivering.set(True)
-    try:
-        return await _deliver_due(context)
-    finally:
-        delivering.reset(token)
+    """Send every due outbox message, a claimed batch at a time; returns how many were sent.
+
+    Runs one at a time: a second caller (the clock's tick while a woken run is on its way)
+    waits for the first, then runs."""
+    turn = _turn(context)
+    sent = 0
+    async with turn.lock:
+        # A failed send here is retried by the outbox itself, not deferred into it again; and
+        # the rate limiter puts these sends in the outbox lane. Tasks started below inherit it.
+        token = delivering.set(True)
+        try:
+            turn.again = True
+            while turn.again:
+                turn.again = False
+                sent += await _deliver_due(context)
+        finally:
+            delivering.reset(token)
+    return sent
+
+
+def wake(context: QingshouContext) -> None:
+    """Deliver now what was just written for someone who is waiting (an approval request, the
+    supervisor's answer), instead of at the clock's next tick. The row is already in the
+    database: a wake lost to a crash only means it goes out at the next tick after start-up."""
+    turn = _turn(context)
+    if turn.lock.locked():
+        turn.again = True  # the run on its way looks once more before it ends
+        return
+    context.application.create_task(deliver_due(context), name="outbox-wake")
 
 
 class _Tick:
@@ -357,6 +394,11 @@ async def _deliver_call(tick: _Tick, item: OutboxMessage) -> bool:
             item.id, str(exc), now=tick.now(), today=tick.today, blocked=True
         )
     except BadRequest as exc:
+        if "chat not found" in str(exc).lower():
+            # Someone who has not opened the bot's chat yet (a supervisor asked for an
+            # approval before their first /start): kept for them, as a message row is.
+            await _failed(tick, item, exc)
+            return False
         # "message is not modified", a message too old to edit: it will never succeed.
         log.warning("deferred %s %s refused by Telegram: %s", item.method, item.id, exc)
         await storage.mark_failed(item.id, str(exc), now=tick.now(), retry_at=None)

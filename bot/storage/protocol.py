@@ -544,7 +544,7 @@ class CommitmentStore(Protocol):
         needs_approval: frozenset[ApprovalReason],
         proposal: dict[str, Any],
         flow_id: int | None,
-        notify: OutboxCall | None,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
         now: datetime,
         replaces: int | None = None,
         key: str | None = None,
@@ -557,7 +557,7 @@ class CommitmentStore(Protocol):
         'commit', only when ``money_channel`` is set and the amount is above 0; received on
         ``today`` — the local date, pass it — else on the meeting's date, else on the UTC
         date of ``now``), the meeting's agreement flag when agreed, the
-        ``notify`` call (its payload's :data:`APPROVAL_ID` / :data:`COMMITMENT_ID` filled in),
+        ``notify`` calls (their payloads' :data:`APPROVAL_ID` / :data:`COMMITMENT_ID` filled in),
         audit. ``replaces``: a live commitment of the same case, marked 'amended' with its open
         instalments cancelled (a request it still waits on withdrawn) — at once when the new
         one is agreed, on approval when it waits (a rejected amendment leaves the old promise
@@ -593,12 +593,12 @@ class CommitmentStore(Protocol):
         proposal: dict[str, Any],
         *,
         flow_id: int | None,
-        notify: OutboxCall | None,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
         now: datetime,
         key: str | None = None,
     ) -> Approval | None:
         """A request not tied to a commitment (from the case card or /outcome: a fee waiver,
-        ...), pending for the case's team, with the ``notify`` call; None if not theirs."""
+        ...), pending for the case's team, with the ``notify`` calls; None if not theirs."""
 
     async def get_approval(self, approval_id: int) -> Approval | None: ...
 
@@ -609,7 +609,7 @@ class CommitmentStore(Protocol):
         status: ApprovalStatus,
         *,
         counter: dict[str, Any] | None,
-        notify: OutboxCall | None,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
         now: datetime,
         reminders: ReminderPolicy | None = None,
     ) -> Approval | None:
@@ -618,7 +618,7 @@ class CommitmentStore(Protocol):
         (answered before, another team, a collector, a forged id). In the same transaction:
         approved → its commitment agreed (the meeting's agreement flag, the replaced one
         amended); rejected / countered → its commitment rejected, its instalments cancelled;
-        the ``notify`` call (to the collector); audit. With ``reminders``, an approved
+        the ``notify`` calls (to the collector); audit. With ``reminders``, an approved
         commitment's instalments get their reminder rows in the same transaction."""
 
     async def pending_approvals(self, *, team_id: int | None) -> list[Approval]:

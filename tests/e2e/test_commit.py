@@ -148,6 +148,9 @@ async def test_a_collector_who_blocked_the_bot_meanwhile_does_not_break_the_supe
         return stored is not None and stored.blocked_at is not None
 
     await eventually(marked_blocked)
+    # The answer went out through the outbox, which tells the supervisor the collector is out
+    # of reach (and to call them): the answer stands on the card.
+    await boss.expect("张伟 has blocked the bot", timeout=10)
 
 
 async def test_a_counter_offer_is_typed_by_the_supervisor_and_accepted_by_the_collector(world, bot):

@@ -71,3 +71,16 @@ def test_decode_finds_the_route_or_nothing():
     assert decode("nope:1") is None
     assert decode("x" * 65) is None
     assert decode(None) is None
+
+
+def test_a_slot_stands_for_an_id_the_storage_fills_in_and_is_counted_as_the_longest():
+    slotted = Route("tslot", (Int(), Choice(("ok", "no"))))
+    data = slotted.data(callbacks.Slot("{approval_id}"), "ok")
+    assert data == "tslot:{approval_id}:ok"
+    assert slotted.decode(data.replace("{approval_id}", "42")) == (42, "ok")
+    with pytest.raises(CallbackDataError):
+        slotted.data("ok", callbacks.Slot("{approval_id}"))  # only an id may be a slot
+    long = Route("tslot2", (Int(), Int(), Int(), Choice(("x" * 10,))))
+    long.data(1, 2, 3, "x" * 10)  # fits as written...
+    with pytest.raises(CallbackDataError):
+        long.data(callbacks.Slot("{a}"), callbacks.Slot("{b}"), callbacks.Slot("{c}"), "x" * 10)

@@ -87,6 +87,7 @@ def context(storage) -> SimpleNamespace:
         settings=SimpleNamespace(tz=TZ, default_locale="en"),
         renderer=Renderer(TZ),
         bot=FakeBot(),
+        bot_data=SimpleNamespace(extra={}),
     )
 
 
@@ -386,3 +387,19 @@ async def test_rows_queued_while_a_run_sends_go_out_in_that_run(context, monkeyp
     sent, _ = await asyncio.gather(outbox.deliver_due(context), later())
     assert sent == 9
     assert sorted(chat for _, chat, _ in context.bot.sent) == sorted(100 + i for i in range(9))
+
+
+async def test_runs_take_turns_and_a_wake_during_a_run_makes_it_look_again(storage, context):
+    """Two runs at once would each keep a chat's order but not between them: the second waits.
+    A row queued while a run is on its way is sent by that run before it ends."""
+    (uid,) = await people(storage, 1)
+    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    first = asyncio.create_task(outbox.deliver_due(context))
+    await asyncio.sleep(0)
+    assert outbox._turn(context).lock.locked()
+    second = asyncio.create_task(outbox.deliver_due(context))
+    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    outbox.wake(context)  # a run is on its way: no new task, it looks once more
+    assert await first == 2
+    assert await second == 0
+    assert len(context.bot.sent) == 2

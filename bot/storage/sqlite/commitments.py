@@ -184,24 +184,26 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
 
 async def _call(
     db: Tx,
-    call: OutboxCall | None,
+    notify: OutboxCall | Sequence[OutboxCall] | None,
     now: datetime,
     *,
     approval_id: int | None = None,
     commitment_id: int | None = None,
 ) -> None:
-    """Write ``call`` as an outbox row of kind 'call' (the row ``defer_call`` writes)."""
-    if call is None:
-        return
+    """Write each call of ``notify`` as an outbox row of kind 'call' (the row ``defer_call``
+    writes), in the interactive lane: someone is waiting for it."""
+    calls = () if notify is None else (notify,) if isinstance(notify, OutboxCall) else notify
     ids = {slot: str(value) for slot, value in ((APPROVAL_ID, approval_id),
                                                 (COMMITMENT_ID, commitment_id))
            if value is not None}  # fmt: skip
-    payload = _fill(call.payload, ids)
-    await db.execute(
-        "INSERT INTO outbox (user_id, chat_id, kind, method, payload, not_before, created_at) "
-        "VALUES ((SELECT id FROM users WHERE telegram_id = ?1), ?1, 'call', ?2, ?3, ?4, ?4)",
-        (call.chat_id, call.method, json.dumps(payload, ensure_ascii=False), ts(now)),
-    )
+    for call in calls:
+        payload = _fill(call.payload, ids)
+        await db.execute(
+            "INSERT INTO outbox (user_id, chat_id, kind, method, payload, not_before, "
+            "created_at, priority) "
+            "VALUES ((SELECT id FROM users WHERE telegram_id = ?1), ?1, 'call', ?2, ?3, ?4, ?4, 0)",
+            (call.chat_id, call.method, json.dumps(payload, ensure_ascii=False), ts(now)),
+        )
 
 
 async def _end_instalments(db: Tx, commitment_id: int) -> None:
@@ -344,7 +346,7 @@ class SqliteCommitments(Engine):
         needs_approval: frozenset[ApprovalReason],
         proposal: dict[str, Any],
         flow_id: int | None,
-        notify: OutboxCall | None,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
         now: datetime,
         replaces: int | None = None,
         key: str | None = None,
@@ -506,7 +508,7 @@ class SqliteCommitments(Engine):
         proposal: dict[str, Any],
         *,
         flow_id: int | None,
-        notify: OutboxCall | None,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
         now: datetime,
         key: str | None = None,
     ) -> Approval | None:
@@ -540,7 +542,7 @@ class SqliteCommitments(Engine):
         status: ApprovalStatus,
         *,
         counter: dict[str, Any] | None,
-        notify: OutboxCall | None,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
         now: datetime,
         reminders: ReminderPolicy | None = None,
     ) -> Approval | None:
