@@ -243,3 +243,22 @@ async def test_a_concession_asked_from_the_card_reaches_the_supervisor_and_the_a
     await boss.press("❌ Reject")
     await boss.expect("You rejected this request.")
     await zhang.expect("did not approve your commitment request", timeout=10)
+
+
+async def test_a_supervisor_who_never_opened_the_chat_gets_the_request_after_their_start(
+    world, bot
+):
+    zhang, _cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await _ask_for_approval(zhang)  # the bot cannot write to 组长 yet: Telegram says no chat
+    await world.settle()
+    await world.tick()
+    await boss.send("/start")
+    await world.settle()
+    await world.tick()  # the request kept for them first, then the greeting queued behind it
+    # Worded when it was asked, before the bot knew their language: the default one.
+    request = await boss.expect("张伟请示批准", timeout=10)
+    await boss.expect("Welcome back, 组长.")
+    await boss.press("✅ 批准", request)
+    await boss.expect("You approved this request.")
+    await zhang.expect("approved your commitment request", timeout=10)
