@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -153,10 +154,15 @@ async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
                 )
             await one_case_each(storage, team.id, [f"User{uid}" for uid in users], now=now)
             await storage.close()
+            # Each qingshou bot gets its own copy of the database, as in production (one bot
+            # token per database): Telegram numbers updates per bot, so a second bot's updates
+            # would carry ids the first one's inbox has marked handled already.
+            dbs = {"qingshou": db, "qingshou-paced": Path(tmp) / "paced.db"}
+            shutil.copyfile(db, dbs["qingshou-paced"])
 
             kinds = ["echo", "qingshou"] + (["qingshou-paced"] if paced else [])
             for kind in kinds:
-                proc = await start_bot(kind, emu, None if kind == "echo" else db)
+                proc = await start_bot(kind, emu, dbs.get(kind))
                 try:
                     # Warm up (imports, connection pools, template compilation), then measure.
                     await drive(emu, kind, users[:5], 2, "/help")
@@ -206,7 +212,7 @@ def main() -> None:
         f"{per_ours * 1000:.2f} ms, echo {per_echo * 1000:.2f} ms, ratio {per_ours / per_echo:.1f}"
     )
     if len(results) > 2:
-        print("(qingshou-paced keeps Telegram's limits: ~25 messages/s overall by design)")
+        print("(qingshou-paced keeps Telegram's limits by design: <= 30 msg/s overall, 1/s a chat)")
 
 
 if __name__ == "__main__":
