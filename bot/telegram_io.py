@@ -532,6 +532,21 @@ def _close(coroutine: Awaitable[Any]) -> None:
         close()
 
 
+#: How long a handled update stays in the inbox. Telegram keeps an update it was not told of
+#: for at most 24 hours, so none older can come again; and after a week without updates it
+#: numbers the next one at random, which must not meet an id still held here (it would be
+#: taken for one handled before and dropped). Also: what people typed is not kept for ever.
+INBOX_KEEP = timedelta(days=2)
+
+
+async def prune_inbox(storage: Storage, now: datetime) -> int:
+    """Delete the handled updates older than :data:`INBOX_KEEP` (the clock's hourly job)."""
+    pruned = await storage.prune_inbox(before=now - INBOX_KEEP)
+    if pruned:
+        log.info("inbox: %d handled updates older than %s deleted", pruned, INBOX_KEEP)
+    return pruned
+
+
 async def replay_inbox(app: Application[Any, Any, Any, Any, Any, Any], storage: Storage) -> int:
     """Queue the updates stored but never handled (a crash), oldest first, ahead of new ones.
 

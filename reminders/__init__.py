@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.telegram_io import prune_inbox
 from reminders import approvals, digest, due, outbox
 from reminders.due import REMINDERS_JOB
 
 if TYPE_CHECKING:
     from bot.app import QingshouApp
+    from bot.context import QingshouContext
 
 #: The outbox job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
 OUTBOX_JOB = "outbox"
@@ -20,7 +22,9 @@ DIGEST_JOB = "digest"
 #: the bot was down goes out within a minute of start-up (not in the first seconds, which
 #: belong to the updates that waited).
 DIGEST_FIRST = 60
-__all__ = ["APPROVALS_JOB", "DIGEST_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
+#: Handled updates older than ``bot.telegram_io.INBOX_KEEP`` leave the inbox, hourly.
+INBOX_JOB = "inbox-prune"
+__all__ = ["APPROVALS_JOB", "DIGEST_JOB", "INBOX_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
 
 
 def schedule(app: QingshouApp) -> None:
@@ -53,3 +57,13 @@ def schedule(app: QingshouApp) -> None:
         digest.send_due, interval=60, first=DIGEST_FIRST, name=DIGEST_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )  # fmt: skip
+    # The inbox keeps handled updates only while Telegram could send them again (see
+    # bot.telegram_io.INBOX_KEEP); the first pass soon after start-up, out of the replay's way.
+    app.job_queue.run_repeating(
+        _prune_inbox, interval=3600, first=300, name=INBOX_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )  # fmt: skip
+
+
+async def _prune_inbox(context: QingshouContext) -> int:
+    return await prune_inbox(context.storage, context.clock.now())

@@ -381,6 +381,14 @@ class BotState:
         self.update_signal.fire()
         return update_id
 
+    def restart_update_ids(self, first: int) -> None:
+        """Number the next updates from ``first``: Telegram does so, at random, after a week
+        without updates ("identifier of the next update will be chosen randomly instead of
+        sequentially"), so a bot must not take a lower id for an old one."""
+        if first < 1:
+            raise ValueError("update ids are positive")
+        self._next_update_id = first
+
     def set_allowed_updates(self, allowed: list[str]) -> None:
         """Remember the filter for updates created from now on.
 

@@ -332,8 +332,10 @@ class FlowStore(Protocol):
         (and nothing changed) when there is no waiting flow."""
 
     async def flow_consumed(self, user_id: int, update_id: int) -> FlowState | None:
-        """The person's latest flow (any status) that already acted on ``update_id`` or a
-        later update: a replayed update it matches was handled before."""
+        """The person's latest flow (any status) that last acted on ``update_id`` exactly: a
+        replayed update it matches was handled before (one chat's updates are handled one
+        at a time, so only the last can be replayed). Not "or a later one": after a week
+        without updates Telegram numbers the next one at random, possibly lower."""
 
     async def effect_result(self, key: str) -> dict[str, Any] | None:
         """What the write done under idempotency ``key`` returned, or None if none was."""

@@ -117,3 +117,37 @@ async def test_a_notice_for_someone_who_never_opened_the_chat_waits_for_their_fi
     await zhang.expect("Welcome")
     assert await world.tick() == 1  # his notice was kept, not dropped
     await zhang.expect("gave 张三 (HT1) to 李娜")
+
+
+async def test_after_a_quiet_week_updates_numbered_anew_are_handled_not_taken_for_old_ones(
+    world, bot, clock
+):
+    """Telegram numbers the next update at random after a week without updates. A lower id
+    than one handled before is a new message: the note is saved, nothing is dropped."""
+    from datetime import timedelta
+
+    from reminders import INBOX_JOB
+
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    for text in ("第一次：电话未接", "第二次：约了周三"):
+        await zhang.send("/note HT1")
+        await zhang.expect("Send the note")
+        await zhang.send(text)
+        await zhang.expect("Note saved")
+    cid = (await world.storage.import_snapshot())["HT1"].case_id
+    assert await world.storage.count_notes(cid) == 2
+    handled = (await world.storage.inbox_counts())["handled"]
+    assert handled >= 4
+
+    clock.advance(timedelta(days=8))  # a quiet week: the inbox job lets the old ones go
+    (job,) = bot.job_queue.get_jobs_by_name(INBOX_JOB)
+    assert await job.callback(bot.context_types.context.from_job(job, bot)) == handled
+    world.emulator.bot().restart_update_ids(2)  # below the ids the note flows acted on
+    await zhang.send("/note HT1")
+    await zhang.expect("Send the note")
+    await zhang.send("第三次：上门，答应月底前还")
+    saved = await zhang.expect("Note saved")
+    assert "第三次" in saved.text
+    assert await world.storage.count_notes(cid) == 3

@@ -191,10 +191,12 @@ class SqliteFlows(Engine):
         return _flow(row)
 
     async def flow_consumed(self, user_id: int, update_id: int) -> FlowState | None:
-        """The person's latest flow (any status) that already acted on ``update_id`` or a
-        later update: a replayed update it matches was handled before."""
+        """The person's latest flow (any status) that last acted on ``update_id``: a replayed
+        update it matches was handled before. Exactly that id, never "that id or later":
+        Telegram picks the next update id at random after a week without updates, so a new
+        update may well carry a lower id than one handled before."""
         row = await self._fetchone(
-            f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND last_update_id >= ? "
+            f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND last_update_id = ? "
             "ORDER BY updated_at DESC, id DESC LIMIT 1",
             (user_id, update_id),
         )
