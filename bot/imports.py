@@ -20,11 +20,13 @@ renders and replies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import gc
 import io
 import logging
 import multiprocessing
+import os
 import threading
 import time
 import traceback
@@ -202,6 +204,11 @@ class ImportLimits:
         return cls(max_rows=settings.import_max_rows)
 
 
+#: How much lower than the bot a reader child runs (``nice``): a file being parsed takes the
+#: CPU the bot leaves, not the other way round.
+CHILD_NICENESS = 10
+
+
 def _child(
     conn: Connection,
     memory_bytes: int | None,
@@ -218,6 +225,9 @@ def _child(
     # Short-lived, memory-capped, and what it builds has no cycles: the cyclic collector would
     # only rescan the growing heap again and again (a third of the parse and pickling time).
     gc.disable()
+    # Behind the bot for the CPU: on a small server the parse must not slow everyone's replies.
+    with contextlib.suppress(AttributeError, OSError):  # no nice() on this platform
+        os.nice(CHILD_NICENESS)
     if memory_bytes is not None:
         try:
             import resource
