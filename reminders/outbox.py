@@ -68,8 +68,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class _Turn:
-    """One run of the outbox at a time per application (two would each keep a chat's order,
-    but not between them); a wake during a run makes it look again once it is done."""
+    """One run of the outbox at a time in this process; a wake during a run makes it look
+    again once it is done. (Order is not what it guards: the claim never gives a chat's later
+    row to one sender while another holds an earlier one, across processes too. It keeps
+    wakes from piling runs on the clock's, and a tick's count its own.)"""
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
