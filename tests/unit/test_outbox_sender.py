@@ -390,8 +390,8 @@ async def test_rows_queued_while_a_run_sends_go_out_in_that_run(context, monkeyp
 
 
 async def test_runs_take_turns_and_a_wake_during_a_run_makes_it_look_again(storage, context):
-    """Two runs at once would each keep a chat's order but not between them: the second waits.
-    A row queued while a run is on its way is sent by that run before it ends."""
+    """A second run waits for the first (wakes do not pile runs up), and a row queued while a
+    run is on its way is sent by that run before it ends."""
     (uid,) = await people(storage, 1)
     await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
     first = asyncio.create_task(outbox.deliver_due(context))
