@@ -147,6 +147,11 @@ async def _post_init(app: QingshouApp) -> None:
     data.bot_username = app.bot.username
     await data.storage.set_meta("bot_username", app.bot.username)
     await set_default_menu(app.bot, data.renderer)
+    # The inbox holds this bot's update ids: another bot's (the database moved from a test
+    # bot to the real one) would be taken for updates seen before.
+    dropped = await data.storage.bind_inbox(app.bot.id, now=now)
+    if dropped:
+        log.warning("this database held another bot's updates: %d handled ones deleted", dropped)
     # What was received but not handled before a crash comes first, in order per chat.
     limiter = app.bot.rate_limiter
     if isinstance(limiter, ResilientRateLimiter):

@@ -366,6 +366,14 @@ class InboxStore(Protocol):
     async def prune_inbox(self, *, before: datetime) -> int:
         """Delete handled updates received before ``before``; how many."""
 
+    async def bind_inbox(self, bot_id: int, *, now: datetime) -> int:
+        """Tie the inbox to the bot whose updates it holds (Telegram numbers updates per bot).
+        When ``bot_id`` is not the bot it held (the database moved from a test bot to the real
+        one, say), the handled and set-aside updates are another numbering's and are deleted,
+        so that a new update with the same id is not taken for one seen before (nor for a
+        replay of the update a flow last acted on); pending ones stay, to be handled. How
+        many were deleted (0 on the first call and for the same bot)."""
+
 
 class OutboxStore(Protocol):
     """Messages to send later or to someone else, and Bot API calls deferred past their retries.

@@ -139,3 +139,11 @@ async def test_two_concurrent_advances_of_one_version_one_wins(storage, uid):
           for i in range(5))
     )  # fmt: skip
     assert sum(r is not None for r in results) == 1
+
+
+async def test_a_flows_last_update_is_forgotten_when_the_inbox_moves_to_another_bot(storage, uid):
+    await storage.start_flow(uid, "note", "text", {}, now=NOW, expires_at=LATER, update_id=5)
+    await storage.bind_inbox(111, now=NOW)
+    assert await storage.flow_consumed(uid, 5) is not None  # the same bot: a replay
+    await storage.bind_inbox(222, now=NOW)
+    assert await storage.flow_consumed(uid, 5) is None  # the new bot's update 5 is new

@@ -63,3 +63,20 @@ async def test_prune_deletes_only_handled_updates_received_before(storage):
     assert await storage.prune_inbox(before=LATER) == 0
     # A pruned update fetched again would be stored again: prune only what Telegram forgot.
     assert await storage.store_updates([_u(1)], now=LATER) == [1]
+
+
+async def test_the_inbox_is_bound_to_one_bots_numbering(storage):
+    """Telegram numbers updates per bot: a database moved to another bot forgets the handled
+    updates of the first (the new bot's update 1 is not the old one's), keeps the pending."""
+    await storage.store_updates([_u(1), _u(2), _u(3)], now=NOW)
+    await storage.claim_update(1)
+    await storage.finish_update(1, now=NOW)
+    await storage.set_aside_update(2, "poison", now=NOW)
+    assert await storage.bind_inbox(111, now=NOW) == 0  # the first bot
+    assert await storage.bind_inbox(111, now=LATER) == 0  # the same bot again
+    assert await storage.inbox_counts() == {"pending": 1, "handled": 1, "set_aside": 1}
+    assert await storage.bind_inbox(222, now=LATER) == 2  # another bot
+    assert await storage.inbox_counts() == {"pending": 1, "handled": 0, "set_aside": 0}
+    assert await storage.store_updates([_u(1), _u(2), _u(3)], now=LATER) == [1, 2]
+    assert [i.update_id for i in await storage.pending_updates()] == [1, 2, 3]
+    assert await storage.bind_inbox(222, now=LATER) == 0

@@ -151,3 +151,36 @@ async def test_after_a_quiet_week_updates_numbered_anew_are_handled_not_taken_fo
     saved = await zhang.expect("Note saved")
     assert "第三次" in saved.text
     assert await world.storage.count_notes(cid) == 3
+
+
+async def test_a_database_moved_to_another_bot_answers_that_bots_updates(world, emulator, settings):
+    """A test bot first, then the real one on the same database: Telegram numbers each bot's
+    updates from its own start, so the new bot's first updates carry ids the inbox has seen.
+    They are answered, not skipped as handled."""
+    from bot.emulator import Person
+    from tests.e2e.conftest import TOKEN
+    from tests.e2e.process import BotProcess
+
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    first = BotProcess(emulator, TOKEN, settings.db_path)
+    await first.start()
+    try:
+        for _ in range(3):
+            await zhang.send("/whoami")
+            await zhang.expect("Role", timeout=10)
+    finally:
+        await first.stop()
+
+    token = "444444444:" + "N" * 35
+    emulator.add_bot(token, username="qingshou_real_bot", first_name="qingshou")
+    second = BotProcess(emulator, token, settings.db_path)
+    await second.start()
+    try:
+        again = Person(world.client, zhang.id, bot=token)
+        for _ in range(3):
+            await again.send("/whoami")
+            await again.expect("Role", timeout=10)
+    finally:
+        await second.stop()
+    assert "another bot's updates: 3 handled ones deleted" in "".join(second.log)
+    assert first.tracebacks() == second.tracebacks() == []

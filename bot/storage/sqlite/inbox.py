@@ -14,6 +14,8 @@ from bot.storage.records import InboxItem, InboxUpdate
 from bot.storage.sqlite.engine import Engine, ts
 
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
+#: The meta key naming the bot whose update ids the inbox holds.
+BOT_KEY = "inbox_bot_id"
 
 
 class SqliteInbox(Engine):
@@ -84,3 +86,23 @@ class SqliteInbox(Engine):
             "DELETE FROM inbox WHERE handled_at IS NOT NULL AND received_at < ?", (ts(before),)
         )
         return done.rowcount
+
+    async def bind_inbox(self, bot_id: int, *, now: datetime) -> int:
+        async with self._tx() as db:
+            row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (BOT_KEY,))
+            dropped = 0
+            if row is not None and str(row[0]) != str(bot_id):
+                done = await db.execute(
+                    "DELETE FROM inbox WHERE handled_at IS NOT NULL OR set_aside_at IS NOT NULL"
+                )
+                dropped = done.rowcount
+                # A flow's last update id told a replay from a new message: not across bots.
+                await db.execute("UPDATE flows SET last_update_id = NULL")
+                await db.audit(now, None, "inbox_rebound", "bot", bot_id,
+                               {"was": str(row[0]), "deleted": dropped})  # fmt: skip
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (BOT_KEY, str(bot_id)),
+            )
+        return dropped
