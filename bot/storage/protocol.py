@@ -634,9 +634,20 @@ class CommitmentStore(Protocol):
     async def pending_approvals(self, *, team_id: int | None) -> list[Approval]:
         """Unanswered requests of a team (all teams: None), oldest first."""
 
-    async def approvals_to_remind(self, *, asked_before: datetime, now: datetime) -> list[Approval]:
-        """Pending requests made before ``asked_before`` and never reminded: each is marked
-        reminded at ``now`` in the same transaction, so it is returned once."""
+    async def approvals_to_remind(self, *, asked_before: datetime) -> list[Approval]:
+        """Pending requests made before ``asked_before`` and never reminded, oldest first (a
+        read: :meth:`remind_approval` marks each)."""
+
+    async def remind_approval(
+        self,
+        approval_id: int,
+        *,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
+        now: datetime,
+    ) -> bool:
+        """Mark a pending, never-reminded request reminded at ``now`` and write the ``notify``
+        calls, in one transaction (compare-and-set): False, nothing written, when it was
+        reminded or answered meanwhile (another process, a tick run twice)."""
 
 
 class ExportStore(Protocol):

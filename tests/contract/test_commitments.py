@@ -411,18 +411,25 @@ async def test_a_request_without_a_commitment(world):
     assert done.status is ApprovalStatus.APPROVED
 
 
-async def test_approvals_to_remind_are_returned_once(world):
+async def test_approvals_to_remind_are_reminded_once_with_their_calls(world):
     s, p, mine, _ = world
     _, early = await _waiting(s, p, mine)
     fee = frozenset({ApprovalReason.FEE_WAIVER})
     late = await s.request_approval(p["zhang"], mine, fee, {}, flow_id=None, notify=None,
                                     now=NOW + timedelta(minutes=20))  # fmt: skip
     at = NOW + timedelta(minutes=30)
-    due = await s.approvals_to_remind(asked_before=at - timedelta(minutes=15), now=at)
-    assert [(a.id, a.reminded_at) for a in due] == [(early.id, at)]
-    assert await s.approvals_to_remind(asked_before=at - timedelta(minutes=15), now=at) == []
+    due = await s.approvals_to_remind(asked_before=at - timedelta(minutes=15))
+    assert [a.id for a in due] == [early.id]
+    before = await calls(s)
+    assert await s.remind_approval(early.id, notify=[to_boss("again?")], now=at)
+    assert not await s.remind_approval(early.id, notify=[to_boss("again?")], now=at)  # once
+    after = await calls(s)
+    assert len(after) == len(before) + 1
+    (button, _) = after[-1].payload["reply_markup"]["inline_keyboard"][0]
+    assert (after[-1].payload["text"], button["callback_data"]) == ("again?", f"apv.ok:{early.id}")
+    assert (await s.get_approval(early.id)).reminded_at == at
+    assert await s.approvals_to_remind(asked_before=at - timedelta(minutes=15)) == []
     later = NOW + timedelta(hours=2)
-    assert [a.id for a in await s.approvals_to_remind(asked_before=later, now=later)] == [late.id]
-    assert await s.approvals_to_remind(asked_before=later, now=later) == []
+    assert [a.id for a in await s.approvals_to_remind(asked_before=later)] == [late.id]
     # Still pending: they wait for the digest.
     assert {a.id for a in await s.pending_approvals(team_id=None)} == {early.id, late.id}

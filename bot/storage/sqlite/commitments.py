@@ -600,24 +600,33 @@ class SqliteCommitments(Engine):
             )
         return [_approval(r) for r in rows]
 
-    async def approvals_to_remind(self, *, asked_before: datetime, now: datetime) -> list[Approval]:
-        """Pending, never reminded, asked before ``asked_before``: marked reminded at ``now``
-        in the same transaction (each is returned once), oldest first."""
-        async with self._tx() as db:
-            marked = await db.fetchall(
-                "UPDATE approvals SET reminded_at = ? WHERE status = 'pending' "
-                "AND reminded_at IS NULL AND requested_at < ? RETURNING id",
-                (ts(now), ts(asked_before)),
-            )
-            if not marked:
-                return []
-            ids = [r[0] for r in marked]
-            rows = await db.fetchall(
-                _APPROVAL_SQL + f"WHERE a.id IN ({','.join('?' * len(ids))}) "
-                "ORDER BY a.requested_at, a.id",
-                ids,
-            )
+    async def approvals_to_remind(self, *, asked_before: datetime) -> list[Approval]:
+        """Pending, never reminded, asked before ``asked_before``; oldest first."""
+        rows = await self._fetchall(
+            _APPROVAL_SQL + "WHERE a.status = 'pending' AND a.reminded_at IS NULL "
+            "AND a.requested_at < ? ORDER BY a.requested_at, a.id",
+            (ts(asked_before),),
+        )
         return [_approval(r) for r in rows]
+
+    async def remind_approval(
+        self,
+        approval_id: int,
+        *,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
+        now: datetime,
+    ) -> bool:
+        """Mark it reminded and write the calls in one transaction, once (compare-and-set)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE approvals SET reminded_at = ? WHERE id = ? AND status = 'pending' "
+                "AND reminded_at IS NULL",
+                (ts(now), approval_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            await _call(db, notify, now, approval_id=approval_id)
+        return True
 
 
 async def _insert_approval(
