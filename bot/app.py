@@ -151,7 +151,7 @@ async def _post_init(app: QingshouApp) -> None:
     # bot to the real one) would be taken for updates seen before.
     dropped = await data.storage.bind_inbox(app.bot.id, now=now)
     if dropped:
-        log.warning("this database held another bot's updates: %d handled ones deleted", dropped)
+        log.warning("this database held another bot's updates: %d deleted", dropped)
     # What was received but not handled before a crash comes first, in order per chat.
     limiter = app.bot.rate_limiter
     if isinstance(limiter, ResilientRateLimiter):

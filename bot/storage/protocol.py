@@ -350,7 +350,7 @@ class InboxStore(Protocol):
         update already stored is ignored), in the order given."""
 
     async def pending_updates(self, *, limit: int = 1000) -> list[InboxItem]:
-        """Stored updates neither handled nor set aside, by update id."""
+        """Stored updates neither handled nor set aside, in the order they came."""
 
     async def claim_update(self, update_id: int) -> int | None:
         """Count one more attempt at a pending update: the attempts so far, or None when it
@@ -364,15 +364,16 @@ class InboxStore(Protocol):
     async def inbox_counts(self) -> dict[str, int]: ...
 
     async def prune_inbox(self, *, before: datetime) -> int:
-        """Delete handled updates received before ``before``; how many."""
+        """Delete handled updates received before ``before`` (how many), and the idempotency
+        keys made of update ids (``update:<id>``) as old."""
 
     async def bind_inbox(self, bot_id: int, *, now: datetime) -> int:
         """Tie the inbox to the bot whose updates it holds (Telegram numbers updates per bot).
         When ``bot_id`` is not the bot it held (the database moved from a test bot to the real
-        one, say), the handled and set-aside updates are another numbering's and are deleted,
-        so that a new update with the same id is not taken for one seen before (nor for a
-        replay of the update a flow last acted on); pending ones stay, to be handled. How
-        many were deleted (0 on the first call and for the same bot)."""
+        one, say), everything made of the other numbering goes: the inbox's rows (handled ones
+        would hide the new bot's updates of the same ids; pending ones cannot be answered
+        through another bot), the ``update:<id>`` idempotency keys and the flows' last update
+        ids. How many were deleted (0 on the first call and for the same bot)."""
 
 
 class OutboxStore(Protocol):

@@ -221,3 +221,22 @@ async def test_two_imports_planned_before_either_writes_do_not_collide(world):
     assert [(m.user_id, m.template, m.params["count"]) for m in due] == [
         (wang.id, "imports/new_cases", 1)
     ]
+
+
+async def test_keys_made_of_update_ids_leave_with_the_inbox(world):
+    """A one-message /note is keyed by its update id: after the inbox lets old updates go (or
+    the database moves to another bot) a renumbered update with that id is a new note."""
+    s, p = world
+    case = (await s.list_cases(p["zhang"]))[0]
+    assert await s.add_note(p["zhang"], case.id, "电话未接", now=NOW, key="update:900")
+    assert await s.add_note(p["zhang"], case.id, "上门", now=NOW, key="flow:7:3")
+    assert await s.prune_inbox(before=NOW) == 0
+    assert await s.effect_result("update:900") is not None  # not older than the cut
+    await s.prune_inbox(before=NOW + timedelta(days=3))
+    assert await s.effect_result("update:900") is None
+    assert await s.effect_result("flow:7:3") is not None  # other keys stay
+    assert await s.add_note(p["zhang"], case.id, "又没接", now=NOW, key="update:900")
+    await s.bind_inbox(1, now=NOW)
+    await s.bind_inbox(2, now=NOW)  # another bot: its update 900 is not this one
+    assert await s.effect_result("update:900") is None
+    assert await s.effect_result("flow:7:3") is not None

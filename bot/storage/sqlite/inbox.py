@@ -16,6 +16,11 @@ from bot.storage.sqlite.engine import Engine, ts
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 #: The meta key naming the bot whose update ids the inbox holds.
 BOT_KEY = "inbox_bot_id"
+#: Rows a prune deletes per transaction.
+PRUNE_BATCH = 5000
+#: Idempotency keys made of an update's id (a one-message /note, an /invite): a range on the
+#: primary key, so the index finds them.
+_UPDATE_KEYS = "key >= 'update:' AND key < 'update;'"
 
 
 class SqliteInbox(Engine):
@@ -40,10 +45,11 @@ class SqliteInbox(Engine):
         return list(dict.fromkeys(u.update_id for u in updates if u.update_id in new))
 
     async def pending_updates(self, *, limit: int = 1000) -> list[InboxItem]:
-        """Stored updates neither handled nor set aside, by update id."""
+        """Stored updates neither handled nor set aside, in the order they came (by update id
+        within a batch: Telegram may renumber from a random id after a quiet week)."""
         rows = await self._fetchall(
             "SELECT update_id, chat_id, payload, attempts, received_at FROM inbox "
-            f"WHERE {_PENDING} ORDER BY update_id LIMIT ?",
+            f"WHERE {_PENDING} ORDER BY received_at, update_id LIMIT ?",
             (limit,),
         )
         return [InboxItem(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
@@ -81,21 +87,35 @@ class SqliteInbox(Engine):
         return {"pending": int(row[0]), "handled": int(row[1]), "set_aside": int(row[2])}
 
     async def prune_inbox(self, *, before: datetime) -> int:
-        """Delete handled updates received before ``before``; how many."""
-        done = await self._execute(
-            "DELETE FROM inbox WHERE handled_at IS NOT NULL AND received_at < ?", (ts(before),)
-        )
-        return done.rowcount
+        """Delete handled updates received before ``before``, and the idempotency keys made
+        of update ids (``update:<id>``) as old: a renumbered update must meet neither. In
+        batches, each its own short transaction, so the first prune of a large inbox never
+        holds the write lock for long."""
+        total = 0
+        for sql in (
+            "DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM inbox "
+            "WHERE handled_at IS NOT NULL AND received_at < ?1 LIMIT ?2)",
+            "DELETE FROM effects WHERE rowid IN (SELECT rowid FROM effects "
+            f"WHERE {_UPDATE_KEYS} AND at < ?1 LIMIT ?2)",
+        ):
+            while True:
+                done = await self._execute(sql, (ts(before), PRUNE_BATCH))
+                if sql.startswith("DELETE FROM inbox"):
+                    total += done.rowcount
+                if done.rowcount < PRUNE_BATCH:
+                    break
+        return total
 
     async def bind_inbox(self, bot_id: int, *, now: datetime) -> int:
         async with self._tx() as db:
             row = await db.fetchone("SELECT value FROM meta WHERE key = ?", (BOT_KEY,))
             dropped = 0
             if row is not None and str(row[0]) != str(bot_id):
-                done = await db.execute(
-                    "DELETE FROM inbox WHERE handled_at IS NOT NULL OR set_aside_at IS NOT NULL"
-                )
+                # Another bot's numbering, every row of it: handled ones would hide the new
+                # bot's updates of the same ids, pending ones cannot be answered through it.
+                done = await db.execute("DELETE FROM inbox")
                 dropped = done.rowcount
+                await db.execute(f"DELETE FROM effects WHERE {_UPDATE_KEYS}")
                 # A flow's last update id told a replay from a new message: not across bots.
                 await db.execute("UPDATE flows SET last_update_id = NULL")
                 await db.audit(now, None, "inbox_rebound", "bot", bot_id,
