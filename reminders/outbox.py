@@ -114,6 +114,8 @@ def wake(context: QingshouContext) -> None:
     if turn.lock.locked():
         turn.again = True  # the run on its way looks once more before it ends
         return
+    if not context.application.running:
+        return  # shutting down: a task now would not be awaited; the row waits for start-up
     context.application.create_task(deliver_due(context), name="outbox-wake")
 
 
