@@ -301,8 +301,15 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
     case_file = await context.storage.get_case(user, run.case_id or 0)
     if case_file is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
-    check = _check(run)
     supervisors = await supervisors_of(context, case_file.summary.team_id)
+    named = supervisors[0].name if supervisors else None
+    # Asked already, and the bot was killed before the flow could remember it: a replay, or
+    # the step entered again, must not make a second commitment and request.
+    for waiting in await context.storage.pending_approvals(team_id=case_file.summary.team_id):
+        if waiting.flow_id == run.state.id:
+            return {"approval_id": waiting.id, "commitment_id": waiting.commitment_id,
+                    "_supervisor": named}  # fmt: skip
+    check = _check(run)
     proposal = _proposal(run, check)
     reasons = frozenset(ApprovalReason(r) for r in check.reasons)
     draft = _draft(user, case_file, reasons, proposal, run.state.id, run.now)
@@ -323,7 +330,7 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
         return Reply(context.render("commit/lost", text="", data=run.data))
     wake(context)
     return {"approval_id": stored.approval_id, "commitment_id": stored.id,
-            "_supervisor": supervisors[0].name if supervisors else None}  # fmt: skip
+            "_supervisor": named}  # fmt: skip
 
 
 #: The approval's id in the buttons of a request written with it (the storage fills it in).

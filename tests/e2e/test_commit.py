@@ -262,3 +262,34 @@ async def test_a_supervisor_who_never_opened_the_chat_gets_the_request_after_the
     await boss.press("✅ 批准", request)
     await boss.expect("You approved this request.")
     await zhang.expect("approved your commitment request", timeout=10)
+
+
+async def test_a_request_stored_before_a_crash_is_not_made_twice_when_the_step_comes_again(
+    world, bot
+):
+    """The bot stored the commitment and its request, then died before the flow remembered
+    the request's id: entering the step again (⏳ Waiting, a replay) finds that request."""
+    zhang, cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)
+    await boss.expect("Approval asked by 张伟", timeout=10)
+    me = world.members[zhang.id].id
+    state = await world.storage.open_flow(me)
+    forgotten = {k: v for k, v in state.data.items() if k not in ("approval_id", "commitment_id")}
+    state = await world.storage.advance_flow(
+        state.id, state.version, step=state.step, data=forgotten, now=world.clock.now()
+    )
+    await zhang.press("⏳ Waiting for the answer")  # of the version before: moved on
+    await zhang.expect_toast()
+    asked = await zhang.expect("Asked 组长 for approval")  # the question, as it is now
+    await zhang.press("⏳ Waiting for the answer", asked)  # the step comes again
+    await zhang.expect("Asked 组长 for approval")
+    await world.settle()
+    await world.tick()
+    await world.assert_silent(boss)  # no second request
+    (pending,) = await _commitments(world, cid)
+    assert pending.status is CommitmentStatus.PENDING_APPROVAL
+    assert len(await world.storage.pending_approvals(team_id=None)) == 1
+    assert (await world.storage.open_flow(me)).data["approval_id"] == pending.approval_id
