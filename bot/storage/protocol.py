@@ -504,7 +504,8 @@ class PrepStore(Protocol):
 
 #: In an :class:`OutboxCall`'s payload, these texts are replaced by the id of the approval and of
 #: the commitment the same transaction writes (the buttons of an approval request carry the
-#: approval's id, which does not exist before the transaction does).
+#: approval's id, which does not exist before the transaction does). Never in a message's
+#: ``text`` or ``caption``: those hold what people typed, kept as typed.
 APPROVAL_ID = "{approval_id}"
 COMMITMENT_ID = "{commitment_id}"
 

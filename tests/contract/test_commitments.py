@@ -411,6 +411,29 @@ async def test_a_request_without_a_commitment(world):
     assert done.status is ApprovalStatus.APPROVED
 
 
+async def test_id_slots_are_not_filled_in_what_people_typed(world):
+    s, p, mine, _ = world
+    fee = frozenset({ApprovalReason.FEE_WAIVER})
+    typed = f"免除占用费 {APPROVAL_ID}"  # a collector's words that happen to look like a slot
+    call = OutboxCall(
+        3,
+        "sendMessage",
+        {
+            "chat_id": 3,
+            "text": typed,
+            "reply_markup": {
+                "inline_keyboard": [[{"text": typed, "callback_data": f"apv.ok:{APPROVAL_ID}"}]]
+            },
+        },
+    )
+    asked = await s.request_approval(p["zhang"], mine, fee, {"detail": typed}, flow_id=None,
+                                     notify=call, now=NOW)  # fmt: skip
+    [row] = await calls(s)
+    (button,) = row.payload["reply_markup"]["inline_keyboard"][0]
+    assert (row.payload["text"], button["text"]) == (typed, typed)
+    assert button["callback_data"] == f"apv.ok:{asked.id}"
+
+
 async def test_approvals_to_remind_are_reminded_once_with_their_calls(world):
     s, p, mine, _ = world
     _, early = await _waiting(s, p, mine)

@@ -169,14 +169,20 @@ async def _one_approval(db: Tx, approval_id: int) -> Approval | None:
     return None if row is None else _approval(row)
 
 
+#: Payload fields that hold what people wrote (a concession's detail, a note): never filled,
+#: so a collector who types "{approval_id}" keeps their words.
+_WORDS = frozenset({"text", "caption"})
+
+
 def _fill(value: Any, ids: dict[str, str]) -> Any:
-    """``value`` with the id slots of its strings filled in (dicts and lists walked)."""
+    """``value`` with the id slots of its strings filled in (dicts and lists walked), except
+    in the message's words."""
     if isinstance(value, str):
         for slot, text in ids.items():
             value = value.replace(slot, text)
         return value
     if isinstance(value, dict):
-        return {k: _fill(v, ids) for k, v in value.items()}
+        return {k: v if k in _WORDS else _fill(v, ids) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_fill(v, ids) for v in value]
     return value
