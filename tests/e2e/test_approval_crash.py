@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.domain.commitments import ApprovalStatus, CommitmentStatus
-from bot.domain.people import Role
 from bot.storage.testing import execute_file
-from tests.e2e.test_commit import _ask_for_approval, _prepared_case
+from tests.e2e.test_commit import _asked
 
 TOLD = "approved your commitment request"
 
@@ -20,12 +19,7 @@ TOLD = "approved your commitment request"
 async def test_the_collector_is_told_once_although_the_bot_dies_sending_the_answer(
     world, bot_process, settings
 ):
-    zhang, cid = await _prepared_case(world)  # a prep whose bottom line the plan is below
-    boss = await world.member(Role.SUPERVISOR, "组长")
-    await boss.send("/start")
-    await boss.expect(timeout=10)
-    await _ask_for_approval(zhang)
-    request = await boss.expect("Approval asked by 张伟", timeout=10)
+    zhang, cid, boss, request = await _asked(world)  # a plan below the prep's bottom line
 
     # The next sendMessage (the collector's answer) hangs at Telegram without being made.
     world.emulator.faults.clear()

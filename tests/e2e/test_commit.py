@@ -102,15 +102,21 @@ async def _ask_for_approval(zhang):
     await zhang.expect("Asked 组长 for approval")
 
 
-async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collector_goes_on(
-    world, bot
-):
+async def _asked(world):
+    """A collector's plan below the bottom line, put to 组长, who has it in their chat."""
     zhang, cid = await _prepared_case(world)
     boss = await world.member(Role.SUPERVISOR, "组长")
     await boss.send("/start")
     await boss.expect()
     await _ask_for_approval(zhang)
     request = await boss.expect("Approval asked by 张伟", timeout=10)
+    return zhang, cid, boss, request
+
+
+async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collector_goes_on(
+    world, bot
+):
+    zhang, cid, boss, request = await _asked(world)
     assert "below the bottom line" in request.text
     (pending,) = await _commitments(world, cid)
     assert pending.status is CommitmentStatus.PENDING_APPROVAL
@@ -131,12 +137,7 @@ async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collecto
 async def test_a_collector_who_blocked_the_bot_meanwhile_does_not_break_the_supervisors_answer(
     world, bot
 ):
-    zhang, cid = await _prepared_case(world)
-    boss = await world.member(Role.SUPERVISOR, "组长")
-    await boss.send("/start")
-    await boss.expect()
-    await _ask_for_approval(zhang)
-    await boss.expect("Approval asked by 张伟", timeout=10)
+    zhang, cid, boss, _request = await _asked(world)
     await zhang.block()
     await boss.press("✅ Approve")
     await boss.expect("You approved this request.")
@@ -154,12 +155,7 @@ async def test_a_collector_who_blocked_the_bot_meanwhile_does_not_break_the_supe
 
 
 async def test_a_counter_offer_is_typed_by_the_supervisor_and_accepted_by_the_collector(world, bot):
-    zhang, cid = await _prepared_case(world)
-    boss = await world.member(Role.SUPERVISOR, "组长")
-    await boss.send("/start")
-    await boss.expect()
-    await _ask_for_approval(zhang)
-    await boss.expect("Approval asked by 张伟", timeout=10)
+    zhang, cid, boss, _request = await _asked(world)
     await boss.press("↩️ Counter-offer")
     await boss.expect("Your counter-offer for 张三")
     await boss.send("月底")  # the same parser: a vague date is refused here too
@@ -177,13 +173,8 @@ async def test_a_counter_offer_is_typed_by_the_supervisor_and_accepted_by_the_co
 
 
 async def test_another_teams_supervisor_pressing_a_forged_approve_gets_nothing(world, bot):
-    zhang, cid = await _prepared_case(world)
-    boss = await world.member(Role.SUPERVISOR, "组长")
+    _zhang, cid, _boss, _request = await _asked(world)
     west = await world.member(Role.SUPERVISOR, "西城组长", team="西城")
-    await boss.send("/start")
-    await boss.expect()
-    await _ask_for_approval(zhang)
-    await boss.expect("Approval asked by 张伟", timeout=10)
     (pending,) = await _commitments(world, cid)
     await west.send("/whoami")
     msg = await west.expect("Role")
@@ -200,12 +191,7 @@ async def test_an_unanswered_request_is_sent_to_the_supervisor_once_more(world, 
 
     from reminders import APPROVALS_JOB
 
-    zhang, _cid = await _prepared_case(world)
-    boss = await world.member(Role.SUPERVISOR, "组长")
-    await boss.send("/start")
-    await boss.expect()
-    await _ask_for_approval(zhang)
-    await boss.expect("Approval asked by 张伟", timeout=10)
+    _zhang, _cid, boss, _request = await _asked(world)
     (job,) = bot.job_queue.get_jobs_by_name(APPROVALS_JOB)
 
     async def run_job() -> int:
@@ -269,12 +255,7 @@ async def test_a_request_stored_before_a_crash_is_not_made_twice_when_the_step_c
 ):
     """The bot stored the commitment and its request, then died before the flow remembered
     the request's id: entering the step again (⏳ Waiting, a replay) finds that request."""
-    zhang, cid = await _prepared_case(world)
-    boss = await world.member(Role.SUPERVISOR, "组长")
-    await boss.send("/start")
-    await boss.expect()
-    await _ask_for_approval(zhang)
-    await boss.expect("Approval asked by 张伟", timeout=10)
+    zhang, cid, boss, _request = await _asked(world)
     me = world.members[zhang.id].id
     state = await world.storage.open_flow(me)
     forgotten = {k: v for k, v in state.data.items() if k not in ("approval_id", "commitment_id")}
