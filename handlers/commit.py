@@ -292,7 +292,7 @@ def _after_approval(run: FlowRun) -> str | None:
 async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
     """On arriving at "approval": store the commitment as pending and the request to the
     supervisors in one transaction (the request is an outbox row, sent at once: a crash after
-    the write cannot lose it, a replay cannot send it twice)."""
+    the write cannot lose it; the step entered again finds the request its flow made)."""
     if isinstance(run.data.get("approval_id"), int):
         return {}  # asked already (the step is shown again)
     context = run.context
@@ -303,12 +303,6 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
         return Reply(context.render("commit/lost", text="", data=run.data))
     supervisors = await supervisors_of(context, case_file.summary.team_id)
     named = supervisors[0].name if supervisors else None
-    # Asked already, and the bot was killed before the flow could remember it: a replay, or
-    # the step entered again, must not make a second commitment and request.
-    for waiting in await context.storage.pending_approvals(team_id=case_file.summary.team_id):
-        if waiting.flow_id == run.state.id:
-            return {"approval_id": waiting.id, "commitment_id": waiting.commitment_id,
-                    "_supervisor": named}  # fmt: skip
     check = _check(run)
     proposal = _proposal(run, check)
     reasons = frozenset(ApprovalReason(r) for r in check.reasons)

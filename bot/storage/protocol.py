@@ -575,7 +575,9 @@ class CommitmentStore(Protocol):
         one is agreed, on approval when it waits (a rejected amendment leaves the old promise
         standing). None (nothing written) if the case is not the
         viewer's, or ``promised_by_party`` / ``replaces`` / ``meeting_id`` is not of this
-        case. A key already used returns that commitment. With ``reminders``, an agreed
+        case. A key already used returns that commitment, and so does a request still
+        pending from the same ``flow_id`` (a step entered again after a crash asks once).
+        With ``reminders``, an agreed
         commitment's instalments get their reminder rows (issue 10) in the same transaction;
         ending one (amended, cancelled, rejected) retires its pending reminders."""
 

@@ -307,6 +307,23 @@ async def _waiting(s, p, case_id, **kw):
     return c, await s.get_approval(c.approval_id)
 
 
+async def test_a_flow_that_asks_again_finds_its_pending_request(world):
+    """Stored, then killed before the flow kept the id: the step entered again (another key)
+    gets the same commitment and request, and the supervisor is not asked twice."""
+    s, p, mine, _ = world
+    c, a = await _waiting(s, p, mine, key="flow:42:7")
+    again, _ = await _waiting(s, p, mine, key="flow:42:8")
+    assert (again.id, again.approval_id) == (c.id, a.id)
+    assert len(await calls(s)) == 1
+    assert [x.id for x in await s.pending_approvals(team_id=None)] == [a.id]
+    # Once answered, the same flow may ask again (a changed plan after a rejection).
+    await s.answer_approval(p["boss"], a.id, ApprovalStatus.REJECTED, counter=None,
+                            notify=None, now=NOW)  # fmt: skip
+    fresh, b = await _waiting(s, p, mine, key="flow:42:9")
+    assert fresh.id != c.id
+    assert b.id != a.id
+
+
 async def test_a_pending_approval_approved_makes_the_commitment_agreed(world):
     s, p, mine, _ = world
     c, a = await _waiting(s, p, mine)

@@ -378,6 +378,17 @@ class SqliteCommitments(Engine):
             )
             if case is None:
                 return None
+            if needs_approval and flow_id is not None:
+                # The flow asked already and was killed before it kept the answer's id: the
+                # step coming again finds that request, never writes a second one.
+                asked = await db.fetchone(
+                    "SELECT commitment_id FROM approvals WHERE flow_id = ? AND case_id = ? "
+                    "AND status = 'pending' AND commitment_id IS NOT NULL",
+                    (flow_id, case_id),
+                )
+                if asked is not None:
+                    await db.record_effect(key, {"commitment_id": asked[0]}, now)
+                    return await _one_commitment(db, int(asked[0]))
             held_on: str | None = None
             if commitment.meeting_id is not None:
                 row = await db.fetchone(
