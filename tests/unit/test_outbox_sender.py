@@ -403,3 +403,30 @@ async def test_runs_take_turns_and_a_wake_during_a_run_makes_it_look_again(stora
     assert await first == 2
     assert await second == 0
     assert len(context.bot.sent) == 2
+
+
+class _App:
+    """What wake needs of the application: whether it runs, and its task starter."""
+
+    def __init__(self, running: bool) -> None:
+        self.running = running
+        self.tasks: list[asyncio.Task] = []
+
+    def create_task(self, coroutine, name=None):
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self.tasks.append(task)
+        return task
+
+
+async def test_a_wake_delivers_at_once_and_never_while_the_bot_stops(storage, context):
+    (uid,) = await people(storage, 1)
+    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    context.application = _App(running=False)
+    outbox.wake(context)  # stopping: nothing started, the row waits for start-up
+    assert context.application.tasks == []
+    assert context.bot.sent == []
+    context.application = _App(running=True)
+    outbox.wake(context)
+    (task,) = context.application.tasks
+    assert await task == 1
+    assert len(context.bot.sent) == 1
