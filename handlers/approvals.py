@@ -145,12 +145,12 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
     user = run.context.user
     assert user is not None
     approval = await run.context.storage.get_approval(int(run.data.get("approval_id") or 0))
-    if (
-        approval is None
-        or approval.status is not ApprovalStatus.PENDING
-        or not _may_answer(user, approval)
-    ):
+    if approval is None or not _may_answer(user, approval):
         return None
+    if approval.status is not ApprovalStatus.PENDING and approval.answered_by != user.id:
+        return None  # someone else answered it: "already answered"
+    # Answered by this supervisor (their offer stored, then the bot killed before the flow
+    # ended, and the typed offer replayed): the finish shows their own answer again.
     case_file = await run.context.storage.get_case(user, approval.case_id)
     if case_file is None:
         return None
@@ -162,6 +162,8 @@ async def _counter(run: FlowRun) -> Reply:
     user = context.user
     assert user is not None
     approval: Approval = run.params["a"]
+    if approval.status is not ApprovalStatus.PENDING:
+        return Reply(context.render("commit/answered", a=approval))
     offer = run.data.get("offer")
     answered = _as_answered(approval, user, ApprovalStatus.COUNTERED, offer, run.now)
     done = await context.storage.answer_approval(

@@ -274,3 +274,26 @@ async def test_a_request_stored_before_a_crash_is_not_made_twice_when_the_step_c
     assert pending.status is CommitmentStatus.PENDING_APPROVAL
     assert len(await world.storage.pending_approvals(team_id=None)) == 1
     assert (await world.storage.open_flow(me)).data["approval_id"] == pending.approval_id
+
+
+async def test_a_counter_offer_stored_before_a_crash_shows_the_supervisor_their_own_answer(
+    world, bot
+):
+    """The offer was stored and the bot killed before the flow ended: the replayed offer
+    shows 组长 the answer they made, not "already answered" as if someone else had."""
+    _zhang, _cid, boss, _request = await _asked(world)
+    await boss.press("↩️ Counter-offer")
+    await boss.expect("Your counter-offer for 张三")
+    (pending,) = await world.storage.pending_approvals(team_id=None)
+    await world.storage.answer_approval(
+        world.members[boss.id],
+        pending.id,
+        ApprovalStatus.COUNTERED,
+        counter={"amount": 600_000},
+        notify=None,
+        now=world.clock.now(),
+    )  # fmt: skip — what the killed process had written
+    await boss.send("6000")
+    answered = await boss.expect("You made a counter-offer.")
+    assert "already answered" not in answered.text
+    assert (await world.storage.get_approval(pending.id)).counter == {"amount": 600_000}
