@@ -79,7 +79,7 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_UNPACKED_BYTES",
     "REQUIRED_FIELDS",
-    "DateError",
+    "CellDateError",
     "LedgerError",
     "LedgerField",
     "LedgerParseResult",
@@ -114,8 +114,10 @@ class LedgerError(DomainError):
     """
 
 
-class DateError(DomainError):
-    """A date cell could not be read: code ``date.unparseable``, ``params["value"]``."""
+class CellDateError(DomainError):
+    """A ledger cell that should hold a date could not be read (not to be confused with
+    :class:`bot.domain.dates.DateError`, a date a person typed): code ``date.unparseable``,
+    ``params["value"]``."""
 
 
 class LedgerField(StrEnum):
@@ -789,7 +791,7 @@ class _RowParser:
     ) -> date | None:
         try:
             return parse_ledger_date(raw)
-        except DateError:
+        except CellDateError:
             errors.append(RowError(line, RowErrorCode.BAD_DATE, fld, _cell_text(raw)))
             return None
 
@@ -1044,7 +1046,7 @@ def parse_ledger_date(value: object) -> date:
     (``datetime``/``date``), an 8-digit number cell (20240305) and an Excel serial number cell
     (45356 = 2024-03-05, for a date column that lost its date format).
 
-    Refused (``DateError("date.unparseable")``): day-first or month-first forms
+    Refused (``CellDateError("date.unparseable")``): day-first or month-first forms
     (``05/03/2024`` is ambiguous), two-digit years, impossible dates (``2024-02-30``), years
     outside 1900–2199.
     """
@@ -1067,7 +1069,7 @@ def parse_ledger_date(value: object) -> date:
     text = unicodedata.normalize("NFKC", _cell_text(value))
     m = _DATE_YMD.match(text) or _DATE_COMPACT.match(text)
     if m is None:
-        raise DateError("date.unparseable", params)
+        raise CellDateError("date.unparseable", params)
     return _ymd(m[1], m[2], m[3], params)
 
 
@@ -1075,9 +1077,9 @@ def _ymd(y: str, m: str, d: str, params: dict[str, str]) -> date:
     try:
         result = date(int(y), int(m), int(d))
     except ValueError:
-        raise DateError("date.unparseable", params) from None
+        raise CellDateError("date.unparseable", params) from None
     if not 1900 <= result.year <= 2199:
-        raise DateError("date.unparseable", params)
+        raise CellDateError("date.unparseable", params)
     return result
 
 
@@ -1086,11 +1088,11 @@ def _from_excel_serial(serial: float, params: dict[str, str]) -> date:
 
     # 1 = 1900-01-01 ... 109572 = 2199-12-31; below 367 lies the 1900 leap-year bug, refuse.
     if not 367 <= serial <= 109572:
-        raise DateError("date.unparseable", params)
+        raise CellDateError("date.unparseable", params)
     converted: Any = from_excel(serial)
     if isinstance(converted, datetime):
         return converted.date()
-    raise DateError("date.unparseable", params)
+    raise CellDateError("date.unparseable", params)
 
 
 _SCIENTIFIC = re.compile(r"^\d+(?:\.\d+)?e[+-]?\d+$")

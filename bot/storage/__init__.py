@@ -58,10 +58,6 @@ from bot.storage.records import (
     OutboxMessage,
 )
 from bot.storage.sqlite import SqliteStorage, backup_database
-from bot.storage.sqlite.cases import SqliteCases
-
-#: The case verbs' mixin, under its former name.
-CaseStorage = SqliteCases
 
 URL_FORMS = "sqlite:///relative/path.db, sqlite:////absolute/path.db or a plain file path"
 
@@ -105,7 +101,6 @@ __all__ = [
     "ApprovalStatus",
     "AuditEntry",
     "AuditStore",
-    "CaseStorage",
     "CaseStore",
     "Channel",
     "Commitment",

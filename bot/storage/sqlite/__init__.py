@@ -17,7 +17,6 @@ from bot.storage.sqlite.engine import (
     backup_database,
     load_migrations,
     split_statements,
-    sqlite3_split,
     ts,
 )
 from bot.storage.sqlite.exports import SqliteExports
@@ -38,7 +37,6 @@ __all__ = [
     "backup_database",
     "load_migrations",
     "split_statements",
-    "sqlite3_split",
     "ts",
 ]
 

@@ -398,7 +398,3 @@ async def backup_database(src: Path, dest: Path) -> None:
         tmp.replace(dest)
 
     await asyncio.to_thread(_copy)
-
-
-#: The former name of :func:`split_statements`.
-sqlite3_split = split_statements
