@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from bot.domain.cases import PartyRole
 from bot.domain.ledger import (
-    DateError,
+    CellDateError,
     LedgerError,
     LedgerField,
     RowError,
@@ -333,7 +333,7 @@ def test_dates(value: object) -> None:
     "value", ["05/03/2024", "3/5/2024", "24-3-5", "2024-02-30", "1899-12-31", "soon", "", 12, True]
 )
 def test_bad_dates(value: object) -> None:
-    with pytest.raises(DateError) as info:
+    with pytest.raises(CellDateError) as info:
         parse_ledger_date(value)
     assert info.value.code == "date.unparseable"
 
