@@ -54,8 +54,8 @@ from bot.domain.prep import (
     talking_points,
     urgency_inputs,
 )
-from bot.domain.preparation import unknown_facts
 from bot.domain.queue import rank_queue
+from bot.domain.unknowns import unknown_facts
 from bot.flows import (
     ENGINE,
     Amount,

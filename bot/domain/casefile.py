@@ -15,7 +15,7 @@ from enum import StrEnum
 from bot.domain.cases import Case, CaseStatus, RelatedParty
 from bot.domain.people import Role, User
 from bot.domain.prep import Approach, PrepAnswers, known_facts
-from bot.domain.preparation import Unknown, UnknownFact, unknown_facts
+from bot.domain.unknowns import Unknown, UnknownFact, unknown_facts
 from bot.domain.urgency import Deterioration, UrgencyFacts, UrgencyScore, score_case
 
 __all__ = [

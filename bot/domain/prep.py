@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.domain.cases import Attitude
-from bot.domain.preparation import Unknown
+from bot.domain.unknowns import Unknown
 from bot.domain.urgency import Deterioration
 
 __all__ = [
@@ -753,7 +753,7 @@ def money_today_required(kind: MeetingKind | None) -> bool:
 
 
 def known_facts(answers: PrepAnswers) -> frozenset[Unknown]:
-    """The "still unknown" items (:class:`bot.domain.preparation.Unknown`) these answers make
+    """The "still unknown" items (:class:`bot.domain.unknowns.Unknown`) these answers make
     known (策略1 知己知彼).
 
     Edge cases: any answer counts, "other" and "none" included (capacity none is known: there

@@ -41,7 +41,7 @@ from bot.domain.prep import (
     talking_points,
     urgency_inputs,
 )
-from bot.domain.preparation import Unknown
+from bot.domain.unknowns import Unknown
 from bot.domain.urgency import Deterioration
 
 YUAN = 100

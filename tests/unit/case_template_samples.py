@@ -28,8 +28,8 @@ from bot.domain.cases import (
 )
 from bot.domain.importing import ImportPlan
 from bot.domain.prep import Approach, Character, PrepAnswers
-from bot.domain.preparation import Unknown, UnknownFact
 from bot.domain.queue import RankedCase, page_of
+from bot.domain.unknowns import Unknown, UnknownFact
 from bot.domain.urgency import WEIGHTS, Deterioration, ScorePart, UrgencyScore
 from bot.storage import ImportRecord
 

@@ -42,8 +42,8 @@ from bot.domain.importing import (
 )
 from bot.domain.ledger import parse_ledger
 from bot.domain.people import Role, User
-from bot.domain.preparation import Unknown, is_business_borrower, unknown_facts
 from bot.domain.queue import RankedCase, page_of, select_today
+from bot.domain.unknowns import Unknown, is_business_borrower, unknown_facts
 from bot.domain.urgency import ScorePart, UrgencyScore
 from bot.emulator import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
