@@ -42,6 +42,8 @@ from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot.storage.records import NewOutboxMessage
+
 if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
     from telegram.ext import Application
@@ -517,7 +519,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         sender = update.effective_user
         user = await storage.get_user_by_telegram_id(sender.id) if sender else None
         if user is not None:
-            await storage.enqueue(user.id, "errors/set_aside", {}, now=now)
+            await storage.enqueue(NewOutboxMessage(user.id, "errors/set_aside", {}), now=now)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -55,6 +55,7 @@ from bot.storage.records import (
     ImportStatus,
     InboxItem,
     InboxUpdate,
+    NewOutboxMessage,
     OutboxMessage,
 )
 from bot.storage.sqlite import SqliteStorage, backup_database
@@ -121,6 +122,7 @@ __all__ = [
     "NewCommitment",
     "NewInstalment",
     "NewMeeting",
+    "NewOutboxMessage",
     "NewPayment",
     "OutboxCall",
     "OutboxMessage",

@@ -61,6 +61,7 @@ from bot.storage.records import (
     ImportRecord,
     InboxItem,
     InboxUpdate,
+    NewOutboxMessage,
     OutboxMessage,
     Reminder,
     ReminderBatch,
@@ -385,25 +386,9 @@ class OutboxStore(Protocol):
     the reply markup. ``priority``: 0 interactive, 1 notification, 2 bulk.
     """
 
-    async def enqueue(
-        self,
-        user_id: int | None,
-        template: str,
-        params: dict[str, Any],
-        *,
-        now: datetime,
-        not_before: datetime | None = None,
-        chat_id: int | None = None,
-        markup: dict[str, Any] | None = None,
-        media: str = "text",
-        attachment: bytes | None = None,
-        filename: str | None = None,
-        dedupe_key: str | None = None,
-        group_key: str | None = None,
-        priority: int = 1,
-    ) -> int:
-        """Queue a message for ``user_id`` (its chat: ``chat_id``, default the user's Telegram
-        id); the row id. A ``dedupe_key`` used before writes nothing and returns that row's id."""
+    async def enqueue(self, message: NewOutboxMessage, *, now: datetime) -> int:
+        """Queue ``message``; the row id. A ``dedupe_key`` used before writes nothing and
+        returns that row's id."""
 
     async def get_outbox(self, row_id: int) -> OutboxMessage | None:
         """One row as it is now (``message_id``, ``sent_at``, ``dropped_at`` once known)."""

@@ -5,7 +5,7 @@ Backend-neutral: every backend returns these same types. Times are aware UTC dat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "ImportStatus",
     "InboxItem",
     "InboxUpdate",
+    "NewOutboxMessage",
     "OutboxMessage",
     "Reminder",
     "ReminderBatch",
@@ -33,6 +34,40 @@ class AuditEntry:
     entity: str
     entity_id: str | None
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutboxMessage:
+    """A template message to queue in the outbox for ``user_id`` (its chat: ``chat_id``, else
+    the user's Telegram id), rendered at send time in the reader's language. With a
+    ``dedupe_key`` used before, nothing is written ("once per X" is a database rule)."""
+
+    user_id: int | None
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+    #: Not sent before this moment (None: at once).
+    not_before: datetime | None = None
+    chat_id: int | None = None
+    #: InlineKeyboardMarkup.to_dict(), labels final.
+    markup: dict[str, Any] | None = None
+    #: 'text', 'photo' (``attachment`` with the rendered template as caption) or 'document'.
+    media: str = "text"
+    attachment: bytes | None = None
+    filename: str | None = None
+    dedupe_key: str | None = None
+    group_key: str | None = None
+    #: 0 interactive, 1 notification, 2 bulk (a lower number goes first).
+    priority: int = 1
+
+    def __post_init__(self) -> None:
+        if self.media not in ("text", "photo", "document"):
+            raise ValueError(f"outbox media must be text, photo or document, not {self.media!r}")
+        if self.media != "text" and self.attachment is None:
+            raise ValueError(f"an outbox {self.media} needs its attachment bytes")
+        if self.user_id is None and self.chat_id is None:
+            raise ValueError("an outbox message needs a user or a chat")
+        if self.priority not in (0, 1, 2):
+            raise ValueError(f"outbox priority is 0, 1 or 2, not {self.priority!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.domain.people import Role
-from bot.storage import open_storage
+from bot.storage import NewOutboxMessage, open_storage
 from tests.contract.conftest import NOW, team_and_collector
 
 
@@ -15,8 +15,10 @@ async def test_outbox_batches_and_retries(storage):
         telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
     )
     for i in range(3):
-        await storage.enqueue(u.id, "notify/invite_used", {"i": i}, now=NOW)
-    await storage.enqueue(u.id, "x", {}, now=NOW, not_before=NOW + timedelta(days=1))
+        await storage.enqueue(NewOutboxMessage(u.id, "notify/invite_used", {"i": i}), now=NOW)
+    await storage.enqueue(
+        NewOutboxMessage(u.id, "x", {}, not_before=NOW + timedelta(days=1)), now=NOW
+    )
     due = await storage.due_outbox(NOW)
     assert [m.params["i"] for m in due] == [0, 1, 2]
     await storage.mark_sent([(due[0].id, 501), (due[1].id, 502)], now=NOW)
@@ -30,7 +32,7 @@ async def test_queued_messages_for_switched_off_people_are_dropped(storage):
     u = await storage.add_user(
         telegram_id=7, name="x", role=Role.COLLECTOR, team_id=team.id, now=NOW
     )
-    await storage.enqueue(u.id, "notify/invite_used", {}, now=NOW)
+    await storage.enqueue(NewOutboxMessage(u.id, "notify/invite_used", {}), now=NOW)
     await storage.set_active(u.id, False, actor_id=None, now=NOW)
     assert await storage.due_outbox(NOW) == []
     await storage.set_active(u.id, True, actor_id=None, now=NOW)
@@ -45,7 +47,7 @@ async def test_deferred_calls_come_back_in_order_per_chat(storage):
                                      user_id=u.id)  # fmt: skip
     second = await storage.defer_call(7, "sendMessage", {"chat_id": 7, "text": "二"}, now=NOW)
     stranger = await storage.defer_call(555, "sendMessage", {"chat_id": 555, "text": "?"}, now=NOW)
-    await storage.enqueue(u.id, "notify/invite_used", {"name": "李"}, now=NOW)
+    await storage.enqueue(NewOutboxMessage(u.id, "notify/invite_used", {"name": "李"}), now=NOW)
     assert await storage.deferred_chats() == {7, 555}
     due = await storage.due_outbox(NOW)
     assert [(m.kind, m.chat_id, m.telegram_id) for m in due] == [
@@ -88,7 +90,7 @@ async def test_calls_to_people_who_blocked_the_bot_are_dropped(storage):
                                now=NOW)  # fmt: skip
     await storage.defer_call(7, "sendMessage", {"text": "a"}, now=NOW)  # no user_id given
     await storage.defer_call(7, "editMessageText", {"text": "b"}, now=NOW, user_id=u.id)
-    await storage.enqueue(u.id, "x", {}, now=NOW)
+    await storage.enqueue(NewOutboxMessage(u.id, "x", {}), now=NOW)
     await storage.defer_call(8, "sendMessage", {"text": "c"}, now=NOW)
     assert await storage.set_blocked(7, True, now=NOW)
     assert [m.chat_id for m in await storage.due_outbox(NOW)] == [8]
@@ -102,8 +104,12 @@ async def test_calls_to_people_who_blocked_the_bot_are_dropped(storage):
 
 async def test_enqueue_returns_the_row_id_and_get_outbox_reads_it_back(storage):
     _, u = await team_and_collector(storage)
-    first = await storage.enqueue(u.id, "notify/invite_used", {"name": "李"}, now=NOW)
-    second = await storage.enqueue(u.id, "notify/invite_used", {"name": "王"}, now=NOW)
+    first = await storage.enqueue(
+        NewOutboxMessage(u.id, "notify/invite_used", {"name": "李"}), now=NOW
+    )
+    second = await storage.enqueue(
+        NewOutboxMessage(u.id, "notify/invite_used", {"name": "王"}), now=NOW
+    )
     assert isinstance(first, int)
     assert second > first
     row = await storage.get_outbox(first)
@@ -126,9 +132,15 @@ async def test_enqueue_returns_the_row_id_and_get_outbox_reads_it_back(storage):
 
 async def test_a_dedupe_key_makes_the_second_enqueue_a_no_op(storage):
     _, u = await team_and_collector(storage)
-    first = await storage.enqueue(u.id, "a", {"n": 1}, now=NOW, dedupe_key="once:1")
-    again = await storage.enqueue(u.id, "b", {"n": 2}, now=NOW, dedupe_key="once:1", priority=0)
-    other = await storage.enqueue(u.id, "a", {"n": 3}, now=NOW, dedupe_key="once:2")
+    first = await storage.enqueue(
+        NewOutboxMessage(u.id, "a", {"n": 1}, dedupe_key="once:1"), now=NOW
+    )
+    again = await storage.enqueue(
+        NewOutboxMessage(u.id, "b", {"n": 2}, dedupe_key="once:1", priority=0), now=NOW
+    )
+    other = await storage.enqueue(
+        NewOutboxMessage(u.id, "a", {"n": 3}, dedupe_key="once:2"), now=NOW
+    )
     assert again == first
     assert other != first
     due = await storage.due_outbox(NOW)
@@ -137,7 +149,10 @@ async def test_a_dedupe_key_makes_the_second_enqueue_a_no_op(storage):
     ]  # fmt: skip
     # Still a no-op once the first was sent: "once" means once.
     await storage.mark_sent([(first, 1)], now=NOW)
-    assert await storage.enqueue(u.id, "a", {}, now=NOW, dedupe_key="once:1") == first
+    assert (
+        await storage.enqueue(NewOutboxMessage(u.id, "a", {}, dedupe_key="once:1"), now=NOW)
+        == first
+    )
     assert [m.id for m in await storage.due_outbox(NOW)] == [other]
 
 
@@ -145,14 +160,32 @@ async def test_media_markup_group_and_chat_are_kept(storage):
     _, u = await team_and_collector(storage)
     markup = {"inline_keyboard": [[{"text": "已还清", "callback_data": "ri:1:paid"}]]}
     photo = await storage.enqueue(
-        u.id, "digest/chart", {"d": "2026-11-30"}, now=NOW, media="photo",
-        attachment=b"\x89PNG...", filename="chart.png", markup=markup, group_key="digest:1",
-        priority=2,
-    )  # fmt: skip
+        NewOutboxMessage(
+            u.id,
+            "digest/chart",
+            {"d": "2026-11-30"},
+            media="photo",
+            attachment=b"\x89PNG...",
+            filename="chart.png",
+            markup=markup,
+            group_key="digest:1",
+            priority=2,
+        ),
+        now=NOW,
+    )
     doc = await storage.enqueue(
-        None, "export/file", {}, now=NOW, chat_id=555, media="document",
-        attachment=b"a,b\n1,2\n", filename="cases.csv", group_key="digest:1",
-    )  # fmt: skip
+        NewOutboxMessage(
+            None,
+            "export/file",
+            {},
+            chat_id=555,
+            media="document",
+            attachment=b"a,b\n1,2\n",
+            filename="cases.csv",
+            group_key="digest:1",
+        ),
+        now=NOW,
+    )
     p, d = await storage.get_outbox(photo), await storage.get_outbox(doc)
     assert p is not None
     assert d is not None
@@ -171,9 +204,16 @@ async def test_media_markup_group_and_chat_are_kept(storage):
 async def test_the_claim_takes_higher_priority_first(storage):
     _, u = await team_and_collector(storage)
     _, v = await team_and_collector(storage, telegram_id=8)
-    bulk = [await storage.enqueue(u.id, "b", {}, now=NOW, priority=2) for _ in range(3)]
-    note = await storage.enqueue(v.id, "n", {}, now=NOW + timedelta(seconds=1), priority=1)
-    reply = await storage.enqueue(v.id, "r", {}, now=NOW + timedelta(seconds=2), priority=0)
+    bulk = [
+        await storage.enqueue(NewOutboxMessage(u.id, "b", {}, priority=2), now=NOW)
+        for _ in range(3)
+    ]
+    note = await storage.enqueue(
+        NewOutboxMessage(v.id, "n", {}, priority=1), now=NOW + timedelta(seconds=1)
+    )
+    reply = await storage.enqueue(
+        NewOutboxMessage(v.id, "r", {}, priority=0), now=NOW + timedelta(seconds=2)
+    )
     later = NOW + timedelta(seconds=5)
     assert [m.id for m in await storage.claim_outbox(later, limit=2)] == [reply, note]
     assert [m.id for m in await storage.claim_outbox(later, limit=10)] == bulk
@@ -182,9 +222,9 @@ async def test_the_claim_takes_higher_priority_first(storage):
 async def test_a_claimed_row_is_nobody_elses_until_its_lease_ends(storage):
     _, u = await team_and_collector(storage)
     _, v = await team_and_collector(storage, telegram_id=8)
-    a = await storage.enqueue(u.id, "a", {}, now=NOW)
-    await storage.enqueue(u.id, "a2", {}, now=NOW)
-    b = await storage.enqueue(v.id, "b", {}, now=NOW)
+    a = await storage.enqueue(NewOutboxMessage(u.id, "a", {}), now=NOW)
+    await storage.enqueue(NewOutboxMessage(u.id, "a2", {}), now=NOW)
+    b = await storage.enqueue(NewOutboxMessage(v.id, "b", {}), now=NOW)
     lease = timedelta(minutes=5)
     first = await storage.claim_outbox(NOW, limit=1, lease=lease)
     assert [m.id for m in first] == [a]
@@ -199,8 +239,8 @@ async def test_a_claimed_row_is_nobody_elses_until_its_lease_ends(storage):
 
 async def test_a_sent_or_retried_row_leaves_its_lease(storage):
     _, u = await team_and_collector(storage)
-    a = await storage.enqueue(u.id, "a", {}, now=NOW)
-    b = await storage.enqueue(u.id, "b", {}, now=NOW)
+    a = await storage.enqueue(NewOutboxMessage(u.id, "a", {}), now=NOW)
+    b = await storage.enqueue(NewOutboxMessage(u.id, "b", {}), now=NOW)
     assert [m.id for m in await storage.claim_outbox(NOW)] == [a, b]
     await storage.mark_sent([(a, 10)], now=NOW)
     await storage.mark_failed(b, "502", now=NOW, retry_at=NOW + timedelta(seconds=30))
@@ -220,7 +260,7 @@ async def test_two_storages_on_one_file_never_claim_the_same_row(backend):
             user = await one.add_user(telegram_id=1000 + chat, name=f"c{chat}",
                                       role=Role.COLLECTOR, team_id=team.id, now=NOW)  # fmt: skip
             for n in range(5):
-                await one.enqueue(user.id, "x", {"n": n}, now=NOW)
+                await one.enqueue(NewOutboxMessage(user.id, "x", {"n": n}), now=NOW)
 
         async def drain(s) -> list[int]:
             got: list[int] = []
@@ -242,7 +282,10 @@ async def test_an_unreachable_chat_is_given_up_and_the_supervisor_told_once_a_da
     team, u = await team_and_collector(storage)
     boss = await storage.add_user(telegram_id=70, name="boss", role=Role.SUPERVISOR,
                                   team_id=team.id, locale="zh_Hans", now=NOW)  # fmt: skip
-    rows = [await storage.enqueue(u.id, "r", {"n": n}, now=NOW, priority=2) for n in range(3)]
+    rows = [
+        await storage.enqueue(NewOutboxMessage(u.id, "r", {"n": n}, priority=2), now=NOW)
+        for n in range(3)
+    ]
     claimed = await storage.claim_outbox(NOW, limit=1)
     assert [m.id for m in claimed] == rows[:1]
     today = date(2026, 11, 30)
@@ -264,7 +307,7 @@ async def test_an_unreachable_chat_is_given_up_and_the_supervisor_told_once_a_da
     await storage.give_up_unreachable(rows[1], "Forbidden", now=NOW, today=today, blocked=True)
     assert await storage.claim_outbox(NOW + timedelta(minutes=10), today=today) == []
     # Next local day, a new failure tells them again.
-    late = await storage.enqueue(u.id, "r", {}, now=NOW)
+    late = await storage.enqueue(NewOutboxMessage(u.id, "r", {}), now=NOW)
     tomorrow = today + timedelta(days=1)
     await storage.give_up_unreachable(late, "Forbidden", now=NOW, today=tomorrow, blocked=True)
     told = await storage.claim_outbox(NOW + timedelta(minutes=10))
@@ -275,7 +318,7 @@ async def test_a_chat_not_found_for_good_tells_the_supervisor_without_blocking(s
     team, u = await team_and_collector(storage)
     boss = await storage.add_user(telegram_id=70, name="boss", role=Role.SUPERVISOR,
                                   team_id=team.id, now=NOW)  # fmt: skip
-    row = await storage.enqueue(u.id, "r", {}, now=NOW)
+    row = await storage.enqueue(NewOutboxMessage(u.id, "r", {}), now=NOW)
     await storage.give_up_unreachable(row, "Bad Request: chat not found", now=NOW,
                                       today=date(2026, 11, 30), blocked=False)  # fmt: skip
     assert (await storage.get_user(u.id)).blocked_at is None  # type: ignore[union-attr]

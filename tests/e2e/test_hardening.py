@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.domain.people import Role
+from bot.storage import NewOutboxMessage
 from tests.e2e.conftest import TOKEN, invite_code_in
 
 
@@ -147,9 +148,11 @@ async def test_notifying_many_people_keeps_under_telegrams_overall_limit(
         await person.expect_next("Role: collector", timeout=10)
     for person in people:
         await storage.enqueue(
-            world.members[person.id].id,
-            "notify/invite_used",
-            {"name": "X", "role": "admin", "team": None},
+            NewOutboxMessage(
+                world.members[person.id].id,
+                "notify/invite_used",
+                {"name": "X", "role": "admin", "team": None},
+            ),
             now=world.clock.now(),
         )
     assert await world.tick() == 40

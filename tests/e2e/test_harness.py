@@ -6,6 +6,7 @@ import pytest
 
 from bot.domain.people import Role
 from bot.emulator import Person
+from bot.storage import NewOutboxMessage
 from tests.e2e.conftest import CHECKED, assert_everything_read
 
 
@@ -39,8 +40,10 @@ async def test_the_outbox_waits_for_a_tick_and_a_test_may_ignore_on_purpose(worl
     await zhao.send("/whoami")
     await zhao.expect_next("Role: collector")
     notice = {"name": "X", "role": "admin", "team": None}
-    await world.storage.enqueue(world.members[zhao.id].id, "notify/invite_used", notice,
-                                now=world.clock.now())  # fmt: skip
+    await world.storage.enqueue(
+        NewOutboxMessage(world.members[zhao.id].id, "notify/invite_used", notice),
+        now=world.clock.now(),
+    )
     await world.settle()
     assert await zhao.unread() == []  # no job fires on its own
     assert await world.tick() == 1

@@ -31,7 +31,7 @@ from bot.imports import column_mapping
 from bot.menu import commands_for
 from bot.render import TEMPLATE_DIR, Renderer
 from bot.sandbox import BOT_USERNAME, DEMO_PEOPLE, seed_demo
-from bot.storage import SqliteStorage
+from bot.storage import NewOutboxMessage, SqliteStorage
 from tests.e2e.conftest import START, TOKEN, World
 from tests.e2e.seed import TODAY, case_id, ledger, row
 from tests.unit.case_template_samples import FILE, RECORD, VIEW
@@ -116,7 +116,7 @@ async def test_demo_people_get_their_first_message_in_their_telegram_language(tm
         assert chen.effective_locale("zh_Hant") == "en"
         assert zhang.effective_locale("en") == "zh_Hans"
         # The outbox (an assignment notice before their first /start) renders in it.
-        await storage.enqueue(chen.id, "notify/invite_used", {}, now=START)
+        await storage.enqueue(NewOutboxMessage(chen.id, "notify/invite_used", {}), now=START)
         (item,) = await storage.due_outbox(START + timedelta(seconds=1))
         assert item.locale == "en"
     finally:

@@ -15,6 +15,7 @@ from telegram.ext import ExtBot
 from bot.domain.people import Role
 from bot.emulator import Person
 from bot.emulator.media import tiny_png
+from bot.storage import NewOutboxMessage
 from bot.storage.testing import connect_file
 from bot.telegram_io import ResilientRateLimiter
 from tests.e2e.conftest import eventually
@@ -49,24 +50,28 @@ async def test_a_photo_and_a_document_arrive_with_caption_and_buttons_and_their_
     ann, ann_id = await member(world, Role.SUPERVISOR, "Ann")
     now = world.clock.now()
     photo = await world.storage.enqueue(
-        ann_id,
-        "notify/invite_used",
-        joined("Li"),
+        NewOutboxMessage(
+            ann_id,
+            "notify/invite_used",
+            joined("Li"),
+            media="photo",
+            attachment=tiny_png(40, 30),
+            filename="chart.png",
+            markup=MARKUP,
+            priority=1,
+        ),
         now=now,
-        media="photo",
-        attachment=tiny_png(40, 30),
-        filename="chart.png",
-        markup=MARKUP,
-        priority=1,
     )
     doc = await world.storage.enqueue(
-        ann_id,
-        "notify/invite_used",
-        joined("Wang"),
+        NewOutboxMessage(
+            ann_id,
+            "notify/invite_used",
+            joined("Wang"),
+            media="document",
+            attachment=b"a,b\n1,2\n",
+            filename="cases.csv",
+        ),
         now=now,
-        media="document",
-        attachment=b"a,b\n1,2\n",
-        filename="cases.csv",
     )
     assert await world.tick() == 2
     first = await ann.expect_next("Li has joined team 东城 as a collector")
@@ -91,7 +96,8 @@ async def test_chats_are_sent_to_together_and_each_keeps_its_order(world, bot, m
     for n in range(4):  # interleaved: row ids alternate between the chats
         for i, (_, user_id) in enumerate(people):
             await world.storage.enqueue(
-                user_id, "notify/invite_used", joined(f"m{i}-{n}"), now=now, priority=2
+                NewOutboxMessage(user_id, "notify/invite_used", joined(f"m{i}-{n}"), priority=2),
+                now=now,
             )
     confirmed: list[tuple[int, str]] = []
     post = ExtBot._post
@@ -146,10 +152,11 @@ async def test_a_collector_who_blocked_the_bot_has_reminders_dead_and_the_superv
     await zhang.block()
     now = world.clock.now()
     first = await world.storage.enqueue(
-        zhang_id, "notify/invite_used", joined("x"), now=now, markup=MARKUP, priority=2
+        NewOutboxMessage(zhang_id, "notify/invite_used", joined("x"), markup=MARKUP, priority=2),
+        now=now,
     )
     second = await world.storage.enqueue(
-        zhang_id, "notify/invite_used", joined("y"), now=now, priority=2
+        NewOutboxMessage(zhang_id, "notify/invite_used", joined("y"), priority=2), now=now
     )
     reminders = [_reminder_for(settings.db_path, first), _reminder_for(settings.db_path, second)]
     # 403: both given up, and the two supervisors' notices go out in the same run.
@@ -167,7 +174,7 @@ async def test_a_collector_who_blocked_the_bot_has_reminders_dead_and_the_superv
     await boss_zh.expect_next("张伟已屏蔽本机器人")
     # Later that day another reminder for him: dropped at once, dead, nobody told again.
     third = await world.storage.enqueue(
-        zhang_id, "notify/invite_used", joined("z"), now=now, priority=2
+        NewOutboxMessage(zhang_id, "notify/invite_used", joined("z"), priority=2), now=now
     )
     late = _reminder_for(settings.db_path, third)
     assert await world.tick() == 0
@@ -187,7 +194,8 @@ async def test_help_during_a_fan_out_is_answered_ahead_of_it(world, bot, client,
     for n in range(2):
         for i, (_, user_id) in enumerate(collectors):
             await world.storage.enqueue(
-                user_id, "notify/invite_used", joined(f"k{i}-{n}"), now=now, priority=2
+                NewOutboxMessage(user_id, "notify/invite_used", joined(f"k{i}-{n}"), priority=2),
+                now=now,
             )
     # How many outbox sends go out while the reply waits for its turn in the rate limiter.
     overtaken: list[int] = []

@@ -18,7 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.clock import ManualClock
 from bot.domain.people import Role
 from bot.render import Renderer, visible_len
-from bot.storage import SqliteStorage
+from bot.storage import NewOutboxMessage, SqliteStorage
 from bot.telegram_io import ResilientRateLimiter, delivering
 from reminders import outbox
 
@@ -109,7 +109,9 @@ async def people(storage: SqliteStorage, n: int) -> list[int]:
 
 async def test_5xx_is_retried_later_with_growing_delays_and_given_up_in_the_end(context):
     [uid] = await people(context.storage, 1)
-    row = await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    row = await context.storage.enqueue(
+        NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW
+    )
     context.bot.fail = lambda chat, n: NetworkError("Bad Gateway")
     waits = []
     for _ in range(outbox.MAX_ATTEMPTS + 3):
@@ -128,7 +130,9 @@ async def test_5xx_is_retried_later_with_growing_delays_and_given_up_in_the_end(
 
 async def test_a_long_flood_wait_is_honoured_by_the_row(context):
     [uid] = await people(context.storage, 1)
-    row = await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    row = await context.storage.enqueue(
+        NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW
+    )
     context.bot.fail = lambda chat, n: RetryAfter(600) if n == 1 else None
     assert await outbox.deliver_due(context) == 0
     item = await context.storage.get_outbox(row)
@@ -144,7 +148,9 @@ async def test_a_chat_never_opened_waits_then_its_supervisor_is_told(context):
     boss = await context.storage.add_user(
         telegram_id=9, name="boss", role=Role.SUPERVISOR, team_id=team.id, now=NOW
     )
-    row = await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    row = await context.storage.enqueue(
+        NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW
+    )
     context.bot.fail = lambda chat, n: BadRequest("Chat not found") if chat == 100 else None
     for _ in range(outbox.MAX_ATTEMPTS - 1):
         assert await outbox.deliver_due(context) == 0
@@ -169,7 +175,9 @@ async def test_a_chat_never_opened_waits_then_its_supervisor_is_told(context):
 
 async def test_a_403_is_given_up_at_once(context):
     [uid] = await people(context.storage, 1)
-    row = await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    row = await context.storage.enqueue(
+        NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW
+    )
     context.bot.fail = lambda chat, n: Forbidden("Forbidden: bot was blocked by the user")
     assert await outbox.deliver_due(context) == 0
     item = await context.storage.get_outbox(row)
@@ -184,7 +192,10 @@ async def test_a_caption_is_cut_to_telegrams_limit_and_markup_goes_along(context
     monkeypatch.setattr(context.renderer, "render", lambda locale, name, **kw: "<b>字</b>" * 2000)
     markup = {"inline_keyboard": [[{"text": "Open", "callback_data": "x:1"}]]}
     await context.storage.enqueue(
-        uid, "any", {}, now=NOW, media="photo", attachment=b"png", filename="c.png", markup=markup
+        NewOutboxMessage(
+            uid, "any", {}, media="photo", attachment=b"png", filename="c.png", markup=markup
+        ),
+        now=NOW,
     )
     assert await outbox.deliver_due(context) == 1
     [(kind, _, sent)] = context.bot.sent
@@ -199,8 +210,8 @@ async def test_a_caption_is_cut_to_telegrams_limit_and_markup_goes_along(context
 
 async def test_a_row_that_cannot_be_rendered_is_dropped_and_the_rest_go(context):
     [uid] = await people(context.storage, 1)
-    bad = await context.storage.enqueue(uid, "no/such_template", {}, now=NOW)
-    await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    bad = await context.storage.enqueue(NewOutboxMessage(uid, "no/such_template", {}), now=NOW)
+    await context.storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
     assert await outbox.deliver_due(context) == 1
     item = await context.storage.get_outbox(bad)
     assert item is not None
@@ -233,7 +244,7 @@ async def test_chats_are_sent_to_concurrently_within_a_bound_one_send_per_chat_a
     for n in range(3):
         for uid in ids:
             await context.storage.enqueue(
-                uid, "notify/invite_used", {**JOINED, "name": f"n{n}"}, now=NOW
+                NewOutboxMessage(uid, "notify/invite_used", {**JOINED, "name": f"n{n}"}), now=NOW
             )
     context.bot.delay = 0.01
     assert await outbox.deliver_due(context) == 36
@@ -245,7 +256,7 @@ async def test_chats_are_sent_to_concurrently_within_a_bound_one_send_per_chat_a
 
 async def test_the_delivering_mark_is_set_while_sending_and_reset_after(context):
     [uid] = await people(context.storage, 1)
-    await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    await context.storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
     seen = []
     context.bot.fail = lambda chat, n: seen.append(delivering.get())
     await outbox.deliver_due(context)
@@ -314,13 +325,12 @@ async def test_a_fan_out_larger_than_a_batch_goes_out_in_one_tick_highest_priori
     monkeypatch.setattr(outbox, "BATCH", 5)
     ids = await people(context.storage, 12)
     for uid in ids:
-        await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW, priority=2)
+        await context.storage.enqueue(
+            NewOutboxMessage(uid, "notify/invite_used", JOINED, priority=2), now=NOW
+        )
     await context.storage.enqueue(
-        ids[-1],
-        "notify/invite_used",
-        {**JOINED, "name": "first"},
+        NewOutboxMessage(ids[-1], "notify/invite_used", {**JOINED, "name": "first"}, priority=0),
         now=NOW + timedelta(seconds=1),
-        priority=0,
     )
     context.clock.set(NOW + timedelta(seconds=1))
     assert await outbox.deliver_due(context) == 13
@@ -330,8 +340,10 @@ async def test_a_fan_out_larger_than_a_batch_goes_out_in_one_tick_highest_priori
 async def test_a_long_batch_renews_its_leases_until_it_is_done(context, monkeypatch):
     monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=0.3))
     [uid] = await people(context.storage, 1)
-    rows = [await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
-            for _ in range(2)]  # fmt: skip
+    rows = [
+        await context.storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
+        for _ in range(2)
+    ]
     clock = ManualClock(NOW)  # running: the lease would run out during the slow sends
     context.clock = clock
     context.bot.delay = 0.4
@@ -376,13 +388,17 @@ async def test_rows_queued_while_a_run_sends_go_out_in_that_run(context, monkeyp
     monkeypatch.setattr(outbox, "LOW_WATER", 2)
     ids = await people(context.storage, 9)
     for uid in ids[:4]:
-        await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW, priority=2)
+        await context.storage.enqueue(
+            NewOutboxMessage(uid, "notify/invite_used", JOINED, priority=2), now=NOW
+        )
     context.bot.delay = 0.3  # the first four are still on their way when the others come
 
     async def later() -> None:
         await asyncio.sleep(0.15)
         for uid in ids[4:]:
-            await context.storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW, priority=2)
+            await context.storage.enqueue(
+                NewOutboxMessage(uid, "notify/invite_used", JOINED, priority=2), now=NOW
+            )
 
     sent, _ = await asyncio.gather(outbox.deliver_due(context), later())
     assert sent == 9
@@ -393,12 +409,12 @@ async def test_runs_take_turns_and_a_wake_during_a_run_makes_it_look_again(stora
     """A second run waits for the first (wakes do not pile runs up), and a row queued while a
     run is on its way is sent by that run before it ends."""
     (uid,) = await people(storage, 1)
-    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    await storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
     first = asyncio.create_task(outbox.deliver_due(context))
     await asyncio.sleep(0)
     assert outbox._turn(context).lock.locked()
     second = asyncio.create_task(outbox.deliver_due(context))
-    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    await storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
     outbox.wake(context)  # a run is on its way: no new task, it looks once more
     assert await first == 2
     assert await second == 0
@@ -420,7 +436,7 @@ class _App:
 
 async def test_a_wake_delivers_at_once_and_never_while_the_bot_stops(storage, context):
     (uid,) = await people(storage, 1)
-    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    await storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
     context.application = _App(running=False)
     outbox.wake(context)  # stopping: nothing started, the row waits for start-up
     assert context.application.tasks == []

@@ -40,7 +40,7 @@ from bot.domain.importing import CollectorRef, ImportPlan, RowChange, StoredCase
 from bot.domain.people import Role, User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.urgency import Deterioration
-from bot.storage.records import ImportRecord
+from bot.storage.records import ImportRecord, NewOutboxMessage
 from bot.storage.sqlite.engine import Engine, dt, ts
 
 __all__ = ["SqliteCases"]
@@ -358,10 +358,12 @@ class SqliteCases(Engine):
             team = await db.fetchone("SELECT name FROM teams WHERE id = ?", (plan.team_id,))
             for collector_id, count in sorted(per_lead.items()) if notify else ():
                 await db.enqueue(
-                    collector_id,
-                    "imports/new_cases",
-                    {"count": count, "team": team[0] if team else "", "import_id": import_id},
-                    now,
+                    NewOutboxMessage(
+                        collector_id,
+                        "imports/new_cases",
+                        {"count": count, "team": team[0] if team else "", "import_id": import_id},
+                    ),
+                    now=now,
                 )
             await db.audit(
                 now, actor_id, "import", "import", import_id,
@@ -621,14 +623,20 @@ class SqliteCases(Engine):
             params = {"contract_no": contract_no, "borrower": borrower, "by": actor.name,
                       "reason": reason.value, "note": note, "case_id": case_id}  # fmt: skip
             await db.enqueue(
-                collector_id,
-                "assign/notify_new",
-                {**params, "previous": prev_row[0] if prev_row else None},
-                now,
+                NewOutboxMessage(
+                    collector_id,
+                    "assign/notify_new",
+                    {**params, "previous": prev_row[0] if prev_row else None},
+                ),
+                now=now,
             )
             if previous is not None:
-                await db.enqueue(previous, "assign/notify_previous",
-                                 {**params, "to": target[0]}, now)  # fmt: skip
+                await db.enqueue(
+                    NewOutboxMessage(
+                        previous, "assign/notify_previous", {**params, "to": target[0]}
+                    ),
+                    now=now,
+                )
         return LeadChange(now, previous, prev_row[0] if prev_row else None, collector_id,
                           target[0], actor.id, actor.name, reason, note)  # fmt: skip
 

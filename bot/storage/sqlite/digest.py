@@ -37,6 +37,7 @@ from bot.domain.digest import (
     TeamLine,
     Unreachable,
 )
+from bot.storage.records import NewOutboxMessage
 from bot.storage.sqlite.engine import Engine, ts
 
 #: Case statuses still being worked (the digest's lists and counts of open cases).
@@ -506,17 +507,19 @@ class SqliteDigest(Engine):
                 return False
             for i, m in enumerate(messages):
                 await db.enqueue(
-                    user_id,
-                    m.template,
-                    m.params,
-                    now,
-                    markup=m.markup,
-                    media=m.media,
-                    attachment=m.attachment,
-                    filename=m.filename,
-                    dedupe_key=f"{group_key}:{i}",
-                    group_key=group_key,
-                    priority=1,
+                    NewOutboxMessage(
+                        user_id,
+                        m.template,
+                        m.params,
+                        markup=m.markup,
+                        media=m.media,
+                        attachment=m.attachment,
+                        filename=m.filename,
+                        dedupe_key=f"{group_key}:{i}",
+                        group_key=group_key,
+                        priority=1,
+                    ),
+                    now=now,
                 )
         return True
 

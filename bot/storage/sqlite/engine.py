@@ -25,6 +25,7 @@ from typing import Any, Self
 import aiosqlite
 
 from bot.storage.errors import SchemaTooNewError, StorageError, StorageUnavailableError
+from bot.storage.records import NewOutboxMessage
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -288,34 +289,10 @@ class Tx:
             ),
         )
 
-    async def enqueue(
-        self,
-        user_id: int | None,
-        template: str,
-        params: dict[str, Any],
-        now: datetime,
-        not_before: datetime | None = None,
-        *,
-        chat_id: int | None = None,
-        markup: dict[str, Any] | None = None,
-        media: str = "text",
-        attachment: bytes | None = None,
-        filename: str | None = None,
-        dedupe_key: str | None = None,
-        group_key: str | None = None,
-        priority: int = 1,
-    ) -> int:
-        """Queue a template message for ``user_id`` (its chat: ``chat_id``, else the user's
-        Telegram id); the row id. With a ``dedupe_key`` used before, nothing is written and the
-        existing row's id is returned ("once per X" is a database rule)."""
-        if media not in ("text", "photo", "document"):
-            raise ValueError(f"outbox media must be text, photo or document, not {media!r}")
-        if media != "text" and attachment is None:
-            raise ValueError(f"an outbox {media} needs its attachment bytes")
-        if user_id is None and chat_id is None:
-            raise ValueError("an outbox message needs a user or a chat")
-        if priority not in (0, 1, 2):
-            raise ValueError(f"outbox priority is 0, 1 or 2, not {priority!r}")
+    async def enqueue(self, message: NewOutboxMessage, *, now: datetime) -> int:
+        """Queue ``message``; the row id. With a ``dedupe_key`` used before, nothing is written
+        and the existing row's id is returned ("once per X" is a database rule)."""
+        m = message
         done = await self.execute(
             "INSERT INTO outbox (user_id, chat_id, kind, template, params, not_before, "
             "created_at, media, attachment, filename, markup, dedupe_key, group_key, priority) "
@@ -323,24 +300,24 @@ class Tx:
             "'template', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
             "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
             (
-                user_id,
-                chat_id,
-                template,
-                json.dumps(params, ensure_ascii=False),
-                ts(not_before or now),
+                m.user_id,
+                m.chat_id,
+                m.template,
+                json.dumps(m.params, ensure_ascii=False),
+                ts(m.not_before or now),
                 ts(now),
-                media,
-                attachment,
-                filename,
-                None if markup is None else json.dumps(markup, ensure_ascii=False),
-                dedupe_key,
-                group_key,
-                priority,
+                m.media,
+                m.attachment,
+                m.filename,
+                None if m.markup is None else json.dumps(m.markup, ensure_ascii=False),
+                m.dedupe_key,
+                m.group_key,
+                m.priority,
             ),
         )
         if done.rowcount > 0:
             return done.lastrowid
-        row = await self.fetchone("SELECT id FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
+        row = await self.fetchone("SELECT id FROM outbox WHERE dedupe_key = ?", (m.dedupe_key,))
         return int(row[0])
 
     # -- effects (idempotency keys) ---------------------------------------------------------

@@ -25,6 +25,7 @@ from bot.domain.instalments import (
     answer_effect,
 )
 from bot.domain.people import User
+from bot.storage.records import NewOutboxMessage
 from bot.storage.sqlite.cases import _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 from bot.storage.sqlite.reminders import retire_reminders
@@ -129,8 +130,15 @@ async def _tell_supervisors(
         "reasons": list(reasons), "note": note or "",
     }  # fmt: skip
     for (user_id,) in rows:
-        await db.enqueue(user_id, "instalments/broken_for_supervisor", params, now,
-                         dedupe_key=f"broken:{view.id}:{user_id}")  # fmt: skip
+        await db.enqueue(
+            NewOutboxMessage(
+                user_id,
+                "instalments/broken_for_supervisor",
+                params,
+                dedupe_key=f"broken:{view.id}:{user_id}",
+            ),
+            now=now,
+        )
     return len(rows)
 
 

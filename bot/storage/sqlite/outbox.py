@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.storage.records import OutboxMessage
+from bot.storage.records import NewOutboxMessage, OutboxMessage
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 
 #: Unsent and not given up.
@@ -125,12 +125,14 @@ async def tell_supervisors_unreachable(
     for (supervisor_id,) in supervisors:
         ids.append(
             await db.enqueue(
-                supervisor_id,
-                "notify/collector_unreachable",
-                {"name": user[1], "reason": reason, "reminders": reminders},
-                now,
-                dedupe_key=f"unreachable:{user_id}:{today.isoformat()}:{supervisor_id}",
-                priority=1,
+                NewOutboxMessage(
+                    supervisor_id,
+                    "notify/collector_unreachable",
+                    {"name": user[1], "reason": reason, "reminders": reminders},
+                    dedupe_key=f"unreachable:{user_id}:{today.isoformat()}:{supervisor_id}",
+                    priority=1,
+                ),
+                now=now,
             )
         )
     return ids
@@ -139,41 +141,11 @@ async def tell_supervisors_unreachable(
 class SqliteOutbox(Engine):
     """Queue, claim due rows under a lease, record sent or failed."""
 
-    async def enqueue(
-        self,
-        user_id: int | None,
-        template: str,
-        params: dict[str, Any],
-        *,
-        now: datetime,
-        not_before: datetime | None = None,
-        chat_id: int | None = None,
-        markup: dict[str, Any] | None = None,
-        media: str = "text",
-        attachment: bytes | None = None,
-        filename: str | None = None,
-        dedupe_key: str | None = None,
-        group_key: str | None = None,
-        priority: int = 1,
-    ) -> int:
-        """Queue a message for ``user_id`` (delivered by reminders.outbox); the row id (the
-        existing row's id when ``dedupe_key`` was used before: nothing is written then)."""
+    async def enqueue(self, message: NewOutboxMessage, *, now: datetime) -> int:
+        """Queue ``message`` (delivered by reminders.outbox); the row id (the existing row's id
+        when its ``dedupe_key`` was used before: nothing is written then)."""
         async with self._tx() as db:
-            return await db.enqueue(
-                user_id,
-                template,
-                params,
-                now,
-                not_before,
-                chat_id=chat_id,
-                markup=markup,
-                media=media,
-                attachment=attachment,
-                filename=filename,
-                dedupe_key=dedupe_key,
-                group_key=group_key,
-                priority=priority,
-            )
+            return await db.enqueue(message, now=now)
 
     async def get_outbox(self, row_id: int) -> OutboxMessage | None:
         """One outbox row as it is now (message_id / sent_at / dropped_at once known)."""

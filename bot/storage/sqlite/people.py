@@ -17,6 +17,7 @@ from bot.domain.people import (
     new_invite_code,
 )
 from bot.storage.errors import StorageError
+from bot.storage.records import NewOutboxMessage
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 
 _USER_COLUMNS = """
@@ -409,15 +410,15 @@ class SqlitePeople(Engine):
         )
         if invite.created_by is not None:
             await db.enqueue(
-                invite.created_by,
-                "notify/invite_used",
-                # The name on the books (as the inviter typed it), not the Telegram name,
-                # which its owner can set to anything.
-                {
-                    "name": invite.staff_name or name,
-                    "role": invite.role.value,
-                    "team": invite.team_name,
-                },
-                now,
+                NewOutboxMessage(
+                    invite.created_by,
+                    "notify/invite_used",
+                    {
+                        "name": invite.staff_name or name,
+                        "role": invite.role.value,
+                        "team": invite.team_name,
+                    },
+                ),
+                now=now,
             )
         return user_id

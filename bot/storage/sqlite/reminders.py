@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain.reminders import LIVE_INSTALMENT_STATUSES, ReminderKind, ReminderPolicy
-from bot.storage.records import DueReminder, Reminder, ReminderBatch
+from bot.storage.records import DueReminder, NewOutboxMessage, Reminder, ReminderBatch
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 
 _LIVE = "('" + "', '".join(LIVE_INSTALMENT_STATUSES) + "')"
@@ -230,14 +230,16 @@ class SqliteReminders(Engine):
                 if not row or not row[0]:
                     continue
                 outbox_id = await db.enqueue(
-                    batch.collector_id,
-                    batch.template,
-                    batch.params,
-                    now,
-                    markup=batch.markup,
-                    dedupe_key=batch.dedupe_key,
-                    group_key=batch.group_key,
-                    priority=2,
+                    NewOutboxMessage(
+                        batch.collector_id,
+                        batch.template,
+                        batch.params,
+                        markup=batch.markup,
+                        dedupe_key=batch.dedupe_key,
+                        group_key=batch.group_key,
+                        priority=2,
+                    ),
+                    now=now,
                 )
                 await db.execute(
                     "UPDATE reminders SET status = 'queued', outbox_id = ?, collector_id = ?, "
