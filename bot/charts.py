@@ -87,8 +87,15 @@ def digest_chart(
     days = [p.day.strftime("%m-%d") for p in series]
     x = list(range(len(series)))
     top.bar(x, [p.collected / 100 for p in series], color="#2e7d32", label=labels.collected)
-    top.plot(x, [p.promised / 100 for p in series], color="#ef6c00", marker="o", markersize=3,
-             linewidth=1.5, label=labels.promised)  # fmt: skip
+    top.plot(
+        x,
+        [p.promised / 100 for p in series],
+        color="#ef6c00",
+        marker="o",
+        markersize=3,
+        linewidth=1.5,
+        label=labels.promised,
+    )
     top.set_xticks(x[::5], days[::5])
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: money(int(v * 100))))
     top.set_title(labels.title, fontfamily=family, fontsize=13)
@@ -107,11 +114,24 @@ def digest_chart(
         bottom.set_yticks(range(len(rated)), names, fontfamily=family)
         bottom.set_xlim(0, 110)
         for bar, value in zip(bars, values, strict=True):
-            bottom.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, f"{value}%",
-                        va="center", fontfamily=family, fontsize=9)  # fmt: skip
+            bottom.text(
+                bar.get_width() + 1,
+                bar.get_y() + bar.get_height() / 2,
+                f"{value}%",
+                va="center",
+                fontfamily=family,
+                fontsize=9,
+            )
     else:
-        bottom.text(0.5, 0.5, labels.no_rates, ha="center", va="center",
-                    transform=bottom.transAxes, fontfamily=family)  # fmt: skip
+        bottom.text(
+            0.5,
+            0.5,
+            labels.no_rates,
+            ha="center",
+            va="center",
+            transform=bottom.transAxes,
+            fontfamily=family,
+        )
         bottom.set_xticks([])
         bottom.set_yticks([])
     for axis in (top, bottom):

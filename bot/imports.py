@@ -278,9 +278,11 @@ def _run_child(
     context = _process_context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
-        target=_child, args=(sender, limits.memory_bytes, *args), name="qingshou-import",
+        target=_child,
+        args=(sender, limits.memory_bytes, *args),
+        name="qingshou-import",
         daemon=True,
-    )  # fmt: skip
+    )
     try:
         process.start()
     except OSError:  # the fork server died (killed by someone): the next file starts a new one
@@ -371,17 +373,27 @@ async def plan_in_process(
 
 
 async def prepare_import(
-    storage: Storage, data: bytes, *, team_id: int, today: date,
-    limits: ImportLimits | None = None, rows: bool = True,
-) -> ImportPlan:  # fmt: skip
+    storage: Storage,
+    data: bytes,
+    *,
+    team_id: int,
+    today: date,
+    limits: ImportLimits | None = None,
+    rows: bool = True,
+) -> ImportPlan:
     """The dry run: parse, then decide row by row what the import would do (in a child).
     ``rows=False`` for a plan that is only shown (see :func:`plan_in_process`)."""
     existing = await storage.import_snapshot()
     collectors = await storage.collector_refs(team_id)
     return await plan_in_process(
-        data, today=today, team_id=team_id, existing=existing, collectors=collectors,
-        limits=limits, rows=rows,
-    )  # fmt: skip
+        data,
+        today=today,
+        team_id=team_id,
+        existing=existing,
+        collectors=collectors,
+        limits=limits,
+        rows=rows,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,9 +461,15 @@ class Preview:
 
 
 async def preview(
-    storage: Storage, record: ImportRecord, *, now: datetime, tz: tzinfo, label: Label,
-    actor_id: int | None, limits: ImportLimits | None = None,
-) -> Preview:  # fmt: skip
+    storage: Storage,
+    record: ImportRecord,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    label: Label,
+    actor_id: int | None,
+    limits: ImportLimits | None = None,
+) -> Preview:
     """Parse and plan a pending import (in a child process), keep the counts with it, and
     build what the dry run shows. A file with no importable row is cancelled at once: there is
     nothing to confirm; so is a file that cannot be read (its stored copy is dropped), and,
@@ -461,9 +479,13 @@ async def preview(
     assert record.data is not None
     try:
         plan = await prepare_import(
-            storage, record.data, team_id=record.team_id, today=local_date(now, tz),
-            limits=limits, rows=False,
-        )  # fmt: skip
+            storage,
+            record.data,
+            team_id=record.team_id,
+            today=local_date(now, tz),
+            limits=limits,
+            rows=False,
+        )
     except LedgerError as exc:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
         return Preview(
@@ -486,9 +508,14 @@ async def preview(
 
 
 async def apply_pending(
-    storage: Storage, record: ImportRecord, *, actor_id: int, now: datetime, tz: tzinfo,
+    storage: Storage,
+    record: ImportRecord,
+    *,
+    actor_id: int,
+    now: datetime,
+    tz: tzinfo,
     limits: ImportLimits | None = None,
-) -> dict[str, int] | None:  # fmt: skip
+) -> dict[str, int] | None:
     """ "Import" pressed: parse and plan again (the cases may have changed since the dry run)
     and write. ``None`` when the import was decided meanwhile. Raises :class:`LedgerError`
     (after cancelling the import) if the file no longer reads under the current rules."""
@@ -496,9 +523,12 @@ async def apply_pending(
     assert record.data is not None
     try:
         plan = await prepare_import(
-            storage, record.data, team_id=record.team_id, today=local_date(now, tz),
+            storage,
+            record.data,
+            team_id=record.team_id,
+            today=local_date(now, tz),
             limits=limits,
-        )  # fmt: skip
+        )
     except LedgerError:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
         raise

@@ -912,8 +912,16 @@ def month_grid(year: int, month: int, today: date) -> list[list[GridDay | None]]
     return weeks
 
 
-_PAST_RELATIVE = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1,
-                  "前天": 2, "前日": 2}  # fmt: skip
+_PAST_RELATIVE = {
+    "今天": 0,
+    "今日": 0,
+    "today": 0,
+    "昨天": 1,
+    "昨日": 1,
+    "yesterday": 1,
+    "前天": 2,
+    "前日": 2,
+}
 _HAS_YEAR = re.compile(r"\d{4}|今年|明年")
 
 

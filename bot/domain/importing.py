@@ -276,14 +276,26 @@ def ledger_hash(row: LedgerRow) -> str:
     parties = tuple((p.role.value, p.name, p.phone) for p in row.related_parties)
     material = repr(
         (
-            b.name, b.id_number, b.phone, b.address, b.business,
-            loan.contract_no, loan.product, loan.principal_outstanding, loan.overdue_principal,
-            loan.overdue_interest, loan.overdue_since.isoformat(),
+            b.name,
+            b.id_number,
+            b.phone,
+            b.address,
+            b.business,
+            loan.contract_no,
+            loan.product,
+            loan.principal_outstanding,
+            loan.overdue_principal,
+            loan.overdue_interest,
+            loan.overdue_since.isoformat(),
             loan.maturity.isoformat() if loan.maturity else None,
-            sec.guarantees, sec.collateral_description, sec.collateral_value, parties,
-            row.contract_ref, row.loan_officer,
+            sec.guarantees,
+            sec.collateral_description,
+            sec.collateral_value,
+            parties,
+            row.contract_ref,
+            row.loan_officer,
         )
-    )  # fmt: skip
+    )
     return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -327,9 +339,12 @@ def plan_import(
         if stored is not None and stored.team_id != team_id:
             plan.errors.append(
                 RowError(
-                    row.line, RowErrorCode.OTHER_TEAM, plan.key_field, row.loan.contract_no,
+                    row.line,
+                    RowErrorCode.OTHER_TEAM,
+                    plan.key_field,
+                    row.loan.contract_no,
                 )
-            )  # fmt: skip
+            )
             plan.error_rows[row.line] = _original_cells(row, parsed)
             continue
         digest = ledger_hash(row)
@@ -344,10 +359,12 @@ def plan_import(
             if collector is None:
                 plan.warnings.append(
                     RowError(
-                        row.line, RowErrorCode.UNKNOWN_COLLECTOR, LedgerField.COLLECTOR,
+                        row.line,
+                        RowErrorCode.UNKNOWN_COLLECTOR,
+                        LedgerField.COLLECTOR,
                         row.collector,
                     )
-                )  # fmt: skip
+                )
             else:
                 lead = collector.user_id
         if stored is None:

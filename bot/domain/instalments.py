@@ -119,8 +119,9 @@ def answer_effect(
             raise AnswerRefused("amount")
         if payment == rest:
             return Effect(InstalmentStatus.KEPT, payment, amount, settled=True, retire=True)
-        return Effect(InstalmentStatus.PARTIAL, payment, paid + payment, settled=False,
-                      retire=False)  # fmt: skip
+        return Effect(
+            InstalmentStatus.PARTIAL, payment, paid + payment, settled=False, retire=False
+        )
     if is_broken(due_on, today, grace_days):
         return Effect(InstalmentStatus.BROKEN, 0, paid, settled=True, retire=True)
     return Effect(status, 0, paid, settled=False, retire=False, late=True)

@@ -171,69 +171,170 @@ class RowErrorCode(StrEnum):
 #: matching the earlier alias wins (合同号 beats 合同编号); on a tie, the leftmost column.
 HEADER_ALIASES: Mapping[LedgerField, tuple[str, ...]] = {
     LedgerField.CONTRACT_NO: (
-        "合同号", "合同编号", "借款合同号", "借款合同编号", "贷款合同号", "合同号码",
-        "contract_no", "contract", "contract number", "loan_no",
+        "合同号",
+        "合同编号",
+        "借款合同号",
+        "借款合同编号",
+        "贷款合同号",
+        "合同号码",
+        "contract_no",
+        "contract",
+        "contract number",
+        "loan_no",
     ),
     LedgerField.LOAN_RECEIPT_NO: (
-        "借据号", "借据编号", "借据号码", "贷款借据号", "loan_receipt_no", "receipt_no",
+        "借据号",
+        "借据编号",
+        "借据号码",
+        "贷款借据号",
+        "loan_receipt_no",
+        "receipt_no",
         "drawdown_no",
     ),
     LedgerField.BORROWER: (
-        "借款人", "借款人姓名", "借款人名称", "客户名称", "客户姓名", "户名", "姓名",
-        "borrower", "borrower_name", "customer", "customer_name", "name",
+        "借款人",
+        "借款人姓名",
+        "借款人名称",
+        "客户名称",
+        "客户姓名",
+        "户名",
+        "姓名",
+        "borrower",
+        "borrower_name",
+        "customer",
+        "customer_name",
+        "name",
     ),
     LedgerField.ID_NUMBER: (
-        "身份证号", "身份证号码", "证件号码", "证件号", "身份证", "借款人身份证号",
-        "统一社会信用代码", "id_number", "id_no", "id_card",
+        "身份证号",
+        "身份证号码",
+        "证件号码",
+        "证件号",
+        "身份证",
+        "借款人身份证号",
+        "统一社会信用代码",
+        "id_number",
+        "id_no",
+        "id_card",
     ),
     LedgerField.PHONE: (
-        "电话", "手机", "手机号", "手机号码", "联系电话", "借款人电话", "联系方式",
-        "phone", "mobile", "tel", "telephone",
+        "电话",
+        "手机",
+        "手机号",
+        "手机号码",
+        "联系电话",
+        "借款人电话",
+        "联系方式",
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
     ),
     LedgerField.ADDRESS: ("地址", "住址", "家庭住址", "联系地址", "居住地址", "address"),
     LedgerField.BUSINESS: ("经营", "经营项目", "经营范围", "主营业务", "职业", "business"),
     LedgerField.PRODUCT: (
-        "产品", "贷款品种", "贷款产品", "产品名称", "贷款种类", "product", "loan_type",
+        "产品",
+        "贷款品种",
+        "贷款产品",
+        "产品名称",
+        "贷款种类",
+        "product",
+        "loan_type",
     ),
     LedgerField.PRINCIPAL_OUTSTANDING: (
-        "贷款余额", "本金余额", "借款余额", "余额", "principal_outstanding",
-        "outstanding_principal", "principal", "balance", "loan_balance",
+        "贷款余额",
+        "本金余额",
+        "借款余额",
+        "余额",
+        "principal_outstanding",
+        "outstanding_principal",
+        "principal",
+        "balance",
+        "loan_balance",
     ),
     LedgerField.OVERDUE_PRINCIPAL: (
-        "逾期本金", "逾期本金余额", "逾期金额", "overdue_principal", "overdue_amount",
+        "逾期本金",
+        "逾期本金余额",
+        "逾期金额",
+        "overdue_principal",
+        "overdue_amount",
     ),
     LedgerField.OVERDUE_INTEREST: (
-        "欠息", "逾期利息", "欠息金额", "拖欠利息", "应收未收利息", "overdue_interest",
-        "interest_due", "interest",
+        "欠息",
+        "逾期利息",
+        "欠息金额",
+        "拖欠利息",
+        "应收未收利息",
+        "overdue_interest",
+        "interest_due",
+        "interest",
     ),
     LedgerField.OVERDUE_SINCE: (
-        "逾期日期", "逾期起始日", "逾期起始日期", "逾期开始日期", "逾期起日", "overdue_since",
-        "overdue_date", "past_due_since",
+        "逾期日期",
+        "逾期起始日",
+        "逾期起始日期",
+        "逾期开始日期",
+        "逾期起日",
+        "overdue_since",
+        "overdue_date",
+        "past_due_since",
     ),
     LedgerField.DAYS_PAST_DUE: (
-        "逾期天数", "逾期天", "本金逾期天数", "days_past_due", "overdue_days", "dpd",
+        "逾期天数",
+        "逾期天",
+        "本金逾期天数",
+        "days_past_due",
+        "overdue_days",
+        "dpd",
     ),
     LedgerField.AS_OF: (
-        "数据日期", "统计日期", "报表日期", "数据截止日期", "as_of", "as_of_date", "data_date",
+        "数据日期",
+        "统计日期",
+        "报表日期",
+        "数据截止日期",
+        "as_of",
+        "as_of_date",
+        "data_date",
     ),
     LedgerField.MATURITY: (
-        "到期日", "到期日期", "贷款到期日", "maturity", "maturity_date", "due_date",
+        "到期日",
+        "到期日期",
+        "贷款到期日",
+        "maturity",
+        "maturity_date",
+        "due_date",
     ),
     LedgerField.GUARANTOR: ("担保人", "保证人", "担保人姓名", "guarantor", "guarantors"),
     LedgerField.COLLATERAL: ("抵押物", "抵押物名称", "抵押品", "押品", "collateral"),
     LedgerField.COLLATERAL_VALUE: (
-        "抵押物估值", "抵押物价值", "抵押物评估值", "评估价值", "押品价值", "collateral_value",
+        "抵押物估值",
+        "抵押物价值",
+        "抵押物评估值",
+        "评估价值",
+        "押品价值",
+        "collateral_value",
     ),
     LedgerField.COLLECTOR: (
-        "清收人员", "清收人", "催收人", "催收人员", "清收责任人", "collector",
+        "清收人员",
+        "清收人",
+        "催收人",
+        "催收人员",
+        "清收责任人",
+        "collector",
     ),
     LedgerField.LOAN_OFFICER: (
-        "客户经理", "管户客户经理", "管户人", "管户经理", "责任人", "loan_officer", "officer",
+        "客户经理",
+        "管户客户经理",
+        "管户人",
+        "管户经理",
+        "责任人",
+        "loan_officer",
+        "officer",
         "account_manager",
     ),
     LedgerField.SPOUSE: ("配偶", "配偶姓名", "spouse", "spouse_name"),
     LedgerField.SPOUSE_PHONE: ("配偶电话", "配偶手机", "配偶联系电话", "spouse_phone"),
-}  # fmt: skip
+}
 
 #: A header row must name, for each of these groups, at least one of the fields.
 REQUIRED_FIELDS: tuple[tuple[LedgerField, ...], ...] = (
@@ -814,8 +915,10 @@ class _RowParser:
         if not contract_no:
             errors.append(RowError(line, RowErrorCode.MISSING_FIELD, self.key_field, ""))
         contract_ref: str | None = None
-        for fld, col in ((fields.LOAN_RECEIPT_NO, self.c_receipt),
-                         (fields.CONTRACT_NO, self.c_contract)):  # fmt: skip
+        for fld, col in (
+            (fields.LOAN_RECEIPT_NO, self.c_receipt),
+            (fields.CONTRACT_NO, self.c_contract),
+        ):
             if col is not None and _cut_by_excel(cells[col]):
                 errors.append(
                     RowError(line, RowErrorCode.BAD_CONTRACT_NO, fld, _cell_text(cells[col]))
@@ -855,9 +958,14 @@ class _RowParser:
                 counted = (as_of - overdue_since).days
                 if abs(counted - days) > 1:  # one day: 逾期起始日 may be the first day overdue
                     errors.append(
-                        RowError(line, RowErrorCode.DAYS_MISMATCH, fields.DAYS_PAST_DUE,
-                                 str(days), str(counted))
-                    )  # fmt: skip
+                        RowError(
+                            line,
+                            RowErrorCode.DAYS_MISMATCH,
+                            fields.DAYS_PAST_DUE,
+                            str(days),
+                            str(counted),
+                        )
+                    )
         elif days is not None and (as_of or self.today) is not None:
             reference = as_of or self.today
             assert reference is not None

@@ -269,11 +269,20 @@ class SqliteCases(Engine):
                 "ledger_hash, import_id, created_at, imported_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (p.row.loan.contract_no, plan.team_id, p.set_lead, *_ledger_values(p),
-                     _as_of(p), p.ledger_hash, import_id, now_s, now_s)
+                    (
+                        p.row.loan.contract_no,
+                        plan.team_id,
+                        p.set_lead,
+                        *_ledger_values(p),
+                        _as_of(p),
+                        p.ledger_hash,
+                        import_id,
+                        now_s,
+                        now_s,
+                    )
                     for p in new
                 ],
-            )  # fmt: skip
+            )
             # The right-hand sides read the row before the update. Newer export: a different
             # as-of date when the row has one, else a different total overdue amount.
             await db.executemany(
@@ -290,11 +299,18 @@ class SqliteCases(Engine):
                 "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21 "
                 "WHERE id = ?22",
                 [
-                    (_as_of(p), p.row.loan.total_overdue, *_ledger_values(p), p.ledger_hash,
-                     import_id, now_s, p.case_id)
+                    (
+                        _as_of(p),
+                        p.row.loan.total_overdue,
+                        *_ledger_values(p),
+                        p.ledger_hash,
+                        import_id,
+                        now_s,
+                        p.case_id,
+                    )
                     for p in updated
                 ],
-            )  # fmt: skip
+            )
             # Same ledger fields, so the same amount: only a newer as-of date moves the signal.
             await db.executemany(
                 "UPDATE cases SET previous_overdue_amount = CASE WHEN "
@@ -366,9 +382,13 @@ class SqliteCases(Engine):
                     now=now,
                 )
             await db.audit(
-                now, actor_id, "import", "import", import_id,
+                now,
+                actor_id,
+                "import",
+                "import",
+                import_id,
                 {"team_id": plan.team_id, **summary},
-            )  # fmt: skip
+            )
         return summary
 
     # -- reading cases ---------------------------------------------------------------------
@@ -447,8 +467,9 @@ class SqliteCases(Engine):
             (case_id, CARD_HISTORY),
         )
         case = Case(
-            borrower=Borrower(summary.borrower_name, extra[0], summary.borrower_phone, extra[1],
-                              extra[2]),
+            borrower=Borrower(
+                summary.borrower_name, extra[0], summary.borrower_phone, extra[1], extra[2]
+            ),
             loan=Loan(
                 contract_no=summary.contract_no,
                 overdue_principal=summary.overdue_principal,
@@ -462,7 +483,7 @@ class SqliteCases(Engine):
             related_parties=tuple(p.party for p in parties),
             status=summary.status,
             lead_collector=None if summary.lead_id is None else str(summary.lead_id),
-        )  # fmt: skip
+        )
         return CaseFile(
             summary=summary,
             case=case,
@@ -494,8 +515,9 @@ class SqliteCases(Engine):
         async with self._tx() as db:
             if await db.effect(key) is not None:
                 return True
-            row = await db.fetchone(f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}",
-                                    [case_id, *params])  # fmt: skip
+            row = await db.fetchone(
+                f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}", [case_id, *params]
+            )
             if row is None:
                 return False
             await db.record_effect(key, {"case_id": case_id}, now)
@@ -523,9 +545,17 @@ class SqliteCases(Engine):
                 "phone = COALESCE(excluded.phone, case_parties.phone), "
                 "relationship = COALESCE(excluded.relationship, case_parties.relationship), "
                 "attitude = excluded.attitude, notes = excluded.notes RETURNING id",
-                (case_id, party.role.value, party.name, party.phone, party.relationship,
-                 party.attitude.value, party.notes, ts(now)),
-            )  # fmt: skip
+                (
+                    case_id,
+                    party.role.value,
+                    party.name,
+                    party.phone,
+                    party.relationship,
+                    party.attitude.value,
+                    party.notes,
+                    ts(now),
+                ),
+            )
             await db.audit(
                 now,
                 actor_id,
@@ -556,13 +586,27 @@ class SqliteCases(Engine):
                 "UPDATE cases SET deterioration = ?, strong_guarantor = ?, "
                 "high_default_cost = ?, status = COALESCE(?, status), "
                 "last_contact_at = COALESCE(?, last_contact_at) WHERE id = ?",
-                (flags, int(strong_guarantor), int(high_default_cost),
-                 None if status is None else status.value,
-                 None if last_contact_at is None else ts(last_contact_at), case_id),
-            )  # fmt: skip
-            await db.audit(now, actor_id, "flags", "case", case_id,
-                           {"deterioration": flags, "strong_guarantor": strong_guarantor,
-                            "high_default_cost": high_default_cost})  # fmt: skip
+                (
+                    flags,
+                    int(strong_guarantor),
+                    int(high_default_cost),
+                    None if status is None else status.value,
+                    None if last_contact_at is None else ts(last_contact_at),
+                    case_id,
+                ),
+            )
+            await db.audit(
+                now,
+                actor_id,
+                "flags",
+                "case",
+                case_id,
+                {
+                    "deterioration": flags,
+                    "strong_guarantor": strong_guarantor,
+                    "high_default_cost": high_default_cost,
+                },
+            )
 
     async def assign_lead(
         self,
@@ -620,8 +664,14 @@ class SqliteCases(Engine):
                 case_id,
                 {"from": previous, "to": collector_id, "reason": reason.value, "note": note},
             )
-            params = {"contract_no": contract_no, "borrower": borrower, "by": actor.name,
-                      "reason": reason.value, "note": note, "case_id": case_id}  # fmt: skip
+            params = {
+                "contract_no": contract_no,
+                "borrower": borrower,
+                "by": actor.name,
+                "reason": reason.value,
+                "note": note,
+                "case_id": case_id,
+            }
             await db.enqueue(
                 NewOutboxMessage(
                     collector_id,
@@ -637,8 +687,17 @@ class SqliteCases(Engine):
                     ),
                     now=now,
                 )
-        return LeadChange(now, previous, prev_row[0] if prev_row else None, collector_id,
-                          target[0], actor.id, actor.name, reason, note)  # fmt: skip
+        return LeadChange(
+            now,
+            previous,
+            prev_row[0] if prev_row else None,
+            collector_id,
+            target[0],
+            actor.id,
+            actor.name,
+            reason,
+            note,
+        )
 
 
 _LEADS_SQL = (
@@ -650,20 +709,32 @@ _LEADS_SQL = (
 
 
 def _lead_change(r: Sequence[Any]) -> LeadChange:
-    return LeadChange(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6],
-                      LeadReason(r[7]), r[8])  # fmt: skip
+    return LeadChange(
+        datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], LeadReason(r[7]), r[8]
+    )
 
 
 def _ledger_values(p: Any) -> tuple[Any, ...]:
     """The ledger-owned columns of a planned row, in the order both statements use."""
     b, loan, sec = p.row.borrower, p.row.loan, p.row.security
     return (
-        b.name, b.id_number, b.phone, b.address, b.business, loan.product,
-        loan.principal_outstanding, loan.overdue_principal, loan.overdue_interest,
-        loan.overdue_since.isoformat(), loan.maturity.isoformat() if loan.maturity else None,
-        sec.guarantees, sec.collateral_description, sec.collateral_value,
-        p.row.contract_ref, p.row.loan_officer,
-    )  # fmt: skip
+        b.name,
+        b.id_number,
+        b.phone,
+        b.address,
+        b.business,
+        loan.product,
+        loan.principal_outstanding,
+        loan.overdue_principal,
+        loan.overdue_interest,
+        loan.overdue_since.isoformat(),
+        loan.maturity.isoformat() if loan.maturity else None,
+        sec.guarantees,
+        sec.collateral_description,
+        sec.collateral_value,
+        p.row.contract_ref,
+        p.row.loan_officer,
+    )
 
 
 def _as_of(p: Any) -> str | None:

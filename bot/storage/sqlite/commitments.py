@@ -199,9 +199,11 @@ async def _call(
     """Write each call of ``notify`` as an outbox row of kind 'call' (the row ``defer_call``
     writes), in the interactive lane: someone is waiting for it."""
     calls = () if notify is None else (notify,) if isinstance(notify, OutboxCall) else notify
-    ids = {slot: str(value) for slot, value in ((APPROVAL_ID, approval_id),
-                                                (COMMITMENT_ID, commitment_id))
-           if value is not None}  # fmt: skip
+    ids = {
+        slot: str(value)
+        for slot, value in ((APPROVAL_ID, approval_id), (COMMITMENT_ID, commitment_id))
+        if value is not None
+    }
     for call in calls:
         payload = _fill(call.payload, ids)
         await db.execute(
@@ -284,8 +286,9 @@ class SqliteCommitments(Engine):
             if done is not None:
                 row = await db.fetchone(_MEETING_SQL + "WHERE m.id = ?", (done["meeting_id"],))
                 return None if row is None else _meeting(row)
-            case = await db.fetchone(f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}",
-                                     [case_id, *params])  # fmt: skip
+            case = await db.fetchone(
+                f"SELECT c.id FROM cases c WHERE c.id = ? AND {where}", [case_id, *params]
+            )
             if case is None:
                 return None
             cur = await db.execute(
@@ -293,21 +296,39 @@ class SqliteCommitments(Engine):
                 "attendees, step_achieved, moved, stance, next_step, next_on) VALUES "
                 "(?1, ?2, (SELECT id FROM preps WHERE id = ?3 AND case_id = ?1), "
                 "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                (case_id, viewer.id, meeting.prep_id, ts(now), _day(meeting.held_on),
-                 meeting.kind, meeting.venue, meeting.attendees,
-                 None if meeting.step_achieved is None else meeting.step_achieved.value,
-                 meeting.moved, meeting.stance, meeting.next_step, _day(meeting.next_on)),
-            )  # fmt: skip
+                (
+                    case_id,
+                    viewer.id,
+                    meeting.prep_id,
+                    ts(now),
+                    _day(meeting.held_on),
+                    meeting.kind,
+                    meeting.venue,
+                    meeting.attendees,
+                    None if meeting.step_achieved is None else meeting.step_achieved.value,
+                    meeting.moved,
+                    meeting.stance,
+                    meeting.next_step,
+                    _day(meeting.next_on),
+                ),
+            )
             meeting_id = cur.lastrowid
             if payment is not None:
                 await db.execute(
                     "INSERT INTO payments (case_id, meeting_id, amount, channel, "
                     "receipt_file_id, received_on, recorded_at, recorded_by, source) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'outcome')",
-                    (case_id, meeting_id, payment.amount,
-                     None if payment.channel is None else payment.channel.value,
-                     payment.receipt_file_id, _day(payment.received_on), ts(now), viewer.id),
-                )  # fmt: skip
+                    (
+                        case_id,
+                        meeting_id,
+                        payment.amount,
+                        None if payment.channel is None else payment.channel.value,
+                        payment.receipt_file_id,
+                        _day(payment.received_on),
+                        ts(now),
+                        viewer.id,
+                    ),
+                )
                 # The money pays the case's open instalments, oldest first (issue 10).
                 await settle_from_payment(db, case_id, payment.amount, now, actor_id=viewer.id)
             await db.execute(
@@ -315,9 +336,14 @@ class SqliteCommitments(Engine):
                 "AND (last_contact_at IS NULL OR last_contact_at < ?)",
                 (ts(now), case_id, ts(now)),
             )
-            await db.audit(now, viewer.id, "meeting", "case", case_id,
-                           {"meeting_id": meeting_id,
-                            "paid": None if payment is None else payment.amount})  # fmt: skip
+            await db.audit(
+                now,
+                viewer.id,
+                "meeting",
+                "case",
+                case_id,
+                {"meeting_id": meeting_id, "paid": None if payment is None else payment.amount},
+            )
             await db.record_effect(key, {"meeting_id": meeting_id}, now)
             row = await db.fetchone(_MEETING_SQL + "WHERE m.id = ?", (meeting_id,))
         assert row is not None
@@ -398,14 +424,22 @@ class SqliteCommitments(Engine):
                 if row is None:
                     return None
                 held_on = row[0]
-            if commitment.promised_by_party is not None and await db.fetchone(
-                "SELECT 1 FROM case_parties WHERE id = ? AND case_id = ?",
-                (commitment.promised_by_party, case_id),
-            ) is None:  # fmt: skip
+            if (
+                commitment.promised_by_party is not None
+                and await db.fetchone(
+                    "SELECT 1 FROM case_parties WHERE id = ? AND case_id = ?",
+                    (commitment.promised_by_party, case_id),
+                )
+                is None
+            ):
                 return None
-            if replaces is not None and await db.fetchone(
-                "SELECT 1 FROM commitments WHERE id = ? AND case_id = ?", (replaces, case_id)
-            ) is None:  # fmt: skip
+            if (
+                replaces is not None
+                and await db.fetchone(
+                    "SELECT 1 FROM commitments WHERE id = ? AND case_id = ?", (replaces, case_id)
+                )
+                is None
+            ):
                 return None
             pay = commitment.money_channel is not None and commitment.money_today > 0
             # The local date is the caller's to give (storage knows no zone); the UTC date is
@@ -417,37 +451,67 @@ class SqliteCommitments(Engine):
                 "INSERT INTO commitments (case_id, meeting_id, created_by, created_at, "
                 "promised_by_party, money_today, total, plan, status, replaces) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (case_id, commitment.meeting_id, viewer.id, ts(now),
-                 commitment.promised_by_party, commitment.money_today,
-                 sum(i.amount for i in commitment.instalments),
-                 json.dumps(commitment.plan, ensure_ascii=False), status.value, replaces),
-            )  # fmt: skip
+                (
+                    case_id,
+                    commitment.meeting_id,
+                    viewer.id,
+                    ts(now),
+                    commitment.promised_by_party,
+                    commitment.money_today,
+                    sum(i.amount for i in commitment.instalments),
+                    json.dumps(commitment.plan, ensure_ascii=False),
+                    status.value,
+                    replaces,
+                ),
+            )
             commitment_id = cur.lastrowid
             await db.executemany(
                 "INSERT INTO instalments (commitment_id, seq, due_on, amount) VALUES (?, ?, ?, ?)",
-                [(commitment_id, seq, i.due_on.isoformat(), i.amount)
-                 for seq, i in enumerate(commitment.instalments, start=1)],
-            )  # fmt: skip
+                [
+                    (commitment_id, seq, i.due_on.isoformat(), i.amount)
+                    for seq, i in enumerate(commitment.instalments, start=1)
+                ],
+            )
             if pay:
                 assert commitment.money_channel is not None
                 await db.execute(
                     "INSERT INTO payments (case_id, meeting_id, commitment_id, amount, channel, "
                     "received_on, recorded_at, recorded_by, source) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'commit')",
-                    (case_id, commitment.meeting_id, commitment_id, commitment.money_today,
-                     commitment.money_channel.value, received_on, ts(now), viewer.id),
-                )  # fmt: skip
+                    (
+                        case_id,
+                        commitment.meeting_id,
+                        commitment_id,
+                        commitment.money_today,
+                        commitment.money_channel.value,
+                        received_on,
+                        ts(now),
+                        viewer.id,
+                    ),
+                )
                 # Money today pays what was still open of earlier promises (the one it
                 # amends, oldest first), never this plan's own instalments.
-                await settle_from_payment(db, case_id, commitment.money_today, now,
-                                          actor_id=viewer.id,
-                                          exclude_commitment=commitment_id)  # fmt: skip
+                await settle_from_payment(
+                    db,
+                    case_id,
+                    commitment.money_today,
+                    now,
+                    actor_id=viewer.id,
+                    exclude_commitment=commitment_id,
+                )
             approval_id: int | None = None
             if waits:
                 approval_id = await _insert_approval(
-                    db, case_id, case[1], viewer, needs_approval, proposal, flow_id,
-                    commitment_id, now,
-                )  # fmt: skip
+                    db,
+                    case_id,
+                    case[1],
+                    viewer,
+                    needs_approval,
+                    proposal,
+                    flow_id,
+                    commitment_id,
+                    now,
+                )
                 await db.execute(
                     "UPDATE commitments SET approval_id = ? WHERE id = ?",
                     (approval_id, commitment_id),
@@ -461,12 +525,22 @@ class SqliteCommitments(Engine):
                 (ts(now), case_id, ts(now)),
             )
             await _call(db, notify, now, approval_id=approval_id, commitment_id=commitment_id)
-            await db.audit(now, viewer.id, "commitment", "case", case_id,
-                           {"commitment_id": commitment_id, "status": status.value,
-                            "total": sum(i.amount for i in commitment.instalments),
-                            "money_today": commitment.money_today,
-                            "instalments": len(commitment.instalments),
-                            "approval_id": approval_id, "replaces": replaces})  # fmt: skip
+            await db.audit(
+                now,
+                viewer.id,
+                "commitment",
+                "case",
+                case_id,
+                {
+                    "commitment_id": commitment_id,
+                    "status": status.value,
+                    "total": sum(i.amount for i in commitment.instalments),
+                    "money_today": commitment.money_today,
+                    "instalments": len(commitment.instalments),
+                    "approval_id": approval_id,
+                    "replaces": replaces,
+                },
+            )
             await db.record_effect(key, {"commitment_id": commitment_id}, now)
             found = await _one_commitment(db, commitment_id)
         assert found is not None
@@ -510,8 +584,14 @@ class SqliteCommitments(Engine):
             if row is None:
                 return None
             await _end(db, commitment_id, "cancelled", reason, viewer.id, now)
-            await db.audit(now, viewer.id, "commitment_cancel", "case", row[0],
-                           {"commitment_id": commitment_id, "reason": reason})  # fmt: skip
+            await db.audit(
+                now,
+                viewer.id,
+                "commitment_cancel",
+                "case",
+                row[0],
+                {"commitment_id": commitment_id, "reason": reason},
+            )
             await db.record_effect(key, {"commitment_id": commitment_id}, now)
             return await _one_commitment(db, commitment_id)
 
@@ -575,10 +655,15 @@ class SqliteCommitments(Engine):
                 "UPDATE approvals SET status = ?, answered_by = ?, answered_at = ?, counter = ? "
                 "WHERE id = ? AND status = 'pending' AND case_id IN "
                 f"(SELECT c.id FROM cases c WHERE {where})",
-                [status.value, supervisor.id, ts(now),
-                 None if counter is None else json.dumps(counter, ensure_ascii=False),
-                 approval_id, *params],
-            )  # fmt: skip
+                [
+                    status.value,
+                    supervisor.id,
+                    ts(now),
+                    None if counter is None else json.dumps(counter, ensure_ascii=False),
+                    approval_id,
+                    *params,
+                ],
+            )
             if cur.rowcount != 1:
                 return None
             row = await db.fetchone(
@@ -593,14 +678,28 @@ class SqliteCommitments(Engine):
                     await add_reminders(db, row[1], reminders, now)
                 else:
                     await _end(db, row[1], "rejected", status.value, supervisor.id, now)
-            await _call(db, notify, now, approval_id=approval_id,
-                        commitment_id=None if row is None else row[1])  # fmt: skip
+            await _call(
+                db,
+                notify,
+                now,
+                approval_id=approval_id,
+                commitment_id=None if row is None else row[1],
+            )
             found = await _one_approval(db, approval_id)
             assert found is not None
-            await db.audit(now, supervisor.id, "approval_answer", "case", found.case_id,
-                           {"approval_id": approval_id, "status": status.value,
-                            "commitment_id": found.commitment_id,
-                            "counter": counter})  # fmt: skip
+            await db.audit(
+                now,
+                supervisor.id,
+                "approval_answer",
+                "case",
+                found.case_id,
+                {
+                    "approval_id": approval_id,
+                    "status": status.value,
+                    "commitment_id": found.commitment_id,
+                    "counter": counter,
+                },
+            )
         return found
 
     async def pending_approvals(self, *, team_id: int | None) -> list[Approval]:
@@ -660,10 +759,27 @@ async def _insert_approval(
     cur = await db.execute(
         "INSERT INTO approvals (case_id, team_id, requested_by, requested_at, reasons, "
         "proposal, flow_id, commitment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (case_id, team_id, viewer.id, ts(now), ",".join(sorted(r.value for r in reasons)),
-         json.dumps(proposal, ensure_ascii=False), flow_id, commitment_id),
-    )  # fmt: skip
-    await db.audit(now, viewer.id, "approval_request", "case", case_id,
-                   {"approval_id": cur.lastrowid, "commitment_id": commitment_id,
-                    "reasons": sorted(r.value for r in reasons)})  # fmt: skip
+        (
+            case_id,
+            team_id,
+            viewer.id,
+            ts(now),
+            ",".join(sorted(r.value for r in reasons)),
+            json.dumps(proposal, ensure_ascii=False),
+            flow_id,
+            commitment_id,
+        ),
+    )
+    await db.audit(
+        now,
+        viewer.id,
+        "approval_request",
+        "case",
+        case_id,
+        {
+            "approval_id": cur.lastrowid,
+            "commitment_id": commitment_id,
+            "reasons": sorted(r.value for r in reasons),
+        },
+    )
     return cur.lastrowid

@@ -555,7 +555,11 @@ class SqliteDigest(Engine):
                 (user_id, value, int(settings.mute_weekends), ts(now)),
             )
             await db.audit(
-                now, user_id, "digest_settings", "user", user_id,
+                now,
+                user_id,
+                "digest_settings",
+                "user",
+                user_id,
                 {"digest_time": value, "mute_weekends": settings.mute_weekends},
-            )  # fmt: skip
+            )
         return settings

@@ -54,9 +54,18 @@ async def _enter_wal(conn: aiosqlite.Connection) -> None:
 
 
 #: SQLite result codes that mean "the database cannot be used (now)", not "this request is wrong".
-_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN",
-                "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_NOTADB", "SQLITE_CORRUPT",
-                "SQLITE_PERM", "SQLITE_PROTOCOL")  # fmt: skip
+_UNAVAILABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_READONLY",
+    "SQLITE_FULL",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+    "SQLITE_PERM",
+    "SQLITE_PROTOCOL",
+)
 
 
 def translate_error(exc: sqlite3.Error, path: Path | str) -> StorageError:

@@ -71,9 +71,21 @@ FROM cases x JOIN teams t ON t.id = x.team_id LEFT JOIN users u ON u.id = x.lead
 
 def _case(r: Sequence[Any]) -> ExportCase:
     return ExportCase(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-        date.fromisoformat(r[11]), r[12], _t(r[13]),
-    )  # fmt: skip
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        date.fromisoformat(r[11]),
+        r[12],
+        _t(r[13]),
+    )
 
 
 _MEETING_SQL = f"""
@@ -87,9 +99,23 @@ LEFT JOIN users u ON u.id = x.author_id
 
 def _meeting(r: Sequence[Any]) -> ExportMeeting:
     return ExportMeeting(
-        r[0], r[1], r[2], r[3], r[4], date.fromisoformat(r[5]), r[6], r[7], r[8], r[9], r[10],
-        r[11], r[12], _d(r[13]), bool(r[14]), datetime.fromisoformat(r[15]),
-    )  # fmt: skip
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        date.fromisoformat(r[5]),
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        _d(r[13]),
+        bool(r[14]),
+        datetime.fromisoformat(r[15]),
+    )
 
 
 _COMMITMENT_SQL = f"""
@@ -104,9 +130,21 @@ LEFT JOIN users u ON u.id = x.created_by
 
 def _commitment(r: Sequence[Any]) -> ExportCommitment:
     return ExportCommitment(
-        r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), r[6], r[7], r[8], r[9],
-        _t(r[10]), r[11], _t(r[12]), r[13],
-    )  # fmt: skip
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        datetime.fromisoformat(r[5]),
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        _t(r[10]),
+        r[11],
+        _t(r[12]),
+        r[13],
+    )
 
 
 _INSTALMENT_SQL = f"""
@@ -121,9 +159,22 @@ LEFT JOIN users u ON u.id = k.created_by
 
 def _instalment(r: Sequence[Any]) -> ExportInstalment:
     return ExportInstalment(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], date.fromisoformat(r[7]), r[8], r[9], r[10],
-        _t(r[11]), _t(r[12]), r[13], r[14],
-    )  # fmt: skip
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        date.fromisoformat(r[7]),
+        r[8],
+        r[9],
+        r[10],
+        _t(r[11]),
+        _t(r[12]),
+        r[13],
+        r[14],
+    )
 
 
 _PAYMENT_SQL = f"""
@@ -136,9 +187,19 @@ LEFT JOIN users u ON u.id = x.recorded_by
 
 def _payment(r: Sequence[Any]) -> ExportPayment:
     return ExportPayment(
-        r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), r[5], r[6], r[7], r[8],
-        datetime.fromisoformat(r[9]), r[10], r[11],
-    )  # fmt: skip
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        date.fromisoformat(r[4]),
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        datetime.fromisoformat(r[9]),
+        r[10],
+        r[11],
+    )
 
 
 _APPROVAL_SQL = f"""
@@ -152,9 +213,20 @@ LEFT JOIN users u ON u.id = x.requested_by LEFT JOIN users v ON v.id = x.answere
 
 def _approval(r: Sequence[Any]) -> ExportApproval:
     return ExportApproval(
-        r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), r[6], r[7], r[8],
-        _t(r[9]), r[10], r[11], r[12],
-    )  # fmt: skip
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        datetime.fromisoformat(r[5]),
+        r[6],
+        r[7],
+        r[8],
+        _t(r[9]),
+        r[10],
+        r[11],
+        r[12],
+    )
 
 
 class SqliteExports(Engine):

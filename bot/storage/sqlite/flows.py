@@ -86,9 +86,19 @@ class SqliteFlows(Engine):
                 "INSERT INTO flows (user_id, flow, step, data, case_id, status, last_update_id, "
                 "created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"RETURNING {_FLOW_COLUMNS}",
-                (user_id, flow, step, _json(data), case_id, "waiting" if waiting else "open",
-                 update_id, ts(now), ts(now), ts(expires_at)),
-            )  # fmt: skip
+                (
+                    user_id,
+                    flow,
+                    step,
+                    _json(data),
+                    case_id,
+                    "waiting" if waiting else "open",
+                    update_id,
+                    ts(now),
+                    ts(now),
+                    ts(expires_at),
+                ),
+            )
         return _flow(row)
 
     async def open_flow(self, user_id: int) -> FlowState | None:
@@ -131,9 +141,17 @@ class SqliteFlows(Engine):
             "expires_at = COALESCE(?, expires_at), last_update_id = COALESCE(?, last_update_id), "
             "updated_at = ?, version = version + 1, message_id = NULL "
             f"WHERE id = ? AND version = ? AND status = 'open' RETURNING {_FLOW_COLUMNS}",
-            (step, _json(data), case_id, None if expires_at is None else ts(expires_at),
-             update_id, ts(now), flow_id, version),
-        )  # fmt: skip
+            (
+                step,
+                _json(data),
+                case_id,
+                None if expires_at is None else ts(expires_at),
+                update_id,
+                ts(now),
+                flow_id,
+                version,
+            ),
+        )
         return _flow(rows[0]) if rows else None
 
     async def set_flow_message(self, flow_id: int, version: int, message_id: int) -> bool:

@@ -118,8 +118,14 @@ class SqliteInbox(Engine):
                 await db.execute(f"DELETE FROM effects WHERE {_UPDATE_KEYS}")
                 # A flow's last update id told a replay from a new message: not across bots.
                 await db.execute("UPDATE flows SET last_update_id = NULL")
-                await db.audit(now, None, "inbox_rebound", "bot", bot_id,
-                               {"was": str(row[0]), "deleted": dropped})  # fmt: skip
+                await db.audit(
+                    now,
+                    None,
+                    "inbox_rebound",
+                    "bot",
+                    bot_id,
+                    {"was": str(row[0]), "deleted": dropped},
+                )
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -106,15 +106,25 @@ async def settle_from_payment(
         [(s.paid, "kept" if s.kept else "partial", s.kept, ts(now), s.id) for s in shares],
     )
     await retire_reminders(db, instalment_ids=[s.id for s in shares if s.kept], now=now)
-    await db.audit(now, actor_id, "instalments_settled", "case", case_id,
-                   {"amount": amount, "shares": [[s.id, s.take] for s in shares]})  # fmt: skip
+    await db.audit(
+        now,
+        actor_id,
+        "instalments_settled",
+        "case",
+        case_id,
+        {"amount": amount, "shares": [[s.id, s.take] for s in shares]},
+    )
     return [(s.id, s.take) for s in shares]
 
 
 async def _tell_supervisors(
-    db: Tx, view: InstalmentView, answerer: User, now: datetime, reasons: Sequence[str],
+    db: Tx,
+    view: InstalmentView,
+    answerer: User,
+    now: datetime,
+    reasons: Sequence[str],
     note: str | None,
-) -> int:  # fmt: skip
+) -> int:
     """The case's team supervisors (not the one answering) learn of a broken promise."""
     if view.team_id is None:
         return 0
@@ -124,11 +134,18 @@ async def _tell_supervisors(
         (view.team_id, answerer.id),
     )
     params = {
-        "borrower": view.borrower_name, "contract": view.contract_no, "case_id": view.case_id,
-        "seq": view.seq, "count": view.count, "due_on": view.due_on.isoformat(),
-        "amount": view.amount, "paid": view.paid, "collector": answerer.name,
-        "reasons": list(reasons), "note": note or "",
-    }  # fmt: skip
+        "borrower": view.borrower_name,
+        "contract": view.contract_no,
+        "case_id": view.case_id,
+        "seq": view.seq,
+        "count": view.count,
+        "due_on": view.due_on.isoformat(),
+        "amount": view.amount,
+        "paid": view.paid,
+        "collector": answerer.name,
+        "reasons": list(reasons),
+        "note": note or "",
+    }
     for (user_id,) in rows:
         await db.enqueue(
             NewOutboxMessage(
@@ -183,15 +200,22 @@ class SqliteInstalments(Engine):
                 return None
             if done is not None:
                 paid_now, told = int(done.get("paid_now", 0)), int(done.get("told", 0))
-                return Answered(view, changed=False, paid_now=paid_now,
-                                late=bool(done.get("late")), told=told)  # fmt: skip
+                return Answered(
+                    view, changed=False, paid_now=paid_now, late=bool(done.get("late")), told=told
+                )
             if view.commitment_status != "agreed":
                 return Answered(view, changed=False, refused="settled")
             try:
                 effect = answer_effect(
-                    amount=view.amount, paid=view.paid, status=view.status, due_on=view.due_on,
-                    answer=answer, today=today, grace_days=grace_days, payment=amount,
-                )  # fmt: skip
+                    amount=view.amount,
+                    paid=view.paid,
+                    status=view.status,
+                    due_on=view.due_on,
+                    answer=answer,
+                    today=today,
+                    grace_days=grace_days,
+                    payment=amount,
+                )
             except AnswerRefused as exc:
                 return Answered(view, changed=False, refused=exc.code)
             reasons = [str(r) for r in reason or ()] if answer is Answer.MISSED else []
@@ -201,11 +225,22 @@ class SqliteInstalments(Engine):
                 "miss_note = CASE WHEN ? THEN ? ELSE miss_note END, "
                 "settled_at = CASE WHEN ? THEN ? ELSE settled_at END "
                 "WHERE id = ? AND status = ? AND paid = ?",
-                (effect.status.value, effect.paid, ts(now), viewer.id,
-                 answer is Answer.MISSED, ",".join(reasons) or None,
-                 answer is Answer.MISSED, note or None,
-                 effect.settled, ts(now), view.id, view.status.value, view.paid),
-            )  # fmt: skip
+                (
+                    effect.status.value,
+                    effect.paid,
+                    ts(now),
+                    viewer.id,
+                    answer is Answer.MISSED,
+                    ",".join(reasons) or None,
+                    answer is Answer.MISSED,
+                    note or None,
+                    effect.settled,
+                    ts(now),
+                    view.id,
+                    view.status.value,
+                    view.paid,
+                ),
+            )
             if cur.rowcount != 1:  # pragma: no cover - the transaction holds the write lock
                 return Answered(view, changed=False)
             if effect.pay > 0:
@@ -213,9 +248,16 @@ class SqliteInstalments(Engine):
                     "INSERT INTO payments (case_id, commitment_id, instalment_id, amount, "
                     "received_on, recorded_at, recorded_by, source) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, 'reminder')",
-                    (view.case_id, view.commitment_id, view.id, effect.pay, today.isoformat(),
-                     ts(now), viewer.id),
-                )  # fmt: skip
+                    (
+                        view.case_id,
+                        view.commitment_id,
+                        view.id,
+                        effect.pay,
+                        today.isoformat(),
+                        ts(now),
+                        viewer.id,
+                    ),
+                )
             if effect.retire:
                 await retire_reminders(db, instalment_ids=[view.id], now=now)
             after = await _one(db, viewer, instalment_id)
@@ -223,10 +265,29 @@ class SqliteInstalments(Engine):
             told = 0
             if effect.status is InstalmentStatus.BROKEN:
                 told = await _tell_supervisors(db, after, viewer, now, reasons, note)
-            await db.audit(now, viewer.id, "instalment_answer", "case", view.case_id,
-                           {"instalment_id": view.id, "answer": answer.value,
-                            "status": effect.status.value, "paid_now": effect.pay,
-                            "late": effect.late, "reasons": reasons})  # fmt: skip
-            await db.record_effect(key, {"instalment_id": view.id, "paid_now": effect.pay,
-                                         "late": effect.late, "told": told}, now)  # fmt: skip
+            await db.audit(
+                now,
+                viewer.id,
+                "instalment_answer",
+                "case",
+                view.case_id,
+                {
+                    "instalment_id": view.id,
+                    "answer": answer.value,
+                    "status": effect.status.value,
+                    "paid_now": effect.pay,
+                    "late": effect.late,
+                    "reasons": reasons,
+                },
+            )
+            await db.record_effect(
+                key,
+                {
+                    "instalment_id": view.id,
+                    "paid_now": effect.pay,
+                    "late": effect.late,
+                    "told": told,
+                },
+                now,
+            )
         return Answered(after, changed=True, paid_now=effect.pay, late=effect.late, told=told)

@@ -62,9 +62,16 @@ class SqlitePreps(Engine):
             cur = await db.execute(
                 "INSERT INTO preps (case_id, author_id, at, answers, approach, previous_approach, "
                 "approach_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (case_id, viewer.id, ts(now), json.dumps(answers.to_json(), ensure_ascii=False),
-                 approach.value, before, approach_reason if changed else None),
-            )  # fmt: skip
+                (
+                    case_id,
+                    viewer.id,
+                    ts(now),
+                    json.dumps(answers.to_json(), ensure_ascii=False),
+                    approach.value,
+                    before,
+                    approach_reason if changed else None,
+                ),
+            )
             prep_id = int(cur.lastrowid or 0)
             await _stances(db, case_id, answers.party_stances)
             flags = urgency.deterioration(parse_deterioration(case[1]))
@@ -72,15 +79,30 @@ class SqlitePreps(Engine):
                 "UPDATE cases SET deterioration = ?, "
                 "strong_guarantor = MAX(strong_guarantor, ?), "
                 "high_default_cost = MAX(high_default_cost, ?) WHERE id = ?",
-                (",".join(sorted(f.value for f in flags)), int(bool(urgency.strong_guarantor)),
-                 int(bool(urgency.high_default_cost)), case_id),
-            )  # fmt: skip
-            await db.audit(now, viewer.id, "prep", "case", case_id,
-                           {"prep_id": prep_id, "approach": approach.value})  # fmt: skip
+                (
+                    ",".join(sorted(f.value for f in flags)),
+                    int(bool(urgency.strong_guarantor)),
+                    int(bool(urgency.high_default_cost)),
+                    case_id,
+                ),
+            )
+            await db.audit(
+                now,
+                viewer.id,
+                "prep",
+                "case",
+                case_id,
+                {"prep_id": prep_id, "approach": approach.value},
+            )
             if changed:
-                await db.audit(now, viewer.id, "approach_change", "case", case_id,
-                               {"from": before, "to": approach.value,
-                                "reason": approach_reason})  # fmt: skip
+                await db.audit(
+                    now,
+                    viewer.id,
+                    "approach_change",
+                    "case",
+                    case_id,
+                    {"from": before, "to": approach.value, "reason": approach_reason},
+                )
             await db.record_effect(key, {"prep_id": prep_id}, now)
             row = await db.fetchone(PREP_SQL + "WHERE p.id = ?", (prep_id,))
         assert row is not None

@@ -271,8 +271,9 @@ class SqliteReminders(Engine):
                 "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.instalment_id = i.id)",
                 (mark, top),
             )
-            written = await _insert(db, [(r[0], date.fromisoformat(r[1])) for r in rows],
-                                    policy, now)  # fmt: skip
+            written = await _insert(
+                db, [(r[0], date.fromisoformat(r[1])) for r in rows], policy, now
+            )
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
