@@ -156,6 +156,18 @@ class CaseSummary:
     has_collateral: bool = False  # collateral described or valued
     #: Facts the file of the last import had no column for (the card says "not in the file").
     ledger_gaps: frozenset[LedgerGap] = frozenset()
+    #: Due dates of the agreed plan's instalments still open (not paid, not broken), sorted;
+    #: an instalment nobody answered by its follow-up is still open here (never silently kept).
+    promise_dates: tuple[date, ...] = ()
+    #: Instalments broken or paid only in part, in every plan the case has had (策略5: the
+    #: borrower stalls).
+    broken_promises: int = 0
+    #: Money recorded in the bot that the ledger's figures do not hold yet (fen): received
+    #: after the export's date when the file gave one, else recorded after the import that
+    #: last changed the figures. An unchanged re-import keeps subtracting it; a changed one
+    #: is taken to hold it (at worst the debt shows too high until the next export, never a
+    #: payment taken off twice).
+    paid_since_figures: int = 0
 
     @property
     def balance_known(self) -> bool:
@@ -178,6 +190,12 @@ class CaseSummary:
         return self.overdue_principal + self.overdue_interest
 
     @property
+    def owed(self) -> int:
+        """What the borrower still owes now: the ledger's overdue principal and interest less
+        the money recorded since the figures (:attr:`paid_since_figures`), never below 0."""
+        return max(self.total_overdue - self.paid_since_figures, 0)
+
+    @property
     def growth(self) -> int | None:
         """Change of the overdue amount since the previous import (fen); ``None`` = first."""
         if self.previous_overdue_amount is None:
@@ -187,23 +205,25 @@ class CaseSummary:
     def urgency_facts(self, tz: tzinfo) -> UrgencyFacts:
         """The score's inputs. The last contact counts by the cooperative's calendar day (tz).
 
-        No promises exist yet (they come with /commit): none are passed, the hook stays.
-        Guarantors on file are "unassessed" unless a collector marked one strong (nothing
-        records a weak one yet), and collateral without a value is "unvalued": the score then
-        claims no weak fallback. Neither does it when the file had no collateral or guarantor
-        column (:attr:`ledger_gaps`): "mostly on credit" would be a guess.
+        The amount is what is owed now (:attr:`owed`), so money recorded since the figures
+        also counts against "the debt keeps growing". Promises are the agreed plan's open
+        instalments and the case's broken ones. Guarantors on file are "unassessed" unless a
+        collector marked one strong (nothing records a weak one yet), and collateral without a
+        value is "unvalued": the score then claims no weak fallback. Neither does it when the
+        file had no collateral or guarantor column (:attr:`ledger_gaps`): "mostly on credit"
+        would be a guess.
         """
         last = None if self.last_contact_at is None else self.last_contact_at.astimezone(tz)
         return UrgencyFacts(
             overdue_since=self.overdue_since,
-            overdue_amount=self.total_overdue,
+            overdue_amount=self.owed,
             previous_overdue_amount=self.previous_overdue_amount,
             deterioration=self.deterioration,
             strong_guarantor=self.strong_guarantor,
             collateral_value=self.collateral_value,
             high_default_cost=self.high_default_cost,
-            promise_dates=(),
-            broken_promises=0,
+            promise_dates=self.promise_dates,
+            broken_promises=self.broken_promises,
             last_contact=None if last is None else last.date(),
             collateral_unvalued=self.has_collateral and self.collateral_value is None,
             guarantor_unassessed=self.has_guarantor and not self.strong_guarantor,

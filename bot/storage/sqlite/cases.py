@@ -61,8 +61,18 @@ _SUMMARY_COLUMNS = """
     c.guarantees <> '' OR EXISTS (SELECT 1 FROM case_parties g
                                   WHERE g.case_id = c.id AND g.role = 'guarantor'),
     COALESCE(c.collateral_description, '') <> '' OR COALESCE(c.collateral_value, 0) > 0,
-    c.ledger_gaps
+    c.ledger_gaps,
+    (SELECT group_concat(i.due_on) FROM instalments i JOIN commitments m
+       ON m.id = i.commitment_id
+     WHERE m.case_id = c.id AND m.status = 'agreed' AND i.status IN ('open', 'unconfirmed')),
+    (SELECT COUNT(*) FROM instalments i JOIN commitments m ON m.id = i.commitment_id
+     WHERE m.case_id = c.id AND i.status IN ('broken', 'partial')),
+    (SELECT COALESCE(SUM(p.amount), 0) FROM payments p WHERE p.case_id = c.id AND CASE
+       WHEN c.ledger_as_of IS NOT NULL THEN p.received_on > c.ledger_as_of
+       ELSE p.recorded_at > COALESCE(c.figures_at, c.imported_at) END)
 """
+#: How many columns _SUMMARY_COLUMNS reads (a case file's own columns follow them).
+_SUMMARY_WIDTH = 25
 _SUMMARY_FROM = "cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id"
 _OPEN_ONLY = "c.status NOT IN ('settled', 'written_off')"
 
@@ -91,6 +101,9 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         has_guarantor=bool(r[19]),
         has_collateral=bool(r[20]),
         ledger_gaps=parse_ledger_gaps(r[21]),
+        promise_dates=tuple(sorted(date.fromisoformat(d) for d in (r[22] or "").split(",") if d)),
+        broken_promises=r[23],
+        paid_since_figures=r[24],
     )
 
 
@@ -296,7 +309,8 @@ class SqliteCases(Engine):
                 "principal_outstanding = ?9, overdue_principal = ?10, overdue_interest = ?11, "
                 "overdue_since = ?12, maturity = ?13, guarantees = ?14, "
                 "collateral_description = ?15, collateral_value = ?16, contract_ref = ?17, "
-                "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21 "
+                "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21, "
+                "figures_at = ?21 "
                 "WHERE id = ?22",
                 [
                     (
@@ -316,7 +330,8 @@ class SqliteCases(Engine):
                 "UPDATE cases SET previous_overdue_amount = CASE WHEN "
                 "?1 IS NOT NULL AND ledger_as_of IS NOT ?1 "
                 "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
-                "ledger_as_of = COALESCE(?1, ledger_as_of), import_id = ?2, imported_at = ?3 "
+                "ledger_as_of = COALESCE(?1, ledger_as_of), import_id = ?2, imported_at = ?3, "
+                "figures_at = COALESCE(figures_at, imported_at) "
                 "WHERE id = ?4",
                 [(_as_of(p), import_id, now_s, p.case_id) for p in unchanged],
             )
@@ -439,7 +454,7 @@ class SqliteCases(Engine):
         if row is None:
             return None
         summary = _summary(row)
-        extra = row[22:]
+        extra = row[_SUMMARY_WIDTH:]
         party_rows = await self._fetchall(
             "SELECT id, role, name, phone, relationship, attitude, notes FROM case_parties "
             "WHERE case_id = ? ORDER BY CASE role WHEN 'spouse' THEN 0 WHEN 'guarantor' THEN 1 "
