@@ -303,6 +303,8 @@ class CardView:
     more_parties: int
     notes: tuple[CaseNote, ...]
     more_notes: int
+    #: The cooperative's calendar day the card is drawn for (a due date is "today" or "passed").
+    today: date | None = None
 
     @property
     def days_past_due(self) -> int:
@@ -326,6 +328,7 @@ def card_view(
         more_parties=len(case_file.parties) - len(parties),
         notes=notes,
         more_notes=max(case_file.note_count, len(case_file.notes)) - len(notes),
+        today=today,
     )
 
 

@@ -164,6 +164,20 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             "f": FILE,
             "s": replace(FILE.summary, ledger_gaps=frozenset(LedgerGap)),
         },
+        *(
+            {  # money recorded since the ledger, a plan's next date (passed, today, later), broken
+                "v": VIEW,
+                "f": FILE,
+                "s": replace(
+                    FILE.summary,
+                    paid_since_figures=300_000,
+                    broken_promises=2,
+                    promise_dates=(due, date(2027, 1, 25)),
+                ),
+                **NO_MEETINGS,
+            }
+            for due in (date(2026, 11, 25), date(2026, 11, 30), date(2026, 12, 25))
+        ),
     ],
     "cases/card_cut": [{"s": summary()}],
     "cases/unknowns": [{"s": summary(), "unknowns": u} for u in (UNKNOWNS, ())],
