@@ -328,3 +328,39 @@ async def test_the_poller_s_follow_up_of_an_unconfirmed_instalment_can_still_be_
     assert (await _state(world, instalment.id))[0] == "kept"
     rows = await world.storage.reminders_of(instalment_ids=[instalment.id])
     assert {r.status for r in rows} <= {"queued", "retired"}
+
+
+async def test_a_missed_instalment_reaches_today_and_the_card(world, bot):
+    """Issue 16: the promise hook was never connected — a missed instalment left /today and
+    the card as if nothing had been promised, and the card's 'next' was the missed one."""
+    zhang, boss, cid, (first, second) = await _seed(world)
+    world.clock.advance(timedelta(days=1))  # Tuesday 1 December, the first due day
+    await zhang.send("/today")
+    due = await zhang.expect("Today")
+    assert "a promised payment is due today" in due.text
+    reminder = await _remind(world, bot, zhang, cid, [first, second])
+    await zhang.press_data(reminder.message_id, INSTALMENT.data(first, "missed"))
+    await zhang.expect("Why did 张三 miss")
+    await zhang.press("⏭ Later")
+    await zhang.expect("payments due")  # the reminder's row, edited in place
+    await zhang.expect("recorded as missed")
+    await world.tick()
+    await boss.expect("违约：张三")
+    await zhang.send("/today")
+    today = await zhang.expect("Today")
+    assert "张三" in today.text
+    assert "broken promises" in today.text
+    await zhang.send("/case HT1")
+    card = await zhang.expect("HT1")
+    assert "⚠️ Broken promises: 1" in card.text
+    # The next instalment is the second one, not the one that was missed.
+    assert "📅 Next instalment: Tue, Dec 8, 2026" in card.text
+    assert "next Tue, Dec 8, 2026" in card.text
+    # The supervisor, in Chinese: the case at the top of the team's list, with the reason.
+    await boss.send("/cases")
+    cases = await boss.expect("张三")
+    assert "有未兑现的还款承诺" in cases.text
+    await boss.send("/case HT1")
+    card_zh = await boss.expect("HT1")
+    assert "⚠️ 未兑现的承诺：1" in card_zh.text
+    assert "📅 下一期：2026年12月8日周二" in card_zh.text
