@@ -18,6 +18,7 @@ from bot.domain.commitments import (
 )
 from bot.domain.dates import Due, working_day
 from bot.domain.plans import check_plan
+from bot.domain.prep import MeetingStep
 from tests.unit.case_template_samples import CASE_SAMPLES, EVIL, summary
 from tests.unit.dates_template_samples import REFUSALS
 
@@ -94,7 +95,9 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "outcome/ask": [{**PARAMS, "step": step, "data": {"_prep": {"step": "sign_agreement"}},
                      "known": KNOWN.get(step)} for step in OUTCOME_STEPS],
     "outcome/saved": [{"s": summary(), "m": MEETING, "money": money, "count": count,
-                       "stalled": count >= 3} for money, count in ((150_000, 1), (0, 3))],
+                       "stalled": count >= 3} for money, count in ((150_000, 1), (0, 3))]
+    + [{"s": summary(), "m": replace(MEETING, next_step=step.value), "money": 0, "count": 1,
+        "stalled": False} for step in MeetingStep],
     "outcome/lost": [{"text": "", "data": {}}],
     "outcome/usage": [{}],
 }  # fmt: skip

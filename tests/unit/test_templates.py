@@ -6,6 +6,7 @@ names (``<script>``, ``&``) must come out escaped, never as markup.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -152,3 +153,17 @@ def test_money_and_dates_follow_the_locale(renderer):
     assert env["en"].filters["local_dt"](NOW) == "Nov 30, 2026 9:00\u202fAM"
     assert env["zh_Hans"].filters["local_dt"](NOW) == "2026年11月30日 09:00"
     assert env["zh_Hans"].filters["local_date"](NOW) == "2026年11月30日"
+
+
+#: What an internal code looks like in a message: snake_case words, or JSON. The bot's own
+#: @username in a deep link is the one snake_case a person may see.
+_CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|[{\[]\s*\"")
+_ALLOWED_CODES = {"x_bot"}
+
+
+@pytest.mark.parametrize(("name", "params", "locale"), list(cases()))
+def test_no_internal_code_or_json_reaches_a_person(renderer, name, params, locale):
+    """Words, not codes (issue 16): an outcome's next step showed as 'sign_agreement'."""
+    text, _entities = parse_html(renderer.render(locale, name, **params))
+    codes = {m.group(0) for m in _CODE.finditer(text)} - _ALLOWED_CODES
+    assert not codes, f"{name} in {locale} shows {sorted(codes)}"
