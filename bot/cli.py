@@ -16,6 +16,7 @@ from bot.domain.importing import check_upload
 from bot.domain.people import Role, User, deep_link
 
 if TYPE_CHECKING:
+    from bot.domain.ledger import LedgerError
     from bot.imports import ImportOutcome
     from bot.storage import Storage
 
@@ -230,6 +231,34 @@ async def run_import(
     return outcome
 
 
+def _ledger_refusal(settings: Settings, file_name: str, exc: LedgerError) -> str:
+    """Why a ledger file cannot be read, in words (the bot's own message, as plain text in the
+    cooperative's language): an administrator at the server reads no message keys."""
+    import html
+    import re
+    from dataclasses import dataclass
+
+    from bot.i18n import gettext
+    from bot.imports import missing_columns
+    from bot.render import Renderer
+
+    @dataclass(frozen=True)
+    class _File:
+        file_name: str
+
+    locale = settings.default_locale
+    text = Renderer(settings.tz).render(
+        locale,
+        "imports/unreadable",
+        record=_File(file_name),
+        code=exc.code,
+        missing=missing_columns(exc.params.get("missing", ""), lambda m: gettext(locale, m)),
+        line=exc.params.get("line"),
+        params=dict(exc.params),
+    )
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Import (or with --dry-run only check) a ledger export into a team."""
     from bot.domain.ledger import LedgerError
@@ -254,7 +283,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 out=sys.stdout,
             )
         except LedgerError as exc:
-            print(f"qingshou: {path}: {exc.code} {exc.params}", file=sys.stderr)
+            print(_ledger_refusal(settings, path.name, exc), file=sys.stderr)
             return 1
         finally:
             await storage.close()

@@ -94,3 +94,23 @@ def test_backup_copies_the_live_database(env, capsys):
 def test_backup_of_a_missing_database_is_refused(env, capsys):
     assert main(["backup", str(env / "copy.db")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_an_unreadable_ledger_is_refused_in_words_not_message_keys(env, capsys, monkeypatch):
+    """Issue 16: `qingshou import` printed 'ledger.empty {}' and
+    "ledger.unreadable {'reason': 'encoding'}" to the administrator."""
+    assert main(["invite", "--role", "admin", "--team", "东城", "--create-team"]) == 0
+    capsys.readouterr()
+    (env / "empty.csv").write_bytes(b",,\n\n,\n")
+    assert main(["import", "empty.csv", "--team", "东城"]) == 1
+    err = capsys.readouterr().err
+    assert "empty.csv" in err
+    assert "ledger." not in err
+    assert "{" not in err
+    (env / "latin.csv").write_bytes("合同号,借款人\n".encode("utf-16"))
+    monkeypatch.setenv("QINGSHOU_LANG", "en")
+    assert main(["import", "latin.csv", "--team", "东城"]) == 1
+    err = capsys.readouterr().err
+    assert "“latin.csv” cannot be read. Nothing was imported." in err
+    assert "ledger." not in err
+    assert "<b>" not in err
