@@ -114,6 +114,15 @@ _ZH_HANS: tuple[tuple[str, VagueKind], ...] = (
     ("下个?月(?![0-9一二三四五六七八九十廿卅]|底|末|初|中)", "period"),
     ("下周(?![一二三四五六日天1-7])", "period"),
     ("明年(?![0-9一二三四五六七八九十]+月)", "period"),
+    # A month's part, with the month it belongs to: quoted whole (下个月中旬, not 月中).
+    ("(?:下个?|这个?|本|[0-9一二三四五六七八九十]+)月(?:上旬|中旬|下旬|初|中)", "period"),
+    # A festival or a season is a stretch of time, not a day (春节后, 开春, 秋收以后).
+    (
+        "(?:春节|过年|过完年|年|国庆|中秋|端午|清明|五一|元旦)(?:以后|之后|后|前后|前|左右)",
+        "period",
+    ),
+    ("开春|开年|秋收(?:以后|之后|后)?", "period"),
+    ("(?:明年|今年)?(?:春|夏|秋|冬)天", "period"),
     ("过段时间", "someday"),
     ("过几天", "someday"),
     ("过阵子", "someday"),
@@ -155,6 +164,13 @@ _ZH_HANT: tuple[tuple[str, VagueKind], ...] = (
     ("下個?月(?![0-9一二三四五六七八九十廿卅]|底|末|初|中)", "period"),
     ("下週(?![一二三四五六日天1-7])", "period"),
     ("明年(?![0-9一二三四五六七八九十]+月)", "period"),
+    ("(?:下個?|這個?|本|[0-9一二三四五六七八九十]+)月(?:上旬|中旬|下旬|初|中)", "period"),
+    (
+        "(?:春節|過年|過完年|年|國慶|中秋|端午|清明|五一|元旦)(?:以後|之後|後|前後|前|左右)",
+        "period",
+    ),
+    ("開春|開年|秋收(?:以後|之後|後)?", "period"),
+    ("(?:明年|今年)?(?:春|夏|秋|冬)天", "period"),
     ("過段時間", "someday"),
     ("過幾天", "someday"),
     ("過陣子", "someday"),
@@ -190,6 +206,17 @@ _EN: tuple[tuple[str, VagueKind], ...] = (
     (r"\bevery half[- ]year\b", "period"),
     (r"\bhalf[- ]yearly\b", "period"),
     (r"\bevery quarter\b", "period"),
+    (r"\b(?:early|mid|late)[- ]?(?:next |this )?(?:week|month|year)\b", "period"),
+    (
+        r"\b(?:early|mid|late)[- ]?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|"
+        r"june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b",
+        "period",
+    ),
+    (
+        r"\b(?:after|before|around) (?:the )?(?:chinese new year|new year|spring festival|"
+        r"national day|mid-autumn festival|harvest|holidays?)\b",
+        "period",
+    ),
     (r"\bsoon\b", "someday"),
     (r"\blater\b", "someday"),
     (r"\bsome ?day\b", "someday"),
@@ -648,7 +675,10 @@ def parse_dates(text: str, today: date) -> list[date]:
     refusal raises, with ``params["text"]`` the piece it refused. ``Dec 25, 2027`` keeps its
     year: a comma followed by four digits is not a separator.
     """
-    pieces = [p for p in re.split(r"[、，;；\n]|,(?!\s*\d{4}\b)", _fold(text)) if p.strip()]
+    # "Dec 25, 2027" keeps its year; "2027-03-28, 2027-10-31" is two dates.
+    pieces = [
+        p for p in re.split(r"[、，;；\n]|,(?!\s*\d{4}\b(?![-/.年]))", _fold(text)) if p.strip()
+    ]
     if not pieces:
         raise DateError("date.unparseable", {"text": text})
     return sorted({parse_date(p.strip(), today) for p in pieces})

@@ -199,6 +199,24 @@ PATTERN_EXAMPLES = {
     "下周(?![一二三四五六日天1-7])": "下周",
     "下週(?![一二三四五六日天1-7])": "下週吧",
     "明年(?![0-9一二三四五六七八九十]+月)": "明年",
+    "(?:下个?|这个?|本|[0-9一二三四五六七八九十]+)月(?:上旬|中旬|下旬|初|中)": "下个月中旬",
+    "(?:春节|过年|过完年|年|国庆|中秋|端午|清明|五一|元旦)(?:以后|之后|后|前后|前|左右)": "春节后",
+    "开春|开年|秋收(?:以后|之后|后)?": "秋收以后",
+    "(?:明年|今年)?(?:春|夏|秋|冬)天": "明年春天",
+    "(?:下個?|這個?|本|[0-9一二三四五六七八九十]+)月(?:上旬|中旬|下旬|初|中)": "3月中旬",
+    "(?:春節|過年|過完年|年|國慶|中秋|端午|清明|五一|元旦)(?:以後|之後|後|前後|前|左右)": (
+        "過完年以後"
+    ),
+    "開春|開年|秋收(?:以後|之後|後)?": "開春",
+    r"\b(?:early|mid|late)[- ]?(?:next |this )?(?:week|month|year)\b": "mid next month",
+    (
+        r"\b(?:early|mid|late)[- ]?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|"
+        r"june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b"
+    ): "mid-December",
+    (
+        r"\b(?:after|before|around) (?:the )?(?:chinese new year|new year|spring festival|"
+        r"national day|mid-autumn festival|harvest|holidays?)\b"
+    ): "after Chinese New Year",
     r"\bend of (?:the |this |next )?month\b": "end of next month",
     r"\bmonth[- ]end\b": "month-end",
     r"\bend of (?:the |this |next )?year\b": "end of the year",
@@ -266,7 +284,7 @@ def test_every_vague_phrase_is_found_inside_a_sentence(language, pattern, kind):
 
 def test_how_many_phrases_each_language_refuses():
     counts = {language: len(entries) for language, entries in VAGUE_PHRASES.items()}
-    assert counts == {"zh_Hans": 38, "zh_Hant": 38, "en": 31}
+    assert counts == {"zh_Hans": 42, "zh_Hant": 42, "en": 34}
 
 
 @pytest.mark.parametrize(
@@ -360,7 +378,7 @@ def test_the_issues_english_phrases_are_refused(text):
         ("ＥＮＤ ＯＦ ＭＯＮＴＨ", "END OF MONTH", "period_end"),  # width and case folded
         ("过两天吧，等有钱了", "有钱了", "someday"),
         ("下半年再说", "下半年", "period"),
-        ("下个月初", "月初", "period"),
+        ("下个月初", "下个月初", "period"),  # the month named with its part (issue 16)
         ("下周末", "下周末", "period"),
     ],
 )
@@ -682,3 +700,34 @@ def test_february_2027_with_4_weeks_rows_cover_every_day():
 )
 def test_shift_month(year, month, delta, expected):
     assert shift_month(year, month, delta) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        # Issue 16: the refusal quoted "月中" and "next month", not what the collector typed.
+        ("下个月中旬", "下个月中旬"),
+        ("mid next month", "mid next month"),
+        ("3月中旬还", "3月中旬"),
+        ("mid-December", "mid-December"),
+        # A festival or a season is a stretch of time too (strategy 5), not "a date I can't read".
+        ("春节后", "春节后"),
+        ("过完年以后", "过完年以后"),
+        ("開春再說", "開春"),
+        ("秋收以后", "秋收以后"),
+        ("明年春天", "明年春天"),
+        ("after Chinese New Year", "after Chinese New Year"),
+        ("around the harvest", "around the harvest"),
+    ],
+)
+def test_a_vague_phrase_is_quoted_whole_with_strategy_5s_reason(text, phrase):
+    e = refused("date.vague", parse_date, text, SAT)
+    assert (e.params["phrase"], e.params["kind"]) == (phrase, "period")
+
+
+def test_a_list_of_iso_dates_separated_by_a_comma_and_a_space_is_read():
+    # Issue 16: "2027-03-28, 2027-10-31" was taken for one date with a year after the comma.
+    assert parse_dates("2027-03-28, 2027-10-31", SAT) == [d("28 Mar 2027"), d("31 Oct 2027")]
+    assert parse_dates("2027/3/28, 2027年10月31日", SAT) == [d("28 Mar 2027"), d("31 Oct 2027")]
+    # A year after a comma still belongs to its date.
+    assert parse_dates("Dec 25, 2027, Jan 10", SAT) == [d("10 Jan 2027"), d("25 Dec 2027")]
