@@ -29,6 +29,7 @@ Definitions, so that the figures mean one thing everywhere:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -332,18 +333,74 @@ def digest_due(
     return local.date()
 
 
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+#: Words for a part of the day before a clock time, and whether it is after noon.
+_DAY_PARTS = {"凌晨": False, "早上": False, "早晨": False, "上午": False, "中午": None,
+              "下午": True, "傍晚": True, "晚上": True, "夜里": True, "夜裡": True}  # fmt: skip
+_SPOKEN_TIME = re.compile(
+    r"(?P<part>" + "|".join(_DAY_PARTS) + r")?\s*"
+    r"(?P<h>[0-9]{1,2}|[零〇一二两兩三四五六七八九十]{1,3})\s*"
+    r"(?:[点點时時:：]\s*(?P<m>[0-9]{1,2}|[零〇一二三四五六七八九十]{1,3}|半|一刻|三刻)?\s*分?)?"
+    r"\s*(?P<ampm>[ap]\.?m\.?)?",
+    re.IGNORECASE,
+)
+
+
+def _small_number(text: str) -> int | None:
+    """``7``, ``七``, ``十九``, ``二十五``, ``两``: 0–59, or None."""
+    if text.isdigit():
+        return int(text)
+    tens, _, ones = text.partition("十")
+    if "十" not in text:
+        return _CN_DIGITS.get(text) if len(text) == 1 else None
+    high = 1 if tens == "" else _CN_DIGITS.get(tens)
+    low = 0 if ones == "" else _CN_DIGITS.get(ones)
+    if high is None or low is None:
+        return None
+    return high * 10 + low
+
+
 def parse_digest_time(text: str) -> time | None:
-    """``18:00``, ``8:30``, ``0830``, ``18点``, ``18：30`` → a time; None if it is not one."""
-    cleaned = text.strip().replace("：", ":").replace("点", ":").replace("點", ":")
-    cleaned = cleaned.rstrip(":").replace("半", "30")
+    """A time of day as a supervisor types it, or None if it is not one.
+
+    ``18:00``, ``8:30``, ``0830``, ``18点``, ``18：30``, ``18点半``; spoken forms with a part of
+    the day, in figures or in words: ``晚上七点`` (19:00), ``下午6点半`` (18:30), ``早上八点一刻``
+    (08:15), ``中午12点`` (12:00), ``7pm``, ``7:30 pm``. ``晚上十二点`` and ``12am`` are midnight.
+    """
+    cleaned = text.strip()
     if cleaned.isdigit() and len(cleaned) in (3, 4):
         cleaned = f"{cleaned[:-2]}:{cleaned[-2:]}"
-    elif cleaned.isdigit() and len(cleaned) <= 2:
-        cleaned = f"{cleaned}:00"
-    hours, sep, minutes = cleaned.partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+    found = _SPOKEN_TIME.fullmatch(cleaned)
+    if found is None:
         return None
-    h, m = int(hours), int(minutes)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
+    hour = _small_number(found["h"])
+    raw_minutes = found["m"]
+    if raw_minutes is None:
+        minutes: int | None = 0
+    elif raw_minutes == "半":
+        minutes = 30
+    elif raw_minutes in ("一刻", "三刻"):
+        minutes = 15 if raw_minutes == "一刻" else 45
+    elif raw_minutes.isdigit() and len(raw_minutes) != 2:
+        return None  # "18:5" is a typo, not 18:05
+    else:
+        minutes = _small_number(raw_minutes)
+    if hour is None or minutes is None or not 0 <= minutes <= 59:
         return None
-    return time(h, m)
+    part = found["part"]
+    afternoon: bool | None = None
+    if part:
+        afternoon = _DAY_PARTS[part]
+        if afternoon is None:  # 中午: 12 is noon, 1 is one o'clock after it
+            afternoon = hour == 12 or hour < 11
+    if found["ampm"]:
+        afternoon = found["ampm"].lower().startswith("p")
+    if afternoon is not None and not (afternoon and 13 <= hour <= 23):  # 晚上19点 is 19:00
+        if not 1 <= hour <= 12:
+            return None
+        night = part in ("晚上", "夜里", "夜裡")
+        hour = hour % 12 + (12 if afternoon and not (night and hour == 12) else 0)
+    if not 0 <= hour <= 23:
+        return None
+    return time(hour, minutes)

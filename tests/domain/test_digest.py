@@ -178,3 +178,27 @@ def test_the_chart_has_a_cjk_font_and_says_when_there_is_nothing_to_rate():
         warnings.simplefilter("error")
         data = digest_chart(digest.series, [], labels)
     assert png_size(data) == (800, 900)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Issue 16: /settings refused "晚上七点"; a supervisor says the time as they speak it.
+        ("晚上七点", time(19)),
+        ("下午6点半", time(18, 30)),
+        ("早上八点一刻", time(8, 15)),
+        ("中午12点", time(12)),
+        ("中午1点", time(13)),
+        ("晚上十二点", time(0)),
+        ("晚上19点", time(19)),
+        ("十九点", time(19)),
+        ("7pm", time(19)),
+        ("7:30 pm", time(19, 30)),
+        ("12am", time(0)),
+        ("12pm", time(12)),
+        ("早上13点", None),
+        ("晚上七点钟左右", None),
+    ],
+)
+def test_a_spoken_time_of_day_is_read(text, expected):
+    assert parse_digest_time(text) == expected
