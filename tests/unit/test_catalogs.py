@@ -88,3 +88,26 @@ def test_simplified_and_traditional_are_different_catalogs():
 )
 def test_telegram_language_codes(code, expected):
     assert normalise_locale(code) == expected
+
+
+#: Chinese an English reader may still see: the language names in their own script, and the
+#: ledger's own column headers (the file the cooperative sends is in Chinese).
+_CHINESE_KEPT_IN_ENGLISH = ("简体中文", "繁體中文", "合同号", "借款人", "清收人员")
+
+
+def test_english_messages_name_strategies_and_examples_in_english():
+    """Issue 16: English prompts carried "策略5" and Chinese examples ("每周三 共4期")."""
+    import re
+
+    shown = []
+    for message in catalog("en"):
+        if not message.id:
+            continue
+        text = message.string or (message.id if isinstance(message.id, str) else message.id[0])
+        if not isinstance(text, str):
+            continue
+        for kept in _CHINESE_KEPT_IN_ENGLISH:
+            text = text.replace(kept, "")
+        if re.search(r"[\u4e00-\u9fff]", text):
+            shown.append(text)
+    assert shown == []
