@@ -1,4 +1,6 @@
-"""The SQLite driver stays inside ``bot/storage``.
+"""Who may import what: the SQLite driver stays inside ``bot/storage``, and the bot's layers
+hold (domain <- storage <- flows and the Telegram wire <- handlers and reminders <- app, with no
+import cycle: see "the layers" below).
 
 Nothing else imports ``sqlite3`` or ``aiosqlite``: not the application, nor the tests, nor the
 benchmarks. A test or a benchmark that needs the database file from outside (a pragma, a row
