@@ -8,7 +8,7 @@ measures, three times each:
 
 - the figures: ``storage.team_digest`` (every figure is an SQL aggregate over an index);
 - the whole digest as the clock job makes it: figures + text in Chinese split to Telegram's
-  limit + the chart PNG (``reminders.digest.compose``).
+  limit + the chart PNG (``bot.digests.compose``).
 
 It prints wall time and the peak memory: the process' peak RSS (everything: Python,
 matplotlib, SQLite's page cache) and the Python heap's peak during the digest (tracemalloc).
@@ -205,11 +205,11 @@ def peak_rss_mb() -> float:
 async def measure(path: Path) -> None:
     """Run in a fresh process: open, then time the figures and the whole digest."""
     from bot.config import Settings
+    from bot.digests import compose
     from bot.domain.digest import DigestDay
     from bot.domain.people import Role
     from bot.render import Renderer
     from bot.storage import SqliteStorage
-    from reminders.digest import compose
 
     storage = await SqliteStorage.open(path, now=NOW)
     settings = Settings(tz=TZ)

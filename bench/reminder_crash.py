@@ -47,7 +47,7 @@ from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
 
 TOKEN = "555555555:" + "R" * 35
-#: The instalment a reminder's button row is about (reminders/routes.py INSTALMENT).
+#: The instalment a reminder's button row is about (bot/routes.py INSTALMENT).
 INSTALMENT_BUTTON = re.compile(r"^ri:(\d+):")
 
 

@@ -14,6 +14,8 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
+import handlers
+import reminders
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import BotData, QingshouContext
@@ -74,10 +76,6 @@ def build_application(
     rate_limiter: ResilientRateLimiter | None = None,
 ) -> QingshouApp:
     """Build the bot: typed context, storage, handlers, error handler, clock jobs."""
-    # Imported here so that `bot` stays importable by handlers/ and reminders/ without cycles.
-    import handlers
-    import reminders
-
     if not settings.token:
         raise ConfigError("QINGSHOU_BOT_TOKEN: needed to build the bot (the sandbox makes one)")
 
@@ -87,6 +85,7 @@ def build_application(
         clock=clock or SystemClock(),
         renderer=Renderer(settings.tz),
         storage=storage,
+        outbox_wake=reminders.outbox.wake,
     )
     timeout = settings.request_timeout
     limiter = rate_limiter or ResilientRateLimiter()

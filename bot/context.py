@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ class BotData:
     bot_username: str | None = None
     #: When each stranger was last answered (a stranger is answered once per quiet period).
     stranger_replies: dict[int, datetime] = field(default_factory=dict)
+    #: Starts a delivery of the outbox now (see :func:`bot.telegram_io.wake`): the outbox
+    #: sender's own, handed over by the composition root. Unset, rows wait for the next tick.
+    outbox_wake: Callable[[QingshouContext], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import io
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+if TYPE_CHECKING:
+    from bot.domain.people import User
 
 #: Our locale ids, in the order a language picker shows them.
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "zh_Hans", "zh_Hant")
@@ -50,6 +54,11 @@ def normalise_locale(code: str | None) -> str | None:
     if parts[0] == "zh":
         return "zh_Hant" if _TRADITIONAL_REGIONS.intersection(parts[1:]) else "zh_Hans"
     return None
+
+
+def resolve_locale(user: User | None, telegram_language: str | None, default: str) -> str:
+    """/lang choice, then Telegram's current language (even before the profile catches up)."""
+    return (user.locale if user else None) or normalise_locale(telegram_language) or default
 
 
 def babel_locale(locale: str) -> Locale:

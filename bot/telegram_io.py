@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup
     from telegram.ext import Application
 
+    from bot.context import QingshouContext
     from bot.storage import OutboxCall, Storage
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,16 @@ DEFERRABLE = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarku
 #: again. A process killed from outside looks the same as one that an update crashed, and under
 #: flood control one update can be in flight across several kills: so not too few.
 MAX_ATTEMPTS = 10
+
+
+def wake(context: QingshouContext) -> None:
+    """Deliver the outbox now rather than at its next tick: someone waits for what was just
+    written into it (an approval request, the supervisor's answer). The delivery is the outbox
+    sender's (reminders/outbox.py), handed to ``BotData.outbox_wake`` by the composition root;
+    without one the row goes out at the next tick, as after a wake lost to a crash."""
+    start = context.bot_data.outbox_wake
+    if start is not None:
+        start(context)
 
 
 def message_call(chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> OutboxCall:

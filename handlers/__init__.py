@@ -1,4 +1,8 @@
-"""Telegram glue. ``register(app)`` is the whole bot on one screen: read it top to bottom."""
+"""Telegram glue. ``register(app)`` is the whole bot on one screen: read it top to bottom.
+
+This module is the only one here that imports the handlers: no handler imports another, and
+what two of them share (a button's route, its label, the case search) lives in ``bot/``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
-from bot import flows
+from bot import flows, routes
 from handlers import (
     access,
     approvals,
@@ -29,7 +33,6 @@ from handlers import (
     start,
     users,
 )
-from reminders.routes import INSTALMENT
 
 if TYPE_CHECKING:
     from bot.app import QingshouApp
@@ -49,56 +52,56 @@ def register(app: QingshouApp) -> None:
 
     # The person's own settings.
     app.add_handler(CommandHandler("lang", profile.choose_language))
-    app.add_handler(router.on(profile.LANGUAGE, profile.set_language))
+    app.add_handler(router.on(routes.LANGUAGE, profile.set_language))
     app.add_handler(CommandHandler("whoami", profile.whoami))
 
     # People and access (supervisors, admins).
     app.add_handler(CommandHandler("invite", invite.invite))
     app.add_handler(CommandHandler("users", users.list_users))
-    app.add_handler(router.on(users.PAGE, users.page))
-    app.add_handler(router.on(users.SHOW, users.show))
-    app.add_handler(router.on(users.ASK_OFF, users.ask_off))
-    app.add_handler(router.on(users.OFF, users.switch_off))
-    app.add_handler(router.on(users.ON, users.switch_on))
+    app.add_handler(router.on(routes.USERS_PAGE, users.page))
+    app.add_handler(router.on(routes.USER, users.show))
+    app.add_handler(router.on(routes.ASK_OFF, users.ask_off))
+    app.add_handler(router.on(routes.SWITCH_OFF, users.switch_off))
+    app.add_handler(router.on(routes.SWITCH_ON, users.switch_on))
 
     # Cases: the queue by urgency, today's list, the case card, notes (collectors: their own).
     app.add_handler(CommandHandler("cases", cases.cases))
     app.add_handler(CommandHandler("today", cases.today))
     app.add_handler(CommandHandler("case", cases.case))
     app.add_handler(CommandHandler("note", notes.note))
-    app.add_handler(router.on(notes.NOTE_BUTTON, notes.note_button))
-    app.add_handler(router.on(cases.OPEN_CASE, cases.open_case))
-    app.add_handler(router.on(cases.QUEUE_PAGE, cases.queue_page))
-    app.add_handler(router.on(cases.UNKNOWNS, cases.unknowns))
+    app.add_handler(router.on(routes.NOTE, notes.note_button))
+    app.add_handler(router.on(routes.OPEN_CASE, cases.open_case))
+    app.add_handler(router.on(routes.QUEUE_PAGE, cases.queue_page))
+    app.add_handler(router.on(routes.UNKNOWNS, cases.unknowns))
 
     # Preparing the next meeting (/prep, 🧭) and its one-screen brief (/brief).
     app.add_handler(CommandHandler("prep", prep.prep))
     app.add_handler(CommandHandler("brief", prep.brief))
-    app.add_handler(router.on(prep.PREPARE, prep.prepare_button))
+    app.add_handler(router.on(routes.PREPARE, prep.prepare_button))
 
     # After the meeting: how it went (/outcome, ✍), what was promised (/commit, 🤝), and the
     # supervisor's answer to a concession (Approve / Reject / Counter-offer).
     app.add_handler(CommandHandler("outcome", outcome.outcome))
-    app.add_handler(router.on(outcome.OUTCOME, outcome.outcome_button))
+    app.add_handler(router.on(routes.OUTCOME, outcome.outcome_button))
     app.add_handler(CommandHandler("commit", commit.commit))
-    app.add_handler(router.on(commit.COMMIT, commit.commit_button))
-    app.add_handler(router.on(commit.UNCOMMIT, commit.uncommit_button))
-    app.add_handler(router.on(commit.CONCESSION, commit.concession_button))
-    app.add_handler(router.on(commit.ANSWER, approvals.answer))
+    app.add_handler(router.on(routes.COMMIT, commit.commit_button))
+    app.add_handler(router.on(routes.UNCOMMIT, commit.uncommit_button))
+    app.add_handler(router.on(routes.CONCESSION, commit.concession_button))
+    app.add_handler(router.on(routes.APPROVAL_ANSWER, approvals.answer))
 
     # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).
-    app.add_handler(router.on(INSTALMENT, instalments.answer_button))
+    app.add_handler(router.on(routes.INSTALMENT, instalments.answer_button))
 
     # The supervisors' daily digest on demand, its drill-down lists, a team's digest for an
     # admin; /settings: one's own digest time and weekend mute (the daily job: reminders/).
     app.add_handler(CommandHandler("digest", digest.digest))
-    app.add_handler(router.on(digest.DRILL, digest.drill_down))
-    app.add_handler(router.on(digest.TEAM, digest.team_digest))
+    app.add_handler(router.on(routes.DRILL, digest.drill_down))
+    app.add_handler(router.on(routes.TEAM, digest.team_digest))
     app.add_handler(CommandHandler("settings", settings.settings))
 
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handler(CommandHandler("assign", assign.assign))
-    app.add_handler(router.on(assign.CHOOSE_CASE, assign.choose_case))
+    app.add_handler(router.on(routes.LEAD_COLLECTOR, assign.choose_case))
 
     # Exports: the team's cases and their history as XLSX or CSV (supervisors, admins).
     app.add_handler(CommandHandler("export", export.export))
@@ -115,7 +118,9 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(flows.CANCEL, router.flow_cancel))
     app.add_handler(router.on(flows.CONFLICT, router.flow_conflict))
     app.add_handler(CommandHandler("cancel", router.cancel))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, router.on_text))
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, router.to_flow_first(start.unknown))
+    )
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
     app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))
 

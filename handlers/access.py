@@ -10,8 +10,8 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import QingshouContext
-from bot.domain.people import User, is_invite_code
-from bot.i18n import N_, normalise_locale
+from bot.domain.people import is_invite_code
+from bot.i18n import N_, normalise_locale, resolve_locale
 
 #: A stranger who keeps writing is answered again only after this long.
 STRANGER_QUIET = timedelta(minutes=10)
@@ -23,11 +23,6 @@ def _is_join_attempt(update: Update) -> bool:
         return False
     parts = message.text.split()
     return len(parts) == 2 and parts[0].split("@")[0] == "/start" and is_invite_code(parts[1])
-
-
-def resolve_locale(user: User | None, telegram_language: str | None, default: str) -> str:
-    """/lang choice, then Telegram's current language (even before the profile catches up)."""
-    return (user.locale if user else None) or normalise_locale(telegram_language) or default
 
 
 async def check_access(update: Update, context: QingshouContext) -> None:

@@ -28,9 +28,7 @@ from bot.flows import ANSWER as FLOW_ANSWER
 from bot.flows import ENGINE, Flow, FlowRun, Refusal, Reply, Step, Text, register
 from bot.i18n import N_
 from bot.storage import OutboxCall
-from bot.telegram_io import message_call
-from handlers import commit
-from reminders.outbox import wake
+from bot.telegram_io import message_call, wake
 
 STATUS = {"ok": ApprovalStatus.APPROVED, "no": ApprovalStatus.REJECTED}
 
@@ -190,4 +188,3 @@ COUNTER = register(
         lost="commit/already_answered",
     )
 )
-_ = commit  # the /commit flow this module answers for

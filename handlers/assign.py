@@ -17,15 +17,12 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import callbacks
-from bot.callbacks import Int
 from bot.context import QingshouContext
 from bot.domain.casefile import REASSIGN_REASONS, LeadReason, may_assign, may_assign_cases
 from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, Text, register
 from bot.i18n import N_
+from bot.routes import LEAD_COLLECTOR
 
-#: "Choose this case" (several matched) and "👤 Lead collector" on a card: (case id).
-CHOOSE_CASE = callbacks.route("ac", Int())
 #: A reason is one line; longer text is refused (and kept) rather than cut.
 MAX_REASON = 200
 MAX_CHOICES = 10
@@ -179,7 +176,7 @@ async def assign(update: Update, context: QingshouContext) -> None:
         return
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                               callback_data=CHOOSE_CASE.data(c.id))]
+                               callback_data=LEAD_COLLECTOR.data(c.id))]
          for c in found[:MAX_CHOICES]]
     )  # fmt: skip
     await message.reply_text(

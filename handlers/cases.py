@@ -10,8 +10,8 @@ from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import callbacks
-from bot.callbacks import Choice, Int, Route
+from bot import labels
+from bot.callbacks import Route
 from bot.context import QingshouContext
 from bot.domain.casefile import (
     CaseFile,
@@ -25,19 +25,21 @@ from bot.domain.plans import stalled
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
-from handlers.assign import CHOOSE_CASE as ASSIGN_BUTTON
-from handlers.commit import COMMIT, CONCESSION, UNCOMMIT
-from handlers.notes import NOTE_BUTTON
-from handlers.outcome import OUTCOME
-from handlers.prep import PREPARE
+from bot.routes import (
+    COMMIT,
+    CONCESSION,
+    LEAD_COLLECTOR,
+    NOTE,
+    OPEN_CASE,
+    OUTCOME,
+    PREPARE,
+    QUEUE,
+    QUEUE_PAGE,
+    TODAY,
+    UNCOMMIT,
+    UNKNOWNS,
+)
 
-QUEUE, TODAY = "q", "t"
-#: Open a case's card: (case id).
-OPEN_CASE = callbacks.route("cs.o", Int())
-#: A page of the queue or of today's list: (which list, page number).
-QUEUE_PAGE = callbacks.route("cs.l", Choice((QUEUE, TODAY)), Int(maximum=100_000))
-#: The "still unknown" checklist of a case: (case id).
-UNKNOWNS = callbacks.route("cs.u", Int())
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
 
@@ -112,21 +114,21 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
         context.render("cases/card_cut", s=summary),
     )  # fmt: skip
     buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
-                                    callback_data=NOTE_BUTTON.data(case_file.id))]  # fmt: skip
+                                    callback_data=NOTE.data(case_file.id))]  # fmt: skip
     if may_prepare(user, summary):
-        prepare = context.label(N_("🧭 Prepare"))
+        prepare = context.label(labels.PREPARE)
         buttons.insert(0, InlineKeyboardButton(prepare, callback_data=PREPARE.data(case_file.id)))
     if may_assign(user, summary.team_id):
         buttons.append(
             InlineKeyboardButton(
                 context.label(N_("👤 Lead collector")),
-                callback_data=ASSIGN_BUTTON.data(case_file.id),
+                callback_data=LEAD_COLLECTOR.data(case_file.id),
             )
         )
     rows = [buttons]
     if may_prepare(user, summary):
         after = [
-            InlineKeyboardButton(context.label(N_("✍ Outcome")),
+            InlineKeyboardButton(context.label(labels.OUTCOME),
                                  callback_data=OUTCOME.data(case_file.id)),
             InlineKeyboardButton(context.label(N_("🤝 Commitment")),
                                  callback_data=COMMIT.data(case_file.id)),
@@ -138,7 +140,7 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
         ask = context.label(N_("🔒 Ask the supervisor"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
     if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
-        label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(view.unknowns)}
+        label = context.label(labels.STILL_UNKNOWN) % {"n": len(view.unknowns)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
     return text, InlineKeyboardMarkup(rows)
 

@@ -14,14 +14,13 @@ flow continues from the supervisor's answer. Everything is stored in one transac
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import callbacks
-from bot.callbacks import Choice, Int
+from bot.approvals import request_calls, supervisors_of
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, local_date, may_prepare
 from bot.domain.commitments import (
@@ -53,18 +52,13 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from bot.storage import APPROVAL_ID, OutboxCall
-from bot.telegram_io import message_call
-from handlers.lookup import case_entry_points
-from handlers.outcome import CHANNEL_LABELS, _labelled
-from reminders.outbox import wake
-
-#: "🤝 Commitment" on the card and after an outcome: (case id).
-COMMIT = callbacks.route("cm", Int())
-#: "✖ Cancel commitment" on the card: (commitment id).
-UNCOMMIT = callbacks.route("cx", Int())
-#: The supervisor's answer to an approval request: (approval id, approve / reject / counter).
-ANSWER = callbacks.route("ap", Int(), Choice(("ok", "no", "ct")))
+from bot.labels import CHANNEL_LABELS
+from bot.labels import labelled as _labelled
+from bot.labels import word as _word
+from bot.lookup import case_entry_points
+from bot.routes import COMMIT
+from bot.storage import APPROVAL_ID
+from bot.telegram_io import wake
 
 CONFIRM, CHANGE, ASK, WAIVER, SHIFT = "confirm", "change", "ask", "waiver", "shift"
 STORE, ACCEPT_COUNTER, WAITING = "store", "accept", "waiting"
@@ -148,8 +142,6 @@ def _money_valid(fen: Any, run: FlowRun) -> Any:
 
 
 async def _money_options(run: FlowRun) -> list[Option]:
-    from handlers.prep import _word
-
     options = [Option(code=0, value=0, label=_word(run, "money_today", 0), translate=False)]
     paid = run.data.get("_paid_today")
     if isinstance(paid, int) and paid > 0:
@@ -331,27 +323,6 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
 APPROVAL_SLOT = callbacks.Slot(APPROVAL_ID)
 
 
-def request_calls(
-    context: QingshouContext,
-    case_file: CaseFile,
-    approval: Approval,
-    supervisors: Sequence[User],
-    approval_id: int | callbacks.Slot,
-    *,
-    again: bool = False,
-) -> list[OutboxCall]:
-    """The request (or its reminder) for each supervisor, in their language, with the three
-    answer buttons, as outbox calls to write beside the change."""
-    calls = []
-    for supervisor in supervisors:
-        locale = supervisor.effective_locale(context.settings.default_locale)
-        text = context.renderer.render(locale, "commit/approval_request", s=case_file.summary,
-                                       a=approval, p=approval.proposal, again=again)  # fmt: skip
-        keyboard = _answer_keyboard(context, locale, approval_id)
-        calls.append(message_call(supervisor.telegram_id, text, keyboard))
-    return calls
-
-
 def _draft(
     user: User,
     case_file: CaseFile,
@@ -369,28 +340,6 @@ def _draft(
         answered_by=None, answered_by_name=None, answered_at=None, counter=None,
         reminded_at=None, requester_telegram_id=user.telegram_id,
     )  # fmt: skip
-
-
-def _answer_keyboard(
-    context: QingshouContext, locale: str, approval_id: int | callbacks.Slot
-) -> InlineKeyboardMarkup:
-    label = context.renderer.label
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label(locale, N_("✅ Approve")),
-                               callback_data=ANSWER.data(approval_id, "ok")),
-          InlineKeyboardButton(label(locale, N_("❌ Reject")),
-                               callback_data=ANSWER.data(approval_id, "no"))],
-         [InlineKeyboardButton(label(locale, N_("↩️ Counter-offer")),
-                               callback_data=ANSWER.data(approval_id, "ct"))]]
-    )  # fmt: skip
-
-
-async def supervisors_of(context: QingshouContext, team_id: int | None) -> list[User]:
-    """Who answers the team's requests: its active supervisors."""
-    if team_id is None:
-        return []
-    people = await context.storage.list_users(team_id=team_id)
-    return [p for p in people if p.role.value == "supervisor" and p.active]
 
 
 def _proposal(run: FlowRun, check: Any) -> dict[str, Any]:
@@ -630,8 +579,6 @@ async def uncommit_button(update: Update, context: QingshouContext, commitment_i
 
 # -- a concession asked from the card (策略6: not granted on the spot) -------------------------
 
-#: "🔒 Ask the supervisor" on the card: (case id).
-CONCESSION = callbacks.route("cq", Int())
 _CONCESSIONS = [
     Option(0, ApprovalReason.FEE_WAIVER.value, N_("a fee waiver")),
     Option(1, ApprovalReason.LONG_PLAN.value, N_("a long plan")),

@@ -3,7 +3,8 @@ one line each, and a team's digest from its button), and the digest's drill-down
 yesterday's broken promises, the stalled, untouched and unprepared urgent cases, one collector's
 open cases — each a short list with buttons to the case cards (which check access again).
 
-The daily digest itself is sent by the clock (reminders/digest.py); this shows the same.
+The daily digest itself is sent by the clock (reminders/digest.py); this shows the same
+(:mod:`bot.digests` composes both).
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
+from bot.digests import compose
 from bot.domain.digest import DigestDay, DigestMessage, DrillDown
 from bot.i18n import N_
-from handlers.cases import OPEN_CASE
-from reminders.digest import DRILL, TEAM, compose
-
-__all__ = ["DRILL", "TEAM", "digest", "drill_down", "team_digest"]
+from bot.routes import OPEN_CASE
 
 
 async def digest(update: Update, context: QingshouContext) -> None:

@@ -9,9 +9,8 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import QingshouContext
-from bot.i18n import N_
+from bot.i18n import N_, resolve_locale
 from bot.telegram_io import ResilientRateLimiter
-from handlers.access import resolve_locale
 
 log = logging.getLogger("qingshou.errors")
 

@@ -41,8 +41,8 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from handlers.cases import OPEN_CASE
-from reminders.routes import INSTALMENT
+from bot.labels import OUTCOME as OUTCOME_LABEL
+from bot.routes import INSTALMENT, OPEN_CASE, OUTCOME, PREPARE
 
 REASON_LABELS = {
     MissReason.NO_MONEY: N_("No money now"),
@@ -229,12 +229,9 @@ async def _finish_missed(run: FlowRun) -> Reply:
                          run.data.get("_markup"))  # fmt: skip
     if done.refused is not None:
         return Reply(context.render("instalments/already", i=done.instalment))
-    from handlers.outcome import OUTCOME
-    from handlers.prep import PREPARE
-
     case_id = done.instalment.case_id
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(context.label(N_("✍ Outcome")), callback_data=OUTCOME.data(case_id)),
+        [[InlineKeyboardButton(context.label(OUTCOME_LABEL), callback_data=OUTCOME.data(case_id)),
           InlineKeyboardButton(context.label(N_("🧭 Prepare a new meeting")),
                                callback_data=PREPARE.data(case_id))]]
     )  # fmt: skip

@@ -13,14 +13,10 @@ from typing import Any
 
 from telegram import Update
 
-from bot import callbacks
-from bot.callbacks import Int
 from bot.context import QingshouContext
 from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, Text, register
 from bot.i18n import N_
 
-#: "📝 Note" on a case card: (case id).
-NOTE_BUTTON = callbacks.route("cn", Int())
 #: A note is a few lines from the field; the card shows the latest ones.
 MAX_NOTE = 3000
 MAX_CHOICES = 10

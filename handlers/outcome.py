@@ -14,12 +14,12 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import callbacks
-from bot.callbacks import Int
+from bot import labels
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, local_date, may_prepare
 from bot.domain.commitments import Achieved, Channel, NewMeeting, NewPayment
 from bot.domain.dates import DateError, parse_date
+from bot.domain.money import format_amount
 from bot.domain.plans import stalled
 from bot.domain.prep import MeetingKind, MeetingStep, Venue
 from bot.flows import (
@@ -38,19 +38,11 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from handlers.lookup import case_entry_points
-from handlers.prep import _options, _word
+from bot.lookup import case_entry_points
+from bot.routes import COMMIT, OUTCOME
 
-#: "✍ Outcome" on the card and the brief: (case id).
-OUTCOME = callbacks.route("oc", Int())
 STANCES = ("cooperative", "neutral", "hostile", "evasive")
 ACHIEVED_LABELS = {Achieved.YES: N_("Yes"), Achieved.PARTLY: N_("Partly"), Achieved.NO: N_("No")}
-CHANNEL_LABELS = {
-    Channel.CASH: N_("Cash"),
-    Channel.TRANSFER: N_("Transfer"),
-    Channel.POS: N_("POS card"),
-    Channel.OTHER: N_("Other"),
-}
 STANCE_LABELS = {
     "cooperative": N_("Cooperative"),
     "neutral": N_("Neutral"),
@@ -66,16 +58,10 @@ def _prev(name: str) -> Any:
     return known
 
 
-def _labelled(labels: dict[Any, str]) -> list[Option]:
-    return [Option(code=i, value=str(k), label=v) for i, (k, v) in enumerate(labels.items())]
-
-
 async def _money_options(run: FlowRun) -> list[Option]:
-    options = [Option(code=0, value=0, label=_word(run, "money_today", 0), translate=False)]
+    options = [Option(code=0, value=0, label=labels.word(run, "money_today", 0), translate=False)]
     planned = (run.data.get("_prep") or {}).get("money_today")
     if isinstance(planned, int) and planned > 0:
-        from bot.domain.money import format_amount
-
         options.append(
             Option(code=1, value=planned, label=format_amount(planned, run.context.locale),
                    translate=False)
@@ -145,8 +131,6 @@ async def _finish(run: FlowRun) -> Reply:
     if stored is None:
         return Reply(context.render("outcome/lost", text="", data=data))
     count = await context.storage.meetings_without_agreement(case_file.id)
-    from handlers.commit import COMMIT
-
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(context.label(N_("🤝 Record the commitment")),
                                callback_data=COMMIT.data(case_file.id))]]
@@ -166,14 +150,14 @@ OUTCOME_FLOW = register(
             Step(
                 "kind",
                 "outcome/ask",
-                Buttons(_options("kind", list(MeetingKind))),
+                Buttons(labels.options("kind", list(MeetingKind))),
                 optional=True,
                 known=_prev("kind"),
             ),
             Step(
                 "venue",
                 "outcome/ask",
-                Buttons(_options("venue", list(Venue)), columns=2),
+                Buttons(labels.options("venue", list(Venue)), columns=2),
                 optional=True,
                 known=_prev("venue"),
             ),
@@ -187,12 +171,15 @@ OUTCOME_FLOW = register(
             Step(
                 "achieved",
                 "outcome/ask",
-                Buttons(_labelled(ACHIEVED_LABELS), columns=3),
+                Buttons(labels.labelled(ACHIEVED_LABELS), columns=3),
                 optional=True,
             ),
             Step("moved", "outcome/ask", Text(max_chars=500), optional=True),
             Step(
-                "stance", "outcome/ask", Buttons(_labelled(STANCE_LABELS), columns=2), optional=True
+                "stance",
+                "outcome/ask",
+                Buttons(labels.labelled(STANCE_LABELS), columns=2),
+                optional=True,
             ),
             Step(
                 "money",
@@ -202,7 +189,7 @@ OUTCOME_FLOW = register(
             Step(
                 "channel",
                 "outcome/ask",
-                Buttons(_labelled(CHANNEL_LABELS), columns=2),
+                Buttons(labels.labelled(labels.CHANNEL_LABELS), columns=2),
                 skip=_no_money,
             ),
             Step("receipt", "outcome/ask", PhotoInput(), optional=True, skip=_no_money),
@@ -210,7 +197,9 @@ OUTCOME_FLOW = register(
                 "next_step",
                 "outcome/ask",
                 Buttons(
-                    _options("step", list(MeetingStep)), columns=2, other=MeetingStep.OTHER.value
+                    labels.options("step", list(MeetingStep)),
+                    columns=2,
+                    other=MeetingStep.OTHER.value,
                 ),
                 optional=True,
             ),

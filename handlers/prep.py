@@ -14,15 +14,13 @@ day (``QINGSHOU_PREP_DRAFT_HOURS``); coming back offers "continue where you were
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import callbacks
-from bot.callbacks import Int
+from bot import labels
 from bot.config import Settings
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, local_date, may_prepare
@@ -71,10 +69,11 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from handlers.lookup import case_to_work_on
+from bot.labels import options as _options
+from bot.labels import word as _word
+from bot.lookup import case_to_work_on
+from bot.routes import OUTCOME, PREPARE, UNKNOWNS
 
-#: "🧭 Prepare" (the card, /today, a choice of cases): (case id).
-PREPARE = callbacks.route("pp", Int())
 #: /prep without a case offers this many of the most urgent.
 CHOICES = 8
 STANCES = (Attitude.COOPERATIVE, Attitude.NEUTRAL, Attitude.HOSTILE, Attitude.UNKNOWN)
@@ -82,22 +81,7 @@ _QA_SPLIT = re.compile(r"\s*(?:/|→|->|—|｜|\|)\s*")
 _QUESTION_MARK = re.compile(r"[?？]")
 
 
-# -- words on buttons (the same words as the brief: templates/prep/_words.j2) ----------------
-
-
-def _word(run: FlowRun, kind: str, code: object) -> str:
-    rendered = run.context.render("prep/label", kind=kind, code=code)
-    return html.unescape(rendered)
-
-
-def _options(kind: str, codes: list[Any]) -> Any:
-    async def options(run: FlowRun) -> list[Option]:
-        return [
-            Option(code=i, value=str(code), label=_word(run, kind, code), translate=False)
-            for i, code in enumerate(codes)
-        ]
-
-    return options
+# -- what the case's previous prep said ----------------------------------------------------------
 
 
 def _known(name: str) -> Any:
@@ -351,17 +335,13 @@ async def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
         latest.answers, unknown_count=len(unknown), meetings_without_agreement=meetings
     )
     rows = []
-    if unknown:
-        from handlers.cases import UNKNOWNS  # the card's ❓ list, the same button
-
-        label = context.label(N_("❓ Still unknown (%(n)s)")) % {"n": len(unknown)}
+    if unknown:  # the card's ❓ list, the same button
+        label = context.label(labels.STILL_UNKNOWN) % {"n": len(unknown)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
-    from handlers.outcome import OUTCOME  # after the meeting, from the brief
-
     rows.append(
         [InlineKeyboardButton(context.label(N_("🧭 Prepare again")),
                               callback_data=PREPARE.data(case_file.id)),
-         InlineKeyboardButton(context.label(N_("✍ Outcome")),
+         InlineKeyboardButton(context.label(labels.OUTCOME),
                               callback_data=OUTCOME.data(case_file.id))]
     )  # fmt: skip
     text = context.render("prep/brief", b=brief, s=case_file.summary, prep=latest)
@@ -597,7 +577,7 @@ async def brief(update: Update, context: QingshouContext) -> None:
     assert case_file is not None
     if case_file.latest_prep is None:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(context.label(N_("🧭 Prepare")),
+            [[InlineKeyboardButton(context.label(labels.PREPARE),
                                    callback_data=PREPARE.data(case_file.id))]]
         )  # fmt: skip
         await message.reply_text(

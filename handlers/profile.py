@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import callbacks
-from bot.callbacks import Choice
 from bot.context import QingshouContext
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED_LOCALES
-
-#: A language button: (our locale id).
-LANGUAGE = callbacks.route("lang", Choice(SUPPORTED_LOCALES))
+from bot.routes import LANGUAGE
 
 
 async def choose_language(update: Update, context: QingshouContext) -> None:

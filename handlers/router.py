@@ -18,7 +18,6 @@ from bot.callbacks import Route
 from bot.context import QingshouContext
 from bot.flows import ENGINE
 from bot.i18n import N_
-from handlers import start
 
 ButtonHandler = Callable[..., Awaitable[None]]
 
@@ -46,16 +45,11 @@ async def stale(update: Update, context: QingshouContext) -> None:
     await query.answer(context.label(N_("That button is no longer valid.")), show_alert=True)
 
 
-async def on_text(update: Update, context: QingshouContext) -> None:
-    """Typed text answers the open question; with none open, point to /help."""
-    if not await ENGINE.on_text(update, context):
-        await start.unknown(update, context)
-
-
 def to_flow_first(
     fallback: Callable[[Update, QingshouContext], Awaitable[Any]],
 ) -> Callable[[Update, QingshouContext], Coroutine[Any, Any, None]]:
-    """A file or a location answers the open question if one is open, else ``fallback``."""
+    """Typed text, a file or a location answers the open question if one is open, else
+    ``fallback`` (for text: what a mistyped command probably meant, or /help)."""
 
     async def route_input(update: Update, context: QingshouContext) -> None:
         if not await ENGINE.on_text(update, context):

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import callbacks
-from bot.callbacks import Int
 from bot.context import QingshouContext
 from bot.domain.people import Role, User, may_manage
 from bot.domain.queue import page_of
 from bot.i18n import N_
+from bot.routes import ASK_OFF, SWITCH_OFF, SWITCH_ON, USER, USERS_PAGE
 
-#: A page of the list: (page number).
-PAGE = callbacks.route("us.p", Int(maximum=100_000))
-#: A person's card; "switch off?" (asks first); switch off; switch on: (user id).
-SHOW = callbacks.route("us.s", Int())
-ASK_OFF = callbacks.route("us.a", Int())
-OFF = callbacks.route("us.off", Int())
-ON = callbacks.route("us.on", Int())
 #: People per page: the list stays far below 4096 characters and 100 buttons.
 PAGE_SIZE = 20
 
@@ -34,11 +26,11 @@ def _card_keyboard(context: QingshouContext, target: User, list_page: int) -> In
         if target.active:  # switching off asks first (see user_button)
             label, data = N_("Switch access off"), ASK_OFF.data(target.id)
         else:
-            label, data = N_("Switch access on"), ON.data(target.id)
+            label, data = N_("Switch access on"), SWITCH_ON.data(target.id)
         rows.append([InlineKeyboardButton(context.label(label), callback_data=data)])
     rows.append(
         [InlineKeyboardButton(context.label(N_("◀ Back to the list")),
-                              callback_data=PAGE.data(list_page))]
+                              callback_data=USERS_PAGE.data(list_page))]
     )  # fmt: skip
     return InlineKeyboardMarkup(rows)
 
@@ -47,9 +39,9 @@ def _confirm_keyboard(context: QingshouContext, target: User) -> InlineKeyboardM
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(context.label(N_("Yes, switch access off")),
-                                  callback_data=OFF.data(target.id))],
+                                  callback_data=SWITCH_OFF.data(target.id))],
             [InlineKeyboardButton(context.label(N_("No, keep their access")),
-                                  callback_data=SHOW.data(target.id))],
+                                  callback_data=USER.data(target.id))],
         ]
     )  # fmt: skip
 
@@ -86,15 +78,15 @@ async def _render_list(
     people = await context.storage.list_users(team_id=team_id)
     shown = page_of(people, page, PAGE_SIZE)
     rows = [
-        [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=SHOW.data(p.id))]
+        [InlineKeyboardButton(p.name or str(p.telegram_id), callback_data=USER.data(p.id))]
         for p in shown.items
         if _may_manage(context, p)
     ]
     nav = []
     if shown.has_previous:
-        nav.append(InlineKeyboardButton("◀", callback_data=PAGE.data(shown.number - 1)))
+        nav.append(InlineKeyboardButton("◀", callback_data=USERS_PAGE.data(shown.number - 1)))
     if shown.number + 1 < shown.count:
-        nav.append(InlineKeyboardButton("▶", callback_data=PAGE.data(shown.number + 1)))
+        nav.append(InlineKeyboardButton("▶", callback_data=USERS_PAGE.data(shown.number + 1)))
     if nav:
         rows.append(nav)
     text = context.render(

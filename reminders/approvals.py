@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.approvals import request_calls, supervisors_of
 from reminders.outbox import wake
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 async def remind_unanswered(context: QingshouContext) -> int:
     """Send each pending request older than the reminder time to its team's supervisors once
     more (the interactive lane of the outbox, at once); returns how many messages."""
-    from handlers.commit import request_calls, supervisors_of
-
     now = context.clock.now()
     minutes = context.settings.approval_remind_minutes
     due = await context.storage.approvals_to_remind(asked_before=now - timedelta(minutes=minutes))

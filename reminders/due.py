@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.reminders import ReminderKind, ReminderPolicy
 from bot.i18n import N_
 from bot.render import MESSAGE_LIMIT, Renderer, visible_len
+from bot.routes import INSTALMENT
+from bot.routes import OPEN_CASE as CASE_CARD
 from bot.storage.records import DueReminder, ReminderBatch
-from reminders.routes import INSTALMENT
 
 if TYPE_CHECKING:
     from bot.context import QingshouContext
@@ -280,7 +281,6 @@ def _fits(
 
 def _markup(renderer: Renderer, locale: str, chunk: Sequence[tuple[int, _Item]]) -> dict[str, Any]:
     """Per item a row: Paid in full / Partial / Missed / Open case, the first numbered."""
-    from handlers.cases import OPEN_CASE as CASE_CARD
 
     def label(text: str) -> str:
         return renderer.label(locale, text)

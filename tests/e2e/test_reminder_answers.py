@@ -17,9 +17,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.app import build_application
 from bot.domain.commitments import NewCommitment, NewInstalment
 from bot.domain.people import Role
+from bot.routes import INSTALMENT, OPEN_CASE
 from bot.runner import running
-from handlers.cases import OPEN_CASE
-from reminders.routes import INSTALMENT
 from tests.e2e.seed import TODAY, case_id, ledger, row
 
 YUAN = 100

@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot import telegram_io
+from bot.app import build_application
 from bot.clock import ManualClock
+from bot.config import Secret, Settings
 from bot.domain.people import Role
 from bot.render import Renderer, visible_len
 from bot.storage import NewOutboxMessage, SqliteStorage
@@ -446,3 +449,20 @@ async def test_a_wake_delivers_at_once_and_never_while_the_bot_stops(storage, co
     (task,) = context.application.tasks
     assert await task == 1
     assert len(context.bot.sent) == 1
+
+
+async def test_a_handler_wakes_the_outbox_through_the_sender_the_app_hands_over(storage, context):
+    """Handlers do not import reminders: ``bot.telegram_io.wake`` starts the sender's own wake,
+    which the composition root puts in ``bot_data``; without one the row waits for the tick."""
+    (uid,) = await people(storage, 1)
+    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    context.application = _App(running=True)
+    context.bot_data.outbox_wake = None
+    telegram_io.wake(context)
+    assert context.application.tasks == []
+    context.bot_data.outbox_wake = outbox.wake
+    telegram_io.wake(context)
+    (task,) = context.application.tasks
+    assert await task == 1
+    app = build_application(Settings(token=Secret("123:abc")))
+    assert app.bot_data.outbox_wake is outbox.wake
