@@ -455,7 +455,7 @@ async def test_a_handler_wakes_the_outbox_through_the_sender_the_app_hands_over(
     """Handlers do not import reminders: ``bot.telegram_io.wake`` starts the sender's own wake,
     which the composition root puts in ``bot_data``; without one the row waits for the tick."""
     (uid,) = await people(storage, 1)
-    await storage.enqueue(uid, "notify/invite_used", JOINED, now=NOW)
+    await storage.enqueue(NewOutboxMessage(uid, "notify/invite_used", JOINED), now=NOW)
     context.application = _App(running=True)
     context.bot_data.outbox_wake = None
     telegram_io.wake(context)
