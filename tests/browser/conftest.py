@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.config import load_settings
-from bot.emulator import EmulatorConfig
 from bot.sandbox import Sandbox, start_sandbox
+from tgemu import EmulatorConfig
 
 CHROMIUM = Path(os.environ.get("QINGSHOU_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -14,11 +14,11 @@ import pytest
 
 from bot.charts import ChartLabels, cjk_font, digest_chart
 from bot.domain.digest import DigestDay, Rate, digest_due, local_midnight, parse_digest_time
-from bot.emulator.formatting import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import MESSAGE_LIMIT, Renderer
 from reminders.digest import _chart
 from tests.domain.digest_samples import team_digest
+from tgemu.formatting import parse_html, utf16_len
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

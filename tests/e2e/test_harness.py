@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.people import Role
-from bot.emulator import Person
 from tests.e2e.conftest import CHECKED, assert_everything_read
+from tgemu import Person
 
 
 async def _check_now(request) -> None:

@@ -24,8 +24,6 @@ from bot.domain.ledger import LedgerField
 from bot.domain.people import Role
 from bot.domain.queue import RankedCase, select_today
 from bot.domain.urgency import ScorePart, UrgencyFacts, UrgencyScore, score_case
-from bot.emulator import Emulator, EmulatorConfig
-from bot.emulator.formatting import detect_entities
 from bot.i18n import SUPPORTED_LOCALES
 from bot.imports import column_mapping
 from bot.menu import commands_for
@@ -36,6 +34,8 @@ from tests.e2e.conftest import START, TOKEN, World
 from tests.e2e.seed import TODAY, case_id, ledger, row
 from tests.unit.case_template_samples import FILE, RECORD, VIEW
 from tests.unit.test_templates import SAMPLES
+from tgemu import Emulator, EmulatorConfig
+from tgemu.formatting import detect_entities
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
-from bot.emulator import Emulator, EmulatorConfig, UserInfo
+from tgemu import Emulator, EmulatorConfig, UserInfo
 
 from .conftest import TOKEN, make_bot
 

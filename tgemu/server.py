@@ -42,7 +42,7 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  description?}``: "timeout" drops the request
                                                  without performing it, "lost_response"
                                                  performs it and then drops the answer (see
-                                                 :class:`~bot.emulator.faults.Fault`)
+                                                 :class:`~tgemu.faults.Fault`)
     ``POST   /control/updates/raw``              ``{type, payload, bot?}`` an update of any shape
                                                  (poison updates: the bot must set them aside)
     ``GET    /control/faults``  ``DELETE /control/faults``
@@ -56,7 +56,7 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  never backwards
 
 Web chat
-    ``GET /`` the web chat page (see :mod:`bot.emulator.webchat`); ``GET /webchat/{file}`` its
+    ``GET /`` the web chat page (see :mod:`tgemu.webchat`); ``GET /webchat/{file}`` its
     script and style sheet.
 
 Transcript events have ``{seq, kind, time, chat_id, bot, ...}`` with kind one of ``message``
@@ -85,13 +85,13 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from bot.emulator import webchat
-from bot.emulator.botapi import HANDLERS, Call, Upload, check_required, coerce_params
-from bot.emulator.core import ControlError, EmulatorCore, file_too_big
-from bot.emulator.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests
-from bot.emulator.faults import CallRecord, Fault, now
-from bot.emulator.spec import load_spec
-from bot.emulator.state import JSON, BotState, EmulatorConfig
+from tgemu import webchat
+from tgemu.botapi import HANDLERS, Call, Upload, check_required, coerce_params
+from tgemu.core import ControlError, EmulatorCore, file_too_big
+from tgemu.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests
+from tgemu.faults import CallRecord, Fault, now
+from tgemu.spec import load_spec
+from tgemu.state import JSON, BotState, EmulatorConfig
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
