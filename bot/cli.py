@@ -60,13 +60,12 @@ def _emulator_missing() -> str | None:
 
 
 def _refuse_without_emulator(what: str) -> int | None:
-    """Exit status 2 and one line naming the extra to install, when the emulator is missing."""
+    """Exit status 2 and one line, ``what`` and the extra to install, when the emulator is
+    missing; None when it is there."""
     missing = _emulator_missing()
     if missing is None:
         return None
-    print(
-        f"qingshou: {what} needs the local emulator ({missing}): {SANDBOX_EXTRA}", file=sys.stderr
-    )
+    print(f"qingshou: {what} ({missing}): {SANDBOX_EXTRA}", file=sys.stderr)
     return 2
 
 
@@ -75,7 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.sandbox:
         refused = _refuse_without_emulator(
-            "QINGSHOU_BOT_TOKEN is not set, and the sandbox that runs instead"
+            "QINGSHOU_BOT_TOKEN is not set, and the local sandbox that runs instead needs the "
+            "emulator's extra"
         )
         if refused is not None:
             return refused
@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """The emulator on loopback, the bot against it, and a demo cooperative."""
-    refused = _refuse_without_emulator("the sandbox")
+    refused = _refuse_without_emulator("the sandbox needs the emulator's extra")
     if refused is not None:
         return refused
     from bot.sandbox import run_sandbox
@@ -118,7 +118,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Only the emulator, for pointing a bot of your own at it."""
-    refused = _refuse_without_emulator("qingshou emulator")
+    refused = _refuse_without_emulator("the emulator needs its extra")
     if refused is not None:
         return refused
     from tgemu import BotSpec, EmulatorConfig, EmulatorStartError, serve
