@@ -106,6 +106,10 @@ async def client(
         await assert_everything_read(request)
         # Every button press must be answered (or the person's button spins forever).
         assert await c.unanswered_callbacks() == []
+        # Only parameters the Bot API defines for each method: Telegram ignores any other,
+        # silently, so a bot that sends one relies on something that does not happen.
+        stray = {method: sorted(names) for method, names in emulator.undefined_fields.items()}
+        assert stray == {}, f"the bot sent parameters the Bot API does not define: {stray}"
 
 
 @pytest.fixture
