@@ -379,7 +379,7 @@ async def test_a_literal_closing_tag_in_a_note_is_not_a_tappable_command(world: 
 
 
 def test_the_web_chat_has_an_emoji_font_next_to_the_cjk_one():
-    css = (ROOT / "bot" / "emulator" / "static" / "style.css").read_text(encoding="utf-8")
+    css = (ROOT / "tgemu" / "static" / "style.css").read_text(encoding="utf-8")
     stack = re.search(r"font-family:([^;]+);", css)[1]
     fonts = [f.strip().strip('"') for f in stack.split(",")]
     assert "Noto Sans CJK SC" in fonts
