@@ -22,7 +22,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## lint: ruff (lint + format check) and mypy (strict on bot/ and reminders/).
+## lint: ruff (lint + format check) and mypy (strict on bot/, reminders/ and tgemu/).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

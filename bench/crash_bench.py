@@ -27,9 +27,9 @@ from pathlib import Path
 
 from bench.seed import one_case_each
 from bot.domain.people import Role
-from bot.emulator import Emulator, EmulatorClient, EmulatorConfig
 from bot.storage import Storage, open_storage
 from tests.e2e.process import BotProcess
+from tgemu import Emulator, EmulatorClient, EmulatorConfig
 
 TOKEN = "444444444:" + "K" * 35
 NOTE = re.compile(r"\bm(\d+)-(\d+)\b")

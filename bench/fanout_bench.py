@@ -38,10 +38,10 @@ from bench.seed import (
     no_digest_now,
     seed_reminder_burst,
 )
-from bot.emulator import Emulator, EmulatorConfig
 from bot.storage.sqlite.reminders import BACKFILL_MARK
 from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
+from tgemu import Emulator, EmulatorConfig
 
 TOKEN = "555555555:" + "F" * 35
 LIMIT = 30

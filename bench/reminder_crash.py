@@ -42,9 +42,9 @@ from pathlib import Path
 
 from bench.seed import TEAM_SIZE, BurstSeed, no_digest_now, seed_reminder_burst
 from bot.config import Settings
-from bot.emulator import Emulator, EmulatorConfig
 from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
+from tgemu import Emulator, EmulatorConfig
 
 TOKEN = "555555555:" + "R" * 35
 #: The instalment a reminder's button row is about (bot/routes.py INSTALMENT).

@@ -38,10 +38,10 @@ from pathlib import Path
 from bench.seed import TEAM_SIZE, make_due_now, migrated, million_db
 from bot.config import Settings
 from bot.domain.reminders import ReminderPolicy
-from bot.emulator import Emulator, EmulatorConfig
 from bot.storage import open_storage
 from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
+from tgemu import Emulator, EmulatorConfig
 
 TOKEN = "666666666:" + "M" * 35
 COLLECTORS = 2000

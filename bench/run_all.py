@@ -25,8 +25,8 @@ from pathlib import Path
 
 from bench.seed import cpu_seconds, one_case_each
 from bot.domain.people import Role
-from bot.emulator import Emulator, EmulatorConfig
 from bot.storage import open_storage
+from tgemu import Emulator, EmulatorConfig
 
 TOKENS = {
     "echo": "111111111:" + "E" * 35,

@@ -30,8 +30,8 @@ import openpyxl
 
 from bench.run_all import TOKENS, start_bot
 from bot.domain.people import Role
-from bot.emulator import Emulator, EmulatorConfig
 from bot.storage import open_storage
+from tgemu import Emulator, EmulatorConfig
 
 KIND = "qingshou"
 REFUSED = ("lacks columns", "cannot be read")

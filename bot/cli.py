@@ -44,10 +44,42 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+#: What to do when the emulator cannot run: a production install (``pip install .``) has no
+#: aiohttp, which only the emulator's HTTP server needs.
+SANDBOX_EXTRA = "pip install 'qingshou[sandbox]'"
+
+
+def _emulator_missing() -> str | None:
+    """Why the emulator (tgemu) cannot be imported here, or None when it can."""
+    try:
+        import tgemu  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in {"aiohttp", "tgemu"}:
+            raise
+        return f"{exc.name} is not installed"
+    return None
+
+
+def _refuse_without_emulator(what: str) -> int | None:
+    """Exit status 2 and one line, ``what`` and the extra to install, when the emulator is
+    missing; None when it is there."""
+    missing = _emulator_missing()
+    if missing is None:
+        return None
+    print(f"qingshou: {what} ({missing}): {SANDBOX_EXTRA}", file=sys.stderr)
+    return 2
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot: against Telegram with a token, else the local sandbox."""
     settings = _settings(args)
     if settings.sandbox:
+        refused = _refuse_without_emulator(
+            "QINGSHOU_BOT_TOKEN is not set, and the local sandbox that runs instead needs the "
+            "emulator's extra"
+        )
+        if refused is not None:
+            return refused
         print("QINGSHOU_BOT_TOKEN is not set: starting the local sandbox instead of Telegram.")
         return cmd_sandbox(args)
     from bot.app import build_application
@@ -66,8 +98,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """The emulator on loopback, the bot against it, and a demo cooperative."""
-    from bot.emulator import EmulatorStartError
+    refused = _refuse_without_emulator("the sandbox needs the emulator's extra")
+    if refused is not None:
+        return refused
     from bot.sandbox import run_sandbox
+    from tgemu import EmulatorStartError
 
     settings = _settings(args)
     host = getattr(args, "host", "127.0.0.1")
@@ -84,7 +119,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """Only the emulator, for pointing a bot of your own at it."""
-    from bot.emulator import BotSpec, EmulatorConfig, EmulatorStartError, serve
+    refused = _refuse_without_emulator("the emulator needs its extra")
+    if refused is not None:
+        return refused
+    from tgemu import BotSpec, EmulatorConfig, EmulatorStartError, serve
 
     config = EmulatorConfig(
         host=args.host,

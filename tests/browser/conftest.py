@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.config import load_settings
-from bot.emulator import EmulatorConfig
 from bot.sandbox import Sandbox, start_sandbox
+from tgemu import EmulatorConfig
 
 CHROMIUM = Path(os.environ.get("QINGSHOU_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -57,6 +57,8 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     )
     async with start_sandbox(load_settings({}), emulator_config=config) as running:
         yield running
+        # Only parameters the Bot API defines for each method (Telegram ignores any other).
+        assert running.emulator.undefined_fields == {}
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.emulator import Emulator, EmulatorConfig, tiny_png
 from bot.sandbox import Sandbox
 from tests.browser.conftest import DOCUMENT_MAX_BYTES, REQUEST_MAX_BYTES
+from tgemu import Emulator, EmulatorConfig, tiny_png
 
 try:
     from playwright.async_api import ConsoleMessage, Locator, Page, expect

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from bot.clock import ManualClock
-from bot.emulator import Emulator, EmulatorConfig, tiny_png
 from bot.sandbox import DEMO_PEOPLE, Sandbox, describe
+from tgemu import Emulator, EmulatorConfig, tiny_png
 
 TOKEN = "123456789:TEST-token-for-the-web-chat"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

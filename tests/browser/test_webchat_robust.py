@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.emulator import Emulator, EmulatorConfig
 from bot.sandbox import BOT_USERNAME, Sandbox
 from tests.browser.conftest import REQUEST_MAX_BYTES
 from tests.browser.test_webchat import BOT_TIMEOUT, PHONE, TOKEN, WIDE, open_page, pane_of, send
+from tgemu import Emulator, EmulatorConfig
 
 try:
     from playwright.async_api import Page, Request, expect

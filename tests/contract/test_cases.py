@@ -5,11 +5,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.demo import DEMO_CASES, seed_demo_cases
 from bot.domain.casefile import LeadReason
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.people import Role
 from bot.imports import import_bytes
+from bot.sandbox.demo import DEMO_CASES, seed_demo_cases
 from tests.contract.conftest import NOW
 
 

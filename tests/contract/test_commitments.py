@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.demo import seed_demo_cases
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.commitments import (
     Achieved,
@@ -26,6 +25,7 @@ from bot.domain.commitments import (
 )
 from bot.domain.people import Role
 from bot.domain.prep import Character, PrepAnswers, UrgencyFromPrep
+from bot.sandbox.demo import seed_demo_cases
 from bot.storage import APPROVAL_ID, COMMITMENT_ID, OutboxCall, StorageError
 from tests.contract.conftest import NOW
 

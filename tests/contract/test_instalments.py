@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.demo import seed_demo_cases
 from bot.domain.commitments import (
     Channel,
     InstalmentStatus,
@@ -18,6 +17,7 @@ from bot.domain.commitments import (
 )
 from bot.domain.instalments import Answer
 from bot.domain.people import Role
+from bot.sandbox.demo import seed_demo_cases
 from bot.storage.export_records import ExportPeriod
 from tests.contract.conftest import NOW
 

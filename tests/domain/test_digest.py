@@ -15,10 +15,10 @@ import pytest
 from bot.charts import ChartLabels, cjk_font, digest_chart
 from bot.digests import _chart
 from bot.domain.digest import DigestDay, Rate, digest_due, local_midnight, parse_digest_time
-from bot.emulator.formatting import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import MESSAGE_LIMIT, Renderer
 from tests.domain.digest_samples import team_digest
+from tgemu.formatting import parse_html, utf16_len
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

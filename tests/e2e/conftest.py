@@ -30,12 +30,12 @@ from bot.app import QingshouApp, build_application
 from bot.clock import ManualClock
 from bot.config import Secret, Settings
 from bot.domain.people import Role, User
-from bot.emulator import Emulator, EmulatorClient, EmulatorConfig, Person
 from bot.runner import running
 from bot.storage import SqliteStorage
 from bot.telegram_io import ResilientRateLimiter
 from reminders import OUTBOX_JOB, REMINDERS_JOB
 from tests.e2e.process import BotProcess
+from tgemu import Emulator, EmulatorClient, EmulatorConfig, Person
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 BOT_USERNAME = "qingshou_test_bot"
@@ -106,6 +106,10 @@ async def client(
         await assert_everything_read(request)
         # Every button press must be answered (or the person's button spins forever).
         assert await c.unanswered_callbacks() == []
+        # Only parameters the Bot API defines for each method: Telegram ignores any other,
+        # silently, so a bot that sends one relies on something that does not happen.
+        stray = {method: sorted(names) for method, names in emulator.undefined_fields.items()}
+        assert stray == {}, f"the bot sent parameters the Bot API does not define: {stray}"
 
 
 @pytest.fixture

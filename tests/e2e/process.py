@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.seed import no_digest_now
-from bot.emulator import Emulator
+from tgemu import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

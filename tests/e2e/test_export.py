@@ -218,10 +218,10 @@ async def test_admin_picks_one_team_and_types_the_dates(world, bot):
 
 
 async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path):
-    """The demo cooperative's past (bot.demo.seed_demo_history), as 李组长 exports it."""
+    """The demo cooperative's past (bot.sandbox.demo.seed_demo_history), as 李组长 exports it."""
     from bot.config import load_settings
-    from bot.emulator import EmulatorClient, EmulatorConfig, Person
     from bot.sandbox import BOT_USERNAME, TEAM, start_sandbox
+    from tgemu import EmulatorClient, EmulatorConfig, Person
 
     async with start_sandbox(
         load_settings({}), emulator_config=EmulatorConfig(port=0), db_path=tmp_path / "s.db"

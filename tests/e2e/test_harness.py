@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.people import Role
-from bot.emulator import Person
 from bot.storage import NewOutboxMessage
 from tests.e2e.conftest import CHECKED, assert_everything_read
+from tgemu import Person
 
 
 async def _check_now(request) -> None:

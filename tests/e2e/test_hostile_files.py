@@ -21,11 +21,11 @@ from bot.app import build_application
 from bot.cli import main as cli_main
 from bot.domain.ledger import MAX_COLUMNS
 from bot.domain.people import Role
-from bot.emulator import utf16_len
 from bot.imports import import_bytes
 from bot.runner import running
 from tests.domain import hostile_files as hf
 from tests.e2e.conftest import START
+from tgemu import utf16_len
 
 GENERIC_APOLOGY = "went wrong"
 HEADER = ["合同号", "借款人", "联系电话", "逾期本金", "逾期日期", "清收人员"]

@@ -157,9 +157,9 @@ async def test_a_database_moved_to_another_bot_answers_that_bots_updates(world, 
     """A test bot first, then the real one on the same database: Telegram numbers each bot's
     updates from its own start, so the new bot's first updates carry ids the inbox has seen.
     They are answered, not skipped as handled."""
-    from bot.emulator import Person
     from tests.e2e.conftest import TOKEN
     from tests.e2e.process import BotProcess
+    from tgemu import Person
 
     zhang = await world.member(Role.COLLECTOR, "张伟")
     first = BotProcess(emulator, TOKEN, settings.db_path)

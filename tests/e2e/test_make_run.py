@@ -10,7 +10,7 @@ import sys
 
 import httpx
 
-from bot.emulator import EmulatorClient, Person
+from tgemu import EmulatorClient, Person
 
 
 async def test_run_without_token_starts_a_working_sandbox(tmp_path):

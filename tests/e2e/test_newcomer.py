@@ -24,8 +24,6 @@ from bot.domain.ledger import LedgerField
 from bot.domain.people import Role
 from bot.domain.queue import RankedCase, select_today
 from bot.domain.urgency import ScorePart, UrgencyFacts, UrgencyScore, score_case
-from bot.emulator import Emulator, EmulatorConfig
-from bot.emulator.formatting import detect_entities
 from bot.i18n import SUPPORTED_LOCALES
 from bot.imports import column_mapping
 from bot.menu import commands_for
@@ -36,6 +34,8 @@ from tests.e2e.conftest import START, TOKEN, World
 from tests.e2e.seed import TODAY, case_id, ledger, row
 from tests.unit.case_template_samples import FILE, RECORD, VIEW
 from tests.unit.test_templates import SAMPLES
+from tgemu import Emulator, EmulatorConfig
+from tgemu.formatting import detect_entities
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
@@ -379,7 +379,7 @@ async def test_a_literal_closing_tag_in_a_note_is_not_a_tappable_command(world: 
 
 
 def test_the_web_chat_has_an_emoji_font_next_to_the_cjk_one():
-    css = (ROOT / "bot" / "emulator" / "static" / "style.css").read_text(encoding="utf-8")
+    css = (ROOT / "tgemu" / "static" / "style.css").read_text(encoding="utf-8")
     stack = re.search(r"font-family:([^;]+);", css)[1]
     fonts = [f.strip().strip('"') for f in stack.split(",")]
     assert "Noto Sans CJK SC" in fonts

@@ -13,12 +13,12 @@ import pytest
 from telegram.ext import ExtBot
 
 from bot.domain.people import Role
-from bot.emulator import Person
-from bot.emulator.media import tiny_png
 from bot.storage import NewOutboxMessage
 from bot.storage.testing import connect_file
 from bot.telegram_io import ResilientRateLimiter
 from tests.e2e.conftest import eventually
+from tgemu import Person
+from tgemu.media import tiny_png
 
 MARKUP = {"inline_keyboard": [[{"text": "Open case", "callback_data": "x:1"}]]}
 

@@ -6,8 +6,8 @@ from datetime import date
 
 from bot.domain.commitments import Achieved, Channel, CommitmentStatus, NewMeeting, NewPayment
 from bot.domain.people import Role
-from bot.emulator import tiny_png
 from tests.e2e.seed import case_id, ledger, row
+from tgemu import tiny_png
 
 
 async def _case(world):
@@ -114,7 +114,7 @@ async def test_a_commitment_is_cancelled_with_a_reason_and_stays_in_the_history(
 
 
 async def test_the_demo_cooperative_shows_a_meeting_a_commitment_and_a_prepared_case(world, bot):
-    from bot.demo import seed_demo_cases
+    from bot.sandbox.demo import seed_demo_cases
 
     zhang = await world.member(Role.COLLECTOR, "张伟")
     chen = await world.member(Role.COLLECTOR, "陈卫东")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from bot.domain.cases import Attitude, PartyRole, RelatedParty
 from bot.domain.people import Role
-from bot.emulator import BotMessage, Person
 from tests.e2e.seed import case_id, ledger, row
+from tgemu import BotMessage, Person
 
 #: Telegram shows about this many lines of a message on a 375 px phone screen.
 SCREEN_LINES = 25

@@ -18,11 +18,11 @@ from bot.config import load_settings
 from bot.domain.commitments import InstalmentStatus, NewCommitment, NewInstalment
 from bot.domain.people import Role
 from bot.domain.reminders import ReminderPolicy
-from bot.emulator import EmulatorClient, EmulatorConfig, Person
 from bot.runner import running
 from bot.sandbox import BOT_USERNAME, start_sandbox
 from reminders import REMINDERS_JOB
 from tests.e2e.seed import TODAY, case_id, ledger, row
+from tgemu import EmulatorClient, EmulatorConfig, Person
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 YUAN = 100

@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.emulator import Emulator, EmulatorClient, EmulatorConfig, UserInfo
+from tgemu import Emulator, EmulatorClient, EmulatorConfig, UserInfo
 
 TOKEN = "123456789:TEST-token-for-the-local-emulator"
 

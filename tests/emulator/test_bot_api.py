@@ -13,12 +13,14 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     ReplyParameters,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
+from telegram.ext import Defaults, ExtBot
 
-from bot.emulator import Emulator, EmulatorConfig, UserInfo
+from tgemu import Emulator, EmulatorClient, EmulatorConfig, UserInfo
 
 from .conftest import TOKEN, make_bot
 
@@ -194,6 +196,38 @@ async def test_edit_reply_markup_and_delete(bot: Bot, alice: UserInfo) -> None:
         await bot.delete_message(alice.id, sent.message_id)
     with pytest.raises(BadRequest, match=r"^Message to edit not found$"):
         await bot.edit_message_text("y", alice.id, sent.message_id)
+
+
+async def test_a_parameter_outside_the_method_is_answered_as_telegram_does_and_recorded(
+    emu: Emulator, client: EmulatorClient, alice: UserInfo
+) -> None:
+    # python-telegram-bot with Defaults(parse_mode=...) sends parse_mode with every message
+    # method, editMessageReplyMarkup included, which has no such parameter: Telegram ignores it.
+    async with ExtBot(
+        TOKEN, base_url=emu.api_base_url, defaults=Defaults(parse_mode="HTML")
+    ) as bot:
+        sent = await bot.send_message(alice.id, "<b>x</b>")
+        assert emu.undefined_fields == {}
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+        edited = await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=markup)
+    assert isinstance(edited, Message)
+    assert edited.reply_markup == markup
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{emu.api_base_url}{TOKEN}/sendMessage",
+            json={"chat_id": alice.id, "text": "hi", "colour": "red", "parse_mode": "HTML"},
+        )
+    assert answer.json()["ok"] is True
+    assert emu.undefined_fields == {
+        "editMessageReplyMarkup": {"parse_mode"},
+        "sendMessage": {"colour"},
+    }
+    calls = await client.calls()
+    assert [(c["method"], c["undefined"]) for c in calls if c["method"] != "getMe"] == [
+        ("sendMessage", []),
+        ("editMessageReplyMarkup", ["parse_mode"]),
+        ("sendMessage", ["colour"]),
+    ]
 
 
 async def test_user_messages_cannot_be_edited(bot: Bot, alice: UserInfo) -> None:

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from bot.clock import ManualClock
-from bot.emulator import (
+from tgemu import (
     ControlError,
     Emulator,
     EmulatorClient,
@@ -22,7 +22,7 @@ from bot.emulator import (
     main,
     serve,
 )
-from bot.emulator.formatting import parse_text
+from tgemu.formatting import parse_text
 
 from .conftest import TOKEN, make_bot
 

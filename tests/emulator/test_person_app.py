@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.emulator import Emulator, EmulatorClient, EmulatorConfig, Person, serve
+from tgemu import Emulator, EmulatorClient, EmulatorConfig, Person, serve
 
 from .conftest import TOKEN
 

@@ -10,7 +10,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TimedOut
 
-from bot.emulator import Emulator, EmulatorClient, EmulatorConfig, UserInfo, tiny_png
+from tgemu import Emulator, EmulatorClient, EmulatorConfig, UserInfo, tiny_png
 
 from .conftest import TOKEN, make_bot
 

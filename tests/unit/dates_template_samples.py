@@ -14,9 +14,9 @@ import pytest
 
 from bot.domain.dates import DateError, Recurrence, WorkdayCheck, working_day
 from bot.domain.money import AmountError
-from bot.emulator import parse_html
 from bot.i18n import SUPPORTED_LOCALES
 from tests.unit.case_template_samples import EVIL
+from tgemu import parse_html
 
 #: One refusal per code (a hostile text where the user's words are echoed).
 REFUSALS: list[DateError | AmountError] = [

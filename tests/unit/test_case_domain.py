@@ -45,11 +45,11 @@ from bot.domain.people import Role, User
 from bot.domain.queue import RankedCase, page_of, select_today
 from bot.domain.unknowns import Unknown, is_business_borrower, unknown_facts
 from bot.domain.urgency import ScorePart, UrgencyScore
-from bot.emulator import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from bot.imports import error_report, missing_columns
 from bot.render import Renderer
 from handlers.cases import MESSAGE_LIMIT, fit_message
+from tgemu import parse_html, utf16_len
 
 ZHANG = CollectorRef(1, "张伟", "zhangwei", 1001)
 LI = CollectorRef(2, "李娜", None, 1002)

@@ -14,7 +14,6 @@ import openpyxl
 import pytest
 
 from bot.cli import main
-from bot.demo import seed_demo_cases, seed_demo_history
 from bot.domain.commitments import Achieved, NewMeeting, NewPayment
 from bot.domain.dates import DateError, parse_past_date
 from bot.domain.people import Role, User
@@ -29,6 +28,7 @@ from bot.exports import (
     write_csv_zip,
     write_xlsx,
 )
+from bot.sandbox.demo import seed_demo_cases, seed_demo_history
 from bot.storage import open_storage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

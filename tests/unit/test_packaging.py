@@ -13,7 +13,7 @@ from pathlib import Path
 from setuptools import find_namespace_packages
 
 ROOT = Path(__file__).resolve().parents[2]
-TOP = ("bot", "handlers", "reminders", "templates")
+TOP = ("bot", "handlers", "reminders", "templates", "tgemu")
 
 
 def test_every_directory_that_ships_files_is_a_package():

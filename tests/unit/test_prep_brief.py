@@ -3,7 +3,7 @@
 A brief is read on a phone minutes before a meeting (issue 8): at most 25 lines on a 375 px
 screen, well under Telegram's 4 096 characters. Lines are counted twice: the lines of the text,
 and the lines a 375 px phone shows once long lines wrap (:func:`screen_lines`). The web chat
-(bot/emulator/static/style.css) draws a bubble at most 82 % of a 375 px pane, in a 15 px font:
+(tgemu/static/style.css) draws a bubble at most 82 % of a 375 px pane, in a 15 px font:
 about 270 px of text. A Chinese character (or an emoji) takes two cells, anything else one;
 Latin text wraps at spaces, Chinese anywhere. A typical phone font (Roboto, SF, Noto Sans) fits
 about 36 cells a line; DejaVu Sans, the wide default of a bare Debian, about 33 (calibrated in
@@ -38,7 +38,6 @@ from bot.domain.prep import (
     Warning,
     WeakPoint,
 )
-from bot.emulator import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import Renderer
 from tests.unit.prep_template_samples import (
@@ -47,6 +46,7 @@ from tests.unit.prep_template_samples import (
     LONG_SUMMARY,
     PREP_SAMPLES,
 )
+from tgemu import parse_html, utf16_len
 
 MAX_LINES = 25
 MAX_CHARS = 1500  # "well under 4 096": a brief is read, not scrolled

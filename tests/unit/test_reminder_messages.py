@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.reminders import ReminderKind
-from bot.emulator import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from tests.unit.reminder_template_samples import (
     CATCHUP,
@@ -19,6 +18,7 @@ from tests.unit.reminder_template_samples import (
     batches,
     due,
 )
+from tgemu import parse_html, utf16_len
 
 
 def test_one_message_per_collector_and_the_later_kind_wins_for_one_instalment():

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.casefile import card_view
-from bot.emulator import parse_html, utf16_len
 from bot.render import (
     CAPTION_LIMIT,
     CUT_MARK,
@@ -24,6 +23,7 @@ from bot.render import (
 )
 from tests.unit.case_template_samples import RECORD
 from tests.unit.test_case_domain import _file
+from tgemu import parse_html, utf16_len
 
 EMOJI = "👨‍👩‍👧‍👦"  # one family: four people and three joiners, 11 UTF-16 units
 FLAG_TONE = "👍🏽"

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.people import Invite, Role, User
-from bot.emulator import parse_html, utf16_len
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import TEMPLATE_DIR, Renderer
 from tests.unit.case_template_samples import CASE_SAMPLES
@@ -25,6 +24,7 @@ from tests.unit.flow_template_samples import FLOW_SAMPLES
 from tests.unit.instalment_template_samples import INSTALMENT_SAMPLES
 from tests.unit.prep_template_samples import PREP_SAMPLES
 from tests.unit.reminder_template_samples import REMINDER_SAMPLES
+from tgemu import parse_html, utf16_len
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 EVIL = "<b>Bad & Co</b>"

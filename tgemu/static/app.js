@@ -97,7 +97,7 @@
     return `${(size / 1024 / 1024).toFixed(1)} MB`;
   }
 
-  // The same words the emulator uses when it refuses an upload (bot/emulator/core.py).
+  // The same words the emulator uses when it refuses an upload (tgemu/core.py).
   function fileTooBig(size, limit) {
     const mib = 1024 * 1024;
     const limitText = Number.isInteger(limit / mib) ? limit / mib : +(limit / mib).toPrecision(6);

@@ -17,12 +17,12 @@ from pathlib import Path
 from bot.app import QingshouApp, build_application
 from bot.clock import ManualClock
 from bot.config import Secret, Settings
-from bot.demo import seed_demo_cases, seed_demo_history
 from bot.domain.people import Role, deep_link
-from bot.emulator import Emulator, EmulatorConfig, UserInfo
 from bot.i18n import normalise_locale
 from bot.runner import running
+from bot.sandbox.demo import seed_demo_cases, seed_demo_history
 from bot.storage import Storage, open_storage
+from tgemu import Emulator, EmulatorConfig, UserInfo
 
 BOT_USERNAME = "qingshou_sandbox_bot"
 TEAM = "东城组"

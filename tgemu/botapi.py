@@ -2,7 +2,7 @@
 
 A handler receives a :class:`Call` whose parameters were already coerced according to the
 vendored spec (form-encoded strings become ints/bools/JSON objects), and either returns the
-``result`` object or raises :class:`~bot.emulator.errors.ApiError` with Telegram's wording.
+``result`` object or raises :class:`~tgemu.errors.ApiError` with Telegram's wording.
 Methods present in the spec but missing from :data:`HANDLERS` are refused visibly by the
 server ("method not supported by the local emulator"), never silently accepted.
 """
@@ -17,19 +17,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.errors import ApiError, bad_request, forbidden
-from bot.emulator.formatting import (
+from tgemu.core import EmulatorCore
+from tgemu.errors import ApiError, bad_request, forbidden
+from tgemu.formatting import (
     MAX_CAPTION_UTF16,
     MAX_TEXT_UTF16,
     EntityParseError,
     parse_text,
     utf16_len,
 )
-from bot.emulator.markup import validate_reply_markup
-from bot.emulator.media import image_size
-from bot.emulator.spec import FieldSpec, MethodSpec
-from bot.emulator.state import JSON, BotState, Chat, StoredFile, StoredMessage
+from tgemu.markup import validate_reply_markup
+from tgemu.media import image_size
+from tgemu.spec import FieldSpec, MethodSpec
+from tgemu.state import JSON, BotState, Chat, StoredFile, StoredMessage
 
 CONFLICT_WEBHOOK = ApiError(
     409,

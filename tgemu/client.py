@@ -108,7 +108,7 @@ class BotMessage:
 
 
 class EmulatorClient:
-    """Async wrapper of the emulator control API (see :mod:`bot.emulator.server`)."""
+    """Async wrapper of the emulator control API (see :mod:`tgemu.server`)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -275,7 +275,7 @@ class EmulatorClient:
         """Make the next ``count`` matching Bot API calls fail.
 
         ``kind``: ``"5xx"``, ``"429"``, ``"timeout"`` (dropped, not performed) or
-        ``"lost_response"`` (performed, answer dropped); see :class:`bot.emulator.faults.Fault`.
+        ``"lost_response"`` (performed, answer dropped); see :class:`tgemu.faults.Fault`.
         """
         body = {
             "kind": kind,

@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.emulator.core import MAX_CLOCK_JUMP, ControlError, EmulatorCore
-from bot.emulator.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16
-from bot.emulator.state import JSON
+from tgemu.core import MAX_CLOCK_JUMP, ControlError, EmulatorCore
+from tgemu.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16
+from tgemu.state import JSON
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {

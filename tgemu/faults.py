@@ -93,6 +93,9 @@ class CallRecord:
     bot: str | None
     description: str | None = None
     fault: str | None = None
+    #: Parameters the call carried that the Bot API does not define for its method (Telegram
+    #: ignores them silently; a bot that sends them believes something that is not so).
+    undefined: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Control-API representation."""

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bot.emulator.errors import too_many_requests
+from tgemu.errors import too_many_requests
 
 
 class RateLimiter:

@@ -1,4 +1,4 @@
-"""Running the emulator standalone (``python -m bot.emulator`` / the ``qingshou emulator`` CLI)."""
+"""Running the emulator standalone (``python -m tgemu`` / the ``qingshou emulator`` CLI)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from bot.emulator.server import Emulator, EmulatorStartError
-from bot.emulator.state import EmulatorConfig
+from tgemu.server import Emulator, EmulatorStartError
+from tgemu.state import EmulatorConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ async def serve(
 ) -> None:
     """Run an emulator until cancelled (Ctrl-C), with the given bots and users registered.
 
-    Raises :class:`~bot.emulator.server.EmulatorStartError` (one printable line) when the port
+    Raises :class:`~tgemu.server.EmulatorStartError` (one printable line) when the port
     is busy or the address is beyond loopback without ``allow_remote``.
     """
     emulator = Emulator(config)
@@ -54,7 +54,7 @@ async def serve(
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m bot.emulator", description="Local Telegram Bot API emulator"
+        prog="python -m tgemu", description="Local Telegram Bot API emulator"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(

@@ -11,18 +11,18 @@ Typical use in a test::
         await alice.send("/start")
         reply = await alice.expect(contains="Welcome")
 
-See :mod:`bot.emulator.server` for the HTTP control API.
+See :mod:`tgemu.server` for the HTTP control API.
 """
 
-from bot.emulator.client import BotMessage, ControlApiError, EmulatorClient, Person
-from bot.emulator.core import ControlError
-from bot.emulator.errors import ApiError
-from bot.emulator.faults import CallRecord, Fault
-from bot.emulator.formatting import entities_to_html, parse_html, parse_markdown_v2, utf16_len
-from bot.emulator.media import tiny_png
-from bot.emulator.runner import BotSpec, main, serve
-from bot.emulator.server import Emulator, EmulatorStartError
-from bot.emulator.state import EmulatorConfig, UserInfo
+from tgemu.client import BotMessage, ControlApiError, EmulatorClient, Person
+from tgemu.core import ControlError
+from tgemu.errors import ApiError
+from tgemu.faults import CallRecord, Fault
+from tgemu.formatting import entities_to_html, parse_html, parse_markdown_v2, utf16_len
+from tgemu.media import tiny_png
+from tgemu.runner import BotSpec, main, serve
+from tgemu.server import Emulator, EmulatorStartError
+from tgemu.state import EmulatorConfig, UserInfo
 
 __all__ = [
     "ApiError",

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.formatting import entities_to_html
-from bot.emulator.ratelimit import RateLimiter
+from tgemu.formatting import entities_to_html
+from tgemu.ratelimit import RateLimiter
 
 JSON = dict[str, Any]
 

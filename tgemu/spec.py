@@ -65,5 +65,5 @@ def _parse(raw: dict[str, Any]) -> ApiSpec:
 @cache
 def load_spec() -> ApiSpec:
     """Load and index ``botapi.json`` once per process."""
-    text = resources.files("bot.emulator").joinpath("botapi.json").read_text(encoding="utf-8")
+    text = resources.files("tgemu").joinpath("botapi.json").read_text(encoding="utf-8")
     return _parse(json.loads(text))

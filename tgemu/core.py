@@ -1,7 +1,7 @@
 """The emulator's world, independent of HTTP: bots, users, and what users do.
 
-The HTTP server (:mod:`bot.emulator.server`) and the Bot API methods
-(:mod:`bot.emulator.botapi`) both operate on one :class:`EmulatorCore`.  User actions (send a
+The HTTP server (:mod:`tgemu.server`) and the Bot API methods
+(:mod:`tgemu.botapi`) both operate on one :class:`EmulatorCore`.  User actions (send a
 message, press a button, upload a document, share a location, block the bot) are methods
 here so that tests in the same process and remote clients of the control API do exactly the
 same thing.
@@ -18,9 +18,9 @@ import time
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from bot.emulator.faults import Fault, FaultBook, FaultKind
-from bot.emulator.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, detect_entities, utf16_len
-from bot.emulator.state import JSON, BotState, Chat, EmulatorConfig, PendingCallback, UserInfo
+from tgemu.faults import Fault, FaultBook, FaultKind
+from tgemu.formatting import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, detect_entities, utf16_len
+from tgemu.state import JSON, BotState, Chat, EmulatorConfig, PendingCallback, UserInfo
 
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{8,}$")
 #: The sandbox's time control jumps at most this far at once.

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request
-from bot.emulator.formatting import normalize_url
+from tgemu.errors import ApiError, bad_request
+from tgemu.formatting import normalize_url
 
 MAX_INLINE_BUTTONS = 100
 MAX_CALLBACK_DATA_BYTES = 64

@@ -42,11 +42,13 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  description?}``: "timeout" drops the request
                                                  without performing it, "lost_response"
                                                  performs it and then drops the answer (see
-                                                 :class:`~bot.emulator.faults.Fault`)
+                                                 :class:`~tgemu.faults.Fault`)
     ``POST   /control/updates/raw``              ``{type, payload, bot?}`` an update of any shape
                                                  (poison updates: the bot must set them aside)
     ``GET    /control/faults``  ``DELETE /control/faults``
-    ``GET    /control/calls``                    ``?method=&bot=`` call log; ``DELETE`` clears it
+    ``GET    /control/calls``                    ``?method=&bot=`` call log, each call with the
+                                                 parameters its method does not have in the Bot
+                                                 API (``undefined``); ``DELETE`` clears it
     ``GET    /control/webchat``                  ``?bot=`` the bot, limits, whether a clock exists
     ``GET    /control/files/{file_id}``          ``?bot=&download=1`` a file sent in a chat
     ``GET    /control/clock``                    the bot's clock (404 unless a sandbox attached one)
@@ -56,7 +58,7 @@ Control API (JSON; ``bot`` = username or token, defaults to the first registered
                                                  never backwards
 
 Web chat
-    ``GET /`` the web chat page (see :mod:`bot.emulator.webchat`); ``GET /webchat/{file}`` its
+    ``GET /`` the web chat page (see :mod:`tgemu.webchat`); ``GET /webchat/{file}`` its
     script and style sheet.
 
 Transcript events have ``{seq, kind, time, chat_id, bot, ...}`` with kind one of ``message``
@@ -85,13 +87,13 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from bot.emulator import webchat
-from bot.emulator.botapi import HANDLERS, Call, Upload, check_required, coerce_params
-from bot.emulator.core import ControlError, EmulatorCore, file_too_big
-from bot.emulator.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests
-from bot.emulator.faults import CallRecord, Fault, now
-from bot.emulator.spec import load_spec
-from bot.emulator.state import JSON, BotState, EmulatorConfig
+from tgemu import webchat
+from tgemu.botapi import HANDLERS, Call, Upload, check_required, coerce_params
+from tgemu.core import ControlError, EmulatorCore, file_too_big
+from tgemu.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request, too_many_requests
+from tgemu.faults import CallRecord, Fault, now
+from tgemu.spec import MethodSpec, load_spec
+from tgemu.state import JSON, BotState, EmulatorConfig
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -144,6 +146,11 @@ class Emulator(EmulatorCore):
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._stopping = asyncio.Event()
+        #: Every parameter a bot sent that the Bot API does not define for that method, by
+        #: method: ``{"editMessageReplyMarkup": {"parse_mode"}}``. Telegram ignores them; they
+        #: are answered as Telegram would, logged once, and kept here (never trimmed, unlike
+        #: the call log) for a test to fail on.
+        self.undefined_fields: dict[str, set[str]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -338,6 +345,7 @@ class Emulator(EmulatorCore):
         method_name = request.match_info["method"]
         bot = self.bots.get(token)
         fault_kind: str | None = None
+        undefined: tuple[str, ...] = ()
         try:
             if not _TOKEN_SHAPE.match(token):
                 raise NOT_FOUND
@@ -357,6 +365,7 @@ class Emulator(EmulatorCore):
             except ConnectionResetError:
                 # The bot went away mid-request (killed): nobody is left to answer.
                 return web.Response(status=499)
+            undefined = self._note_undefined(spec, raw)
             handler = HANDLERS.get(spec.name)
             if handler is None:
                 raise bad_request(f"method not supported by the local emulator: {spec.name}")
@@ -373,14 +382,16 @@ class Emulator(EmulatorCore):
         except ApiError as exc:
             status, body = exc.code, exc.payload()
         except _HtmlError as exc:
-            self._log(bot, method_name, exc.status, started, "HTML error page", fault_kind)
+            self._log(
+                bot, method_name, exc.status, started, "HTML error page", fault_kind, undefined
+            )
             return web.Response(text=exc.body, status=exc.status, content_type="text/html")
         except _Dropped:
-            self._log(bot, method_name, 0, started, "connection dropped", fault_kind)
+            self._log(bot, method_name, 0, started, "connection dropped", fault_kind, undefined)
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=504)
-        self._log(bot, method_name, status, started, body.get("description"), fault_kind)
+        self._log(bot, method_name, status, started, body.get("description"), fault_kind, undefined)
         return web.Response(
             text=json.dumps(body, ensure_ascii=False),
             status=status,
@@ -395,6 +406,7 @@ class Emulator(EmulatorCore):
         started: float,
         description: Any,
         fault: str | None,
+        undefined: tuple[str, ...] = (),
     ) -> None:
         self.faults.log(
             CallRecord(
@@ -405,8 +417,24 @@ class Emulator(EmulatorCore):
                 bot=bot.username if bot else None,
                 description=description if isinstance(description, str) else None,
                 fault=fault,
+                undefined=undefined,
             )
         )
+
+    def _note_undefined(self, spec: MethodSpec, params: dict[str, Any]) -> tuple[str, ...]:
+        """The parameters of a call its method does not have in the Bot API, noted (and logged
+        the first time each is seen): Telegram ignores them, so nothing else would show them."""
+        undefined = tuple(sorted(name for name in params if name not in spec.fields))
+        for name in undefined:
+            seen = self.undefined_fields.setdefault(spec.name, set())
+            if name not in seen:
+                seen.add(name)
+                log.warning(
+                    "%s was sent %r, not a parameter of it in the Bot API (Telegram ignores it)",
+                    spec.name,
+                    name,
+                )
+        return undefined
 
     async def _apply_fault(self, fault: Fault) -> None:
         if fault.kind == "429":
