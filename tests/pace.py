@@ -4,9 +4,10 @@ Telegram takes about one message a second to one chat (after a burst of three) a
 overall; both the emulator and the bot's own rate limiter keep that pace. A test that only
 follows a conversation would spend most of its time waiting on it, so the fixtures that start
 the emulator and the bot give both the fast pace below, always the same one to both (the bot
-never has to hear a 429 it would not hear from Telegram). A test that checks the pacing itself
-(no 429 under a burst, the 30 msg/s fan-out, per-chat order under the pace) is marked
-``@pytest.mark.real_pace`` and gets Telegram's numbers.
+never has to hear a 429 it would not hear from Telegram; a bot process started by
+``tests/e2e/process.py`` takes its emulator's pace through its environment). A test that
+checks the pacing itself (no 429 under a burst, the 30 msg/s fan-out, per-chat order under the
+pace) is marked ``@pytest.mark.real_pace`` and gets Telegram's numbers.
 """
 
 from __future__ import annotations
@@ -39,14 +40,6 @@ class Pace:
             "per_chat_per_second": self.per_chat_per_second,
             "per_chat_burst": self.per_chat_burst,
             "overall_per_second": float(self.overall_per_second),
-        }
-
-    def env(self) -> dict[str, str]:
-        """The same as ``QINGSHOU_*`` variables, for a bot started as its own process."""
-        return {
-            "QINGSHOU_PER_CHAT_RATE": str(self.per_chat_per_second),
-            "QINGSHOU_PER_CHAT_BURST": str(self.per_chat_burst),
-            "QINGSHOU_OVERALL_RATE": str(self.overall_per_second),
         }
 
 
