@@ -68,6 +68,17 @@ def _factory(data: BotData) -> type[BotData]:
     return cast(type[BotData], lambda: data)
 
 
+def rate_limiter_for(settings: Settings, **options: Any) -> ResilientRateLimiter:
+    """The bot's rate limiter at the pace in ``settings``; ``options`` are the limiter's others
+    (retries, back-off)."""
+    return ResilientRateLimiter(
+        overall_per_second=settings.overall_per_second,
+        per_chat_per_second=settings.per_chat_per_second,
+        per_chat_burst=settings.per_chat_burst,
+        **options,
+    )
+
+
 def build_application(
     settings: Settings,
     *,
@@ -88,7 +99,7 @@ def build_application(
         outbox_wake=reminders.outbox.wake,
     )
     timeout = settings.request_timeout
-    limiter = rate_limiter or ResilientRateLimiter()
+    limiter = rate_limiter or rate_limiter_for(settings)
     # The wire reaches storage through bot_data: it is opened later, in post_init.
     limiter.storage = lambda: bot_data.storage
     limiter.clock = bot_data.clock.now

@@ -40,6 +40,9 @@ KNOWN_VARIABLES = (
     "QINGSHOU_GRACE_DAYS",
     "QINGSHOU_CATCHUP_HOURS",
     "QINGSHOU_UNTOUCHED_DAYS",
+    "QINGSHOU_PER_CHAT_RATE",
+    "QINGSHOU_PER_CHAT_BURST",
+    "QINGSHOU_OVERALL_RATE",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -107,6 +110,12 @@ class Settings:
     request_timeout: float = 10.0
     #: Seconds between outbox ticks (a notification waits at most this long); tests tick by hand.
     outbox_interval: float = 2.0
+    #: Telegram's pace, kept by the bot's own rate limiter so that Telegram never has to say
+    #: 429: about one message a second to one chat after a burst of three, and 30 a second
+    #: overall. Only a test emulator that paces faster is a reason to change them.
+    per_chat_per_second: float = 1.0
+    per_chat_burst: int = 3
+    overall_per_second: float = 30.0
 
     @property
     def file_url(self) -> str:
@@ -174,6 +183,19 @@ def _parse_count(name: str, raw: str, low: int, high: int) -> int:
     if not (raw.isascii() and raw.isdecimal()) or not low <= int(raw) <= high:
         raise ConfigError(f"{name}: {raw!r} is not a whole number from {low} to {high}")
     return int(raw)
+
+
+def _parse_rate(name: str, raw: str, example: str) -> float:
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = 0.0
+    if not 0.01 <= rate <= 1_000_000:  # also refuses nan and inf
+        raise ConfigError(
+            f"{name}: {raw!r} is not a number of messages per second from 0.01 to 1000000 "
+            f"(e.g. {example})"
+        )
+    return rate
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -257,5 +279,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         ),
         untouched_days=_parse_count(
             "QINGSHOU_UNTOUCHED_DAYS", get.get("QINGSHOU_UNTOUCHED_DAYS", "14"), 1, 365
+        ),
+        per_chat_per_second=_parse_rate(
+            "QINGSHOU_PER_CHAT_RATE", get.get("QINGSHOU_PER_CHAT_RATE", "1"), "1"
+        ),
+        per_chat_burst=_parse_count(
+            "QINGSHOU_PER_CHAT_BURST", get.get("QINGSHOU_PER_CHAT_BURST", "3"), 1, 1_000_000
+        ),
+        overall_per_second=_parse_rate(
+            "QINGSHOU_OVERALL_RATE", get.get("QINGSHOU_OVERALL_RATE", "30"), "30"
         ),
     )

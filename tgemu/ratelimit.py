@@ -3,7 +3,9 @@
 Telegram allows a bot about 30 messages per second overall and about one message per second
 to a single chat (short bursts are tolerated).  Going faster yields ``429 Too Many Requests``
 with ``retry_after``.  A bot that ignores this in tests will be throttled in production, so the
-limits are on by default; benchmarks switch them off through the config.
+limits are on by default, at Telegram's numbers; benchmarks switch them off and the test
+fixtures set a faster pace (``EmulatorConfig.per_chat_rate`` and its neighbours, the bot's
+limiter given the same one), except for the tests that check the pacing itself.
 """
 
 from __future__ import annotations

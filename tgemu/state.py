@@ -56,6 +56,8 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     rate_limits: bool = True
+    #: Telegram's flood control (see ratelimit.py): messages per second overall, and to one
+    #: chat after a burst. The test fixtures set a faster pace (tests/pace.py).
     global_per_second: int = 30
     per_chat_rate: float = 1.0
     per_chat_burst: int = 3

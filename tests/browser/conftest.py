@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.sandbox import Sandbox, start_sandbox
+from tests.pace import Pace
 from tgemu import EmulatorConfig
 
 CHROMIUM = Path(os.environ.get("QINGSHOU_CHROMIUM", "/usr/bin/chromium"))
@@ -51,11 +53,16 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
+async def sandbox(pace: Pace) -> AsyncIterator[Sandbox]:
+    # The emulator and the bot at the same pace: fast unless the test is marked real_pace.
     config = EmulatorConfig(
-        port=0, document_max_bytes=DOCUMENT_MAX_BYTES, request_max_bytes=REQUEST_MAX_BYTES
+        port=0,
+        document_max_bytes=DOCUMENT_MAX_BYTES,
+        request_max_bytes=REQUEST_MAX_BYTES,
+        **pace.emulator_config(),
     )
-    async with start_sandbox(load_settings({}), emulator_config=config) as running:
+    settings = replace(load_settings({}), **pace.settings())
+    async with start_sandbox(settings, emulator_config=config) as running:
         yield running
         # Only parameters the Bot API defines for each method (Telegram ignores any other).
         assert running.emulator.undefined_fields == {}

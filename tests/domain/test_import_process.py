@@ -51,8 +51,13 @@ async def test_a_reader_over_its_time_is_killed_and_says_so():
     assert info.value.code == "ledger.too_slow"
     assert info.value.params == {"seconds": "0.05"}
     assert time.perf_counter() - start < 10
-    await asyncio.sleep(0.1)
-    assert [p for p in multiprocessing.active_children() if p.name == "qingshou-import"] == []
+    # Killed at once; on a busy machine its exit may take a moment to be seen.
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        readers = [p for p in multiprocessing.active_children() if p.name == "qingshou-import"]
+        if not readers:
+            break
+    assert readers == []
 
 
 async def test_a_reader_out_of_memory_is_refused_not_crashed():

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.app import QingshouApp, build_application
+from bot.app import QingshouApp, build_application, rate_limiter_for
 from bot.clock import ManualClock
 from bot.config import Secret, Settings
 from bot.domain.people import Role, User
@@ -35,6 +35,7 @@ from bot.storage import SqliteStorage
 from bot.telegram_io import ResilientRateLimiter
 from reminders import OUTBOX_JOB, REMINDERS_JOB
 from tests.e2e.process import BotProcess
+from tests.pace import Pace
 from tgemu import Emulator, EmulatorClient, EmulatorConfig, Person
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -88,8 +89,10 @@ async def assert_everything_read(request: pytest.FixtureRequest, settle: float =
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(EmulatorConfig(port=0)) as emu:
+async def emulator(pace: Pace) -> AsyncIterator[Emulator]:
+    # Fast flood control unless the test is marked real_pace (tests/pace.py); the bot gets the
+    # same pace through ``settings`` (and a bot process through its environment).
+    async with Emulator(EmulatorConfig(port=0, **pace.emulator_config())) as emu:
         emu.add_bot(TOKEN, username=BOT_USERNAME, first_name="清收")
         yield emu
 
@@ -201,7 +204,7 @@ def world(emulator, client, storage, clock) -> World:
 
 
 @pytest.fixture
-def settings(emulator, tmp_path) -> Settings:
+def settings(emulator, tmp_path, pace) -> Settings:
     return Settings(
         token=Secret(TOKEN),
         api_url=emulator.api_base_url,
@@ -211,12 +214,13 @@ def settings(emulator, tmp_path) -> Settings:
         outbox_interval=24 * 3600.0,  # never on its own: tests call world.tick()
         poll_first=24 * 3600.0,
         poll_interval=24 * 3600.0,  # the same for reminders: world.tick_reminders()
+        **pace.settings(),
     )
 
 
 @pytest.fixture
-def rate_limiter() -> ResilientRateLimiter:
-    return ResilientRateLimiter(backoff=0.2)
+def rate_limiter(settings) -> ResilientRateLimiter:
+    return rate_limiter_for(settings, backoff=0.2)
 
 
 @pytest.fixture

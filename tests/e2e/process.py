@@ -40,6 +40,10 @@ class BotProcess:
             "QINGSHOU_DB": str(db_path),
             "QINGSHOU_LANG": "en",
             "PYTHONUNBUFFERED": "1",
+            # The emulator's flood control, kept by the bot too (tests/pace.py).
+            "QINGSHOU_PER_CHAT_RATE": str(emulator.config.per_chat_rate),
+            "QINGSHOU_PER_CHAT_BURST": str(emulator.config.per_chat_burst),
+            "QINGSHOU_OVERALL_RATE": str(emulator.config.global_per_second),
             # These tests run on real time: keep the supervisors' digest from coming due in a
             # bot that lives past its hour (a test that wants it sets its own time).
             **no_digest_now(datetime.now(UTC)),

@@ -11,6 +11,7 @@ import asyncio
 
 from bot.domain.commitments import ApprovalStatus, CommitmentStatus
 from bot.storage.testing import execute_file
+from tests.e2e.conftest import eventually
 from tests.e2e.test_commit import _asked
 
 TOLD = "approved your commitment request"
@@ -23,12 +24,12 @@ async def test_the_collector_is_told_once_although_the_bot_dies_sending_the_answ
 
     # The next sendMessage (the collector's answer) hangs at Telegram without being made.
     world.emulator.faults.clear()
-    world.emulator.inject_fault(kind="timeout", method="sendMessage", delay=20.0)
+    hanging = world.emulator.inject_fault(kind="timeout", method="sendMessage", delay=20.0)
     await boss.press("✅ Approve", request)
     await boss.expect("You approved this request.", timeout=10)
     (commitment,) = await world.storage.commitments_of(cid)
     assert commitment.status is CommitmentStatus.AGREED
-    await asyncio.sleep(0.5)  # the answer's send is hanging now
+    await eventually(lambda: hanging.count == 0, timeout=15)  # the answer's send hangs now
     await bot_process.kill()
     world.emulator.faults.clear()
     assert TOLD not in " ".join(m.text for m in await zhang.messages())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from datetime import date, timedelta
 
 import httpx
@@ -217,14 +218,16 @@ async def test_admin_picks_one_team_and_types_the_dates(world, bot):
     assert date(2026, 11, 28) == data_rows(wb["Meetings"])[0][5].date()
 
 
-async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path):
+async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path, pace):
     """The demo cooperative's past (bot.sandbox.demo.seed_demo_history), as 李组长 exports it."""
     from bot.config import load_settings
     from bot.sandbox import BOT_USERNAME, TEAM, start_sandbox
     from tgemu import EmulatorClient, EmulatorConfig, Person
 
     async with start_sandbox(
-        load_settings({}), emulator_config=EmulatorConfig(port=0), db_path=tmp_path / "s.db"
+        replace(load_settings({}), **pace.settings()),
+        emulator_config=EmulatorConfig(port=0, **pace.emulator_config()),
+        db_path=tmp_path / "s.db",
     ) as sandbox:
         storage = sandbox.storage
         team = await storage.find_team(TEAM)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from bot.domain.people import Role
 from bot.storage import NewOutboxMessage
 from tests.e2e.conftest import TOKEN, invite_code_in
@@ -138,6 +140,7 @@ async def test_a_supervisor_without_a_team_sees_no_one(world, bot):
     await lost.expect(contains="Only supervisors and admins can see")
 
 
+@pytest.mark.real_pace
 async def test_notifying_many_people_keeps_under_telegrams_overall_limit(
     world, bot, client, storage
 ):

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 import handlers.notes
+from bot.app import rate_limiter_for
 from bot.domain.people import Role
 from bot.telegram_io import ResilientRateLimiter
 from tests.e2e.conftest import eventually
@@ -35,8 +36,10 @@ async def test_a_poison_update_is_set_aside_once_logged_without_its_content_and_
 
 
 @pytest.fixture
-def rate_limiter() -> ResilientRateLimiter:
-    return ResilientRateLimiter(backoff=0.1, max_backoff=0.4, max_retries=3, max_retry_after=2)
+def rate_limiter(settings) -> ResilientRateLimiter:
+    return rate_limiter_for(
+        settings, backoff=0.1, max_backoff=0.4, max_retries=3, max_retry_after=2
+    )
 
 
 async def test_a_reply_that_outlasts_its_retries_waits_in_the_outbox_and_the_chat_keeps_its_order(

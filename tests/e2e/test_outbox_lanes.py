@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from telegram.ext import ExtBot
 
+from bot.app import rate_limiter_for
 from bot.domain.people import Role
 from bot.storage import NewOutboxMessage
 from bot.storage.testing import connect_file
@@ -90,6 +91,7 @@ async def test_a_photo_and_a_document_arrive_with_caption_and_buttons_and_their_
     assert stored_doc.message_id == second.message_id
 
 
+@pytest.mark.real_pace
 async def test_chats_are_sent_to_together_and_each_keeps_its_order(world, bot, monkeypatch):
     people = [await member(world, Role.COLLECTOR, f"C{i}") for i in range(5)]
     now = world.clock.now()
@@ -183,10 +185,11 @@ async def test_a_collector_who_blocked_the_bot_has_reminders_dead_and_the_superv
 
 
 @pytest.fixture
-def rate_limiter() -> ResilientRateLimiter:
-    return ResilientRateLimiter(backoff=0.2)
+def rate_limiter(settings) -> ResilientRateLimiter:
+    return rate_limiter_for(settings, backoff=0.2)
 
 
+@pytest.mark.real_pace
 async def test_help_during_a_fan_out_is_answered_ahead_of_it(world, bot, client, rate_limiter):
     alice = await world.member(Role.COLLECTOR, "Alice")
     collectors = [await member(world, Role.COLLECTOR, f"K{i}") for i in range(100)]

@@ -8,6 +8,7 @@ START is Monday 30 November 2026, 09:00 in Shanghai; the reminder hour is 09:00 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -234,12 +235,14 @@ async def test_after_downtime_each_collector_gets_one_catch_up_summary(
     world.app = None
 
 
-async def test_the_sandbox_shows_the_demo_reminder_after_tomorrow_0900(tmp_path):
+async def test_the_sandbox_shows_the_demo_reminder_after_tomorrow_0900(tmp_path, pace):
     """The demo: 陈秀英's first instalment is due tomorrow. Press "Tomorrow 09:00" in the
     emulator's clock control: within a couple of seconds (the sandbox's poller ticks every 2 s,
     its outbox too) her lead collector has the reminder, nothing ticked by hand."""
     async with start_sandbox(
-        load_settings({}), emulator_config=EmulatorConfig(port=0), db_path=tmp_path / "s.db"
+        replace(load_settings({}), **pace.settings()),
+        emulator_config=EmulatorConfig(port=0, **pace.emulator_config()),
+        db_path=tmp_path / "s.db",
     ) as sandbox:
         async with httpx.AsyncClient(base_url=sandbox.emulator.url) as http:
             jumped = await http.post("/control/clock", json={"preset": "tomorrow_0900"})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.domain.people import Role
 from tests.e2e.conftest import TOKEN
 
@@ -54,6 +56,7 @@ async def test_polling_survives_get_updates_failures(world, bot, client):
     assert 500 in await statuses(client, "getUpdates")
 
 
+@pytest.mark.real_pace
 async def test_bursts_to_one_chat_are_paced_not_refused(world, bot, client):
     collector = await world.member(Role.COLLECTOR, "Zhao")
     for _ in range(6):

@@ -3,7 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import rate_limiter_for
 from bot.config import TELEGRAM_API_URL, ConfigError, load_settings
+from tests.pace import REAL
+from tgemu import EmulatorConfig
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
@@ -59,6 +62,12 @@ def test_token_never_shows_in_repr_or_str():
         ("QINGSHOU_API_URL", "https://api.telegram.org/"),
         ("QINGSHOU_DIGEST_TIME", "25:00"),
         ("QINGSHOU_DIGEST_TIME", "6pm"),
+        ("QINGSHOU_PER_CHAT_RATE", "0"),
+        ("QINGSHOU_PER_CHAT_RATE", "fast"),
+        ("QINGSHOU_OVERALL_RATE", "nan"),
+        ("QINGSHOU_OVERALL_RATE", "inf"),
+        ("QINGSHOU_PER_CHAT_BURST", "0"),
+        ("QINGSHOU_PER_CHAT_BURST", "2.5"),
     ],
 )
 def test_a_wrong_value_names_its_variable(name, value):
@@ -82,3 +91,34 @@ def test_a_misspelt_variable_is_refused_with_a_suggestion():
 def test_api_url_may_end_with_a_slash():
     s = load_settings({"QINGSHOU_API_URL": "http://127.0.0.1:8081/bot/"})
     assert s.api_url == "http://127.0.0.1:8081/bot"
+
+
+def test_telegrams_pace_is_the_default_of_the_bot_and_of_the_emulator():
+    s = load_settings({})
+    assert (s.per_chat_per_second, s.per_chat_burst, s.overall_per_second) == (1.0, 3, 30.0)
+    assert REAL.settings() == {
+        "per_chat_per_second": s.per_chat_per_second,
+        "per_chat_burst": s.per_chat_burst,
+        "overall_per_second": s.overall_per_second,
+    }
+    emulator = EmulatorConfig()
+    assert REAL.emulator_config() == {
+        "per_chat_rate": emulator.per_chat_rate,
+        "per_chat_burst": emulator.per_chat_burst,
+        "global_per_second": emulator.global_per_second,
+    }
+
+
+def test_the_pace_is_read_from_the_environment_and_kept_by_the_bots_limiter():
+    s = load_settings(
+        {
+            "QINGSHOU_PER_CHAT_RATE": "50",
+            "QINGSHOU_PER_CHAT_BURST": "5",
+            "QINGSHOU_OVERALL_RATE": "1000",
+        }
+    )
+    assert (s.per_chat_per_second, s.per_chat_burst, s.overall_per_second) == (50.0, 5, 1000.0)
+    limiter = rate_limiter_for(s, backoff=0.2)
+    assert (limiter._per_chat_rate, limiter._per_chat_burst) == (50.0, 5)
+    assert limiter._per_window == 1000
+    assert limiter._backoff == 0.2
