@@ -135,7 +135,15 @@ async def start_sandbox(
 ) -> AsyncIterator[Sandbox]:
     """Start emulator, storage, demo data and bot; stop them all on exit."""
     clock = ManualClock()
-    config = emulator_config or EmulatorConfig(host=host, port=port, allow_remote=allow_remote)
+    # The sandbox's Telegram keeps the pace the bot is set to keep (Telegram's by default).
+    config = emulator_config or EmulatorConfig(
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        global_per_second=max(1, round(settings.overall_per_second)),
+        per_chat_rate=settings.per_chat_per_second,
+        per_chat_burst=settings.per_chat_burst,
+    )
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)[:35]}"
     with tempfile.TemporaryDirectory(prefix="qingshou-sandbox-") as tmp:
         db = db_path or Path(tmp) / "sandbox.db"
