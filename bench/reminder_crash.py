@@ -253,7 +253,7 @@ async def run_reminder_crash(
     known_blocked: int = 5,
     seed: int = 7,
     gap: tuple[float, float] = (1.0, 4.0),
-    poll: float = Settings().poll_interval,
+    poll: float = min(Settings().poll_interval, Settings().poll_first),
     settle: float = 600.0,
     workdir: Path | None = None,
     env: dict[str, str] | None = None,
@@ -302,12 +302,12 @@ async def run_reminder_crash(
             unrecorded_before: set[tuple[int, int]] = set()
             leased_before: set[tuple[int, str]] = set()
             for _ in range(kills):
-                # While reminder rows wait to be claimed, kill around the poller's tick (its
-                # first comes one poll interval after start-up): before, in or just after the
-                # claim; otherwise (all queued, or the rest under a dead process's lease)
-                # anywhere in the sending.
+                # While reminder rows wait to be claimed, kill around the poller's first tick
+                # after start-up (``poll`` seconds: the catch-up of what came due while the bot
+                # was down): before, in or just after the claim; otherwise (all queued, or the
+                # rest under a dead process's lease) anywhere in the sending.
                 waiting = _claimable(db)
-                window = (poll, poll + 4.0) if waiting else gap
+                window = (max(0.2, poll - 1.0), poll + 2.0) if waiting else gap
                 await asyncio.sleep(rng.uniform(*window))
                 await bot.kill()
                 await asyncio.sleep(0.3)  # a request the dead process had sent may still land
