@@ -167,3 +167,22 @@ def test_no_internal_code_or_json_reaches_a_person(renderer, name, params, local
     text, _entities = parse_html(renderer.render(locale, name, **params))
     codes = {m.group(0) for m in _CODE.finditer(text)} - _ALLOWED_CODES
     assert not codes, f"{name} in {locale} shows {sorted(codes)}"
+
+
+def test_a_long_plan_says_the_holiday_calendar_note_once_per_year(renderer):
+    """Issue 16: a 12-instalment summary repeated "2027年的法定节假日安排尚未公布…" four times."""
+    from datetime import date
+
+    from bot.domain.dates import Due, working_day
+    from tests.unit.case_template_samples import summary
+
+    dues = [Due(date(2027, month, 15), False) for month in range(1, 13)]
+    text = renderer.render(
+        "zh_Hans", "commit/summary", s=summary(),
+        data={"money": 300_000, "plan": {"kind": "monthly", "day": 15, "count": 12}},
+        dues=[(due, 100_000) for due in dues],
+        workdays={due.date: working_day(due.date) for due in dues}, check=None,
+    )  # fmt: skip
+    assert text.count("2027年的法定节假日安排尚未公布") == 1
+    assert text.count("是周末") == 2  # 15 May is a Saturday, 15 August a Sunday
+    assert len(text.splitlines()) <= 20
