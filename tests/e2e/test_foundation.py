@@ -284,3 +284,14 @@ async def test_unknown_text_from_a_member_points_to_help(world, bot):
     collector = await world.member(Role.COLLECTOR, "Zhao", lang="zh_Hans")
     await collector.send("随便说点什么")
     await collector.expect(contains="/help")
+
+
+async def test_help_says_how_to_answer_a_reminder_and_no_longer_promises_them(world, bot):
+    """Issue 16: /help still said "Next: reminders on the agreed dates" (they are here) and did
+    not say how to answer one."""
+    zhang = await world.member(Role.COLLECTOR, "张伟", lang="zh_Hans")
+    await zhang.send("/help")
+    text = (await zhang.expect("还款提醒")).text
+    assert "接下来" not in text
+    assert "已全额还款" in text
+    assert "未还款" in text
