@@ -116,7 +116,8 @@ def _approvals(renderer: Renderer, locale: str, d: TeamDigest) -> list[DigestMes
         markup = answer_keyboard(renderer, locale, a.id)
         asked = a.requested_at.astimezone(d.day.tz).date().isoformat()
         params = {"borrower": a.borrower_name, "contract": a.contract_no,
-                  "name": a.requested_by_name, "asked": asked}  # fmt: skip
+                  "name": a.requested_by_name, "asked": asked,
+                  "reasons": list(a.reasons), "proposal": a.proposal}  # fmt: skip
         messages.append(DigestMessage("digest/approval", params, markup=markup.to_dict()))
     return messages
 

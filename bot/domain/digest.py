@@ -148,6 +148,10 @@ class ApprovalItem:
     borrower_name: str
     requested_by_name: str
     requested_at: datetime
+    #: Why it needs the supervisor (ApprovalReason codes) and what was asked (the request's
+    #: proposal: a detail line, or money today and the instalments), so the digest can say it.
+    reasons: tuple[str, ...] = ()
+    proposal: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,14 @@ def team_digest(n: int = 10) -> TeamDigest:
         approvals=Counted(
             [
                 ApprovalItem(
-                    9, 1, "DC2024-0001", "王建国", "张伟", datetime(2026, 11, 30, tzinfo=UTC)
+                    9,
+                    1,
+                    "DC2024-0001",
+                    "王建国",
+                    "张伟",
+                    datetime(2026, 11, 30, tzinfo=UTC),
+                    reasons=("fee_waiver",),
+                    proposal={"detail": "明天若当场还3万，罚息18,000元能否免除？"},
                 )
             ],
             1,

@@ -55,7 +55,28 @@ DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"kind": "broken", "items": Counted([], 0), "who": None, "days": 14},
     ],
     "digest/approval": [
-        {"borrower": EVIL, "contract": "DC<1>&", "name": EVIL, "asked": "2026-11-30"}
+        {"borrower": EVIL, "contract": "DC<1>&", "name": EVIL, "asked": "2026-11-30"},
+        {
+            "borrower": EVIL,
+            "contract": "DC<1>&",
+            "name": EVIL,
+            "asked": "2026-11-30",
+            "reasons": ["fee_waiver"],
+            "proposal": {"detail": EVIL},
+        },
+        {
+            "borrower": EVIL,
+            "contract": "DC<1>&",
+            "name": EVIL,
+            "asked": "2026-11-30",
+            "reasons": ["below_bottom", "below_target", "long_plan", "first_date_late"],
+            "proposal": {
+                "money_today": 300_000,
+                "dues": [["2026-12-25", 500_000], ["2027-01-25", 500_000]],
+                "gap": 2_040_000,
+                "months": 2,
+            },
+        },
     ],
     "digest/chart_caption": [
         {"team": EVIL, "day": "2026-12-01"},

@@ -186,3 +186,24 @@ def test_a_long_plan_says_the_holiday_calendar_note_once_per_year(renderer):
     assert text.count("2027年的法定节假日安排尚未公布") == 1
     assert text.count("是周末") == 2  # 15 May is a Saturday, 15 August a Sunday
     assert len(text.splitlines()) <= 20
+
+
+def test_a_waiting_request_in_the_digest_says_what_was_asked(renderer):
+    """Issue 16: the digest's waiting request showed only the borrower and who asked; the
+    question itself was only in the export, as JSON."""
+    detail = renderer.render(
+        "zh_Hans", "digest/approval", borrower="王建国", contract="DC2024-0102", name="张伟",
+        asked="2026-12-08", reasons=["fee_waiver"],
+        proposal={"detail": "明天若当场还3万，罚息18,000元能否免除？"},
+    )  # fmt: skip
+    assert "请示内容：明天若当场还3万，罚息18,000元能否免除？" in detail
+    assert "需要您批准的原因：减免费用" in detail
+    plan = renderer.render(
+        "en", "digest/approval", borrower="王建国", contract="DC2024-0102", name="张伟",
+        asked="2026-12-08", reasons=["long_plan"],
+        proposal={"money_today": 300_000, "gap": 0,
+                  "dues": [["2026-12-25", 500_000], ["2027-01-25", 500_000]]},
+    )  # fmt: skip
+    assert "Money today: CN¥3,000.00" in plan
+    assert "2 instalments, CN¥10,000.00, first Fri, Dec 25, 2026" in plan
+    assert "Why it needs you: a long plan" in plan

@@ -8,6 +8,7 @@ the unique (user, local date) key is what makes the digest go out exactly once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -144,7 +145,7 @@ GROUP BY 1, 2
 
 _APPROVALS = f"""
 SELECT a.id, a.case_id, c.contract_no, c.borrower_name, {_NAME.format(u="r")}, a.requested_at,
-       COUNT(*) OVER ()
+       COUNT(*) OVER (), a.reasons, a.proposal
 FROM approvals a JOIN cases c ON c.id = a.case_id JOIN users r ON r.id = a.requested_by
 WHERE a.team_id = :team AND a.status = 'pending'
 ORDER BY a.requested_at, a.id LIMIT :limit
@@ -341,7 +342,16 @@ class SqliteDigest(Engine):
             ),
             approvals=Counted(
                 [
-                    ApprovalItem(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]))
+                    ApprovalItem(
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4],
+                        datetime.fromisoformat(r[5]),
+                        reasons=tuple(filter(None, r[7].split(","))),
+                        proposal=dict(json.loads(r[8] or "{}")),
+                    )
                     for r in approvals
                 ],
                 approvals[0][6] if approvals else 0,
