@@ -41,6 +41,7 @@ from bot.domain.reminders import ReminderPolicy
 from bot.flows import (
     ENGINE,
     Amount,
+    Answers,
     Buttons,
     Choices,
     Flow,
@@ -289,12 +290,12 @@ def _after_approval(run: FlowRun) -> str | None:
     return None
 
 
-async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
+async def _request_approval(run: FlowRun) -> Answers | Reply:
     """On arriving at "approval": store the commitment as pending and the request to the
     supervisors in one transaction (the request is an outbox row, sent at once: a crash after
     the write cannot lose it; the step entered again finds the request its flow made)."""
     if isinstance(run.data.get("approval_id"), int):
-        return {}  # asked already (the step is shown again)
+        return run.draft  # asked already (the step is shown again)
     context = run.context
     user = context.user
     assert user is not None
@@ -323,8 +324,8 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
     if stored is None or stored.approval_id is None:
         return Reply(context.render("commit/lost", text="", data=run.data))
     wake(context)
-    return {"approval_id": stored.approval_id, "commitment_id": stored.id,
-            "_supervisor": named}  # fmt: skip
+    return Answers({**run.data, "approval_id": stored.approval_id, "commitment_id": stored.id,
+                    "_supervisor": named})  # fmt: skip
 
 
 #: The approval's id in the buttons of a request written with it (the storage fills it in).
@@ -529,11 +530,11 @@ COMMIT_FLOW = register(
                 "commit/approval",
                 Buttons(_approval_options),
                 next=_after_approval,
-                enter=_request_approval,
+                on_enter=_request_approval,
             ),
         ),
         load=_load,
-        finish=_finish,
+        on_finish=_finish,
         lost="commit/lost",
         expires=timedelta(days=2),
         resumable=True,
@@ -607,7 +608,7 @@ UNCOMMIT_FLOW = register(
         title=N_("Cancel a commitment"),
         steps=(Step("reason", "commit/cancel_reason", Text(max_chars=200, single_line=True)),),
         load=_uncommit_load,
-        finish=_uncommit,
+        on_finish=_uncommit,
         lost="commit/lost",
     )
 )
@@ -681,7 +682,7 @@ CONCESSION_FLOW = register(
             Step("detail", "commit/concession_ask", Text(max_chars=300), optional=True),
         ),
         load=_concession_load,
-        finish=_concession,
+        on_finish=_concession,
         lost="commit/lost",
     )
 )

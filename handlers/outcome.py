@@ -219,7 +219,7 @@ OUTCOME_FLOW = register(
             ),
         ),
         load=_load,
-        finish=_finish,
+        on_finish=_finish,
         lost="outcome/lost",
     )
 )

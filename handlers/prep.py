@@ -484,7 +484,7 @@ PREP = register(
             ),
         ),
         load=_load,
-        finish=_finish,
+        on_finish=_finish,
         lost="prep/lost",
         expires=_expiry,
         resumable=True,

@@ -46,6 +46,7 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
     "flows/nothing_open": [{}],
     "flows/already_done": [{}],
     "flows/expired": [{"title": EVIL, "text": EVIL}, {"title": "Note", "text": ""}],
+    "flows/outdated": [{"title": EVIL}, {"title": "Note"}],
     "flows/conflict": [{"current": EVIL, "new": "Note"}],
     "flows/tap_a_button": [{"options": [EVIL, "李娜"]}],
     "flows/send_a_file": [{}],
