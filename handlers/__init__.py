@@ -72,18 +72,15 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(cases.UNKNOWNS, cases.unknowns))
 
     # Preparing the next meeting (/prep, 🧭) and its one-screen brief (/brief).
-    app.add_handler(CommandHandler("prep", prep.prep))
+    app.add_handlers(router.entry_points(prep.PREP_FLOW))
     app.add_handler(CommandHandler("brief", prep.brief))
-    app.add_handler(router.on(prep.PREPARE, prep.prepare_button))
 
     # After the meeting: how it went (/outcome, ✍), what was promised (/commit, 🤝), and the
     # supervisor's answer to a concession (Approve / Reject / Counter-offer).
     app.add_handler(CommandHandler("outcome", outcome.outcome))
     app.add_handler(router.on(outcome.OUTCOME, outcome.outcome_button))
-    app.add_handler(CommandHandler("commit", commit.commit))
-    app.add_handler(router.on(commit.COMMIT, commit.commit_button))
-    app.add_handler(router.on(commit.UNCOMMIT, commit.uncommit_button))
-    app.add_handler(router.on(commit.CONCESSION, commit.concession_button))
+    for flow in (commit.COMMIT_FLOW, commit.UNCOMMIT_FLOW, commit.CONCESSION_FLOW):
+        app.add_handlers(router.entry_points(flow))
     app.add_handler(router.on(commit.ANSWER, approvals.answer))
 
     # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).

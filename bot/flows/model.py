@@ -11,7 +11,7 @@ that act on the world, named for when they run (``on_enter`` of a step, ``on_fin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
@@ -62,9 +62,6 @@ class DraftLike(Protocol):
     def from_legacy(cls, data: Mapping[str, Any]) -> Self | None: ...
 
 
-D = TypeVar("D", bound=DraftLike)
-
-
 def _encode(value: Any) -> Any:
     if hasattr(value, "to_json"):
         return value.to_json()
@@ -77,9 +74,10 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def decoded(decode: Callable[[Any], Any], **kw: Any) -> Any:
-    """A draft field whose JSON form is read back with ``decode`` (a date, a nested value)."""
-    return field(metadata={"decode": decode}, **kw)
+def decode_with(decode: Callable[[Any], Any]) -> dict[str, Any]:
+    """The metadata of a draft field whose JSON form is read back with ``decode`` (a date, a
+    nested value): ``plan: Plan | None = field(default=None, metadata=decode_with(...))``."""
+    return {"decode": decode}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +161,15 @@ class Answers(dict[str, Any]):
     @classmethod
     def from_legacy(cls, data: Mapping[str, Any]) -> Self | None:
         return cls(data)
+
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
+    #: The draft of a flow; a flow declared without one has :class:`Answers`.
+    D = TypeVarWithDefault("D", bound=DraftLike, default=Answers)
+else:
+    D = TypeVar("D", bound=DraftLike)
 
 
 def load_draft(draft: type[D], data: Mapping[str, Any]) -> D | None:
@@ -376,9 +383,9 @@ class Entry:
 
     points: tuple[EntryPoint, ...]
     #: ``(update, context)`` for a command.
-    command: Callable[..., Awaitable[None]] | None = None
+    command: Callable[[Update, QingshouContext], Coroutine[Any, Any, None]] | None = None
     #: ``(update, context, *route values)`` for a button.
-    button: Callable[..., Awaitable[None]] | None = None
+    button: Callable[..., Coroutine[Any, Any, None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,7 +446,7 @@ class FlowRun(Generic[D]):
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def data(self) -> Any:
+    def data(self) -> D:
         """The draft (for a flow without a dataclass draft: the answers by name, a dict)."""
         return self.draft
 
