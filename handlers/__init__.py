@@ -77,8 +77,7 @@ def register(app: QingshouApp) -> None:
 
     # After the meeting: how it went (/outcome, ✍), what was promised (/commit, 🤝), and the
     # supervisor's answer to a concession (Approve / Reject / Counter-offer).
-    app.add_handler(CommandHandler("outcome", outcome.outcome))
-    app.add_handler(router.on(outcome.OUTCOME, outcome.outcome_button))
+    app.add_handlers(router.entry_points(outcome.OUTCOME_FLOW))
     for flow in (commit.COMMIT_FLOW, commit.UNCOMMIT_FLOW, commit.CONCESSION_FLOW):
         app.add_handlers(router.entry_points(flow))
     app.add_handler(router.on(commit.ANSWER, approvals.answer))
