@@ -653,24 +653,38 @@ COMMIT_FLOW: Flow[CommitDraft] = register(
 # -- cancelling a commitment, with a reason -----------------------------------------------------
 
 
-async def _uncommit_load(run: FlowRun) -> dict[str, Any] | None:
+@dataclass(frozen=True, kw_only=True)
+class UncommitDraft(Draft):
+    """The commitment to cancel, and why."""
+
+    VERSION: ClassVar[int] = 1
+
+    commitment_id: int = 0
+    reason: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> UncommitDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+async def _uncommit_load(run: FlowRun[UncommitDraft]) -> dict[str, Any] | None:
     case_file = await case_to_act_on(run.context, run.case_id)
-    commitment = await run.context.storage.get_commitment(int(run.data.get("commitment_id") or 0))
+    commitment = await run.context.storage.get_commitment(run.draft.commitment_id)
     if case_file is None or commitment is None or commitment.case_id != case_file.id:
         return None
     return {"s": case_file.summary, "c": commitment}
 
 
-async def _cancel_the_commitment(run: FlowRun) -> Reply:
+async def _cancel_the_commitment(run: FlowRun[UncommitDraft]) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
     ended = await context.storage.cancel_commitment(
-        user, int(run.data["commitment_id"]), str(run.data.get("reason") or ""), now=run.now,
-        key=run.key,
-    )  # fmt: skip
+        user, run.draft.commitment_id, run.draft.reason or "", now=run.now, key=run.key
+    )
     if ended is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
+        return Reply(context.render("commit/lost", text="", data=run.draft))
     return Reply(context.render("commit/cancelled", s=run.params["s"], c=ended))
 
 
@@ -679,14 +693,15 @@ async def uncommit_button(update: Update, context: QingshouContext, commitment_i
     commitment = await context.storage.get_commitment(commitment_id)
     case_file = await pressed_case(update, context, commitment.case_id if commitment else 0)
     if case_file is not None:
-        await ENGINE.start(update, context, UNCOMMIT_FLOW, {"commitment_id": commitment_id},
-                           case_id=case_file.id)  # fmt: skip
+        draft = UncommitDraft(commitment_id=commitment_id)
+        await ENGINE.start(update, context, UNCOMMIT_FLOW, draft, case_id=case_file.id)
 
 
-UNCOMMIT_FLOW = register(
+UNCOMMIT_FLOW: Flow[UncommitDraft] = register(
     Flow(
         name="uncommit",
         title=N_("Cancel a commitment"),
+        draft=UncommitDraft,
         entry=Entry((Button(UNCOMMIT),), button=uncommit_button),
         steps=(Step("reason", "commit/cancel_reason", Text(max_chars=200, single_line=True)),),
         load=_uncommit_load,
@@ -708,22 +723,37 @@ _CONCESSIONS = [
 ]
 
 
-async def _concession_load(run: FlowRun) -> dict[str, Any] | None:
+@dataclass(frozen=True, kw_only=True)
+class ConcessionDraft(Draft):
+    """Which concessions are asked (codes while tapping, then the reasons), and in a line what."""
+
+    VERSION: ClassVar[int] = 1
+
+    kinds: list[Any] | None = None
+    detail: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> ConcessionDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+async def _concession_load(run: FlowRun[ConcessionDraft]) -> dict[str, Any] | None:
     case_file = await case_to_act_on(run.context, run.case_id)
     if case_file is None:
         return None
     return {"s": case_file.summary, "case": case_file, "step": run.state.step}
 
 
-async def _put_to_the_supervisor(run: FlowRun) -> Reply:
+async def _put_to_the_supervisor(run: FlowRun[ConcessionDraft]) -> Reply:
     """Put the request to the supervisor at once (an outbox row written with it); their
     answer comes back as a message."""
     context = run.context
     user = context.user
     assert user is not None
     case_file: CaseFile = run.params["case"]
-    kinds = frozenset(ApprovalReason(r) for r in run.data.get("kinds") or [])
-    proposal = {"detail": run.data.get("detail") or ""}
+    kinds = frozenset(ApprovalReason(r) for r in run.draft.kinds or [])
+    proposal = {"detail": run.draft.detail or ""}
     supervisors = await supervisors_of(context, case_file.summary.team_id)
     draft = _approval_draft(user, case_file, kinds, proposal, None, run.now)
     approval = await context.storage.request_approval(
@@ -732,7 +762,7 @@ async def _put_to_the_supervisor(run: FlowRun) -> Reply:
         now=run.now, key=run.key,
     )  # fmt: skip
     if approval is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
+        return Reply(context.render("commit/lost", text="", data=run.draft))
     wake(context)
     return Reply(context.render("commit/concession_sent", s=case_file.summary,
                                 name=supervisors[0].name if supervisors else None))  # fmt: skip
@@ -742,13 +772,14 @@ async def concession_button(update: Update, context: QingshouContext, case_id: i
     """ "🔒 Ask the supervisor" on the card: which concession, and in a line what is asked."""
     case_file = await pressed_case(update, context, case_id)
     if case_file is not None:
-        await ENGINE.start(update, context, CONCESSION_FLOW, {}, case_id=case_id)
+        await ENGINE.start(update, context, CONCESSION_FLOW, ConcessionDraft(), case_id=case_id)
 
 
-CONCESSION_FLOW = register(
+CONCESSION_FLOW: Flow[ConcessionDraft] = register(
     Flow(
         name="concession",
         title=N_("Ask the supervisor"),
+        draft=ConcessionDraft,
         entry=Entry((Button(CONCESSION),), button=concession_button),
         steps=(
             Step("kinds", "commit/concession_ask", Choices(_CONCESSIONS, columns=1)),

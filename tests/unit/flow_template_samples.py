@@ -51,8 +51,6 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
     "flows/outdated": [{"title": EVIL}, {"title": "Note"}],
     "flows/conflict": [{"current": EVIL, "new": "Note"}],
     "flows/tap_a_button": [{"options": [EVIL, "李娜"]}],
-    "flows/send_a_file": [{}],
-    "flows/send_a_location": [{}],
     "flows/send_text": [{}],
     "flows/one_line": [{"text": EVIL + "\nsecond line"}],
     "flows/too_long": [{"size": 3001, "limit": 3000, "text": EVIL}],

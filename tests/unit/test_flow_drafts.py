@@ -155,3 +155,12 @@ def test_a_draft_cannot_be_changed_in_place():
 def test_every_step_of_the_typed_flows_writes_a_field_of_its_draft():
     for flow, draft in ((COMMIT_FLOW, CommitDraft), (PREP_FLOW, PrepDraft)):
         assert {s.name for s in flow.steps} <= draft.field_names()
+
+
+def test_the_small_commit_flows_read_their_untyped_rows():
+    from handlers.commit import CONCESSION_FLOW, UNCOMMIT_FLOW, ConcessionDraft, UncommitDraft
+
+    uncommit = UNCOMMIT_FLOW.load_draft({"commitment_id": 5, "reason": "paid elsewhere"})
+    assert uncommit == UncommitDraft(commitment_id=5, reason="paid elsewhere")
+    concession = CONCESSION_FLOW.load_draft({"kinds": [0, 2]})
+    assert concession == ConcessionDraft(kinds=[0, 2])
