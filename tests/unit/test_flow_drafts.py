@@ -16,7 +16,20 @@ from bot.domain.dates import Due
 from bot.domain.plans import Plan
 from bot.domain.prep import Capacity
 from bot.flows import ENGINE, Answers, FlowRun, load_draft
-from handlers.commit import ASK, CHANGE, COMMIT_FLOW, CONFIRM, SHIFT, WAITING, WAIVER, CommitDraft
+from handlers.commit import (
+    ASK,
+    CHANGE,
+    COMMIT_FLOW,
+    CONCESSION_FLOW,
+    CONFIRM,
+    SHIFT,
+    UNCOMMIT_FLOW,
+    WAITING,
+    WAIVER,
+    CommitDraft,
+    ConcessionDraft,
+    UncommitDraft,
+)
 from handlers.prep import PREP_FLOW, PrepDraft
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -158,8 +171,6 @@ def test_every_step_of_the_typed_flows_writes_a_field_of_its_draft():
 
 
 def test_the_small_commit_flows_read_their_untyped_rows():
-    from handlers.commit import CONCESSION_FLOW, UNCOMMIT_FLOW, ConcessionDraft, UncommitDraft
-
     uncommit = UNCOMMIT_FLOW.load_draft({"commitment_id": 5, "reason": "paid elsewhere"})
     assert uncommit == UncommitDraft(commitment_id=5, reason="paid elsewhere")
     concession = CONCESSION_FLOW.load_draft({"kinds": [0, 2]})
