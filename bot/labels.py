@@ -19,7 +19,7 @@ from bot.flows import FlowRun, Option
 from bot.i18n import N_
 
 #: A question's buttons, built when it is asked (in the asker's language).
-OptionsOf = Callable[[FlowRun], Awaitable[list[Option]]]
+OptionsOf = Callable[[FlowRun[Any]], Awaitable[list[Option]]]
 
 # -- buttons drawn on several screens -------------------------------------------------------------
 
@@ -46,7 +46,7 @@ def labelled(labels: Mapping[Any, str]) -> list[Option]:
     return [Option(code=i, value=str(k), label=v) for i, (k, v) in enumerate(labels.items())]
 
 
-def word(run: FlowRun, kind: str, code: object) -> str:
+def word(run: FlowRun[Any], kind: str, code: object) -> str:
     """The brief's word for the answer ``code`` of ``kind`` (``"venue"``, ``"money_today"``...)
     in the asker's language, as a button shows it (plain text: no HTML escapes)."""
     return html.unescape(run.context.render("prep/label", kind=kind, code=code))
@@ -56,7 +56,7 @@ def options(kind: str, codes: Sequence[Any]) -> OptionsOf:
     """The buttons of a question whose answers are ``codes`` (an enum's members, in order),
     each labelled with :func:`word`."""
 
-    async def build(run: FlowRun) -> list[Option]:
+    async def build(run: FlowRun[Any]) -> list[Option]:
         return [
             Option(code=i, value=str(code), label=word(run, kind, code), translate=False)
             for i, code in enumerate(codes)

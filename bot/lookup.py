@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.callbacks import Route
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, may_prepare
+from bot.flows import Button, Command, Entry
 from bot.i18n import N_
 
 #: Several matches: at most this many buttons to choose from.
@@ -61,13 +62,36 @@ async def case_to_work_on(
     return case_file
 
 
-async def pressed_case_to_work_on(context: QingshouContext, case_id: int) -> CaseFile | None:
-    """The case a button names, if the presser may work on it (the caller answers the press)."""
+async def case_to_act_on(context: QingshouContext, case_id: int | None) -> CaseFile | None:
+    """The guard of every entry point and step of a flow on a case: the case, if the person
+    may work on it (the lead collector, a supervisor of its team, an admin), else None."""
     user = context.user
     assert user is not None
-    case_file = await context.storage.get_case(user, case_id)
+    case_file = await context.storage.get_case(user, case_id) if case_id is not None else None
     if case_file is None or not may_prepare(user, case_file.summary):
         return None
+    return case_file
+
+
+async def pressed_case(
+    update: Update, context: QingshouContext, case_id: int, *, say_who_may: bool = False
+) -> CaseFile | None:
+    """The case a button names, if the presser may act on it, with the press answered: an
+    alert "No such case among yours." (with ``say_who_may``, a case they see but may not
+    work on says who may), else a plain answer."""
+    query = update.callback_query
+    assert query is not None
+    case_file = await case_to_act_on(context, case_id)
+    if case_file is None:
+        text = N_("No such case among yours.")
+        if say_who_may:
+            user = context.user
+            assert user is not None
+            if await context.storage.get_case(user, case_id) is not None:
+                text = N_("Only the lead collector or their supervisor prepares this case.")
+        await query.answer(context.label(text), show_alert=True)
+        return None
+    await query.answer()
     return case_file
 
 
@@ -75,7 +99,7 @@ StartOnCase = Callable[[Update, QingshouContext, CaseFile], Awaitable[None]]
 
 
 def case_entry_points(
-    start: StartOnCase, *, choose: Route, icon: str, usage: str
+    start: StartOnCase, *, choose: Route, icon: str, usage: str, say_who_may: bool = False
 ) -> tuple[
     Callable[[Update, QingshouContext], Coroutine[Any, Any, None]],
     Callable[[Update, QingshouContext, int], Coroutine[Any, Any, None]],
@@ -94,13 +118,25 @@ def case_entry_points(
             await start(update, context, case_file)
 
     async def button(update: Update, context: QingshouContext, case_id: int) -> None:
-        query = update.callback_query
-        assert query is not None
-        case_file = await pressed_case_to_work_on(context, case_id)
-        if case_file is None:
-            await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-            return
-        await query.answer()
-        await start(update, context, case_file)
+        case_file = await pressed_case(update, context, case_id, say_who_may=say_who_may)
+        if case_file is not None:
+            await start(update, context, case_file)
 
     return command, button
+
+
+def case_entry(
+    start: StartOnCase,
+    *,
+    command: str,
+    button: Route,
+    icon: str,
+    usage: str,
+    say_who_may: bool = False,
+) -> Entry:
+    """The entry points of a flow on one case, for its declaration: ``/command <name,
+    contract or phone>`` and the ``button`` (case id), both through the one guard."""
+    on_command, on_button = case_entry_points(
+        start, choose=button, icon=icon, usage=usage, say_who_may=say_who_may
+    )
+    return Entry((Command(command), Button(button)), command=on_command, button=on_button)

@@ -75,18 +75,14 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(routes.UNKNOWNS, cases.unknowns))
 
     # Preparing the next meeting (/prep, 🧭) and its one-screen brief (/brief).
-    app.add_handler(CommandHandler("prep", prep.prep))
+    app.add_handlers(router.entry_points(prep.PREP_FLOW))
     app.add_handler(CommandHandler("brief", prep.brief))
-    app.add_handler(router.on(routes.PREPARE, prep.prepare_button))
 
     # After the meeting: how it went (/outcome, ✍), what was promised (/commit, 🤝), and the
     # supervisor's answer to a concession (Approve / Reject / Counter-offer).
-    app.add_handler(CommandHandler("outcome", outcome.outcome))
-    app.add_handler(router.on(routes.OUTCOME, outcome.outcome_button))
-    app.add_handler(CommandHandler("commit", commit.commit))
-    app.add_handler(router.on(routes.COMMIT, commit.commit_button))
-    app.add_handler(router.on(routes.UNCOMMIT, commit.uncommit_button))
-    app.add_handler(router.on(routes.CONCESSION, commit.concession_button))
+    app.add_handlers(router.entry_points(outcome.OUTCOME_FLOW))
+    for flow in (commit.COMMIT_FLOW, commit.UNCOMMIT_FLOW, commit.CONCESSION_FLOW):
+        app.add_handlers(router.entry_points(flow))
     app.add_handler(router.on(routes.APPROVAL_ANSWER, approvals.answer))
 
     # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).

@@ -184,7 +184,7 @@ COUNTER = register(
             ),
         ),
         load=_load,
-        finish=_counter,
+        on_finish=_counter,
         lost="commit/already_answered",
     )
 )

@@ -125,7 +125,7 @@ ASSIGN = register(
             ),
         ),
         load=_load,
-        finish=_change,
+        on_finish=_change,
         lost="assign/lost",
     )
 )

@@ -9,20 +9,24 @@ and weekend/holiday warnings (the next working day offered). A plan that concede
 (below the prep's bottom line or target, a late first date, a long plan, a fee waiver) is put
 to the supervisor at once (策略6 即时请示): the commitment waits as "pending approval" and the
 flow continues from the supervisor's answer. Everything is stored in one transaction.
+
+Read :data:`COMMIT_FLOW` at the bottom first: the draft, the steps, the hooks, the entry points.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import Update
 
 from bot import callbacks
 from bot.approvals import request_calls, supervisors_of
 from bot.context import QingshouContext
-from bot.domain.casefile import CaseFile, local_date, may_prepare
+from bot.domain.casefile import CaseFile, local_date
 from bot.domain.commitments import (
     Approval,
     ApprovalReason,
@@ -32,16 +36,26 @@ from bot.domain.commitments import (
     NewCommitment,
     NewInstalment,
 )
-from bot.domain.dates import DateError, Due, Recurrence, parse_dates, parse_schedule, working_day
+from bot.domain.dates import DateError, Due, parse_dates, parse_schedule, working_day
 from bot.domain.money import AmountError, format_amount, parse_amount
 from bot.domain.people import User
-from bot.domain.plans import apply_counter, check_plan, equal_amounts, plan_dates, to_working_days
+from bot.domain.plans import (
+    Plan,
+    PlanCheck,
+    apply_counter,
+    check_plan,
+    equal_amounts,
+    total_too_small,
+)
 from bot.domain.reminders import ReminderPolicy
 from bot.flows import (
     ENGINE,
     Amount,
+    Button,
     Buttons,
     Choices,
+    Draft,
+    Entry,
     Flow,
     FlowRun,
     Option,
@@ -49,14 +63,15 @@ from bot.flows import (
     Reply,
     Step,
     Text,
+    decode_with,
     register,
 )
 from bot.i18n import N_
 from bot.labels import CHANNEL_LABELS
 from bot.labels import labelled as _labelled
 from bot.labels import word as _word
-from bot.lookup import case_entry_points
-from bot.routes import COMMIT
+from bot.lookup import case_entry, case_to_act_on, pressed_case
+from bot.routes import COMMIT, CONCESSION, UNCOMMIT
 from bot.storage import APPROVAL_ID
 from bot.telegram_io import wake
 
@@ -66,18 +81,148 @@ BORROWER = 0
 _AMOUNT_SPLIT = re.compile(r"[\s,，、;；/]+")
 
 
-# -- the plan -----------------------------------------------------------------------------------
+# -- the draft ----------------------------------------------------------------------------------
 
 
-def _today(run: FlowRun) -> date:
+def _parties_of(raw: Sequence[Sequence[Any]]) -> tuple[tuple[int, str, str], ...]:
+    return tuple((int(i), str(name), str(role)) for i, name, role in raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitDraft(Draft):
+    """What /commit knows so far: the case's figures as the flow started, then one field per
+    step (the step of the same name writes it), then what the approval step stored."""
+
+    VERSION: ClassVar[int] = 1
+
+    # The case, when the flow started.
+    owed: int = 0
+    #: The latest prep's bottom line and target (None: not prepared, or not said).
+    bottom: int | None = None
+    target: int | None = None
+    #: Related parties who may promise: (party id, name, role), ten at most.
+    parties: tuple[tuple[int, str, str], ...] = field(default=(), metadata=decode_with(_parties_of))
+    #: Paid at today's meeting, if one was recorded (offered as the money today).
+    paid_today: int | None = None
+    meeting_id: int | None = None
+    #: The agreed commitment this one replaces (an amendment), and the day it was made.
+    replaces: int | None = None
+    replaces_on: date | None = field(default=None, metadata=decode_with(date.fromisoformat))
+
+    # The answers.
+    money: int | None = None
+    channel: str | None = None
+    plan: Plan | None = field(default=None, metadata=decode_with(Plan.from_json))
+    split: str | None = None
+    total: int | None = None
+    amounts: list[int] | None = None
+    promised_by: int | None = None
+    summary: str | None = None
+    approval: str | None = None
+
+    # Stored by the approval step's hook: the pending commitment and its request.
+    approval_id: int | None = None
+    commitment_id: int | None = None
+    supervisor: str | None = None
+
+    @property
+    def dues(self) -> tuple[Due, ...]:
+        return self.plan.dues if self.plan is not None else ()
+
+    @property
+    def money_today(self) -> int:
+        return self.money or 0
+
+    @property
+    def remaining(self) -> int:
+        """Still owed after the money today."""
+        return max(self.owed - self.money_today, 0)
+
+    @property
+    def instalment_amounts(self) -> list[int]:
+        """One amount per due date: as listed, else the total in equal amounts."""
+        if self.split == "list" and self.amounts is not None:
+            return list(self.amounts)
+        return equal_amounts(self.total, len(self.dues)) if self.dues and self.total else []
+
+    @property
+    def no_channel(self) -> bool:
+        """Nothing paid today, or only what the meeting already recorded: no channel asked."""
+        return self.money_today == 0 or self.money == self.paid_today
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> CommitDraft:
+        """A row of the untyped flow (before version 1): the answers had today's names; the
+        case's facts were "internal" keys (``_owed``, ``_prep``, …); ``_waiver`` repeated
+        ``summary == "waiver"``."""
+        figures = (data.get("_prep") or {}).get("figures") or {}
+        renamed = {k: v for k, v in data.items() if not k.startswith("_")}
+        renamed.update(
+            owed=data.get("_owed") or 0,
+            bottom=figures.get("bottom"),
+            target=figures.get("target"),
+            parties=data.get("_parties") or [],
+            paid_today=data.get("_paid_today"),
+            meeting_id=data.get("_meeting_id"),
+            replaces=data.get("_replaces"),
+            replaces_on=data.get("_replaces_on"),
+            supervisor=data.get("_supervisor"),
+        )
+        return cls.from_json(renamed)
+
+
+Run = FlowRun[CommitDraft]
+
+
+def _today(run: Run) -> date:
     return local_date(run.now, run.context.settings.tz)
 
 
-def _plan_of(text: str, run: FlowRun) -> Any:
-    """A typed plan as stored: its rule and its due dates (or the refusal, with the reason)."""
+def _check(run: Run) -> PlanCheck:
+    draft = run.draft
+    return check_plan(
+        money_today=draft.money_today,
+        amounts=draft.instalment_amounts,
+        dues=list(draft.dues),
+        debt=draft.owed,
+        today=_today(run),
+        bottom=draft.bottom,
+        target=draft.target,
+        fee_waiver=draft.summary == WAIVER,
+        first_due_days=run.context.settings.first_due_days,
+        plan_months=run.context.settings.plan_months,
+    )
+
+
+# -- the answers: options, validators, what is known --------------------------------------------
+
+
+def _money_valid(fen: Any, run: Run) -> Any:
+    owed = run.draft.owed
+    if owed and int(fen) > owed:
+        return Refusal("prep/money_today_too_much", {"amount": int(fen), "owed": owed})
+    return int(fen)
+
+
+async def _money_options(run: Run) -> list[Option]:
+    options = [Option(code=0, value=0, label=_word(run, "money_today", 0), translate=False)]
+    paid = _known_paid(run)
+    if paid is not None:
+        options.insert(0, Option(code=1, value=paid, translate=False,
+                                 label=format_amount(paid, run.context.locale)))  # fmt: skip
+    return options
+
+
+def _known_paid(run: Run) -> int | None:
+    paid = run.draft.paid_today
+    return paid if isinstance(paid, int) and paid > 0 else None
+
+
+def _plan_of(text: str, run: Run) -> Plan | Refusal:
+    """A typed plan: its rule and its due dates (or the refusal, with the reason)."""
     today = _today(run)
     try:
-        rule: date | Recurrence | list[date] = parse_schedule(text, today)
+        rule: Any = parse_schedule(text, today)
     except DateError as first:
         if first.code == "date.vague":
             return Refusal("commit/date_refused", {"e": first})
@@ -85,138 +230,65 @@ def _plan_of(text: str, run: FlowRun) -> Any:
             rule = parse_dates(text, today)
         except DateError:
             return Refusal("commit/date_refused", {"e": first})
-    dues = plan_dates(rule, today)
-    plan: dict[str, Any] = {
-        "text": text,
-        "dues": [[d.date.isoformat(), d.short_month] for d in dues],
-    }
-    if isinstance(rule, Recurrence):
-        plan.update(kind=rule.kind, weekday=rule.weekday, day=rule.day, count=rule.count,
-                    until=rule.until.isoformat() if rule.until else None)  # fmt: skip
-    else:
-        plan["kind"] = "dates"
-    return plan
+    return Plan.of(text, rule, today)
 
 
-def _dues(data: dict[str, Any]) -> list[Due]:
-    plan = data.get("plan") or {}
-    return [Due(date.fromisoformat(d), bool(short)) for d, short in plan.get("dues") or []]
-
-
-def _remaining(data: dict[str, Any]) -> int:
-    return max(int(data.get("_owed") or 0) - int(data.get("money") or 0), 0)
-
-
-def _amounts(data: dict[str, Any]) -> list[int]:
-    dues = _dues(data)
-    if data.get("split") == "list" and isinstance(data.get("amounts"), list):
-        return [int(a) for a in data["amounts"]]
-    total = int(data.get("total") or 0)
-    return equal_amounts(total, len(dues)) if dues and total else []
-
-
-def _check(run: FlowRun) -> Any:
-    figures = (run.data.get("_prep") or {}).get("figures") or {}
-    return check_plan(
-        money_today=int(run.data.get("money") or 0),
-        amounts=_amounts(run.data),
-        dues=_dues(run.data),
-        debt=int(run.data.get("_owed") or 0),
-        today=_today(run),
-        bottom=figures.get("bottom"),
-        target=figures.get("target"),
-        fee_waiver=run.data.get("summary") == WAIVER or bool(run.data.get("_waiver")),
-        first_due_days=run.context.settings.first_due_days,
-        plan_months=run.context.settings.plan_months,
-    )
-
-
-# -- steps --------------------------------------------------------------------------------------
-
-
-def _money_valid(fen: Any, run: FlowRun) -> Any:
-    owed = int(run.data.get("_owed") or 0)
-    if owed and int(fen) > owed:
-        return Refusal("prep/money_today_too_much", {"amount": int(fen), "owed": owed})
-    return int(fen)
-
-
-async def _money_options(run: FlowRun) -> list[Option]:
-    options = [Option(code=0, value=0, label=_word(run, "money_today", 0), translate=False)]
-    paid = run.data.get("_paid_today")
-    if isinstance(paid, int) and paid > 0:
-        options.insert(0, Option(code=1, value=paid, translate=False,
-                                 label=format_amount(paid, run.context.locale)))  # fmt: skip
-    return options
-
-
-def _known_paid(run: FlowRun) -> Any:
-    paid = run.data.get("_paid_today")
-    return paid if isinstance(paid, int) and paid > 0 else None
-
-
-def _no_channel(run: FlowRun) -> bool:
-    money = int(run.data.get("money") or 0)
-    return money == 0 or money == run.data.get("_paid_today")
-
-
-async def _total_options(run: FlowRun) -> list[Option]:
-    remaining = _remaining(run.data)
+async def _total_options(run: Run) -> list[Option]:
+    draft = run.draft
+    remaining = draft.remaining
     options = []
     if remaining:
         words = run.context.label(N_("the rest of the debt"))
         label = f"{format_amount(remaining, run.context.locale)} · {words}"
         options.append(Option(code=0, value=remaining, label=label, translate=False))
-    target = ((run.data.get("_prep") or {}).get("figures") or {}).get("target")
-    if isinstance(target, int) and 0 < target - int(run.data.get("money") or 0) < remaining:
-        rest = target - int(run.data.get("money") or 0)
+    target = draft.target
+    if isinstance(target, int) and 0 < target - draft.money_today < remaining:
+        rest = target - draft.money_today
         options.append(Option(code=1, value=rest, translate=False,
                               label=f"{format_amount(rest, run.context.locale)} · "
                                     f"{run.context.label(N_('up to the target'))}"))  # fmt: skip
     return options
 
 
-def _total_valid(fen: Any, run: FlowRun) -> Any:
-    remaining = _remaining(run.data)
+def _total_valid(fen: Any, run: Run) -> Any:
+    remaining, count = run.draft.remaining, len(run.draft.dues)
     if remaining and int(fen) > remaining:
         return Refusal("commit/over_debt", {"amount": int(fen), "remaining": remaining})
-    if int(fen) < len(_dues(run.data)) * 100:
-        return Refusal("commit/too_small", {"amount": int(fen), "count": len(_dues(run.data))})
+    if total_too_small(int(fen), count):
+        return Refusal("commit/too_small", {"amount": int(fen), "count": count})
     return int(fen)
 
 
-def _amount_list(text: str, run: FlowRun) -> Any:
+def _amount_list(text: str, run: Run) -> Any:
     """Listed amounts, one per instalment (``1000 1000 3000``)."""
-    dues = _dues(run.data)
+    count, remaining = len(run.draft.dues), run.draft.remaining
     pieces = [p for p in _AMOUNT_SPLIT.split(text.strip()) if p]
     try:
         amounts = [parse_amount(p) for p in pieces]
     except AmountError:
-        return Refusal("commit/bad_list", {"text": text, "count": len(dues)})
-    if len(amounts) != len(dues) or any(a <= 0 for a in amounts):
-        return Refusal("commit/bad_list", {"text": text, "count": len(dues)})
-    if sum(amounts) > _remaining(run.data):
-        return Refusal(
-            "commit/over_debt", {"amount": sum(amounts), "remaining": _remaining(run.data)}
-        )
+        return Refusal("commit/bad_list", {"text": text, "count": count})
+    if len(amounts) != count or any(a <= 0 for a in amounts):
+        return Refusal("commit/bad_list", {"text": text, "count": count})
+    if sum(amounts) > remaining:
+        return Refusal("commit/over_debt", {"amount": sum(amounts), "remaining": remaining})
     return amounts
 
 
-async def _parties(run: FlowRun) -> list[Option]:
+async def _promisers(run: Run) -> list[Option]:
     options = [Option(code=BORROWER, value=BORROWER, label=N_("The borrower"))]
-    for party_id, name, _role in run.data.get("_parties") or []:
+    for party_id, name, _role in run.draft.parties:
         options.append(Option(code=party_id, value=party_id, label=name, translate=False))
     return options
 
 
-async def _summary_options(run: FlowRun) -> list[Option]:
+async def _summary_options(run: Run) -> list[Option]:
     check = _check(run)
     options = []
     if check.reasons:
         options.append(Option(code=2, value=ASK, label=N_("🔒 Ask the supervisor")))
     else:
         options.append(Option(code=1, value=CONFIRM, label=N_("✅ Confirm")))
-    if any(not working_day(d.date).is_working_day for d in _dues(run.data)):
+    if any(not working_day(d.date).is_working_day for d in run.draft.dues):
         options.append(Option(code=5, value=SHIFT, label=N_("📅 Move to working days")))
     options.append(Option(code=3, value=CHANGE, label=N_("✏️ Change the plan")))
     if not check.reasons:
@@ -224,30 +296,12 @@ async def _summary_options(run: FlowRun) -> list[Option]:
     return options
 
 
-def _after_summary(run: FlowRun) -> str | None:
-    choice = run.data.get("summary")
-    if choice == CHANGE:
-        return "plan"
-    if choice == SHIFT:
-        _shift_to_working_days(run)
-        return "summary"
-    if choice in (ASK, WAIVER):
-        if choice == WAIVER:
-            run.data["_waiver"] = True
-        return "approval"
-    return None
+async def _approval(run: Run) -> Approval | None:
+    approval_id = run.draft.approval_id
+    return await run.context.storage.get_approval(approval_id) if approval_id else None
 
 
-def _shift_to_working_days(run: FlowRun) -> None:
-    """Move each instalment on a weekend or holiday to the next working day (as offered)."""
-    plan = dict(run.data.get("plan") or {})
-    moved = to_working_days(_dues(run.data))
-    plan["dues"] = [[d.date.isoformat(), d.short_month] for d in moved]
-    plan["shifted"] = True
-    run.data["plan"] = plan
-
-
-async def _approval_options(run: FlowRun) -> list[Option]:
+async def _approval_options(run: Run) -> list[Option]:
     approval = await _approval(run)
     if approval is None or approval.status is ApprovalStatus.PENDING:
         return [Option(code=9, value=WAITING, label=N_("⏳ Waiting for the answer"))]
@@ -261,44 +315,64 @@ async def _approval_options(run: FlowRun) -> list[Option]:
     return options
 
 
-async def _approval(run: FlowRun) -> Approval | None:
-    approval_id = run.data.get("approval_id")
-    return (
-        await run.context.storage.get_approval(approval_id)
-        if isinstance(approval_id, int)
-        else None
-    )
+# -- which step follows (pure: they read the draft, never change it) ---------------------------
 
 
-def _after_approval(run: FlowRun) -> str | None:
-    choice = run.data.get("approval")
+def _after_summary(run: Run) -> str | None:
+    choice = run.draft.summary
     if choice == CHANGE:
-        for key in ("approval_id", "commitment_id", "_waiver"):
-            run.data.pop(key, None)
         return "plan"
+    if choice == SHIFT:
+        return "summary"  # shown again, its dates moved (see _move_to_working_days_if_asked)
+    if choice in (ASK, WAIVER):
+        return "approval"
+    return None
+
+
+def _after_approval(run: Run) -> str | None:
+    choice = run.draft.approval
+    if choice == CHANGE:
+        return "plan"  # a new plan, a new request (see _forget_the_answered_request)
     if choice == WAITING:
         return "approval"
     return None
 
 
-async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
-    """On arriving at "approval": store the commitment as pending and the request to the
+# -- hooks: the only places that change the draft by themselves or write -----------------------
+
+
+async def _forget_the_answered_request(run: Run) -> CommitDraft:
+    """On entering the plan: after "✏️ Change the plan" on the supervisor's answer, the
+    changed plan is a new request (the answered one and its commitment stay as they are)."""
+    return replace(run.draft, approval_id=None, commitment_id=None)
+
+
+async def _move_to_working_days_if_asked(run: Run) -> CommitDraft:
+    """On entering the summary after "📅 Move to working days": each instalment on a weekend
+    or holiday moves to the next working day (moving again changes nothing)."""
+    draft = run.draft
+    if draft.summary != SHIFT or draft.plan is None:
+        return draft
+    return replace(draft, plan=draft.plan.on_working_days())
+
+
+async def _store_pending_and_ask_the_supervisor(run: Run) -> CommitDraft | Reply:
+    """On entering "approval": store the commitment as pending and the request to the
     supervisors in one transaction (the request is an outbox row, sent at once: a crash after
     the write cannot lose it; the step entered again finds the request its flow made)."""
-    if isinstance(run.data.get("approval_id"), int):
-        return {}  # asked already (the step is shown again)
+    if run.draft.approval_id is not None:
+        return run.draft  # asked already (the step is shown again)
     context = run.context
     user = context.user
     assert user is not None
     case_file = await context.storage.get_case(user, run.case_id or 0)
     if case_file is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
+        return Reply(context.render("commit/lost", text="", data=run.draft))
     supervisors = await supervisors_of(context, case_file.summary.team_id)
-    named = supervisors[0].name if supervisors else None
     check = _check(run)
     proposal = _proposal(run, check)
     reasons = frozenset(ApprovalReason(r) for r in check.reasons)
-    draft = _draft(user, case_file, reasons, proposal, run.state.id, run.now)
+    draft = _approval_draft(user, case_file, reasons, proposal, run.state.id, run.now)
     stored = await context.storage.add_commitment(
         user,
         case_file.id,
@@ -313,17 +387,17 @@ async def _request_approval(run: FlowRun) -> dict[str, Any] | Reply:
         reminders=ReminderPolicy.from_settings(context.settings),
     )
     if stored is None or stored.approval_id is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
+        return Reply(context.render("commit/lost", text="", data=run.draft))
     wake(context)
-    return {"approval_id": stored.approval_id, "commitment_id": stored.id,
-            "_supervisor": named}  # fmt: skip
+    return replace(run.draft, approval_id=stored.approval_id, commitment_id=stored.id,
+                   supervisor=supervisors[0].name if supervisors else None)  # fmt: skip
 
 
 #: The approval's id in the buttons of a request written with it (the storage fills it in).
 APPROVAL_SLOT = callbacks.Slot(APPROVAL_ID)
 
 
-def _draft(
+def _approval_draft(
     user: User,
     case_file: CaseFile,
     reasons: frozenset[ApprovalReason],
@@ -342,47 +416,42 @@ def _draft(
     )  # fmt: skip
 
 
-def _proposal(run: FlowRun, check: Any) -> dict[str, Any]:
+def _proposal(run: Run, check: PlanCheck) -> dict[str, Any]:
+    draft = run.draft
     return {
-        "money_today": int(run.data.get("money") or 0),
+        "money_today": draft.money_today,
         "dues": [
             [d.date.isoformat(), a]
-            for d, a in zip(_dues(run.data), _amounts(run.data), strict=True)
+            for d, a in zip(draft.dues, draft.instalment_amounts, strict=True)
         ],
         "gap": check.gap,
         "months": check.months,
     }  # fmt: skip
 
 
-def _new_commitment(run: FlowRun, *, counter: dict[str, Any] | None = None) -> NewCommitment:
-    dues, amounts = _dues(run.data), _amounts(run.data)
+def _new_commitment(run: Run, *, counter: dict[str, Any] | None = None) -> NewCommitment:
+    draft = run.draft
+    dues, amounts = list(draft.dues), draft.instalment_amounts
     if counter:
         dues, amounts = apply_counter(dues, amounts, counter)
-    money = int(run.data.get("money") or 0)
-    channel = run.data.get("channel")
-    promised = run.data.get("promised_by")
+    plan = draft.plan.to_json() if draft.plan is not None else {}
+    promised = draft.promised_by
     return NewCommitment(
-        money_today=money,
-        money_channel=Channel(channel) if channel and not _no_channel(run) else None,
-        promised_by_party=promised if isinstance(promised, int) and promised != BORROWER else None,
-        plan={**(run.data.get("plan") or {}), "counter": counter}
-        if counter
-        else dict(run.data.get("plan") or {}),
+        money_today=draft.money_today,
+        money_channel=Channel(draft.channel) if draft.channel and not draft.no_channel else None,
+        promised_by_party=promised if promised is not None and promised != BORROWER else None,
+        plan={**plan, "counter": counter} if counter else plan,
         instalments=tuple(NewInstalment(d.date, a) for d, a in zip(dues, amounts, strict=True)),
-        meeting_id=run.data.get("_meeting_id"),
+        meeting_id=draft.meeting_id,
     )
 
 
-# -- the flow -----------------------------------------------------------------------------------
-
-
-async def _load(run: FlowRun) -> dict[str, Any] | None:
-    user = run.context.user
-    assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
+async def _load(run: Run) -> dict[str, Any] | None:
+    """The case (still one the person may act on) and what the prompts show."""
+    case_file = await case_to_act_on(run.context, run.case_id)
+    if case_file is None:
         return None
-    dues, amounts = _dues(run.data), _amounts(run.data)
+    dues, amounts = run.draft.dues, run.draft.instalment_amounts
     return {
         "s": case_file.summary,
         "f": case_file,
@@ -394,8 +463,9 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
     }
 
 
-async def _finish(run: FlowRun) -> Reply:
-    """Store the agreed commitment (keyed: once), or show the one the supervisor approved."""
+async def _store_the_commitment(run: Run) -> Reply:
+    """On finishing: store the agreed commitment (keyed: once), or show the one the supervisor
+    approved."""
     context = run.context
     user = context.user
     assert user is not None
@@ -410,24 +480,53 @@ async def _finish(run: FlowRun) -> Reply:
     else:
         counter = (
             approval.counter
-            if approval is not None and run.data.get("approval") == ACCEPT_COUNTER
+            if approval is not None and run.draft.approval == ACCEPT_COUNTER
             else None
         )
         stored = await context.storage.add_commitment(
             user, case_file.id, _new_commitment(run, counter=counter), needs_approval=frozenset(),
             proposal={}, flow_id=None, notify=None, now=run.now, key=run.key, today=_today(run),
-            replaces=run.data.get("_replaces"),
+            replaces=run.draft.replaces,
             reminders=ReminderPolicy.from_settings(context.settings),
         )  # fmt: skip
     if stored is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
+        return Reply(context.render("commit/lost", text="", data=run.draft))
     return Reply(context.render("commit/stored", s=case_file.summary, c=stored))
 
 
-COMMIT_FLOW = register(
+async def start_commit(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
+    """Open /commit on ``case_file`` with what the case knows (an agreed commitment is amended)."""
+    today = local_date(context.clock.now(), context.settings.tz)
+    meetings = await context.storage.meetings_of(case_file.id, limit=1)
+    meeting = meetings[0] if meetings and meetings[0].held_on == today else None
+    latest = case_file.latest_prep
+    figures = latest.answers.figures if latest is not None else None
+    commitments = await context.storage.commitments_of(case_file.id, limit=3)
+    current = next((c for c in commitments if c.status is CommitmentStatus.AGREED), None)
+    draft = CommitDraft(
+        owed=case_file.summary.total_overdue,
+        bottom=figures.bottom if figures is not None else None,
+        target=figures.target if figures is not None else None,
+        parties=tuple((p.id, p.party.name, p.party.role.value) for p in case_file.parties[:10]),
+        paid_today=meeting.paid_today if meeting is not None else None,
+        meeting_id=meeting.id if meeting is not None else None,
+        # An amendment: the new plan replaces the agreed one, the history stays.
+        replaces=current.id if current is not None else None,
+        replaces_on=local_date(current.created_at, context.settings.tz) if current else None,
+    )
+    await ENGINE.start(update, context, COMMIT_FLOW, draft, case_id=case_file.id)
+
+
+COMMIT_FLOW: Flow[CommitDraft] = register(
     Flow(
         name="commit",
         title=N_("Repayment commitment"),
+        draft=CommitDraft,
+        # ``/commit <name, contract or phone>``, and "🤝 Record the commitment" after an
+        # outcome or on a card.
+        entry=case_entry(
+            start_commit, command="commit", button=COMMIT, icon="🤝", usage="commit/usage"
+        ),
         steps=(
             Step(
                 "money",
@@ -439,9 +538,14 @@ COMMIT_FLOW = register(
                 "channel",
                 "commit/ask",
                 Buttons(_labelled(CHANNEL_LABELS), columns=2),
-                skip=_no_channel,
+                skip=lambda run: run.draft.no_channel,
             ),
-            Step("plan", "commit/ask", Text(max_chars=300, validate=_plan_of)),
+            Step(
+                "plan",
+                "commit/ask",
+                Text(max_chars=300, validate=_plan_of),
+                on_enter=_forget_the_answered_request,
+            ),
             Step(
                 "split",
                 "commit/ask",
@@ -452,37 +556,43 @@ COMMIT_FLOW = register(
                     ],
                     columns=2,
                 ),
-                skip=lambda run: len(_dues(run.data)) <= 1,
+                skip=lambda run: len(run.draft.dues) <= 1,
             ),
             Step(
                 "total",
                 "commit/ask",
                 Amount(validate=_total_valid, suggest=_total_options),
-                skip=lambda run: run.data.get("split") == "list",
+                skip=lambda run: run.draft.split == "list",
             ),
             Step(
                 "amounts",
                 "commit/ask",
                 Text(max_chars=400, validate=_amount_list),
-                skip=lambda run: run.data.get("split") != "list",
+                skip=lambda run: run.draft.split != "list",
             ),
             Step(
                 "promised_by",
                 "commit/ask",
-                Buttons(_parties),
-                skip=lambda run: not run.data.get("_parties"),
+                Buttons(_promisers),
+                skip=lambda run: not run.draft.parties,
             ),
-            Step("summary", "commit/summary", Buttons(_summary_options), next=_after_summary),
+            Step(
+                "summary",
+                "commit/summary",
+                Buttons(_summary_options),
+                next=_after_summary,
+                on_enter=_move_to_working_days_if_asked,
+            ),
             Step(
                 "approval",
                 "commit/approval",
                 Buttons(_approval_options),
                 next=_after_approval,
-                enter=_request_approval,
+                on_enter=_store_pending_and_ask_the_supervisor,
             ),
         ),
         load=_load,
-        finish=_finish,
+        on_finish=_store_the_commitment,
         lost="commit/lost",
         expires=timedelta(days=2),
         resumable=True,
@@ -490,91 +600,65 @@ COMMIT_FLOW = register(
 )
 
 
-# -- entry points -------------------------------------------------------------------------------
-
-
-async def start_commit(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
-    user = context.user
-    assert user is not None
-    today = local_date(context.clock.now(), context.settings.tz)
-    meetings = await context.storage.meetings_of(case_file.id, limit=1)
-    meeting = meetings[0] if meetings and meetings[0].held_on == today else None
-    latest = case_file.latest_prep
-    data = {
-        "_owed": case_file.summary.total_overdue,
-        "_prep": latest.answers.to_json() if latest is not None else {},
-        "_parties": [[p.id, p.party.name, p.party.role.value] for p in case_file.parties[:10]],
-        "_paid_today": meeting.paid_today if meeting is not None else None,
-        "_meeting_id": meeting.id if meeting is not None else None,
-    }
-    commitments = await context.storage.commitments_of(case_file.id, limit=3)
-    current = next((c for c in commitments if c.status is CommitmentStatus.AGREED), None)
-    if current is not None:  # an amendment: the new plan replaces it, the history stays
-        data["_replaces"] = current.id
-        data["_replaces_on"] = local_date(current.created_at, context.settings.tz).isoformat()
-    await ENGINE.start(update, context, COMMIT_FLOW, data, case_id=case_file.id)
-
-
-#: ``/commit <name, contract or phone>``, and "🤝 Record the commitment" after an outcome or
-#: on a card: record what was promised.
-commit, commit_button = case_entry_points(
-    start_commit, choose=COMMIT, icon="🤝", usage="commit/usage"
-)
-
-
 # -- cancelling a commitment, with a reason -----------------------------------------------------
 
 
-async def _uncommit_load(run: FlowRun) -> dict[str, Any] | None:
-    user = run.context.user
-    assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
-    commitment = await run.context.storage.get_commitment(int(run.data.get("commitment_id") or 0))
+@dataclass(frozen=True, kw_only=True)
+class UncommitDraft(Draft):
+    """The commitment to cancel, and why."""
+
+    VERSION: ClassVar[int] = 1
+
+    commitment_id: int = 0
+    reason: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> UncommitDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+async def _uncommit_load(run: FlowRun[UncommitDraft]) -> dict[str, Any] | None:
+    case_file = await case_to_act_on(run.context, run.case_id)
+    commitment = await run.context.storage.get_commitment(run.draft.commitment_id)
     if case_file is None or commitment is None or commitment.case_id != case_file.id:
-        return None
-    if not may_prepare(user, case_file.summary):
         return None
     return {"s": case_file.summary, "c": commitment}
 
 
-async def _uncommit(run: FlowRun) -> Reply:
+async def _cancel_the_commitment(run: FlowRun[UncommitDraft]) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
     ended = await context.storage.cancel_commitment(
-        user, int(run.data["commitment_id"]), str(run.data.get("reason") or ""), now=run.now,
-        key=run.key,
-    )  # fmt: skip
-    if ended is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
-    return Reply(context.render("commit/cancelled", s=run.params["s"], c=ended))
-
-
-UNCOMMIT_FLOW = register(
-    Flow(
-        name="uncommit",
-        title=N_("Cancel a commitment"),
-        steps=(Step("reason", "commit/cancel_reason", Text(max_chars=200, single_line=True)),),
-        load=_uncommit_load,
-        finish=_uncommit,
-        lost="commit/lost",
+        user, run.draft.commitment_id, run.draft.reason or "", now=run.now, key=run.key
     )
-)
+    if ended is None:
+        return Reply(context.render("commit/lost", text="", data=run.draft))
+    return Reply(context.render("commit/cancelled", s=run.params["s"], c=ended))
 
 
 async def uncommit_button(update: Update, context: QingshouContext, commitment_id: int) -> None:
     """ "✖ Cancel commitment" on the card: ask why, then cancel (the history stays)."""
-    query = update.callback_query
-    user = context.user
-    assert query is not None and user is not None
     commitment = await context.storage.get_commitment(commitment_id)
-    case_file = await context.storage.get_case(user, commitment.case_id) if commitment else None
-    if commitment is None or case_file is None or not may_prepare(user, case_file.summary):
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return
-    await query.answer()
-    await ENGINE.start(update, context, UNCOMMIT_FLOW, {"commitment_id": commitment_id},
-                       case_id=case_file.id)  # fmt: skip
+    case_file = await pressed_case(update, context, commitment.case_id if commitment else 0)
+    if case_file is not None:
+        draft = UncommitDraft(commitment_id=commitment_id)
+        await ENGINE.start(update, context, UNCOMMIT_FLOW, draft, case_id=case_file.id)
+
+
+UNCOMMIT_FLOW: Flow[UncommitDraft] = register(
+    Flow(
+        name="uncommit",
+        title=N_("Cancel a commitment"),
+        draft=UncommitDraft,
+        entry=Entry((Button(UNCOMMIT),), button=uncommit_button),
+        steps=(Step("reason", "commit/cancel_reason", Text(max_chars=200, single_line=True)),),
+        load=_uncommit_load,
+        on_finish=_cancel_the_commitment,
+        lost="commit/lost",
+    )
+)
 
 
 # -- a concession asked from the card (策略6: not granted on the spot) -------------------------
@@ -587,61 +671,70 @@ _CONCESSIONS = [
 ]
 
 
-async def _concession_load(run: FlowRun) -> dict[str, Any] | None:
-    user = run.context.user
-    assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
+@dataclass(frozen=True, kw_only=True)
+class ConcessionDraft(Draft):
+    """Which concessions are asked (codes while tapping, then the reasons), and in a line what."""
+
+    VERSION: ClassVar[int] = 1
+
+    kinds: list[Any] | None = None
+    detail: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> ConcessionDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+async def _concession_load(run: FlowRun[ConcessionDraft]) -> dict[str, Any] | None:
+    case_file = await case_to_act_on(run.context, run.case_id)
+    if case_file is None:
         return None
     return {"s": case_file.summary, "case": case_file, "step": run.state.step}
 
 
-async def _concession(run: FlowRun) -> Reply:
+async def _put_to_the_supervisor(run: FlowRun[ConcessionDraft]) -> Reply:
     """Put the request to the supervisor at once (an outbox row written with it); their
     answer comes back as a message."""
     context = run.context
     user = context.user
     assert user is not None
     case_file: CaseFile = run.params["case"]
-    kinds = frozenset(ApprovalReason(r) for r in run.data.get("kinds") or [])
-    proposal = {"detail": run.data.get("detail") or ""}
+    kinds = frozenset(ApprovalReason(r) for r in run.draft.kinds or [])
+    proposal = {"detail": run.draft.detail or ""}
     supervisors = await supervisors_of(context, case_file.summary.team_id)
-    draft = _draft(user, case_file, kinds, proposal, None, run.now)
+    draft = _approval_draft(user, case_file, kinds, proposal, None, run.now)
     approval = await context.storage.request_approval(
         user, case_file.id, kinds, proposal, flow_id=None,
         notify=request_calls(context, case_file, draft, supervisors, APPROVAL_SLOT),
         now=run.now, key=run.key,
     )  # fmt: skip
     if approval is None:
-        return Reply(context.render("commit/lost", text="", data=run.data))
+        return Reply(context.render("commit/lost", text="", data=run.draft))
     wake(context)
     return Reply(context.render("commit/concession_sent", s=case_file.summary,
                                 name=supervisors[0].name if supervisors else None))  # fmt: skip
 
 
-CONCESSION_FLOW = register(
+async def concession_button(update: Update, context: QingshouContext, case_id: int) -> None:
+    """ "🔒 Ask the supervisor" on the card: which concession, and in a line what is asked."""
+    case_file = await pressed_case(update, context, case_id)
+    if case_file is not None:
+        await ENGINE.start(update, context, CONCESSION_FLOW, ConcessionDraft(), case_id=case_id)
+
+
+CONCESSION_FLOW: Flow[ConcessionDraft] = register(
     Flow(
         name="concession",
         title=N_("Ask the supervisor"),
+        draft=ConcessionDraft,
+        entry=Entry((Button(CONCESSION),), button=concession_button),
         steps=(
             Step("kinds", "commit/concession_ask", Choices(_CONCESSIONS, columns=1)),
             Step("detail", "commit/concession_ask", Text(max_chars=300), optional=True),
         ),
         load=_concession_load,
-        finish=_concession,
+        on_finish=_put_to_the_supervisor,
         lost="commit/lost",
     )
 )
-
-
-async def concession_button(update: Update, context: QingshouContext, case_id: int) -> None:
-    """ "🔒 Ask the supervisor" on the card: which concession, and in a line what is asked."""
-    query = update.callback_query
-    user = context.user
-    assert query is not None and user is not None
-    case_file = await context.storage.get_case(user, case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return
-    await query.answer()
-    await ENGINE.start(update, context, CONCESSION_FLOW, {}, case_id=case_id)

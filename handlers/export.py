@@ -203,7 +203,7 @@ EXPORT_FLOW = register_flow(
             Step("format", prompt="export/choose_format", input=Buttons(_FORMATS, columns=2)),
         ),
         load=_load,
-        finish=_export,
+        on_finish=_export,
         lost="export/lost",
     )
 )

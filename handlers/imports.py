@@ -24,7 +24,7 @@ from bot.domain.importing import (
 )
 from bot.domain.ledger import LedgerError
 from bot.domain.people import Role
-from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, register
+from bot.flows import ENGINE, Answers, Buttons, Flow, FlowRun, Option, Reply, Step, register
 from bot.i18n import N_
 from bot.imports import ImportLimits, apply_pending, preview
 from bot.storage import FlowState, ImportStatus
@@ -72,8 +72,9 @@ async def _abandon(context: QingshouContext, state: FlowState) -> None:
         )
 
 
-async def _dry_run(run: FlowRun) -> dict[str, Any] | Reply:
-    """On arriving at the decision: the team (admins chose it), then the dry run, once."""
+async def _dry_run(run: FlowRun) -> Answers | Reply:
+    """On arriving at the decision: the team (admins chose it), then the dry run, once
+    (its summary is kept in the draft)."""
     context = run.context
     user = context.user
     assert user is not None
@@ -118,7 +119,8 @@ async def _dry_run(run: FlowRun) -> dict[str, Any] | Reply:
         )  # fmt: skip
     if not shown.can_import:  # nothing to decide: preview() closed the import already
         return Reply(text)
-    return {"can_import": True, "summary": dict(shown.summary), "team_name": record.team_name}
+    return Answers({**run.data, "can_import": True, "summary": dict(shown.summary),
+                    "team_name": record.team_name})  # fmt: skip
 
 
 async def _decide(run: FlowRun) -> Reply:
@@ -155,13 +157,13 @@ IMPORT_FLOW = register(
                 "decide",
                 prompt="imports/decide",
                 input=Buttons(_decisions, columns=2),
-                enter=_dry_run,
+                on_enter=_dry_run,
             ),
         ),
         load=_load,
-        finish=_decide,
+        on_finish=_decide,
         lost="imports/lost",
-        abandon=_abandon,
+        on_abandon=_abandon,
         expires=timedelta(days=2),  # a supervisor may decide tomorrow
     )
 )

@@ -248,7 +248,7 @@ PARTIAL_FLOW = register(
             Step("amount", "instalments/ask_partial", Amount(minimum=1, validate=_partial_valid)),
         ),
         load=_load,
-        finish=_finish_partial,
+        on_finish=_finish_partial,
         lost="instalments/lost",
     )
 )
@@ -266,7 +266,7 @@ MISSED_FLOW = register(
             ),
         ),
         load=_load,
-        finish=_finish_missed,
+        on_finish=_finish_missed,
         lost="instalments/lost",
     )
 )

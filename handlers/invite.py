@@ -81,7 +81,7 @@ INVITE = register(
             Step("team", prompt="invite/choose_team", input=Buttons(_teams)),
         ),
         load=_load,
-        finish=_make,
+        on_finish=_make,
         lost="invite/not_allowed",
     )
 )

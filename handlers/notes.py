@@ -71,7 +71,7 @@ NOTE = register(
             Step("text", prompt="notes/ask_text", input=Text(max_chars=MAX_NOTE)),
         ),
         load=_load,
-        finish=_save,
+        on_finish=_save,
         lost="notes/lost",
     )
 )

@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import labels
 from bot.context import QingshouContext
-from bot.domain.casefile import CaseFile, local_date, may_prepare
+from bot.domain.casefile import CaseFile, local_date
 from bot.domain.commitments import Achieved, Channel, NewMeeting, NewPayment
 from bot.domain.dates import DateError, parse_date
 from bot.domain.money import format_amount
@@ -38,7 +38,7 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
-from bot.lookup import case_entry_points
+from bot.lookup import case_entry, case_to_act_on
 from bot.routes import COMMIT, OUTCOME
 
 STANCES = ("cooperative", "neutral", "hostile", "evasive")
@@ -88,10 +88,8 @@ def _typed_date(text: str, today: date) -> date | Refusal:
 
 
 async def _load(run: FlowRun) -> dict[str, Any] | None:
-    user = run.context.user
-    assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
+    case_file = await case_to_act_on(run.context, run.case_id)
+    if case_file is None:
         return None
     return {"s": case_file.summary, "f": case_file, "step": run.state.step}
 
@@ -142,10 +140,23 @@ async def _finish(run: FlowRun) -> Reply:
     return Reply(text, keyboard)
 
 
+async def start_outcome(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
+    """Open /outcome on ``case_file`` (the prep's figures and the debt for its checks)."""
+    latest = case_file.latest_prep
+    prep = latest.answers.to_json() if latest is not None else {}
+    data = {"_prep": prep, "_owed": case_file.summary.total_overdue}
+    await ENGINE.start(update, context, OUTCOME_FLOW, data, case_id=case_file.id)
+
+
 OUTCOME_FLOW = register(
     Flow(
         name="outcome",
         title=N_("Meeting outcome"),
+        # ``/outcome <name, contract or phone>``, and "✍ Outcome" on a card or a brief: record
+        # how a meeting went.
+        entry=case_entry(
+            start_outcome, command="outcome", button=OUTCOME, icon="✍", usage="outcome/usage"
+        ),
         steps=(
             Step(
                 "kind",
@@ -208,21 +219,7 @@ OUTCOME_FLOW = register(
             ),
         ),
         load=_load,
-        finish=_finish,
+        on_finish=_finish,
         lost="outcome/lost",
     )
-)
-
-
-async def start_outcome(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
-    latest = case_file.latest_prep
-    prep = latest.answers.to_json() if latest is not None else {}
-    data = {"_prep": prep, "_owed": case_file.summary.total_overdue}
-    await ENGINE.start(update, context, OUTCOME_FLOW, data, case_id=case_file.id)
-
-
-#: ``/outcome <name, contract or phone>``, and "✍ Outcome" on a card or a brief: record how a
-#: meeting went.
-outcome, outcome_button = case_entry_points(
-    start_outcome, choose=OUTCOME, icon="✍", usage="outcome/usage"
 )

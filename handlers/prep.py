@@ -8,6 +8,7 @@ whole part can be left at once; a fact the case already has is shown with "✓ K
 figures are checked as they are typed (opening ≥ target ≥ bottom line > 0, opening ≤ the debt):
 only the wrong one is asked again. A different approach from last time asks why (策略12).
 
+Read :data:`PREP_FLOW` first: the draft, the questions by part, the hooks, the entry points.
 The draft lives in the flow's row (a restart, a phone call, a closed app lose nothing) for a
 day (``QINGSHOU_PREP_DRAFT_HOURS``); coming back offers "continue where you were / start over".
 """
@@ -15,15 +16,17 @@ day (``QINGSHOU_PREP_DRAFT_HOURS``); coming back offers "continue where you were
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import labels
 from bot.config import Settings
 from bot.context import QingshouContext
-from bot.domain.casefile import CaseFile, local_date, may_prepare
+from bot.domain.casefile import CaseFile, local_date
 from bot.domain.cases import Attitude
 from bot.domain.money import format_amount
 from bot.domain.prep import (
@@ -57,21 +60,27 @@ from bot.domain.unknowns import unknown_facts
 from bot.flows import (
     ENGINE,
     Amount,
+    Button,
     Buttons,
     Choices,
+    Command,
+    Draft,
+    Entry,
     Flow,
     FlowRun,
+    Input,
     Option,
     Refusal,
     Reply,
     Step,
     Text,
+    decode_with,
     register,
 )
 from bot.i18n import N_
 from bot.labels import options as _options
 from bot.labels import word as _word
-from bot.lookup import case_to_work_on
+from bot.lookup import case_to_act_on, case_to_work_on, pressed_case
 from bot.routes import OUTCOME, PREPARE, UNKNOWNS
 
 #: /prep without a case offers this many of the most urgent.
@@ -81,49 +90,109 @@ _QA_SPLIT = re.compile(r"\s*(?:/|→|->|—|｜|\|)\s*")
 _QUESTION_MARK = re.compile(r"[?？]")
 
 
-# -- what the case's previous prep said ----------------------------------------------------------
+# -- the draft: what the interview knows so far ------------------------------------------------
 
 
-def _known(name: str) -> Any:
-    """The answer of the case's previous prep for this step (shown with ✓ Keep)."""
-
-    def known(run: FlowRun) -> Any:
-        previous = run.data.get("_prev") or {}
-        return previous.get(name)
-
-    return known
+def _parties_of(raw: Sequence[Sequence[Any]]) -> tuple[tuple[int, str, str], ...]:
+    return tuple((int(i), str(name), str(role)) for i, name, role in raw)
 
 
-def _known_figure(field: FigureField) -> Any:
-    def known(run: FlowRun) -> Any:
-        previous = (run.data.get("_prev") or {}).get("figures") or {}
-        value = previous.get(field.value)
-        if value is None:
-            return None
-        # A figure from last time is kept only if it still fits this time's figures.
-        return None if _figure_problem(run, field, int(value)) else value
+@dataclass(frozen=True, kw_only=True)
+class PrepDraft(Draft):
+    """The prep interview so far: the case as it started, then one field per question (the
+    step of the same name writes it; a fact left for later stays None). A several-choice
+    question holds its tapped option codes until "Done", then the chosen values."""
 
-    return known
+    VERSION: ClassVar[int] = 1
 
-
-# -- the answers so far, as the domain reads them --------------------------------------------
-
-
-def answers_of(data: dict[str, Any]) -> PrepAnswers:
-    """The flow's answers (step name → value) as :class:`PrepAnswers`."""
-    stances: dict[str, str] = {}
-    for value in data.get("parties") or []:
-        party, _, stance = str(value).partition(":")
-        stances[party] = stance
-    figures = {f.value: data.get(f.value) for f in FigureField if data.get(f.value) is not None}
-    return PrepAnswers.from_json(
-        {
-            **{k: v for k, v in data.items() if not k.startswith("_") and v is not None},
-            "party_stances": stances,
-            "figures": figures,
-            "qa": _qa(data.get("qa")),
-        }
+    # The case, when the interview started.
+    owed: int = 0
+    principal: int = 0
+    #: The related parties whose stance is asked: (party id, name, role), ten at most.
+    case_parties: tuple[tuple[int, str, str], ...] = field(
+        default=(), metadata=decode_with(_parties_of)
     )
+    #: The previous prep's answers as stored (their "✓ Keep" and 策略12's "why the change").
+    prev: dict[str, Any] = field(default_factory=dict)
+
+    # 1 Know them
+    capacity: str | None = None
+    business: str | None = None
+    character: str | None = None
+    weak_points: list[Any] | None = None
+    weak_points_text: str | None = None
+    file_quality: str | None = None
+    parties: list[Any] | None = None
+    social_relations: str | None = None
+    legal_questions: list[Any] | None = None
+    # 2 Our lines
+    bottom: int | None = None
+    target: int | None = None
+    opening: int | None = None
+    needs_approval: list[Any] | None = None
+    # 3 This meeting
+    kind: str | None = None
+    venue: str | None = None
+    step: str | None = None
+    step_text: str | None = None
+    attendees: str | None = None
+    qa: str | None = None
+    # 4 Approach
+    approach: str | None = None
+    open_questions: list[Any] | None = None
+    pre_chat_by: str | None = None
+    # 5 Money today, and 策略12's reason for a new approach
+    money_today: int | None = None
+    approach_reason: str | None = None
+
+    @property
+    def figures(self) -> Figures:
+        return Figures(bottom=self.bottom, target=self.target, opening=self.opening)
+
+    def answers(self) -> PrepAnswers:
+        """The answers as the domain reads them."""
+        stances: dict[str, str] = {}
+        for value in self.parties or []:
+            party, _, stance = str(value).partition(":")
+            stances[party] = stance
+        facts = {
+            name: getattr(self, name)
+            for name in _ANSWERS
+            if getattr(self, name) is not None
+        }  # fmt: skip
+        return PrepAnswers.from_json(
+            {
+                **{k: v for k, v in self.extra.items() if v is not None},
+                **facts,
+                "party_stances": stances,
+                "figures": {f.value: getattr(self, f.value) for f in FigureField
+                            if getattr(self, f.value) is not None},
+                "qa": _qa(self.qa),
+            }
+        )  # fmt: skip
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> PrepDraft:
+        """A row of the untyped flow (before version 1): the answers had today's names; the
+        case's facts were "internal" keys (``_owed``, ``_principal``, ``_parties``, ``_prev``)."""
+        renamed = {k: v for k, v in data.items() if not k.startswith("_")}
+        renamed.update(
+            owed=data.get("_owed") or 0,
+            principal=data.get("_principal") or 0,
+            case_parties=data.get("_parties") or [],
+            prev=data.get("_prev") or {},
+        )
+        return cls.from_json(renamed)
+
+
+_CONTEXT = frozenset({"owed", "principal", "case_parties", "prev"})
+_ANSWERS = tuple(sorted(PrepDraft.field_names() - _CONTEXT))
+Run = FlowRun[PrepDraft]
+
+
+def answers_of(draft: PrepDraft) -> PrepAnswers:
+    """The interview's answers as :class:`PrepAnswers`."""
+    return draft.answers()
 
 
 def _qa(text: object) -> list[list[str]]:
@@ -143,25 +212,35 @@ def _qa(text: object) -> list[list[str]]:
     return pairs[:3]
 
 
-def _figures(data: dict[str, Any]) -> Figures:
-    def get(field: FigureField) -> int | None:
-        value = data.get(field.value)
-        return value if isinstance(value, int) else None
-
-    return Figures(
-        bottom=get(FigureField.BOTTOM),
-        target=get(FigureField.TARGET),
-        opening=get(FigureField.OPENING),
-    )
+# -- the questions' options, validators and known answers ---------------------------------------
 
 
-def _figure_problem(run: FlowRun, field: FigureField, fen: int) -> Any:
-    owed = int(run.data.get("_owed") or 0)
-    return check_figure(_figures(run.data), field, fen, owed)
+def _known(name: str) -> Callable[[Run], Any]:
+    """The answer of the case's previous prep for this step (shown with ✓ Keep)."""
+
+    def known(run: Run) -> Any:
+        return run.draft.prev.get(name)
+
+    return known
 
 
-def _figure_validator(field: FigureField) -> Any:
-    def validate(fen: Any, run: FlowRun) -> Any:
+def _known_figure(field: FigureField) -> Callable[[Run], Any]:
+    def known(run: Run) -> Any:
+        value = (run.draft.prev.get("figures") or {}).get(field.value)
+        if value is None:
+            return None
+        # A figure from last time is kept only if it still fits this time's figures.
+        return None if _figure_problem(run, field, int(value)) else value
+
+    return known
+
+
+def _figure_problem(run: Run, field: FigureField, fen: int) -> Any:
+    return check_figure(run.draft.figures, field, fen, run.draft.owed)
+
+
+def _figure_validator(field: FigureField) -> Callable[[Any, Run], Any]:
+    def validate(fen: Any, run: Run) -> Any:
         problem = _figure_problem(run, field, int(fen))
         if problem is not None:
             return Refusal("prep/figure_refused", {"p": problem})
@@ -170,13 +249,13 @@ def _figure_validator(field: FigureField) -> Any:
     return validate
 
 
-def _figure_suggestions(field: FigureField) -> Any:
-    async def suggest(run: FlowRun) -> list[Option]:
+def _figure_suggestions(field: FigureField) -> Callable[[Run], Awaitable[list[Option]]]:
+    async def suggest(run: Run) -> list[Option]:
         found = figure_suggestions(
             field,
-            total_overdue=int(run.data.get("_owed") or 0),
-            overdue_principal=int(run.data.get("_principal") or 0),
-            figures=_figures(run.data),
+            total_overdue=run.draft.owed,
+            overdue_principal=run.draft.principal,
+            figures=run.draft.figures,
         )
         return [
             Option(
@@ -193,9 +272,18 @@ def _figure_suggestions(field: FigureField) -> Any:
     return suggest
 
 
-async def _parties(run: FlowRun) -> list[Option]:
+def _figure(field: FigureField) -> Amount:
+    """One of our three lines (策略10), checked against the other two as it is typed."""
+    return Amount(
+        minimum=0,  # zero is refused by the domain, with 策略10's reason
+        validate=_figure_validator(field),
+        suggest=_figure_suggestions(field),
+    )
+
+
+async def _stances(run: Run) -> list[Option]:
     options = []
-    for index, (party_id, _name, _role) in enumerate(run.data.get("_parties") or []):
+    for index, (party_id, _name, _role) in enumerate(run.draft.case_parties):
         for j, stance in enumerate(STANCES):
             options.append(
                 Option(
@@ -209,8 +297,8 @@ async def _parties(run: FlowRun) -> list[Option]:
     return options
 
 
-async def _approaches(run: FlowRun) -> list[Option]:
-    suggested = approach_for(answers_of(run.data).character)
+async def _approaches(run: Run) -> list[Option]:
+    suggested = approach_for(run.draft.answers().character)
     ordered = [suggested, *(a for a in Approach if a is not suggested)]
     return [
         Option(
@@ -223,8 +311,8 @@ async def _approaches(run: FlowRun) -> list[Option]:
     ]
 
 
-async def _open_questions(run: FlowRun) -> list[Option]:
-    suggested = open_questions(answers_of(run.data))
+async def _open_questions(run: Run) -> list[Option]:
+    suggested = open_questions(run.draft.answers())
     return [
         Option(code=list(OpenQuestion).index(q), value=q.value,
                label=_word(run, "question_short", q.value), translate=False)
@@ -232,8 +320,8 @@ async def _open_questions(run: FlowRun) -> list[Option]:
     ]  # fmt: skip
 
 
-async def _money_today(run: FlowRun) -> list[Option]:
-    figures = _figures(run.data)
+async def _money_today(run: Run) -> list[Option]:
+    figures = run.draft.figures
     amounts = [0, *(a for a in (figures.target, figures.opening) if a)]
     seen: list[int] = []
     for amount in amounts:
@@ -252,26 +340,24 @@ async def _money_today(run: FlowRun) -> list[Option]:
     ]
 
 
-def _money_today_valid(fen: Any, run: FlowRun) -> Any:
-    owed = int(run.data.get("_owed") or 0)
+def _money_today_valid(fen: Any, run: Run) -> Any:
+    owed = run.draft.owed
     if owed and int(fen) > owed:
         return Refusal("prep/money_today_too_much", {"amount": int(fen), "owed": owed})
     return int(fen)
 
 
-def _approach_changed(run: FlowRun) -> bool:
-    previous = (run.data.get("_prev") or {}).get("approach")
-    if not previous:
-        return False
-    return bool(answers_of(run.data).chosen_approach.value != previous)
+def _approach_unchanged(run: Run) -> bool:
+    previous = run.draft.prev.get("approach")
+    return not previous or run.draft.answers().chosen_approach.value == previous
 
 
-def _money_optional(run: FlowRun) -> bool:
-    kind = run.data.get("kind")
+def _money_optional(run: Run) -> bool:
+    kind = run.draft.kind
     return not money_today_required(MeetingKind(kind) if kind else None)
 
 
-# -- the flow --------------------------------------------------------------------------------
+# -- loading, finishing ---------------------------------------------------------------------
 
 KNOW, LINES, MEETING, APPROACH, MONEY = "know", "lines", "meeting", "approach", "money"
 
@@ -280,14 +366,12 @@ def _expiry(settings: Settings) -> timedelta:
     return timedelta(hours=settings.prep_draft_hours)
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+async def _load(run: Run) -> dict[str, Any] | None:
     """The case (the presser may still prepare it) and what the prompts show."""
-    user = run.context.user
-    assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
+    case_file = await case_to_act_on(run.context, run.case_id)
+    if case_file is None:
         return None
-    answers = answers_of(run.data)
+    answers = run.draft.answers()
     approach = answers.chosen_approach
     return {
         "s": case_file.summary,
@@ -300,13 +384,13 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
     }
 
 
-async def _finish(run: FlowRun) -> Reply:
-    """Store the prep (keyed: once), then send the brief."""
+async def _store_the_prep_and_brief(run: Run) -> Reply:
+    """On finishing: store the prep (keyed: once), then send the brief."""
     context = run.context
     user = context.user
     assert user is not None
     case_file: CaseFile = run.params["f"]
-    answers = answers_of(run.data)
+    answers = run.draft.answers()
     guarantors = {
         p.id for p in case_file.parties if p.party.role.value in ("guarantor", "mortgagor")
     }
@@ -314,13 +398,13 @@ async def _finish(run: FlowRun) -> Reply:
         user,
         case_file.id,
         answers,
-        approach_reason=run.data.get("approach_reason"),
+        approach_reason=run.draft.approach_reason,
         urgency=urgency_inputs(answers, guarantor_ids=guarantors),
         now=run.now,
         key=run.key,
     )
     if record is None:
-        return Reply(context.render("prep/lost", text="", data=run.data))
+        return Reply(context.render("prep/lost", text="", data=run.draft))
     fresh = await context.storage.get_case(user, case_file.id)
     return await brief_reply(context, fresh or case_file)
 
@@ -348,173 +432,29 @@ async def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
     return Reply(text, InlineKeyboardMarkup(rows))
 
 
-def _s(name: str, input: Any, section: str, **kw: Any) -> Step:
-    kw.setdefault("optional", True)
-    return Step(name, prompt="prep/ask", input=input, section=section, **kw)
+# -- entry points: /prep [case] and "🧭 Prepare" ------------------------------------------------
 
 
-PREP = register(
-    Flow(
-        name="prep",
-        title=N_("Meeting preparation"),
-        steps=(
-            # 1 Know them (策略1 知己知彼)
-            _s(
-                "capacity",
-                Buttons(_options("capacity", list(Capacity)), columns=3),
-                KNOW,
-                known=_known("capacity"),
-            ),
-            _s(
-                "business",
-                Buttons(_options("business", list(Business)), columns=3),
-                KNOW,
-                known=_known("business"),
-            ),
-            _s(
-                "character",
-                Buttons(_options("character", list(Character))),
-                KNOW,
-                known=_known("character"),
-            ),
-            _s(
-                "weak_points",
-                Choices(_options("weak_point", list(WeakPoint)), free_text=True),
-                KNOW,
-            ),
-            _s(
-                "file_quality",
-                Buttons(_options("file_quality", list(FileQuality)), columns=3),
-                KNOW,
-                known=_known("file_quality"),
-            ),
-            _s(
-                "parties",
-                Choices(_parties, columns=4, complete_groups=True, auto_done=True),
-                KNOW,
-                skip=lambda run: not run.data.get("_parties"),
-            ),
-            _s("social_relations", Text(max_chars=500), KNOW, known=_known("social_relations")),
-            _s("legal_questions", Choices(_options("legal", list(LegalQuestion))), KNOW),
-            # 2 Our lines (策略10 取上求中, 策略6 留有余地)
-            _s(
-                "bottom",
-                Amount(
-                    minimum=0,  # zero is refused by the domain, with 策略10's reason
-                    validate=_figure_validator(FigureField.BOTTOM),
-                    suggest=_figure_suggestions(FigureField.BOTTOM),
-                ),
-                LINES,
-                known=_known_figure(FigureField.BOTTOM),
-            ),
-            _s(
-                "target",
-                Amount(
-                    minimum=0,  # zero is refused by the domain, with 策略10's reason
-                    validate=_figure_validator(FigureField.TARGET),
-                    suggest=_figure_suggestions(FigureField.TARGET),
-                ),
-                LINES,
-                known=_known_figure(FigureField.TARGET),
-            ),
-            _s(
-                "opening",
-                Amount(
-                    minimum=0,  # zero is refused by the domain, with 策略10's reason
-                    validate=_figure_validator(FigureField.OPENING),
-                    suggest=_figure_suggestions(FigureField.OPENING),
-                ),
-                LINES,
-                known=_known_figure(FigureField.OPENING),
-            ),
-            _s(
-                "needs_approval",
-                Choices(_options("concession", list(Concession)), columns=1),
-                LINES,
-            ),
-            # 3 This meeting (策略2 立竿见影, 策略3 主场作战)
-            _s("kind", Buttons(_options("kind", list(MeetingKind))), MEETING),
-            _s("venue", Buttons(_options("venue", list(Venue)), columns=2), MEETING),
-            _s(
-                "step",
-                Buttons(
-                    _options("step", list(MeetingStep)), columns=2, other=MeetingStep.OTHER.value
-                ),
-                MEETING,
-            ),
-            _s("attendees", Text(max_chars=300), MEETING),
-            _s("qa", Text(max_chars=900), MEETING),
-            # 4 Approach (策略7 攻心为上, 策略4 以攻为守, 策略8 首开先河)
-            _s("approach", Buttons(_approaches), APPROACH, known=_known("approach")),
-            _s("open_questions", Choices(_open_questions, columns=1), APPROACH),
-            _s("pre_chat_by", Text(max_chars=100, single_line=True), APPROACH),
-            # 5 Money today (策略5 忌华而不实; goal 1): a result meeting may not skip it
-            _s(
-                "money_today",
-                Amount(minimum=0, validate=_money_today_valid, suggest=_money_today),
-                MONEY,
-                optional=_money_optional,
-            ),
-            # 策略12 一以贯之: a different approach from last time needs a reason
-            Step(
-                "approach_reason",
-                prompt="prep/ask",
-                input=Text(max_chars=200, single_line=True),
-                skip=lambda run: not _approach_changed(run),
-            ),
-        ),
-        load=_load,
-        finish=_finish,
-        lost="prep/lost",
-        expires=_expiry,
-        resumable=True,
-    )
-)
-
-
-# -- entry points ----------------------------------------------------------------------------
-
-
-async def _start(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
-    user = context.user
-    assert user is not None
+async def start_prep(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
+    """Open the interview on ``case_file`` with what the case already knows."""
     summary = case_file.summary
     latest = case_file.latest_prep
-    parties = [[p.id, p.party.name, p.party.role.value] for p in case_file.parties[:10]]
-    known_stances = [
-        p.id * len(STANCES) + STANCES.index(p.party.attitude)
-        for p in case_file.parties[:10]
-        if p.party.attitude is not Attitude.UNKNOWN
-    ]
-    data: dict[str, Any] = {
-        "_owed": summary.total_overdue,
-        "_principal": summary.overdue_principal,
-        "_parties": parties,
-        "_prev": latest.answers.to_json() if latest is not None else {},
+    draft = PrepDraft(
+        owed=summary.total_overdue,
+        principal=summary.overdue_principal,
+        case_parties=tuple(
+            (p.id, p.party.name, p.party.role.value) for p in case_file.parties[:10]
+        ),
+        prev=latest.answers.to_json() if latest is not None else {},
         # Conservative until the collector says otherwise: every concession is the supervisor's.
-        "needs_approval": list(range(len(Concession))),
-        "parties": known_stances,
-    }
-    await ENGINE.start(update, context, PREP, data, case_id=case_file.id)
-
-
-async def _case_for(update: Update, context: QingshouContext, case_id: int) -> CaseFile | None:
-    user = context.user
-    assert user is not None
-    query = update.callback_query
-    case_file = await context.storage.get_case(user, case_id)
-    if case_file is None or not may_prepare(user, case_file.summary):
-        if query is not None:
-            text = (
-                N_("No such case among yours.")
-                if case_file is None
-                else N_("Only the lead collector or their supervisor prepares this case.")
-            )
-            await query.answer(context.label(text), show_alert=True)
-        return None
-    if query is not None:
-        await query.answer()
-    return case_file
+        needs_approval=list(range(len(Concession))),
+        parties=[
+            p.id * len(STANCES) + STANCES.index(p.party.attitude)
+            for p in case_file.parties[:10]
+            if p.party.attitude is not Attitude.UNKNOWN
+        ],
+    )
+    await ENGINE.start(update, context, PREP_FLOW, draft, case_id=case_file.id)
 
 
 async def prep(update: Update, context: QingshouContext) -> None:
@@ -528,7 +468,7 @@ async def prep(update: Update, context: QingshouContext) -> None:
             message, context, query, choose=PREPARE, icon="🧭", usage="prep/choose"
         )
         if case_file is not None:
-            await _start(update, context, case_file)
+            await start_prep(update, context, case_file)
         return
     # No case named: the most urgent ones, a tap away.
     ranked = rank_queue(
@@ -551,9 +491,91 @@ def card_today(context: QingshouContext) -> Any:
 
 async def prepare_button(update: Update, context: QingshouContext, case_id: int) -> None:
     """ "🧭 Prepare" on a card, in /today or in a choice of cases."""
-    case_file = await _case_for(update, context, case_id)
+    case_file = await pressed_case(update, context, case_id, say_who_may=True)
     if case_file is not None:
-        await _start(update, context, case_file)
+        await start_prep(update, context, case_file)
+
+
+# -- the flow --------------------------------------------------------------------------------
+
+
+def _question(
+    name: str,
+    asked_with: Input,
+    part: str,
+    *,
+    known: Callable[[Run], Any] | None = None,
+    skip: Callable[[Run], bool] | None = None,
+    optional: bool | Callable[[Run], bool] = True,
+) -> Step[PrepDraft]:
+    """A question of the interview (prompt ``prep/ask``) in one ``part`` of it; like every
+    fact of a prep it may be left for later, unless ``optional`` says otherwise."""
+    return Step(name, "prep/ask", asked_with, skip=skip, optional=optional, known=known,
+                section=part)  # fmt: skip
+
+
+PREP_FLOW: Flow[PrepDraft] = register(
+    Flow(
+        name="prep",
+        title=N_("Meeting preparation"),
+        draft=PrepDraft,
+        entry=Entry((Command("prep"), Button(PREPARE)), command=prep, button=prepare_button),
+        steps=(
+            # 1 Know them (策略1 知己知彼)
+            _question("capacity", Buttons(_options("capacity", list(Capacity)), columns=3), KNOW,
+                      known=_known("capacity")),
+            _question("business", Buttons(_options("business", list(Business)), columns=3), KNOW,
+                      known=_known("business")),
+            _question("character", Buttons(_options("character", list(Character))), KNOW,
+                      known=_known("character")),
+            _question("weak_points",
+                      Choices(_options("weak_point", list(WeakPoint)), free_text=True), KNOW),
+            _question("file_quality",
+                      Buttons(_options("file_quality", list(FileQuality)), columns=3), KNOW,
+                      known=_known("file_quality")),
+            _question("parties", Choices(_stances, columns=4, complete_groups=True, auto_done=True),
+                      KNOW, skip=lambda run: not run.draft.case_parties),
+            _question("social_relations", Text(max_chars=500), KNOW,
+                      known=_known("social_relations")),
+            _question("legal_questions", Choices(_options("legal", list(LegalQuestion))), KNOW),
+            # 2 Our lines (策略10 取上求中, 策略6 留有余地)
+            _question("bottom", _figure(FigureField.BOTTOM), LINES,
+                      known=_known_figure(FigureField.BOTTOM)),
+            _question("target", _figure(FigureField.TARGET), LINES,
+                      known=_known_figure(FigureField.TARGET)),
+            _question("opening", _figure(FigureField.OPENING), LINES,
+                      known=_known_figure(FigureField.OPENING)),
+            _question("needs_approval",
+                      Choices(_options("concession", list(Concession)), columns=1), LINES),
+            # 3 This meeting (策略2 立竿见影, 策略3 主场作战)
+            _question("kind", Buttons(_options("kind", list(MeetingKind))), MEETING),
+            _question("venue", Buttons(_options("venue", list(Venue)), columns=2), MEETING),
+            _question("step", Buttons(_options("step", list(MeetingStep)), columns=2,
+                                      other=MeetingStep.OTHER.value), MEETING),
+            _question("attendees", Text(max_chars=300), MEETING),
+            _question("qa", Text(max_chars=900), MEETING),
+            # 4 Approach (策略7 攻心为上, 策略4 以攻为守, 策略8 首开先河)
+            _question("approach", Buttons(_approaches), APPROACH, known=_known("approach")),
+            _question("open_questions", Choices(_open_questions, columns=1), APPROACH),
+            _question("pre_chat_by", Text(max_chars=100, single_line=True), APPROACH),
+            # 5 Money today (策略5 忌华而不实; goal 1): a result meeting may not skip it
+            _question("money_today",
+                      Amount(minimum=0, validate=_money_today_valid, suggest=_money_today),
+                      MONEY, optional=_money_optional),
+            # 策略12 一以贯之: a different approach from last time needs a reason
+            Step("approach_reason", "prep/ask", Text(max_chars=200, single_line=True),
+                 skip=_approach_unchanged),
+        ),
+        load=_load,
+        on_finish=_store_the_prep_and_brief,
+        lost="prep/lost",
+        expires=_expiry,
+        resumable=True,
+    )
+)  # fmt: skip
+
+
+# -- /brief ------------------------------------------------------------------------------------
 
 
 async def brief(update: Update, context: QingshouContext) -> None:

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import Route
 from bot.context import QingshouContext
-from bot.flows import ENGINE
+from bot.flows import ENGINE, Command, Flow
 from bot.i18n import N_
 
 ButtonHandler = Callable[..., Awaitable[None]]
@@ -36,6 +36,23 @@ def on(route: Route, handler: ButtonHandler) -> CallbackQueryHandler[QingshouCon
 
     decode_then_handle.__doc__ = handler.__doc__
     return CallbackQueryHandler(decode_then_handle, pattern=route.matches)
+
+
+def entry_points(flow: Flow[Any]) -> list[BaseHandler[Update, QingshouContext, None]]:
+    """The handlers of the commands and buttons that start ``flow``, as its declaration says
+    (``Flow(entry=...)``), in the order declared."""
+    entry = flow.entry
+    if entry is None:
+        return []
+    found: list[BaseHandler[Update, QingshouContext, None]] = []
+    for point in entry.points:
+        if isinstance(point, Command):
+            assert entry.command is not None, f"flow {flow.name}: /{point.name} without a handler"
+            found.append(CommandHandler(point.name, entry.command))
+        else:
+            assert entry.button is not None, f"flow {flow.name}: a button without a handler"
+            found.append(on(point.route, entry.button))
+    return found
 
 
 async def stale(update: Update, context: QingshouContext) -> None:

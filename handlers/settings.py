@@ -86,7 +86,7 @@ SETTINGS = register(
             ),
         ),
         load=_load,
-        finish=_save,
+        on_finish=_save,
         lost="settings/not_allowed",
     )
 )

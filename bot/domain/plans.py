@@ -6,9 +6,10 @@ Pure rules; ``today`` is the cooperative's local date, passed in; money is in fe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from bot.domain.dates import Due, Recurrence, schedule_dates, working_day
 
@@ -16,6 +17,9 @@ from bot.domain.dates import Due, Recurrence, schedule_dates, working_day
 FIRST_DUE_DAYS = 31
 #: A collector may agree a plan of up to this many months alone (QINGSHOU_PLAN_MONTHS).
 PLAN_MONTHS = 6
+
+#: The smallest instalment, in fen: a plan of n instalments needs a total of at least n yuan.
+MIN_INSTALMENT = 100
 
 #: Codes of :class:`bot.domain.commitments.ApprovalReason`, kept here as plain strings so the
 #: rules do not depend on storage records.
@@ -41,6 +45,70 @@ def equal_amounts(total: int, count: int) -> list[int]:
     amounts = [each] * (count - 1)
     amounts.append(total - each * (count - 1))
     return amounts
+
+
+def total_too_small(total: int, count: int) -> bool:
+    """True when ``total`` (fen) cannot give each of ``count`` instalments one yuan at least.
+    Edge case: no instalment (``count`` 0) never makes a total too small."""
+    return total < count * MIN_INSTALMENT
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A plan as the collector typed it: the words, the rule read from them and its due dates.
+
+    ``kind`` is ``weekly`` / ``monthly`` for a recurrence (with its ``weekday`` or ``day``, and
+    ``count`` or ``until``), ``dates`` for exact dates. ``shifted``: the dates were moved to
+    working days. Its JSON form is the commitment's stored ``plan`` (dues as ``[iso, short]``).
+    """
+
+    text: str
+    dues: tuple[Due, ...]
+    kind: str = "dates"
+    weekday: int | None = None
+    day: int | None = None
+    count: int | None = None
+    until: str | None = None
+    shifted: bool = False
+
+    @classmethod
+    def of(cls, text: str, rule: date | Recurrence | Sequence[date], today: date) -> Plan:
+        """The plan of ``rule`` (read from ``text``) from ``today``."""
+        dues = tuple(plan_dates(rule, today))
+        if isinstance(rule, Recurrence):
+            until = rule.until.isoformat() if rule.until else None
+            return cls(text, dues, rule.kind, rule.weekday, rule.day, rule.count, until)
+        return cls(text, dues)
+
+    def on_working_days(self) -> Plan:
+        """The same plan with each instalment on a weekend or holiday moved to the next
+        working day (see :func:`to_working_days`)."""
+        return replace(self, dues=tuple(to_working_days(self.dues)), shifted=True)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "text": self.text,
+            "dues": [[d.date.isoformat(), d.short_month] for d in self.dues],
+            "kind": self.kind,
+        }
+        if self.kind != "dates":
+            data.update(weekday=self.weekday, day=self.day, count=self.count, until=self.until)
+        if self.shifted:
+            data["shifted"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        return cls(
+            text=str(data.get("text") or ""),
+            dues=tuple(Due(date.fromisoformat(d), bool(short)) for d, short in data["dues"]),
+            kind=str(data.get("kind") or "dates"),
+            weekday=data.get("weekday"),
+            day=data.get("day"),
+            count=data.get("count"),
+            until=data.get("until"),
+            shifted=bool(data.get("shifted")),
+        )
 
 
 def plan_dates(rule: date | Recurrence | Sequence[date], today: date) -> list[Due]:

@@ -11,10 +11,12 @@ from bot.domain.plans import (
     FEE_WAIVER,
     FIRST_DATE_LATE,
     LONG_PLAN,
+    MIN_INSTALMENT,
     check_plan,
     equal_amounts,
     plan_dates,
     stalled,
+    total_too_small,
 )
 
 SAT_28_NOV = date(2026, 11, 28)
@@ -104,3 +106,11 @@ def test_a_counter_offer_sets_the_total_or_moves_the_first_date():
     assert [d.date for d in new_dues] == [date(2026, 12, 20), date(2027, 1, 20), date(2027, 2, 20)]
     assert new_amounts == amounts
     assert apply_counter(dues, amounts, {"nonsense": True}) == (list(dues), amounts)
+
+
+def test_a_total_gives_each_instalment_one_yuan_at_least():
+    assert MIN_INSTALMENT == 100
+    assert total_too_small(299, 3)  # ¥2.99 over three instalments
+    assert not total_too_small(300, 3)
+    assert not total_too_small(0, 0)  # no instalment: nothing to split
+    assert total_too_small(99, 1)

@@ -19,6 +19,7 @@ from bot.domain.commitments import (
 from bot.domain.dates import Due, working_day
 from bot.domain.plans import check_plan
 from bot.domain.prep import MeetingStep
+from handlers.commit import CommitDraft
 from tests.unit.case_template_samples import CASE_SAMPLES, EVIL, summary
 from tests.unit.dates_template_samples import REFUSALS
 
@@ -29,8 +30,10 @@ CHECK = check_plan(money_today=50_000, amounts=AMOUNTS, dues=DUES, debt=900_000,
                    today=date(2026, 11, 30), bottom=600_000, fee_waiver=True)  # fmt: skip
 PLAN = {"kind": "monthly", "day": 31, "count": 3, "weekday": None, "until": None,
         "dues": [[d.date.isoformat(), d.short_month] for d in DUES]}  # fmt: skip
-DATA = {"money": 50_000, "plan": PLAN, "_replaces": 1, "_replaces_on": "2026-11-01",
-        "_supervisor": EVIL, "_prep": {"step": "sign_agreement"}}  # fmt: skip
+#: The flow's draft, read from a row of the untyped flow as it was stored before drafts had types.
+DATA = CommitDraft.from_legacy({"money": 50_000, "plan": PLAN, "_replaces": 1,
+                                "_replaces_on": "2026-11-01", "_supervisor": EVIL,
+                                "_prep": {"step": "sign_agreement"}})  # fmt: skip
 
 
 def approval(status: ApprovalStatus, counter: dict[str, object] | None = None) -> Approval:
@@ -67,7 +70,8 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "commit/summary": [
         {**PARAMS, "data": DATA, "dues": list(zip(DUES, AMOUNTS, strict=True)), "check": CHECK,
          "workdays": {d.date: working_day(d.date) for d in DUES}},
-        {**PARAMS, "data": {"plan": {"kind": "dates", "dues": []}}, "dues": [], "check": None,
+        {**PARAMS, "data": CommitDraft.from_legacy({"plan": {"kind": "dates", "dues": []}}),
+         "dues": [], "check": None,
          "workdays": {}},
     ],
     "commit/approval": [{"approval": a, "data": DATA} for a in [None, *APPROVALS]],

@@ -11,6 +11,7 @@ from bot.domain.prep import (
     Suggestion,
     talking_points,
 )
+from handlers.prep import PrepDraft
 from tests.unit.case_template_samples import EVIL, FILE, NOW, PREPS, summary
 
 #: Every step of the /prep flow (handlers/prep.py), each with and without a known answer.
@@ -22,11 +23,12 @@ PREP_STEPS = {
     "approach": "flattery", "open_questions": None, "pre_chat_by": None, "money_today": None,
     "approach_reason": None,
 }  # fmt: skip
-PREP_DATA = {
+#: The flow's draft, read from a row of the untyped flow as it was stored before drafts had types.
+PREP_DATA = PrepDraft.from_legacy({
     "_parties": [[1, EVIL, "guarantor"], [2, "李四", "spouse"]],
     "_prev": {"approach": "pressure"},
     "weak_points_text": EVIL, "bottom": 600_000, "target": 800_000, "kind": "result",
-}  # fmt: skip
+})  # fmt: skip
 
 
 def _ask(step: str, known: object, first: bool) -> dict[str, object]:
@@ -46,10 +48,9 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
     "flows/nothing_open": [{}],
     "flows/already_done": [{}],
     "flows/expired": [{"title": EVIL, "text": EVIL}, {"title": "Note", "text": ""}],
+    "flows/outdated": [{"title": EVIL}, {"title": "Note"}],
     "flows/conflict": [{"current": EVIL, "new": "Note"}],
     "flows/tap_a_button": [{"options": [EVIL, "李娜"]}],
-    "flows/send_a_file": [{}],
-    "flows/send_a_location": [{}],
     "flows/send_text": [{}],
     "flows/one_line": [{"text": EVIL + "\nsecond line"}],
     "flows/too_long": [{"size": 3001, "limit": 3000, "text": EVIL}],

@@ -1,13 +1,9 @@
-"""The flow engine: every exchange that takes more than one message.
+"""The flow engine: stores, routes and advances every declared flow (:mod:`bot.flows.model`).
 
-A flow is declared in one place (:class:`Flow`): named steps, each with its prompt template, its
-input kind (buttons, text, amount, date, file, location), the domain validator and the next step;
-and one ``finish`` that performs the flow's effect. Handlers declare flows and start them; the
-engine does the rest:
-
-- **State in the database**, per person: the open flow's step, the answers so far, the case it
-  is about, the message that asked, an expiry and a version. A restart of the bot, or of the
-  phone, loses nothing.
+- **State in the database**, per person: the open flow's step, its draft (serialised with the
+  draft's version), the case it is about, the message that asked, an expiry and a version. A
+  restart of the bot, or of the phone, loses nothing; a draft stored by an older version is
+  read by the flow's ``from_legacy`` or, if it cannot be, the flow ends with a message.
 - **One router** for button presses and typed text (:meth:`Engine.on_button`,
   :meth:`Engine.on_text`). A button carries (flow id, version, option code) through the codec; a
   button of an earlier step, of an ended or expired flow, or of another person is answered
@@ -21,300 +17,68 @@ engine does the rest:
 - Free text while a button question is open is matched against the options (label or number),
   else the question is shown again with a hint. A refused answer is said with its reason and
   the rest of the draft stays.
+- **Choosing the next step only reads the draft**; the engine writes it, and the hooks named for
+  when they run (a step's ``on_enter``, the flow's ``on_finish`` and ``on_abandon``) are the
+  only places that act on the world.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from babel.dates import format_date, get_day_names
-from telegram import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from bot import callbacks
-from bot.callbacks import Choice, Int
 from bot.domain.money import AmountError, parse_amount
-from bot.i18n import N_, babel_locale
+from bot.flows.keyboards import (
+    groups_complete,
+    keyboard,
+    label,
+    match_option,
+    rest_of_section,
+    shown_month,
+)
+from bot.flows.model import (
+    _REGISTRY,
+    CONFLICT,
+    DONE,
+    KEEP,
+    LATER,
+    MONTH_BACK,
+    MONTH_ON,
+    NOTHING,
+    REST_LATER,
+    Amount,
+    Buttons,
+    Choices,
+    DateInput,
+    DraftLike,
+    Flow,
+    FlowRun,
+    PhotoInput,
+    Refusal,
+    Reply,
+    Step,
+    Text,
+    resolve,
+)
+from bot.i18n import N_
 from bot.telegram_io import ResilientRateLimiter
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from bot.context import QingshouContext
     from bot.storage import FlowState
 
 log = logging.getLogger(__name__)
 
-#: A flow's answer button: (flow id, version of the question, option code).
-ANSWER = callbacks.route("f", Int(), Int(), Int())
-#: The ✖ button under every question: (flow id, version).
-CANCEL = callbacks.route("fx", Int(), Int())
-#: "Continue X / drop X": (the waiting flow's id, keep the open one or start the new one).
-CONFLICT = callbacks.route("fc", Int(), Choice(("keep", "new")))
-
-#: Buttons per question at most (Telegram allows 100 per message; a phone shows far fewer).
-MAX_OPTIONS = 90
-
-
-# -- what a flow is made of ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """An answer the domain refused: the template that says why, and its parameters."""
-
-    template: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    #: Show the question again after the refusal (its buttons are far up the chat by now).
-    ask_again: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One button of a question. ``code`` goes into the callback data (an index or an id) and
-    is looked up again when pressed, so a changed list can never map a press to another
-    option; ``value`` is what is stored as the answer."""
-
-    code: int
-    value: Any
-    label: str
-    #: Labels from code (N_) are translated; names from the database are shown as they are.
-    translate: bool = True
-    #: In a :class:`Choices` question, options of one group exclude each other (one stance
-    #: per party); they are laid out on one row, after the group's label.
-    group: str | None = None
-
-
-OptionsFn = Callable[["FlowRun"], Awaitable[Sequence[Option]]]
-Validator = Callable[[Any, "FlowRun"], "Any | Refusal"]
-
-#: Option codes the engine itself puts under questions (far above any id or index). A day of
-#: the inline calendar is its proleptic ordinal (date.toordinal(), about 740 000).
-LATER, KEEP, DONE, REST_LATER = 2**53, 2**53 - 1, 2**53 - 2, 2**53 - 3
-MONTH_BACK, MONTH_ON, NOTHING = 2**53 - 4, 2**53 - 5, 2**53 - 6
-
-
-async def _resolve(options: Sequence[Option] | OptionsFn | None, run: FlowRun) -> Sequence[Option]:
-    if options is None:
-        return ()
-    if callable(options):
-        return (await options(run))[:MAX_OPTIONS]
-    return options
-
-
-@dataclass(frozen=True, slots=True)
-class Buttons:
-    """Choose with a tap (or type the option's label or number). With ``other`` set, typed
-    text that matches no option is the answer ``other`` and its words are kept beside it
-    (``<step>_text``): "buttons for the common ones, plus text"."""
-
-    options: Sequence[Option] | OptionsFn
-    columns: int = 1
-    other: Any = None
-
-    async def resolve(self, run: FlowRun) -> Sequence[Option]:
-        return await _resolve(self.options, run)
-
-
-@dataclass(frozen=True, slots=True)
-class Choices:
-    """Several taps on one question (each toggles, ✓ marks the chosen), then "✔ Done". The
-    answer is the list of chosen option values. With ``free_text``, typed text is kept beside
-    them (``<step>_text``) and the question stays open."""
-
-    options: Sequence[Option] | OptionsFn
-    columns: int = 2
-    free_text: bool = False
-    #: "Done" only when every group has a choice (one stance per party, say).
-    complete_groups: bool = False
-    #: With groups: the question is done by itself once every group has its choice.
-    auto_done: bool = False
-
-    async def resolve(self, run: FlowRun) -> Sequence[Option]:
-        return await _resolve(self.options, run)
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """Free text, at most ``max_chars``; ``single_line`` refuses line breaks. ``suggest``
-    offers answers to tap instead of typing."""
-
-    max_chars: int = 3000
-    single_line: bool = False
-    validate: Validator | None = None
-    suggest: OptionsFn | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Amount:
-    """Money typed as ``8000``, ``8千``, ``八千``, ``0.8万``, ``¥8,000``; stored in fen.
-    ``validate(fen, run)`` may refuse it for the domain's reasons; ``suggest`` offers amounts
-    to tap instead of typing (they are validated the same way)."""
-
-    minimum: int = 1
-    validate: Validator | None = None
-    suggest: OptionsFn | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DateInput:
-    """A calendar date, typed (``parse(text, today)`` returns a date or a Refusal) or, with
-    ``calendar``, tapped on an inline month grid (past days disabled, today marked, ◀ ▶ to
-    turn the month). ``validate(day, run)`` may refuse a day for the domain's reasons."""
-
-    parse: Callable[[str, date], date | Refusal]
-    calendar: bool = False
-    validate: Callable[[date, FlowRun], date | Refusal] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PhotoInput:
-    """A photo (or an image sent as a file), stored as Telegram's file id (a receipt)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FileInput:
-    """A document; stored as Telegram's file id and name."""
-
-
-@dataclass(frozen=True, slots=True)
-class LocationInput:
-    """A shared location; stored as latitude and longitude."""
-
-
-Input = Buttons | Choices | Text | Amount | DateInput | PhotoInput | FileInput | LocationInput
-NextFn = Callable[["FlowRun"], "str | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One question. ``next`` names the following step (a function may choose it from the
-    answers); ``None`` finishes the flow; left out, the next step in the list follows (the
-    last one finishes). ``skip`` leaves a step out when it does not apply
-    (e.g. no reason is asked for a first lead)."""
-
-    name: str
-    prompt: str
-    input: Input
-    next: str | NextFn | None = ""
-    skip: Callable[[FlowRun], bool] | None = None
-    #: "⏭ Later": the step may be left unanswered (its answer is None; shown as unknown).
-    optional: bool | Callable[[FlowRun], bool] = False
-    #: The answer the case already has (None: none): shown with "✓ Keep", never asked blind.
-    known: Callable[[FlowRun], Any] | None = None
-    #: Steps of one part of a long interview; "⏩ Rest of this part later" skips to the next.
-    section: str | None = None
-    #: Work done once on arriving at the step, before it is asked (a dry run): its dict is
-    #: added to the answers; a :class:`Reply` ends the flow with that message instead.
-    enter: Callable[[FlowRun], Awaitable[dict[str, Any] | Reply | None]] | None = None
-
-    def is_optional(self, run: FlowRun) -> bool:
-        return self.optional(run) if callable(self.optional) else self.optional
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What the bot says at the end of a flow."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Flow:
-    """A multi-step exchange, readable top to bottom like a form.
-
-    ``load`` gives the templates their parameters each time a question is shown and re-checks
-    that the person may still do this (e.g. the case is still theirs): ``None`` ends the flow
-    with the ``lost`` template, echoing what they typed. ``finish`` performs the effect with
-    ``run.key`` as its idempotency key and returns the closing message.
-    """
-
-    name: str
-    title: str
-    steps: tuple[Step, ...]
-    finish: Callable[[FlowRun], Awaitable[Reply]]
-    load: Callable[[FlowRun], Awaitable[dict[str, Any] | None]]
-    lost: str
-    expires: timedelta | Callable[[Settings], timedelta] = timedelta(hours=1)
-    #: Asking for the same flow on the same case again offers "continue where you were /
-    #: start over" instead of simply showing the open question.
-    resumable: bool = False
-    #: Called when the flow ends without finishing (cancelled, expired, dropped for another),
-    #: to release what it holds (a pending import's stored file).
-    abandon: Callable[[QingshouContext, FlowState], Awaitable[None]] | None = None
-
-    def expiry(self, settings: Settings) -> timedelta:
-        return self.expires(settings) if callable(self.expires) else self.expires
-
-    def step(self, name: str) -> Step:
-        for s in self.steps:
-            if s.name == name:
-                return s
-        raise KeyError(f"flow {self.name} has no step {name!r}")
-
-    @property
-    def first(self) -> Step:
-        return self.steps[0]
-
-
-@dataclass(slots=True)
-class FlowRun:
-    """One moment of a flow: the update being handled and the flow's stored state."""
-
-    flow: Flow
-    state: FlowState
-    update: Update
-    context: QingshouContext
-    data: dict[str, Any]
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        """Idempotency key of the write that finishes this flow at this version."""
-        return f"flow:{self.state.id}:{self.state.version}"
-
-    @property
-    def case_id(self) -> int | None:
-        return self.state.case_id
-
-    @property
-    def now(self) -> datetime:
-        return self.context.clock.now()
-
-
-_REGISTRY: dict[str, Flow] = {}
-
-
-def register(flow: Flow) -> Flow:
-    """Declare a flow (module level in its handler file)."""
-    if flow.name in _REGISTRY:
-        raise ValueError(f"flow {flow.name!r} declared twice")
-    names = [s.name for s in flow.steps]
-    if len(set(names)) != len(names):
-        raise ValueError(f"flow {flow.name!r} repeats a step name")
-    for s in flow.steps:
-        if isinstance(s.next, str) and s.next and s.next not in names:
-            raise ValueError(f"flow {flow.name!r}: step {s.name} goes to unknown {s.next!r}")
-    _REGISTRY[flow.name] = flow
-    return flow
-
-
-def flows() -> Mapping[str, Flow]:
-    return dict(_REGISTRY)
-
-
 # -- the engine ------------------------------------------------------------------------------
+
+D = TypeVar("D", bound=DraftLike)
 
 Outcome = Literal["started", "asked_again", "conflict"]
 
@@ -328,14 +92,15 @@ class Engine:
         self,
         update: Update,
         context: QingshouContext,
-        flow: Flow,
-        data: dict[str, Any] | None = None,
+        flow: Flow[D],
+        draft: D | Mapping[str, Any] | None = None,
         *,
         case_id: int | None = None,
         step: str | None = None,
         edit: CallbackQuery | None = None,
     ) -> Outcome:
-        """Open ``flow`` for the person and ask its first question.
+        """Open ``flow`` for the person with ``draft`` (the facts it starts from; a dict for a
+        flow without a dataclass draft) and ask its first question.
 
         With another flow open: the same flow on the same case is shown again where it was;
         anything else is kept waiting while the person chooses "continue / drop".
@@ -354,12 +119,15 @@ class Engine:
         expires = now + flow.expiry(context.settings)
         update_id = update.update_id
         first = flow.step(step) if step is not None else flow.first
+        if draft is None or isinstance(draft, Mapping):
+            draft = flow.draft.from_json(draft or {})
+        stored = draft.to_json()
         if current is not None:
             waiting = await storage.start_flow(
                 user.id,
                 flow.name,
                 first.name,
-                dict(data or {}),
+                stored,
                 now=now,
                 expires_at=expires,
                 case_id=case_id,
@@ -373,13 +141,13 @@ class Engine:
             user.id,
             flow.name,
             first.name,
-            dict(data or {}),
+            stored,
             now=now,
             expires_at=expires,
             case_id=case_id,
             update_id=update_id,
         )
-        await self._enter(update, context, flow, state, state.data, first, edit=edit)
+        await self._enter(update, context, flow, state, draft, first, edit=edit)
         return "started"
 
     async def _open(self, update: Update, context: QingshouContext) -> FlowState | None:
@@ -400,8 +168,34 @@ class Engine:
     @staticmethod
     async def _abandoned(context: QingshouContext, state: FlowState | None) -> None:
         flow = _REGISTRY.get(state.flow) if state is not None else None
-        if state is not None and flow is not None and flow.abandon is not None:
-            await flow.abandon(context, state)
+        if state is not None and flow is not None and flow.on_abandon is not None:
+            await flow.on_abandon(context, state)
+
+    async def _restore(
+        self,
+        update: Update,
+        context: QingshouContext,
+        state: FlowState,
+        *,
+        edit: CallbackQuery | None,
+    ) -> FlowRun[Any] | None:
+        """The flow of ``state`` with its draft read back; a draft that cannot be read (stored
+        by a version of the bot that cannot be continued) ends the flow with a message."""
+        flow = _REGISTRY[state.flow]
+        draft = flow.load_draft(state.data)
+        if draft is not None:
+            return FlowRun(flow, state, update, context, draft)
+        log.warning("flow %s #%s: its stored draft cannot be read; ended", state.flow, state.id)
+        ended = await context.storage.end_flow(state.id, None, "dropped", now=context.clock.now())
+        if edit is None:
+            await self._strip_buttons(context, state)
+        await self._abandoned(context, ended)
+        await self._answer(edit)
+        await self._edit_or_send(
+            update, context, edit,
+            context.render("flows/outdated", title=self._title(context, state)),
+        )  # fmt: skip
+        return None
 
     # Routing ----------------------------------------------------------------------------
 
@@ -426,14 +220,15 @@ class Engine:
             await self._open(update, context)  # ends it
             await self.moved_on(update, context)
             return
-        flow = _REGISTRY[state.flow]
-        step = flow.step(state.step)
-        run = FlowRun(flow, state, update, context, dict(state.data))
+        run = await self._restore(update, context, state, edit=query)
+        if run is None:
+            return
+        step = run.flow.step(state.step)
         kind = step.input
         if code == LATER and step.is_optional(run):
             await self._take(run, step, None, edit=query)
             return
-        if code == REST_LATER and self._rest_of_section(run, step):
+        if code == REST_LATER and rest_of_section(run, step):
             await self._skip_section(run, step, query)
             return
         if code == KEEP and step.known is not None:
@@ -450,7 +245,7 @@ class Engine:
         if isinstance(kind, Buttons):
             options = await kind.resolve(run)
         elif isinstance(kind, Amount | Text):
-            options = await _resolve(kind.suggest, run)
+            options = await resolve(kind.suggest, run)
         else:
             options = ()
         chosen = next((o for o in options if o.code == code), None)
@@ -469,7 +264,7 @@ class Engine:
         await self._take(run, step, value, edit=query)
 
     async def _calendar(
-        self, run: FlowRun, step: Step, kind: DateInput, code: int, query: CallbackQuery
+        self, run: FlowRun[Any], step: Step[Any], kind: DateInput, code: int, query: CallbackQuery
     ) -> None:
         """A tap on the inline calendar: turn the month (in place), or take the day."""
         today = run.now.astimezone(run.context.settings.tz).date()
@@ -477,7 +272,7 @@ class Engine:
             await query.answer()
             return
         if code in (MONTH_BACK, MONTH_ON):
-            year, month = _shown_month(run, step, today)
+            year, month = shown_month(run, step, today)
             month += 1 if code == MONTH_ON else -1
             year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
             if (year, month) < (today.year, today.month):
@@ -485,7 +280,7 @@ class Engine:
                 return
             state = await run.context.storage.advance_flow(
                 run.state.id, run.state.version, step=step.name,
-                data={**run.data, f"{step.name}_month": f"{year:04d}-{month:02d}"},
+                data=run.draft.answered(f"{step.name}_month", f"{year:04d}-{month:02d}").to_json(),
                 now=run.now, update_id=run.update.update_id,
             )  # fmt: skip
             if state is None:
@@ -508,39 +303,30 @@ class Engine:
             return
         await self._take(run, step, day.isoformat(), edit=query)
 
-    def _rest_of_section(self, run: FlowRun, step: Step) -> list[Step]:
-        """The steps from ``step`` to the end of its part, if there are several and all may be
-        left for later (else nothing: the part cannot be skipped)."""
-        if step.section is None:
-            return []
-        steps = run.flow.steps
-        rest = [s for s in steps[steps.index(step) :] if s.section == step.section]
-        if len(rest) < 2 or not all(s.is_optional(run) for s in rest):
-            return []
-        return rest
-
-    async def _skip_section(self, run: FlowRun, step: Step, query: CallbackQuery) -> None:
+    async def _skip_section(self, run: FlowRun[Any], step: Step[Any], query: CallbackQuery) -> None:
         """Leave the rest of this part unanswered and go on with the next part."""
-        rest = self._rest_of_section(run, step)
-        data = {**run.data, **{s.name: None for s in rest}}
-        await self._take(replace(run, data=data), rest[-1], None, edit=query)
+        rest = rest_of_section(run, step)
+        draft = run.draft
+        for left in rest:
+            draft = draft.answered(left.name, None)
+        await self._take(replace(run, draft=draft), rest[-1], None, edit=query)
 
     async def _choose(
-        self, run: FlowRun, step: Step, kind: Choices, code: int, query: CallbackQuery
+        self, run: FlowRun[Any], step: Step[Any], kind: Choices, code: int, query: CallbackQuery
     ) -> None:
         """A tap on a several-choice question: toggle an option (in place), or be done."""
         options = await kind.resolve(run)
-        chosen = [c for c in run.data.get(step.name) or [] if isinstance(c, int)]
+        chosen = [c for c in run.draft.answer(step.name) or [] if isinstance(c, int)]
         by_code = {o.code: o for o in options}
         if code == DONE:
-            if kind.complete_groups and not _groups_complete(options, chosen):
+            if kind.complete_groups and not groups_complete(options, chosen):
                 await query.answer(
                     run.context.label(N_("Choose one in every row first.")), show_alert=True
                 )
                 return
             values = [by_code[c].value for c in chosen if c in by_code]
-            data = {**run.data, f"{step.name}_codes": chosen}
-            await self._take(replace(run, data=data), step, values, edit=query)
+            draft = run.draft.answered(f"{step.name}_codes", chosen)
+            await self._take(replace(run, draft=draft), step, values, edit=query)
             return
         option = by_code.get(code)
         if option is None:
@@ -552,16 +338,16 @@ class Engine:
             if option.group is not None:
                 chosen = [c for c in chosen if by_code.get(c, option).group != option.group]
             chosen.append(code)
-        if kind.auto_done and _groups_complete(options, chosen):
+        if kind.auto_done and groups_complete(options, chosen):
             values = [by_code[c].value for c in chosen if c in by_code]
-            data = {**run.data, f"{step.name}_codes": chosen}
-            await self._take(replace(run, data=data), step, values, edit=query)
+            draft = run.draft.answered(f"{step.name}_codes", chosen)
+            await self._take(replace(run, draft=draft), step, values, edit=query)
             return
         state = await run.context.storage.advance_flow(
             run.state.id,
             run.state.version,
             step=step.name,
-            data={**run.data, step.name: chosen},
+            data=run.draft.answered(step.name, chosen).to_json(),
             now=run.now,
             update_id=run.update.update_id,
         )
@@ -636,9 +422,11 @@ class Engine:
         if previous is not None:
             await self._strip_buttons(context, previous)
             await self._abandoned(context, previous)
-        await self._enter(
-            update, context, flow, state, state.data, flow.step(state.step), edit=query
-        )
+        run = await self._restore(update, context, state, edit=query)
+        if run is not None:
+            await self._enter(
+                update, context, flow, state, run.draft, flow.step(state.step), edit=query
+            )
 
     async def on_text(self, update: Update, context: QingshouContext) -> bool:
         """Typed text (or a file, a location) for the open flow; False when none is open."""
@@ -670,9 +458,10 @@ class Engine:
                 )
             )
             return True
-        flow = _REGISTRY[state.flow]
-        step = flow.step(state.step)
-        run = FlowRun(flow, state, update, context, dict(state.data))
+        run = await self._restore(update, context, state, edit=None)
+        if run is None:
+            return True
+        step = run.flow.step(state.step)
         value = await self._parse(run, step, message)
         if isinstance(value, Refusal):
             await message.reply_text(context.render(value.template, **value.params))
@@ -680,10 +469,13 @@ class Engine:
                 await self._ask(update, context, state, edit=None)
             return True
         if isinstance(value, _Typed):
-            run = replace(run, data={**run.data, **value.extra})
+            draft = run.draft
+            for name, words in value.extra.items():
+                draft = draft.answered(name, words)
+            run = replace(run, draft=draft)
             if value.stay:
                 moved = await storage.advance_flow(
-                    state.id, state.version, step=step.name, data=run.data,
+                    state.id, state.version, step=step.name, data=draft.to_json(),
                     now=context.clock.now(), update_id=update.update_id,
                 )  # fmt: skip
                 if moved is not None:
@@ -731,7 +523,7 @@ class Engine:
 
     # Parsing answers ----------------------------------------------------------------------
 
-    async def _parse(self, run: FlowRun, step: Step, message: Message) -> Any:
+    async def _parse(self, run: FlowRun[Any], step: Step[Any], message: Message) -> Any:
         kind = step.input
         text = (message.text or "").strip()
         if isinstance(kind, Choices):
@@ -741,21 +533,16 @@ class Engine:
             return Refusal("flows/tap_a_button", {}, ask_again=True)
         if isinstance(kind, Buttons):
             options = await kind.resolve(run)
-            chosen = _match_option(run.context, options, text)
+            chosen = match_option(run.context, options, text)
             if chosen is None and kind.other is not None and text and message.text:
                 return _Typed(kind.other, {f"{step.name}_text": text})
             if chosen is None:
                 return Refusal(
                     "flows/tap_a_button",
-                    {"options": [_label(run.context, o) for o in options]},
+                    {"options": [label(run.context, o) for o in options]},
                     ask_again=True,
                 )
             return chosen.value
-        if isinstance(kind, FileInput):
-            document = message.document
-            if document is None:
-                return Refusal("flows/send_a_file")
-            return {"file_id": document.file_id, "file_name": document.file_name or ""}
         if isinstance(kind, PhotoInput):
             if message.photo:
                 return {"file_id": message.photo[-1].file_id}
@@ -763,11 +550,6 @@ class Engine:
             if document is not None and (document.mime_type or "").startswith("image/"):
                 return {"file_id": document.file_id}
             return Refusal("flows/send_a_photo")
-        if isinstance(kind, LocationInput):
-            location = message.location
-            if location is None:
-                return Refusal("flows/send_a_location")
-            return {"latitude": location.latitude, "longitude": location.longitude}
         if not message.text:
             return Refusal("flows/send_text")
         if isinstance(kind, Text):
@@ -799,14 +581,13 @@ class Engine:
     # Advancing ----------------------------------------------------------------------------
 
     async def _take(
-        self, run: FlowRun, step: Step, value: Any, *, edit: CallbackQuery | None
+        self, run: FlowRun[Any], step: Step[Any], value: Any, *, edit: CallbackQuery | None
     ) -> None:
         """Store the answer and go on: the next question, or the end of the flow."""
         if edit is None and run.state.message_id is not None:
             # Answered by typing: the question's buttons (✖ at least) are of no use any more.
             await self._strip_buttons(run.context, run.state)
-        data = {**run.data, step.name: value}
-        run = replace(run, data=data)
+        run = replace(run, draft=run.draft.answered(step.name, value))
         following = self._following(run, step)
         context = run.context
         if following is None:
@@ -816,7 +597,7 @@ class Engine:
             run.state.id,
             run.state.version,
             step=following.name,
-            data=data,
+            data=run.draft.to_json(),
             now=run.now,
             expires_at=run.now + run.flow.expiry(context.settings),
             update_id=run.update.update_id,
@@ -825,11 +606,13 @@ class Engine:
             if edit is not None:
                 await self.moved_on(run.update, context)
             return
-        await self._enter(run.update, context, run.flow, state, data, following, edit=edit)
+        await self._enter(run.update, context, run.flow, state, run.draft, following, edit=edit)
 
-    def _following(self, run: FlowRun, step: Step) -> Step | None:
-        """The next step that applies, skipping those whose ``skip`` says so."""
-        current: Step | None = step
+    @staticmethod
+    def _following(run: FlowRun[Any], step: Step[Any]) -> Step[Any] | None:
+        """The next step that applies, skipping those whose ``skip`` says so. Pure: it only
+        reads the draft (``next`` and ``skip`` may not change it)."""
+        current: Step[Any] | None = step
         seen = 0
         while current is not None and seen <= len(run.flow.steps):
             seen += 1
@@ -849,30 +632,31 @@ class Engine:
         self,
         update: Update,
         context: QingshouContext,
-        flow: Flow,
+        flow: Flow[Any],
         state: FlowState,
-        data: dict[str, Any],
-        step: Step,
+        draft: Any,
+        step: Step[Any],
         *,
         edit: CallbackQuery | None,
     ) -> None:
-        """Arrive at ``step``: skip it (finishing or moving on) if it does not apply, else ask."""
-        run = FlowRun(flow, state, update, context, dict(data))
+        """Arrive at ``step``: skip it (finishing or moving on) if it does not apply, else run
+        its ``on_enter`` hook and ask."""
+        run = FlowRun(flow, state, update, context, draft)
         if step.skip is not None and step.skip(run):
             following = self._following(run, step)
             if following is None:
                 await self._finish(run, edit=edit)
                 return
             moved = await context.storage.advance_flow(
-                state.id, state.version, step=following.name, data=data, now=run.now
+                state.id, state.version, step=following.name, data=draft.to_json(), now=run.now
             )
             if moved is None:
                 return
             state, step = moved, following
+            run = FlowRun(flow, state, update, context, draft)
         await self._answer(edit)
-        if step.enter is not None:
-            run = FlowRun(flow, state, update, context, dict(state.data))
-            entered = await step.enter(run)
+        if step.on_enter is not None:
+            entered = await step.on_enter(run)
             if isinstance(entered, Reply):
                 # The step cannot be asked (a file that cannot be read): the flow ends here.
                 await context.storage.end_flow(
@@ -880,24 +664,24 @@ class Engine:
                 )
                 await self._edit_or_send(update, context, edit, entered.text, entered.markup)
                 return
-            if entered:
+            stored = entered.to_json()
+            if stored != draft.to_json():
                 moved = await context.storage.advance_flow(
-                    state.id, state.version, step=step.name, data={**state.data, **entered},
-                    now=run.now,
-                )  # fmt: skip
+                    state.id, state.version, step=step.name, data=stored, now=run.now
+                )
                 if moved is None:
                     return
                 state = moved
         await self._ask(update, context, state, edit=edit)
 
-    async def _finish(self, run: FlowRun, *, edit: CallbackQuery | None) -> None:
+    async def _finish(self, run: FlowRun[Any], *, edit: CallbackQuery | None) -> None:
         context = run.context
         params = await run.flow.load(run)
         if params is None:
             await self._lose(run, edit=edit)
             return
         run.params = params
-        reply = await run.flow.finish(run)
+        reply = await run.flow.on_finish(run)
         ended = await context.storage.end_flow(
             run.state.id, run.state.version, "done", now=run.now, update_id=run.update.update_id
         )
@@ -908,7 +692,7 @@ class Engine:
         await self._answer(edit)
         await self._edit_or_send(run.update, context, edit, reply.text, reply.markup)
 
-    async def _lose(self, run: FlowRun, *, edit: CallbackQuery | None) -> None:
+    async def _lose(self, run: FlowRun[Any], *, edit: CallbackQuery | None) -> None:
         """The flow can no longer go on (its case is no longer the person's): say so, keep text."""
         context = run.context
         await context.storage.end_flow(run.state.id, None, "dropped", now=run.now)
@@ -916,7 +700,7 @@ class Engine:
         typed = message.text if message is not None and edit is None and message.text else ""
         await self._answer(edit)
         await self._edit_or_send(
-            run.update, context, edit, context.render(run.flow.lost, text=typed, data=run.data)
+            run.update, context, edit, context.render(run.flow.lost, text=typed, data=run.draft)
         )
 
     # Asking -------------------------------------------------------------------------------
@@ -930,9 +714,11 @@ class Engine:
         edit: CallbackQuery | None,
     ) -> None:
         """Show the current question of ``state`` (again), and remember which message asked."""
-        flow = _REGISTRY[state.flow]
+        run = await self._restore(update, context, state, edit=edit)
+        if run is None:
+            return
+        flow = run.flow
         step = flow.step(state.step)
-        run = FlowRun(flow, state, update, context, dict(state.data))
         params = await flow.load(run)
         if params is None:
             await self._lose(run, edit=edit)
@@ -941,9 +727,9 @@ class Engine:
         known = step.known(run) if step.known is not None else None
         position = flow.steps.index(step) + 1
         text = context.render(
-            step.prompt, **params, data=run.data, known=known, progress=(position, len(flow.steps))
+            step.prompt, **params, data=run.draft, known=known, progress=(position, len(flow.steps))
         )
-        rows = await self._keyboard(run, step, known)
+        rows = await keyboard(run, step, known)
         pressed = edit.message.message_id if edit is not None and edit.message else None
         if state.message_id is not None and state.message_id != pressed:
             # The question moves to another message: the old one's buttons would only mislead.
@@ -951,90 +737,6 @@ class Engine:
         sent = await self._edit_or_send(update, context, edit, text, InlineKeyboardMarkup(rows))
         if sent is not None:
             await context.storage.set_flow_message(state.id, state.version, sent)
-
-    async def _keyboard(
-        self, run: FlowRun, step: Step, known: Any
-    ) -> list[list[InlineKeyboardButton]]:
-        """The question's buttons: its options, then Keep / Later / Done, then ✖."""
-        context, state = run.context, run.state
-
-        def button(label: str, code: int) -> InlineKeyboardButton:
-            return InlineKeyboardButton(
-                label, callback_data=ANSWER.data(state.id, state.version, code)
-            )
-
-        kind = step.input
-        rows: list[list[InlineKeyboardButton]] = []
-        options: Sequence[Option] = ()
-        columns = 2
-        if isinstance(kind, Buttons | Choices):
-            options, columns = await kind.resolve(run), kind.columns
-        elif isinstance(kind, Amount | Text):
-            options = await _resolve(kind.suggest, run)
-        if isinstance(kind, DateInput) and kind.calendar:
-            rows.extend(self._month_rows(run, step, button))
-        chosen = set(run.data.get(step.name) or []) if isinstance(kind, Choices) else set()
-        row: list[InlineKeyboardButton] = []
-        group: str | None = None
-        for option in options:
-            label = _label(context, option)
-            if option.code in chosen:
-                label = "✓ " + label
-            starts_group = option.group is not None and option.group != group
-            if row and (len(row) >= columns or starts_group):
-                rows.append(row)
-                row = []
-            group = option.group
-            row.append(button(label, option.code))
-        if row:
-            rows.append(row)
-        extra = []
-        if known is not None:
-            extra.append(button(context.label(N_("✓ Keep")), KEEP))
-        if isinstance(kind, Choices):
-            extra.append(button(context.label(N_("✔ Done")), DONE))
-        if step.is_optional(run):
-            extra.append(button(context.label(N_("⏭ Later")), LATER))
-        if extra:
-            rows.append(extra)
-        if self._rest_of_section(run, step):
-            rows.append([button(context.label(N_("⏩ Rest of this part later")), REST_LATER)])
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    context.label(N_("✖ Cancel")),
-                    callback_data=CANCEL.data(state.id, state.version),
-                )
-            ]
-        )
-        return rows
-
-    def _month_rows(
-        self, run: FlowRun, step: Step, button: Callable[[str, int], InlineKeyboardButton]
-    ) -> list[list[InlineKeyboardButton]]:
-        """The inline calendar: ◀ month ▶, the weekdays, then the weeks (past days blank)."""
-        from bot.domain.dates import month_grid
-
-        today = run.now.astimezone(run.context.settings.tz).date()
-        year, month = _shown_month(run, step, today)
-        locale = babel_locale(run.context.locale)
-        title = format_date(date(year, month, 1), "LLLL y", locale=locale)
-        # Telegram refuses a button without visible text: blanks are a middle dot.
-        back = "◀" if (year, month) > (today.year, today.month) else "·"
-        rows = [[button(back, MONTH_BACK), button(title, NOTHING), button("▶", MONTH_ON)]]
-        names = get_day_names("narrow", "stand-alone", locale=locale)
-        rows.append([button(names[i], NOTHING) for i in range(7)])
-        for week in month_grid(year, month, today):
-            row = []
-            for cell in week:
-                if cell is None or cell.past:
-                    row.append(button("·", NOTHING))
-                else:
-                    label = f"[{cell.day.day}]" if cell.today else str(cell.day.day)
-                    row.append(button(label if cell.working else f"{label}*",
-                                      cell.day.toordinal()))  # fmt: skip
-            rows.append(row)
-        return rows
 
     async def _ask_conflict(
         self, update: Update, context: QingshouContext, current: FlowState, waiting: FlowState
@@ -1134,38 +836,6 @@ class _Typed:
     value: Any
     extra: dict[str, Any]
     stay: bool = False
-
-
-def _shown_month(run: FlowRun, step: Step, today: date) -> tuple[int, int]:
-    """The month the calendar of ``step`` shows: the one turned to, else this month."""
-    shown = run.data.get(f"{step.name}_month")
-    if isinstance(shown, str) and len(shown) == 7 and shown[4] == "-":
-        with contextlib.suppress(ValueError):
-            return int(shown[:4]), int(shown[5:])
-    return today.year, today.month
-
-
-def _groups_complete(options: Sequence[Option], chosen: Sequence[int]) -> bool:
-    groups = {o.group for o in options if o.group is not None}
-    have = {o.group for o in options if o.code in chosen}
-    return groups <= have
-
-
-def _label(context: QingshouContext, option: Option) -> str:
-    return context.label(option.label) if option.translate else option.label
-
-
-def _match_option(context: QingshouContext, options: Sequence[Option], text: str) -> Option | None:
-    """Typed text as a choice: an option's label (any case), or its number in the list."""
-    wanted = text.casefold().strip()
-    if not wanted:
-        return None
-    for option in options:
-        if _label(context, option).casefold().strip() == wanted:
-            return option
-    if wanted.isascii() and wanted.isdigit() and 1 <= int(wanted) <= len(options):
-        return options[int(wanted) - 1]
-    return None
 
 
 ENGINE = Engine()
