@@ -20,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
+import html
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -195,6 +198,48 @@ def _dpd(record: Any, request: ExportRequest) -> int:
     return days_past_due(record.overdue_since, request.today)
 
 
+@functools.lru_cache(maxsize=4096)
+def _cell_words(locale: str, kind: str, value_json: str, status: str | None) -> str:
+    """A stored code in the reader's words (templates/export/cell): the same words the bot's
+    messages use, so a sheet never shows ``office``, ``sign_agreement`` or a proposal's JSON.
+    Few distinct values repeat over many rows: cached."""
+    from zoneinfo import ZoneInfo
+
+    renderer = _renderer(ZoneInfo("UTC"))
+    text = renderer.render(locale, "export/cell", kind=kind, value=json.loads(value_json),
+                           status=status)  # fmt: skip
+    return html.unescape(text).strip()
+
+
+@functools.cache
+def _renderer(tz: Any) -> Any:
+    from bot.render import Renderer
+
+    return Renderer(tz)
+
+
+def _worded(kind: str, field: str) -> Callable[[Any, ExportRequest], str | None]:
+    """A column whose stored code (or JSON, for ``proposal`` and ``counter``) is shown in the
+    reader's words; free text a collector typed is kept as typed."""
+
+    def get(record: Any, request: ExportRequest) -> str | None:
+        value = getattr(record, field)
+        if value is None or value == "":
+            return None
+        if kind in ("proposal", "counter") and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return str(value)
+            if not isinstance(value, dict) or not value:
+                return None
+        status = getattr(record, "status", None)
+        return _cell_words(request.locale, kind, json.dumps(value, sort_keys=True),
+                           None if status is None else str(status))  # fmt: skip
+
+    return get
+
+
 #: The words for the codes a sheet's status, channel, source and reason columns hold, so a
 #: reader sees 已守约 / kept, not the database's code ("word" columns; an unknown code as is).
 WORDS: dict[str, str] = {
@@ -235,9 +280,6 @@ WORDS: dict[str, str] = {
     "refused": N_("Refuses to pay"),
     "later": N_("Promises a later day"),
     "dispute": N_("Disputes the debt"),
-    # meetings
-    "investigative": N_("investigative visit"),
-    "result": N_("result meeting"),
 }
 
 
@@ -279,13 +321,18 @@ SHEETS: tuple[Sheet, ...] = (
             _TEAM,
             Column("author", N_("Collector"), width=12),
             Column("held_on", N_("Held on"), "date", 12),
-            Column("kind", N_("Kind"), "word", 14),
-            Column("venue", N_("Venue")),
+            Column("kind", N_("Kind"), width=14, get=_worded("meeting_kind", "kind")),
+            Column("venue", N_("Venue"), get=_worded("venue", "venue")),
             Column("attendees", N_("Attendees"), width=24),
-            Column("step_achieved", N_("Step achieved"), width=10),
+            Column(
+                "step_achieved",
+                N_("Step achieved"),
+                width=10,
+                get=_worded("achieved", "step_achieved"),
+            ),
             Column("moved", N_("What moved"), width=30),
-            Column("stance", N_("Stance")),
-            Column("next_step", N_("Next step")),
+            Column("stance", N_("Stance"), get=_worded("stance", "stance")),
+            Column("next_step", N_("Next step"), width=24, get=_worded("step", "next_step")),
             Column("next_on", N_("Next on"), "date", 12),
             Column("agreement", N_("Agreement"), "bool", 10),
             Column("recorded_at", N_("Recorded at"), "time", 17),
@@ -309,7 +356,9 @@ SHEETS: tuple[Sheet, ...] = (
             Column("agreed_at", N_("Agreed at"), "time", 17),
             Column("replaces", N_("Replaces commitment"), "int", 10),
             Column("ended_at", N_("Ended at"), "time", 17),
-            Column("end_reason", N_("Why it ended"), width=24),
+            Column(
+                "end_reason", N_("Why it ended"), width=24, get=_worded("end_reason", "end_reason")
+            ),
         ),
         lambda st, r: st.export_commitments(r.viewer, r.period, team_id=r.team_id),
     ),
@@ -363,13 +412,15 @@ SHEETS: tuple[Sheet, ...] = (
             _TEAM,
             Column("requested_by", N_("Collector"), width=12),
             Column("requested_at", N_("Asked at"), "time", 17),
-            Column("reasons", N_("Why it needs approval"), width=24),
+            Column(
+                "reasons", N_("Why it needs approval"), width=24, get=_worded("reasons", "reasons")
+            ),
             Column("status", N_("Status"), "word", 12),
             Column("answered_by", N_("Answered by"), width=12),
             Column("answered_at", N_("Answered at"), "time", 17),
             Column("commitment_id", N_("Commitment no."), "int", 10),
-            Column("proposal", N_("Proposal"), width=40),
-            Column("counter", N_("Counter-offer"), width=24),
+            Column("proposal", N_("Proposal"), width=40, get=_worded("proposal", "proposal")),
+            Column("counter", N_("Counter-offer"), width=24, get=_worded("counter", "counter")),
         ),
         lambda st, r: st.export_approvals(r.viewer, r.period, team_id=r.team_id),
     ),

@@ -142,6 +142,17 @@ async def test_supervisor_exports_the_team_as_xlsx_in_their_language(world, bot)
         "分期": EAST_INSTALMENTS_IN_RANGE, "收款记录": EAST_PAYMENTS_IN_RANGE,
         "请示记录": EAST_APPROVALS,
     }  # fmt: skip
+    # Issue 16: codes in the reader's words (the sheets said home / result / partly / neutral
+    # and fee_waiver, the database's codes).
+    meetings = wb["面谈记录"]
+    heads = [c.value for c in meetings[1]]
+    first = data_rows(meetings)[0]
+    assert [first[heads.index(h)] for h in ("类型", "地点", "目标达成", "态度")] == [
+        "成果性谈话", "借款人家中", "部分达到", "中立",
+    ]  # fmt: skip
+    asks = wb["请示记录"]
+    (request,) = data_rows(asks)
+    assert request[[c.value for c in asks[1]].index("请示原因")] == "减免费用"
     payments = wb["收款记录"]
     amount = [c.value for c in payments[1]].index("金额")
     assert sorted(r[amount] for r in data_rows(payments)) == [0, 500, 1000]

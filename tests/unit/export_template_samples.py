@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.domain.commitments import Achieved, ApprovalReason
 from bot.domain.dates import DateError
 from bot.domain.people import Team
+from bot.domain.prep import MeetingKind, MeetingStep, Venue
 from bot.exports import SHEETS
 from tests.unit.case_template_samples import EVIL
 
@@ -19,7 +21,30 @@ REFUSED = [
     DateError("date.vague", {"text": "月底", "phrase": "月底", "kind": "period_end"}),
 ]
 
+#: Every value a worded spreadsheet cell can hold (bot/exports.py _worded): each enumeration's
+#: members, free text kept as typed, a request's proposal and a counter-offer of each shape.
+CELLS: list[tuple[str, object, str | None]] = [
+    *(("venue", v.value, None) for v in Venue),
+    *(("meeting_kind", k.value, None) for k in MeetingKind),
+    *(("step", s.value, None) for s in MeetingStep),
+    ("step", f"约担保人{EVIL}", None),
+    *(("achieved", a.value, None) for a in Achieved),
+    *(("stance", st, None) for st in ("cooperative", "neutral", "hostile", "evasive")),
+    *(("reasons", r.value, None) for r in ApprovalReason),
+    ("reasons", ",".join(r.value for r in ApprovalReason), None),
+    ("proposal", {"detail": EVIL}, None),
+    ("proposal", {"money_today": 300_000, "dues": [["2026-12-25", 500_000]], "gap": 100}, None),
+    ("counter", {"amount": 800_000}, None),
+    ("counter", {"date": "2026-12-25"}, None),
+    ("counter", {"amount": 800_000, "date": "2026-12-25"}, None),
+    ("end_reason", "replaced by 12", "amended"),
+    ("end_reason", "countered", "rejected"),
+    ("end_reason", "rejected", "rejected"),
+    ("end_reason", f"借款人已还清{EVIL}", "cancelled"),
+]
+
 EXPORT_SAMPLES: dict[str, list[dict[str, object]]] = {
+    "export/cell": [{"kind": k, "value": v, "status": st} for k, v, st in CELLS],
     "export/not_allowed": [{"user": {"role": r}} for r in ("collector", "supervisor")],
     "export/choose_scope": [{"team": None, "start": None, "end": None}],
     "export/choose_period": [{"team": t, "start": None, "end": None} for t in (None, TEAM)],
