@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from bot.domain.digest import CollectorLine, DayPoint
 
@@ -67,6 +68,16 @@ def cjk_font() -> str:
     raise NoCjkFont("install pylopdf-fonts-zh-cn (pip) or fonts-noto-cjk (apt)")
 
 
+#: How wide a phone shows a photo in a chat, in CSS pixels (390 px screens, less the margins),
+#: and the smallest text it should carry there: a chart is read on a phone.
+PHONE_WIDTH = 360
+PHONE_MIN_TEXT_PX = 12
+#: The chart's size: 720 × 960 px (4.8 × 6.4 in at 150 dpi), so that 12 pt text is 25 px in
+#: the image and 12.5 px on the phone, which halves it.
+_FIGSIZE, _DPI = (4.8, 6.4), 150
+_TEXT, _TITLE = 12, 13
+
+
 def digest_chart(
     series: Sequence[DayPoint],
     collectors: Sequence[CollectorLine],
@@ -74,14 +85,30 @@ def digest_chart(
     *,
     money: Callable[[int], str] = lambda fen: f"{fen / 100:,.0f}",
 ) -> bytes:
-    """The PNG (800 × 900 px): collected per day as bars, promised per day as a line (yuan),
-    and below it the kept rate over 30 days of the collectors with the lowest rates."""
+    """The PNG (720 × 960 px): collected per day as bars, promised per day as a line (yuan),
+    and below it the kept rate over 30 days of the collectors with the lowest rates. Every
+    word is at least :data:`PHONE_MIN_TEXT_PX` tall when a phone shows it
+    :data:`PHONE_WIDTH` px wide."""
+    fig = digest_figure(series, collectors, labels, money=money)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def digest_figure(
+    series: Sequence[DayPoint],
+    collectors: Sequence[CollectorLine],
+    labels: ChartLabels,
+    *,
+    money: Callable[[int], str] = lambda fen: f"{fen / 100:,.0f}",
+) -> Any:
+    """The chart as a matplotlib Figure (drawn by :func:`digest_chart`; the tests measure it)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     family = cjk_font()
-    fig = Figure(figsize=(8, 9), dpi=100)
+    fig = Figure(figsize=_FIGSIZE, dpi=_DPI)
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, height_ratios=(1, 1))
     days = [p.day.strftime("%m-%d") for p in series]
@@ -96,23 +123,25 @@ def digest_chart(
         linewidth=1.5,
         label=labels.promised,
     )
-    top.set_xticks(x[::5], days[::5])
+    top.set_xticks(x[::10], days[::10])
+    top.yaxis.set_major_locator(MaxNLocator(nbins=4))
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: money(int(v * 100))))
-    top.set_title(labels.title, fontfamily=family, fontsize=13)
-    top.legend(prop={"family": family})
+    top.set_title(labels.title, fontfamily=family, fontsize=_TITLE)
+    top.legend(prop={"family": family, "size": _TEXT})
     top.grid(axis="y", alpha=0.3)
 
     rated = sorted(
         (c for c in collectors if c.rate.percent is not None),
         key=lambda c: (c.rate.percent or 0, c.name),
     )[:CHART_COLLECTORS]
-    bottom.set_title(labels.rate_title, fontfamily=family, fontsize=13)
+    bottom.set_title(labels.rate_title, fontfamily=family, fontsize=_TITLE)
     if rated:
         names = [c.name for c in reversed(rated)]
         values = [c.rate.percent or 0 for c in reversed(rated)]
         bars = bottom.barh(range(len(rated)), values, color="#1565c0")
         bottom.set_yticks(range(len(rated)), names, fontfamily=family)
-        bottom.set_xlim(0, 110)
+        bottom.set_xlim(0, 125)
+        bottom.set_xticks([0, 50, 100])
         for bar, value in zip(bars, values, strict=True):
             bottom.text(
                 bar.get_width() + 1,
@@ -120,7 +149,7 @@ def digest_chart(
                 f"{value}%",
                 va="center",
                 fontfamily=family,
-                fontsize=9,
+                fontsize=_TEXT,
             )
     else:
         bottom.text(
@@ -131,16 +160,15 @@ def digest_chart(
             va="center",
             transform=bottom.transAxes,
             fontfamily=family,
+            fontsize=_TEXT,
+            wrap=True,
         )
         bottom.set_xticks([])
         bottom.set_yticks([])
     for axis in (top, bottom):
         for tick in (*axis.get_xticklabels(), *axis.get_yticklabels()):
             tick.set_fontfamily(family)
-    for tick in bottom.get_yticklabels():
-        tick.set_fontsize(9)
+            tick.set_fontsize(_TEXT)
     # Fixed margins: tight_layout would draw the whole figure once more to measure it.
-    fig.subplots_adjust(left=0.17, right=0.97, top=0.95, bottom=0.04, hspace=0.25)
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
+    fig.subplots_adjust(left=0.24, right=0.97, top=0.95, bottom=0.06, hspace=0.3)
+    return fig

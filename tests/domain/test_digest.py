@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.charts import ChartLabels, cjk_font, digest_chart
+from bot.charts import (
+    PHONE_MIN_TEXT_PX,
+    PHONE_WIDTH,
+    ChartLabels,
+    cjk_font,
+    digest_chart,
+    digest_figure,
+)
 from bot.digests import _chart
 from bot.domain.digest import DigestDay, Rate, digest_due, local_midnight, parse_digest_time
 from bot.i18n import SUPPORTED_LOCALES
@@ -148,7 +155,7 @@ async def test_the_chart_renders_chinese_labels_with_a_cjk_font(renderer, locale
         warnings.simplefilter("error")  # "Glyph … missing from font(s)" would raise
         data = await _chart(renderer, locale, digest)
     assert data is not None
-    assert png_size(data) == (800, 900)
+    assert png_size(data) == (720, 960)
     assert len(data) > 20_000
     assert distinct_colours(data) > 20  # bars, a line, text: not a blank canvas
     assert zlib.crc32(data) != 0
@@ -177,7 +184,7 @@ def test_the_chart_has_a_cjk_font_and_says_when_there_is_nothing_to_rate():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data = digest_chart(digest.series, [], labels)
-    assert png_size(data) == (800, 900)
+    assert png_size(data) == (720, 960)
 
 
 @pytest.mark.parametrize(
@@ -202,3 +209,20 @@ def test_the_chart_has_a_cjk_font_and_says_when_there_is_nothing_to_rate():
 )
 def test_a_spoken_time_of_day_is_read(text, expected):
     assert parse_digest_time(text) == expected
+
+
+@pytest.mark.parametrize("collectors", [0, 12])
+def test_every_word_of_the_chart_is_readable_on_a_phone(collectors):
+    """Issue 16: the chart's axis labels and names were about 5 px tall on a phone (an 800 px
+    image shown 360 px wide, 9 pt text at 100 dpi)."""
+    from matplotlib.text import Text
+
+    digest = team_digest(collectors)
+    labels = ChartLabels("近30天每日回款", "回款", "承诺还款", "近30天守约率（最低在前）", "没有")
+    fig = digest_figure(digest.series, digest.collectors, labels)
+    scale = PHONE_WIDTH / (fig.get_figwidth() * fig.dpi)
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert len(texts) > 10
+    for text in texts:
+        on_phone = text.get_fontsize() * fig.dpi / 72 * scale
+        assert on_phone >= PHONE_MIN_TEXT_PX, (text.get_text(), round(on_phone, 1))
