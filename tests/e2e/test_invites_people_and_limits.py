@@ -1,4 +1,5 @@
-"""What reviewers tried to break: revoked invites, double taps, long lists, floods, log leaks."""
+"""Invites, people lists and limits, as reviewers tried to break them: revoked invites, double
+taps, long lists, notifying many people under Telegram's limit, log leaks, one person's order."""
 
 from __future__ import annotations
 
