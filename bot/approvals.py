@@ -49,8 +49,14 @@ def request_calls(
     calls = []
     for supervisor in supervisors:
         locale = supervisor.effective_locale(context.settings.default_locale)
-        text = context.renderer.render(locale, "commit/approval_request", s=case_file.summary,
-                                       a=approval, p=approval.proposal, again=again)  # fmt: skip
+        text = context.renderer.render(
+            locale,
+            "commit/approval_request",
+            s=case_file.summary,
+            a=approval,
+            p=approval.proposal,
+            again=again,
+        )
         keyboard = answer_keyboard(context.renderer, locale, approval_id)
         calls.append(message_call(supervisor.telegram_id, text, keyboard))
     return calls
@@ -62,10 +68,22 @@ def answer_keyboard(
     """✅ Approve, ❌ Reject / ↩️ Counter-offer for one request, in ``locale``."""
     label = renderer.label
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label(locale, N_("✅ Approve")),
-                               callback_data=APPROVAL_ANSWER.data(approval_id, "ok")),
-          InlineKeyboardButton(label(locale, N_("❌ Reject")),
-                               callback_data=APPROVAL_ANSWER.data(approval_id, "no"))],
-         [InlineKeyboardButton(label(locale, N_("↩️ Counter-offer")),
-                               callback_data=APPROVAL_ANSWER.data(approval_id, "ct"))]]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(
+                    label(locale, N_("✅ Approve")),
+                    callback_data=APPROVAL_ANSWER.data(approval_id, "ok"),
+                ),
+                InlineKeyboardButton(
+                    label(locale, N_("❌ Reject")),
+                    callback_data=APPROVAL_ANSWER.data(approval_id, "no"),
+                ),
+            ],
+            [
+                InlineKeyboardButton(
+                    label(locale, N_("↩️ Counter-offer")),
+                    callback_data=APPROVAL_ANSWER.data(approval_id, "ct"),
+                )
+            ],
+        ]
+    )

@@ -253,14 +253,22 @@ async def run_import(
     if problem is not None:
         raise ConfigError(f"{path}: {problem.value.replace('_', ' ')} (send a .csv or .xlsx)")
     outcome = await import_bytes(
-        storage, data, file_name=path.name, team_id=teams[team].id,
-        actor_id=None, now=now, today=local_date(now, tz), dry_run=dry_run,
-    )  # fmt: skip
+        storage,
+        data,
+        file_name=path.name,
+        team_id=teams[team].id,
+        actor_id=None,
+        now=now,
+        today=local_date(now, tz),
+        dry_run=dry_run,
+    )
     summary = outcome.plan.summary()
     verb = "would import" if dry_run else "imported"
-    print(f"{path.name} {verb} into team {team}: {summary['new']} new, {summary['updated']} "
-          f"updated, {summary['unchanged']} unchanged, {summary['refused']} refused rows",
-          file=out)  # fmt: skip
+    print(
+        f"{path.name} {verb} into team {team}: {summary['new']} new, {summary['updated']} "
+        f"updated, {summary['unchanged']} unchanged, {summary['refused']} refused rows",
+        file=out,
+    )
     if outcome.plan.errors:
         report = path.with_name(path.stem + "-errors.csv")
         content = error_report(outcome.plan, lambda m: gettext(locale, m))
@@ -366,9 +374,14 @@ async def run_export(
         team_id = teams[team]
     operator = User(0, 0, "export", None, Role.ADMIN, None, None, None, None, True, None, now)
     request = ExportRequest(
-        viewer=operator, team_id=team_id, period=make_period(start, end, tz), tz=tz,
-        today=local_date(now, tz), locale=locale, sheets=tuple(sheets),
-    )  # fmt: skip
+        viewer=operator,
+        team_id=team_id,
+        period=make_period(start, end, tz),
+        tz=tz,
+        today=local_date(now, tz),
+        locale=locale,
+        sheets=tuple(sheets),
+    )
     if fmt == "xlsx":
         assert out is not None
         return await write_xlsx(storage, request, out)
@@ -415,9 +428,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         storage = await open_storage(settings, now=now)
         try:
             return await run_export(
-                storage, team=args.team, start=start, end=end, fmt=fmt, sheets=sheets,
-                out=out, now=now, tz=settings.tz, locale=locale,
-            )  # fmt: skip
+                storage,
+                team=args.team,
+                start=start,
+                end=end,
+                fmt=fmt,
+                sheets=sheets,
+                out=out,
+                now=now,
+                tz=settings.tz,
+                locale=locale,
+            )
         finally:
             await storage.close()
 

@@ -206,8 +206,9 @@ def _cell_words(locale: str, kind: str, value_json: str, status: str | None) -> 
     from zoneinfo import ZoneInfo
 
     renderer = _renderer(ZoneInfo("UTC"))
-    text = renderer.render(locale, "export/cell", kind=kind, value=json.loads(value_json),
-                           status=status)  # fmt: skip
+    text = renderer.render(
+        locale, "export/cell", kind=kind, value=json.loads(value_json), status=status
+    )
     return html.unescape(text).strip()
 
 
@@ -234,8 +235,12 @@ def _worded(kind: str, field: str) -> Callable[[Any, ExportRequest], str | None]
             if not isinstance(value, dict) or not value:
                 return None
         status = getattr(record, "status", None)
-        return _cell_words(request.locale, kind, json.dumps(value, sort_keys=True),
-                           None if status is None else str(status))  # fmt: skip
+        return _cell_words(
+            request.locale,
+            kind,
+            json.dumps(value, sort_keys=True),
+            None if status is None else str(status),
+        )
 
     return get
 

@@ -58,8 +58,16 @@ _SENDING_PREFIXES = ("send", "edit", "copy", "forward")
 _STALE_QUERY = "query is too old"
 #: Calls that may wait in the outbox: their parameters are plain JSON (no file uploads) and
 #: they still make sense later. An answerCallbackQuery expires in seconds: never deferred.
-DEFERRABLE = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto",
-                        "sendDocument", "deleteMessage"})  # fmt: skip
+DEFERRABLE = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "sendPhoto",
+        "sendDocument",
+        "deleteMessage",
+    }
+)
 #: An update whose handling never finished this many times is set aside instead of replayed
 #: again. A process killed from outside looks the same as one that an update crashed, and under
 #: flood control one update can be in flight across several kills: so not too few.

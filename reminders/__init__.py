@@ -37,9 +37,12 @@ def schedule(app: QingshouApp) -> None:
     )
     # Approval requests nobody answered are sent once more (策略6: the collector is waiting).
     app.job_queue.run_repeating(
-        approvals.remind_unanswered, interval=60, first=60, name=APPROVALS_JOB,
+        approvals.remind_unanswered,
+        interval=60,
+        first=60,
+        name=APPROVALS_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
-    )  # fmt: skip
+    )
     # Due reminders (issue 10): the database is the truth, this is only the clock. One job,
     # never one per instalment; a tick missed (the loop was busy, the host slept) runs once
     # when it can (coalesce, no grace limit), and the first tick after start-up is the
@@ -47,22 +50,31 @@ def schedule(app: QingshouApp) -> None:
     poll = app.bot_data.settings.poll_interval
     first = min(poll, app.bot_data.settings.poll_first)
     app.job_queue.run_repeating(
-        due.send_due, interval=poll, first=first, name=REMINDERS_JOB,
+        due.send_due,
+        interval=poll,
+        first=first,
+        name=REMINDERS_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
-    )  # fmt: skip
+    )
     # The supervisors' daily digest, exactly once per person per local day (the run row is
     # the rule, this is only the clock). Its first tick soon after start-up sends a digest
     # whose time passed while the bot was down, the same day.
     app.job_queue.run_repeating(
-        digest.send_due, interval=60, first=DIGEST_FIRST, name=DIGEST_JOB,
+        digest.send_due,
+        interval=60,
+        first=DIGEST_FIRST,
+        name=DIGEST_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
-    )  # fmt: skip
+    )
     # The inbox keeps handled updates only while Telegram could send them again (see
     # bot.telegram_io.INBOX_KEEP); the first pass soon after start-up, out of the replay's way.
     app.job_queue.run_repeating(
-        _prune_inbox, interval=3600, first=300, name=INBOX_JOB,
+        _prune_inbox,
+        interval=3600,
+        first=300,
+        name=INBOX_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
-    )  # fmt: skip
+    )
 
 
 async def _prune_inbox(context: QingshouContext) -> int:

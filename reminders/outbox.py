@@ -296,8 +296,13 @@ async def _send(
         # Bot._post as send_message makes the call (the bot's defaults: parse mode, no link
         # preview), without reading Telegram's answer back into a Message: for a reminder
         # that meant 80 buttons as telegram objects again, and only the id is kept.
-        data = {"chat_id": chat, "text": text, "reply_markup": markup,
-                "parse_mode": DEFAULT_NONE, "link_preview_options": DEFAULT_NONE}  # fmt: skip
+        data = {
+            "chat_id": chat,
+            "text": text,
+            "reply_markup": markup,
+            "parse_mode": DEFAULT_NONE,
+            "link_preview_options": DEFAULT_NONE,
+        }
         result = await bot._post("sendMessage", data)
         return int(result["message_id"]) if isinstance(result, dict) else 0
     message: Message

@@ -82,40 +82,141 @@ class _Demo:
 
 
 DEMO_CASES: tuple[_Demo, ...] = (
-    _Demo("DC2023-0417", Borrower("周强", "330102197803150031", "13905710417",
-          "城东街道建设路18号", "装修公司"), "个人经营贷款", 150 * _WAN, 120 * _WAN, 9 * _WAN, 96,
-          "", "厂房（城东工业园3号）", 80 * _WAN, ("吴丽华", "13905710418"), 0,
-          yesterday_overdue=110 * _WAN,
-          flags=frozenset({Deterioration.ASSETS_MOVING, Deterioration.OTHER_CREDITORS}),
-          high_default_cost=True, contacted_days_ago=20),
-    _Demo("DC2024-0102", Borrower("王建国", "330102196805120011", "13805710102",
-          "城东街道市场路6号", "建材店"), "个人经营贷款", 40 * _WAN, 32 * _WAN, 18_000 * 100, 215,
-          "李明(13605710555)", "商铺（市场路6号）", 60 * _WAN, ("刘芳", "13805710103"), 0,
-          strong_guarantor=True, contacted_days_ago=35),
-    _Demo("DC2024-0233", Borrower("赵磊", "330102198511020052", "13705710233", "城北村5组",
-          "货运物流"), "汽车消费贷款", 15 * _WAN, 15 * _WAN, int(1.2 * _WAN), 201,
-          "", None, None, ("钱芳", None), 1,
-          extra_parties=(RelatedParty(PartyRole.MORTGAGOR, "赵大海", "13705710234", "父亲",
-                                      Attitude.COOPERATIVE, "愿意协助劝说"),),
-          flags=frozenset({Deterioration.BORROWER_UNREACHABLE})),
-    _Demo("DC2024-0318", Borrower("陈秀英", "330102197209080027", "13605710318", "城南村12组",
-          "生猪养殖"), "农户小额贷款", 8 * _WAN, 8 * _WAN, 3_200 * 100, 47,
-          "陈大勇(13605710319)；陈小勇", None, None, None, 1,
-          flags=frozenset({Deterioration.BUSINESS_SLIDING})),
-    _Demo("DC2024-0521", Borrower("郑海", "330102197901230013", "13505710521", "茶山村2组",
-          "茶叶种植"), "农户小额贷款", 22 * _WAN, 22 * _WAN, int(1.1 * _WAN), 133,
-          "孙伟(13505710522)", None, None, ("林梅", "13505710523"), 0,
-          flags=frozenset({Deterioration.GUARANTOR_WEAKENING}), contacted_days_ago=16),
-    _Demo("DC2024-0690", Borrower("孙丽", "330102199003300048", "13405710690",
-          "城西街道文化路22号", "餐馆"), "个人经营贷款", 6 * _WAN, 5 * _WAN, 1_500 * 100, 13,
-          "", None, None, ("黄涛", "13405710691"), 1, yesterday_overdue=4 * _WAN,
-          contacted_days_ago=3),
-    _Demo("DC2024-0755", Borrower("吴敏", None, "13305710755", None, "便利超市"), "个人消费贷款",
-          3 * _WAN, 3 * _WAN, 400 * 100, 6, "", None, None, None, 0),
-    _Demo("DC2024-0812", Borrower("冯军", "330102198107070039", "13205710812", "城北村8组",
-          "货车运输"), "汽车消费贷款", 9 * _WAN, 6 * _WAN, 2_800 * 100, 62,
-          "", "货车（浙A·8G812）", None, None, None),
-)  # fmt: skip
+    _Demo(
+        "DC2023-0417",
+        Borrower("周强", "330102197803150031", "13905710417", "城东街道建设路18号", "装修公司"),
+        "个人经营贷款",
+        150 * _WAN,
+        120 * _WAN,
+        9 * _WAN,
+        96,
+        "",
+        "厂房（城东工业园3号）",
+        80 * _WAN,
+        ("吴丽华", "13905710418"),
+        0,
+        yesterday_overdue=110 * _WAN,
+        flags=frozenset({Deterioration.ASSETS_MOVING, Deterioration.OTHER_CREDITORS}),
+        high_default_cost=True,
+        contacted_days_ago=20,
+    ),
+    _Demo(
+        "DC2024-0102",
+        Borrower("王建国", "330102196805120011", "13805710102", "城东街道市场路6号", "建材店"),
+        "个人经营贷款",
+        40 * _WAN,
+        32 * _WAN,
+        18_000 * 100,
+        215,
+        "李明(13605710555)",
+        "商铺（市场路6号）",
+        60 * _WAN,
+        ("刘芳", "13805710103"),
+        0,
+        strong_guarantor=True,
+        contacted_days_ago=35,
+    ),
+    _Demo(
+        "DC2024-0233",
+        Borrower("赵磊", "330102198511020052", "13705710233", "城北村5组", "货运物流"),
+        "汽车消费贷款",
+        15 * _WAN,
+        15 * _WAN,
+        int(1.2 * _WAN),
+        201,
+        "",
+        None,
+        None,
+        ("钱芳", None),
+        1,
+        extra_parties=(
+            RelatedParty(
+                PartyRole.MORTGAGOR,
+                "赵大海",
+                "13705710234",
+                "父亲",
+                Attitude.COOPERATIVE,
+                "愿意协助劝说",
+            ),
+        ),
+        flags=frozenset({Deterioration.BORROWER_UNREACHABLE}),
+    ),
+    _Demo(
+        "DC2024-0318",
+        Borrower("陈秀英", "330102197209080027", "13605710318", "城南村12组", "生猪养殖"),
+        "农户小额贷款",
+        8 * _WAN,
+        8 * _WAN,
+        3_200 * 100,
+        47,
+        "陈大勇(13605710319)；陈小勇",
+        None,
+        None,
+        None,
+        1,
+        flags=frozenset({Deterioration.BUSINESS_SLIDING}),
+    ),
+    _Demo(
+        "DC2024-0521",
+        Borrower("郑海", "330102197901230013", "13505710521", "茶山村2组", "茶叶种植"),
+        "农户小额贷款",
+        22 * _WAN,
+        22 * _WAN,
+        int(1.1 * _WAN),
+        133,
+        "孙伟(13505710522)",
+        None,
+        None,
+        ("林梅", "13505710523"),
+        0,
+        flags=frozenset({Deterioration.GUARANTOR_WEAKENING}),
+        contacted_days_ago=16,
+    ),
+    _Demo(
+        "DC2024-0690",
+        Borrower("孙丽", "330102199003300048", "13405710690", "城西街道文化路22号", "餐馆"),
+        "个人经营贷款",
+        6 * _WAN,
+        5 * _WAN,
+        1_500 * 100,
+        13,
+        "",
+        None,
+        None,
+        ("黄涛", "13405710691"),
+        1,
+        yesterday_overdue=4 * _WAN,
+        contacted_days_ago=3,
+    ),
+    _Demo(
+        "DC2024-0755",
+        Borrower("吴敏", None, "13305710755", None, "便利超市"),
+        "个人消费贷款",
+        3 * _WAN,
+        3 * _WAN,
+        400 * 100,
+        6,
+        "",
+        None,
+        None,
+        None,
+        0,
+    ),
+    _Demo(
+        "DC2024-0812",
+        Borrower("冯军", "330102198107070039", "13205710812", "城北村8组", "货车运输"),
+        "汽车消费贷款",
+        9 * _WAN,
+        6 * _WAN,
+        2_800 * 100,
+        62,
+        "",
+        "货车（浙A·8G812）",
+        None,
+        None,
+        None,
+    ),
+)
 
 
 def _row(
@@ -212,12 +313,21 @@ async def _seed_demo_commitment(
     meeting = await storage.add_meeting(
         lead,
         case_id,
-        NewMeeting(yesterday, "result", "office", "Chen Jing；陈秀英、担保人陈大勇", Achieved.YES,
-                   "同意分三期还清欠息，担保人陈大勇到场确认", "cooperative",
-                   "sign_agreement", None, None),
+        NewMeeting(
+            yesterday,
+            "result",
+            "office",
+            "Chen Jing；陈秀英、担保人陈大勇",
+            Achieved.YES,
+            "同意分三期还清欠息，担保人陈大勇到场确认",
+            "cooperative",
+            "sign_agreement",
+            None,
+            None,
+        ),
         NewPayment(2_000 * 100, Channel.CASH, yesterday),
         now=now - timedelta(days=1),
-    )  # fmt: skip
+    )
     if meeting is None:
         return
     dues = [today + timedelta(days=1), today + timedelta(days=29), today + timedelta(days=57)]
@@ -324,8 +434,9 @@ async def seed_demo_history(
         )
         return min(local, now - timedelta(minutes=1))
 
-    async def meet(who: User, contract: str, ago: int, meeting: NewMeeting,
-                   paid: int | None = None) -> int:  # fmt: skip
+    async def meet(
+        who: User, contract: str, ago: int, meeting: NewMeeting, paid: int | None = None
+    ) -> int:
         payment = None if paid is None else NewPayment(paid, Channel.CASH, day(ago))
         recorded = await storage.add_meeting(
             who, snapshot[contract].case_id, meeting, payment, now=at(ago, 17)
@@ -333,25 +444,54 @@ async def seed_demo_history(
         assert recorded is not None
         return recorded.id
 
-    def held(ago: int, kind: str, venue: str, people: str, achieved: Achieved, moved: str,
-             stance: str, next_step: str, next_in: int | None = None) -> NewMeeting:  # fmt: skip
+    def held(
+        ago: int,
+        kind: str,
+        venue: str,
+        people: str,
+        achieved: Achieved,
+        moved: str,
+        stance: str,
+        next_step: str,
+        next_in: int | None = None,
+    ) -> NewMeeting:
         next_on = None if next_in is None else day(ago) + timedelta(days=next_in)
-        return NewMeeting(day(ago), kind, venue, people, achieved, moved, stance, next_step,
-                          next_on, None)  # fmt: skip
+        return NewMeeting(
+            day(ago), kind, venue, people, achieved, moved, stance, next_step, next_on, None
+        )
 
-    async def plan(who: User, contract: str, ago: int, meeting_id: int, money_today: int,
-                   dues: Sequence[tuple[int, int]]) -> list[int]:  # fmt: skip
+    async def plan(
+        who: User,
+        contract: str,
+        ago: int,
+        meeting_id: int,
+        money_today: int,
+        dues: Sequence[tuple[int, int]],
+    ) -> list[int]:
         """A plan agreed at a meeting ``ago`` days back: instalments (days from today, fen)."""
         instalments = tuple(NewInstalment(day(-d), amount) for d, amount in dues)
         made = await storage.add_commitment(
-            who, snapshot[contract].case_id,
-            NewCommitment(money_today=money_today, money_channel=None, promised_by_party=None,
-                          plan={"kind": "dates", "text": "demo",
-                                "dues": [[i.due_on.isoformat(), False] for i in instalments]},
-                          instalments=instalments, meeting_id=meeting_id),
-            needs_approval=frozenset(), proposal={}, flow_id=None, notify=None,
-            now=at(ago, 17, 30), today=day(ago),
-        )  # fmt: skip
+            who,
+            snapshot[contract].case_id,
+            NewCommitment(
+                money_today=money_today,
+                money_channel=None,
+                promised_by_party=None,
+                plan={
+                    "kind": "dates",
+                    "text": "demo",
+                    "dues": [[i.due_on.isoformat(), False] for i in instalments],
+                },
+                instalments=instalments,
+                meeting_id=meeting_id,
+            ),
+            needs_approval=frozenset(),
+            proposal={},
+            flow_id=None,
+            notify=None,
+            now=at(ago, 17, 30),
+            today=day(ago),
+        )
         assert made is not None
         return [i.id for i in made.instalments]
 
@@ -361,48 +501,119 @@ async def seed_demo_history(
         (27, "result", "office", Achieved.PARTLY, "承认欠款，但只肯谈停息"),
         (20, "result", "home", Achieved.NO, "配偶吴丽华表示不再担保"),
     ):
-        await meet(zhang, "DC2023-0417", ago,
-                   held(ago, kind, venue, "张伟；周强", achieved, moved, "hostile", "call_again"),
-                   paid=0 if ago == 27 else None)  # fmt: skip
+        await meet(
+            zhang,
+            "DC2023-0417",
+            ago,
+            held(ago, kind, venue, "张伟；周强", achieved, moved, "hostile", "call_again"),
+            paid=0 if ago == 27 else None,
+        )
 
     # 郑海: ¥2,000 at the meeting 25 days ago and a plan of ¥5,000 a fortnight: the first
     # kept, the second broken (no money: the tea is not sold yet), the third still ahead.
-    zheng_meeting = await meet(zhang, "DC2024-0521", 25, held(
-        25, "result", "home", "张伟；郑海、林梅", Achieved.YES, "同意分三期，每期五千",
-        "cooperative", "sign_agreement"), paid=2_000 * 100)  # fmt: skip
+    zheng_meeting = await meet(
+        zhang,
+        "DC2024-0521",
+        25,
+        held(
+            25,
+            "result",
+            "home",
+            "张伟；郑海、林梅",
+            Achieved.YES,
+            "同意分三期，每期五千",
+            "cooperative",
+            "sign_agreement",
+        ),
+        paid=2_000 * 100,
+    )
     fortnightly = ((-18, 5_000 * 100), (-2, 5_000 * 100), (12, 5_000 * 100))
-    kept1, broken, _ = await plan(zhang, "DC2024-0521", 25, zheng_meeting, 2_000 * 100,
-                                  fortnightly)  # fmt: skip
-    await meet(zhang, "DC2024-0521", 16, held(
-        16, "investigative", "business", "张伟；郑海", Achieved.PARTLY, "茶叶收购款要月中才到",
-        "neutral", "call_again", 14))  # fmt: skip
+    kept1, broken, _ = await plan(zhang, "DC2024-0521", 25, zheng_meeting, 2_000 * 100, fortnightly)
+    await meet(
+        zhang,
+        "DC2024-0521",
+        16,
+        held(
+            16,
+            "investigative",
+            "business",
+            "张伟；郑海",
+            Achieved.PARTLY,
+            "茶叶收购款要月中才到",
+            "neutral",
+            "call_again",
+            14,
+        ),
+    )
 
     # 孙丽: ¥1,000 at the meeting 17 days ago, ¥1,500 a week: kept, paid in part yesterday
     # (¥800), one still ahead; a visit 3 days ago about the rest.
-    sun_meeting = await meet(chen, "DC2024-0690", 17, held(
-        17, "result", "business", "Chen Jing；孙丽、黄涛", Achieved.YES, "餐馆生意回暖，同意每周还",
-        "cooperative", "sign_agreement"), paid=1_000 * 100)  # fmt: skip
+    sun_meeting = await meet(
+        chen,
+        "DC2024-0690",
+        17,
+        held(
+            17,
+            "result",
+            "business",
+            "Chen Jing；孙丽、黄涛",
+            Achieved.YES,
+            "餐馆生意回暖，同意每周还",
+            "cooperative",
+            "sign_agreement",
+        ),
+        paid=1_000 * 100,
+    )
     weekly = ((-10, 1_500 * 100), (-1, 1_500 * 100), (6, 1_500 * 100))
     kept2, partial, _ = await plan(chen, "DC2024-0690", 17, sun_meeting, 1_000 * 100, weekly)
-    await meet(chen, "DC2024-0690", 3, held(
-        3, "investigative", "business", "Chen Jing；孙丽", Achieved.PARTLY, "答应下周补上差额",
-        "cooperative", "call_again", 4))  # fmt: skip
+    await meet(
+        chen,
+        "DC2024-0690",
+        3,
+        held(
+            3,
+            "investigative",
+            "business",
+            "Chen Jing；孙丽",
+            Achieved.PARTLY,
+            "答应下周补上差额",
+            "cooperative",
+            "call_again",
+            4,
+        ),
+    )
 
     # The collectors' answers to the reminders, as they gave them then.
     async with storage._tx() as db:
         for instalment, who, status, paid, answered, settled, reason, note in (
             (kept1, zhang, "kept", 5_000 * 100, at(18, 18), at(18, 18), None, None),
-            (broken, zhang, "broken", 0, at(1, 9, 30), at(1, 9, 30), "no_money",
-             "茶叶款还没收回来，说下周"),
+            (
+                broken,
+                zhang,
+                "broken",
+                0,
+                at(1, 9, 30),
+                at(1, 9, 30),
+                "no_money",
+                "茶叶款还没收回来，说下周",
+            ),
             (kept2, chen, "kept", 1_500 * 100, at(10, 18), at(10, 18), None, None),
             (partial, chen, "partial", 800 * 100, at(1, 18), None, None, None),
-        ):  # fmt: skip
+        ):
             await db.execute(
                 "UPDATE instalments SET status = ?, paid = ?, answered_at = ?, answered_by = ?, "
                 "settled_at = ?, miss_reason = ?, miss_note = ? WHERE id = ?",
-                (status, paid, ts(answered), who.id, None if settled is None else ts(settled),
-                 reason, note, instalment),
-            )  # fmt: skip
+                (
+                    status,
+                    paid,
+                    ts(answered),
+                    who.id,
+                    None if settled is None else ts(settled),
+                    reason,
+                    note,
+                    instalment,
+                ),
+            )
             if paid:
                 await db.execute(
                     "INSERT INTO payments (case_id, commitment_id, instalment_id, amount, "
@@ -420,16 +631,20 @@ async def seed_demo_history(
                 "created_at, done_at) SELECT i.id, 'due', ?, 'queued', ?, ?, ? "
                 "FROM instalments i WHERE i.id = ?",
                 (ts(answered), who.id, ts(answered), ts(answered), instalment),
-            )  # fmt: skip
+            )
         await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_HISTORY_KEY, ts(now)))
 
     # 王建国's meeting is tomorrow: 张伟 asks 李组长 now whether the penalty interest may go if
     # he pays ¥30,000 on the spot. It waits for the supervisor (already reminded once).
     waiting = await storage.request_approval(
-        zhang, snapshot[DEMO_WAITING].case_id, frozenset({ApprovalReason.FEE_WAIVER}),
-        {"detail": "明天若当场还3万，罚息18,000元能否免除？"}, flow_id=None, notify=None,
+        zhang,
+        snapshot[DEMO_WAITING].case_id,
+        frozenset({ApprovalReason.FEE_WAIVER}),
+        {"detail": "明天若当场还3万，罚息18,000元能否免除？"},
+        flow_id=None,
+        notify=None,
         now=now - timedelta(hours=2),
-    )  # fmt: skip
+    )
     if waiting is not None:
         async with storage._tx() as db:
             await db.execute(
