@@ -35,6 +35,7 @@ KNOWN_VARIABLES = (
     "QINGSHOU_APPROVAL_REMIND_MINUTES",
     "QINGSHOU_FIRST_DUE_DAYS",
     "QINGSHOU_PLAN_MONTHS",
+    "QINGSHOU_UNPREPARED_GAP_PERCENT",
     "QINGSHOU_REMIND_TIME",
     "QINGSHOU_HEADS_UP_DAYS",
     "QINGSHOU_GRACE_DAYS",
@@ -90,6 +91,9 @@ class Settings:
     first_due_days: int = 31
     #: A collector may agree a plan of up to this many months alone.
     plan_months: int = 6
+    #: With no bottom line from a prep, a plan leaving more than this share of the debt unpaid
+    #: (percent) goes to the supervisor.
+    unprepared_gap_percent: int = 50
     #: The local hour of the due-day reminder (and of the next-morning follow-up).
     remind_time: time = time(9, 0)
     #: The heads-up goes this many days before the due date at the reminder hour; 0 = none.
@@ -266,6 +270,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         ),
         plan_months=_parse_count(
             "QINGSHOU_PLAN_MONTHS", get.get("QINGSHOU_PLAN_MONTHS", "6"), 1, 120
+        ),
+        unprepared_gap_percent=_parse_count(
+            "QINGSHOU_UNPREPARED_GAP_PERCENT",
+            get.get("QINGSHOU_UNPREPARED_GAP_PERCENT", "50"),
+            0,
+            100,
         ),
         remind_time=_parse_time(
             get.get("QINGSHOU_REMIND_TIME", "09:00"), "QINGSHOU_REMIND_TIME", "09:00"

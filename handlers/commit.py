@@ -191,6 +191,7 @@ def _check(run: Run) -> PlanCheck:
         fee_waiver=draft.summary == WAIVER,
         first_due_days=run.context.settings.first_due_days,
         plan_months=run.context.settings.plan_months,
+        unprepared_gap_percent=run.context.settings.unprepared_gap_percent,
     )
 
 

@@ -84,6 +84,8 @@ class ApprovalReason(StrEnum):
     LONG_PLAN = "long_plan"
     FEE_WAIVER = "fee_waiver"
     FIRST_DATE_LATE = "first_date_late"
+    #: No bottom line to check the plan against, and much of the debt left unpaid.
+    NO_BOTTOM_LINE = "no_bottom_line"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,18 @@ MIN_INSTALMENT = 100
 
 #: Codes of :class:`bot.domain.commitments.ApprovalReason`, kept here as plain strings so the
 #: rules do not depend on storage records.
-BELOW_TARGET, BELOW_BOTTOM, LONG_PLAN, FEE_WAIVER, FIRST_DATE_LATE = (
+BELOW_TARGET, BELOW_BOTTOM, LONG_PLAN, FEE_WAIVER, FIRST_DATE_LATE, NO_BOTTOM_LINE = (
     "below_target",
     "below_bottom",
     "long_plan",
     "fee_waiver",
     "first_date_late",
+    "no_bottom_line",
 )
+#: With no bottom line or target to check a plan against (the case was not prepared, or its
+#: prep left them open), a plan that leaves more than this share of the debt unpaid, in percent,
+#: goes to the supervisor (QINGSHOU_UNPREPARED_GAP_PERCENT).
+UNPREPARED_GAP_PERCENT = 50
 
 
 def equal_amounts(total: int, count: int) -> list[int]:
@@ -147,6 +152,7 @@ def check_plan(
     fee_waiver: bool = False,
     first_due_days: int = FIRST_DUE_DAYS,
     plan_months: int = PLAN_MONTHS,
+    unprepared_gap_percent: int = UNPREPARED_GAP_PERCENT,
 ) -> PlanCheck:
     """Which concessions a plan makes (策略6: not granted on the spot, put to the supervisor):
 
@@ -154,10 +160,13 @@ def check_plan(
       target (目标) — below the bottom line is the stronger reason and replaces "below target";
     - a first instalment more than ``first_due_days`` days away;
     - a plan whose last instalment is more than ``plan_months`` months after today;
-    - a fee or occupancy-fee waiver the collector asked for.
+    - a fee or occupancy-fee waiver the collector asked for;
+    - with neither a bottom line nor a target (the case was not prepared, or its prep left
+      them open), a plan that leaves more than ``unprepared_gap_percent`` % of the debt unpaid:
+      nothing says what we would accept, so the supervisor decides.
 
-    Edge cases: no prep figures, no figure reasons; an empty plan (money today only) has no
-    date reasons; ``over`` > 0 means the promise is more than the debt (refuse it).
+    Edge cases: an empty plan (money today only) has no date reasons; ``over`` > 0 means the
+    promise is more than the debt (refuse it); a debt of 0 leaves nothing unpaid.
     """
     promised = money_today + sum(amounts)
     reasons: set[str] = set()
@@ -177,9 +186,12 @@ def check_plan(
             reasons.add(LONG_PLAN)
     if fee_waiver:
         reasons.add(FEE_WAIVER)
+    gap = max(debt - promised, 0)
+    if bottom is None and target is None and gap * 100 > debt * unprepared_gap_percent:
+        reasons.add(NO_BOTTOM_LINE)
     return PlanCheck(
         reasons=frozenset(reasons),
-        gap=max(debt - promised, 0),
+        gap=gap,
         over=max(promised - debt, 0),
         months=months,
     )

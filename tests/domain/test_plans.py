@@ -12,6 +12,7 @@ from bot.domain.plans import (
     FIRST_DATE_LATE,
     LONG_PLAN,
     MIN_INSTALMENT,
+    NO_BOTTOM_LINE,
     check_plan,
     equal_amounts,
     plan_dates,
@@ -114,3 +115,25 @@ def test_a_total_gives_each_instalment_one_yuan_at_least():
     assert not total_too_small(300, 3)
     assert not total_too_small(0, 0)  # no instalment: nothing to split
     assert total_too_small(99, 1)
+
+
+def test_an_unprepared_plan_leaving_most_of_the_debt_unpaid_goes_to_the_supervisor():
+    """Issue 16: a plan on a case with no prep, leaving ¥102,000 of ¥132,000 unpaid, was
+    confirmed alone: with no bottom line there was nothing to check it against."""
+    dues = [Due(date(2026, 12, 25)), Due(date(2027, 1, 25))]
+
+    def check(amount: int, **figures: int):
+        return check_plan(money_today=10_000 * YUAN, amounts=[amount * YUAN] * 2, dues=dues,
+                          debt=132_000 * YUAN, today=SAT_28_NOV, **figures)  # fmt: skip
+
+    assert check(10_000).reasons == {NO_BOTTOM_LINE}  # ¥102,000 of ¥132,000 left: 77 %
+    assert check(30_000).reasons == frozenset()  # ¥62,000 left: 47 %, under half
+    # With a bottom line the plan is checked against it instead.
+    assert check(10_000, bottom=20_000 * YUAN).reasons == frozenset()
+    assert check(10_000, target=40_000 * YUAN).reasons == {BELOW_TARGET}
+    # The share is a setting: 0 sends every unprepared plan that leaves anything unpaid.
+    strict = check_plan(
+        money_today=0, amounts=[131_000 * YUAN], dues=dues[:1], debt=132_000 * YUAN,
+        today=SAT_28_NOV, unprepared_gap_percent=0,
+    )  # fmt: skip
+    assert strict.reasons == {NO_BOTTOM_LINE}

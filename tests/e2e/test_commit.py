@@ -297,3 +297,24 @@ async def test_a_counter_offer_stored_before_a_crash_shows_the_supervisor_their_
     answered = await boss.expect("You made a counter-offer.")
     assert "already answered" not in answered.text
     assert (await world.storage.get_approval(pending.id)).counter == {"amount": 600_000}
+
+
+async def test_an_unprepared_plan_leaving_most_of_the_debt_unpaid_goes_to_the_supervisor(
+    world, bot
+):
+    """Issue 16: with no prep there is no bottom line to check a plan against; a plan that left
+    most of the debt unpaid was confirmed by the collector alone."""
+    zhang = await _case(world)  # ¥9,000 owed, never prepared
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    await zhang.send("12月25日")
+    await zhang.expect("How much in all")
+    await zhang.send("1500")
+    summary = await zhang.expect("Commitment of 张三")
+    assert "Still open after the plan: CN¥7,500.00." in summary.text
+    assert "no bottom line set, and much of the debt left unpaid" in summary.text
+    labels = [label for row in summary.buttons for label, _ in row]
+    assert "✅ Confirm" not in labels
+    assert "🔒 Ask the supervisor" in labels

@@ -397,7 +397,7 @@ async def test_a_week_of_activity_gives_a_digest_whose_every_figure_matches_the_
     from matplotlib import image
 
     pixels = image.imread(io.BytesIO(png), format="png")
-    assert pixels.shape[:2] == (900, 800)
+    assert pixels.shape[:2] == (960, 720)
     assert len({tuple(p) for p in (pixels[::7, ::7, :3] * 255).astype("uint8").reshape(-1, 3)}) > 20
     assert cjk_font() in ("Noto Sans SC", "Noto Sans CJK SC")
 
