@@ -434,7 +434,7 @@ def _new_commitment(run: Run, *, counter: dict[str, Any] | None = None) -> NewCo
     draft = run.draft
     dues, amounts = list(draft.dues), draft.instalment_amounts
     if counter:
-        dues, amounts = apply_counter(dues, amounts, counter)
+        dues, amounts = apply_counter(dues, amounts, counter, draft.plan)
     plan = draft.plan.to_json() if draft.plan is not None else {}
     promised = draft.promised_by
     return NewCommitment(

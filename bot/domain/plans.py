@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.domain.dates import Due, Recurrence, schedule_dates, working_day
@@ -215,17 +215,37 @@ def to_working_days(dues: Sequence[Due]) -> list[Due]:
 
 
 def apply_counter(
-    dues: Sequence[Due], amounts: Sequence[int], counter: dict[str, object]
+    dues: Sequence[Due],
+    amounts: Sequence[int],
+    counter: dict[str, object],
+    plan: Plan | None = None,
 ) -> tuple[list[Due], list[int]]:
-    """A supervisor's counter-offer applied to a plan: an ``amount`` is the new total of the
-    instalments (equal again, to the yuan); a ``date`` (ISO) is the new first due date, every
-    instalment moved by the same number of days. Anything else leaves the plan as it was."""
+    """A supervisor's counter-offer applied to a plan, re-planned by the plan's own rule.
+
+    - An ``amount`` is the new total of the instalments (equal again, to the yuan).
+    - A ``date`` (ISO) is the new first due date. A plan on a fixed weekday or day of the month
+      keeps that kind of rule from the new date, with as many instalments: the 15th of each
+      month countered with 20 December is the 20th of each month from then (the short-month rule
+      again for day 29–31); every Wednesday countered with a Thursday is every Thursday. Exact
+      dates all move by the same number of days. A move to working days made before is not
+      kept: the dates follow the rule again, and the summary checks them afresh (策略5).
+    - Anything else leaves the plan as it was.
+    """
     new_dues, new_amounts = list(dues), list(amounts)
     amount = counter.get("amount")
     if isinstance(amount, int) and not isinstance(amount, bool) and new_dues:
         new_amounts = equal_amounts(amount, len(new_dues))
     first = counter.get("date")
     if isinstance(first, str) and new_dues:
-        shift = date.fromisoformat(first) - new_dues[0].date
-        new_dues = [Due(d.date + shift, d.short_month) for d in new_dues]
+        start = date.fromisoformat(first)
+        count = len(new_dues)
+        if plan is not None and plan.kind == "weekly":
+            rule = Recurrence("weekly", weekday=start.weekday(), count=count)
+            new_dues = schedule_dates(rule, start - timedelta(days=1))
+        elif plan is not None and plan.kind == "monthly":
+            rule = Recurrence("monthly", day=start.day, count=count)
+            new_dues = schedule_dates(rule, start - timedelta(days=1))
+        else:
+            shift = start - new_dues[0].date
+            new_dues = [Due(d.date + shift, d.short_month) for d in new_dues]
     return new_dues, new_amounts

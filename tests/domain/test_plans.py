@@ -137,3 +137,37 @@ def test_an_unprepared_plan_leaving_most_of_the_debt_unpaid_goes_to_the_supervis
         today=SAT_28_NOV, unprepared_gap_percent=0,
     )  # fmt: skip
     assert strict.reasons == {NO_BOTTOM_LINE}
+
+
+def test_a_date_counter_offer_re_plans_by_the_rule_and_drops_an_old_weekend_shift():
+    """Issue 16: a counter-offer moved every instalment by the same days and kept a working-day
+    shift that no longer applied: the 15th became "16 Apr (Fri)" for a Thursday 15th, and a
+    Saturday 15 May came with no warning."""
+    from bot.domain.dates import working_day
+    from bot.domain.plans import Plan, apply_counter
+
+    made = date(2026, 11, 20)  # Friday 20 November
+    plan = Plan.of("每月15号 共6期", Recurrence("monthly", day=15, count=6), made)
+    shifted = plan.on_working_days()  # 15 May 2027 is a Saturday: moved to Monday 17 May
+    assert shifted.dues[5].date == date(2027, 5, 17)
+    amounts = [1_000 * YUAN] * 6
+    dues, _ = apply_counter(shifted.dues, amounts, {"date": "2026-12-15"}, shifted)
+    # The rule again from 15 December: every 15th, none of them moved.
+    assert [d.date for d in dues] == [
+        date(2026, 12, 15), date(2027, 1, 15), date(2027, 2, 15),
+        date(2027, 3, 15), date(2027, 4, 15), date(2027, 5, 15),
+    ]  # fmt: skip
+    # ...so the check sees the Saturday again (the summary warns, strategy 5).
+    assert not working_day(dues[5].date).is_working_day
+    # Countered with the 20th: the 20th of each month, as many instalments.
+    dues, _ = apply_counter(shifted.dues, amounts, {"date": "2026-12-20"}, shifted)
+    assert [d.date.day for d in dues] == [20] * 6
+    # Every Wednesday countered with a Thursday: every Thursday.
+    weekly = Plan.of("每周三 共4期", Recurrence("weekly", weekday=2, count=4), made)
+    dues, _ = apply_counter(weekly.dues, [500 * YUAN] * 4, {"date": "2026-12-03"}, weekly)
+    assert [d.date for d in dues] == [
+        date(2026, 12, 3),
+        date(2026, 12, 10),
+        date(2026, 12, 17),
+        date(2026, 12, 24),
+    ]
