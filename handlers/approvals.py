@@ -41,6 +41,7 @@ from bot.flows import (
     register,
 )
 from bot.i18n import N_
+from bot.lookup import case_to_view
 from bot.routes import APPROVAL_ANSWER
 from bot.storage import OutboxCall
 from bot.telegram_io import message_call, wake
@@ -183,7 +184,7 @@ async def _load(run: Run) -> dict[str, Any] | None:
         return None  # someone else answered it: "already answered"
     # Answered by this supervisor (their offer stored, then the bot killed before the flow
     # ended, and the typed offer replayed): the finish shows their own answer again.
-    case_file = await run.context.storage.get_case(user, approval.case_id)
+    case_file = await case_to_view(run.context, approval.case_id)
     if case_file is None:
         return None
     return {"a": approval, "s": case_file.summary}
