@@ -62,34 +62,70 @@ async def case_to_work_on(
     return case_file
 
 
-async def case_to_act_on(context: QingshouContext, case_id: int | None) -> CaseFile | None:
-    """The guard of every entry point and step of a flow on a case: the case, if the person
-    may work on it (the lead collector, a supervisor of its team, an admin), else None."""
+#: The one answer to a button naming a case (or an instalment of one) the presser may not see.
+NOT_YOURS = N_("No such case among yours.")
+
+
+async def case_to_view(context: QingshouContext, case_id: int | None) -> CaseFile | None:
+    """The guard of every entry point that only shows or annotates a case (its card, a note,
+    the lead collector): the case, if the person may see it (storage finds only a viewer's
+    cases: a collector's own, a supervisor's team's, an admin's all), else None."""
     user = context.user
     assert user is not None
-    case_file = await context.storage.get_case(user, case_id) if case_id is not None else None
+    return await context.storage.get_case(user, case_id) if case_id is not None else None
+
+
+async def case_to_act_on(context: QingshouContext, case_id: int | None) -> CaseFile | None:
+    """The guard of every entry point and step of a flow that works on a case: the case, if
+    the person may work on it (the lead collector, a supervisor of its team, an admin), else
+    None."""
+    user = context.user
+    assert user is not None
+    case_file = await case_to_view(context, case_id)
     if case_file is None or not may_prepare(user, case_file.summary):
         return None
+    return case_file
+
+
+async def not_yours(update: Update, context: QingshouContext) -> None:
+    """Answer the pressed button: "No such case among yours." (an alert)."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.label(NOT_YOURS), show_alert=True)
+
+
+async def pressed_case_to_view(
+    update: Update, context: QingshouContext, case_id: int, *, answer: bool = True
+) -> CaseFile | None:
+    """The case a button names, if the presser may see it (:func:`case_to_view`); else the
+    press is answered "No such case among yours.". A case found answers the press too,
+    unless ``answer`` is False (the caller has more to check and answers it itself)."""
+    query = update.callback_query
+    assert query is not None
+    case_file = await case_to_view(context, case_id)
+    if case_file is None:
+        await not_yours(update, context)
+        return None
+    if answer:
+        await query.answer()
     return case_file
 
 
 async def pressed_case(
     update: Update, context: QingshouContext, case_id: int, *, say_who_may: bool = False
 ) -> CaseFile | None:
-    """The case a button names, if the presser may act on it, with the press answered: an
-    alert "No such case among yours." (with ``say_who_may``, a case they see but may not
-    work on says who may), else a plain answer."""
+    """The case a button names, if the presser may act on it (:func:`case_to_act_on`), with
+    the press answered: an alert "No such case among yours." (with ``say_who_may``, a case
+    they see but may not work on says who may), else a plain answer."""
     query = update.callback_query
     assert query is not None
     case_file = await case_to_act_on(context, case_id)
     if case_file is None:
-        text = N_("No such case among yours.")
-        if say_who_may:
-            user = context.user
-            assert user is not None
-            if await context.storage.get_case(user, case_id) is not None:
-                text = N_("Only the lead collector or their supervisor prepares this case.")
-        await query.answer(context.label(text), show_alert=True)
+        if say_who_may and await case_to_view(context, case_id) is not None:
+            text = N_("Only the lead collector or their supervisor prepares this case.")
+            await query.answer(context.label(text), show_alert=True)
+        else:
+            await not_yours(update, context)
         return None
     await query.answer()
     return case_file

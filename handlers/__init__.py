@@ -56,7 +56,7 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("whoami", profile.whoami))
 
     # People and access (supervisors, admins).
-    app.add_handler(CommandHandler("invite", invite.invite))
+    app.add_handlers(router.entry_points(invite.INVITE))
     app.add_handler(CommandHandler("users", users.list_users))
     app.add_handler(router.on(routes.USERS_PAGE, users.page))
     app.add_handler(router.on(routes.USER, users.show))
@@ -68,8 +68,7 @@ def register(app: QingshouApp) -> None:
     app.add_handler(CommandHandler("cases", cases.cases))
     app.add_handler(CommandHandler("today", cases.today))
     app.add_handler(CommandHandler("case", cases.case))
-    app.add_handler(CommandHandler("note", notes.note))
-    app.add_handler(router.on(routes.NOTE, notes.note_button))
+    app.add_handlers(router.entry_points(notes.NOTE))
     app.add_handler(router.on(routes.OPEN_CASE, cases.open_case))
     app.add_handler(router.on(routes.QUEUE_PAGE, cases.queue_page))
     app.add_handler(router.on(routes.UNKNOWNS, cases.unknowns))
@@ -83,24 +82,23 @@ def register(app: QingshouApp) -> None:
     app.add_handlers(router.entry_points(outcome.OUTCOME_FLOW))
     for flow in (commit.COMMIT_FLOW, commit.UNCOMMIT_FLOW, commit.CONCESSION_FLOW):
         app.add_handlers(router.entry_points(flow))
-    app.add_handler(router.on(routes.APPROVAL_ANSWER, approvals.answer))
+    app.add_handlers(router.entry_points(approvals.COUNTER))
 
     # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).
-    app.add_handler(router.on(routes.INSTALMENT, instalments.answer_button))
+    app.add_handlers(router.entry_points(instalments.PARTIAL_FLOW))
 
     # The supervisors' daily digest on demand, its drill-down lists, a team's digest for an
     # admin; /settings: one's own digest time and weekend mute (the daily job: reminders/).
     app.add_handler(CommandHandler("digest", digest.digest))
     app.add_handler(router.on(routes.DRILL, digest.drill_down))
     app.add_handler(router.on(routes.TEAM, digest.team_digest))
-    app.add_handler(CommandHandler("settings", settings.settings))
+    app.add_handlers(router.entry_points(settings.SETTINGS))
 
     # Lead collector of a case (supervisors: their team; admins: all).
-    app.add_handler(CommandHandler("assign", assign.assign))
-    app.add_handler(router.on(routes.LEAD_COLLECTOR, assign.choose_case))
+    app.add_handlers(router.entry_points(assign.ASSIGN))
 
     # Exports: the team's cases and their history as XLSX or CSV (supervisors, admins).
-    app.add_handler(CommandHandler("export", export.export))
+    app.add_handlers(router.entry_points(export.EXPORT_FLOW))
 
     # Ledger import: a CSV/XLSX file sent to the bot, dry run, then "Import" (supervisors, admins).
     # A file answers the open question first, if one asks for a file.

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -25,8 +27,22 @@ from bot.domain.money import AmountError, parse_amount
 from bot.domain.people import User
 from bot.domain.reminders import ReminderPolicy
 from bot.flows import ANSWER as FLOW_ANSWER
-from bot.flows import ENGINE, Flow, FlowRun, Refusal, Reply, Step, Text, register
+from bot.flows import (
+    ENGINE,
+    Button,
+    Draft,
+    Entry,
+    Flow,
+    FlowRun,
+    Refusal,
+    Reply,
+    Step,
+    Text,
+    register,
+)
 from bot.i18n import N_
+from bot.lookup import case_to_view
+from bot.routes import APPROVAL_ANSWER
 from bot.storage import OutboxCall
 from bot.telegram_io import message_call, wake
 
@@ -47,8 +63,8 @@ async def answer(update: Update, context: QingshouContext, approval_id: int, cho
         return
     if choice == "ct":
         await query.answer()
-        await ENGINE.start(update, context, COUNTER, {"approval_id": approval_id},
-                           case_id=approval.case_id)  # fmt: skip
+        draft = CounterDraft(approval_id=approval_id)
+        await ENGINE.start(update, context, COUNTER, draft, case_id=approval.case_id)
         return
     now = context.clock.now()
     status = STATUS[choice]
@@ -126,7 +142,26 @@ async def collector_calls(context: QingshouContext, approval: Approval) -> list[
     return [message_call(collector.telegram_id, text, keyboard)]
 
 
-def _offer(text: str, run: FlowRun) -> Any:
+@dataclass(frozen=True, kw_only=True)
+class CounterDraft(Draft):
+    """The request answered with a counter-offer, and the offer: ``{"amount": fen}`` (the
+    total instead) or ``{"date": iso}`` (the first instalment then)."""
+
+    VERSION: ClassVar[int] = 1
+
+    approval_id: int = 0
+    offer: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> CounterDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+Run = FlowRun[CounterDraft]
+
+
+def _offer(text: str, run: Run) -> Any:
     """A counter-offer: an amount (the total instead) or a date (the first instalment then)."""
     today = local_date(run.now, run.context.settings.tz)
     try:
@@ -139,30 +174,30 @@ def _offer(text: str, run: FlowRun) -> Any:
         return Refusal("commit/counter_refused", {"e": exc, "text": text})
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+async def _load(run: Run) -> dict[str, Any] | None:
     user = run.context.user
     assert user is not None
-    approval = await run.context.storage.get_approval(int(run.data.get("approval_id") or 0))
+    approval = await run.context.storage.get_approval(run.draft.approval_id)
     if approval is None or not _may_answer(user, approval):
         return None
     if approval.status is not ApprovalStatus.PENDING and approval.answered_by != user.id:
         return None  # someone else answered it: "already answered"
     # Answered by this supervisor (their offer stored, then the bot killed before the flow
     # ended, and the typed offer replayed): the finish shows their own answer again.
-    case_file = await run.context.storage.get_case(user, approval.case_id)
+    case_file = await case_to_view(run.context, approval.case_id)
     if case_file is None:
         return None
     return {"a": approval, "s": case_file.summary}
 
 
-async def _counter(run: FlowRun) -> Reply:
+async def _counter(run: Run) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
     approval: Approval = run.params["a"]
     if approval.status is not ApprovalStatus.PENDING:
         return Reply(context.render("commit/answered", a=approval))
-    offer = run.data.get("offer")
+    offer = dict(run.draft.offer) if run.draft.offer is not None else None
     answered = _as_answered(approval, user, ApprovalStatus.COUNTERED, offer, run.now)
     done = await context.storage.answer_approval(
         user, approval.id, ApprovalStatus.COUNTERED, counter=offer, now=run.now,
@@ -174,10 +209,14 @@ async def _counter(run: FlowRun) -> Reply:
     return Reply(context.render("commit/answered", a=done))
 
 
-COUNTER = register(
+COUNTER: Flow[CounterDraft] = register(
     Flow(
         name="counter",
         title=N_("Counter-offer"),
+        draft=CounterDraft,
+        # The supervisor's Approve / Reject / Counter-offer under a request: the first two are
+        # answered at once, the counter-offer asks for the amount or the date.
+        entry=Entry((Button(APPROVAL_ANSWER),), button=answer),
         steps=(
             Step(
                 "offer", "commit/counter_ask", Text(max_chars=60, single_line=True, validate=_offer)

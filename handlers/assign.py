@@ -13,14 +13,37 @@ the one the supervisor saw, and is keyed so that a replay changes it once.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
-from bot.domain.casefile import REASSIGN_REASONS, LeadReason, may_assign, may_assign_cases
-from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, Text, register
+from bot.domain.casefile import (
+    REASSIGN_REASONS,
+    CaseFile,
+    LeadReason,
+    may_assign,
+    may_assign_cases,
+)
+from bot.flows import (
+    ENGINE,
+    Button,
+    Buttons,
+    Command,
+    Draft,
+    Entry,
+    Flow,
+    FlowRun,
+    Option,
+    Reply,
+    Step,
+    Text,
+    register,
+)
 from bot.i18n import N_
+from bot.lookup import case_to_view, pressed_case_to_view
 from bot.routes import LEAD_COLLECTOR
 
 #: A reason is one line; longer text is refused (and kept) rather than cut.
@@ -35,24 +58,43 @@ REASON_LABELS: dict[LeadReason, str] = {
 }
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+@dataclass(frozen=True, kw_only=True)
+class AssignDraft(Draft):
+    """The case's lead when the flow started (None: it has none yet), then the answers: the
+    collector, and for a reassignment why (a reason to tap, or the reason in words)."""
+
+    VERSION: ClassVar[int] = 1
+
+    lead_id: int | None = None
+    collector: int | None = None
+    reason: str | None = None
+    reason_text: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> AssignDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+Run = FlowRun[AssignDraft]
+
+
+async def _load(run: Run) -> dict[str, Any] | None:
     """The case (as the presser sees it) and the chosen collector; None when no longer allowed."""
     user = run.context.user
     assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
+    case_file = await case_to_view(run.context, run.case_id)
     if case_file is None or not may_assign(user, case_file.summary.team_id):
         return None
     summary = case_file.summary
     collectors = await run.context.storage.team_collectors(summary.team_id)
     others = [c for c in collectors if c.id != summary.lead_id]
-    target = next((c for c in collectors if c.id == run.data.get("collector")), None)
+    target = next((c for c in collectors if c.id == run.draft.collector), None)
     return {"s": summary, "target": target, "others": others, "has_choice": bool(others)}
 
 
-async def _collectors(run: FlowRun) -> list[Option]:
-    user = run.context.user
-    assert user is not None and run.case_id is not None
-    case_file = await run.context.storage.get_case(user, run.case_id)
+async def _collectors(run: Run) -> list[Option]:
+    case_file = await case_to_view(run.context, run.case_id)
     if case_file is None:
         return []
     summary = case_file.summary
@@ -72,26 +114,27 @@ _REASONS = [
 ]
 
 
-def _first_lead(run: FlowRun) -> bool:
-    return run.data.get("lead_id") is None
+def _first_lead(run: Run) -> bool:
+    return run.draft.lead_id is None
 
 
-def _after_reason(run: FlowRun) -> str | None:
-    return "reason_text" if run.data.get("reason") == LeadReason.OTHER.value else None
+def _after_reason(run: Run) -> str | None:
+    return "reason_text" if run.draft.reason == LeadReason.OTHER.value else None
 
 
-async def _change(run: FlowRun) -> Reply:
+async def _change(run: Run) -> Reply:
     """Change the lead if it is still the one the supervisor saw (keyed: once per flow)."""
     context = run.context
     user = context.user
     assert user is not None
     summary, target = run.params["s"], run.params["target"]
-    if run.data.get("reason") == KEEP:
+    draft = run.draft
+    if draft.reason == KEEP:
         return Reply(context.render("assign/cancelled", s=summary))
-    note = run.data.get("reason_text")
-    if target is None or summary.lead_id != run.data.get("lead_id"):
+    note = draft.reason_text
+    if target is None or summary.lead_id != draft.lead_id:
         return Reply(context.render("assign/reason_lost", text=note or ""))
-    reason = LeadReason(run.data["reason"]) if run.data.get("reason") else LeadReason.FIRST
+    reason = LeadReason(draft.reason) if draft.reason else LeadReason.FIRST
     change = await context.storage.assign_lead(
         user, summary.id, target.id, reason, now=run.now, note=note, key=run.key
     )
@@ -100,10 +143,70 @@ async def _change(run: FlowRun) -> Reply:
     return Reply(context.render("assign/done", s=summary, change=change))
 
 
-ASSIGN = register(
+async def start_assign(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
+    """Open /assign on ``case_file``, remembering its lead as it is now."""
+    draft = AssignDraft(lead_id=case_file.summary.lead_id)
+    await ENGINE.start(update, context, ASSIGN, draft, case_id=case_file.id)
+
+
+async def assign(update: Update, context: QingshouContext) -> None:
+    """``/assign <contract, name or phone>``: find the case, then offer the team's collectors."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    if not may_assign_cases(user):
+        await message.reply_text(context.render("assign/not_allowed"))
+        return
+    query = " ".join(context.args or []).strip()
+    if not query:
+        await message.reply_text(context.render("assign/usage"))
+        return
+    found = await context.storage.find_cases(user, query, limit=MAX_CHOICES + 1)
+    if not found:
+        await message.reply_text(context.render("cases/not_found", query=query))
+        return
+    exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
+    if len(found) == 1 or len(exact) == 1:
+        case_file = await case_to_view(context, (exact or found)[0].id)
+        if case_file is not None and may_assign(user, case_file.summary.team_id):
+            await start_assign(update, context, case_file)
+        return
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
+                               callback_data=LEAD_COLLECTOR.data(c.id))]
+         for c in found[:MAX_CHOICES]]
+    )  # fmt: skip
+    await message.reply_text(
+        context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
+        reply_markup=keyboard,
+    )
+
+
+async def choose_case(update: Update, context: QingshouContext, case_id: int) -> None:
+    """A case chosen (from several matches, or "👤 Lead collector" on its card)."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    case_file = await pressed_case_to_view(update, context, case_id, answer=False)
+    if case_file is None:
+        return
+    if not may_assign(user, case_file.summary.team_id):
+        await query.answer(context.label(N_("You may not do that.")), show_alert=True)
+        return
+    await query.answer()
+    await start_assign(update, context, case_file)
+
+
+ASSIGN: Flow[AssignDraft] = register(
     Flow(
         name="assign",
         title=N_("Lead collector"),
+        draft=AssignDraft,
+        # ``/assign <contract, name or phone>``, and "👤 Lead collector" on a card (or a case
+        # chosen among several matches).
+        entry=Entry(
+            (Command("assign"), Button(LEAD_COLLECTOR)), command=assign, button=choose_case
+        ),
         steps=(
             Step(
                 "collector",
@@ -129,62 +232,3 @@ ASSIGN = register(
         lost="assign/lost",
     )
 )
-
-
-async def _start(update: Update, context: QingshouContext, case_id: int) -> None:
-    user = context.user
-    assert user is not None
-    case_file = await context.storage.get_case(user, case_id)
-    if case_file is None:
-        if update.callback_query is not None:
-            await update.callback_query.answer(
-                context.label(N_("No such case among yours.")), show_alert=True
-            )
-        return
-    if not may_assign(user, case_file.summary.team_id):
-        if update.callback_query is not None:
-            await update.callback_query.answer(
-                context.label(N_("You may not do that.")), show_alert=True
-            )
-        return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await ENGINE.start(
-        update, context, ASSIGN, {"lead_id": case_file.summary.lead_id}, case_id=case_id
-    )
-
-
-async def assign(update: Update, context: QingshouContext) -> None:
-    """``/assign <contract, name or phone>``: find the case, then offer the team's collectors."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None
-    if not may_assign_cases(user):
-        await message.reply_text(context.render("assign/not_allowed"))
-        return
-    query = " ".join(context.args or []).strip()
-    if not query:
-        await message.reply_text(context.render("assign/usage"))
-        return
-    found = await context.storage.find_cases(user, query, limit=MAX_CHOICES + 1)
-    if not found:
-        await message.reply_text(context.render("cases/not_found", query=query))
-        return
-    exact = [c for c in found if c.contract_no.casefold() == query.casefold()]
-    if len(found) == 1 or len(exact) == 1:
-        await _start(update, context, (exact or found)[0].id)
-        return
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                               callback_data=LEAD_COLLECTOR.data(c.id))]
-         for c in found[:MAX_CHOICES]]
-    )  # fmt: skip
-    await message.reply_text(
-        context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
-        reply_markup=keyboard,
-    )
-
-
-async def choose_case(update: Update, context: QingshouContext, case_id: int) -> None:
-    """A case chosen (from several matches, or "👤 Lead collector" on its card)."""
-    await _start(update, context, case_id)

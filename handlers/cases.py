@@ -24,6 +24,7 @@ from bot.domain.casefile import (
 from bot.domain.plans import stalled
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
+from bot.lookup import pressed_case_to_view
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from bot.routes import (
     COMMIT,
@@ -205,22 +206,9 @@ async def queue_page(update: Update, context: QingshouContext, mode: str, page_n
     await query.edit_message_text(text, reply_markup=keyboard)
 
 
-async def _pressed_case(update: Update, context: QingshouContext, case_id: int) -> CaseFile | None:
-    """The case a button names, if the presser may see it (else the press is answered)."""
-    query = update.callback_query
-    assert query is not None
-    assert context.user is not None
-    case_file = await context.storage.get_case(context.user, case_id)
-    if case_file is None:
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
-        return None
-    await query.answer()
-    return case_file
-
-
 async def open_case(update: Update, context: QingshouContext, case_id: int) -> None:
     """Show the card of the case a button names (from the queue or a choice of matches)."""
-    case_file = await _pressed_case(update, context, case_id)
+    case_file = await pressed_case_to_view(update, context, case_id)
     if case_file is not None and update.effective_chat is not None:
         text, keyboard = await _card(context, case_file)
         await update.effective_chat.send_message(text, reply_markup=keyboard)
@@ -228,6 +216,6 @@ async def open_case(update: Update, context: QingshouContext, case_id: int) -> N
 
 async def unknowns(update: Update, context: QingshouContext, case_id: int) -> None:
     """Show what is still unknown about a case (its card's ❓ button)."""
-    case_file = await _pressed_case(update, context, case_id)
+    case_file = await pressed_case_to_view(update, context, case_id)
     if case_file is not None and update.effective_chat is not None:
         await update.effective_chat.send_message(_unknowns(context, case_file))

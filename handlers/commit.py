@@ -70,7 +70,7 @@ from bot.i18n import N_
 from bot.labels import CHANNEL_LABELS
 from bot.labels import labelled as _labelled
 from bot.labels import word as _word
-from bot.lookup import case_entry, case_to_act_on, pressed_case
+from bot.lookup import case_entry, case_to_act_on, case_to_view, pressed_case
 from bot.routes import COMMIT, CONCESSION, UNCOMMIT
 from bot.storage import APPROVAL_ID
 from bot.telegram_io import wake
@@ -366,7 +366,7 @@ async def _store_pending_and_ask_the_supervisor(run: Run) -> CommitDraft | Reply
     context = run.context
     user = context.user
     assert user is not None
-    case_file = await context.storage.get_case(user, run.case_id or 0)
+    case_file = await case_to_view(context, run.case_id)
     if case_file is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
     supervisors = await supervisors_of(context, case_file.summary.team_id)

@@ -8,8 +8,10 @@ It is the ``export`` flow: a restart in between loses nothing, a double tap expo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -30,7 +32,20 @@ from bot.exports import (
     preset_period,
     summary_counts,
 )
-from bot.flows import ENGINE, Buttons, DateInput, Flow, FlowRun, Option, Refusal, Reply, Step
+from bot.flows import (
+    ENGINE,
+    Buttons,
+    Command,
+    DateInput,
+    Draft,
+    Entry,
+    Flow,
+    FlowRun,
+    Option,
+    Refusal,
+    Reply,
+    Step,
+)
 from bot.flows import register as register_flow
 from bot.i18n import N_
 
@@ -46,33 +61,59 @@ def may_export(user: User) -> bool:
     return user.role is Role.ADMIN or (user.role is Role.SUPERVISOR and user.team_id is not None)
 
 
-def _today(run: FlowRun) -> date:
+@dataclass(frozen=True, kw_only=True)
+class ExportDraft(Draft):
+    """The answers: the team (admins; ``ALL_TEAMS``: every team), the period (a preset's key,
+    or ``CUSTOM`` with its first and last day, ISO), the file's format."""
+
+    VERSION: ClassVar[int] = 1
+
+    scope: int | None = None
+    period: str | None = None
+    start: str | None = None
+    end: str | None = None
+    format: str | None = None
+
+    @property
+    def first_day(self) -> date | None:
+        return date.fromisoformat(self.start) if self.start else None
+
+    @property
+    def last_day(self) -> date | None:
+        return date.fromisoformat(self.end) if self.end else None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> ExportDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+Run = FlowRun[ExportDraft]
+
+
+def _today(run: Run) -> date:
     return local_date(run.now, run.context.settings.tz)
 
 
-def _team_id(run: FlowRun, user: User) -> int | None:
+def _team_id(run: Run, user: User) -> int | None:
     """The team exported: a supervisor's own, an admin's choice (None: all teams)."""
     if user.role is Role.SUPERVISOR:
         return user.team_id
-    chosen = run.data.get("scope")
-    return chosen if isinstance(chosen, int) and chosen != ALL_TEAMS else None
+    chosen = run.draft.scope
+    return chosen if chosen != ALL_TEAMS else None
 
 
-def _period(run: FlowRun) -> tuple[date, date] | None:
-    chosen = run.data.get("period")
-    if chosen == CUSTOM:
-        start, end = run.data.get("start"), run.data.get("end")
-        if isinstance(start, str) and isinstance(end, str):
-            return date.fromisoformat(start), date.fromisoformat(end)
-        if isinstance(start, str):
-            return date.fromisoformat(start), date.fromisoformat(start)
-        return None
-    if isinstance(chosen, str):
-        return preset_period(chosen, _today(run))
+def _period(run: Run) -> tuple[date, date] | None:
+    draft = run.draft
+    if draft.period == CUSTOM:
+        start = draft.first_day
+        return (start, draft.last_day or start) if start is not None else None
+    if draft.period is not None:
+        return preset_period(draft.period, _today(run))
     return None
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+async def _load(run: Run) -> dict[str, Any] | None:
     """Who may still export, what scope and period are chosen so far."""
     user = run.context.user
     assert user is not None
@@ -90,7 +131,7 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
     }
 
 
-async def _scopes(run: FlowRun) -> list[Option]:
+async def _scopes(run: Run) -> list[Option]:
     teams = await run.context.storage.list_teams()
     return [
         Option(code=ALL_TEAMS, value=ALL_TEAMS, label=N_("All teams")),
@@ -116,30 +157,30 @@ def _parse_day(text: str, today: date) -> date | Refusal:
         return Refusal("export/bad_date", {"e": exc})
 
 
-def _after_start(day: date, run: FlowRun) -> date | Refusal:
-    start = run.data.get("start")
-    if isinstance(start, str) and day < date.fromisoformat(start):
-        return Refusal("export/end_before_start", {"start": date.fromisoformat(start), "end": day})
+def _after_start(day: date, run: Run) -> date | Refusal:
+    start = run.draft.first_day
+    if start is not None and day < start:
+        return Refusal("export/end_before_start", {"start": start, "end": day})
     return day
 
 
-def _not_custom(run: FlowRun) -> bool:
-    return run.data.get("period") != CUSTOM
+def _not_custom(run: Run) -> bool:
+    return run.draft.period != CUSTOM
 
 
-def _not_admin(run: FlowRun) -> bool:
+def _not_admin(run: Run) -> bool:
     user = run.context.user
     return user is None or user.role is not Role.ADMIN
 
 
-async def _export(run: FlowRun) -> Reply:
+async def _export(run: Run) -> Reply:
     """Build the file (streaming, in a worker thread), send it, say what it holds."""
     context = run.context
     user = context.user
     assert user is not None
     params = run.params
     start, end = params["start"], params["end"]
-    fmt = run.data.get("format")
+    fmt = run.draft.format
     assert fmt in FORMATS and isinstance(start, date) and isinstance(end, date)
     team = params["team"]
     scope = team.name if team is not None else context.label(N_("All teams"))
@@ -181,10 +222,23 @@ async def _export(run: FlowRun) -> Reply:
     return Reply(context.render("export/done", filename=built.filename, counts=counts))
 
 
-EXPORT_FLOW = register_flow(
+async def export(update: Update, context: QingshouContext) -> None:
+    """Start an export (supervisors: their team; admins: a team or all); refuse collectors."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    if not may_export(user):
+        await message.reply_text(context.render("export/not_allowed", user=user))
+        return
+    await ENGINE.start(update, context, EXPORT_FLOW, ExportDraft())
+
+
+EXPORT_FLOW: Flow[ExportDraft] = register_flow(
     Flow(
         name="export",
         title=N_("Export"),
+        draft=ExportDraft,
+        entry=Entry((Command("export"),), command=export),
         steps=(
             Step(
                 "scope",
@@ -207,14 +261,3 @@ EXPORT_FLOW = register_flow(
         lost="export/lost",
     )
 )
-
-
-async def export(update: Update, context: QingshouContext) -> None:
-    """Start an export (supervisors: their team; admins: a team or all); refuse collectors."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None
-    if not may_export(user):
-        await message.reply_text(context.render("export/not_allowed", user=user))
-        return
-    await ENGINE.start(update, context, EXPORT_FLOW)

@@ -9,9 +9,11 @@ meanwhile), and applying is guarded by the import's own status, so a double tap 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePath
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import Update
 
@@ -24,7 +26,18 @@ from bot.domain.importing import (
 )
 from bot.domain.ledger import LedgerError
 from bot.domain.people import Role
-from bot.flows import ENGINE, Answers, Buttons, Flow, FlowRun, Option, Reply, Step, register
+from bot.flows import (
+    ENGINE,
+    Buttons,
+    Draft,
+    Flow,
+    FlowRun,
+    Option,
+    Reply,
+    Step,
+    load_draft,
+    register,
+)
 from bot.i18n import N_
 from bot.imports import ImportLimits, apply_pending, preview
 from bot.storage import FlowState, ImportStatus
@@ -32,12 +45,41 @@ from bot.storage import FlowState, ImportStatus
 IMPORT = "import"
 
 
-async def _record(run: FlowRun) -> Any:
-    import_id = run.data.get("import_id")
-    return await run.context.storage.get_import(import_id) if isinstance(import_id, int) else None
+@dataclass(frozen=True, kw_only=True)
+class ImportDraft(Draft):
+    """The pending import (its file waits in the imports table), then the answers: the team
+    (admins choose it), and the decision; between them what the dry run found (kept to word
+    the question)."""
+
+    VERSION: ClassVar[int] = 1
+
+    import_id: int | None = None
+    file_name: str | None = None
+
+    # The answers.
+    team: int | None = None
+    decide: str | None = None
+
+    # Stored by the decision's hook: the dry run's counts, and whether it may be imported.
+    can_import: bool = False
+    summary: Mapping[str, Any] | None = None
+    team_name: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> ImportDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+Run = FlowRun[ImportDraft]
+
+
+async def _record(run: Run) -> Any:
+    import_id = run.draft.import_id
+    return await run.context.storage.get_import(import_id) if import_id is not None else None
+
+
+async def _load(run: Run) -> dict[str, Any] | None:
     """The pending import, if the person may still decide on it."""
     user = run.context.user
     assert user is not None
@@ -51,28 +93,29 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
     return {"record": record, "teams": await run.context.storage.list_teams()}
 
 
-async def _teams(run: FlowRun) -> list[Option]:
+async def _teams(run: Run) -> list[Option]:
     return [
         Option(code=t.id, value=t.id, label=t.name, translate=False)
         for t in (await run.context.storage.list_teams())[:90]
     ]
 
 
-async def _decisions(run: FlowRun) -> list[Option]:
+async def _decisions(run: Run) -> list[Option]:
     # "Cancel" is the ✖ under every question (it closes the import: see _abandon).
-    return [Option(code=0, value=IMPORT, label=N_("Import"))] if run.data.get("can_import") else []
+    return [Option(code=0, value=IMPORT, label=N_("Import"))] if run.draft.can_import else []
 
 
 async def _abandon(context: QingshouContext, state: FlowState) -> None:
     """The flow ended undecided (✖, /cancel, expired, dropped): close the import, drop its file."""
-    import_id = state.data.get("import_id")
-    if isinstance(import_id, int):
+    draft = load_draft(ImportDraft, state.data)
+    import_id = draft.import_id if draft is not None else None
+    if import_id is not None:
         await context.storage.cancel_import(
             import_id, actor_id=state.user_id, now=context.clock.now()
         )
 
 
-async def _dry_run(run: FlowRun) -> Answers | Reply:
+async def _dry_run(run: Run) -> ImportDraft | Reply:
     """On arriving at the decision: the team (admins chose it), then the dry run, once
     (its summary is kept in the draft)."""
     context = run.context
@@ -81,13 +124,13 @@ async def _dry_run(run: FlowRun) -> Answers | Reply:
     storage = context.storage
     record = await _record(run)
     if record is None or record.status != ImportStatus.PENDING:
-        return Reply(context.render("imports/lost", data=run.data, text=""))
-    team_id = run.data.get("team")
-    if record.team_id is None and isinstance(team_id, int):
+        return Reply(context.render("imports/lost", data=run.draft, text=""))
+    team_id = run.draft.team
+    if record.team_id is None and team_id is not None:
         if await storage.get_team(team_id) is None or not await storage.set_import_team(
             record.id, team_id
         ):
-            return Reply(context.render("imports/lost", data=run.data, text=""))
+            return Reply(context.render("imports/lost", data=run.draft, text=""))
         record = await storage.get_import(record.id)
         assert record is not None
     chat = run.update.effective_chat
@@ -119,11 +162,12 @@ async def _dry_run(run: FlowRun) -> Answers | Reply:
         )  # fmt: skip
     if not shown.can_import:  # nothing to decide: preview() closed the import already
         return Reply(text)
-    return Answers({**run.data, "can_import": True, "summary": dict(shown.summary),
-                    "team_name": record.team_name})  # fmt: skip
+    return replace(
+        run.draft, can_import=True, summary=dict(shown.summary), team_name=record.team_name
+    )
 
 
-async def _decide(run: FlowRun) -> Reply:
+async def _decide(run: Run) -> Reply:
     """Import (guarded by the import's status: once) or cancel."""
     context = run.context
     user = context.user
@@ -147,10 +191,11 @@ async def _decide(run: FlowRun) -> Reply:
     return Reply(context.render("imports/applied", record=record, summary=applied))
 
 
-IMPORT_FLOW = register(
+IMPORT_FLOW: Flow[ImportDraft] = register(
     Flow(
         name="import",
         title=N_("Ledger import"),
+        draft=ImportDraft,
         steps=(
             Step("team", prompt="imports/choose_team", input=Buttons(_teams)),
             Step(
@@ -196,7 +241,7 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
         team_id=team_id, created_by=user.id, file_name=file_name, data=data,
         now=context.clock.now(),
     )  # fmt: skip
+    draft = ImportDraft(import_id=import_id, file_name=file_name)
     await ENGINE.start(
-        update, context, IMPORT_FLOW, {"import_id": import_id, "file_name": file_name},
-        step="team" if team_id is None else "decide",
-    )  # fmt: skip
+        update, context, IMPORT_FLOW, draft, step="team" if team_id is None else "decide"
+    )

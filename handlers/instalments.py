@@ -18,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import html
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -31,7 +32,10 @@ from bot.domain.instalments import Answer, Answered, MissReason, grace_ends
 from bot.flows import (
     ENGINE,
     Amount,
+    Button,
     Choices,
+    Draft,
+    Entry,
     Flow,
     FlowRun,
     Option,
@@ -42,6 +46,7 @@ from bot.flows import (
 )
 from bot.i18n import N_
 from bot.labels import OUTCOME as OUTCOME_LABEL
+from bot.lookup import not_yours
 from bot.routes import INSTALMENT, OPEN_CASE, OUTCOME, PREPARE
 
 REASON_LABELS = {
@@ -106,13 +111,22 @@ async def shown_markup(
     return InlineKeyboardMarkup(new_rows) if changed else None
 
 
-async def _edit_reminder(
-    context: QingshouContext, chat_id: int | None, message_id: int | None, markup: Any
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """The reminder message whose button was pressed (kept in the flow's draft, to show the
+    state on it at the end): its chat, its id, and its buttons as they were."""
+
+    chat_id: int | None = None
+    message_id: int | None = None
+    markup: Mapping[str, Any] | None = None
+
+
+async def _edit_reminder(context: QingshouContext, pressed: Pressed) -> None:
     """Show the state on the reminder message (the one whose button was pressed)."""
-    if chat_id is None or message_id is None or not isinstance(markup, dict):
+    chat_id, message_id, markup = pressed.chat_id, pressed.message_id, pressed.markup
+    if chat_id is None or message_id is None or not isinstance(markup, Mapping):
         return
-    new = await shown_markup(context, InlineKeyboardMarkup.de_json(markup, context.bot))
+    new = await shown_markup(context, InlineKeyboardMarkup.de_json(dict(markup), context.bot))
     if new is None:
         return
     # Too old to edit, or edited already by a faster tap: the state is in the database.
@@ -121,15 +135,67 @@ async def _edit_reminder(
                                                     reply_markup=new)  # fmt: skip
 
 
-def _where(update: Update) -> dict[str, Any]:
+def _where(update: Update) -> Pressed:
     """Where the pressed reminder is: kept in the flow's draft to edit it at the end."""
     query = update.callback_query
     message = query.message if query is not None else None
     if message is None:
-        return {"_chat": None, "_message": None, "_markup": None}
+        return Pressed()
     markup = getattr(message, "reply_markup", None)
-    return {"_chat": message.chat.id, "_message": message.message_id,
-            "_markup": markup.to_dict() if markup is not None else None}  # fmt: skip
+    return Pressed(message.chat.id, message.message_id,
+                   markup.to_dict() if markup is not None else None)  # fmt: skip
+
+
+# -- the drafts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderAnswerDraft(Draft):
+    """An answer to one instalment of a reminder: the instalment, what was still open on it
+    when the button was pressed, and the reminder message (to show the state on it)."""
+
+    VERSION: ClassVar[int] = 1
+
+    instalment_id: int = 0
+    rest: int = 0
+    chat_id: int | None = None
+    message_id: int | None = None
+    markup: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, instalment_id: int, rest: int, pressed: Pressed) -> Self:
+        """The draft an answer starts from."""
+        return cls(instalment_id=instalment_id, rest=rest, chat_id=pressed.chat_id,
+                   message_id=pressed.message_id, markup=pressed.markup)  # fmt: skip
+
+    @property
+    def pressed(self) -> Pressed:
+        return Pressed(self.chat_id, self.message_id, self.markup)
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> Self:
+        """A row of the untyped flow (before version 1): the answers had today's names; what
+        was open and where the reminder is were "internal" keys (``_rest``, ``_chat``, …)."""
+        renamed = {k: v for k, v in data.items() if not k.startswith("_")}
+        renamed.update(rest=data.get("_rest") or 0, chat_id=data.get("_chat"),
+                       message_id=data.get("_message"), markup=data.get("_markup"))  # fmt: skip
+        return cls.from_json(renamed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartialDraft(ReminderAnswerDraft):
+    """Partial: the amount paid."""
+
+    amount: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MissedDraft(ReminderAnswerDraft):
+    """Missed: the reasons tapped (option codes while tapping, then the reasons) and the
+    person's own words beside them."""
+
+    reason: list[Any] | None = None
+    reason_text: str | None = None
 
 
 # -- the button -----------------------------------------------------------------------------------
@@ -144,12 +210,12 @@ async def answer_button(
     assert query is not None and user is not None
     view = await context.storage.get_instalment(user, instalment_id)
     if view is None:
-        await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
+        await not_yours(update, context)
         return
     where = _where(update)
     if not view.answerable:
         await query.answer(context.render("instalments/already", i=view), show_alert=True)
-        await _edit_reminder(context, where["_chat"], where["_message"], where["_markup"])
+        await _edit_reminder(context, where)
         return
     now = context.clock.now()
     if answer == Answer.PAID.value:
@@ -158,75 +224,78 @@ async def answer_button(
             grace_days=context.settings.grace_days, now=now,
         )  # fmt: skip
         if done is None:
-            await query.answer(context.label(N_("No such case among yours.")), show_alert=True)
+            await not_yours(update, context)
             return
         template = "instalments/paid_toast" if done.changed else "instalments/already"
         await query.answer(context.render(template, i=done.instalment, a=done),
                            show_alert=not done.changed)  # fmt: skip
-        await _edit_reminder(context, where["_chat"], where["_message"], where["_markup"])
+        await _edit_reminder(context, where)
         return
     await query.answer()
-    flow = PARTIAL_FLOW if answer == Answer.PARTIAL.value else MISSED_FLOW
-    data = {"instalment_id": instalment_id, "_rest": view.rest, **where}
-    await ENGINE.start(update, context, flow, data, case_id=view.case_id)
+    if answer == Answer.PARTIAL.value:
+        partial = PartialDraft.of(instalment_id, view.rest, where)
+        await ENGINE.start(update, context, PARTIAL_FLOW, partial, case_id=view.case_id)
+    else:
+        missed = MissedDraft.of(instalment_id, view.rest, where)
+        await ENGINE.start(update, context, MISSED_FLOW, missed, case_id=view.case_id)
 
 
 # -- the flows ------------------------------------------------------------------------------------
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+async def _load(run: FlowRun[Any]) -> dict[str, Any] | None:
     user = run.context.user
     assert user is not None
-    view = await run.context.storage.get_instalment(user, int(run.data.get("instalment_id") or 0))
+    view = await run.context.storage.get_instalment(user, run.draft.instalment_id)
     if view is None or not view.answerable:
         return None
     grace = run.context.settings.grace_days
     return {"i": view, "grace_days": grace}
 
 
-def _partial_valid(fen: Any, run: FlowRun) -> Any:
-    rest = int(run.data.get("_rest") or 0)
+def _partial_valid(fen: Any, run: FlowRun[PartialDraft]) -> Any:
+    rest = run.draft.rest
     if int(fen) > rest:
         return Refusal("instalments/partial_too_much", {"amount": int(fen), "rest": rest})
     return int(fen)
 
 
-async def _answer(run: FlowRun, answer: Answer, **extra: Any) -> Answered | None:
+async def _answer(
+    run: FlowRun[PartialDraft] | FlowRun[MissedDraft], answer: Answer, **extra: Any
+) -> Answered | None:
     context = run.context
     assert context.user is not None
     return await context.storage.answer_instalment(
-        context.user, int(run.data["instalment_id"]), answer,
+        context.user, run.draft.instalment_id, answer,
         today=local_date(run.now, context.settings.tz), grace_days=context.settings.grace_days,
         now=run.now, key=run.key, **extra,
     )  # fmt: skip
 
 
-async def _finish_partial(run: FlowRun) -> Reply:
+async def _finish_partial(run: FlowRun[PartialDraft]) -> Reply:
     context = run.context
-    done = await _answer(run, Answer.PARTIAL, amount=int(run.data["amount"]))
+    amount = run.draft.amount or 0
+    done = await _answer(run, Answer.PARTIAL, amount=amount)
     if done is None:
-        return Reply(context.render("instalments/lost", text="", data=run.data))
-    await _edit_reminder(context, run.data.get("_chat"), run.data.get("_message"),
-                         run.data.get("_markup"))  # fmt: skip
+        return Reply(context.render("instalments/lost", text="", data=run.draft))
+    await _edit_reminder(context, run.draft.pressed)
     if done.refused == "amount":
         rest = done.instalment.rest
-        text = context.render("instalments/partial_too_much", amount=run.data["amount"], rest=rest)
+        text = context.render("instalments/partial_too_much", amount=amount, rest=rest)
         return Reply(text)
     if not done.changed and done.paid_now == 0:
         return Reply(context.render("instalments/already", i=done.instalment))
     return Reply(context.render("instalments/partial_done", i=done.instalment, a=done))
 
 
-async def _finish_missed(run: FlowRun) -> Reply:
+async def _finish_missed(run: FlowRun[MissedDraft]) -> Reply:
     context = run.context
-    reasons = [str(r) for r in run.data.get("reason") or []]
-    note = run.data.get("reason_text")
-    done = await _answer(run, Answer.MISSED, reason=reasons,
-                         note=str(note) if note else None)  # fmt: skip
+    reasons = [str(r) for r in run.draft.reason or []]
+    note = run.draft.reason_text
+    done = await _answer(run, Answer.MISSED, reason=reasons, note=note or None)
     if done is None:
-        return Reply(context.render("instalments/lost", text="", data=run.data))
-    await _edit_reminder(context, run.data.get("_chat"), run.data.get("_message"),
-                         run.data.get("_markup"))  # fmt: skip
+        return Reply(context.render("instalments/lost", text="", data=run.draft))
+    await _edit_reminder(context, run.draft.pressed)
     if done.refused is not None:
         return Reply(context.render("instalments/already", i=done.instalment))
     case_id = done.instalment.case_id
@@ -240,10 +309,14 @@ async def _finish_missed(run: FlowRun) -> Reply:
     return Reply(text, keyboard)
 
 
-PARTIAL_FLOW = register(
+PARTIAL_FLOW: Flow[PartialDraft] = register(
     Flow(
         name="instalment_partial",
         title=N_("Partial payment"),
+        draft=PartialDraft,
+        # A reminder's ✅ Paid in full / Partial / Missed: paid in full is taken at once,
+        # Partial opens this flow, Missed the next one (the one button starts both).
+        entry=Entry((Button(INSTALMENT),), button=answer_button),
         steps=(
             Step("amount", "instalments/ask_partial", Amount(minimum=1, validate=_partial_valid)),
         ),
@@ -253,10 +326,12 @@ PARTIAL_FLOW = register(
     )
 )
 
-MISSED_FLOW = register(
+MISSED_FLOW: Flow[MissedDraft] = register(
     Flow(
         name="instalment_missed",
         title=N_("Missed payment"),
+        draft=MissedDraft,
+        # Started by the reminder's "Missed" (the entry declared with PARTIAL_FLOW).
         steps=(
             Step(
                 "reason",

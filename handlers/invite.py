@@ -8,13 +8,27 @@ invite is created with the flow's idempotency key, so a double tap or a replay m
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from telegram import Update
 
 from bot.context import QingshouContext
 from bot.domain.people import Role, deep_link, may_invite
-from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Reply, Step, register
+from bot.flows import (
+    ENGINE,
+    Buttons,
+    Command,
+    Draft,
+    Entry,
+    Flow,
+    FlowRun,
+    Option,
+    Reply,
+    Step,
+    register,
+)
 from bot.i18n import N_
 
 #: Longest name on the books an invite may carry.
@@ -26,14 +40,33 @@ ROLE_LABELS = {
 }
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+@dataclass(frozen=True, kw_only=True)
+class InviteDraft(Draft):
+    """The staff name typed after /invite (kept all the way), then the role and the team."""
+
+    VERSION: ClassVar[int] = 1
+
+    staff_name: str | None = None
+    role: str | None = None
+    team: int | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> InviteDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+Run = FlowRun[InviteDraft]
+
+
+async def _load(run: Run) -> dict[str, Any] | None:
     user = run.context.user
     if user is None or user.role is not Role.ADMIN or not user.active:
         return None
     return {"teams": await run.context.storage.list_teams()}
 
 
-async def _teams(run: FlowRun) -> list[Option]:
+async def _teams(run: Run) -> list[Option]:
     return [
         Option(code=t.id, value=t.id, label=t.name, translate=False)
         for t in await run.context.storage.list_teams()
@@ -44,13 +77,15 @@ _ROLES = [Option(code=i, value=role.value, label=label)
           for i, (role, label) in enumerate(ROLE_LABELS.items())]  # fmt: skip
 
 
-async def _make(run: FlowRun) -> Reply:
+async def _make(run: Run) -> Reply:
     """Create the invite the admin chose (keyed: a replay returns the same invite)."""
     context = run.context
     user = context.user
     assert user is not None
-    role = Role(run.data["role"])
-    team_id = run.data.get("team") if role is not Role.ADMIN else None
+    draft = run.draft
+    assert draft.role is not None  # the flow finishes after its first step only
+    role = Role(draft.role)
+    team_id = draft.team if role is not Role.ADMIN else None
     if (team_id is not None and await context.storage.get_team(team_id) is None) or not may_invite(
         user, role, team_id
     ):
@@ -60,31 +95,11 @@ async def _make(run: FlowRun) -> Reply:
         team_id=team_id,
         created_by=user.id,
         now=run.now,
-        staff_name=run.data.get("staff_name"),
+        staff_name=draft.staff_name,
         key=run.key,
     )
     link = deep_link(context.bot_data.bot_username, invite.code)
     return Reply(context.render("invite/created", invite=invite, link=link))
-
-
-INVITE = register(
-    Flow(
-        name="invite",
-        title=N_("Invite"),
-        steps=(
-            Step(
-                "role",
-                prompt="invite/choose_role",
-                input=Buttons(_ROLES),
-                next=lambda run: None if run.data.get("role") == Role.ADMIN.value else "team",
-            ),
-            Step("team", prompt="invite/choose_team", input=Buttons(_teams)),
-        ),
-        load=_load,
-        on_finish=_make,
-        lost="invite/not_allowed",
-    )
-)
 
 
 async def invite(update: Update, context: QingshouContext) -> None:
@@ -111,4 +126,27 @@ async def invite(update: Update, context: QingshouContext) -> None:
     if user.role is not Role.ADMIN:
         await message.reply_text(context.render("invite/not_allowed"))
         return
-    await ENGINE.start(update, context, INVITE, {"staff_name": staff_name})
+    await ENGINE.start(update, context, INVITE, InviteDraft(staff_name=staff_name))
+
+
+INVITE: Flow[InviteDraft] = register(
+    Flow(
+        name="invite",
+        title=N_("Invite"),
+        draft=InviteDraft,
+        # ``/invite [staff name]``: a supervisor's invite is made at once, an admin's asks.
+        entry=Entry((Command("invite"),), command=invite),
+        steps=(
+            Step(
+                "role",
+                prompt="invite/choose_role",
+                input=Buttons(_ROLES),
+                next=lambda run: None if run.draft.role == Role.ADMIN.value else "team",
+            ),
+            Step("team", prompt="invite/choose_team", input=Buttons(_teams)),
+        ),
+        load=_load,
+        on_finish=_make,
+        lost="invite/not_allowed",
+    )
+)

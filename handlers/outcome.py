@@ -9,8 +9,10 @@ against the prep; three or more meetings without an agreement flag the case (策
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -27,6 +29,7 @@ from bot.flows import (
     Amount,
     Buttons,
     DateInput,
+    Draft,
     Flow,
     FlowRun,
     Option,
@@ -51,17 +54,85 @@ STANCE_LABELS = {
 }
 
 
-def _prev(name: str) -> Any:
-    def known(run: FlowRun) -> Any:
-        return (run.data.get("_prep") or {}).get(name)
+@dataclass(frozen=True, kw_only=True)
+class OutcomeDraft(Draft):
+    """What /outcome knows so far: the case's debt and what its latest prep planned for the
+    meeting (offered as the answers, "✓ Keep"), then one field per step."""
 
-    return known
+    VERSION: ClassVar[int] = 1
+
+    # The case, when the flow started.
+    owed: int = 0
+    #: The latest prep's plan for the meeting (None: not prepared, or not said).
+    planned_kind: str | None = None
+    planned_venue: str | None = None
+    planned_attendees: str | None = None
+    planned_step: str | None = None
+    planned_step_text: str | None = None
+    planned_money: int | None = None
+
+    # The answers.
+    kind: str | None = None
+    venue: str | None = None
+    attendees: str | None = None
+    achieved: str | None = None
+    moved: str | None = None
+    stance: str | None = None
+    money: int | None = None
+    channel: str | None = None
+    #: The receipt photo: ``{"file_id": ...}`` as the photo input gives it.
+    receipt: Mapping[str, Any] | None = None
+    next_step: str | None = None
+    #: The next step in the person's words (typed instead of tapped: "other").
+    next_step_text: str | None = None
+    #: The day of the next step (ISO, as the date input gives it).
+    next_on: str | None = None
+
+    @property
+    def next_day(self) -> date | None:
+        return date.fromisoformat(self.next_on) if self.next_on else None
+
+    @property
+    def receipt_file_id(self) -> str | None:
+        file_id = self.receipt.get("file_id") if self.receipt is not None else None
+        return str(file_id) if file_id else None
+
+    @classmethod
+    def from_prep(cls, prep: Mapping[str, Any], owed: int) -> OutcomeDraft:
+        """The draft a meeting starts from: the debt, and the prep's plan in its stored form
+        (:meth:`PrepAnswers.to_json`)."""
+        money = prep.get("money_today")
+        return cls(
+            owed=owed,
+            planned_kind=prep.get("kind"),
+            planned_venue=prep.get("venue"),
+            planned_attendees=prep.get("attendees"),
+            planned_step=prep.get("step"),
+            planned_step_text=prep.get("step_text"),
+            planned_money=money if isinstance(money, int) else None,
+        )
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> OutcomeDraft:
+        """A row of the untyped flow (before version 1): the answers had today's names; the
+        prep's answers (``_prep``) and the debt (``_owed``) were "internal" keys."""
+        started = cls.from_prep(data.get("_prep") or {}, data.get("_owed") or 0)
+        renamed = {k: v for k, v in data.items() if not k.startswith("_")}
+        renamed.update((name, getattr(started, name)) for name in _STARTED_WITH)
+        return cls.from_json(renamed)
 
 
-async def _money_options(run: FlowRun) -> list[Option]:
+#: The fields a meeting starts from (the rest are answers).
+_STARTED_WITH = ("owed", "planned_kind", "planned_venue", "planned_attendees", "planned_step",
+                 "planned_step_text", "planned_money")  # fmt: skip
+
+Run = FlowRun[OutcomeDraft]
+
+
+async def _money_options(run: Run) -> list[Option]:
     options = [Option(code=0, value=0, label=labels.word(run, "money_today", 0), translate=False)]
-    planned = (run.data.get("_prep") or {}).get("money_today")
-    if isinstance(planned, int) and planned > 0:
+    planned = run.draft.planned_money
+    if planned is not None and planned > 0:
         options.append(
             Option(code=1, value=planned, label=format_amount(planned, run.context.locale),
                    translate=False)
@@ -69,15 +140,15 @@ async def _money_options(run: FlowRun) -> list[Option]:
     return options
 
 
-def _money_valid(fen: Any, run: FlowRun) -> Any:
-    owed = int(run.data.get("_owed") or 0)
+def _money_valid(fen: Any, run: Run) -> Any:
+    owed = run.draft.owed
     if owed and int(fen) > owed:
         return Refusal("prep/money_today_too_much", {"amount": int(fen), "owed": owed})
     return int(fen)
 
 
-def _no_money(run: FlowRun) -> bool:
-    return not run.data.get("money")
+def _no_money(run: Run) -> bool:
+    return not run.draft.money
 
 
 def _typed_date(text: str, today: date) -> date | Refusal:
@@ -87,47 +158,46 @@ def _typed_date(text: str, today: date) -> date | Refusal:
         return Refusal("commit/date_refused", {"e": exc})
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+async def _load(run: Run) -> dict[str, Any] | None:
     case_file = await case_to_act_on(run.context, run.case_id)
     if case_file is None:
         return None
     return {"s": case_file.summary, "f": case_file, "step": run.state.step}
 
 
-async def _finish(run: FlowRun) -> Reply:
+async def _finish(run: Run) -> Reply:
     """Store the meeting and the money received (keyed: once); say what it means."""
     context = run.context
     user = context.user
     assert user is not None
     case_file: CaseFile = run.params["f"]
-    data = run.data
+    draft = run.draft
     today = local_date(run.now, context.settings.tz)
     prep = case_file.latest_prep
     meeting = NewMeeting(
         held_on=today,
-        kind=data.get("kind"),
-        venue=data.get("venue"),
-        attendees=data.get("attendees"),
-        step_achieved=Achieved(data["achieved"]) if data.get("achieved") else None,
-        moved=data.get("moved"),
-        stance=data.get("stance"),
-        next_step=data.get("next_step_text") or data.get("next_step"),
-        next_on=date.fromisoformat(data["next_on"]) if data.get("next_on") else None,
+        kind=draft.kind,
+        venue=draft.venue,
+        attendees=draft.attendees,
+        step_achieved=Achieved(draft.achieved) if draft.achieved else None,
+        moved=draft.moved,
+        stance=draft.stance,
+        next_step=draft.next_step_text or draft.next_step,
+        next_on=draft.next_day,
         prep_id=prep.id if prep else None,
     )
-    money = int(data.get("money") or 0)
-    receipt = data.get("receipt") or {}
+    money = draft.money or 0
     payment = NewPayment(
         amount=money,
-        channel=Channel(data["channel"]) if money and data.get("channel") else None,
+        channel=Channel(draft.channel) if money and draft.channel else None,
         received_on=today,
-        receipt_file_id=receipt.get("file_id") if isinstance(receipt, dict) else None,
+        receipt_file_id=draft.receipt_file_id,
     )
     stored = await context.storage.add_meeting(
         user, case_file.id, meeting, payment, now=run.now, key=run.key
     )
     if stored is None:
-        return Reply(context.render("outcome/lost", text="", data=data))
+        return Reply(context.render("outcome/lost", text="", data=draft))
     count = await context.storage.meetings_without_agreement(case_file.id)
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(context.label(N_("🤝 Record the commitment")),
@@ -144,14 +214,15 @@ async def start_outcome(update: Update, context: QingshouContext, case_file: Cas
     """Open /outcome on ``case_file`` (the prep's figures and the debt for its checks)."""
     latest = case_file.latest_prep
     prep = latest.answers.to_json() if latest is not None else {}
-    data = {"_prep": prep, "_owed": case_file.summary.total_overdue}
-    await ENGINE.start(update, context, OUTCOME_FLOW, data, case_id=case_file.id)
+    draft = OutcomeDraft.from_prep(prep, case_file.summary.total_overdue)
+    await ENGINE.start(update, context, OUTCOME_FLOW, draft, case_id=case_file.id)
 
 
-OUTCOME_FLOW = register(
+OUTCOME_FLOW: Flow[OutcomeDraft] = register(
     Flow(
         name="outcome",
         title=N_("Meeting outcome"),
+        draft=OutcomeDraft,
         # ``/outcome <name, contract or phone>``, and "✍ Outcome" on a card or a brief: record
         # how a meeting went.
         entry=case_entry(
@@ -163,21 +234,21 @@ OUTCOME_FLOW = register(
                 "outcome/ask",
                 Buttons(labels.options("kind", list(MeetingKind))),
                 optional=True,
-                known=_prev("kind"),
+                known=lambda run: run.draft.planned_kind,
             ),
             Step(
                 "venue",
                 "outcome/ask",
                 Buttons(labels.options("venue", list(Venue)), columns=2),
                 optional=True,
-                known=_prev("venue"),
+                known=lambda run: run.draft.planned_venue,
             ),
             Step(
                 "attendees",
                 "outcome/ask",
                 Text(max_chars=300),
                 optional=True,
-                known=_prev("attendees"),
+                known=lambda run: run.draft.planned_attendees,
             ),
             Step(
                 "achieved",

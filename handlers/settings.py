@@ -9,19 +9,53 @@ a change counts from the next minute (a digest already sent today is not sent ag
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from telegram import Update
 
 from bot.context import QingshouContext
 from bot.domain.digest import DigestSettings, parse_digest_time
-from bot.flows import ENGINE, Buttons, Flow, FlowRun, Option, Refusal, Reply, Step, Text, register
+from bot.flows import (
+    ENGINE,
+    Buttons,
+    Command,
+    Draft,
+    Entry,
+    Flow,
+    FlowRun,
+    Option,
+    Refusal,
+    Reply,
+    Step,
+    Text,
+    register,
+)
 from bot.i18n import N_
 
 TIME, MUTE, UNMUTE, RESET = "time", "mute", "unmute", "reset"
 
 
-async def _load(run: FlowRun) -> dict[str, Any] | None:
+@dataclass(frozen=True, kw_only=True)
+class SettingsDraft(Draft):
+    """What to change, and for a new digest time the time (``HH:MM``)."""
+
+    VERSION: ClassVar[int] = 1
+
+    what: str | None = None
+    time: str | None = None
+
+    @classmethod
+    def from_legacy(cls, data: Mapping[str, Any]) -> SettingsDraft:
+        """A row of the untyped flow: the same names."""
+        return cls.from_json(data)
+
+
+Run = FlowRun[SettingsDraft]
+
+
+async def _load(run: Run) -> dict[str, Any] | None:
     user = run.context.user
     if user is None or user.role.value == "collector":
         return None
@@ -29,7 +63,7 @@ async def _load(run: FlowRun) -> dict[str, Any] | None:
     return {"current": current, "default": run.context.settings.digest_time}
 
 
-async def _choices(run: FlowRun) -> list[Option]:
+async def _choices(run: Run) -> list[Option]:
     user = run.context.user
     assert user is not None
     current = await run.context.storage.digest_settings(user.id)
@@ -43,22 +77,22 @@ async def _choices(run: FlowRun) -> list[Option]:
     return options
 
 
-def _time(text: str, run: FlowRun) -> Any:
+def _time(text: str, run: Run) -> Any:
     parsed = parse_digest_time(text)
     if parsed is None:
         return Refusal("settings/time_refused", {"text": text})
     return parsed.strftime("%H:%M")
 
 
-async def _save(run: FlowRun) -> Reply:
+async def _save(run: Run) -> Reply:
     """Store the change and show the settings as they are now."""
     context = run.context
     user = context.user
     assert user is not None
     current = await context.storage.digest_settings(user.id)
-    what = run.data.get("what")
+    what = run.draft.what
     if what == TIME:
-        new = DigestSettings(parse_digest_time(str(run.data.get("time"))), current.mute_weekends)
+        new = DigestSettings(parse_digest_time(run.draft.time or ""), current.mute_weekends)
     elif what in (MUTE, UNMUTE):
         new = DigestSettings(current.digest_time, what == MUTE)
     else:
@@ -68,16 +102,29 @@ async def _save(run: FlowRun) -> Reply:
                                 default=context.settings.digest_time))  # fmt: skip
 
 
-SETTINGS = register(
+async def settings(update: Update, context: QingshouContext) -> None:
+    """``/settings``: the digest's time and weekend mute, with a button for each change."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    if user.role.value == "collector":
+        await message.reply_text(context.render("settings/not_allowed"))
+        return
+    await ENGINE.start(update, context, SETTINGS, SettingsDraft())
+
+
+SETTINGS: Flow[SettingsDraft] = register(
     Flow(
         name="settings",
         title=N_("Settings"),
+        draft=SettingsDraft,
+        entry=Entry((Command("settings"),), command=settings),
         steps=(
             Step(
                 "what",
                 prompt="settings/show",
                 input=Buttons(_choices),
-                next=lambda run: "time" if run.data.get("what") == TIME else None,
+                next=lambda run: "time" if run.draft.what == TIME else None,
             ),
             Step(
                 "time",
@@ -90,14 +137,3 @@ SETTINGS = register(
         lost="settings/not_allowed",
     )
 )
-
-
-async def settings(update: Update, context: QingshouContext) -> None:
-    """``/settings``: the digest's time and weekend mute, with a button for each change."""
-    message = update.effective_message
-    user = context.user
-    assert message is not None and user is not None
-    if user.role.value == "collector":
-        await message.reply_text(context.render("settings/not_allowed"))
-        return
-    await ENGINE.start(update, context, SETTINGS)

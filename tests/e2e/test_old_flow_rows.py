@@ -5,11 +5,11 @@ ended with a message in the person's language, never a traceback."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from bot.domain.cases import PartyRole, RelatedParty
-from bot.domain.commitments import CommitmentStatus
+from bot.domain.commitments import Achieved, CommitmentStatus
 from bot.domain.people import Role
 from tests.e2e.conftest import START
 from tests.e2e.seed import case_id, ledger, row
@@ -68,3 +68,51 @@ async def test_a_draft_nothing_can_read_ends_the_flow_with_a_message(world, bot)
     assert await world.storage.open_flow(world.members[zhang.id].id) is None
     await zhang.send("/commit HT1")  # and a new one starts as usual
     await zhang.expect("First, money today")
+
+
+async def _stored_row(world, person, flow: str, step: str, data: dict, *, on_case: bool = True):
+    """A row of the untyped ``flow`` at ``step``, as the old bot stored it, for ``person``."""
+    return await world.storage.start_flow(
+        world.members[person.id].id, flow, step, data, now=START,
+        expires_at=START + timedelta(days=1),
+        case_id=await case_id(world, "HT1") if on_case else None,
+    )  # fmt: skip
+
+
+#: An /outcome row of the untyped flow: the prep's answers and the debt as "internal" keys.
+OUTCOME_ROW = {"_prep": {"kind": "result", "venue": "office", "step": "sign_agreement",
+                         "money_today": 150_000}, "_owed": 900_000, "kind": "result",
+               "venue": "office", "attendees": "张三本人", "achieved": "partly",
+               "moved": "承认欠款", "stance": "evasive", "money": 150_000, "channel": "cash",
+               "receipt": None, "next_step": "other", "next_step_text": "签协议"}  # fmt: skip
+
+
+async def test_an_old_outcome_draft_at_its_last_question_stores_the_meeting(world, bot):
+    zhang = await _case(world)
+    await _stored_row(world, zhang, "outcome", "next_on", OUTCOME_ROW)
+    await zhang.send("12月9日")
+    saved = await zhang.expect("recorded")
+    assert "1,500.00" in saved.text
+    (meeting,) = await world.storage.meetings_of(await case_id(world, "HT1"))
+    assert (meeting.kind, meeting.venue, meeting.step_achieved, meeting.paid_today) == (
+        "result", "office", Achieved.PARTLY, 150_000,
+    )  # fmt: skip
+    assert (meeting.next_step, meeting.next_on) == ("签协议", date(2026, 12, 9))
+
+
+async def test_an_old_outcome_draft_still_shows_what_the_prep_planned(world, bot):
+    zhang = await _case(world)
+    row = {k: v for k, v in OUTCOME_ROW.items() if k in ("_prep", "_owed", "kind", "venue")}
+    await _stored_row(world, zhang, "outcome", "attendees", row)
+    await zhang.send("张三本人")
+    asked = await zhang.expect("Did the meeting achieve its step?")
+    assert "Planned:" in asked.text
+
+
+async def test_an_old_note_draft_choosing_the_case_saves_the_note(world, bot):
+    zhang = await _case(world)
+    cid = await case_id(world, "HT1")
+    row = {"query": "张", "text": "答应下周还", "matches": [[cid, "张三 · HT1"]]}
+    await _stored_row(world, zhang, "note", "case", row, on_case=False)
+    await zhang.send("1")
+    await zhang.expect("Note saved on 张三")

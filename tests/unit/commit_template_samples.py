@@ -20,6 +20,7 @@ from bot.domain.dates import Due, working_day
 from bot.domain.plans import check_plan
 from bot.domain.prep import MeetingStep
 from handlers.commit import CommitDraft
+from handlers.outcome import OutcomeDraft
 from tests.unit.case_template_samples import CASE_SAMPLES, EVIL, summary
 from tests.unit.dates_template_samples import REFUSALS
 
@@ -34,6 +35,9 @@ PLAN = {"kind": "monthly", "day": 31, "count": 3, "weekday": None, "until": None
 DATA = CommitDraft.from_legacy({"money": 50_000, "plan": PLAN, "_replaces": 1,
                                 "_replaces_on": "2026-11-01", "_supervisor": EVIL,
                                 "_prep": {"step": "sign_agreement"}})  # fmt: skip
+
+#: The outcome flow's draft, read from a row of the untyped flow (the prep's answers as "_prep").
+OUTCOME_DATA = OutcomeDraft.from_legacy({"_prep": {"step": "sign_agreement"}, "_owed": 900_000})
 
 
 def approval(status: ApprovalStatus, counter: dict[str, object] | None = None) -> Approval:
@@ -96,7 +100,7 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "commit/concession_ask": [{"s": summary(), "step": step, "data": {}}
                               for step in ("kinds", "detail")],
     "commit/concession_sent": [{"s": summary(), "name": name} for name in (EVIL, None)],
-    "outcome/ask": [{**PARAMS, "step": step, "data": {"_prep": {"step": "sign_agreement"}},
+    "outcome/ask": [{**PARAMS, "step": step, "data": OUTCOME_DATA,
                      "known": KNOWN.get(step)} for step in OUTCOME_STEPS],
     "outcome/saved": [{"s": summary(), "m": MEETING, "money": money, "count": count,
                        "stalled": count >= 3} for money, count in ((150_000, 1), (0, 3))]

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from bot.domain.commitments import InstalmentStatus
 from bot.domain.instalments import Answered, InstalmentView
+from handlers.instalments import MissedDraft
 from tests.unit.case_template_samples import EVIL
 
 NOW = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
@@ -36,8 +37,19 @@ INSTALMENT_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"i": KEPT, "a": Answered(KEPT, True, paid_now=70_000)},
     ],
     "instalments/ask_reason": [
-        {"i": OPEN, "data": {}},
-        {"i": OPEN, "data": {"reason": [0], "reason_text": "<i>工资</i> & 下周"}},
+        {"i": OPEN, "data": MissedDraft()},
+        # The flow's draft, read from a row of the untyped flow.
+        {
+            "i": OPEN,
+            "data": MissedDraft.from_legacy(
+                {
+                    "instalment_id": 1,
+                    "_rest": 100_000,
+                    "reason": [0],
+                    "reason_text": "<i>工资</i> & 下周",
+                }
+            ),
+        },
     ],
     "instalments/missed_done": [
         {"i": BROKEN, "a": Answered(BROKEN, True, told=1), "until": DUE},
