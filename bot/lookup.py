@@ -46,9 +46,16 @@ async def case_to_work_on(
         return None
     if len(found) > 1 and len(exact) != 1:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(f"{icon} {c.borrower_name} · {c.contract_no}",
-                                   callback_data=choose.data(c.id))] for c in found[:CHOICES]]
-        )  # fmt: skip
+            [
+                [
+                    InlineKeyboardButton(
+                        f"{icon} {c.borrower_name} · {c.contract_no}",
+                        callback_data=choose.data(c.id),
+                    )
+                ]
+                for c in found[:CHOICES]
+            ]
+        )
         await message.reply_text(
             context.render("cases/choose", query=query, more=len(found) > CHOICES),
             reply_markup=keyboard,
@@ -147,9 +154,13 @@ def case_entry_points(
     async def command(update: Update, context: QingshouContext) -> None:
         assert update.effective_message is not None
         case_file = await case_to_work_on(
-            update.effective_message, context, " ".join(context.args or []).strip(),
-            choose=choose, icon=icon, usage=usage,
-        )  # fmt: skip
+            update.effective_message,
+            context,
+            " ".join(context.args or []).strip(),
+            choose=choose,
+            icon=icon,
+            usage=usage,
+        )
         if case_file is not None:
             await start(update, context, case_file)
 

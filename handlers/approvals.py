@@ -69,10 +69,14 @@ async def answer(update: Update, context: QingshouContext, approval_id: int, cho
     now = context.clock.now()
     status = STATUS[choice]
     done = await context.storage.answer_approval(
-        user, approval_id, status, counter=None, now=now,
+        user,
+        approval_id,
+        status,
+        counter=None,
+        now=now,
         notify=await collector_calls(context, _as_answered(approval, user, status, None, now)),
         reminders=ReminderPolicy.from_settings(context.settings),
-    )  # fmt: skip
+    )
     if done is None:  # a double tap, or someone else answered a moment ago
         await _answered_before(context, query, await context.storage.get_approval(approval_id))
         return
@@ -109,9 +113,14 @@ def _as_answered(
 ) -> Approval:
     """The request as the answer being written leaves it (to word the collector's message in
     the same transaction)."""
-    return dataclasses.replace(approval, status=status, answered_by=user.id,
-                               answered_by_name=user.name, answered_at=now,
-                               counter=counter)  # fmt: skip
+    return dataclasses.replace(
+        approval,
+        status=status,
+        answered_by=user.id,
+        answered_by_name=user.name,
+        answered_at=now,
+        counter=counter,
+    )
 
 
 async def collector_calls(context: QingshouContext, approval: Approval) -> list[OutboxCall]:
@@ -136,9 +145,16 @@ async def collector_calls(context: QingshouContext, approval: Approval) -> list[
                 rows.append([(label(locale, N_("🤝 Accept the counter-offer")), 2)])
             rows.append([(label(locale, N_("✏️ Change the plan")), 3)])
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t, callback_data=FLOW_ANSWER.data(flow.id, flow.version, c))
-              for t, c in row] for row in rows]
-        )  # fmt: skip
+            [
+                [
+                    InlineKeyboardButton(
+                        t, callback_data=FLOW_ANSWER.data(flow.id, flow.version, c)
+                    )
+                    for t, c in row
+                ]
+                for row in rows
+            ]
+        )
     return [message_call(collector.telegram_id, text, keyboard)]
 
 
@@ -200,9 +216,13 @@ async def _counter(run: Run) -> Reply:
     offer = dict(run.draft.offer) if run.draft.offer is not None else None
     answered = _as_answered(approval, user, ApprovalStatus.COUNTERED, offer, run.now)
     done = await context.storage.answer_approval(
-        user, approval.id, ApprovalStatus.COUNTERED, counter=offer, now=run.now,
+        user,
+        approval.id,
+        ApprovalStatus.COUNTERED,
+        counter=offer,
+        now=run.now,
         notify=await collector_calls(context, answered),
-    )  # fmt: skip
+    )
     if done is None:
         return Reply(context.render("commit/already_answered"))
     wake(context)

@@ -172,10 +172,15 @@ async def assign(update: Update, context: QingshouContext) -> None:
             await start_assign(update, context, case_file)
         return
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                               callback_data=LEAD_COLLECTOR.data(c.id))]
-         for c in found[:MAX_CHOICES]]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(
+                    f"{c.borrower_name} · {c.contract_no}", callback_data=LEAD_COLLECTOR.data(c.id)
+                )
+            ]
+            for c in found[:MAX_CHOICES]
+        ]
+    )
     await message.reply_text(
         context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
         reply_markup=keyboard,

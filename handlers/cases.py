@@ -63,13 +63,20 @@ async def _queue(
         "cases/queue", page=page, today=mode == TODAY, staff=sees_others_cases(user)
     )
     rows = [
-        [InlineKeyboardButton(f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
-                              callback_data=OPEN_CASE.data(r.case.id))]
+        [
+            InlineKeyboardButton(
+                f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
+                callback_data=OPEN_CASE.data(r.case.id),
+            )
+        ]
         # Today's list is where meetings start: prepare one from it at once.
-        + ([InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
-           if mode == TODAY and may_prepare(user, r.case) else [])
+        + (
+            [InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
+            if mode == TODAY and may_prepare(user, r.case)
+            else []
+        )
         for r in page.items
-    ]  # fmt: skip
+    ]
     nav = []
     if page.has_previous:
         nav.append(InlineKeyboardButton("◀", callback_data=QUEUE_PAGE.data(mode, page.number - 1)))
@@ -108,14 +115,21 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     )
     text = fit_message(
         context.render(
-            "cases/card", v=view, f=case_file, s=summary, meetings=meetings,
-            commitments=commitments, current=current, unsettled=unsettled,
+            "cases/card",
+            v=view,
+            f=case_file,
+            s=summary,
+            meetings=meetings,
+            commitments=commitments,
+            current=current,
+            unsettled=unsettled,
             stalled=stalled(unsettled),
         ),
         context.render("cases/card_cut", s=summary),
-    )  # fmt: skip
-    buttons = [InlineKeyboardButton(context.label(N_("📝 Note")),
-                                    callback_data=NOTE.data(case_file.id))]  # fmt: skip
+    )
+    buttons = [
+        InlineKeyboardButton(context.label(N_("📝 Note")), callback_data=NOTE.data(case_file.id))
+    ]
     if may_prepare(user, summary):
         prepare = context.label(labels.PREPARE)
         buttons.insert(0, InlineKeyboardButton(prepare, callback_data=PREPARE.data(case_file.id)))
@@ -129,14 +143,20 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     rows = [buttons]
     if may_prepare(user, summary):
         after = [
-            InlineKeyboardButton(context.label(labels.OUTCOME),
-                                 callback_data=OUTCOME.data(case_file.id)),
-            InlineKeyboardButton(context.label(N_("🤝 Commitment")),
-                                 callback_data=COMMIT.data(case_file.id)),
-        ]  # fmt: skip
+            InlineKeyboardButton(
+                context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
+            ),
+            InlineKeyboardButton(
+                context.label(N_("🤝 Commitment")), callback_data=COMMIT.data(case_file.id)
+            ),
+        ]
         if current is not None:
-            after.append(InlineKeyboardButton(context.label(N_("✖ Cancel commitment")),
-                                              callback_data=UNCOMMIT.data(current.id)))  # fmt: skip
+            after.append(
+                InlineKeyboardButton(
+                    context.label(N_("✖ Cancel commitment")),
+                    callback_data=UNCOMMIT.data(current.id),
+                )
+            )
         rows.append(after)
         ask = context.label(N_("🔒 Ask the supervisor"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
@@ -186,10 +206,15 @@ async def find_one_case(
     if len(found) == 1 or found[0].contract_no.casefold() == query.casefold():
         return found[0].id
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}",
-                               callback_data=choose.data(c.id))]
-         for c in found[:MAX_CHOICES]]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(
+                    f"{c.borrower_name} · {c.contract_no}", callback_data=choose.data(c.id)
+                )
+            ]
+            for c in found[:MAX_CHOICES]
+        ]
+    )
     await message.reply_text(
         context.render("cases/choose", query=query, more=len(found) > MAX_CHOICES),
         reply_markup=keyboard,

@@ -209,8 +209,12 @@ async def _money_options(run: Run) -> list[Option]:
     options = [Option(code=0, value=0, label=_word(run, "money_today", 0), translate=False)]
     paid = _known_paid(run)
     if paid is not None:
-        options.insert(0, Option(code=1, value=paid, translate=False,
-                                 label=format_amount(paid, run.context.locale)))  # fmt: skip
+        options.insert(
+            0,
+            Option(
+                code=1, value=paid, translate=False, label=format_amount(paid, run.context.locale)
+            ),
+        )
     return options
 
 
@@ -245,9 +249,15 @@ async def _total_options(run: Run) -> list[Option]:
     target = draft.target
     if isinstance(target, int) and 0 < target - draft.money_today < remaining:
         rest = target - draft.money_today
-        options.append(Option(code=1, value=rest, translate=False,
-                              label=f"{format_amount(rest, run.context.locale)} · "
-                                    f"{run.context.label(N_('up to the target'))}"))  # fmt: skip
+        options.append(
+            Option(
+                code=1,
+                value=rest,
+                translate=False,
+                label=f"{format_amount(rest, run.context.locale)} · "
+                f"{run.context.label(N_('up to the target'))}",
+            )
+        )
     return options
 
 
@@ -390,8 +400,12 @@ async def _store_pending_and_ask_the_supervisor(run: Run) -> CommitDraft | Reply
     if stored is None or stored.approval_id is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
     wake(context)
-    return replace(run.draft, approval_id=stored.approval_id, commitment_id=stored.id,
-                   supervisor=supervisors[0].name if supervisors else None)  # fmt: skip
+    return replace(
+        run.draft,
+        approval_id=stored.approval_id,
+        commitment_id=stored.id,
+        supervisor=supervisors[0].name if supervisors else None,
+    )
 
 
 #: The approval's id in the buttons of a request written with it (the storage fills it in).
@@ -409,12 +423,24 @@ def _approval_draft(
     """The request as it will be stored, to word the supervisor's message in the same
     transaction that stores it (the id is the storage's: the buttons carry a slot)."""
     return Approval(
-        id=0, case_id=case_file.id, team_id=case_file.summary.team_id or 0,
-        requested_by=user.id, requested_by_name=user.name, requested_at=now, reasons=reasons,
-        proposal=proposal, flow_id=flow_id, commitment_id=None, status=ApprovalStatus.PENDING,
-        answered_by=None, answered_by_name=None, answered_at=None, counter=None,
-        reminded_at=None, requester_telegram_id=user.telegram_id,
-    )  # fmt: skip
+        id=0,
+        case_id=case_file.id,
+        team_id=case_file.summary.team_id or 0,
+        requested_by=user.id,
+        requested_by_name=user.name,
+        requested_at=now,
+        reasons=reasons,
+        proposal=proposal,
+        flow_id=flow_id,
+        commitment_id=None,
+        status=ApprovalStatus.PENDING,
+        answered_by=None,
+        answered_by_name=None,
+        answered_at=None,
+        counter=None,
+        reminded_at=None,
+        requester_telegram_id=user.telegram_id,
+    )
 
 
 def _proposal(run: Run, check: PlanCheck) -> dict[str, Any]:
@@ -427,7 +453,7 @@ def _proposal(run: Run, check: PlanCheck) -> dict[str, Any]:
         ],
         "gap": check.gap,
         "months": check.months,
-    }  # fmt: skip
+    }
 
 
 def _new_commitment(run: Run, *, counter: dict[str, Any] | None = None) -> NewCommitment:
@@ -485,11 +511,19 @@ async def _store_the_commitment(run: Run) -> Reply:
             else None
         )
         stored = await context.storage.add_commitment(
-            user, case_file.id, _new_commitment(run, counter=counter), needs_approval=frozenset(),
-            proposal={}, flow_id=None, notify=None, now=run.now, key=run.key, today=_today(run),
+            user,
+            case_file.id,
+            _new_commitment(run, counter=counter),
+            needs_approval=frozenset(),
+            proposal={},
+            flow_id=None,
+            notify=None,
+            now=run.now,
+            key=run.key,
+            today=_today(run),
             replaces=run.draft.replaces,
             reminders=ReminderPolicy.from_settings(context.settings),
-        )  # fmt: skip
+        )
     if stored is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
     return Reply(context.render("commit/stored", s=case_file.summary, c=stored))
@@ -706,15 +740,25 @@ async def _put_to_the_supervisor(run: FlowRun[ConcessionDraft]) -> Reply:
     supervisors = await supervisors_of(context, case_file.summary.team_id)
     draft = _approval_draft(user, case_file, kinds, proposal, None, run.now)
     approval = await context.storage.request_approval(
-        user, case_file.id, kinds, proposal, flow_id=None,
+        user,
+        case_file.id,
+        kinds,
+        proposal,
+        flow_id=None,
         notify=request_calls(context, case_file, draft, supervisors, APPROVAL_SLOT),
-        now=run.now, key=run.key,
-    )  # fmt: skip
+        now=run.now,
+        key=run.key,
+    )
     if approval is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
     wake(context)
-    return Reply(context.render("commit/concession_sent", s=case_file.summary,
-                                name=supervisors[0].name if supervisors else None))  # fmt: skip
+    return Reply(
+        context.render(
+            "commit/concession_sent",
+            s=case_file.summary,
+            name=supervisors[0].name if supervisors else None,
+        )
+    )
 
 
 async def concession_button(update: Update, context: QingshouContext, case_id: int) -> None:

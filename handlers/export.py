@@ -197,10 +197,14 @@ async def _export(run: Run) -> Reply:
                 raise
     tz = context.settings.tz
     request = ExportRequest(
-        viewer=user, team_id=team.id if team is not None else None,
-        period=make_period(start, end, tz), tz=tz, today=_today(run), locale=context.locale,
+        viewer=user,
+        team_id=team.id if team is not None else None,
+        period=make_period(start, end, tz),
+        tz=tz,
+        today=_today(run),
+        locale=context.locale,
         max_rows=BOT_MAX_ROWS,
-    )  # fmt: skip
+    )
     try:
         built = await build_export(context.storage, request, fmt, scope=scope)
     except ExportTooLarge as exc:

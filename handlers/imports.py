@@ -137,18 +137,33 @@ async def _dry_run(run: Run) -> ImportDraft | Reply:
     assert chat is not None
     await chat.send_message(context.render("imports/reading", record=record))
     shown = await preview(
-        storage, record, now=context.clock.now(), tz=context.settings.tz, label=context.label,
-        actor_id=user.id, limits=ImportLimits.from_settings(context.settings),
-    )  # fmt: skip
+        storage,
+        record,
+        now=context.clock.now(),
+        tz=context.settings.tz,
+        label=context.label,
+        actor_id=user.id,
+        limits=ImportLimits.from_settings(context.settings),
+    )
     if shown.plan is None:
         return Reply(
-            context.render("imports/unreadable", record=record, code=shown.problem,
-                           missing=shown.missing, line=shown.line, params=shown.params)
-        )  # fmt: skip
+            context.render(
+                "imports/unreadable",
+                record=record,
+                code=shown.problem,
+                missing=shown.missing,
+                line=shown.line,
+                params=shown.params,
+            )
+        )
     text = context.render(
-        "imports/preview", record=record, summary=shown.summary, plan=shown.plan,
-        mapping=shown.mapping, can_import=shown.can_import,
-    )  # fmt: skip
+        "imports/preview",
+        record=record,
+        summary=shown.summary,
+        plan=shown.plan,
+        mapping=shown.mapping,
+        can_import=shown.can_import,
+    )
     if shown.can_import:
         # The dry run, then the refused rows' file, then the question at the bottom.
         await chat.send_message(text)
@@ -157,9 +172,12 @@ async def _dry_run(run: Run) -> ImportDraft | Reply:
         await chat.send_document(
             shown.report,
             filename=f"{stem}-errors.csv",
-            caption=context.render("imports/errors_caption", refused=shown.summary["refused"],
-                                   no_lead=shown.summary["no_lead"]),
-        )  # fmt: skip
+            caption=context.render(
+                "imports/errors_caption",
+                refused=shown.summary["refused"],
+                no_lead=shown.summary["no_lead"],
+            ),
+        )
     if not shown.can_import:  # nothing to decide: preview() closed the import already
         return Reply(text)
     return replace(
@@ -181,9 +199,13 @@ async def _decide(run: Run) -> Reply:
         await query.edit_message_text(context.render("imports/importing", record=record))
     try:
         applied = await apply_pending(
-            context.storage, record, actor_id=user.id, now=now, tz=context.settings.tz,
+            context.storage,
+            record,
+            actor_id=user.id,
+            now=now,
+            tz=context.settings.tz,
             limits=ImportLimits.from_settings(context.settings),
-        )  # fmt: skip
+        )
     except LedgerError:  # it was readable at the dry run; the rules may have changed since
         return Reply(context.render("imports/cancelled", record=record))
     if applied is None:
@@ -238,9 +260,12 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
         return
     team_id = user.team_id if user.role is Role.SUPERVISOR else None
     import_id = await context.storage.create_import(
-        team_id=team_id, created_by=user.id, file_name=file_name, data=data,
+        team_id=team_id,
+        created_by=user.id,
+        file_name=file_name,
+        data=data,
         now=context.clock.now(),
-    )  # fmt: skip
+    )
     draft = ImportDraft(import_id=import_id, file_name=file_name)
     await ENGINE.start(
         update, context, IMPORT_FLOW, draft, step="team" if team_id is None else "decide"

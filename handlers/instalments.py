@@ -57,14 +57,19 @@ REASON_LABELS = {
     MissReason.DISPUTE: N_("Disputes the debt"),
     MissReason.OTHER: N_("Other"),
 }
-_REASONS = [Option(code=i, value=r.value, label=label)
-            for i, (r, label) in enumerate(REASON_LABELS.items())]  # fmt: skip
+_REASONS = [
+    Option(code=i, value=r.value, label=label) for i, (r, label) in enumerate(REASON_LABELS.items())
+]
 _NUMBER = re.compile(r"(\d+)\s")
 #: States shown on the reminder instead of the buttons (open and unconfirmed keep them).
 _SHOWN = frozenset(
-    {InstalmentStatus.KEPT, InstalmentStatus.PARTIAL, InstalmentStatus.BROKEN,
-     InstalmentStatus.CANCELLED}
-)  # fmt: skip
+    {
+        InstalmentStatus.KEPT,
+        InstalmentStatus.PARTIAL,
+        InstalmentStatus.BROKEN,
+        InstalmentStatus.CANCELLED,
+    }
+)
 
 
 # -- the reminder message, edited to show the state -----------------------------------------------
@@ -73,8 +78,11 @@ _SHOWN = frozenset(
 def _row_ids(row: Sequence[InlineKeyboardButton]) -> set[int]:
     ids = set()
     for button in row:
-        values = INSTALMENT.decode(button.callback_data) if isinstance(
-            button.callback_data, str) else None  # fmt: skip
+        values = (
+            INSTALMENT.decode(button.callback_data)
+            if isinstance(button.callback_data, str)
+            else None
+        )
         if values is not None:
             ids.add(int(values[0]))
     return ids
@@ -131,8 +139,9 @@ async def _edit_reminder(context: QingshouContext, pressed: Pressed) -> None:
         return
     # Too old to edit, or edited already by a faster tap: the state is in the database.
     with contextlib.suppress(BadRequest):
-        await context.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
-                                                    reply_markup=new)  # fmt: skip
+        await context.bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=new
+        )
 
 
 def _where(update: Update) -> Pressed:
@@ -142,8 +151,9 @@ def _where(update: Update) -> Pressed:
     if message is None:
         return Pressed()
     markup = getattr(message, "reply_markup", None)
-    return Pressed(message.chat.id, message.message_id,
-                   markup.to_dict() if markup is not None else None)  # fmt: skip
+    return Pressed(
+        message.chat.id, message.message_id, markup.to_dict() if markup is not None else None
+    )
 
 
 # -- the drafts -----------------------------------------------------------------------------------
@@ -165,8 +175,13 @@ class ReminderAnswerDraft(Draft):
     @classmethod
     def of(cls, instalment_id: int, rest: int, pressed: Pressed) -> Self:
         """The draft an answer starts from."""
-        return cls(instalment_id=instalment_id, rest=rest, chat_id=pressed.chat_id,
-                   message_id=pressed.message_id, markup=pressed.markup)  # fmt: skip
+        return cls(
+            instalment_id=instalment_id,
+            rest=rest,
+            chat_id=pressed.chat_id,
+            message_id=pressed.message_id,
+            markup=pressed.markup,
+        )
 
     @property
     def pressed(self) -> Pressed:
@@ -177,8 +192,12 @@ class ReminderAnswerDraft(Draft):
         """A row of the untyped flow (before version 1): the answers had today's names; what
         was open and where the reminder is were "internal" keys (``_rest``, ``_chat``, …)."""
         renamed = {k: v for k, v in data.items() if not k.startswith("_")}
-        renamed.update(rest=data.get("_rest") or 0, chat_id=data.get("_chat"),
-                       message_id=data.get("_message"), markup=data.get("_markup"))  # fmt: skip
+        renamed.update(
+            rest=data.get("_rest") or 0,
+            chat_id=data.get("_chat"),
+            message_id=data.get("_message"),
+            markup=data.get("_markup"),
+        )
         return cls.from_json(renamed)
 
 
@@ -220,15 +239,20 @@ async def answer_button(
     now = context.clock.now()
     if answer == Answer.PAID.value:
         done = await context.storage.answer_instalment(
-            user, instalment_id, Answer.PAID, today=local_date(now, context.settings.tz),
-            grace_days=context.settings.grace_days, now=now,
-        )  # fmt: skip
+            user,
+            instalment_id,
+            Answer.PAID,
+            today=local_date(now, context.settings.tz),
+            grace_days=context.settings.grace_days,
+            now=now,
+        )
         if done is None:
             await not_yours(update, context)
             return
         template = "instalments/paid_toast" if done.changed else "instalments/already"
-        await query.answer(context.render(template, i=done.instalment, a=done),
-                           show_alert=not done.changed)  # fmt: skip
+        await query.answer(
+            context.render(template, i=done.instalment, a=done), show_alert=not done.changed
+        )
         await _edit_reminder(context, where)
         return
     await query.answer()
@@ -266,10 +290,15 @@ async def _answer(
     context = run.context
     assert context.user is not None
     return await context.storage.answer_instalment(
-        context.user, run.draft.instalment_id, answer,
-        today=local_date(run.now, context.settings.tz), grace_days=context.settings.grace_days,
-        now=run.now, key=run.key, **extra,
-    )  # fmt: skip
+        context.user,
+        run.draft.instalment_id,
+        answer,
+        today=local_date(run.now, context.settings.tz),
+        grace_days=context.settings.grace_days,
+        now=run.now,
+        key=run.key,
+        **extra,
+    )
 
 
 async def _finish_partial(run: FlowRun[PartialDraft]) -> Reply:
@@ -300,10 +329,18 @@ async def _finish_missed(run: FlowRun[MissedDraft]) -> Reply:
         return Reply(context.render("instalments/already", i=done.instalment))
     case_id = done.instalment.case_id
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(context.label(OUTCOME_LABEL), callback_data=OUTCOME.data(case_id)),
-          InlineKeyboardButton(context.label(N_("🧭 Prepare a new meeting")),
-                               callback_data=PREPARE.data(case_id))]]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(
+                    context.label(OUTCOME_LABEL), callback_data=OUTCOME.data(case_id)
+                ),
+                InlineKeyboardButton(
+                    context.label(N_("🧭 Prepare a new meeting")),
+                    callback_data=PREPARE.data(case_id),
+                ),
+            ]
+        ]
+    )
     until = grace_ends(done.instalment.due_on, context.settings.grace_days)
     text = context.render("instalments/missed_done", i=done.instalment, a=done, until=until)
     return Reply(text, keyboard)

@@ -73,8 +73,10 @@ async def _teams(run: Run) -> list[Option]:
     ]
 
 
-_ROLES = [Option(code=i, value=role.value, label=label)
-          for i, (role, label) in enumerate(ROLE_LABELS.items())]  # fmt: skip
+_ROLES = [
+    Option(code=i, value=role.value, label=label)
+    for i, (role, label) in enumerate(ROLE_LABELS.items())
+]
 
 
 async def _make(run: Run) -> Reply:

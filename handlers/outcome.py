@@ -123,8 +123,15 @@ class OutcomeDraft(Draft):
 
 
 #: The fields a meeting starts from (the rest are answers).
-_STARTED_WITH = ("owed", "planned_kind", "planned_venue", "planned_attendees", "planned_step",
-                 "planned_step_text", "planned_money")  # fmt: skip
+_STARTED_WITH = (
+    "owed",
+    "planned_kind",
+    "planned_venue",
+    "planned_attendees",
+    "planned_step",
+    "planned_step_text",
+    "planned_money",
+)
 
 Run = FlowRun[OutcomeDraft]
 
@@ -134,9 +141,13 @@ async def _money_options(run: Run) -> list[Option]:
     planned = run.draft.planned_money
     if planned is not None and planned > 0:
         options.append(
-            Option(code=1, value=planned, label=format_amount(planned, run.context.locale),
-                   translate=False)
-        )  # fmt: skip
+            Option(
+                code=1,
+                value=planned,
+                label=format_amount(planned, run.context.locale),
+                translate=False,
+            )
+        )
     return options
 
 
@@ -200,13 +211,23 @@ async def _finish(run: Run) -> Reply:
         return Reply(context.render("outcome/lost", text="", data=draft))
     count = await context.storage.meetings_without_agreement(case_file.id)
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(context.label(N_("🤝 Record the commitment")),
-                               callback_data=COMMIT.data(case_file.id))]]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(
+                    context.label(N_("🤝 Record the commitment")),
+                    callback_data=COMMIT.data(case_file.id),
+                )
+            ]
+        ]
+    )
     text = context.render(
-        "outcome/saved", s=case_file.summary, m=stored, money=money, count=count,
+        "outcome/saved",
+        s=case_file.summary,
+        m=stored,
+        money=money,
+        count=count,
         stalled=stalled(count),
-    )  # fmt: skip
+    )
     return Reply(text, keyboard)
 
 

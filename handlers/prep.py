@@ -155,21 +155,20 @@ class PrepDraft(Draft):
         for value in self.parties or []:
             party, _, stance = str(value).partition(":")
             stances[party] = stance
-        facts = {
-            name: getattr(self, name)
-            for name in _ANSWERS
-            if getattr(self, name) is not None
-        }  # fmt: skip
+        facts = {name: getattr(self, name) for name in _ANSWERS if getattr(self, name) is not None}
         return PrepAnswers.from_json(
             {
                 **{k: v for k, v in self.extra.items() if v is not None},
                 **facts,
                 "party_stances": stances,
-                "figures": {f.value: getattr(self, f.value) for f in FigureField
-                            if getattr(self, f.value) is not None},
+                "figures": {
+                    f.value: getattr(self, f.value)
+                    for f in FigureField
+                    if getattr(self, f.value) is not None
+                },
                 "qa": _qa(self.qa),
             }
-        )  # fmt: skip
+        )
 
     @classmethod
     def from_legacy(cls, data: Mapping[str, Any]) -> PrepDraft:
@@ -314,10 +313,14 @@ async def _approaches(run: Run) -> list[Option]:
 async def _open_questions(run: Run) -> list[Option]:
     suggested = open_questions(run.draft.answers())
     return [
-        Option(code=list(OpenQuestion).index(q), value=q.value,
-               label=_word(run, "question_short", q.value), translate=False)
+        Option(
+            code=list(OpenQuestion).index(q),
+            value=q.value,
+            label=_word(run, "question_short", q.value),
+            translate=False,
+        )
         for q in suggested
-    ]  # fmt: skip
+    ]
 
 
 async def _money_today(run: Run) -> list[Option]:
@@ -423,11 +426,15 @@ async def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
         label = context.label(labels.STILL_UNKNOWN) % {"n": len(unknown)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
     rows.append(
-        [InlineKeyboardButton(context.label(N_("🧭 Prepare again")),
-                              callback_data=PREPARE.data(case_file.id)),
-         InlineKeyboardButton(context.label(labels.OUTCOME),
-                              callback_data=OUTCOME.data(case_file.id))]
-    )  # fmt: skip
+        [
+            InlineKeyboardButton(
+                context.label(N_("🧭 Prepare again")), callback_data=PREPARE.data(case_file.id)
+            ),
+            InlineKeyboardButton(
+                context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
+            ),
+        ]
+    )
     text = context.render("prep/brief", b=brief, s=case_file.summary, prep=latest)
     return Reply(text, InlineKeyboardMarkup(rows))
 
@@ -479,9 +486,15 @@ async def prep(update: Update, context: QingshouContext) -> None:
         await message.reply_text(context.render("prep/no_cases"))
         return
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"🧭 {c.borrower_name} · {c.contract_no}",
-                               callback_data=PREPARE.data(c.id))] for c in choices]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(
+                    f"🧭 {c.borrower_name} · {c.contract_no}", callback_data=PREPARE.data(c.id)
+                )
+            ]
+            for c in choices
+        ]
+    )
     await message.reply_text(context.render("prep/choose"), reply_markup=keyboard)
 
 
@@ -510,8 +523,9 @@ def _question(
 ) -> Step[PrepDraft]:
     """A question of the interview (prompt ``prep/ask``) in one ``part`` of it; like every
     fact of a prep it may be left for later, unless ``optional`` says otherwise."""
-    return Step(name, "prep/ask", asked_with, skip=skip, optional=optional, known=known,
-                section=part)  # fmt: skip
+    return Step(
+        name, "prep/ask", asked_with, skip=skip, optional=optional, known=known, section=part
+    )
 
 
 PREP_FLOW: Flow[PrepDraft] = register(
@@ -522,36 +536,79 @@ PREP_FLOW: Flow[PrepDraft] = register(
         entry=Entry((Command("prep"), Button(PREPARE)), command=prep, button=prepare_button),
         steps=(
             # 1 Know them (策略1 知己知彼)
-            _question("capacity", Buttons(_options("capacity", list(Capacity)), columns=3), KNOW,
-                      known=_known("capacity")),
-            _question("business", Buttons(_options("business", list(Business)), columns=3), KNOW,
-                      known=_known("business")),
-            _question("character", Buttons(_options("character", list(Character))), KNOW,
-                      known=_known("character")),
-            _question("weak_points",
-                      Choices(_options("weak_point", list(WeakPoint)), free_text=True), KNOW),
-            _question("file_quality",
-                      Buttons(_options("file_quality", list(FileQuality)), columns=3), KNOW,
-                      known=_known("file_quality")),
-            _question("parties", Choices(_stances, columns=4, complete_groups=True, auto_done=True),
-                      KNOW, skip=lambda run: not run.draft.case_parties),
-            _question("social_relations", Text(max_chars=500), KNOW,
-                      known=_known("social_relations")),
+            _question(
+                "capacity",
+                Buttons(_options("capacity", list(Capacity)), columns=3),
+                KNOW,
+                known=_known("capacity"),
+            ),
+            _question(
+                "business",
+                Buttons(_options("business", list(Business)), columns=3),
+                KNOW,
+                known=_known("business"),
+            ),
+            _question(
+                "character",
+                Buttons(_options("character", list(Character))),
+                KNOW,
+                known=_known("character"),
+            ),
+            _question(
+                "weak_points",
+                Choices(_options("weak_point", list(WeakPoint)), free_text=True),
+                KNOW,
+            ),
+            _question(
+                "file_quality",
+                Buttons(_options("file_quality", list(FileQuality)), columns=3),
+                KNOW,
+                known=_known("file_quality"),
+            ),
+            _question(
+                "parties",
+                Choices(_stances, columns=4, complete_groups=True, auto_done=True),
+                KNOW,
+                skip=lambda run: not run.draft.case_parties,
+            ),
+            _question(
+                "social_relations", Text(max_chars=500), KNOW, known=_known("social_relations")
+            ),
             _question("legal_questions", Choices(_options("legal", list(LegalQuestion))), KNOW),
             # 2 Our lines (策略10 取上求中, 策略6 留有余地)
-            _question("bottom", _figure(FigureField.BOTTOM), LINES,
-                      known=_known_figure(FigureField.BOTTOM)),
-            _question("target", _figure(FigureField.TARGET), LINES,
-                      known=_known_figure(FigureField.TARGET)),
-            _question("opening", _figure(FigureField.OPENING), LINES,
-                      known=_known_figure(FigureField.OPENING)),
-            _question("needs_approval",
-                      Choices(_options("concession", list(Concession)), columns=1), LINES),
+            _question(
+                "bottom",
+                _figure(FigureField.BOTTOM),
+                LINES,
+                known=_known_figure(FigureField.BOTTOM),
+            ),
+            _question(
+                "target",
+                _figure(FigureField.TARGET),
+                LINES,
+                known=_known_figure(FigureField.TARGET),
+            ),
+            _question(
+                "opening",
+                _figure(FigureField.OPENING),
+                LINES,
+                known=_known_figure(FigureField.OPENING),
+            ),
+            _question(
+                "needs_approval",
+                Choices(_options("concession", list(Concession)), columns=1),
+                LINES,
+            ),
             # 3 This meeting (策略2 立竿见影, 策略3 主场作战)
             _question("kind", Buttons(_options("kind", list(MeetingKind))), MEETING),
             _question("venue", Buttons(_options("venue", list(Venue)), columns=2), MEETING),
-            _question("step", Buttons(_options("step", list(MeetingStep)), columns=2,
-                                      other=MeetingStep.OTHER.value), MEETING),
+            _question(
+                "step",
+                Buttons(
+                    _options("step", list(MeetingStep)), columns=2, other=MeetingStep.OTHER.value
+                ),
+                MEETING,
+            ),
             _question("attendees", Text(max_chars=300), MEETING),
             _question("qa", Text(max_chars=900), MEETING),
             # 4 Approach (策略7 攻心为上, 策略4 以攻为守, 策略8 首开先河)
@@ -559,12 +616,19 @@ PREP_FLOW: Flow[PrepDraft] = register(
             _question("open_questions", Choices(_open_questions, columns=1), APPROACH),
             _question("pre_chat_by", Text(max_chars=100, single_line=True), APPROACH),
             # 5 Money today (策略5 忌华而不实; goal 1): a result meeting may not skip it
-            _question("money_today",
-                      Amount(minimum=0, validate=_money_today_valid, suggest=_money_today),
-                      MONEY, optional=_money_optional),
+            _question(
+                "money_today",
+                Amount(minimum=0, validate=_money_today_valid, suggest=_money_today),
+                MONEY,
+                optional=_money_optional,
+            ),
             # 策略12 一以贯之: a different approach from last time needs a reason
-            Step("approach_reason", "prep/ask", Text(max_chars=200, single_line=True),
-                 skip=_approach_unchanged),
+            Step(
+                "approach_reason",
+                "prep/ask",
+                Text(max_chars=200, single_line=True),
+                skip=_approach_unchanged,
+            ),
         ),
         load=_load,
         on_finish=_store_the_prep_and_brief,
@@ -572,7 +636,7 @@ PREP_FLOW: Flow[PrepDraft] = register(
         expires=_expiry,
         resumable=True,
     )
-)  # fmt: skip
+)
 
 
 # -- /brief ------------------------------------------------------------------------------------
@@ -599,9 +663,14 @@ async def brief(update: Update, context: QingshouContext) -> None:
     assert case_file is not None
     if case_file.latest_prep is None:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(context.label(labels.PREPARE),
-                                   callback_data=PREPARE.data(case_file.id))]]
-        )  # fmt: skip
+            [
+                [
+                    InlineKeyboardButton(
+                        context.label(labels.PREPARE), callback_data=PREPARE.data(case_file.id)
+                    )
+                ]
+            ]
+        )
         await message.reply_text(
             context.render("prep/no_brief", s=case_file.summary), reply_markup=keyboard
         )

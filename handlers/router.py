@@ -88,8 +88,9 @@ async def cancel(update: Update, context: QingshouContext) -> None:
     )
 
 
-async def flow_answer(update: Update, context: QingshouContext, flow_id: int, version: int,
-                      code: int) -> None:  # fmt: skip
+async def flow_answer(
+    update: Update, context: QingshouContext, flow_id: int, version: int, code: int
+) -> None:
     """Take a flow's answer button."""
     await ENGINE.on_button(update, context, flow_id, version, code)
 
@@ -99,7 +100,8 @@ async def flow_cancel(update: Update, context: QingshouContext, flow_id: int, ve
     await ENGINE.on_cancel_button(update, context, flow_id, version)
 
 
-async def flow_conflict(update: Update, context: QingshouContext, waiting_id: int,
-                        choice: str) -> None:  # fmt: skip
+async def flow_conflict(
+    update: Update, context: QingshouContext, waiting_id: int, choice: str
+) -> None:
     """Continue the open flow, or drop it for the new one."""
     await ENGINE.on_conflict(update, context, waiting_id, choice)

@@ -29,21 +29,31 @@ def _card_keyboard(context: QingshouContext, target: User, list_page: int) -> In
             label, data = N_("Switch access on"), SWITCH_ON.data(target.id)
         rows.append([InlineKeyboardButton(context.label(label), callback_data=data)])
     rows.append(
-        [InlineKeyboardButton(context.label(N_("◀ Back to the list")),
-                              callback_data=USERS_PAGE.data(list_page))]
-    )  # fmt: skip
+        [
+            InlineKeyboardButton(
+                context.label(N_("◀ Back to the list")), callback_data=USERS_PAGE.data(list_page)
+            )
+        ]
+    )
     return InlineKeyboardMarkup(rows)
 
 
 def _confirm_keyboard(context: QingshouContext, target: User) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(context.label(N_("Yes, switch access off")),
-                                  callback_data=SWITCH_OFF.data(target.id))],
-            [InlineKeyboardButton(context.label(N_("No, keep their access")),
-                                  callback_data=USER.data(target.id))],
+            [
+                InlineKeyboardButton(
+                    context.label(N_("Yes, switch access off")),
+                    callback_data=SWITCH_OFF.data(target.id),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    context.label(N_("No, keep their access")), callback_data=USER.data(target.id)
+                )
+            ],
         ]
-    )  # fmt: skip
+    )
 
 
 def _listed_team(user: User) -> int | None:

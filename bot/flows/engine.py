@@ -192,9 +192,11 @@ class Engine:
         await self._abandoned(context, ended)
         await self._answer(edit)
         await self._edit_or_send(
-            update, context, edit,
+            update,
+            context,
+            edit,
             context.render("flows/outdated", title=self._title(context, state)),
-        )  # fmt: skip
+        )
         return None
 
     # Routing ----------------------------------------------------------------------------
@@ -279,10 +281,13 @@ class Engine:
                 await query.answer()
                 return
             state = await run.context.storage.advance_flow(
-                run.state.id, run.state.version, step=step.name,
+                run.state.id,
+                run.state.version,
+                step=step.name,
                 data=run.draft.answered(f"{step.name}_month", f"{year:04d}-{month:02d}").to_json(),
-                now=run.now, update_id=run.update.update_id,
-            )  # fmt: skip
+                now=run.now,
+                update_id=run.update.update_id,
+            )
             if state is None:
                 await self.moved_on(run.update, run.context)
                 return
@@ -475,9 +480,13 @@ class Engine:
             run = replace(run, draft=draft)
             if value.stay:
                 moved = await storage.advance_flow(
-                    state.id, state.version, step=step.name, data=draft.to_json(),
-                    now=context.clock.now(), update_id=update.update_id,
-                )  # fmt: skip
+                    state.id,
+                    state.version,
+                    step=step.name,
+                    data=draft.to_json(),
+                    now=context.clock.now(),
+                    update_id=update.update_id,
+                )
                 if moved is not None:
                     await self._strip_buttons(context, state)
                     await self._ask(update, context, moved, edit=None)
@@ -745,23 +754,39 @@ class Engine:
         assert message is not None
         keyboard = InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(context.label(N_("Continue")),
-                                      callback_data=CONFLICT.data(waiting.id, "keep"))],
-                [InlineKeyboardButton(context.label(N_("Drop it, start the new one")),
-                                      callback_data=CONFLICT.data(waiting.id, "new"))],
+                [
+                    InlineKeyboardButton(
+                        context.label(N_("Continue")),
+                        callback_data=CONFLICT.data(waiting.id, "keep"),
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        context.label(N_("Drop it, start the new one")),
+                        callback_data=CONFLICT.data(waiting.id, "new"),
+                    )
+                ],
             ]
-        )  # fmt: skip
+        )
         same = current.flow == waiting.flow and current.case_id == waiting.case_id
         if same:
             flow = _REGISTRY[current.flow]
             keyboard = InlineKeyboardMarkup(
                 [
-                    [InlineKeyboardButton(context.label(N_("Continue where I was")),
-                                          callback_data=CONFLICT.data(waiting.id, "keep"))],
-                    [InlineKeyboardButton(context.label(N_("Start over")),
-                                          callback_data=CONFLICT.data(waiting.id, "new"))],
+                    [
+                        InlineKeyboardButton(
+                            context.label(N_("Continue where I was")),
+                            callback_data=CONFLICT.data(waiting.id, "keep"),
+                        )
+                    ],
+                    [
+                        InlineKeyboardButton(
+                            context.label(N_("Start over")),
+                            callback_data=CONFLICT.data(waiting.id, "new"),
+                        )
+                    ],
                 ]
-            )  # fmt: skip
+            )
             position = [s.name for s in flow.steps].index(current.step) + 1
             text = context.render(
                 "flows/resume",
