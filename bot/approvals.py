@@ -52,9 +52,9 @@ def request_calls(
         text = context.renderer.render(
             locale,
             "commit/approval_request",
-            s=case_file.summary,
-            a=approval,
-            p=approval.proposal,
+            summary=case_file.summary,
+            approval=approval,
+            proposal=approval.proposal,
             again=again,
         )
         keyboard = answer_keyboard(context.renderer, locale, approval_id)

@@ -64,7 +64,7 @@ async def case_to_work_on(
     case_file = await context.storage.get_case(user, (exact or found)[0].id)
     assert case_file is not None  # found with the same viewer a moment ago
     if not may_prepare(user, case_file.summary):
-        await message.reply_text(context.render("prep/not_lead", s=case_file.summary))
+        await message.reply_text(context.render("prep/not_lead", summary=case_file.summary))
         return None
     return case_file
 

@@ -82,7 +82,7 @@ async def answer(update: Update, context: QingshouContext, approval_id: int, cho
         return
     wake(context)
     await query.answer()
-    await query.edit_message_text(context.render("commit/answered", a=done))
+    await query.edit_message_text(context.render("commit/answered", approval=done))
 
 
 async def _answered_before(
@@ -95,7 +95,7 @@ async def _answered_before(
     if approval is None or user is None or approval.answered_by != user.id:
         return
     with contextlib.suppress(BadRequest):  # shown already ("message is not modified")
-        await query.edit_message_text(context.render("commit/answered", a=approval))
+        await query.edit_message_text(context.render("commit/answered", approval=approval))
 
 
 def _may_answer(user: Any, approval: Approval) -> bool:
@@ -132,7 +132,7 @@ async def collector_calls(context: QingshouContext, approval: Approval) -> list[
     if collector is None:
         return []
     locale = collector.effective_locale(context.settings.default_locale)
-    text = context.renderer.render(locale, "commit/answer_for_collector", a=approval)
+    text = context.renderer.render(locale, "commit/answer_for_collector", approval=approval)
     keyboard = None
     flow = await context.storage.get_flow(approval.flow_id) if approval.flow_id else None
     if flow is not None and flow.status == "open" and flow.step == "approval":
@@ -187,7 +187,7 @@ def _offer(text: str, run: Run) -> Any:
     try:
         return {"date": parse_date(text, today).isoformat()}
     except DateError as exc:
-        return Refusal("commit/counter_refused", {"e": exc, "text": text})
+        return Refusal("commit/counter_refused", {"error": exc, "text": text})
 
 
 async def _load(run: Run) -> dict[str, Any] | None:
@@ -203,16 +203,16 @@ async def _load(run: Run) -> dict[str, Any] | None:
     case_file = await case_to_view(run.context, approval.case_id)
     if case_file is None:
         return None
-    return {"a": approval, "s": case_file.summary}
+    return {"approval": approval, "summary": case_file.summary}
 
 
 async def _counter(run: Run) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
-    approval: Approval = run.params["a"]
+    approval: Approval = run.params["approval"]
     if approval.status is not ApprovalStatus.PENDING:
-        return Reply(context.render("commit/answered", a=approval))
+        return Reply(context.render("commit/answered", approval=approval))
     offer = dict(run.draft.offer) if run.draft.offer is not None else None
     answered = _as_answered(approval, user, ApprovalStatus.COUNTERED, offer, run.now)
     done = await context.storage.answer_approval(
@@ -226,7 +226,7 @@ async def _counter(run: Run) -> Reply:
     if done is None:
         return Reply(context.render("commit/already_answered"))
     wake(context)
-    return Reply(context.render("commit/answered", a=done))
+    return Reply(context.render("commit/answered", approval=done))
 
 
 COUNTER: Flow[CounterDraft] = register(

@@ -90,7 +90,7 @@ async def _load(run: Run) -> dict[str, Any] | None:
     collectors = await run.context.storage.team_collectors(summary.team_id)
     others = [c for c in collectors if c.id != summary.lead_id]
     target = next((c for c in collectors if c.id == run.draft.collector), None)
-    return {"s": summary, "target": target, "others": others, "has_choice": bool(others)}
+    return {"summary": summary, "target": target, "others": others, "has_choice": bool(others)}
 
 
 async def _collectors(run: Run) -> list[Option]:
@@ -127,10 +127,10 @@ async def _change(run: Run) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
-    summary, target = run.params["s"], run.params["target"]
+    summary, target = run.params["summary"], run.params["target"]
     draft = run.draft
     if draft.reason == KEEP:
-        return Reply(context.render("assign/cancelled", s=summary))
+        return Reply(context.render("assign/cancelled", summary=summary))
     note = draft.reason_text
     if target is None or summary.lead_id != draft.lead_id:
         return Reply(context.render("assign/reason_lost", text=note or ""))
@@ -140,7 +140,7 @@ async def _change(run: Run) -> Reply:
     )
     if change is None:
         return Reply(context.render("assign/reason_lost", text=note or ""))
-    return Reply(context.render("assign/done", s=summary, change=change))
+    return Reply(context.render("assign/done", summary=summary, change=change))
 
 
 async def start_assign(update: Update, context: QingshouContext, case_file: CaseFile) -> None:

@@ -116,16 +116,16 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     text = fit_message(
         context.render(
             "cases/card",
-            v=view,
-            f=case_file,
-            s=summary,
+            card=view,
+            case_file=case_file,
+            summary=summary,
             meetings=meetings,
             commitments=commitments,
             current=current,
             unsettled=unsettled,
             stalled=stalled(unsettled),
         ),
-        context.render("cases/card_cut", s=summary),
+        context.render("cases/card_cut", summary=summary),
     )
     buttons = [
         InlineKeyboardButton(context.label(N_("📝 Note")), callback_data=NOTE.data(case_file.id))
@@ -169,7 +169,7 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
 def _unknowns(context: QingshouContext, case_file: CaseFile) -> str:
     """The "still unknown" checklist of a case (strategy 1, 知己知彼), from its card's ❓."""
     view = card_view(case_file, _today(context), context.settings.tz)
-    return context.render("cases/unknowns", s=case_file.summary, unknowns=view.unknowns)
+    return context.render("cases/unknowns", summary=case_file.summary, unknowns=view.unknowns)
 
 
 async def case(update: Update, context: QingshouContext) -> None:

@@ -230,11 +230,11 @@ def _plan_of(text: str, run: Run) -> Plan | Refusal:
         rule: Any = parse_schedule(text, today)
     except DateError as first:
         if first.code == "date.vague":
-            return Refusal("commit/date_refused", {"e": first})
+            return Refusal("commit/date_refused", {"error": first})
         try:
             rule = parse_dates(text, today)
         except DateError:
-            return Refusal("commit/date_refused", {"e": first})
+            return Refusal("commit/date_refused", {"error": first})
     return Plan.of(text, rule, today)
 
 
@@ -480,8 +480,8 @@ async def _load(run: Run) -> dict[str, Any] | None:
         return None
     dues, amounts = run.draft.dues, run.draft.instalment_amounts
     return {
-        "s": case_file.summary,
-        "f": case_file,
+        "summary": case_file.summary,
+        "case_file": case_file,
         "step": run.state.step,
         "dues": list(zip(dues, amounts, strict=False)) if amounts else [(d, None) for d in dues],
         "check": _check(run) if dues else None,
@@ -496,7 +496,7 @@ async def _store_the_commitment(run: Run) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
-    case_file: CaseFile = run.params["f"]
+    case_file: CaseFile = run.params["case_file"]
     approval: Approval | None = run.params.get("approval")
     if (
         approval is not None
@@ -526,7 +526,7 @@ async def _store_the_commitment(run: Run) -> Reply:
         )
     if stored is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
-    return Reply(context.render("commit/stored", s=case_file.summary, c=stored))
+    return Reply(context.render("commit/stored", summary=case_file.summary, commitment=stored))
 
 
 async def start_commit(update: Update, context: QingshouContext, case_file: CaseFile) -> None:
@@ -658,7 +658,7 @@ async def _uncommit_load(run: FlowRun[UncommitDraft]) -> dict[str, Any] | None:
     commitment = await run.context.storage.get_commitment(run.draft.commitment_id)
     if case_file is None or commitment is None or commitment.case_id != case_file.id:
         return None
-    return {"s": case_file.summary, "c": commitment}
+    return {"summary": case_file.summary, "commitment": commitment}
 
 
 async def _cancel_the_commitment(run: FlowRun[UncommitDraft]) -> Reply:
@@ -670,7 +670,9 @@ async def _cancel_the_commitment(run: FlowRun[UncommitDraft]) -> Reply:
     )
     if ended is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
-    return Reply(context.render("commit/cancelled", s=run.params["s"], c=ended))
+    return Reply(
+        context.render("commit/cancelled", summary=run.params["summary"], commitment=ended)
+    )
 
 
 async def uncommit_button(update: Update, context: QingshouContext, commitment_id: int) -> None:
@@ -725,7 +727,7 @@ async def _concession_load(run: FlowRun[ConcessionDraft]) -> dict[str, Any] | No
     case_file = await case_to_act_on(run.context, run.case_id)
     if case_file is None:
         return None
-    return {"s": case_file.summary, "case": case_file, "step": run.state.step}
+    return {"summary": case_file.summary, "case": case_file, "step": run.state.step}
 
 
 async def _put_to_the_supervisor(run: FlowRun[ConcessionDraft]) -> Reply:
@@ -755,7 +757,7 @@ async def _put_to_the_supervisor(run: FlowRun[ConcessionDraft]) -> Reply:
     return Reply(
         context.render(
             "commit/concession_sent",
-            s=case_file.summary,
+            summary=case_file.summary,
             name=supervisors[0].name if supervisors else None,
         )
     )

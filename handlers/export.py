@@ -154,7 +154,7 @@ def _parse_day(text: str, today: date) -> date | Refusal:
     try:
         return parse_past_date(text, today)
     except DateError as exc:
-        return Refusal("export/bad_date", {"e": exc})
+        return Refusal("export/bad_date", {"error": exc})
 
 
 def _after_start(day: date, run: Run) -> date | Refusal:

@@ -111,7 +111,7 @@ async def shown_markup(
         changed = True
         # A button label is plain text: the template's HTML escaping is undone. The item's
         # number in the reminder (its first button's "1 ✅ …") stays in front.
-        label = html.unescape(context.render("instalments/label", i=view))
+        label = html.unescape(context.render("instalments/label", instalment=view))
         number = _NUMBER.match(row[0].text) if row else None
         if number:
             label = f"{number[1]} {label}"
@@ -233,7 +233,7 @@ async def answer_button(
         return
     where = _where(update)
     if not view.answerable:
-        await query.answer(context.render("instalments/already", i=view), show_alert=True)
+        await query.answer(context.render("instalments/already", instalment=view), show_alert=True)
         await _edit_reminder(context, where)
         return
     now = context.clock.now()
@@ -251,7 +251,8 @@ async def answer_button(
             return
         template = "instalments/paid_toast" if done.changed else "instalments/already"
         await query.answer(
-            context.render(template, i=done.instalment, a=done), show_alert=not done.changed
+            context.render(template, instalment=done.instalment, answer=done),
+            show_alert=not done.changed,
         )
         await _edit_reminder(context, where)
         return
@@ -274,7 +275,7 @@ async def _load(run: FlowRun[Any]) -> dict[str, Any] | None:
     if view is None or not view.answerable:
         return None
     grace = run.context.settings.grace_days
-    return {"i": view, "grace_days": grace}
+    return {"instalment": view, "grace_days": grace}
 
 
 def _partial_valid(fen: Any, run: FlowRun[PartialDraft]) -> Any:
@@ -313,8 +314,10 @@ async def _finish_partial(run: FlowRun[PartialDraft]) -> Reply:
         text = context.render("instalments/partial_too_much", amount=amount, rest=rest)
         return Reply(text)
     if not done.changed and done.paid_now == 0:
-        return Reply(context.render("instalments/already", i=done.instalment))
-    return Reply(context.render("instalments/partial_done", i=done.instalment, a=done))
+        return Reply(context.render("instalments/already", instalment=done.instalment))
+    return Reply(
+        context.render("instalments/partial_done", instalment=done.instalment, answer=done)
+    )
 
 
 async def _finish_missed(run: FlowRun[MissedDraft]) -> Reply:
@@ -326,7 +329,7 @@ async def _finish_missed(run: FlowRun[MissedDraft]) -> Reply:
         return Reply(context.render("instalments/lost", text="", data=run.draft))
     await _edit_reminder(context, run.draft.pressed)
     if done.refused is not None:
-        return Reply(context.render("instalments/already", i=done.instalment))
+        return Reply(context.render("instalments/already", instalment=done.instalment))
     case_id = done.instalment.case_id
     keyboard = InlineKeyboardMarkup(
         [
@@ -342,7 +345,9 @@ async def _finish_missed(run: FlowRun[MissedDraft]) -> Reply:
         ]
     )
     until = grace_ends(done.instalment.due_on, context.settings.grace_days)
-    text = context.render("instalments/missed_done", i=done.instalment, a=done, until=until)
+    text = context.render(
+        "instalments/missed_done", instalment=done.instalment, answer=done, until=until
+    )
     return Reply(text, keyboard)
 
 

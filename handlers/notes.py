@@ -80,7 +80,7 @@ async def _load(run: Run) -> dict[str, Any] | None:
     if case_id is None:
         return {}  # still choosing among several matches
     case_file = await case_to_view(run.context, case_id)
-    return None if case_file is None else {"s": case_file.summary, "f": case_file}
+    return None if case_file is None else {"summary": case_file.summary, "case_file": case_file}
 
 
 async def _matches(run: Run) -> list[Option]:
@@ -95,11 +95,11 @@ async def _save(run: Run) -> Reply:
     user = run.context.user
     assert user is not None
     text = run.draft.text or ""
-    summary = run.params["s"]
+    summary = run.params["summary"]
     saved = await run.context.storage.add_note(user, summary.id, text, now=run.now, key=run.key)
     if not saved:
         return Reply(run.context.render("notes/lost", text=text, data=run.draft))
-    return Reply(run.context.render("cases/note_saved", s=summary, text=text))
+    return Reply(run.context.render("cases/note_saved", summary=summary, text=text))
 
 
 async def note(update: Update, context: QingshouContext) -> None:
@@ -131,7 +131,7 @@ async def note(update: Update, context: QingshouContext) -> None:
             user, summary.id, text, now=context.clock.now(), key=f"update:{update.update_id}"
         )
         template = "cases/note_saved" if saved else "notes/lost"
-        await message.reply_text(context.render(template, s=summary, text=text, data={}))
+        await message.reply_text(context.render(template, summary=summary, text=text, data={}))
         return
     matches = tuple((c.id, f"{c.borrower_name} · {c.contract_no}") for c in found[:MAX_CHOICES])
     draft = NoteDraft(query=query, text=text, matches=matches)

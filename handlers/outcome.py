@@ -166,14 +166,14 @@ def _typed_date(text: str, today: date) -> date | Refusal:
     try:
         return parse_date(text, today)
     except DateError as exc:
-        return Refusal("commit/date_refused", {"e": exc})
+        return Refusal("commit/date_refused", {"error": exc})
 
 
 async def _load(run: Run) -> dict[str, Any] | None:
     case_file = await case_to_act_on(run.context, run.case_id)
     if case_file is None:
         return None
-    return {"s": case_file.summary, "f": case_file, "step": run.state.step}
+    return {"summary": case_file.summary, "case_file": case_file, "step": run.state.step}
 
 
 async def _finish(run: Run) -> Reply:
@@ -181,7 +181,7 @@ async def _finish(run: Run) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
-    case_file: CaseFile = run.params["f"]
+    case_file: CaseFile = run.params["case_file"]
     draft = run.draft
     today = local_date(run.now, context.settings.tz)
     prep = case_file.latest_prep
@@ -222,8 +222,8 @@ async def _finish(run: Run) -> Reply:
     )
     text = context.render(
         "outcome/saved",
-        s=case_file.summary,
-        m=stored,
+        summary=case_file.summary,
+        meeting=stored,
         money=money,
         count=count,
         stalled=stalled(count),

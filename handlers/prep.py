@@ -242,7 +242,7 @@ def _figure_validator(field: FigureField) -> Callable[[Any, Run], Any]:
     def validate(fen: Any, run: Run) -> Any:
         problem = _figure_problem(run, field, int(fen))
         if problem is not None:
-            return Refusal("prep/figure_refused", {"p": problem})
+            return Refusal("prep/figure_refused", {"problem": problem})
         return int(fen)
 
     return validate
@@ -377,8 +377,8 @@ async def _load(run: Run) -> dict[str, Any] | None:
     answers = run.draft.answers()
     approach = answers.chosen_approach
     return {
-        "s": case_file.summary,
-        "f": case_file,
+        "summary": case_file.summary,
+        "case_file": case_file,
         "step": run.state.step,
         "answers": answers,
         "suggested": approach_for(answers.character),
@@ -392,7 +392,7 @@ async def _store_the_prep_and_brief(run: Run) -> Reply:
     context = run.context
     user = context.user
     assert user is not None
-    case_file: CaseFile = run.params["f"]
+    case_file: CaseFile = run.params["case_file"]
     answers = run.draft.answers()
     guarantors = {
         p.id for p in case_file.parties if p.party.role.value in ("guarantor", "mortgagor")
@@ -435,7 +435,7 @@ async def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
             ),
         ]
     )
-    text = context.render("prep/brief", b=brief, s=case_file.summary, prep=latest)
+    text = context.render("prep/brief", brief=brief, summary=case_file.summary, prep=latest)
     return Reply(text, InlineKeyboardMarkup(rows))
 
 
@@ -672,7 +672,7 @@ async def brief(update: Update, context: QingshouContext) -> None:
             ]
         )
         await message.reply_text(
-            context.render("prep/no_brief", s=case_file.summary), reply_markup=keyboard
+            context.render("prep/no_brief", summary=case_file.summary), reply_markup=keyboard
         )
         return
     reply = await brief_reply(context, case_file)

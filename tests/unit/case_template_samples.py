@@ -140,35 +140,35 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "cases/card": [
         {
-            "v": card_view(PREPARED, date(2026, 11, 30), UTC),
-            "f": PREPARED,
-            "s": PREPARED.summary,
+            "card": card_view(PREPARED, date(2026, 11, 30), UTC),
+            "case_file": PREPARED,
+            "summary": PREPARED.summary,
             **NO_MEETINGS,
         },
         {
-            "v": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
-            "f": FILE,
-            "s": FILE.summary,
+            "card": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
+            "case_file": FILE,
+            "summary": FILE.summary,
             **NO_MEETINGS,
         },
         {
-            "v": replace(
+            "card": replace(
                 card_view(EMPTY, date(2026, 11, 30), UTC), score=UrgencyScore(0, (), 0), unknowns=()
             ),
-            "f": EMPTY,
-            "s": EMPTY.summary,
+            "case_file": EMPTY,
+            "summary": EMPTY.summary,
             **NO_MEETINGS,
         },
         {  # a file without balance, collateral and guarantor columns
-            "v": VIEW,
-            "f": FILE,
-            "s": replace(FILE.summary, ledger_gaps=frozenset(LedgerGap)),
+            "card": VIEW,
+            "case_file": FILE,
+            "summary": replace(FILE.summary, ledger_gaps=frozenset(LedgerGap)),
         },
         *(
             {  # money recorded since the ledger, a plan's next date (passed, today, later), broken
-                "v": VIEW,
-                "f": FILE,
-                "s": replace(
+                "card": VIEW,
+                "case_file": FILE,
+                "summary": replace(
                     FILE.summary,
                     paid_since_figures=300_000,
                     broken_promises=2,
@@ -179,29 +179,29 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             for due in (date(2026, 11, 25), date(2026, 11, 30), date(2026, 12, 25))
         ),
     ],
-    "cases/card_cut": [{"s": summary()}],
-    "cases/unknowns": [{"s": summary(), "unknowns": u} for u in (UNKNOWNS, ())],
+    "cases/card_cut": [{"summary": summary()}],
+    "cases/unknowns": [{"summary": summary(), "unknowns": u} for u in (UNKNOWNS, ())],
     "cases/usage": [{}],
     "cases/not_found": [{"query": EVIL}, {"query": EVIL, "text": EVIL}],
     "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],
-    "cases/note_saved": [{"s": summary(), "text": EVIL}],
+    "cases/note_saved": [{"summary": summary(), "text": EVIL}],
     "cases/note_usage": [{}],
     "assign/usage": [{}],
     "assign/not_allowed": [{}],
     "assign/choose_collector": [
-        {"s": summary(lead), "has_choice": c} for lead in (EVIL, None) for c in (True, False)
+        {"summary": summary(lead), "has_choice": c} for lead in (EVIL, None) for c in (True, False)
     ],
-    "assign/warning": [{"s": summary(), "target": _user("collector")}],
+    "assign/warning": [{"summary": summary(), "target": _user("collector")}],
     "assign/done": [
         {
-            "s": summary(),
+            "summary": summary(),
             "change": LeadChange(NOW, f, EVIL if f else None, 2, EVIL, 3, EVIL, r, n),
         }
         for f in (1, None)
         for r, n in ((LeadReason.WORKLOAD, None), (LeadReason.OTHER, EVIL))
     ],
-    "assign/cancelled": [{"s": summary()}],
-    "assign/reason_prompt": [{"s": summary(), "target": _user("collector")}],
+    "assign/cancelled": [{"summary": summary()}],
+    "assign/reason_prompt": [{"summary": summary(), "target": _user("collector")}],
     "assign/reason_lost": [{"text": EVIL}],
     "assign/notify_new": [
         {

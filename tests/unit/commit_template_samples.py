@@ -65,7 +65,7 @@ MEETING = Meeting(1, 1, 2, EVIL, NOW, date(2026, 11, 30), "result", "office", EV
 COMMIT_STEPS = ("money", "channel", "plan", "split", "total", "amounts", "promised_by")
 OUTCOME_STEPS = ("kind", "venue", "attendees", "achieved", "moved", "stance", "money",
                  "channel", "receipt", "next_step", "next_on")  # fmt: skip
-PARAMS = {"s": summary(), "progress": (3, 9)}
+PARAMS = {"summary": summary(), "progress": (3, 9)}
 KNOWN = {"venue": "office", "kind": "result", "attendees": EVIL}
 
 COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
@@ -79,33 +79,35 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
          "workdays": {}},
     ],
     "commit/approval": [{"approval": a, "data": DATA} for a in [None, *APPROVALS]],
-    "commit/approval_request": [{"s": summary(), "a": a, "p": a.proposal, "again": again}
+    "commit/approval_request": [{"summary": summary(), "approval": a, "proposal": a.proposal,
+                                 "again": again}
                                 for a in APPROVALS[:1] for again in (False, True)]
-    + [{"s": summary(), "a": APPROVALS[0], "p": {"detail": EVIL}, "again": False}],
-    "commit/answered": [{"a": a} for a in APPROVALS[1:]],
-    "commit/answer_for_collector": [{"a": a} for a in APPROVALS[1:]],
-    "commit/counter_ask": [{"s": summary()}],
-    "commit/counter_refused": [{"e": e, "text": EVIL} for e in REFUSALS[:3]],
-    "commit/date_refused": [{"e": e} for e in REFUSALS[:5]],
+    + [{"summary": summary(), "approval": APPROVALS[0], "proposal": {"detail": EVIL},
+        "again": False}],
+    "commit/answered": [{"approval": a} for a in APPROVALS[1:]],
+    "commit/answer_for_collector": [{"approval": a} for a in APPROVALS[1:]],
+    "commit/counter_ask": [{"summary": summary()}],
+    "commit/counter_refused": [{"error": e, "text": EVIL} for e in REFUSALS[:3]],
+    "commit/date_refused": [{"error": e} for e in REFUSALS[:5]],
     "commit/already_answered": [{}],
-    "commit/stored": [{"s": summary(), "c": COMMITMENT}],
+    "commit/stored": [{"summary": summary(), "commitment": COMMITMENT}],
     "commit/lost": [{"text": "", "data": {}}],
     "commit/usage": [{}],
     "commit/over_debt": [{"amount": 1_000_000, "remaining": 700_000}],
     "commit/too_small": [{"amount": 300, "count": 6}],
     "commit/bad_list": [{"text": EVIL, "count": 3}],
-    "commit/cancel_reason": [{"s": summary(), "c": COMMITMENT, "data": {}}],
-    "commit/cancelled": [{"s": summary(), "c": COMMITMENT}],
+    "commit/cancel_reason": [{"summary": summary(), "commitment": COMMITMENT, "data": {}}],
+    "commit/cancelled": [{"summary": summary(), "commitment": COMMITMENT}],
     "flows/send_a_photo": [{}],
-    "commit/concession_ask": [{"s": summary(), "step": step, "data": {}}
+    "commit/concession_ask": [{"summary": summary(), "step": step, "data": {}}
                               for step in ("kinds", "detail")],
-    "commit/concession_sent": [{"s": summary(), "name": name} for name in (EVIL, None)],
+    "commit/concession_sent": [{"summary": summary(), "name": name} for name in (EVIL, None)],
     "outcome/ask": [{**PARAMS, "step": step, "data": OUTCOME_DATA,
                      "known": KNOWN.get(step)} for step in OUTCOME_STEPS],
-    "outcome/saved": [{"s": summary(), "m": MEETING, "money": money, "count": count,
+    "outcome/saved": [{"summary": summary(), "meeting": MEETING, "money": money, "count": count,
                        "stalled": count >= 3} for money, count in ((150_000, 1), (0, 3))]
-    + [{"s": summary(), "m": replace(MEETING, next_step=step.value), "money": 0, "count": 1,
-        "stalled": False} for step in MeetingStep],
+    + [{"summary": summary(), "meeting": replace(MEETING, next_step=step.value), "money": 0,
+        "count": 1, "stalled": False} for step in MeetingStep],
     "outcome/lost": [{"text": "", "data": {}}],
     "outcome/usage": [{}],
 }  # fmt: skip

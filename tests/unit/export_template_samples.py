@@ -50,7 +50,7 @@ EXPORT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "export/choose_period": [{"team": t, "start": None, "end": None} for t in (None, TEAM)],
     "export/ask_start": [{"team": TEAM, "start": None, "end": None}],
     "export/ask_end": [{"team": TEAM, "start": START, "end": START}],
-    "export/bad_date": [{"e": e} for e in REFUSED],
+    "export/bad_date": [{"error": e} for e in REFUSED],
     "export/end_before_start": [{"start": END, "end": START}],
     "export/choose_format": [{"team": t, "start": START, "end": END} for t in (None, TEAM)],
     "export/preparing": [{"scope": EVIL, "start": START, "end": END}],

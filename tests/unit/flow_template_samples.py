@@ -34,7 +34,7 @@ PREP_DATA = PrepDraft.from_legacy({
 def _ask(step: str, known: object, first: bool) -> dict[str, object]:
     answers = PrepAnswers(character=Character.VAIN)
     return {
-        "s": summary(), "f": FILE, "step": step, "answers": answers,
+        "summary": summary(), "case_file": FILE, "step": step, "answers": answers,
         "suggested": Approach.FLATTERY, "points": talking_points(Approach.FLATTERY)[:3],
         "previous": PREPS[0] if first else None, "data": PREP_DATA, "known": known,
         "progress": (1 if first else 5, 22),
@@ -59,7 +59,7 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
         for reason in ("amount.negative", "amount.too_large", "amount.too_precise", "amount.x")
     ],
     "flows/amount_too_small": [{"minimum": 100}],
-    "notes/ask_text": [{"s": summary(), "data": {}}],
+    "notes/ask_text": [{"summary": summary(), "data": {}}],
     "notes/choose_case": [
         {"data": {"query": EVIL, "text": EVIL}},
         {"data": {"query": "张三", "text": ""}},
@@ -85,19 +85,19 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
         )
     ],
     "prep/lost": [{"text": "", "data": {}}],
-    "prep/not_lead": [{"s": summary()}],
+    "prep/not_lead": [{"summary": summary()}],
     "prep/no_cases": [{}],
     "prep/choose": [{}],
     "prep/brief_usage": [{}],
     "prep/brief_which": [{"query": EVIL}],
-    "prep/no_brief": [{"s": summary()}],
+    "prep/no_brief": [{"summary": summary()}],
     "prep/figure_refused": [
         {
-            "p": FigureProblem(
+            "problem": FigureProblem(
                 FigureField.OPENING, "figure.opening_below_target", {"target": 800_000}
             )
         },
-        {"p": FigureProblem(FigureField.BOTTOM, "figure.not_positive", {})},
+        {"problem": FigureProblem(FigureField.BOTTOM, "figure.not_positive", {})},
     ],
     "prep/money_today_too_much": [{"amount": 2_000_000, "owed": 900_000}],
 }

@@ -27,20 +27,25 @@ CANCELLED = replace(OPEN, status=InstalmentStatus.CANCELLED)
 STATES = [KEPT, PARTIAL, BROKEN, CANCELLED]
 
 INSTALMENT_SAMPLES: dict[str, list[dict[str, object]]] = {
-    "instalments/label": [{"i": i} for i in STATES],
-    "instalments/already": [{"i": i} for i in STATES],
-    "instalments/paid_toast": [{"i": KEPT, "a": Answered(KEPT, True, paid_now=70_000)}],
-    "instalments/ask_partial": [{"i": OPEN, "data": {}}, {"i": PARTIAL, "data": {}}],
+    "instalments/label": [{"instalment": i} for i in STATES],
+    "instalments/already": [{"instalment": i} for i in STATES],
+    "instalments/paid_toast": [
+        {"instalment": KEPT, "answer": Answered(KEPT, True, paid_now=70_000)}
+    ],
+    "instalments/ask_partial": [
+        {"instalment": OPEN, "data": {}},
+        {"instalment": PARTIAL, "data": {}},
+    ],
     "instalments/partial_too_much": [{"amount": 120_000, "rest": 100_000}],
     "instalments/partial_done": [
-        {"i": PARTIAL, "a": Answered(PARTIAL, True, paid_now=30_000)},
-        {"i": KEPT, "a": Answered(KEPT, True, paid_now=70_000)},
+        {"instalment": PARTIAL, "answer": Answered(PARTIAL, True, paid_now=30_000)},
+        {"instalment": KEPT, "answer": Answered(KEPT, True, paid_now=70_000)},
     ],
     "instalments/ask_reason": [
-        {"i": OPEN, "data": MissedDraft()},
+        {"instalment": OPEN, "data": MissedDraft()},
         # The flow's draft, read from a row of the untyped flow.
         {
-            "i": OPEN,
+            "instalment": OPEN,
             "data": MissedDraft.from_legacy(
                 {
                     "instalment_id": 1,
@@ -52,9 +57,9 @@ INSTALMENT_SAMPLES: dict[str, list[dict[str, object]]] = {
         },
     ],
     "instalments/missed_done": [
-        {"i": BROKEN, "a": Answered(BROKEN, True, told=1), "until": DUE},
-        {"i": BROKEN, "a": Answered(BROKEN, True, told=0), "until": DUE},
-        {"i": OPEN, "a": Answered(OPEN, True, late=True), "until": DUE},
+        {"instalment": BROKEN, "answer": Answered(BROKEN, True, told=1), "until": DUE},
+        {"instalment": BROKEN, "answer": Answered(BROKEN, True, told=0), "until": DUE},
+        {"instalment": OPEN, "answer": Answered(OPEN, True, late=True), "until": DUE},
     ],
     "instalments/broken_for_supervisor": [
         {

@@ -69,15 +69,15 @@ def _brief(**kw: object) -> Brief:
 
 PREP_SAMPLES: dict[str, list[dict[str, object]]] = {
     "prep/brief": [
-        {"b": FULL_BRIEF, "s": LONG_SUMMARY},
-        {"b": FULL_BRIEF_EN, "s": LONG_SUMMARY},
-        {"b": replace(FULL_BRIEF, pre_chat_by=EVIL, step_text=EVIL), "s": summary()},
+        {"brief": FULL_BRIEF, "summary": LONG_SUMMARY},
+        {"brief": FULL_BRIEF_EN, "summary": LONG_SUMMARY},
+        {"brief": replace(FULL_BRIEF, pre_chat_by=EVIL, step_text=EVIL), "summary": summary()},
         {
-            "b": build_brief(PrepAnswers(), unknown_count=0, meetings_without_agreement=0),
-            "s": summary(),
+            "brief": build_brief(PrepAnswers(), unknown_count=0, meetings_without_agreement=0),
+            "summary": summary(),
         },
         {
-            "b": _brief(
+            "brief": _brief(
                 kind=MeetingKind.INVESTIGATIVE,
                 venue=Venue.BUSINESS,
                 step=MeetingStep.OTHER,
@@ -86,12 +86,12 @@ PREP_SAMPLES: dict[str, list[dict[str, object]]] = {
                 money_today=12_345,
                 open_questions=(OpenQuestion.FAMILY_VIEW,),
             ),
-            "s": summary(),
+            "summary": summary(),
         },
         *(
             {
-                "b": _brief(approach=a, step=step, kind=MeetingKind.RESULT, venue=Venue.OFFICE),
-                "s": summary(),
+                "brief": _brief(approach=a, step=step, kind=MeetingKind.RESULT, venue=Venue.OFFICE),
+                "summary": summary(),
             }
             for a, step in zip(Approach, MeetingStep, strict=False)
         ),

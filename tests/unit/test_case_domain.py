@@ -313,8 +313,10 @@ def test_a_card_with_12_guarantors_and_many_notes_fits_one_message(locale):
     renderer = Renderer(ZoneInfo("Asia/Shanghai"))
     case_file = _file(12, 40)
     view = card_view(case_file, date(2026, 11, 30), UTC)
-    html = renderer.render(locale, "cases/card", v=view, f=case_file, s=case_file.summary)
-    text = fit_message(html, renderer.render(locale, "cases/card_cut", s=case_file.summary))
+    html = renderer.render(
+        locale, "cases/card", card=view, case_file=case_file, summary=case_file.summary
+    )
+    text = fit_message(html, renderer.render(locale, "cases/card_cut", summary=case_file.summary))
     plain, _ = parse_html(text)  # still valid HTML after any cut
     assert utf16_len(text) <= MESSAGE_LIMIT
     assert "12" in plain  # "Guarantor (12 people): phone and attitude unknown"

@@ -97,7 +97,7 @@ def full_brief(renderer: Renderer, locale: str) -> str:
     """The fullest brief: every field filled, long Chinese names, the step typed in the
     collector's language."""
     brief = FULL_BRIEF_EN if locale == "en" else FULL_BRIEF
-    text, _ = parse_html(renderer.render(locale, "prep/brief", b=brief, s=LONG_SUMMARY))
+    text, _ = parse_html(renderer.render(locale, "prep/brief", brief=brief, summary=LONG_SUMMARY))
     return text
 
 

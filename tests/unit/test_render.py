@@ -116,7 +116,7 @@ def test_every_render_fits_and_a_template_with_its_own_tail_uses_it(renderer):
     assert text.endswith(CUT_MARK)
     big = _file(12, 40)
     view = card_view(big, date(2026, 11, 30), UTC)
-    card = renderer.render("en", "cases/card", v=view, f=big, s=big.summary)
+    card = renderer.render("en", "cases/card", card=view, case_file=big, summary=big.summary)
     assert utf16_len(shown(card)) <= MESSAGE_LIMIT
 
 

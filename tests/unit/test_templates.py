@@ -181,7 +181,7 @@ def test_a_long_plan_says_the_holiday_calendar_note_once_per_year(renderer):
     dues = [Due(date(2027, month, 15), False) for month in range(1, 13)]
     plan = Plan("每月15号 共12期", tuple(dues), kind="monthly", day=15, count=12)
     text = renderer.render(
-        "zh_Hans", "commit/summary", s=summary(),
+        "zh_Hans", "commit/summary", summary=summary(),
         data=CommitDraft(money=300_000, plan=plan),
         dues=[(due, 100_000) for due in dues],
         workdays={due.date: working_day(due.date) for due in dues}, check=None,
