@@ -1,7 +1,8 @@
 """``/digest``: the team's day at a glance on demand (supervisors: their team; admins: every team,
-one line each, and a team's digest from its button), and the digest's drill-down buttons —
-the promises broken in that digest's span, the stalled, untouched and unprepared urgent cases, one collector's
-open cases — each a short list with buttons to the case cards (which check access again).
+one line each, and a team's digest from its button), and the digest's drill-down buttons — the
+promises broken in that digest's span, the stalled, untouched and unprepared urgent cases, one
+collector's open cases — each a short list with buttons to the case cards (which check access
+again).
 
 The daily digest itself is sent by the clock (reminders/digest.py); this shows the same, over
 the same span: since the person's previous digest (:mod:`bot.digests` composes both).

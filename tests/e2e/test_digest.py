@@ -299,9 +299,7 @@ def expected_lines(
         return i["settled_at"] is not None and start <= i["settled_at"] < end
 
     def count(status, start):
-        return sum(
-            1 for i in s.instalments if i["status"] == status and settled_in(i, start, now)
-        )
+        return sum(1 for i in s.instalments if i["status"] == status and settled_in(i, start, now))
 
     def rate(items, start):
         window = [i for i in items if i["status"] in SETTLED and settled_in(i, start)]
@@ -369,8 +367,9 @@ def expected_lines(
     ]
     # Reminders missed while the bot was down: their own heading, not "Cannot be reached".
     lines["late"] = [
-        f"⏰ Reminders not sent: {s.late} payment reminders came due while the bot was offline and were too old to "
-        "send when it started again: check those payments with the collectors.",
+        f"⏰ Reminders not sent: {s.late} payment reminders came due while the bot was "
+        "offline and were too old to send when it started again: check those payments with "
+        "the collectors.",
     ]
     people = []
     for cname, uid in sorted(s.collectors.items()):
