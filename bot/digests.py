@@ -141,14 +141,15 @@ def _team_markup(renderer: Renderer, locale: str, d: TeamDigest) -> InlineKeyboa
     ]
     drill = [
         InlineKeyboardButton(f"{label(locale, text)} ({total})",
-                             callback_data=DRILL.data(kind.value, d.team_id, 0, since))
+                             callback_data=DRILL.data(kind.value, d.team_id,
+                                                      since if kind is DrillDown.BROKEN else 0))
         for kind, total, text in lists if total
     ]  # fmt: skip
     rows.extend(drill[i : i + 2] for i in range(0, len(drill), 2))
     people = [
         InlineKeyboardButton(f"👤 {c.name}"[:40],
                              callback_data=DRILL.data(DrillDown.COLLECTOR.value, d.team_id,
-                                                      c.user_id, since))
+                                                      c.user_id))
         for c in d.collectors[:COLLECTOR_BUTTONS]
     ]  # fmt: skip
     rows.extend(people[i : i + 3] for i in range(0, len(people), 3))

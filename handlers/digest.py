@@ -71,8 +71,12 @@ async def _deliver(context: QingshouContext, chat_id: int, m: DigestMessage) -> 
 
 
 async def drill_down(update: Update, context: QingshouContext, kind: str, team_id: int,
-                     collector_id: int, since: int) -> None:  # fmt: skip
-    """A drill-down button: the list, with a button to each case's card."""
+                     number: int) -> None:  # fmt: skip
+    """A drill-down button: the list, with a button to each case's card. ``number`` is the
+    collector's id for one collector's list, the start of the digest's span (Unix seconds, 0:
+    since the start of yesterday) for the broken promises (bot.routes.DRILL)."""
+    collector_id = number if kind == DrillDown.COLLECTOR.value else 0
+    since = number if kind == DrillDown.BROKEN.value else 0
     query = update.callback_query
     user = context.user
     assert query is not None and user is not None
@@ -89,7 +93,7 @@ async def drill_down(update: Update, context: QingshouContext, kind: str, team_i
         return
     await query.answer()
     now = context.clock.now()
-    start = datetime.fromtimestamp(since, UTC)
+    start = datetime.fromtimestamp(since, UTC) if since else None
     day = DigestDay.of(now, context.settings.tz, since=start)
     items = await context.storage.digest_list(
         team_id, DrillDown(kind), day, now=now,

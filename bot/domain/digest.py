@@ -162,7 +162,7 @@ class CaseItem:
 
 @dataclass(frozen=True, slots=True)
 class BrokenItem:
-    """A promise broken yesterday, with the collector's reason (instalments.miss_reason)."""
+    """A promise broken in the span, with the collector's reason (instalments.miss_reason)."""
 
     case_id: int
     contract_no: str
@@ -192,7 +192,7 @@ class ApprovalItem:
 
 @dataclass(frozen=True, slots=True)
 class ChangeItem:
-    """A change of lead collector or of approach (策略12) made yesterday."""
+    """A change of lead collector or of approach (策略12) made in the span."""
 
     case_id: int
     contract_no: str
@@ -216,8 +216,8 @@ class Unreachable:
 
 @dataclass(frozen=True, slots=True)
 class CollectorLine:
-    """One collector: collected yesterday, kept rate over 30 days, meetings yesterday, open
-    cases now."""
+    """One collector: collected in the span, kept rate over 30 days, meetings recorded in the
+    span, open cases now."""
 
     user_id: int
     name: str
@@ -277,12 +277,13 @@ class TeamDigest:
     collectors: Sequence[CollectorLine]
     series: Sequence[DayPoint] = field(default_factory=tuple)
     untouched_days: int = 14
-    #: Reminders too old to send after the bot was down (since yesterday began), left to this.
+    #: Reminders that came due while no process polled and were too old to send when one
+    #: started (reminders/due.py), given up in the span: left to this digest.
     late_reminders: int = 0
 
     @property
     def on_spot_percent(self) -> int | None:
-        """The share of yesterday's money collected on the spot, rounded half up."""
+        """The share of the span's money collected on the spot, rounded half up."""
         if self.collected <= 0:
             return None
         return (200 * self.on_spot + self.collected) // (2 * self.collected)
