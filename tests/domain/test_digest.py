@@ -257,7 +257,7 @@ def test_counts_take_the_singular_where_there_is_one(renderer):
     d = dataclasses.replace(
         team_digest(1), payments=1, late_reminders=1, stalled=Counted([one], 1),
         untouched=Counted([one], 1), unprepared=Counted([one], 1),
-        unreachable=[Unreachable(5, "赵六", False, 1)],
+        unreachable=[Unreachable(5, "赵六", False, 1)], untouched_days=1,
     )  # fmt: skip
     plain, _ = parse_html(renderer.render("en", "digest/team", d=d))
     for text in (
@@ -267,6 +267,7 @@ def test_counts_take_the_singular_where_there_is_one(renderer):
         "· 1 day past due ·",
         "1 reminder not delivered",
         "Reminders not sent: 1 payment reminder came due",
+        "Untouched for 1 day or more (1)",
     ):
         assert text in plain, (text, plain)  # fmt: skip
     for wrong in ("1 payments", "1 meetings", "1 days", "1 reminders"):
