@@ -50,9 +50,14 @@ async def compose(
 ) -> list[DigestMessage]:
     """The digest's messages for ``user`` in their language: the chart (a team's digest) and
     the text parts, the buttons under the last part. Admins get the cooperative's digest unless
-    ``team_id`` names a team. Empty for a collector or a supervisor without a team."""
+    ``team_id`` names a team. Empty for a collector or a supervisor without a team.
+
+    What happened is counted since ``user``'s previous digest (its run row) up to ``now``:
+    the daily run and ``/digest`` on demand show the same span, the one the next scheduled
+    digest would show."""
     locale = user.effective_locale(settings.default_locale)
-    day = DigestDay.of(now, settings.tz)
+    since = await storage.last_digest_at(user.id, now=now)
+    day = DigestDay.of(now, settings.tz, since=since)
     role = user.role.value
     if role == "admin" and team_id is None:
         coop = await storage.cooperative_digest(
@@ -125,6 +130,9 @@ def _approvals(renderer: Renderer, locale: str, d: TeamDigest) -> list[DigestMes
 def _team_markup(renderer: Renderer, locale: str, d: TeamDigest) -> InlineKeyboardMarkup | None:
     label = renderer.label
     rows: list[list[InlineKeyboardButton]] = []
+    # The broken list of this digest's own span, whenever the button is pressed (the next
+    # digest's run row must not empty it).
+    since = int(d.day.span_start.timestamp())
     lists = [
         (DrillDown.BROKEN, d.broken_list.total, N_("❌ Broken")),
         (DrillDown.STALLED, d.stalled.total, N_("🔁 Stalled")),
@@ -133,7 +141,8 @@ def _team_markup(renderer: Renderer, locale: str, d: TeamDigest) -> InlineKeyboa
     ]
     drill = [
         InlineKeyboardButton(f"{label(locale, text)} ({total})",
-                             callback_data=DRILL.data(kind.value, d.team_id, 0))
+                             callback_data=DRILL.data(kind.value, d.team_id,
+                                                      since if kind is DrillDown.BROKEN else 0))
         for kind, total, text in lists if total
     ]  # fmt: skip
     rows.extend(drill[i : i + 2] for i in range(0, len(drill), 2))

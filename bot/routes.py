@@ -65,7 +65,10 @@ APPROVAL_ANSWER = callbacks.route("ap", Int(), Choice(("ok", "no", "ct")))
 INSTALMENT_ANSWERS = ("paid", "partial", "missed")
 #: "Paid in full" / "Partial" / "Missed" on a reminder: (instalment id, answer).
 INSTALMENT = callbacks.route("ri", Int(), Choice(INSTALMENT_ANSWERS))
-#: A drill-down list of the digest: (which list, team id, collector id or 0).
+#: A drill-down list of the digest: (which list, team id, a number: the collector's id for
+#: "coll"; for "broken" the start of the digest's span in Unix seconds, so the list is that
+#: digest's whenever it is pressed — 0, as buttons sent before issue 16 carry: since the start
+#: of yesterday; else 0).
 DRILL = callbacks.route("dg", Choice(tuple(k.value for k in DrillDown)), Int(), Int())
 #: An admin's tap on a team of the cooperative digest: (team id).
 TEAM = callbacks.route("dg.t", Int())

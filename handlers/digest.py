@@ -1,13 +1,16 @@
 """``/digest``: the team's day at a glance on demand (supervisors: their team; admins: every team,
-one line each, and a team's digest from its button), and the digest's drill-down buttons —
-yesterday's broken promises, the stalled, untouched and unprepared urgent cases, one collector's
-open cases — each a short list with buttons to the case cards (which check access again).
+one line each, and a team's digest from its button), and the digest's drill-down buttons — the
+promises broken in that digest's span, the stalled, untouched and unprepared urgent cases, one
+collector's open cases — each a short list with buttons to the case cards (which check access
+again).
 
-The daily digest itself is sent by the clock (reminders/digest.py); this shows the same
-(:mod:`bot.digests` composes both).
+The daily digest itself is sent by the clock (reminders/digest.py); this shows the same, over
+the same span: since the person's previous digest (:mod:`bot.digests` composes both).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -68,8 +71,12 @@ async def _deliver(context: QingshouContext, chat_id: int, m: DigestMessage) -> 
 
 
 async def drill_down(update: Update, context: QingshouContext, kind: str, team_id: int,
-                     collector_id: int) -> None:  # fmt: skip
-    """A drill-down button: the list, with a button to each case's card."""
+                     number: int) -> None:  # fmt: skip
+    """A drill-down button: the list, with a button to each case's card. ``number`` is the
+    collector's id for one collector's list, the start of the digest's span (Unix seconds, 0:
+    since the start of yesterday) for the broken promises (bot.routes.DRILL)."""
+    collector_id = number if kind == DrillDown.COLLECTOR.value else 0
+    since = number if kind == DrillDown.BROKEN.value else 0
     query = update.callback_query
     user = context.user
     assert query is not None and user is not None
@@ -86,8 +93,10 @@ async def drill_down(update: Update, context: QingshouContext, kind: str, team_i
         return
     await query.answer()
     now = context.clock.now()
+    start = datetime.fromtimestamp(since, UTC) if since else None
+    day = DigestDay.of(now, context.settings.tz, since=start)
     items = await context.storage.digest_list(
-        team_id, DrillDown(kind), DigestDay.of(now, context.settings.tz), now=now,
+        team_id, DrillDown(kind), day, now=now,
         untouched_days=context.settings.untouched_days, collector_id=collector_id or None,
     )  # fmt: skip
     buttons = [
@@ -96,8 +105,9 @@ async def drill_down(update: Update, context: QingshouContext, kind: str, team_i
         for c in items.items
     ]  # fmt: skip
     text = context.render(
-        "digest/list", kind=kind, items=items, who=who, days=context.settings.untouched_days
-    )
+        "digest/list", kind=kind, items=items, who=who, days=context.settings.untouched_days,
+        day=day,
+    )  # fmt: skip
     assert update.effective_chat is not None
     await context.bot.send_message(
         update.effective_chat.id, text,

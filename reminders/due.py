@@ -15,6 +15,14 @@ Catch-up: reminders whose time passed while the bot was down (due more than a fe
 go out as one summary per collector, oldest first; the ones older than
 ``Settings.catchup_hours`` are left to the supervisor's digest instead (storage marks them
 'late' in the claim).
+
+"While the bot was down" means while no process was polling: a reminder that came due after
+this process began polling (without a gap in its ticks) was not missed, however old it is by
+the clock when the tick sees it — the sandbox's clock moved forward a week between two ticks,
+or the loop was busy. Those go out as ordinary reminders, neither in a catch-up summary nor
+'late' (which the digest reports as "came due while the bot was offline"). Each process keeps
+when its polling began (:func:`polling_since`); a gap of real time between two of its ticks
+longer than :data:`POLLING_GAP` (the host slept, the loop hung) starts it again.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -72,6 +81,11 @@ _ITEM_FIXED = 110
 _FRAME = 300
 #: bot_data.extra key: the rows missing for older commitments were written (once per process).
 _BACKFILLED = "reminders_backfilled"
+#: bot_data.extra key: this process's :class:`Polling` (since when it has polled without a gap).
+_POLLING = "reminders_polling"
+#: Real time between two ticks of one process beyond which it was not polling in between (the
+#: host slept, the loop hung): what came due meanwhile was missed as if the bot were down.
+POLLING_GAP = timedelta(minutes=10)
 
 TEMPLATE = "reminders/due"
 CATCHUP_TEMPLATE = "reminders/catchup"
@@ -84,6 +98,28 @@ PAID = N_("Paid in full")
 PARTIAL = N_("Partial")
 MISSED = N_("Missed")
 OPEN_CASE = N_("Open case")
+
+
+@dataclass(frozen=True, slots=True)
+class Polling:
+    """Since when (the application's clock) this process has polled without a gap, and the
+    real time (``time.time()``, which a moved sandbox clock does not move) of its last tick."""
+
+    since: datetime
+    real: float
+
+
+def polling_since(
+    previous: Polling | None, *, now: datetime, real: float, tick: timedelta
+) -> Polling:
+    """This tick's :class:`Polling`: the previous one carried on, or a new one from ``now``
+    when this is the process's first tick or the real time since its last tick is longer than
+    :data:`POLLING_GAP` (or three ticks, if longer). The application's clock may jump between
+    two ticks (the sandbox's clock control): that is not a gap, the process was polling."""
+    gap = max(POLLING_GAP, 3 * tick).total_seconds()
+    if previous is None or not 0 <= real - previous.real <= gap or previous.since > now:
+        return Polling(now, real)
+    return Polling(previous.since, real)
 
 
 @dataclass
@@ -126,8 +162,13 @@ async def send_due(context: QingshouContext) -> int:
             log.info("wrote %s reminder rows missing for older commitments", written)
         extra[_BACKFILLED] = True
     tick = timedelta(seconds=settings.poll_interval)
+    polling = polling_since(extra.get(_POLLING), now=now, real=time.time(), tick=tick)
+    extra[_POLLING] = polling
     lease_until = now + LEASE
-    late_before = now - timedelta(hours=settings.catchup_hours)
+    # Only what came due before this process began polling was missed while the bot was down:
+    # later reminders are never 'late' and never in a catch-up summary, however old by now.
+    late_before = min(now - timedelta(hours=settings.catchup_hours), polling.since)
+    overdue_before = min(now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST), polling.since)
     claimed: list[DueReminder] = []
     while len(claimed) < TICK_LIMIT:
         limit = min(CLAIM_LIMIT, TICK_LIMIT - len(claimed))
@@ -152,7 +193,7 @@ async def send_due(context: QingshouContext) -> int:
             renderer=context.renderer,
             policy=policy,
             default_locale=settings.default_locale,
-            overdue_before=now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST),
+            overdue_before=overdue_before,
         )
         queued += await storage.queue_reminders(batches, now=now)
         await asyncio.sleep(0)

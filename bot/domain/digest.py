@@ -3,18 +3,25 @@
 Everything here is pure: storage fills the records with SQL aggregates (never a Python loop
 over every case), templates show them, :mod:`reminders.digest` decides with :func:`digest_due`.
 
-The digest's days are the cooperative's LOCAL calendar days. "Yesterday" is the local day before
-``today``; a window of N days is the N local days that end with yesterday (today is still
-running and would make the figures move while the supervisor reads them). Each local day is
-turned into its UTC instants here with zoneinfo, so a 23- or 25-hour day (a DST change) is
-exactly that long.
+The digest's days are the cooperative's LOCAL calendar days. What happened (money recorded,
+promises kept / broken / unconfirmed, meetings, changes, late reminders) is counted over the
+*span* since the recipient's previous digest up to now (:meth:`DigestDay.of`): a promise broken
+at 09:00 is in that evening's digest, and in no other. With no previous digest the span starts
+at the beginning of yesterday; it never reaches back more than ``CHART_DAYS`` days. The rates
+and the chart are windows of N local days that end with yesterday (today is still running and
+would make them move while the supervisor reads them). Each local day is turned into its UTC
+instants here with zoneinfo, so a 23- or 25-hour day (a DST change) is exactly that long.
 
 Definitions, so that the figures mean one thing everywhere:
 
-- *collected*: payments with an amount above 0 received on the day (``received_on``);
+- *collected*: payments with an amount above 0 recorded in the span (``recorded_at``);
   *on the spot*: those recorded at the meeting itself (/outcome, the money today of /commit),
   as opposed to paid later and answered to a reminder — goal 1 of the cooperative.
-- *kept / broken / unconfirmed on a day*: instalments that left 'open' that day (``settled_at``).
+- *kept / broken / unconfirmed*: instalments that left 'open' in the span (``settled_at``).
+- *meetings*: meetings recorded in the span (``meetings.at``: a meeting typed in this morning
+  about last night is in this evening's digest, not lost between two).
+- *late reminders*: reminders given up in the span because they came due while no process was
+  polling and were too old to send when one started (reminders/due.py).
 - *kept rate* over N days: kept ÷ (kept + partial + broken + unconfirmed) among the instalments
   settled in the window; None when nothing was settled (shown as "—", not 0 %).
 - *promises due*: instalments still open (or partly paid) due today, and due from today to six
@@ -71,10 +78,28 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class DigestDay:
-    """The local days a digest speaks of, with their UTC bounds."""
+    """The local days a digest speaks of, with their UTC bounds, and the span it counts
+    (``since`` up to ``until``, UTC; None: the start of yesterday, the start of today)."""
 
     today: date
     tz: ZoneInfo
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def span_start(self) -> datetime:
+        """The first instant the digest counts (UTC)."""
+        return self.since if self.since is not None else self.start(self.yesterday)
+
+    @property
+    def span_end(self) -> datetime:
+        """The instant after the last one the digest counts (UTC)."""
+        return self.until if self.until is not None else self.start(self.today)
+
+    @property
+    def span_start_local(self) -> datetime:
+        """:attr:`span_start` on the cooperative's wall clock (the headings say it)."""
+        return self.span_start.astimezone(self.tz)
 
     @property
     def yesterday(self) -> date:
@@ -93,8 +118,19 @@ class DigestDay:
         return self.today - timedelta(days=n)
 
     @classmethod
-    def of(cls, now: datetime, tz: ZoneInfo) -> DigestDay:
-        return cls(now.astimezone(tz).date(), tz)
+    def of(cls, now: datetime, tz: ZoneInfo, *, since: datetime | None = None) -> DigestDay:
+        """The digest made at ``now`` for someone whose previous digest was made at ``since``.
+
+        The span is ``since`` up to ``now``; with no previous digest (None), from the start of
+        yesterday (the first digest shows yesterday and today so far). A previous digest more
+        than ``CHART_DAYS`` days ago (a long leave) is cut to that many days: the 30-day
+        figures are the longest the storage reads. A ``since`` after ``now`` (a clock moved
+        back) gives an empty span at ``now``.
+        """
+        today = now.astimezone(tz).date()
+        floor = local_midnight(today - timedelta(days=CHART_DAYS), tz)
+        start = local_midnight(today - timedelta(days=1), tz) if since is None else since
+        return cls(today, tz, min(max(start, floor), now), now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +162,7 @@ class CaseItem:
 
 @dataclass(frozen=True, slots=True)
 class BrokenItem:
-    """A promise broken yesterday, with the collector's reason (instalments.miss_reason)."""
+    """A promise broken in the span, with the collector's reason (instalments.miss_reason)."""
 
     case_id: int
     contract_no: str
@@ -156,7 +192,7 @@ class ApprovalItem:
 
 @dataclass(frozen=True, slots=True)
 class ChangeItem:
-    """A change of lead collector or of approach (策略12) made yesterday."""
+    """A change of lead collector or of approach (策略12) made in the span."""
 
     case_id: int
     contract_no: str
@@ -180,8 +216,8 @@ class Unreachable:
 
 @dataclass(frozen=True, slots=True)
 class CollectorLine:
-    """One collector: collected yesterday, kept rate over 30 days, meetings yesterday, open
-    cases now."""
+    """One collector: collected in the span, kept rate over 30 days, meetings recorded in the
+    span, open cases now."""
 
     user_id: int
     name: str
@@ -241,12 +277,13 @@ class TeamDigest:
     collectors: Sequence[CollectorLine]
     series: Sequence[DayPoint] = field(default_factory=tuple)
     untouched_days: int = 14
-    #: Reminders too old to send after the bot was down (since yesterday began), left to this.
+    #: Reminders that came due while no process polled and were too old to send when one
+    #: started (reminders/due.py), given up in the span: left to this digest.
     late_reminders: int = 0
 
     @property
     def on_spot_percent(self) -> int | None:
-        """The share of yesterday's money collected on the spot, rounded half up."""
+        """The share of the span's money collected on the spot, rounded half up."""
         if self.collected <= 0:
             return None
         return (200 * self.on_spot + self.collected) // (2 * self.collected)

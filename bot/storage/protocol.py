@@ -806,6 +806,10 @@ class DigestStore(Protocol):
     async def digest_runs(self, user_id: int) -> list[tuple[date, str]]:
         """The local days ``user_id`` had a digest, oldest first, with each run's group key."""
 
+    async def last_digest_at(self, user_id: int, *, now: datetime) -> datetime | None:
+        """When ``user_id``'s latest digest up to ``now`` was made (its run row), or None: the
+        next digest counts from there (:meth:`bot.domain.digest.DigestDay.of`)."""
+
     async def digest_settings(self, user_id: int) -> DigestSettings: ...
 
     async def set_digest_settings(

@@ -7,7 +7,7 @@ import io
 import struct
 import warnings
 import zlib
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -226,3 +226,57 @@ def test_every_word_of_the_chart_is_readable_on_a_phone(collectors):
     for text in texts:
         on_phone = text.get_fontsize() * fig.dpi / 72 * scale
         assert on_phone >= PHONE_MIN_TEXT_PX, (text.get_text(), round(on_phone, 1))
+
+
+# -- the span since the previous digest, and plural forms (issue 16) ----------------------
+
+
+def test_the_span_runs_from_the_previous_digest_to_now():
+    """Since the previous digest's run up to now; the first digest from the start of
+    yesterday; a previous digest longer ago than the chart's 30 days is cut to them; a clock
+    moved back before the previous run gives an empty span."""
+    now = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)  # Tuesday 18:00 in Shanghai
+    before = datetime(2026, 12, 7, 10, 0, 3, tzinfo=UTC)
+    day = DigestDay.of(now, SHANGHAI, since=before)
+    assert (day.span_start, day.span_end) == (before, now)
+    assert day.span_start_local.strftime("%a %d %H:%M") == "Mon 07 18:00"
+    first = DigestDay.of(now, SHANGHAI)
+    assert first.span_start == local_midnight(first.yesterday, SHANGHAI)
+    long_ago = DigestDay.of(now, SHANGHAI, since=now.replace(year=2025))
+    assert long_ago.span_start == local_midnight(date(2026, 11, 8), SHANGHAI)  # 30 days back
+    assert DigestDay.of(now, SHANGHAI, since=now.replace(day=9)).span_start == now
+
+
+def test_counts_take_the_singular_where_there_is_one(renderer):
+    """ "1 reminders were due" (issue 16): each count of the digest through ngettext."""
+    import dataclasses
+
+    from bot.domain.digest import CaseItem, Counted, Unreachable
+
+    one = CaseItem(1, "DC1", "王建国", "张伟", 1)
+    d = dataclasses.replace(
+        team_digest(1), payments=1, late_reminders=1, stalled=Counted([one], 1),
+        untouched=Counted([one], 1), unprepared=Counted([one], 1),
+        unreachable=[Unreachable(5, "赵六", False, 1)], untouched_days=1,
+    )  # fmt: skip
+    plain, _ = parse_html(renderer.render("en", "digest/team", d=d))
+    for text in (
+        "in 1 payment,",
+        "· 1 meeting ·",
+        "· 1 day ·",
+        "· 1 day past due ·",
+        "1 reminder not delivered",
+        "Reminders not sent: 1 payment reminder came due",
+        "Untouched for 1 day or more (1)",
+    ):
+        assert text in plain, (text, plain)  # fmt: skip
+    for wrong in ("1 payments", "1 meetings", "1 days", "1 reminders"):
+        assert wrong not in plain
+    plain, _ = parse_html(renderer.render("en", "digest/team", d=team_digest(1)))
+    assert "in 5 payments" in plain
+    for locale, words in (("zh_Hans", ("1笔共", "1次面谈", "1条提醒未送达")),
+                          ("zh_Hant", ("1筆共", "1次面談", "1條提醒未送達"))):  # fmt: skip
+        plain, _ = parse_html(renderer.render(locale, "digest/team", d=d))
+        for word in words:
+            assert word in plain, (locale, word, plain)
+        assert "离线" not in plain.split("联系不上")[-1].split("\n\n")[0]

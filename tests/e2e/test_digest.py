@@ -196,11 +196,12 @@ def _write_week(
             if rng.random() < 0.15:
                 pay = {"case": case["id"], "received_on": day,
                        "amount": rng.choice([0, rng.randint(1, 80) * 5_000]),
-                       "source": rng.choice(["outcome", "commit", "reminder"])}  # fmt: skip
+                       "source": rng.choice(["outcome", "commit", "reminder"]),
+                       "recorded_at": local(day, 17)}  # fmt: skip
                 con.execute(
                     "INSERT INTO payments (case_id, amount, received_on, recorded_at, source) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (case["id"], pay["amount"], day.isoformat(), iso(local(day, 17)),
+                    (case["id"], pay["amount"], day.isoformat(), iso(pay["recorded_at"]),
                      pay["source"]),
                 )  # fmt: skip
                 s.payments.append(pay)
@@ -248,6 +249,21 @@ def _write_week(
         s.late += 1
     con.execute("UPDATE users SET blocked_at = ? WHERE id = ?", (iso(yesterday_noon), ids[2]))
     s.blocked.add(ids[2])
+    # Issue 16: a promise due yesterday, answered "missed" at 09:00 today (the supervisor was
+    # told at 09:00): this evening's digest must count and list it. The largest amount, so it
+    # heads the broken list.
+    k = s.commitments[0]
+    broken_today = {"commitment": k["id"], "case": k["case"], "due_on": TODAY - timedelta(days=1),
+                    "amount": 9_990_000, "paid": 0, "status": "broken",
+                    "settled_at": local(TODAY, 9), "reason": "no_money"}  # fmt: skip
+    cur = con.execute(
+        "INSERT INTO instalments (commitment_id, seq, due_on, amount, paid, status, settled_at, "
+        "miss_reason) VALUES (?, 9, ?, ?, 0, 'broken', ?, 'no_money')",
+        (k["id"], broken_today["due_on"].isoformat(), broken_today["amount"],
+         iso(broken_today["settled_at"])),
+    )  # fmt: skip
+    broken_today["id"] = cur.lastrowid
+    s.instalments.append(broken_today)
     con.commit()
     return s
 
@@ -255,14 +271,20 @@ def _write_week(
 # -- the same figures, counted from the seed ------------------------------------------------
 
 
-def expected_lines(s: Seed, untouched_days: int = 14) -> dict[str, list[str]]:
-    """The digest's lines as the supervisor must read them (English), from the seed alone."""
+def expected_lines(
+    s: Seed, untouched_days: int = 14, now: datetime = DIGEST_AT + timedelta(seconds=5)
+) -> dict[str, list[str]]:
+    """The digest's lines as the supervisor must read them (English), from the seed alone.
+
+    What happened is counted since the previous digest up to ``now`` (issue 16); this is the
+    supervisor's first, so from the start of yesterday. The rates stay days ending yesterday.
+    """
     yesterday = TODAY - timedelta(days=1)
     y0, t0 = local(yesterday, 0), local(TODAY, 0)
     d7, d30 = local(TODAY - timedelta(days=7), 0), local(TODAY - timedelta(days=30), 0)
     name = {v: k for k, v in s.collectors.items()}
     by_case = {c["id"]: c for c in s.cases}
-    paid_y = [p for p in s.payments if p["received_on"] == yesterday and p["amount"] > 0]
+    paid_y = [p for p in s.payments if y0 <= p["recorded_at"] < now and p["amount"] > 0]
     collected = sum(p["amount"] for p in paid_y)
     on_spot = sum(p["amount"] for p in paid_y if p["source"] != "reminder")
     share = f", {(200 * on_spot + collected) // (2 * collected)}% on the spot" if collected else ""
@@ -273,11 +295,11 @@ def expected_lines(s: Seed, untouched_days: int = 14) -> dict[str, list[str]]:
     def rest(items):
         return sum(i["amount"] - i["paid"] for i in items)
 
-    def settled_in(i, start):
-        return i["settled_at"] is not None and start <= i["settled_at"] < t0
+    def settled_in(i, start, end=t0):
+        return i["settled_at"] is not None and start <= i["settled_at"] < end
 
     def count(status, start):
-        return sum(1 for i in s.instalments if i["status"] == status and settled_in(i, start))
+        return sum(1 for i in s.instalments if i["status"] == status and settled_in(i, start, now))
 
     def rate(items, start):
         window = [i for i in items if i["status"] in SETTLED and settled_in(i, start)]
@@ -285,16 +307,17 @@ def expected_lines(s: Seed, untouched_days: int = 14) -> dict[str, list[str]]:
 
     lines = {
         "head": [
-            f"💰 Yesterday: {money(collected)} in {len(paid_y)} payments{share}",
+            f"💰 Since Mon, Nov 30 00:00: {money(collected)} in {len(paid_y)} "
+            f"payment{'' if len(paid_y) == 1 else 's'}{share}",
             f"📅 Due today: {len(due_today)} ({money(rest(due_today))})"
             f" · next 7 days: {len(due_week)} ({money(rest(due_week))})",
-            f"🤝 Yesterday: {count('kept', y0)} kept · {count('broken', y0)} broken · "
+            f"🤝 Since then: {count('kept', y0)} kept · {count('broken', y0)} broken · "
             f"{count('unconfirmed', y0)} unconfirmed",
             f"📈 Kept rate: 7 days {rate(s.instalments, d7)} · 30 days {rate(s.instalments, d30)}",
         ]
     }  # fmt: skip
-    broken = [i for i in s.instalments if i["status"] == "broken" and settled_in(i, y0)]
-    lines["broken"] = [f"❌ Broken yesterday ({len(broken)})"] if broken else []
+    broken = [i for i in s.instalments if i["status"] == "broken" and settled_in(i, y0, now)]
+    lines["broken"] = [f"❌ Broken since Mon, Nov 30 00:00 ({len(broken)})"] if broken else []
     pending = [a for a in s.approvals if a["status"] == "pending"]
     lines["approvals"] = [f"🔒 Waiting for your answer ({len(pending)})"] + [
         f"{n}. {by_case[a['case']]['borrower']} · {by_case[a['case']]['contract']} · "
@@ -330,7 +353,7 @@ def expected_lines(s: Seed, untouched_days: int = 14) -> dict[str, list[str]]:
     ]  # fmt: skip
     lines["unprepared"] = [f"🚨 Urgent, never prepared ({len(urgent)})"] if urgent else []
     changes = len(s.leads) + sum(1 for p in s.preps if p["previous"])
-    lines["changes"] = [f"🔀 Changes yesterday ({changes})"]
+    lines["changes"] = [f"🔀 Changes since Mon, Nov 30 00:00 ({changes})"]
     lines["unreachable"] = [
         "📵 Cannot be reached",
         *sorted(
@@ -342,12 +365,18 @@ def expected_lines(s: Seed, untouched_days: int = 14) -> dict[str, list[str]]:
             for uid in s.blocked | set(s.dead)
         ),
     ]
+    # Reminders missed while the bot was down: their own heading, not "Cannot be reached".
+    lines["late"] = [
+        f"⏰ Reminders not sent: {s.late} payment reminders came due while the bot was "
+        "offline and were too old to send when it started again: check those payments with "
+        "the collectors.",
+    ]
     people = []
     for cname, uid in sorted(s.collectors.items()):
         mine = {c["id"] for c in s.cases if c["lead"] == uid}
         got = sum(p["amount"] for p in paid_y if p["case"] in mine)
         r = rate([i for i in s.instalments if i["case"] in mine], d30)
-        met = sum(1 for m in s.meetings if m["author"] == uid and m["held_on"] == yesterday)
+        met = sum(1 for m in s.meetings if m["author"] == uid and y0 <= m["at"] < now)
         opened = sum(1 for c in s.cases if c["lead"] == uid and c["status"] in OPEN)
         people.append(
             f"{cname}: {money(got)} · {r} · {format_decimal(met, locale='en')} · {opened}"
@@ -390,6 +419,15 @@ async def test_a_week_of_activity_gives_a_digest_whose_every_figure_matches_the_
     for section, lines in want.items():
         for line in lines:
             assert line in plain, f"{section}: {line!r} not in the digest:\n{plain}"
+    # The promise broken at 09:00 today heads the broken list, and the late reminders are not
+    # under "Cannot be reached".
+    newest = next(i for i in seed.instalments if i["amount"] == 9_990_000)
+    first_broken = plain.split("❌ Broken since", 1)[1].split("\n")[1]
+    assert seed.cases[[c["id"] for c in seed.cases].index(newest["case"])]["borrower"] in (
+        first_broken
+    ), plain
+    unreachable = plain.split("📵 Cannot be reached", 1)[1].split("\n\n", 1)[0]
+    assert "offline" not in unreachable
     assert plain.count("\n") <= 45  # a team of three on one phone screen
     # The chart: a real PNG, drawn with the CJK font, not blank.
     file_id = max(chart.photo, key=lambda p: p["width"])["file_id"]
@@ -426,9 +464,73 @@ async def test_a_week_of_activity_gives_a_digest_whose_every_figure_matches_the_
     await boss.send("/digest")
     again = [await boss.expect_next() for _ in range(3)]
     assert again[0].photo
-    assert "💰 Yesterday" in again[1].text
+    # Since the digest just sent: the span the next scheduled one would show.
+    assert "💰 Since Tue, Dec 1 18:00: CN¥0.00 in 0 payments" in again[1].text
+    assert "🤝 Since then: 0 kept · 0 broken · 0 unconfirmed" in again[1].text
     await boss.ignore_unread()
     assert len(await world.storage.digest_runs(sup.id)) == 1
+
+
+async def test_each_digest_counts_since_the_previous_one_not_calendar_yesterday(
+    world, bot, clock, settings
+):
+    """Issue 16: "昨日：守约0 · 违约0" in the evening of a day whose 09:00 promise was broken.
+
+    Promises answered "missed" on Sunday 12:00, Monday 19:00 (after Monday's digest) and
+    Tuesday 09:00. Monday's digest (her first: since the start of Sunday) has Sunday's;
+    Tuesday's, since Monday's digest was made, has Monday evening's and Tuesday morning's —
+    calendar yesterday would have missed the 09:00 one. The broken list's button, pressed a day
+    later, still lists the span of the digest it is under."""
+    boss = await lead(world, clock, "李娜")
+    await boss.expect_next()
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    team_id = world.members[boss.id].team_id
+    monday, tuesday = TODAY - timedelta(days=1), TODAY
+    created = iso(local(monday - timedelta(days=30), 9))
+    with connect_file(settings.db_path) as con:
+        case = con.execute(
+            "INSERT INTO cases (contract_no, team_id, lead_id, status, borrower_name, "
+            "principal_outstanding, overdue_principal, overdue_since, ledger_hash, created_at, "
+            "imported_at) VALUES ('DC2026-7001', ?, ?, 'open', '赵铁柱', 5000000, 1000000, ?, "
+            "'h', ?, ?)",
+            (team_id, world.members[zhang.id].id, (monday - timedelta(days=40)).isoformat(),
+             created, created),
+        ).lastrowid  # fmt: skip
+        k = con.execute(
+            "INSERT INTO commitments (case_id, created_by, created_at, money_today, total, plan, "
+            "status, agreed_at) VALUES (?, ?, ?, 0, 0, '{}', 'agreed', ?)",
+            (case, world.members[zhang.id].id, created, created),
+        ).lastrowid
+        for seq, settled in enumerate(
+            [local(monday - timedelta(days=1), 12), local(monday, 19), local(tuesday, 9)], 1
+        ):
+            con.execute(
+                "INSERT INTO instalments (commitment_id, seq, due_on, amount, paid, status, "
+                "settled_at, miss_reason) VALUES (?, ?, ?, 100000, 0, 'broken', ?, 'no_money')",
+                (k, seq, (settled - timedelta(days=1)).date().isoformat(), iso(settled)),
+            )
+        con.commit()
+
+    async def digest_at(moment: datetime):
+        clock.set(moment)
+        assert await run_job(bot, DIGEST_JOB) == 1
+        await world.tick()
+        await boss.expect_next()  # the chart
+        return await boss.expect_next("东城")
+
+    first = await digest_at(local(monday, 18) + timedelta(seconds=5))
+    assert "💰 Since Sun, Nov 29 00:00: " in first.text
+    assert "🤝 Since then: 0 kept · 1 broken · 0 unconfirmed" in first.text
+    assert "❌ Broken since Sun, Nov 29 00:00 (1)" in first.text
+    second = await digest_at(local(tuesday, 18) + timedelta(seconds=5))
+    assert "💰 Since Mon, Nov 30 18:00: CN¥0.00 in 0 payments" in second.text
+    assert "🤝 Since then: 0 kept · 2 broken · 0 unconfirmed" in second.text
+    assert "❌ Broken since Mon, Nov 30 18:00 (2)" in second.text
+    clock.set(local(tuesday + timedelta(days=1), 10))
+    await boss.press("❌ Broken (2)", second)
+    listed = await boss.expect_next("❌ Broken since Mon, Nov 30 18:00 (2)")
+    assert listed.text.count("赵铁柱") == 2
+    await boss.ignore_unread()
 
 
 async def test_settings_own_time_and_weekend_mute(world, bot, clock):

@@ -315,3 +315,27 @@ async def test_the_pollers_message_is_answered_with_its_own_buttons(world, bot):
     assert [r.status for r in await world.storage.reminders_of(commitment_id=first.id)] == [
         "queued", "retired"
     ]  # fmt: skip
+
+
+async def test_a_clock_moved_forward_while_the_bot_polls_is_not_downtime(world, bot):
+    """Issue 16: the sandbox's clock moved a week on while the bot ran and polled. The
+    reminders that came due in that week were not missed while the bot was offline: they go
+    out as an ordinary message (no "While the bot was offline" summary), none is left 'late'
+    to the digest — which had said "1 reminders were due while the bot was offline"."""
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await zhang.send("/start")
+    await zhang.expect()
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    world.clock.set(local(MONDAY, 8))
+    c = await _commit(world, zhang, "HT1", WEDNESDAY)
+    assert await world.tick_reminders() == 0  # the bot is polling from Monday 08:00
+    world.clock.set(local(MONDAY + timedelta(days=7), 10))  # a week on, by the clock control
+    assert await world.tick_reminders() == 1
+    message = await zhang.expect("张三")
+    assert "offline" not in message.text
+    assert "No answer yet: 1 payment" in message.text
+    rows = await world.storage.reminders_of(commitment_id=c.id)
+    assert "late" not in {r.status for r in rows}
+    assert {r.status for r in rows} == {"queued"}
+    await world.assert_silent(zhang)

@@ -46,13 +46,13 @@ DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"d": CooperativeDigest(DAY, [])},
     ],
     "digest/list": [
-        {"kind": kind, "items": CASES, "who": None, "days": 14}
+        {"kind": kind, "items": CASES, "who": None, "days": 14, "day": DAY}
         for kind in ("stalled", "untouch", "unprep")
     ]
     + [
-        {"kind": "coll", "items": CASES, "who": EVIL, "days": 14},
-        {"kind": "broken", "items": BROKEN, "who": None, "days": 14},
-        {"kind": "broken", "items": Counted([], 0), "who": None, "days": 14},
+        {"kind": "coll", "items": CASES, "who": EVIL, "days": 14, "day": DAY},
+        {"kind": "broken", "items": BROKEN, "who": None, "days": 14, "day": DAY},
+        {"kind": "broken", "items": Counted([], 0), "who": None, "days": 14, "day": DAY},
     ],
     "digest/approval": [
         {"borrower": EVIL, "contract": "DC<1>&", "name": EVIL, "asked": "2026-11-30"},

@@ -68,3 +68,25 @@ def test_a_long_list_is_split_within_telegrams_limits_never_inside_an_item(local
         assert batch.group_key == made[0].group_key is not None
     assert seen == [r.id for r in rows]  # every item once, in order
     assert len({b.dedupe_key for b in made}) == len(made)
+
+
+def test_a_process_polls_on_across_a_moved_clock_but_not_across_a_real_gap():
+    """Issue 16: "missed while the bot was down" is what came due before this process began
+    polling. A clock moved a week between two ticks a second apart is no gap; ten real minutes
+    without a tick (the host slept) is one, and so is a clock moved back."""
+    from datetime import UTC, datetime, timedelta
+
+    from reminders.due import POLLING_GAP, polling_since
+
+    tick = timedelta(seconds=2)
+    monday = datetime(2026, 11, 30, 1, tzinfo=UTC)
+    first = polling_since(None, now=monday, real=1000.0, tick=tick)
+    assert first.since == monday
+    week_on = polling_since(first, now=monday + timedelta(days=7), real=1002.0, tick=tick)
+    assert week_on.since == monday
+    slept = POLLING_GAP.total_seconds() + 1
+    after_sleep = polling_since(week_on, now=monday + timedelta(days=8), real=1002 + slept,
+                                tick=tick)  # fmt: skip
+    assert after_sleep.since == monday + timedelta(days=8)
+    back = polling_since(after_sleep, now=monday, real=1003 + slept, tick=tick)
+    assert back.since == monday

@@ -104,32 +104,43 @@ SELECT c.id, c.contract_no, c.borrower_name, {_LEAD}, i.amount - i.paid, i.due_o
        i.miss_reason, i.miss_note
 FROM instalments i JOIN commitments k ON k.id = i.commitment_id
 JOIN cases c ON c.id = k.case_id LEFT JOIN users lu ON lu.id = c.lead_id
-WHERE i.settled_at >= :y0 AND i.settled_at < :t0 AND i.status = 'broken' AND c.team_id = :team
+WHERE i.settled_at >= :s0 AND i.settled_at < :s1 AND i.status = 'broken' AND c.team_id = :team
 ORDER BY i.amount - i.paid DESC, i.id LIMIT :limit
 """
 
-# Per lead collector (the collector lines), summed up for the team's figures.
+# Per lead collector (the collector lines), summed up for the team's figures: the span's
+# counts (since the previous digest up to now) and the rates' days (ending with yesterday).
+_IN_SPAN = "i.settled_at >= :s0 AND i.settled_at < :s1"
+_IN_DAYS = "i.settled_at < :t0"
 _SETTLED_COUNTS = f"""
-SELECT c.lead_id, COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :y0), 0),
-       COALESCE(SUM(i.status = 'broken' AND i.settled_at >= :y0), 0),
-       COALESCE(SUM(i.status = 'unconfirmed' AND i.settled_at >= :y0), 0),
-       COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :d7), 0),
-       COALESCE(SUM(i.status IN {_SETTLED} AND i.settled_at >= :d7), 0),
-       COALESCE(SUM(i.status = 'kept'), 0),
-       COALESCE(SUM(i.status IN {_SETTLED}), 0)
+SELECT c.lead_id, COALESCE(SUM(i.status = 'kept' AND {_IN_SPAN}), 0),
+       COALESCE(SUM(i.status = 'broken' AND {_IN_SPAN}), 0),
+       COALESCE(SUM(i.status = 'unconfirmed' AND {_IN_SPAN}), 0),
+       COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :d7 AND {_IN_DAYS}), 0),
+       COALESCE(SUM(i.status IN {_SETTLED} AND i.settled_at >= :d7 AND {_IN_DAYS}), 0),
+       COALESCE(SUM(i.status = 'kept' AND {_IN_DAYS}), 0),
+       COALESCE(SUM(i.status IN {_SETTLED} AND {_IN_DAYS}), 0)
 FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
-WHERE i.settled_at >= :d30 AND i.settled_at < :t0 AND c.team_id = :team
+WHERE i.settled_at >= :lo AND i.settled_at < :hi AND c.team_id = :team
 GROUP BY c.lead_id
 """
 
-# The payments of the chart's 30 days per day, lead and "on the spot": yesterday's money, each
-# collector's and the chart's series are sums of these few groups.
+# The payments of the chart's 30 days per day (by the day received): the chart's series.
 _PAYMENTS = """
 SELECT p.received_on, c.lead_id, p.source IN ('outcome', 'commit'), SUM(p.amount), COUNT(*)
 FROM payments p INDEXED BY payments_received_digest
 JOIN cases c INDEXED BY cases_team_of ON c.id = p.case_id
 WHERE p.received_on BETWEEN :d30d AND :y AND p.amount > 0 AND c.team_id = :team
 GROUP BY 1, 2, 3
+"""
+
+# The money recorded in the span per lead and "on the spot": the team's and each collector's.
+_RECORDED = """
+SELECT c.lead_id, p.source IN ('outcome', 'commit'), SUM(p.amount), COUNT(*)
+FROM payments p INDEXED BY payments_recorded_digest
+JOIN cases c INDEXED BY cases_team_of ON c.id = p.case_id
+WHERE p.recorded_at >= :s0 AND p.recorded_at < :s1 AND p.amount > 0 AND c.team_id = :team
+GROUP BY 1, 2
 """
 
 # The instalments due from the chart's first day to the end of the next seven, per day and
@@ -157,12 +168,12 @@ SELECT * FROM (
            {_NAME.format(u="f")}, {_NAME.format(u="t")}, l.reason, l.note
     FROM case_leads l JOIN cases c ON c.id = l.case_id
     LEFT JOIN users f ON f.id = l.from_id JOIN users t ON t.id = l.to_id
-    WHERE l.at >= :y0 AND l.at < :t0 AND l.from_id IS NOT NULL AND c.team_id = :team
+    WHERE l.at >= :s0 AND l.at < :s1 AND l.from_id IS NOT NULL AND c.team_id = :team
     UNION ALL
     SELECT p.at, c.id, c.contract_no, c.borrower_name, 'approach', p.previous_approach,
            p.approach, NULL, p.approach_reason
     FROM preps p JOIN cases c ON c.id = p.case_id
-    WHERE p.at >= :y0 AND p.at < :t0 AND p.previous_approach IS NOT NULL
+    WHERE p.at >= :s0 AND p.at < :s1 AND p.previous_approach IS NOT NULL
       AND p.previous_approach <> p.approach AND c.team_id = :team
 ) ORDER BY at
 """
@@ -170,22 +181,22 @@ SELECT * FROM (
 _UNREACHABLE = f"""
 SELECT u.id, {_NAME.format(u="u")}, u.blocked_at IS NOT NULL,
        (SELECT COUNT(*) FROM reminders r WHERE r.status = 'dead' AND r.collector_id = u.id
-        AND r.done_at >= :y0)
+        AND r.done_at >= :s0)
 FROM users u
 WHERE u.team_id = :team AND u.active = 1 AND (u.blocked_at IS NOT NULL OR EXISTS (
     SELECT 1 FROM reminders r WHERE r.status = 'dead' AND r.collector_id = u.id
-    AND r.done_at >= :y0))
+    AND r.done_at >= :s0))
 ORDER BY 2, u.id
 """
 
-# Reminders that came due while the bot was down and were too old to send (reminders/due.py
-# leaves them to this digest), since yesterday began.
+# Reminders that came due while no process was polling and were too old to send when one
+# started (reminders/due.py leaves them to this digest), given up in the span.
 _LATE = """
 SELECT COUNT(*) FROM reminders r INDEXED BY reminders_late
 JOIN instalments i ON i.id = r.instalment_id
 JOIN commitments k INDEXED BY commitments_case_of ON k.id = i.commitment_id
 JOIN cases c INDEXED BY cases_team_of ON c.id = k.case_id
-WHERE r.status = 'late' AND r.done_at >= :y0 AND c.team_id = :team
+WHERE r.status = 'late' AND r.done_at >= :s0 AND r.done_at < :s1 AND c.team_id = :team
 """
 
 _COLLECTORS = f"""
@@ -195,8 +206,9 @@ ORDER BY 2, u.id
 """
 
 _BY_AUTHOR_MEETINGS = """
-SELECT m.author_id, COUNT(*) FROM meetings m JOIN cases c ON c.id = m.case_id
-WHERE m.held_on = :y AND c.team_id = :team GROUP BY m.author_id
+SELECT m.author_id, COUNT(*) FROM meetings m INDEXED BY meetings_recorded
+JOIN cases c ON c.id = m.case_id
+WHERE m.at >= :s0 AND m.at < :s1 AND c.team_id = :team GROUP BY m.author_id
 """
 
 _BY_LEAD_OPEN = f"""
@@ -214,14 +226,16 @@ ORDER BY c.overdue_since, c.id LIMIT :limit
 # The cooperative: one line per team, each figure grouped by team in one statement.
 _TEAMS = "SELECT id, name FROM teams ORDER BY name, id"
 _TEAM_COLLECTED = """
-SELECT c.team_id, SUM(p.amount) FROM payments p JOIN cases c ON c.id = p.case_id
-WHERE p.received_on = :y AND p.amount > 0 GROUP BY c.team_id
+SELECT c.team_id, SUM(p.amount) FROM payments p INDEXED BY payments_recorded_digest
+JOIN cases c ON c.id = p.case_id
+WHERE p.recorded_at >= :s0 AND p.recorded_at < :s1 AND p.amount > 0 GROUP BY c.team_id
 """
 _TEAM_SETTLED = f"""
-SELECT c.team_id, COALESCE(SUM(i.status = 'kept'), 0), COALESCE(SUM(i.status IN {_SETTLED}), 0),
-       COALESCE(SUM(i.status = 'broken' AND i.settled_at >= :y0), 0)
+SELECT c.team_id, COALESCE(SUM(i.status = 'kept' AND {_IN_DAYS}), 0),
+       COALESCE(SUM(i.status IN {_SETTLED} AND {_IN_DAYS}), 0),
+       COALESCE(SUM(i.status = 'broken' AND {_IN_SPAN}), 0)
 FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
-WHERE i.settled_at >= :d30 AND i.settled_at < :t0 GROUP BY c.team_id
+WHERE i.settled_at >= :lo AND i.settled_at < :hi GROUP BY c.team_id
 """
 _TEAM_APPROVALS = (
     "SELECT team_id, COUNT(*) FROM approvals WHERE status = 'pending' GROUP BY team_id"
@@ -263,8 +277,11 @@ class SqliteDigest(Engine):
             "today": day.today.isoformat(),
             "y": day.yesterday.isoformat(),
             "week_end": day.week_end.isoformat(),
-            "y0": ts(day.start(day.yesterday)),
             "t0": ts(day.start(day.today)),
+            "s0": ts(day.span_start),
+            "s1": ts(day.span_end),
+            "lo": ts(min(day.span_start, day.start(day.days_back(30)))),
+            "hi": ts(max(day.span_end, day.start(day.today))),
             "d7": ts(day.start(day.days_back(7))),
             "d30": ts(day.start(day.days_back(30))),
             "d30d": day.days_back(CHART_DAYS).isoformat(),
@@ -287,18 +304,18 @@ class SqliteDigest(Engine):
             return None
         p = self._params(team_id, day, now=now, untouched_days=untouched_days)
         listed = {**p, "limit": limit}
-        y, today, week_end = p["y"], p["today"], p["week_end"]
+        today, week_end = p["today"], p["week_end"]
         pay = await self._rows(_PAYMENTS, p)
-        yesterday = [r for r in pay if r[0] == y]
-        collected = sum(r[3] for r in yesterday)
-        payments = sum(r[4] for r in yesterday)
-        on_spot = sum(r[3] for r in yesterday if r[2])
+        recorded = await self._rows(_RECORDED, p)
+        collected = sum(r[2] for r in recorded)
+        payments = sum(r[3] for r in recorded)
+        on_spot = sum(r[2] for r in recorded if r[1])
         by_lead: dict[int | None, int] = {}
+        for r in recorded:
+            by_lead[r[0]] = by_lead.get(r[0], 0) + r[2]
         by_day: dict[str, int] = {}
         for r in pay:
             by_day[r[0]] = by_day.get(r[0], 0) + r[3]
-            if r[0] == y:
-                by_lead[r[1]] = by_lead.get(r[1], 0) + r[3]
         due = await self._rows(_INSTALMENTS, p)
         promised: dict[str, int] = {}
         for r in due:
@@ -450,8 +467,8 @@ class SqliteDigest(Engine):
             rows = await self._rows(_BROKEN, p)
             (total,) = await self._row(
                 "SELECT COUNT(*) FROM instalments i JOIN commitments k ON k.id = i.commitment_id "
-                "JOIN cases c ON c.id = k.case_id WHERE i.settled_at >= :y0 "
-                "AND i.settled_at < :t0 AND i.status = 'broken' AND c.team_id = :team",
+                "JOIN cases c ON c.id = k.case_id WHERE i.settled_at >= :s0 "
+                "AND i.settled_at < :s1 AND i.status = 'broken' AND c.team_id = :team",
                 p,
             )
             return Counted(
@@ -540,6 +557,14 @@ class SqliteDigest(Engine):
             (user_id,),
         )
         return [(_day(r[0]), r[1]) for r in rows]
+
+    async def last_digest_at(self, user_id: int, *, now: datetime) -> datetime | None:
+        """When ``user_id``'s latest digest up to ``now`` was made, or None."""
+        row = await self._fetchone(
+            "SELECT MAX(created_at) FROM digest_runs WHERE user_id = ? AND created_at <= ?",
+            (user_id, ts(now)),
+        )
+        return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
 
     # -- settings ----------------------------------------------------------------------------
 
