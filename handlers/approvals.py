@@ -89,9 +89,21 @@ async def _answered_before(
     context: QingshouContext, query: CallbackQuery, approval: Approval | None
 ) -> None:
     """A press on a request answered already (a double tap, a replay after a crash, another
-    supervisor first): say so; the presser's own answer is shown in place of the buttons."""
-    await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
+    supervisor first): say so; the presser's own answer is shown in place of the buttons. A
+    request its collector withdrew says so, and its buttons go: nothing is left to answer."""
     user = context.user
+    if approval is not None and user is not None and approval.status is ApprovalStatus.WITHDRAWN:
+        await query.answer(context.label(N_("The collector withdrew this request.")))
+        case_file = await context.storage.get_case(user, approval.case_id)
+        text = context.render(
+            "commit/withdrawn", approval=approval, for_collector=False,
+            borrower=case_file.summary.borrower_name if case_file else "",
+            contract=case_file.summary.contract_no if case_file else "",
+        )  # fmt: skip
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_text(text)
+        return
+    await query.answer(context.label(N_("This request is already answered.")), show_alert=True)
     if approval is None or user is None or approval.answered_by != user.id:
         return
     with contextlib.suppress(BadRequest):  # shown already ("message is not modified")

@@ -601,6 +601,22 @@ class CommitmentStore(Protocol):
 
     async def get_approval(self, approval_id: int) -> Approval | None: ...
 
+    async def pending_approval_of_flow(self, flow_id: int) -> Approval | None:
+        """The request a collector's flow is still waiting on, if any."""
+
+    async def withdraw_approval(
+        self,
+        approval_id: int,
+        *,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
+        now: datetime,
+    ) -> Approval | None:
+        """Withdraw a request still waiting (its flow was cancelled, expired or dropped), in
+        one transaction: the request 'withdrawn', its pending commitment cancelled (nothing of
+        it binds), ``notify`` written to the outbox. None, and nothing changed, if it was
+        answered or withdrawn already (compare-and-set: an answer and a withdrawal never both
+        take effect)."""
+
     async def answer_approval(
         self,
         supervisor: User,

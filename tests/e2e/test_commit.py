@@ -318,3 +318,39 @@ async def test_an_unprepared_plan_leaving_most_of_the_debt_unpaid_goes_to_the_su
     labels = [label for row in summary.buttons for label, _ in row]
     assert "✅ Confirm" not in labels
     assert "🔒 Ask the supervisor" in labels
+
+
+async def test_a_request_cancelled_with_its_flow_is_withdrawn_and_an_answer_changes_nothing(
+    world, bot
+):
+    """Issue 16: the collector built a plan, asked the supervisor, then sent /cancel ("Nothing
+    was saved"); the supervisor's Approve still made an agreed commitment with instalments and
+    reminders. The request now goes with its flow, and everyone is told."""
+    zhang, cid, boss, request = await _asked(world)
+    await zhang.send("/cancel")
+    await zhang.expect("Stopped: Repayment commitment")
+    told = await zhang.expect("is withdrawn", timeout=10)
+    assert "张三" in told.text
+    assert "HT1" in told.text
+    withdrawn = await boss.expect("withdrew the request", timeout=10)
+    assert "张伟" in withdrawn.text
+    assert "张三" in withdrawn.text
+    # The supervisor answers the old message anyway: nothing changes, and its buttons go.
+    await boss.press("✅ Approve", request)
+    await boss.expect_toast("withdrew this request")
+    edited = await boss.expect("withdrew the request")
+    assert edited.buttons == []
+    (ended,) = await _commitments(world, cid)
+    assert ended.status is CommitmentStatus.CANCELLED
+    assert ended.end_reason == "withdrawn"
+    approval = await world.storage.get_approval(ended.approval_id)
+    assert approval.status is ApprovalStatus.WITHDRAWN
+    assert approval.answered_by is None
+    rows = await world.storage._fetchall(
+        "SELECT COUNT(*) FROM instalments i JOIN reminders r ON r.instalment_id = i.id "
+        "WHERE i.commitment_id = ? AND r.status = 'pending'",
+        (ended.id,),
+    )
+    assert rows[0][0] == 0
+    await world.tick()
+    await world.assert_silent(zhang)

@@ -84,6 +84,8 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
                                 for a in APPROVALS[:1] for again in (False, True)]
     + [{"summary": summary(), "approval": APPROVALS[0], "proposal": {"detail": EVIL},
         "again": False}],
+    "commit/withdrawn": [{"approval": APPROVALS[0], "borrower": EVIL, "contract": "HT<1>&",
+                          "for_collector": who} for who in (False, True)],
     "commit/answered": [{"approval": a} for a in APPROVALS[1:]],
     "commit/answer_for_collector": [{"approval": a} for a in APPROVALS[1:]],
     "commit/counter_ask": [{"summary": summary()}],

@@ -632,6 +632,53 @@ class SqliteCommitments(Engine):
         row = await self._fetchone(_APPROVAL_SQL + "WHERE a.id = ?", (approval_id,))
         return None if row is None else _approval(row)
 
+    async def pending_approval_of_flow(self, flow_id: int) -> Approval | None:
+        """The request a collector's flow is still waiting on, if any."""
+        row = await self._fetchone(
+            _APPROVAL_SQL + "WHERE a.flow_id = ? AND a.status = 'pending' ORDER BY a.id DESC",
+            (flow_id,),
+        )
+        return None if row is None else _approval(row)
+
+    async def withdraw_approval(
+        self,
+        approval_id: int,
+        *,
+        notify: OutboxCall | Sequence[OutboxCall] | None,
+        now: datetime,
+    ) -> Approval | None:
+        """Withdraw a request still waiting, its pending commitment cancelled, ``notify``
+        written with it; None (nothing changed) once it was answered or withdrawn."""
+        async with self._tx() as db:
+            row = await db.fetchone(
+                "SELECT a.commitment_id, a.requested_by, a.case_id FROM approvals a "
+                "WHERE a.id = ? AND a.status = 'pending'",
+                (approval_id,),
+            )
+            if row is None:
+                return None
+            commitment_id, requested_by, case_id = row
+            await db.execute(
+                "UPDATE approvals SET status = 'withdrawn', answered_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (ts(now), approval_id),
+            )
+            if commitment_id is not None:
+                await db.execute(
+                    "UPDATE commitments SET status = 'cancelled', end_reason = 'withdrawn', "
+                    "ended_at = ?, ended_by = ? WHERE id = ? AND status = 'pending_approval'",
+                    (ts(now), requested_by, commitment_id),
+                )
+                await _end_instalments(db, commitment_id)
+                await retire_reminders(db, commitment_id=commitment_id, now=now)
+            await db.audit(
+                now, requested_by, "approval_withdrawn", "case", case_id,
+                {"approval_id": approval_id, "commitment_id": commitment_id},
+            )  # fmt: skip
+            await _call(db, notify, now, approval_id=approval_id)
+            found = await db.fetchone(_APPROVAL_SQL + "WHERE a.id = ?", (approval_id,))
+        return None if found is None else _approval(found)
+
     async def answer_approval(
         self,
         supervisor: User,
