@@ -63,7 +63,7 @@ async def compose(
         coop = await storage.cooperative_digest(
             day, now=now, untouched_days=settings.untouched_days
         )
-        parts = renderer.render_parts(locale, "digest/cooperative", d=coop)
+        parts = renderer.render_parts(locale, "digest/cooperative", digest=coop)
         return _texts(parts, _team_buttons(coop))
     if role == "supervisor":
         team_id = user.team_id
@@ -74,7 +74,7 @@ async def compose(
     )
     if digest is None:
         return []
-    parts = renderer.render_parts(locale, "digest/team", d=digest)
+    parts = renderer.render_parts(locale, "digest/team", digest=digest)
     messages = _texts(parts, _team_markup(renderer, locale, digest))
     messages.extend(_approvals(renderer, locale, digest))
     chart = await _chart(renderer, locale, digest)
@@ -82,9 +82,14 @@ async def compose(
         caption = {"team": digest.team_name, "day": day.today.isoformat()}
         messages.insert(
             0,
-            DigestMessage("digest/chart_caption", caption, media="photo", attachment=chart,
-                          filename="digest.png"),
-        )  # fmt: skip
+            DigestMessage(
+                "digest/chart_caption",
+                caption,
+                media="photo",
+                attachment=chart,
+                filename="digest.png",
+            ),
+        )
     return messages
 
 
@@ -120,9 +125,14 @@ def _approvals(renderer: Renderer, locale: str, d: TeamDigest) -> list[DigestMes
     for a in d.approvals.items[:APPROVAL_BUTTONS]:
         markup = answer_keyboard(renderer, locale, a.id)
         asked = a.requested_at.astimezone(d.day.tz).date().isoformat()
-        params = {"borrower": a.borrower_name, "contract": a.contract_no,
-                  "name": a.requested_by_name, "asked": asked,
-                  "reasons": list(a.reasons), "proposal": a.proposal}  # fmt: skip
+        params = {
+            "borrower": a.borrower_name,
+            "contract": a.contract_no,
+            "name": a.requested_by_name,
+            "asked": asked,
+            "reasons": list(a.reasons),
+            "proposal": a.proposal,
+        }
         messages.append(DigestMessage("digest/approval", params, markup=markup.to_dict()))
     return messages
 
@@ -140,18 +150,23 @@ def _team_markup(renderer: Renderer, locale: str, d: TeamDigest) -> InlineKeyboa
         (DrillDown.UNPREPARED, d.unprepared.total, N_("🚨 Not prepared")),
     ]
     drill = [
-        InlineKeyboardButton(f"{label(locale, text)} ({total})",
-                             callback_data=DRILL.data(kind.value, d.team_id,
-                                                      since if kind is DrillDown.BROKEN else 0))
-        for kind, total, text in lists if total
-    ]  # fmt: skip
+        InlineKeyboardButton(
+            f"{label(locale, text)} ({total})",
+            callback_data=DRILL.data(
+                kind.value, d.team_id, since if kind is DrillDown.BROKEN else 0
+            ),
+        )
+        for kind, total, text in lists
+        if total
+    ]
     rows.extend(drill[i : i + 2] for i in range(0, len(drill), 2))
     people = [
-        InlineKeyboardButton(f"👤 {c.name}"[:40],
-                             callback_data=DRILL.data(DrillDown.COLLECTOR.value, d.team_id,
-                                                      c.user_id))
+        InlineKeyboardButton(
+            f"👤 {c.name}"[:40],
+            callback_data=DRILL.data(DrillDown.COLLECTOR.value, d.team_id, c.user_id),
+        )
         for c in d.collectors[:COLLECTOR_BUTTONS]
-    ]  # fmt: skip
+    ]
     rows.extend(people[i : i + 3] for i in range(0, len(people), 3))
     return InlineKeyboardMarkup(rows) if rows else None
 

@@ -96,10 +96,12 @@ async def _answered_before(
         await query.answer(context.label(N_("The collector withdrew this request.")))
         case_file = await context.storage.get_case(user, approval.case_id)
         text = context.render(
-            "commit/withdrawn", approval=approval, for_collector=False,
+            "commit/withdrawn",
+            approval=approval,
+            for_collector=False,
             borrower=case_file.summary.borrower_name if case_file else "",
             contract=case_file.summary.contract_no if case_file else "",
-        )  # fmt: skip
+        )
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(text)
         return

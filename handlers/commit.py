@@ -432,9 +432,13 @@ async def _withdraw_the_request(context: QingshouContext, state: FlowState) -> N
     for person in people:
         locale = person.effective_locale(context.settings.default_locale)
         text = context.renderer.render(
-            locale, "commit/withdrawn", approval=approval, borrower=borrower, contract=contract,
+            locale,
+            "commit/withdrawn",
+            approval=approval,
+            borrower=borrower,
+            contract=contract,
             for_collector=person.id == approval.requested_by,
-        )  # fmt: skip
+        )
         calls.append(message_call(person.telegram_id, text, None))
     if await context.storage.withdraw_approval(approval.id, notify=calls, now=context.clock.now()):
         wake(context)

@@ -54,9 +54,13 @@ async def _send(update: Update, context: QingshouContext, *, team_id: int | None
     chat = update.effective_chat
     assert user is not None and chat is not None
     messages = await compose(
-        context.storage, context.renderer, context.settings, user,
-        now=context.clock.now(), team_id=team_id,
-    )  # fmt: skip
+        context.storage,
+        context.renderer,
+        context.settings,
+        user,
+        now=context.clock.now(),
+        team_id=team_id,
+    )
     for m in messages:
         await _deliver(context, chat.id, m)
 
@@ -70,8 +74,9 @@ async def _deliver(context: QingshouContext, chat_id: int, m: DigestMessage) -> 
         await context.bot.send_message(chat_id, text, reply_markup=markup)
 
 
-async def drill_down(update: Update, context: QingshouContext, kind: str, team_id: int,
-                     number: int) -> None:  # fmt: skip
+async def drill_down(
+    update: Update, context: QingshouContext, kind: str, team_id: int, number: int
+) -> None:
     """A drill-down button: the list, with a button to each case's card. ``number`` is the
     collector's id for one collector's list, the start of the digest's span (Unix seconds, 0:
     since the start of yesterday) for the broken promises (bot.routes.DRILL)."""
@@ -96,20 +101,32 @@ async def drill_down(update: Update, context: QingshouContext, kind: str, team_i
     start = datetime.fromtimestamp(since, UTC) if since else None
     day = DigestDay.of(now, context.settings.tz, since=start)
     items = await context.storage.digest_list(
-        team_id, DrillDown(kind), day, now=now,
-        untouched_days=context.settings.untouched_days, collector_id=collector_id or None,
-    )  # fmt: skip
+        team_id,
+        DrillDown(kind),
+        day,
+        now=now,
+        untouched_days=context.settings.untouched_days,
+        collector_id=collector_id or None,
+    )
     buttons = [
-        [InlineKeyboardButton(f"{c.borrower_name} · {c.contract_no}"[:60],
-                              callback_data=OPEN_CASE.data(c.case_id))]
+        [
+            InlineKeyboardButton(
+                f"{c.borrower_name} · {c.contract_no}"[:60], callback_data=OPEN_CASE.data(c.case_id)
+            )
+        ]
         for c in items.items
-    ]  # fmt: skip
+    ]
     text = context.render(
-        "digest/list", kind=kind, items=items, who=who, days=context.settings.untouched_days,
+        "digest/list",
+        kind=kind,
+        items=items,
+        who=who,
+        days=context.settings.untouched_days,
         day=day,
-    )  # fmt: skip
+    )
     assert update.effective_chat is not None
     await context.bot.send_message(
-        update.effective_chat.id, text,
+        update.effective_chat.id,
+        text,
         reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
-    )  # fmt: skip
+    )

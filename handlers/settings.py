@@ -98,8 +98,9 @@ async def _save(run: Run) -> Reply:
     else:
         new = DigestSettings(None, current.mute_weekends)
     await context.storage.set_digest_settings(user.id, new, now=run.now)
-    return Reply(context.render("settings/saved", current=new,
-                                default=context.settings.digest_time))  # fmt: skip
+    return Reply(
+        context.render("settings/saved", current=new, default=context.settings.digest_time)
+    )
 
 
 async def settings(update: Update, context: QingshouContext) -> None:

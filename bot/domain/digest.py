@@ -374,11 +374,34 @@ def digest_due(
     return local.date()
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 #: Words for a part of the day before a clock time, and whether it is after noon.
-_DAY_PARTS = {"凌晨": False, "早上": False, "早晨": False, "上午": False, "中午": None,
-              "下午": True, "傍晚": True, "晚上": True, "夜里": True, "夜裡": True}  # fmt: skip
+_DAY_PARTS = {
+    "凌晨": False,
+    "早上": False,
+    "早晨": False,
+    "上午": False,
+    "中午": None,
+    "下午": True,
+    "傍晚": True,
+    "晚上": True,
+    "夜里": True,
+    "夜裡": True,
+}
 _SPOKEN_TIME = re.compile(
     r"(?P<part>" + "|".join(_DAY_PARTS) + r")?\s*"
     r"(?P<h>[0-9]{1,2}|[零〇一二两兩三四五六七八九十]{1,3})\s*"

@@ -105,7 +105,7 @@ def renderer():
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_a_team_of_ten_reads_on_one_phone_screen(renderer, locale):
-    parts = renderer.render_parts(locale, "digest/team", d=team_digest(10))
+    parts = renderer.render_parts(locale, "digest/team", digest=team_digest(10))
     assert len(parts) == 1
     plain, _ = parse_html(parts[0])
     # One screen: the whole picture in about forty short lines.
@@ -117,8 +117,8 @@ def test_a_team_of_ten_reads_on_one_phone_screen(renderer, locale):
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_a_team_of_300_splits_into_valid_messages_never_mid_line(renderer, locale):
     digest = team_digest(300)
-    whole = renderer._render(locale, "digest/team", {"d": digest})
-    parts = renderer.render_parts(locale, "digest/team", d=digest)
+    whole = renderer._render(locale, "digest/team", {"digest": digest})
+    parts = renderer.render_parts(locale, "digest/team", digest=digest)
     assert len(parts) >= 3
     lines = []
     for part in parts:
@@ -259,7 +259,7 @@ def test_counts_take_the_singular_where_there_is_one(renderer):
         untouched=Counted([one], 1), unprepared=Counted([one], 1),
         unreachable=[Unreachable(5, "赵六", False, 1)], untouched_days=1,
     )  # fmt: skip
-    plain, _ = parse_html(renderer.render("en", "digest/team", d=d))
+    plain, _ = parse_html(renderer.render("en", "digest/team", digest=d))
     for text in (
         "in 1 payment,",
         "· 1 meeting ·",
@@ -272,11 +272,11 @@ def test_counts_take_the_singular_where_there_is_one(renderer):
         assert text in plain, (text, plain)  # fmt: skip
     for wrong in ("1 payments", "1 meetings", "1 days", "1 reminders"):
         assert wrong not in plain
-    plain, _ = parse_html(renderer.render("en", "digest/team", d=team_digest(1)))
+    plain, _ = parse_html(renderer.render("en", "digest/team", digest=team_digest(1)))
     assert "in 5 payments" in plain
     for locale, words in (("zh_Hans", ("1笔共", "1次面谈", "1条提醒未送达")),
                           ("zh_Hant", ("1筆共", "1次面談", "1條提醒未送達"))):  # fmt: skip
-        plain, _ = parse_html(renderer.render(locale, "digest/team", d=d))
+        plain, _ = parse_html(renderer.render(locale, "digest/team", digest=d))
         for word in words:
             assert word in plain, (locale, word, plain)
         assert "离线" not in plain.split("联系不上")[-1].split("\n\n")[0]

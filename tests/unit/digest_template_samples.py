@@ -32,10 +32,10 @@ BROKEN = Counted(
 )
 
 DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
-    "digest/team": [{"d": FULL}, {"d": EMPTY}, {"d": LATE}],
+    "digest/team": [{"digest": FULL}, {"digest": EMPTY}, {"digest": LATE}],
     "digest/cooperative": [
         {
-            "d": CooperativeDigest(
+            "digest": CooperativeDigest(
                 DAY,
                 [
                     TeamLine(1, "东城组", 1_234_500, Rate(3, 4), 1, 2, 12, 300),
@@ -43,7 +43,7 @@ DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
                 ],
             )
         },
-        {"d": CooperativeDigest(DAY, [])},
+        {"digest": CooperativeDigest(DAY, [])},
     ],
     "digest/list": [
         {"kind": kind, "items": CASES, "who": None, "days": 14, "day": DAY}

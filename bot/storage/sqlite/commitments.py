@@ -672,9 +672,13 @@ class SqliteCommitments(Engine):
                 await _end_instalments(db, commitment_id)
                 await retire_reminders(db, commitment_id=commitment_id, now=now)
             await db.audit(
-                now, requested_by, "approval_withdrawn", "case", case_id,
+                now,
+                requested_by,
+                "approval_withdrawn",
+                "case",
+                case_id,
                 {"approval_id": approval_id, "commitment_id": commitment_id},
-            )  # fmt: skip
+            )
             await _call(db, notify, now, approval_id=approval_id)
             found = await db.fetchone(_APPROVAL_SQL + "WHERE a.id = ?", (approval_id,))
         return None if found is None else _approval(found)
