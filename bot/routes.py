@@ -72,3 +72,12 @@ INSTALMENT = callbacks.route("ri", Int(), Choice(INSTALMENT_ANSWERS))
 DRILL = callbacks.route("dg", Choice(tuple(k.value for k in DrillDown)), Int(), Int())
 #: An admin's tap on a team of the cooperative digest: (team id).
 TEAM = callbacks.route("dg.t", Int())
+
+# -- the flow engine's own buttons (bot/flows) --------------------------------------------------
+
+#: A flow's answer button: (flow id, version of the question, option code).
+ANSWER = callbacks.route("f", Int(), Int(), Int())
+#: The ✖ button under every question: (flow id, version).
+CANCEL = callbacks.route("fx", Int(), Int())
+#: "Continue X / drop X": (the waiting flow's id, keep the open one or start the new one).
+CONFLICT = callbacks.route("fc", Int(), Choice(("keep", "new")))

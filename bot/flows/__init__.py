@@ -8,9 +8,6 @@ draws the buttons under a question (with the inline calendar).
 
 from bot.flows.engine import ENGINE, Engine, Outcome
 from bot.flows.model import (
-    ANSWER,
-    CANCEL,
-    CONFLICT,
     DONE,
     KEEP,
     LATER,
@@ -45,6 +42,7 @@ from bot.flows.model import (
     register,
     registered,
 )
+from bot.routes import ANSWER, CANCEL, CONFLICT
 
 __all__ = [
     "ANSWER",

@@ -45,7 +45,6 @@ from bot.flows.keyboards import (
 )
 from bot.flows.model import (
     _REGISTRY,
-    CONFLICT,
     DONE,
     KEEP,
     LATER,
@@ -68,6 +67,7 @@ from bot.flows.model import (
     resolve,
 )
 from bot.i18n import N_
+from bot.routes import CONFLICT
 from bot.telegram_io import ResilientRateLimiter
 
 if TYPE_CHECKING:

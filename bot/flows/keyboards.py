@@ -13,8 +13,6 @@ from telegram import InlineKeyboardButton
 
 from bot.domain.dates import month_grid
 from bot.flows.model import (
-    ANSWER,
-    CANCEL,
     DONE,
     KEEP,
     LATER,
@@ -33,6 +31,7 @@ from bot.flows.model import (
     resolve,
 )
 from bot.i18n import N_, babel_locale
+from bot.routes import ANSWER, CANCEL
 
 if TYPE_CHECKING:
     from bot.context import QingshouContext

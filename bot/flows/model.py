@@ -18,20 +18,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVa
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import callbacks
-from bot.callbacks import Choice, Int, Route
+from bot.callbacks import Route
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.context import QingshouContext
     from bot.storage import FlowState
 
-#: A flow's answer button: (flow id, version of the question, option code).
-ANSWER = callbacks.route("f", Int(), Int(), Int())
-#: The ✖ button under every question: (flow id, version).
-CANCEL = callbacks.route("fx", Int(), Int())
-#: "Continue X / drop X": (the waiting flow's id, keep the open one or start the new one).
-CONFLICT = callbacks.route("fc", Int(), Choice(("keep", "new")))
 
 #: Buttons per question at most (Telegram allows 100 per message; a phone shows far fewer).
 MAX_OPTIONS = 90

@@ -126,7 +126,7 @@ FORBIDDEN = {
 }
 #: Where a callback route may be declared: one module for the bot, and the flow engine's own
 #: three (answer, ✖, continue / drop) beside it, until the engine's split settles.
-ROUTE_MODULES = ("bot.routes", "bot.flows")
+ROUTE_MODULES = ("bot.routes",)
 
 
 @dataclass(frozen=True)
