@@ -476,6 +476,8 @@ def _approval_draft(
         counter=None,
         reminded_at=None,
         requester_telegram_id=user.telegram_id,
+        borrower_name=case_file.summary.borrower_name,
+        contract_no=case_file.summary.contract_no,
     )
 
 

@@ -200,3 +200,6 @@ class Approval:
     counter: dict[str, Any] | None
     reminded_at: datetime | None
     requester_telegram_id: int
+    #: The case in words, so that every message about the request names it.
+    borrower_name: str = ""
+    contract_no: str = ""

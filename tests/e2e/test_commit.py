@@ -121,8 +121,12 @@ async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collecto
     (pending,) = await _commitments(world, cid)
     assert pending.status is CommitmentStatus.PENDING_APPROVAL
     await boss.press("✅ Approve")
-    await boss.expect("You approved this request.")
+    answered = await boss.expect("You approved this request.")
     told = await zhang.expect("approved your commitment request", timeout=10)
+    # Issue 16: both sides name the case and the request (with two open, nobody could tell).
+    for message in (answered, told):
+        assert "张三 · HT1" in message.text
+        assert "Money today" in message.text
     await zhang.press("✅ Done: show the commitment", told)
     await zhang.expect("stored")
     (agreed,) = await _commitments(world, cid)
@@ -228,7 +232,11 @@ async def test_a_concession_asked_from_the_card_reaches_the_supervisor_and_the_a
     assert "a fee waiver" in request.text
     await boss.press("❌ Reject")
     await boss.expect("You rejected this request.")
-    await zhang.expect("did not approve your commitment request", timeout=10)
+    rejected = await zhang.expect("did not approve your commitment request", timeout=10)
+    # Issue 16: which request, the strategy-8 line to say, and what to do next.
+    assert "Asked for: 免除占用费3000元" in rejected.text
+    assert "precedent" in rejected.text
+    assert "Next: change the plan, or prepare the next meeting." in rejected.text
 
 
 async def test_a_supervisor_who_never_opened_the_chat_gets_the_request_after_their_start(

@@ -43,7 +43,14 @@ OUTCOME_DATA = OutcomeDraft.from_legacy({"_prep": {"step": "sign_agreement"}, "_
 def approval(status: ApprovalStatus, counter: dict[str, object] | None = None) -> Approval:
     return Approval(1, 1, 1, 2, EVIL, NOW, frozenset(ApprovalReason), {"money_today": 50_000,
                     "dues": [["2026-12-25", 100_000]], "gap": 550_000, "months": 5}, 3, 4,
-                    status, 5, EVIL, NOW, counter, None, 100002)  # fmt: skip
+                    status, 5, EVIL, NOW, counter, None, 100002, EVIL, "HT<1>&")  # fmt: skip
+
+
+#: A request the collector put in words (the card's 🔒 Ask the supervisor), each answer.
+WORDED = [
+    replace(approval(status), proposal={"detail": EVIL}, reasons=frozenset({"fee_waiver"}))
+    for status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED)
+]
 
 
 APPROVALS = [
@@ -86,8 +93,8 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
         "again": False}],
     "commit/withdrawn": [{"approval": APPROVALS[0], "borrower": EVIL, "contract": "HT<1>&",
                           "for_collector": who} for who in (False, True)],
-    "commit/answered": [{"approval": a} for a in APPROVALS[1:]],
-    "commit/answer_for_collector": [{"approval": a} for a in APPROVALS[1:]],
+    "commit/answered": [{"approval": a} for a in [*APPROVALS[1:], *WORDED]],
+    "commit/answer_for_collector": [{"approval": a} for a in [*APPROVALS[1:], *WORDED]],
     "commit/counter_ask": [{"summary": summary()}],
     "commit/counter_refused": [{"error": e, "text": EVIL} for e in REFUSALS[:3]],
     "commit/date_refused": [{"error": e} for e in REFUSALS[:5]],

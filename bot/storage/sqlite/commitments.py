@@ -59,8 +59,9 @@ _INSTALMENT_SQL = (
 _APPROVAL_SQL = (
     "SELECT a.id, a.case_id, a.team_id, a.requested_by, r.name, a.requested_at, a.reasons, "
     "a.proposal, a.flow_id, a.commitment_id, a.status, a.answered_by, s.name, a.answered_at, "
-    "a.counter, a.reminded_at, r.telegram_id "
+    "a.counter, a.reminded_at, r.telegram_id, c.borrower_name, c.contract_no "
     "FROM approvals a JOIN users r ON r.id = a.requested_by "
+    "JOIN cases c ON c.id = a.case_id "
     "LEFT JOIN users s ON s.id = a.answered_by "
 )
 
@@ -124,6 +125,8 @@ def _approval(r: Sequence[Any]) -> Approval:
         counter=None if r[14] is None else json.loads(r[14]),
         reminded_at=dt(r[15]),
         requester_telegram_id=r[16],
+        borrower_name=r[17] or "",
+        contract_no=r[18] or "",
     )
 
 
