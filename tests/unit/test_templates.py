@@ -210,3 +210,16 @@ def test_a_waiting_request_in_the_digest_says_what_was_asked(renderer):
     assert "Money today: CN¥3,000.00" in plan
     assert "2 instalments, CN¥10,000.00, first Fri, Dec 25, 2026" in plan
     assert "Why it needs you: a long plan" in plan
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
+def test_a_prep_questions_part_is_named_once_and_with_its_own_strategy(renderer, locale):
+    """Issue 16: "知己知彼 · 策略1 知己知彼" said the part twice, and the colleague's informal chat
+    first was labelled 策略7 (it is 策略4, attack as defence)."""
+    for sample in SAMPLES["prep/ask"]:
+        text, _ = parse_html(renderer.render(locale, "prep/ask", **sample))
+        header = text.splitlines()[1]
+        words = [w for w in re.split(r"[ ·]+", header) if w]
+        assert len(words) == len(set(words)), header
+        if sample["step"] in ("pre_chat_by", "open_questions"):
+            assert "策略4" in header, header
