@@ -15,12 +15,42 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.callbacks import Route
 from bot.context import QingshouContext
-from bot.domain.casefile import CaseFile, may_prepare
+from bot.domain.casefile import CaseFile, local_date, may_prepare
+from bot.domain.queue import rank_queue
 from bot.flows import Button, Command, Entry
 from bot.i18n import N_
 
 #: Several matches: at most this many buttons to choose from.
 CHOICES = 10
+
+
+async def offer_urgent_cases(
+    message: Message, context: QingshouContext, usage: str, *, choose: Route, icon: str
+) -> None:
+    """No case named: how to name one, with one of the person's own contract numbers as the
+    example (not a number no case has), and their most urgent cases a tap away."""
+    user = context.user
+    assert user is not None
+    today = local_date(context.clock.now(), context.settings.tz)
+    ranked = rank_queue(await context.storage.list_cases(user), today, context.settings.tz)
+    choices = [r.case for r in ranked[:CHOICES]]
+    keyboard = (
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        f"{icon} {c.borrower_name} · {c.contract_no}",
+                        callback_data=choose.data(c.id),
+                    )
+                ]
+                for c in choices
+            ]
+        )
+        if choices
+        else None
+    )
+    example = choices[0].contract_no if choices else None
+    await message.reply_text(context.render(usage, example=example), reply_markup=keyboard)
 
 
 async def case_to_work_on(
@@ -37,7 +67,7 @@ async def case_to_work_on(
     user = context.user
     assert user is not None
     if not query:
-        await message.reply_text(context.render(usage))
+        await offer_urgent_cases(message, context, usage, choose=choose, icon=icon)
         return None
     found = await context.storage.find_cases(user, query, limit=CHOICES + 1)
     exact = [c for c in found if c.contract_no.casefold() == query.casefold()]

@@ -24,7 +24,7 @@ from bot.domain.casefile import (
 from bot.domain.plans import stalled
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
-from bot.lookup import pressed_case_to_view
+from bot.lookup import offer_urgent_cases, pressed_case_to_view
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from bot.routes import (
     COMMIT,
@@ -179,7 +179,7 @@ async def case(update: Update, context: QingshouContext) -> None:
     assert message is not None and user is not None
     query = " ".join(context.args or []).strip()
     if not query:
-        await message.reply_text(context.render("cases/usage"))
+        await offer_urgent_cases(message, context, "cases/usage", choose=OPEN_CASE, icon="📋")
         return
     chosen = await find_one_case(message, context, query, choose=OPEN_CASE)
     if chosen is None:

@@ -362,3 +362,20 @@ async def test_a_request_cancelled_with_its_flow_is_withdrawn_and_an_answer_chan
     assert rows[0][0] == 0
     await world.tick()
     await world.assert_silent(zhang)
+
+
+async def test_commit_outcome_and_case_without_a_case_offer_the_most_urgent_ones(world, bot):
+    """Issue 16: they answered "for example /commit HT2024001" (a number no case has), with no
+    buttons; /prep alone offered the queue's cases."""
+    zhang = await _case(world)
+    answers = []
+    for command, label in (("/commit", "🤝 张三 · HT1"), ("/outcome", "✍ 张三 · HT1"),
+                           ("/case", "📋 张三 · HT1")):  # fmt: skip
+        await zhang.send(command)
+        answer = await zhang.expect("for example")
+        assert f"{command} HT1" in answer.text
+        assert "HT2024001" not in answer.text
+        assert [label] in [[text for text, _ in row] for row in answer.buttons]
+        answers.append(answer)
+    await zhang.press("🤝 张三 · HT1", answers[0])
+    await zhang.expect("First, money today")

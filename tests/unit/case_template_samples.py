@@ -181,7 +181,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "cases/card_cut": [{"summary": summary()}],
     "cases/unknowns": [{"summary": summary(), "unknowns": u} for u in (UNKNOWNS, ())],
-    "cases/usage": [{}],
+    "cases/usage": [{}, {"example": "HT<1>&"}],
     "cases/not_found": [{"query": EVIL}, {"query": EVIL, "text": EVIL}],
     "cases/choose": [{"query": EVIL, "more": m} for m in (True, False)],
     "cases/note_saved": [{"summary": summary(), "text": EVIL}],

@@ -101,7 +101,7 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "commit/already_answered": [{}],
     "commit/stored": [{"summary": summary(), "commitment": COMMITMENT}],
     "commit/lost": [{"text": "", "data": {}}],
-    "commit/usage": [{}],
+    "commit/usage": [{}, {"example": "HT<1>&"}],
     "commit/over_debt": [{"amount": 1_000_000, "remaining": 700_000}],
     "commit/too_small": [{"amount": 300, "count": 6}],
     "commit/bad_list": [{"text": EVIL, "count": 3}],
@@ -118,7 +118,7 @@ COMMIT_SAMPLES: dict[str, list[dict[str, object]]] = {
     + [{"summary": summary(), "meeting": replace(MEETING, next_step=step.value), "money": 0,
         "count": 1, "stalled": False} for step in MeetingStep],
     "outcome/lost": [{"text": "", "data": {}}],
-    "outcome/usage": [{}],
+    "outcome/usage": [{}, {"example": "HT<1>&"}],
 }  # fmt: skip
 
 # A card with a meeting, the open commitment and earlier ones (added to the card's samples).
