@@ -249,15 +249,11 @@ async def _total_options(run: Run) -> list[Option]:
     target = draft.target
     if isinstance(target, int) and 0 < target - draft.money_today < remaining:
         rest = target - draft.money_today
-        options.append(
-            Option(
-                code=1,
-                value=rest,
-                translate=False,
-                label=f"{format_amount(rest, run.context.locale)} · "
-                f"{run.context.label(N_('up to the target'))}",
-            )
-        )
+        # The words apart from the f-string: the catalog extractor does not look inside one
+        # (the Chinese button said "up to the target").
+        words = run.context.label(N_("up to the target"))
+        label = f"{format_amount(rest, run.context.locale)} · {words}"
+        options.append(Option(code=1, value=rest, translate=False, label=label))
     return options
 
 
@@ -287,8 +283,11 @@ def _amount_list(text: str, run: Run) -> Any:
 
 async def _promisers(run: Run) -> list[Option]:
     options = [Option(code=BORROWER, value=BORROWER, label=N_("The borrower"))]
-    for party_id, name, _role in run.draft.parties:
-        options.append(Option(code=party_id, value=party_id, label=name, translate=False))
+    for party_id, name, role in run.draft.parties:
+        # With their role: a guarantor may commit separately (策略9), and a name alone does
+        # not say who they are.
+        label = f"{_word(run, 'role', role)} · {name}"
+        options.append(Option(code=party_id, value=party_id, label=label, translate=False))
     return options
 
 

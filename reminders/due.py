@@ -42,6 +42,7 @@ from bot.render import MESSAGE_LIMIT, Renderer, visible_len
 from bot.routes import INSTALMENT
 from bot.routes import OPEN_CASE as CASE_CARD
 from bot.storage.records import DueReminder, ReminderBatch
+from reminders.outbox import wake
 
 if TYPE_CHECKING:
     from bot.context import QingshouContext
@@ -197,6 +198,9 @@ async def send_due(context: QingshouContext) -> int:
         )
         queued += await storage.queue_reminders(batches, now=now)
         await asyncio.sleep(0)
+    if queued:
+        # Out now, not at the outbox's next tick (a reminder came up to two ticks late).
+        wake(context)
     return queued
 
 

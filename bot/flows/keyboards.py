@@ -65,7 +65,9 @@ async def keyboard(
     if isinstance(kind, Buttons | Choices):
         options, columns = await kind.resolve(run), kind.columns
     elif isinstance(kind, Amount | Text):
-        options = await resolve(kind.suggest, run)
+        # Suggested amounts and answers carry words ("¥27,400.00 · the rest of the debt"):
+        # one to a row, or a phone cuts them ("¥27,400.00 · 剩…").
+        options, columns = await resolve(kind.suggest, run), 1
     if isinstance(kind, DateInput) and kind.calendar:
         rows.extend(month_rows(run, step, button))
     chosen = set(run.draft.answer(step.name) or []) if isinstance(kind, Choices) else set()

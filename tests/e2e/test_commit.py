@@ -379,3 +379,25 @@ async def test_commit_outcome_and_case_without_a_case_offer_the_most_urgent_ones
         answers.append(answer)
     await zhang.press("🤝 张三 · HT1", answers[0])
     await zhang.expect("First, money today")
+
+
+async def test_who_promised_names_each_party_with_their_role(world, bot):
+    """Issue 16: "Who promised" offered bare names (林梅, 孙伟), not saying who they are."""
+    from bot.domain.cases import PartyRole, RelatedParty
+
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    guarantor = RelatedParty(PartyRole.GUARANTOR, "林梅", "13900001111")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟", parties=(guarantor,))])  # fmt: skip
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    await zhang.send("12月25日")
+    await zhang.expect("How much in all")
+    await zhang.send("5000")
+    who = await zhang.expect("Who promised?")
+    labels = [text for r in who.buttons for text, _ in r]
+    assert "Guarantor · 林梅" in labels, labels
+    await zhang.press("Guarantor · 林梅", who)
+    await zhang.expect("Commitment of 张三")

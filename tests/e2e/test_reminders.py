@@ -339,3 +339,26 @@ async def test_a_clock_moved_forward_while_the_bot_polls_is_not_downtime(world, 
     assert "late" not in {r.status for r in rows}
     assert {r.status for r in rows} == {"queued"}
     await world.assert_silent(zhang)
+
+
+async def test_a_reminder_goes_out_at_once_not_at_the_outboxs_next_tick(world, bot):
+    """Issue 16: reminders came ~4 s after the sandbox clock moved (the poller's tick, then the
+    outbox's): the poller now wakes the outbox for what it queued."""
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await zhang.send("/start")
+    await zhang.expect()
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=2_000,
+                                      collector="张伟")])  # fmt: skip
+    world.clock.set(local(MONDAY, 7, 30))
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    await zhang.send("12月1日")
+    await zhang.expect("How much in all")
+    await zhang.send("1500")
+    await zhang.press("✅ Confirm", await zhang.expect("Commitment of 张三"))
+    await zhang.expect("You will be reminded on each date.")
+    world.clock.set(local(MONDAY, 9))
+    assert await world.tick_reminders(deliver=False) == 1  # no outbox tick after it
+    await zhang.expect("Tomorrow: 1 payment due", timeout=5)

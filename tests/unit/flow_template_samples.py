@@ -78,6 +78,7 @@ FLOW_SAMPLES: dict[str, list[dict[str, object]]] = {
         for kind, code in (
             ("capacity", "full"),
             ("stance", "hostile"),
+            ("role", "guarantor"),
             ("approach", "pressure"),
             ("question_short", "pay_today"),
             ("money_today", 0),

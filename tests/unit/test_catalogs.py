@@ -122,3 +122,22 @@ def test_english_messages_name_strategies_and_examples_in_english():
         if re.search(r"[\u4e00-\u9fff]", text):
             shown.append(text)
     assert shown == []
+
+
+def test_no_message_id_hides_inside_an_f_string():
+    """The catalog extractor does not read inside an f-string: an N_("…") there never reaches
+    the catalogs, and the Chinese button said "up to the target" (issue 16)."""
+    import ast
+
+    hidden = []
+    for folder in ("bot", "handlers", "reminders"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.JoinedStr):
+                    continue
+                for inner in ast.walk(node):
+                    func = getattr(inner, "func", None)
+                    if isinstance(inner, ast.Call) and getattr(func, "id", None) in ("N_", "_"):
+                        hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert hidden == []

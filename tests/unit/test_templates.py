@@ -223,3 +223,23 @@ def test_a_prep_questions_part_is_named_once_and_with_its_own_strategy(renderer,
         assert len(words) == len(set(words)), header
         if sample["step"] in ("pre_chat_by", "open_questions"):
             assert "策略4" in header, header
+
+
+def test_the_outcome_questions_read_as_a_person_asks_them(renderer):
+    """Issue 16: the question and the plan on one line ("这次谈判达到预定目标了吗？ 计划：…"),
+    the jargon "（目标1）", and a receipt photo not acknowledged."""
+    from tests.unit.commit_template_samples import PARAMS
+
+    data = {"planned_step": "money_today", "planned_step_text": None, "receipt": None}
+    achieved = renderer.render("zh_Hans", "outcome/ask", **PARAMS, step="achieved",
+                               data=data, known=None)  # fmt: skip
+    question, plan = achieved.splitlines()[-2:]
+    assert question.endswith("？")
+    assert plan.startswith("计划")
+    money = renderer.render("zh_Hans", "outcome/ask", **PARAMS, step="money", data=data,
+                            known=None)  # fmt: skip
+    assert "目标1" not in money
+    with_receipt = {**data, "receipt": {"file_id": "x"}}
+    after_receipt = renderer.render("en", "outcome/ask", **PARAMS, step="next_step",
+                                    data=with_receipt, known=None)  # fmt: skip
+    assert "Receipt photo kept with this meeting." in after_receipt
