@@ -182,10 +182,7 @@ class CounterDraft(Draft):
     approval_id: int = 0
     offer: Mapping[str, Any] | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> CounterDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[CounterDraft]

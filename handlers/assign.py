@@ -13,7 +13,6 @@ the one the supervisor saw, and is keyed so that a replay changes it once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -70,10 +69,7 @@ class AssignDraft(Draft):
     reason: str | None = None
     reason_text: str | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> AssignDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[AssignDraft]

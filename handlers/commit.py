@@ -685,10 +685,7 @@ class UncommitDraft(Draft):
     commitment_id: int = 0
     reason: str | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> UncommitDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 async def _uncommit_load(run: FlowRun[UncommitDraft]) -> dict[str, Any] | None:
@@ -755,10 +752,7 @@ class ConcessionDraft(Draft):
     kinds: list[Any] | None = None
     detail: str | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> ConcessionDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 async def _concession_load(run: FlowRun[ConcessionDraft]) -> dict[str, Any] | None:

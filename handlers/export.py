@@ -8,7 +8,6 @@ It is the ``export`` flow: a restart in between loses nothing, a double tap expo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
@@ -82,10 +81,7 @@ class ExportDraft(Draft):
     def last_day(self) -> date | None:
         return date.fromisoformat(self.end) if self.end else None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> ExportDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[ExportDraft]

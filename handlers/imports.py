@@ -65,10 +65,7 @@ class ImportDraft(Draft):
     summary: Mapping[str, Any] | None = None
     team_name: str | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> ImportDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[ImportDraft]

@@ -8,7 +8,6 @@ invite is created with the flow's idempotency key, so a double tap or a replay m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -50,10 +49,7 @@ class InviteDraft(Draft):
     role: str | None = None
     team: int | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> InviteDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[InviteDraft]

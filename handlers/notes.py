@@ -9,7 +9,7 @@ saves one note.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -60,10 +60,7 @@ class NoteDraft(Draft):
     case: int | None = None
     text: str | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> NoteDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[NoteDraft]

@@ -9,7 +9,6 @@ a change counts from the next minute (a digest already sent today is not sent ag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,10 +45,7 @@ class SettingsDraft(Draft):
     what: str | None = None
     time: str | None = None
 
-    @classmethod
-    def from_legacy(cls, data: Mapping[str, Any]) -> SettingsDraft:
-        """A row of the untyped flow: the same names."""
-        return cls.from_json(data)
+    LEGACY_SAME_NAMES: ClassVar[bool] = True
 
 
 Run = FlowRun[SettingsDraft]

@@ -83,10 +83,13 @@ class Draft:
     "other" button, ``<step>_codes`` of a several-choice question, ``<step>_month`` of a
     calendar) are fields when the flow reads them, else kept in ``extra``. A draft stored by an
     older version is read by :meth:`from_legacy`; left as is, it cannot be read and the engine
-    ends the flow with a message (``flows/outdated``).
+    ends the flow with a message (``flows/outdated``), unless ``LEGACY_SAME_NAMES`` says the
+    untyped rows of before used this draft's field names (then they load as they are).
     """
 
     VERSION: ClassVar[int] = 1
+    #: The untyped rows stored before the flow had this draft used the same names: read them.
+    LEGACY_SAME_NAMES: ClassVar[bool] = False
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -129,7 +132,7 @@ class Draft:
     def from_legacy(cls, data: Mapping[str, Any]) -> Self | None:
         """A draft stored by an older version (without ``"v"``: an untyped row): this
         version's draft, or None when it cannot be continued."""
-        return None
+        return cls.from_json(data) if cls.LEGACY_SAME_NAMES else None
 
 
 class Answers(dict[str, Any]):
