@@ -17,6 +17,7 @@ from typing import Any
 from bot.domain.commitments import Channel
 from bot.flows import FlowRun, Option
 from bot.i18n import N_
+from bot.routes import INSTALMENT, OPEN_CASE
 
 #: A question's buttons, built when it is asked (in the asker's language).
 OptionsOf = Callable[[FlowRun[Any]], Awaitable[list[Option]]]
@@ -63,3 +64,28 @@ def options(kind: str, codes: Sequence[Any]) -> OptionsOf:
         ]
 
     return build
+
+
+# -- an instalment's answer row (a reminder, /today) --------------------------------------------
+
+#: The three answers and the case, under each instalment a collector is asked about.
+PAID, PARTIAL, MISSED, OPEN_CASE_LABEL = (
+    N_("Paid in full"),
+    N_("Partial"),
+    N_("Missed"),
+    N_("Open case"),
+)
+
+
+def answer_row(
+    label: Callable[[str], str], n: int, instalment_id: int, case_id: int
+) -> list[dict[str, str]]:
+    """One instalment's row: ``n`` ✅ Paid in full / ◐ Partial / ✖ Missed / 📂 Open case, in
+    InlineKeyboardButton.to_dict()'s shape (a reminder of thousands of rows builds no objects).
+    The reminder and /today draw the same row, so an answer edits either the same way."""
+    return [
+        {"text": f"{n} ✅ {label(PAID)}", "callback_data": INSTALMENT.data(instalment_id, "paid")},
+        {"text": f"◐ {label(PARTIAL)}", "callback_data": INSTALMENT.data(instalment_id, "partial")},
+        {"text": f"✖ {label(MISSED)}", "callback_data": INSTALMENT.data(instalment_id, "missed")},
+        {"text": f"📂 {label(OPEN_CASE_LABEL)}", "callback_data": OPEN_CASE.data(case_id)},
+    ]

@@ -24,6 +24,7 @@ from bot.domain.casefile import (
 from bot.domain.plans import stalled
 from bot.domain.queue import page_of, rank_queue, select_today
 from bot.i18n import N_
+from bot.labels import answer_row
 from bot.lookup import offer_urgent_cases, pressed_case_to_view
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from bot.routes import (
@@ -43,6 +44,8 @@ from bot.routes import (
 
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
+#: /today lists at most this many payments to answer (the oldest first).
+TO_ANSWER = 10
 
 
 def _today(context: QingshouContext) -> date:
@@ -59,10 +62,29 @@ async def _queue(
     if mode == TODAY:
         ranked = select_today(ranked)
     page = page_of(ranked, page_no)
-    text = context.render(
-        "cases/queue", page=page, today=mode == TODAY, staff=sees_others_cases(user)
+    # /today opens with the payments nobody has answered yet, each with its answer buttons
+    # (the reminder's own row: an answer here edits this list as it edits a reminder).
+    to_answer = (
+        await context.storage.instalments_to_answer(user, on_or_before=today, limit=TO_ANSWER)
+        if mode == TODAY and page_no == 0
+        else []
     )
-    rows = [
+    text = context.render(
+        "cases/queue",
+        page=page,
+        today=mode == TODAY,
+        staff=sees_others_cases(user),
+        to_answer=to_answer,
+        on=today,
+    )
+    answer_rows = [
+        [
+            InlineKeyboardButton(button["text"], callback_data=button["callback_data"])
+            for button in answer_row(context.label, n, i.id, i.case_id)
+        ]
+        for n, i in enumerate(to_answer, 1)
+    ]
+    rows = answer_rows + [
         [
             InlineKeyboardButton(
                 f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",

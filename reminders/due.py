@@ -37,10 +37,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.reminders import ReminderKind, ReminderPolicy
-from bot.i18n import N_
+from bot.labels import answer_row
 from bot.render import MESSAGE_LIMIT, Renderer, visible_len
-from bot.routes import INSTALMENT
-from bot.routes import OPEN_CASE as CASE_CARD
 from bot.storage.records import DueReminder, ReminderBatch
 from reminders.outbox import wake
 
@@ -95,10 +93,6 @@ CATCHUP_TEMPLATE = "reminders/catchup"
 _ORDER = {ReminderKind.DUE: 0, ReminderKind.FOLLOW_UP: 1, ReminderKind.HEADS_UP: 2}
 _RANK = {ReminderKind.HEADS_UP: 0, ReminderKind.DUE: 1, ReminderKind.FOLLOW_UP: 2}
 
-PAID = N_("Paid in full")
-PARTIAL = N_("Partial")
-MISSED = N_("Missed")
-OPEN_CASE = N_("Open case")
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,23 +321,16 @@ def _fits(
 def _markup(renderer: Renderer, locale: str, chunk: Sequence[tuple[int, _Item]]) -> dict[str, Any]:
     """Per item a row: Paid in full / Partial / Missed / Open case, the first numbered."""
 
-    def label(text: str) -> str:
-        return renderer.label(locale, text)
+    words: dict[str, str] = {}
 
-    # Plain dicts in InlineKeyboardMarkup.to_dict()'s shape: building telegram objects for
-    # thousands of buttons costs more than the rest of the tick.
-    paid, partial, missed, case = (label(t) for t in (PAID, PARTIAL, MISSED, OPEN_CASE))
-    rows = []
-    for n, item in chunk:
-        iid = item.first.instalment_id
-        rows.append(
-            [
-                {"text": f"{n} ✅ {paid}", "callback_data": INSTALMENT.data(iid, "paid")},
-                {"text": f"◐ {partial}", "callback_data": INSTALMENT.data(iid, "partial")},
-                {"text": f"✖ {missed}", "callback_data": INSTALMENT.data(iid, "missed")},
-                {"text": f"📂 {case}", "callback_data": CASE_CARD.data(item.first.case_id)},
-            ]
-        )
+    def label(text: str) -> str:
+        if text not in words:
+            words[text] = renderer.label(locale, text)
+        return words[text]
+
+    rows = [
+        answer_row(label, n, item.first.instalment_id, item.first.case_id) for n, item in chunk
+    ]
     return {"inline_keyboard": rows}
 
 

@@ -736,6 +736,13 @@ class InstalmentStore(Protocol):
     ) -> list[InstalmentView]:
         """Those of ``instalment_ids`` (at most 100) ``viewer`` may see, by id."""
 
+    async def instalments_to_answer(
+        self, viewer: User, *, on_or_before: date, limit: int = 10
+    ) -> list[InstalmentView]:
+        """The instalments of agreed plans due on or before ``on_or_before`` that nobody has
+        answered yet (open, or unconfirmed after their follow-up), of the cases ``viewer``
+        leads (a supervisor: their team's), oldest first: the top of a collector's /today."""
+
     async def answer_instalment(
         self,
         viewer: User,

@@ -363,3 +363,28 @@ async def test_a_missed_instalment_reaches_today_and_the_card(world, bot):
     card_zh = await boss.expect("HT1")
     assert "⚠️ 未兑现的承诺：1" in card_zh.text
     assert "📅 下一期：2026年12月8日周二" in card_zh.text
+
+
+async def test_today_opens_with_the_payments_to_answer_and_answers_them_in_place(world, bot):
+    """Issue 16: /today is the collector's to-do list — an instalment due today, or one from
+    before nobody answered, is at the top with the reminder's own answer buttons."""
+    zhang, boss, cid, (first, second) = await _seed(world)
+    world.clock.advance(timedelta(days=1))  # Tuesday 1 December, the first due day
+    await zhang.send("/today")
+    today = await zhang.expect("Payments to answer")
+    assert "张三 · HT1 · instalment 1 of 2 · CN¥1,000.00 · due today" in today.text
+    assert _labels(today)[0] == ["1 ✅ Paid in full", "◐ Partial", "✖ Missed", "📂 Open case"]
+    await zhang.press("1 ✅ Paid in full", today)
+    await zhang.expect_toast("Recorded")
+    edited = await zhang.expect("Payments to answer")
+    assert _labels(edited)[0] == ["1 ✓ 张三 · paid CN¥1,000.00"]  # numbered as the line
+    assert (await _state(world, first))[0] == "kept"
+    # A week later nobody answered the second: it is still there, "no answer yet".
+    world.clock.advance(timedelta(days=8))
+    await zhang.send("/today")
+    later = await zhang.expect("Payments to answer")
+    assert "instalment 2 of 2" in later.text
+    assert "due Tue, Dec 8, no answer yet" in later.text
+    assert "instalment 1 of 2" not in later.text
+    await world.tick()
+    await world.assert_silent(boss)

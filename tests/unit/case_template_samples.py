@@ -26,7 +26,9 @@ from bot.domain.cases import (
     RelatedParty,
     Security,
 )
+from bot.domain.commitments import InstalmentStatus
 from bot.domain.importing import ImportPlan
+from bot.domain.instalments import InstalmentView
 from bot.domain.prep import Approach, Character, PrepAnswers
 from bot.domain.queue import RankedCase, page_of
 from bot.domain.unknowns import Unknown, UnknownFact
@@ -123,6 +125,15 @@ def _plan(columns: dict[str, str]) -> ImportPlan:
 
 
 RANKED = [RankedCase(i, summary(), SCORE) for i in range(1, 13)]
+TO_ANSWER = [
+    InstalmentView(
+        id=7, commitment_id=3, case_id=5, seq=seq, count=6, due_on=due, amount=100_000,
+        paid=paid, status=InstalmentStatus.OPEN, commitment_status="agreed", borrower_name=EVIL,
+        contract_no="HT<1>&", team_id=1, lead_id=2, answered_at=None, answered_by=None,
+        miss_reasons=(), miss_note=None, settled_at=None,
+    )
+    for seq, due, paid in ((1, date(2026, 11, 25), 30_000), (2, date(2026, 12, 1), 0))
+]  # fmt: skip
 
 
 def _user(role: str):
@@ -137,6 +148,17 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"page": page_of(RANKED, 1), "today": True, "staff": False},
         {"page": page_of([], 0), "today": True, "staff": False},
         {"page": page_of([], 0), "today": False, "staff": True},
+        # /today with payments to answer: one due today, one from before with no answer.
+        *(
+            {
+                "page": page,
+                "today": True,
+                "staff": False,
+                "to_answer": TO_ANSWER,
+                "on": date(2026, 12, 1),
+            }
+            for page in (page_of(RANKED, 0), page_of([], 0))
+        ),
     ],
     "cases/card": [
         {

@@ -179,6 +179,18 @@ class SqliteInstalments(Engine):
         )
         return [_view(r) for r in rows]
 
+    async def instalments_to_answer(
+        self, viewer: User, *, on_or_before: date, limit: int = 10
+    ) -> list[InstalmentView]:
+        where, params = _scope(viewer)
+        rows = await self._fetchall(
+            _VIEW_SQL + "WHERE i.status IN ('open', 'unconfirmed') AND k.status = 'agreed' "
+            f"AND i.due_on <= ? AND c.status NOT IN ('settled', 'written_off') AND {where} "
+            "ORDER BY i.due_on, i.id LIMIT ?",
+            [on_or_before.isoformat(), *params, limit],
+        )
+        return [_view(r) for r in rows]
+
     async def answer_instalment(
         self,
         viewer: User,
