@@ -368,7 +368,7 @@ async def test_a_missed_instalment_reaches_today_and_the_card(world, bot):
 async def test_today_opens_with_the_payments_to_answer_and_answers_them_in_place(world, bot):
     """Issue 16: /today is the collector's to-do list — an instalment due today, or one from
     before nobody answered, is at the top with the reminder's own answer buttons."""
-    zhang, boss, cid, (first, second) = await _seed(world)
+    zhang, boss, _cid, (first, _second) = await _seed(world)
     world.clock.advance(timedelta(days=1))  # Tuesday 1 December, the first due day
     await zhang.send("/today")
     today = await zhang.expect("Payments to answer")
