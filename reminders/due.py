@@ -94,7 +94,6 @@ _ORDER = {ReminderKind.DUE: 0, ReminderKind.FOLLOW_UP: 1, ReminderKind.HEADS_UP:
 _RANK = {ReminderKind.HEADS_UP: 0, ReminderKind.DUE: 1, ReminderKind.FOLLOW_UP: 2}
 
 
-
 @dataclass(frozen=True, slots=True)
 class Polling:
     """Since when (the application's clock) this process has polled without a gap, and the
@@ -328,9 +327,7 @@ def _markup(renderer: Renderer, locale: str, chunk: Sequence[tuple[int, _Item]])
             words[text] = renderer.label(locale, text)
         return words[text]
 
-    rows = [
-        answer_row(label, n, item.first.instalment_id, item.first.case_id) for n, item in chunk
-    ]
+    rows = [answer_row(label, n, item.first.instalment_id, item.first.case_id) for n, item in chunk]
     return {"inline_keyboard": rows}
 
 
