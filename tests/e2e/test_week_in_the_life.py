@@ -12,6 +12,9 @@
 - Thu: the third is missed (no money now): a broken promise. /today lists 张三 with it, the
   card counts it and names the next open instalment, 李组长 is told at once and the evening
   digest lists it.
+- 王芳, a second collector who reads English, agreed two ¥1,000 instalments with 陈八 on
+  Monday (no prep: the plan leaves a third open, which she may agree alone); Thursday's is
+  missed too, and her /today and card say so in English.
 - Fri: 张伟 prepares again and agrees a second plan, which replaces the first; the evening
   digest covers the day since Thursday's.
 
@@ -45,11 +48,13 @@ def labels(message: BotMessage) -> list[str]:
     return [label for r in message.buttons for label, _ in r]
 
 
-async def instalments(world: World) -> list[tuple[int, str, int]]:
+async def instalments(world: World, contract: str = CASE) -> list[tuple[int, str, int]]:
+    """The case's instalments in force (of its agreed commitment): (seq, status, paid)."""
     rows = await world.storage._fetchall(
         "SELECT i.seq, i.status, i.paid FROM instalments i JOIN commitments c "
-        "ON c.id = i.commitment_id WHERE c.status = 'agreed' ORDER BY c.id, i.seq",
-        (),
+        "ON c.id = i.commitment_id WHERE c.status = 'agreed' AND c.case_id = ? "
+        "ORDER BY c.id, i.seq",
+        (await case_id(world, contract),),
     )
     return [tuple(r) for r in rows]
 
@@ -68,9 +73,10 @@ async def evening_digest(world: World, boss: Person, day: date) -> BotMessage:
     return await boss.expect_next("📊 东城")
 
 
-async def reminder_at_nine(world: World, zhang: Person, day: date) -> BotMessage:
+async def reminder_at_nine(world: World, zhang: Person, day: date, *, collectors: int = 1):
     world.clock.set(at(day, 9))
-    assert await world.tick_reminders() == 1  # one message for the collector, however many due
+    # One message per collector, however many instalments are due.
+    assert await world.tick_reminders() == collectors
     return await zhang.expect_next("📅 今天：1笔还款到期")
 
 
@@ -127,17 +133,19 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     # -- Monday 30 November, 09:00 --------------------------------------------------------
     zhang = await world.member(Role.COLLECTOR, "张伟", lang="zh_Hans")
     boss = await world.member(Role.SUPERVISOR, "李组长", lang="zh_Hans")
+    wang = await world.member(Role.COLLECTOR, "王芳", lang="en")
     guarantor = RelatedParty(PartyRole.GUARANTOR, "李四", "13900001111", "兄弟")
     await ledger(world, "东城", [
         row(2, CASE, "张三", dpd=60, overdue_yuan=30_000, collector="张伟",
             parties=(guarantor,)),
         row(3, "HT2026-002", "王五", dpd=20, overdue_yuan=8_000, collector="张伟"),
         row(4, "HT2026-003", "赵六", dpd=100, overdue_yuan=12_000, collector="张伟"),
+    row(5, "HT2026-004", "陈八", dpd=30, overdue_yuan=3_000, collector="王芳"),
     ])  # fmt: skip
     cid = await case_id(world, CASE)
-    for person in (zhang, boss):
+    for person, name in ((zhang, "张伟"), (boss, "李组长"), (wang, "王芳")):
         await person.send("/start")
-        await person.expect("李组长" if person is boss else "张伟")
+        await person.expect(name)
     await zhang.send("/today")
     today = await zhang.expect_next("今日待办")
     assert "3. 张三 · HT2026-001" in today.text
@@ -195,6 +203,21 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "📅 下一期：2026年12月1日周二" in card.text
     assert "未兑现的承诺" not in card.text
 
+    # 王芳 (English) agrees 陈八's two instalments on her own.
+    await wang.send("/commit HT2026-004")
+    await wang.expect("First, money today")
+    await wang.send("0")
+    await wang.expect("Then the plan")
+    await wang.send("12月3日、12月10日")
+    await wang.expect("2 instalments. Equal amounts")
+    await wang.press("Equal amounts")
+    await wang.expect("How much in all")
+    await wang.send("2000")
+    plan = await wang.expect_next("Commitment of 陈八")
+    assert "Still open after the plan: CN¥1,000.00." in plan.text
+    await wang.press("✅ Confirm", plan)
+    await wang.expect("Commitment of 陈八 stored.")
+
     digest = await evening_digest(world, boss, MON)
     assert "💰 自11月29日周日00:00以来：1笔共¥3,000.00、当场收回100%" in digest.text
     assert "🤝 同期：守约0 · 违约0 · 未确认0" in digest.text
@@ -210,7 +233,9 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert labels(edited)[0] == "1 ✓ 张三 · 收回¥5,000.00"
 
     # -- Wednesday 2 December: paid in part ------------------------------------------------
-    due = await reminder_at_nine(world, zhang, WED)
+    due = await reminder_at_nine(world, zhang, WED, collectors=2)
+    heads_up = await wang.expect_next("Tomorrow: 1 payment due")
+    assert "陈八 · HT2026-004" in heads_up.text
     assert "2026年12月2日周三 · 第2期" in due.text
     await zhang.press_data(due.message_id, due.buttons[0][1][1])  # row 1: ◐ 部分还款
     await zhang.expect("张三这次为第2期")
@@ -221,7 +246,7 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "第2期（2026年12月2日周三）还有¥3,000.00未还" in partial.text
 
     # -- Thursday 3 December: the broken promise -------------------------------------------
-    due = await reminder_at_nine(world, zhang, THU)
+    due = await reminder_at_nine(world, zhang, THU, collectors=2)
     assert "¥5,000.00 · 2026年12月3日周四 · 第3期" in due.text
     assert "❓ 尚未回复：1笔还款" in due.text  # Wednesday's rest, asked again
     await zhang.press_data(due.message_id, due.buttons[0][2][1])  # row 1: ✖ 未还款
@@ -234,13 +259,25 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert labels(edited)[0] == "1 ✗ 张三 · 未还¥5,000.00"
     missed = await zhang.expect("已记录为未还款：承诺已违约。")
     assert labels(missed) == ["✍ 谈判结果", "🧭 准备新的会谈"]
+    # 王芳's 陈八 misses too; she answers in English.
+    due_en = await wang.expect_next("Today: 1 payment due")
+    assert "CN¥1,000.00 · Thu, Dec 3, 2026 · instalment 1" in due_en.text, due_en.text
+    await wang.press("✖ Missed", due_en)
+    await wang.expect("Why did 陈八 miss instalment 1")
+    await wang.press("No money now")
+    await wang.expect("Why did 陈八 miss")
+    await wang.press("✔ Done")
+    await wang.expect("Today: 1 payment due")  # the reminder, edited in place
+    await wang.expect("recorded as missed: the promise is broken")
     await world.tick()
-    alarm = await boss.expect("⚠️ 违约：张三 · HT2026-001")
+    alarm = await boss.expect_next("⚠️ 违约：张三 · HT2026-001")  # in the order they were told
+    await boss.expect_next("⚠️ 违约：陈八 · HT2026-004")
     assert "原因：目前没钱" in alarm.text
     assert "报告人：张伟。" in alarm.text
     assert await instalments(world) == [
         (1, "kept", 500_000), (2, "partial", 200_000), (3, "broken", 0), (4, "open", 0),
     ]  # fmt: skip
+    assert await instalments(world, "HT2026-004") == [(1, "broken", 0), (2, "open", 0)]
 
     world.clock.set(at(THU, 11))
     await zhang.send("/today")
@@ -255,16 +292,29 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "⚠️ 未兑现的承诺：" in card.text
     assert "有未兑现的还款承诺 +20" in card.text
 
+    await wang.send("/today")
+    today_en = await wang.expect_next("Today")
+    line_en = next(p for p in today_en.text.split("\n\n") if "陈八 · HT2026-004" in p)
+    assert "broken promises" in line_en
+    await wang.send("/case HT2026-004")
+    card_en = await wang.expect_next("陈八 · HT2026-004")
+    assert "⚠️ Broken promises: 1" in card_en.text
+    assert "📅 Next instalment: Thu, Dec 10, 2026" in card_en.text
+    assert "Owed now" not in card_en.text  # nothing paid since the ledger: its figures stand
+
     digest = await evening_digest(world, boss, THU)
     # Since Monday's digest (none ran Tuesday or Wednesday): Tuesday's and Wednesday's money.
     assert "💰 自11月30日周一18:00以来：2笔共¥7,000.00" in digest.text
-    assert "🤝 同期：守约1 · 违约1 · 未确认0" in digest.text
-    assert "❌ 自11月30日周一18:00以来违约（1）" in digest.text
+    assert "🤝 同期：守约1 · 违约2 · 未确认0" in digest.text
+    assert "❌ 自11月30日周一18:00以来违约（2）" in digest.text
+    assert "· 陈八 · HT2026-004 · ¥1,000.00 · 目前没钱 · 王芳" in digest.text
     assert "· 张三 · HT2026-001 · ¥5,000.00 · 目前没钱 · 张伟" in digest.text
-    assert "❌ 违约 (1)" in labels(digest)
+    assert "❌ 违约 (2)" in labels(digest)
     print("\n===== 周四 /today（张伟）=====\n" + today.text)
     print("\n===== 周四 案件卡 /case HT2026-001（张伟）=====\n" + card.text)
     print("\n===== 周四 18:00 简报（李组长）=====\n" + digest.text)
+    print("\n===== Thursday /today (王芳, English) =====\n" + today_en.text)
+    print("\n===== Thursday card /case HT2026-004 (王芳, English) =====\n" + card_en.text)
 
     # -- Friday 4 December: prepare again, a second plan -----------------------------------
     world.clock.set(at(FRI, 10))
