@@ -322,8 +322,16 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     again = await zhang.expect("对方有还款能力吗？")
     assert "上次（2026年11月30日）的方案：先摸清对方，开价¥28,000.00。" in again.text
     await zhang.press(LATER_PART)
-    await zhang.expect("我社的底线")
-    await zhang.press(LATER_PART)
+    bottom = await zhang.expect("我社的底线")
+    assert "欠款：逾期¥20,000.00。" in bottom.text  # what is owed now, after ¥10,000
+    assert "上次：¥20,000.00" in bottom.text
+    await zhang.send("15000")  # lower now that ¥10,000 has come in
+    await zhang.expect("我方目标")
+    await zhang.send("18000")
+    await zhang.expect("我方开价")
+    await zhang.send("20000")
+    await zhang.expect("哪些让步需要上级批准？")
+    await zhang.press("✔ 完成")
     await zhang.expect("这是什么性质的谈话？")
     await zhang.press(LATER_PART)
     await zhang.expect("采用哪种策略？")
@@ -341,17 +349,19 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     await zhang.expect("共2期。每期等额")
     await zhang.press("每期等额")
     await zhang.expect("分期合计多少？")
-    await zhang.send("15000")
+    await zhang.send("18000")
     await zhang.expect("谁作出的承诺？")
     await zhang.press("担保人 · 李四")
     summary = await zhang.expect_next("张三的还款协议 · HT2026-001")
     assert "✏️ 取代2026年11月30日周一的协议（原协议保留在记录中）。" in summary.text
-    assert "1. 2026年12月10日周四 · ¥7,500.00" in summary.text
+    assert "1. 2026年12月10日周四 · ¥9,000.00" in summary.text
+    # ¥18,000 reaches Friday's target: checked against the new prep, no approval needed.
+    assert "需要上级批准" not in summary.text
     await zhang.press("✅ 确认", summary)
     await zhang.expect("张三的还款协议已保存。")
     commitments = await world.storage.commitments_of(cid)
     assert sorted((c.status, c.total) for c in commitments) == [
-        (CommitmentStatus.AGREED, 1_500_000), (CommitmentStatus.AMENDED, 2_000_000),
+        (CommitmentStatus.AGREED, 1_800_000), (CommitmentStatus.AMENDED, 2_000_000),
     ]  # fmt: skip
     assert [(s, st) for s, st, _ in await instalments(world)] == [(1, "open"), (2, "open")]
 
