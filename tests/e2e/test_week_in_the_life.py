@@ -15,7 +15,8 @@
 - 王芳, a second collector who reads English, agreed two ¥1,000 instalments with 陈八 on
   Monday (no prep: the plan leaves a third open, which she may agree alone); Thursday's is
   missed too, and her /today and card say so in English.
-- Fri: 张伟 prepares again and agrees a second plan, which replaces the first; the evening
+- Fri: 张伟 prepares again with lower figures (¥10,000 has come in) and agrees a second plan
+  that reaches the new target, so it needs no approval; it replaces the first. The evening
   digest covers the day since Thursday's.
 
 Run with ``-s`` to read, on the day of the broken promise, /today, the card and the digest.
