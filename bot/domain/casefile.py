@@ -159,9 +159,10 @@ class CaseSummary:
     #: Due dates of the agreed plan's instalments still open (not paid, not broken), sorted;
     #: an instalment nobody answered by its follow-up is still open here (never silently kept).
     promise_dates: tuple[date, ...] = ()
-    #: Instalments broken or paid only in part, in every plan the case has had (策略5: the
-    #: borrower stalls).
+    #: Instalments broken (missed, past any grace days) in every plan the case has had, and
+    #: those paid only in part (策略5: the borrower stalls) — counted apart, as the digest does.
     broken_promises: int = 0
+    partial_promises: int = 0
     #: Money recorded in the bot that the ledger's figures do not hold yet (fen): received
     #: after the export's date when the file gave one, else recorded after the import that
     #: last changed the figures. An unchanged re-import keeps subtracting it; a changed one
@@ -223,7 +224,7 @@ class CaseSummary:
             collateral_value=self.collateral_value,
             high_default_cost=self.high_default_cost,
             promise_dates=self.promise_dates,
-            broken_promises=self.broken_promises,
+            broken_promises=self.broken_promises + self.partial_promises,
             last_contact=None if last is None else last.date(),
             collateral_unvalued=self.has_collateral and self.collateral_value is None,
             guarantor_unassessed=self.has_guarantor and not self.strong_guarantor,

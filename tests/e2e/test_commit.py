@@ -401,3 +401,59 @@ async def test_who_promised_names_each_party_with_their_role(world, bot):
     assert "Guarantor · 林梅" in labels, labels
     await zhang.press("Guarantor · 林梅", who)
     await zhang.expect("Commitment of 张三")
+
+
+async def test_an_amendment_approved_by_the_supervisor_replaces_the_old_plan(world, bot):
+    """Issue 16 (found by the week-in-the-life test): a new plan put to the supervisor and
+    approved left the old plan agreed, its instalments and reminders still due."""
+    from bot.domain.commitments import InstalmentStatus, NewCommitment, NewInstalment
+
+    zhang, cid = await _prepared_case(world)
+    old = await world.storage.add_commitment(
+        world.members[zhang.id], cid,
+        NewCommitment(0, None, None, {"kind": "dates"},
+                      (NewInstalment(date(2026, 12, 7), 800_000),), None),
+        needs_approval=frozenset(), proposal={}, flow_id=None, notify=None,
+        now=world.clock.now(), today=date(2026, 11, 30),
+    )  # fmt: skip
+    assert old is not None
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await _ask_for_approval(zhang)  # ¥3,000, below the bottom line: to the supervisor
+    await boss.expect("Approval asked by 张伟", timeout=10)
+    await boss.press("✅ Approve")
+    await boss.expect("You approved this request.")
+    await zhang.expect("approved your commitment request", timeout=10)
+    statuses = {c.id: c.status for c in await _commitments(world, cid)}
+    assert statuses[old.id] is CommitmentStatus.AMENDED
+    assert sorted(statuses.values()) == sorted([CommitmentStatus.AMENDED, CommitmentStatus.AGREED])
+    (ended,) = [c for c in await _commitments(world, cid) if c.id == old.id]
+    assert [i.status for i in ended.instalments] == [InstalmentStatus.CANCELLED]
+
+
+async def test_commit_counts_the_money_already_recorded_once(world, bot):
+    """Issue 16 (found by the week-in-the-life test): after a meeting that recorded ¥3,000,
+    /commit said "still owed after today" ¥3,000 too little (the money taken off twice), and
+    after earlier payments it offered the ledger's whole debt as "the rest"."""
+    from bot.domain.commitments import Channel, NewMeeting, NewPayment
+
+    zhang = await _case(world)  # ¥9,000 owed
+    cid = await case_id(world, "HT1")
+    today = date(2026, 11, 30)
+    meeting = NewMeeting(today, "result", "office", None, None, None, None, None, None, None)
+    stored = await world.storage.add_meeting(
+        world.members[zhang.id], cid, meeting, NewPayment(300_000, Channel.CASH, today),
+        now=world.clock.now(),
+    )  # fmt: skip
+    assert stored is not None
+    await zhang.send("/commit HT1")
+    money = await zhang.expect("First, money today")
+    await zhang.press("CN¥3,000.00", money)  # the meeting's money, offered as today's
+    plan = await zhang.expect("Then the plan")
+    assert "Still owed after today: CN¥6,000.00." in plan.text
+    await zhang.send("12月25日")
+    total = await zhang.expect("How much in all")
+    assert [
+        [text for text, _ in row] for row in total.buttons if "rest of the debt" in row[0][0]
+    ] == [["CN¥6,000.00 · the rest of the debt"]]

@@ -66,13 +66,15 @@ _SUMMARY_COLUMNS = """
        ON m.id = i.commitment_id
      WHERE m.case_id = c.id AND m.status = 'agreed' AND i.status IN ('open', 'unconfirmed')),
     (SELECT COUNT(*) FROM instalments i JOIN commitments m ON m.id = i.commitment_id
-     WHERE m.case_id = c.id AND i.status IN ('broken', 'partial')),
+     WHERE m.case_id = c.id AND i.status = 'broken'),
+    (SELECT COUNT(*) FROM instalments i JOIN commitments m ON m.id = i.commitment_id
+     WHERE m.case_id = c.id AND i.status = 'partial'),
     (SELECT COALESCE(SUM(p.amount), 0) FROM payments p WHERE p.case_id = c.id AND CASE
        WHEN c.ledger_as_of IS NOT NULL THEN p.received_on > c.ledger_as_of
        ELSE p.recorded_at > COALESCE(c.figures_at, c.imported_at) END)
 """
 #: How many columns _SUMMARY_COLUMNS reads (a case file's own columns follow them).
-_SUMMARY_WIDTH = 25
+_SUMMARY_WIDTH = 26
 _SUMMARY_FROM = "cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id"
 _OPEN_ONLY = "c.status NOT IN ('settled', 'written_off')"
 
@@ -103,7 +105,8 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         ledger_gaps=parse_ledger_gaps(r[21]),
         promise_dates=tuple(sorted(date.fromisoformat(d) for d in (r[22] or "").split(",") if d)),
         broken_promises=r[23],
-        paid_since_figures=r[24],
+        partial_promises=r[24],
+        paid_since_figures=r[25],
     )
 
 
