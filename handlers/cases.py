@@ -6,7 +6,7 @@ again through storage with the presser as viewer, which finds nothing that is no
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
@@ -46,6 +46,8 @@ from bot.routes import (
 MAX_CHOICES = 10
 #: /today lists at most this many payments to answer (the oldest first).
 TO_ANSWER = 10
+#: /today's broken promises: those of the past week.
+BROKEN_WINDOW = timedelta(days=7)
 
 
 def _today(context: QingshouContext) -> date:
@@ -69,12 +71,21 @@ async def _queue(
         if mode == TODAY and page_no == 0
         else []
     )
+    # Then the promises broken this past week on plans still in force: prepare again (策略2).
+    broken = (
+        await context.storage.broken_to_follow_up(
+            user, since=context.clock.now() - BROKEN_WINDOW, limit=TO_ANSWER
+        )
+        if mode == TODAY and page_no == 0
+        else []
+    )
     text = context.render(
         "cases/queue",
         page=page,
         today=mode == TODAY,
         staff=sees_others_cases(user),
         to_answer=to_answer,
+        broken=broken,
         on=today,
     )
     answer_rows = [
@@ -84,21 +95,34 @@ async def _queue(
         ]
         for n, i in enumerate(to_answer, 1)
     ]
-    rows = answer_rows + [
+    prepare_again = context.label(N_("🧭 Prepare again"))
+    broken_rows = [
         [
             InlineKeyboardButton(
-                f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
-                callback_data=OPEN_CASE.data(r.case.id),
+                f"{prepare_again} · {i.borrower_name}", callback_data=PREPARE.data(i.case_id)
             )
         ]
-        # Today's list is where meetings start: prepare one from it at once.
-        + (
-            [InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
-            if mode == TODAY and may_prepare(user, r.case)
-            else []
-        )
-        for r in page.items
+        for i in broken  # the storage's scope is whom one may prepare for; a press is checked again
     ]
+    rows = (
+        answer_rows
+        + broken_rows
+        + [
+            [
+                InlineKeyboardButton(
+                    f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
+                    callback_data=OPEN_CASE.data(r.case.id),
+                )
+            ]
+            # Today's list is where meetings start: prepare one from it at once.
+            + (
+                [InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
+                if mode == TODAY and may_prepare(user, r.case)
+                else []
+            )
+            for r in page.items
+        ]
+    )
     nav = []
     if page.has_previous:
         nav.append(InlineKeyboardButton("◀", callback_data=QUEUE_PAGE.data(mode, page.number - 1)))

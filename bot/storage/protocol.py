@@ -743,6 +743,13 @@ class InstalmentStore(Protocol):
         answered yet (open, or unconfirmed after their follow-up), of the cases ``viewer``
         leads (a supervisor: their team's), oldest first: the top of a collector's /today."""
 
+    async def broken_to_follow_up(
+        self, viewer: User, *, since: datetime, limit: int = 5
+    ) -> list[InstalmentView]:
+        """Instalments broken since ``since`` whose plan is still the case's agreed one (not
+        re-planned since), of the cases ``viewer`` leads (a supervisor: their team's), newest
+        first: /today's "prepare again" list (策略2: every meeting moves the case)."""
+
     async def answer_instalment(
         self,
         viewer: User,

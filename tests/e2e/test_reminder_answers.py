@@ -349,6 +349,12 @@ async def test_a_missed_instalment_reaches_today_and_the_card(world, bot):
     today = await zhang.expect("Today")
     assert "张三" in today.text
     assert "broken promises" in today.text
+    # At the top: the broken promise itself, with what to do (prepare the next meeting).
+    assert today.text.index("Broken promises — prepare the next meeting") < today.text.index(
+        "Cases"
+    )
+    assert "张三 · HT1 · instalment 1 of 2 · CN¥1,000.00 · due Tue, Dec 1" in today.text
+    assert ["🧭 Prepare again · 张三"] in [[t for t, _ in row] for row in today.buttons]
     await zhang.send("/case HT1")
     card = await zhang.expect("HT1")
     assert "⚠️ Broken promises: 1" in card.text

@@ -283,7 +283,12 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     world.clock.set(at(THU, 11))
     await zhang.send("/today")
     today = await zhang.expect_next("今日待办")
-    line = next(p for p in today.text.split("\n\n") if "张三 · HT2026-001" in p)
+    # At the top: the broken promise, what it was, and what to do.
+    top = today.text.split("\n\n")[1]
+    assert top.startswith("⚠️ 未兑现的承诺 — 准备下一次谈判")
+    assert "张三 · HT2026-001 · 第3期（共4期） · ¥5,000.00 · 12月3日周四到期 · 目前没钱" in top
+    assert ["🧭 重新准备 · 张三"] in [[t for t, _ in row] for row in today.buttons]
+    line = next(p for p in today.text.split("\n\n") if "张三 · HT2026-001" in p and "逾期" in p)
     assert "有未兑现的还款承诺" in line
     assert "逾期 ¥20,000.00" in line  # the ledger's ¥30,000 less the ¥10,000 recorded
     await zhang.send(f"/case {CASE}")
@@ -295,7 +300,10 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
 
     await wang.send("/today")
     today_en = await wang.expect_next("Today")
-    line_en = next(p for p in today_en.text.split("\n\n") if "陈八 · HT2026-004" in p)
+    assert "Broken promises — prepare the next meeting" in today_en.text
+    line_en = next(
+        p for p in today_en.text.split("\n\n") if "陈八 · HT2026-004" in p and "Overdue" in p
+    )
     assert "broken promises" in line_en
     await wang.send("/case HT2026-004")
     card_en = await wang.expect_next("陈八 · HT2026-004")

@@ -134,6 +134,10 @@ TO_ANSWER = [
     )
     for seq, due, paid in ((1, date(2026, 11, 25), 30_000), (2, date(2026, 12, 1), 0))
 ]  # fmt: skip
+BROKEN = [
+    replace(TO_ANSWER[0], status=InstalmentStatus.BROKEN, miss_reasons=reasons)
+    for reasons in (("no_money", "dispute"), ())
+]
 
 
 def _user(role: str):
@@ -155,6 +159,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
                 "today": True,
                 "staff": False,
                 "to_answer": TO_ANSWER,
+                "broken": BROKEN,
                 "on": date(2026, 12, 1),
             }
             for page in (page_of(RANKED, 0), page_of([], 0))

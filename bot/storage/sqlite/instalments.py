@@ -191,6 +191,18 @@ class SqliteInstalments(Engine):
         )
         return [_view(r) for r in rows]
 
+    async def broken_to_follow_up(
+        self, viewer: User, *, since: datetime, limit: int = 5
+    ) -> list[InstalmentView]:
+        where, params = _scope(viewer)
+        rows = await self._fetchall(
+            _VIEW_SQL + "WHERE i.status = 'broken' AND k.status = 'agreed' AND i.settled_at >= ? "
+            f"AND c.status NOT IN ('settled', 'written_off') AND {where} "
+            "ORDER BY i.settled_at DESC, i.id LIMIT ?",
+            [ts(since), *params, limit],
+        )
+        return [_view(r) for r in rows]
+
     async def answer_instalment(
         self,
         viewer: User,
