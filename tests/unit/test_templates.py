@@ -243,3 +243,32 @@ def test_the_outcome_questions_read_as_a_person_asks_them(renderer):
     after_receipt = renderer.render("en", "outcome/ask", **PARAMS, step="next_step",
                                     data=with_receipt, known=None)  # fmt: skip
     assert "Receipt photo kept with this meeting." in after_receipt
+
+
+def test_the_card_opens_with_what_matters_now(renderer):
+    """Issue 16: the promise and the prep's state were below the fold of a ~35-line card. What
+    the collector acts on (owed, the next instalment, broken promises, the next step and its
+    date, the plan) now comes before the borrower's and the loan's details."""
+    from dataclasses import replace as replaced
+
+    from tests.unit.case_template_samples import FILE, VIEW
+    from tests.unit.commit_template_samples import COMMITMENT, MEETING
+
+    summary = replaced(FILE.summary, paid_since_figures=300_000, broken_promises=1,
+                       promise_dates=(COMMITMENT.instalments[0].due_on,))  # fmt: skip
+    text, _ = parse_html(renderer.render(
+        "zh_Hans", "cases/card", card=VIEW, case_file=FILE, summary=summary,
+        meetings=[replaced(MEETING, next_step="sign_agreement")], commitments=[COMMITMENT],
+        current=COMMITMENT, unsettled=1, stalled=False,
+    ))  # fmt: skip
+    lines = text.splitlines()
+    first_screen = "\n".join(lines[:14])
+    for now in (
+        "💰 目前尚欠",
+        "📅 下一期",
+        "⚠️ 未兑现的承诺",
+        "➡️ 下一步：达成偿还本费协议",
+        "还款承诺：",
+    ):
+        assert now in first_screen, now
+    assert text.index("还款承诺：") < text.index("借款人\n")
