@@ -118,7 +118,10 @@ def register(app: QingshouApp) -> None:
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
     app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))
 
-    # Anything else: point to /help; a stale or forged button gets a notice.
+    # Anything else (a sticker, a voice note): the open question is asked again, else /help;
+    # an unknown command is answered with what was probably meant; a stale or forged button
+    # gets a notice.
+    app.add_handler(MessageHandler(~filters.COMMAND, router.to_flow_first(start.unknown)))
     app.add_handler(MessageHandler(filters.ALL, start.unknown))
     app.add_handler(CallbackQueryHandler(start.stale_button))
 

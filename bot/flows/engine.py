@@ -558,9 +558,11 @@ class Engine:
             document = message.document
             if document is not None and (document.mime_type or "").startswith("image/"):
                 return {"file_id": document.file_id}
-            return Refusal("flows/send_a_photo")
+            return Refusal("flows/send_a_photo", ask_again=True)
         if not message.text:
-            return Refusal("flows/send_text")
+            # A sticker, a voice note, a photo where words are asked: say so and ask again
+            # (the question is far up the chat by now).
+            return Refusal("flows/send_text", ask_again=True)
         if isinstance(kind, Text):
             if not text:
                 return Refusal("flows/send_text")

@@ -457,3 +457,26 @@ async def test_commit_counts_the_money_already_recorded_once(world, bot):
     assert [
         [text for text, _ in row] for row in total.buttons if "rest of the debt" in row[0][0]
     ] == [["CN¥6,000.00 · the rest of the debt"]]
+
+
+async def test_a_sticker_during_a_question_asks_it_again(world, bot, client):
+    """Issue 16: a sticker or a voice note during a flow got "did not understand" and the open
+    question was not asked again."""
+    zhang = await _case(world)
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    chat = {"id": zhang.id, "type": "private", "first_name": "张伟"}
+    await client.raw_update(
+        "message",
+        {"message_id": 9_001, "date": 1_764_000_000, "chat": chat,
+         "from": {"id": zhang.id, "is_bot": False, "first_name": "张伟", "language_code": "en"},
+         "sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular",
+                     "width": 512, "height": 512, "is_animated": False, "is_video": False}},
+    )  # fmt: skip
+    await zhang.expect("Please answer with text.")
+    again = await zhang.expect("Then the plan")
+    assert again.buttons  # the question itself, with its ✖ Cancel
+    await zhang.send("12月25日")
+    await zhang.expect("How much in all")
