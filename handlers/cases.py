@@ -79,6 +79,14 @@ async def _queue(
         if mode == TODAY and page_no == 0
         else []
     )
+    # And the next steps the last meetings set for today (or for the past week, not done yet).
+    steps = (
+        await context.storage.next_steps_due(
+            user, since=today - BROKEN_WINDOW, until=today, limit=TO_ANSWER
+        )
+        if mode == TODAY and page_no == 0
+        else []
+    )
     text = context.render(
         "cases/queue",
         page=page,
@@ -86,6 +94,7 @@ async def _queue(
         staff=sees_others_cases(user),
         to_answer=to_answer,
         broken=broken,
+        steps=steps,
         on=today,
     )
     answer_rows = [

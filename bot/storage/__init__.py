@@ -57,6 +57,7 @@ from bot.storage.records import (
     InboxUpdate,
     NewOutboxMessage,
     OutboxMessage,
+    StepDue,
 )
 from bot.storage.sqlite import SqliteStorage, backup_database
 
@@ -131,6 +132,7 @@ __all__ = [
     "PrepStore",
     "SchemaTooNewError",
     "SqliteStorage",
+    "StepDue",
     "Storage",
     "StorageError",
     "StorageUnavailableError",

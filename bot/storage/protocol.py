@@ -65,6 +65,7 @@ from bot.storage.records import (
     OutboxMessage,
     Reminder,
     ReminderBatch,
+    StepDue,
 )
 
 __all__ = [
@@ -527,6 +528,12 @@ class CommitmentStore(Protocol):
 
     async def meetings_of(self, case_id: int, *, limit: int = 10) -> list[Meeting]:
         """The case's meetings, newest first (callers check access through get_case)."""
+
+    async def next_steps_due(
+        self, viewer: User, *, since: date, until: date, limit: int = 10
+    ) -> list[StepDue]:
+        """The next steps set by the latest meeting of each case ``viewer`` may see, due from
+        ``since`` to ``until`` (local days), earliest first; an open case only."""
 
     async def meetings_without_agreement(self, case_id: int) -> int:
         """Meetings recorded since the case's last commitment became agreed (all of them if

@@ -23,6 +23,7 @@ __all__ = [
     "OutboxMessage",
     "Reminder",
     "ReminderBatch",
+    "StepDue",
 ]
 
 
@@ -242,3 +243,14 @@ class ReminderBatch:
     dedupe_key: str
     follow_ups: tuple[int, ...] = ()
     group_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepDue:
+    """The next step a case's latest meeting set, due by now (``/today``): what and when."""
+
+    case_id: int
+    borrower_name: str
+    contract_no: str
+    next_step: str | None
+    next_on: date

@@ -129,3 +129,24 @@ async def test_the_demo_cooperative_shows_a_meeting_a_commitment_and_a_prepared_
     await zhang.send("/brief 王建国")
     brief = await zhang.expect("💵")
     assert "≥" in brief.text
+
+
+async def test_the_next_step_a_meeting_set_is_on_today_when_it_falls_due(world, bot):
+    """Issue 16: /today did not list the next steps recorded with /outcome."""
+    from datetime import timedelta
+
+    zhang = await _case(world)
+    cid = await case_id(world, "HT1")
+    held = date(2026, 11, 30)
+    meeting = NewMeeting(held, "result", "office", None, Achieved.PARTLY, None, "neutral",
+                         "sign_agreement", held + timedelta(days=1), None)  # fmt: skip
+    assert await world.storage.add_meeting(
+        world.members[zhang.id], cid, meeting, None, now=world.clock.now()
+    )
+    await zhang.send("/today")
+    before = await zhang.expect("Today")
+    assert "Next steps" not in before.text  # tomorrow's step is not today's work
+    world.clock.advance(timedelta(days=1))
+    await zhang.send("/today")
+    today = await zhang.expect("Next steps")
+    assert "张三 · HT1 · sign a repayment agreement · today" in today.text

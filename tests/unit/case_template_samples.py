@@ -34,6 +34,7 @@ from bot.domain.queue import RankedCase, page_of
 from bot.domain.unknowns import Unknown, UnknownFact
 from bot.domain.urgency import WEIGHTS, Deterioration, ScorePart, UrgencyScore
 from bot.storage import ImportRecord
+from bot.storage.records import StepDue
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 EVIL = "<b>Bad & Co</b>"
@@ -134,6 +135,11 @@ TO_ANSWER = [
     )
     for seq, due, paid in ((1, date(2026, 11, 25), 30_000), (2, date(2026, 12, 1), 0))
 ]  # fmt: skip
+STEPS = [
+    StepDue(5, EVIL, "HT<1>&", "sign_agreement", date(2026, 12, 1)),
+    StepDue(6, EVIL, "HT<2>&", f"约担保人{EVIL}", date(2026, 11, 28)),
+    StepDue(7, EVIL, "HT<3>&", None, date(2026, 11, 30)),
+]
 BROKEN = [
     replace(TO_ANSWER[0], status=InstalmentStatus.BROKEN, miss_reasons=reasons)
     for reasons in (("no_money", "dispute"), ())
@@ -160,6 +166,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
                 "staff": False,
                 "to_answer": TO_ANSWER,
                 "broken": BROKEN,
+                "steps": STEPS,
                 "on": date(2026, 12, 1),
             }
             for page in (page_of(RANKED, 0), page_of([], 0))

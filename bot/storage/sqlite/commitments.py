@@ -31,6 +31,7 @@ from bot.domain.commitments import (
 from bot.domain.people import Role, User
 from bot.domain.reminders import ReminderPolicy
 from bot.storage.protocol import APPROVAL_ID, COMMITMENT_ID, OutboxCall
+from bot.storage.records import StepDue
 from bot.storage.sqlite.cases import _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 from bot.storage.sqlite.instalments import settle_from_payment
@@ -359,6 +360,21 @@ class SqliteCommitments(Engine):
             (case_id, limit),
         )
         return [_meeting(r) for r in rows]
+
+    async def next_steps_due(
+        self, viewer: User, *, since: date, until: date, limit: int = 10
+    ) -> list[StepDue]:
+        where, params = _scope(viewer)
+        rows = await self._fetchall(
+            "SELECT c.id, c.borrower_name, c.contract_no, m.next_step, m.next_on "
+            "FROM meetings m JOIN cases c ON c.id = m.case_id "
+            "WHERE m.next_on BETWEEN ? AND ? AND m.id = (SELECT n.id FROM meetings n "
+            "WHERE n.case_id = m.case_id ORDER BY n.at DESC, n.id DESC LIMIT 1) "
+            f"AND c.status NOT IN ('settled', 'written_off') AND {where} "
+            "ORDER BY m.next_on, c.id LIMIT ?",
+            [since.isoformat(), until.isoformat(), *params, limit],
+        )
+        return [StepDue(r[0], r[1] or "", r[2] or "", r[3], date.fromisoformat(r[4])) for r in rows]
 
     async def meetings_without_agreement(self, case_id: int) -> int:
         """Meetings since the case's last commitment became agreed (策略2), all if none did."""
