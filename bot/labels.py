@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain.commitments import Channel
 from bot.flows import FlowRun, Option
-from bot.i18n import N_
+from bot.i18n import N_, SUPPORTED_LOCALES
 from bot.routes import INSTALMENT, OPEN_CASE
 
 #: A question's buttons, built when it is asked (in the asker's language).
@@ -58,8 +58,19 @@ def options(kind: str, codes: Sequence[Any]) -> OptionsOf:
     each labelled with :func:`word`."""
 
     async def build(run: FlowRun[Any]) -> list[Option]:
+        renderer = run.context.renderer
         return [
-            Option(code=i, value=str(code), label=word(run, kind, code), translate=False)
+            Option(
+                code=i,
+                value=str(code),
+                label=word(run, kind, code),
+                translate=False,
+                # Typed in another language's words (经营下滑 with 繁體 chosen): the same answer.
+                aliases=tuple(
+                    html.unescape(renderer.render(loc, "prep/label", kind=kind, code=code))
+                    for loc in SUPPORTED_LOCALES
+                ),
+            )
             for i, code in enumerate(codes)
         ]
 

@@ -30,7 +30,7 @@ from bot.flows.model import (
     Text,
     resolve,
 )
-from bot.i18n import N_, babel_locale
+from bot.i18n import N_, SUPPORTED_LOCALES, babel_locale
 from bot.routes import ANSWER, CANCEL
 
 if TYPE_CHECKING:
@@ -157,6 +157,12 @@ def match_option(context: QingshouContext, options: Sequence[Option], text: str)
         return None
     for option in options:
         if label(context, option).casefold().strip() == wanted:
+            return option
+    for option in options:
+        others = option.aliases
+        if option.translate:  # a message id: its words in every language
+            others = tuple(context.renderer.label(loc, option.label) for loc in SUPPORTED_LOCALES)
+        if any(other.casefold().strip() == wanted for other in others):
             return option
     if wanted.isascii() and wanted.isdigit() and 1 <= int(wanted) <= len(options):
         return options[int(wanted) - 1]

@@ -209,6 +209,9 @@ class Option:
     #: In a :class:`Choices` question, options of one group exclude each other (one stance
     #: per party); they are laid out on one row, after the group's label.
     group: str | None = None
+    #: The same answer in the other languages' words (a collector who chose 繁體 may still
+    #: type the 简体 label, or the English one): typed text matching one is this option.
+    aliases: tuple[str, ...] = ()
 
 
 OptionsFn = Callable[["FlowRun[Any]"], Awaitable[Sequence[Option]]]

@@ -246,3 +246,16 @@ async def test_the_brief_warns_after_two_meetings_without_agreement_and_leads_to
     assert "strategy 2" in brief.text  # two meetings and no agreement: settle it this time
     await zhang.press("✍ Outcome", brief)
     await zhang.expect("What kind of meeting was it?")
+
+
+async def test_a_button_label_typed_in_the_other_chinese_is_taken(world, bot):
+    """Issue 16: with 繁體 chosen, typing a button's 简体 label ("经营下滑") was refused."""
+    zhang = await world.member(Role.COLLECTOR, "张伟", lang="zh_Hant")
+    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
+                                      collector="张伟")])  # fmt: skip
+    await zhang.send("/prep HT1")
+    await zhang.expect("對方有還款能力嗎？")
+    await zhang.send("有部分还款能力")  # the 简体 words of the 繁體 button 有部分還款能力
+    await zhang.expect("經營")  # the next question: how their business is doing
+    state = await world.storage.open_flow(world.members[zhang.id].id)
+    assert state.data["capacity"] == "partial"
