@@ -20,7 +20,7 @@ from bot.domain.people import User
 from bot.i18n import N_
 from bot.render import Renderer
 from bot.routes import APPROVAL_ANSWER
-from bot.telegram_io import message_call
+from bot.telegram_io import message_call, wake
 
 if TYPE_CHECKING:
     from bot.context import QingshouContext
@@ -87,3 +87,33 @@ def answer_keyboard(
             ],
         ]
     )
+
+
+async def withdraw(context: QingshouContext, approval: Approval) -> bool:
+    """Withdraw ``approval`` with the flow that asked it (cancelled, expired, dropped): the
+    request and its pending commitment end, so nothing of it binds, and the supervisors and
+    the collector are told in the same transaction. False, and nothing changed, when it was
+    answered or withdrawn already (a compare-and-set: an answer and a withdrawal never both
+    take effect)."""
+    people = [*await supervisors_of(context, approval.team_id)]
+    requester = await context.storage.get_user(approval.requested_by)
+    if requester is not None:
+        people.append(requester)
+    calls = []
+    for person in people:
+        locale = person.effective_locale(context.settings.default_locale)
+        text = context.renderer.render(
+            locale,
+            "commit/withdrawn",
+            approval=approval,
+            borrower=approval.borrower_name,
+            contract=approval.contract_no,
+            for_collector=person.id == approval.requested_by,
+        )
+        calls.append(message_call(person.telegram_id, text, None))
+    done = await context.storage.withdraw_approval(
+        approval.id, notify=calls, now=context.clock.now()
+    )
+    if done is not None:
+        wake(context)
+    return done is not None

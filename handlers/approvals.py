@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.approvals import withdraw
 from bot.context import QingshouContext
 from bot.domain.casefile import local_date
 from bot.domain.commitments import Approval, ApprovalStatus
@@ -58,6 +59,13 @@ async def answer(update: Update, context: QingshouContext, approval_id: int, cho
     if approval is None or not _may_answer(user, approval):
         await query.answer(context.label(N_("You may not do that.")), show_alert=True)
         return
+    if approval.status is ApprovalStatus.PENDING and approval.flow_id is not None:
+        # The collector's flow ended without it (a process killed between ending the flow and
+        # withdrawing its request): withdraw it now, never answer it into a binding plan.
+        flow = await context.storage.get_flow(approval.flow_id)
+        if flow is not None and flow.status in ("cancelled", "expired", "dropped"):
+            await withdraw(context, approval)
+            approval = await context.storage.get_approval(approval_id) or approval
     if approval.status is not ApprovalStatus.PENDING:
         await _answered_before(context, query, approval)
         return
@@ -94,13 +102,12 @@ async def _answered_before(
     user = context.user
     if approval is not None and user is not None and approval.status is ApprovalStatus.WITHDRAWN:
         await query.answer(context.label(N_("The collector withdrew this request.")))
-        case_file = await context.storage.get_case(user, approval.case_id)
         text = context.render(
             "commit/withdrawn",
             approval=approval,
             for_collector=False,
-            borrower=case_file.summary.borrower_name if case_file else "",
-            contract=case_file.summary.contract_no if case_file else "",
+            borrower=approval.borrower_name,
+            contract=approval.contract_no,
         )
         with contextlib.suppress(BadRequest):
             await query.edit_message_text(text)

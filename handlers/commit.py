@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from telegram import Update
 
 from bot import callbacks
-from bot.approvals import request_calls, supervisors_of
+from bot.approvals import request_calls, supervisors_of, withdraw
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, local_date
 from bot.domain.commitments import (
@@ -72,8 +72,8 @@ from bot.labels import labelled as _labelled
 from bot.labels import word as _word
 from bot.lookup import case_entry, case_to_act_on, case_to_view, pressed_case
 from bot.routes import COMMIT, CONCESSION, UNCOMMIT
-from bot.storage import APPROVAL_ID, FlowState, OutboxCall
-from bot.telegram_io import message_call, wake
+from bot.storage import APPROVAL_ID, FlowState
+from bot.telegram_io import wake
 
 CONFIRM, CHANGE, ASK, WAIVER, SHIFT = "confirm", "change", "ask", "waiver", "shift"
 STORE, ACCEPT_COUNTER, WAITING = "store", "accept", "waiting"
@@ -410,40 +410,12 @@ async def _store_pending_and_ask_the_supervisor(run: Run) -> CommitDraft | Reply
     )
 
 
-async def _case_of(context: QingshouContext, viewer: User, approval: Approval) -> CaseFile | None:
-    """The case of ``approval`` as ``viewer`` (its requester) sees it, to name it."""
-    return await context.storage.get_case(viewer, approval.case_id)
-
-
 async def _withdraw_the_request(context: QingshouContext, state: FlowState) -> None:
     """On abandoning the flow (/cancel, expiry, dropped for another): a request still waiting
-    for the supervisor goes with it — withdrawn, its pending commitment cancelled so nothing
-    of it binds, the supervisors and the collector told in the same transaction. A supervisor
-    who answers it afterwards changes nothing (the answer is a compare-and-set on 'pending')."""
+    for the supervisor goes with it (see :func:`bot.approvals.withdraw`)."""
     approval = await context.storage.pending_approval_of_flow(state.id)
-    if approval is None:
-        return
-    requester = await context.storage.get_user(approval.requested_by)
-    case_file = None if requester is None else await _case_of(context, requester, approval)
-    borrower = case_file.summary.borrower_name if case_file is not None else ""
-    contract = case_file.summary.contract_no if case_file is not None else ""
-    calls: list[OutboxCall] = []
-    people = [*await supervisors_of(context, approval.team_id)]
-    if requester is not None:
-        people.append(requester)
-    for person in people:
-        locale = person.effective_locale(context.settings.default_locale)
-        text = context.renderer.render(
-            locale,
-            "commit/withdrawn",
-            approval=approval,
-            borrower=borrower,
-            contract=contract,
-            for_collector=person.id == approval.requested_by,
-        )
-        calls.append(message_call(person.telegram_id, text, None))
-    if await context.storage.withdraw_approval(approval.id, notify=calls, now=context.clock.now()):
-        wake(context)
+    if approval is not None:
+        await withdraw(context, approval)
 
 
 #: The approval's id in the buttons of a request written with it (the storage fills it in).

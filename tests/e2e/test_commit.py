@@ -480,3 +480,25 @@ async def test_a_sticker_during_a_question_asks_it_again(world, bot, client):
     assert again.buttons  # the question itself, with its ✖ Cancel
     await zhang.send("12月25日")
     await zhang.expect("How much in all")
+
+
+async def test_a_request_whose_flow_ended_without_withdrawing_it_is_withdrawn_on_the_answer(
+    world, bot
+):
+    """A process killed between ending the collector's flow and withdrawing its request left
+    the request pending: the supervisor's Approve then made the cancelled plan binding. The
+    answer now finds the flow gone and withdraws the request instead."""
+    zhang, cid, boss, request = await _asked(world)
+    state = await world.storage.open_flow(world.members[zhang.id].id)
+    # What /cancel writes before its hook runs, and nothing more (the kill).
+    assert await world.storage.end_flow(state.id, None, "cancelled", now=world.clock.now())
+    await boss.press("✅ Approve", request)
+    await boss.expect_toast("withdrew this request")
+    await boss.expect("withdrew the request")  # the request, edited in place
+    (ended,) = await _commitments(world, cid)
+    assert (ended.status, ended.end_reason) == (CommitmentStatus.CANCELLED, "withdrawn")
+    approval = await world.storage.get_approval(ended.approval_id)
+    assert (approval.status, approval.answered_by) == (ApprovalStatus.WITHDRAWN, None)
+    await world.tick()
+    await boss.expect("withdrew the request")  # the notice to every supervisor
+    await zhang.expect("is withdrawn")
