@@ -505,7 +505,7 @@ async def seed_demo_history(
             zhang,
             "DC2023-0417",
             ago,
-            held(ago, kind, venue, "张伟；周强", achieved, moved, "hostile", "call_again"),
+            held(ago, kind, venue, "张伟；周强", achieved, moved, "hostile", "电话跟进还款"),
             paid=0 if ago == 27 else None,
         )
 
@@ -541,7 +541,7 @@ async def seed_demo_history(
             Achieved.PARTLY,
             "茶叶收购款要月中才到",
             "neutral",
-            "call_again",
+            "电话跟进还款",
             14,
         ),
     )
@@ -578,7 +578,7 @@ async def seed_demo_history(
             Achieved.PARTLY,
             "答应下周补上差额",
             "cooperative",
-            "call_again",
+            "电话跟进还款",
             4,
         ),
     )

@@ -402,3 +402,19 @@ async def test_codes_are_words_in_the_readers_language(demo, tmp_path):
     await write_csv(storage, request(p["boss"]), "payments", out)
     assert ",Transfer," in out.getvalue()
     assert ",answer to a reminder," in out.getvalue()
+
+
+async def test_no_sheet_of_the_demo_shows_a_code_or_json_in_chinese(demo, tmp_path):
+    """Every cell of every sheet of the demo cooperative's export, read in Chinese: no
+    snake_case code and no JSON (the demo's meetings said "call_again", a code no step has)."""
+    import re
+
+    storage, p, *_ = demo
+    dest = tmp_path / "all.xlsx"
+    await write_xlsx(storage, request(p["boss"], locale="zh_Hans", days=365), dest)
+    code = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|[{\[]\s*\"")
+    shown = set()
+    for sheet in openpyxl.load_workbook(dest).worksheets:
+        for row in sheet.iter_rows(min_row=2, values_only=True):
+            shown |= {c for c in row if isinstance(c, str) and code.search(c)}
+    assert shown == set()
