@@ -41,17 +41,15 @@ def _buttons(message) -> list[list[str]]:
     return [[text for text, _ in row] for row in message.buttons]
 
 
-async def test_a_commitment_made_today_for_tomorrow_gets_one_heads_up_and_one_due_day_message(
-    world, bot
-):
+async def _agreed_for_tomorrow(world):
+    """张伟 leads HT1 (张三, ¥2,000 owed) and on Monday 07:30 agrees ¥1,500 for Tuesday through
+    /commit: a quarter left unpaid, which an unprepared case may agree without the supervisor
+    (QINGSHOU_UNPREPARED_GAP_PERCENT, 50 %)."""
     zhang = await world.member(Role.COLLECTOR, "张伟")
     await zhang.send("/start")
     await zhang.expect()
-    # ¥2,000 owed: a ¥1,500 plan leaves a quarter unpaid, which an unprepared case may agree
-    # without the supervisor (QINGSHOU_UNPREPARED_GAP_PERCENT, 50 %).
     await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=2_000,
                                       collector="张伟")])  # fmt: skip
-    # Monday, 07:30: the collector agrees 1 500 yuan for tomorrow, through /commit.
     world.clock.set(local(MONDAY, 7, 30))
     await zhang.send("/commit HT1")
     await zhang.expect("First, money today")
@@ -60,9 +58,15 @@ async def test_a_commitment_made_today_for_tomorrow_gets_one_heads_up_and_one_du
     await zhang.send("12月1日")
     await zhang.expect("How much in all")
     await zhang.send("1500")
-    await zhang.expect("Commitment of 张三")
-    await zhang.press("✅ Confirm")
+    await zhang.press("✅ Confirm", await zhang.expect("Commitment of 张三"))
     await zhang.expect("You will be reminded on each date.")
+    return zhang
+
+
+async def test_a_commitment_made_today_for_tomorrow_gets_one_heads_up_and_one_due_day_message(
+    world, bot
+):
+    zhang = await _agreed_for_tomorrow(world)
     (commitment,) = await world.storage.commitments_of(await case_id(world, "HT1"))
     (instalment,) = commitment.instalments
     assert instalment.due_on == TUESDAY
@@ -344,21 +348,7 @@ async def test_a_clock_moved_forward_while_the_bot_polls_is_not_downtime(world, 
 async def test_a_reminder_goes_out_at_once_not_at_the_outboxs_next_tick(world, bot):
     """Issue 16: reminders came ~4 s after the sandbox clock moved (the poller's tick, then the
     outbox's): the poller now wakes the outbox for what it queued."""
-    zhang = await world.member(Role.COLLECTOR, "张伟")
-    await zhang.send("/start")
-    await zhang.expect()
-    await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=2_000,
-                                      collector="张伟")])  # fmt: skip
-    world.clock.set(local(MONDAY, 7, 30))
-    await zhang.send("/commit HT1")
-    await zhang.expect("First, money today")
-    await zhang.send("0")
-    await zhang.expect("Then the plan")
-    await zhang.send("12月1日")
-    await zhang.expect("How much in all")
-    await zhang.send("1500")
-    await zhang.press("✅ Confirm", await zhang.expect("Commitment of 张三"))
-    await zhang.expect("You will be reminded on each date.")
+    zhang = await _agreed_for_tomorrow(world)
     world.clock.set(local(MONDAY, 9))
     assert await world.tick_reminders(deliver=False) == 1  # no outbox tick after it
     await zhang.expect("Tomorrow: 1 payment due", timeout=5)
