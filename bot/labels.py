@@ -26,6 +26,8 @@ OptionsOf = Callable[[FlowRun[Any]], Awaitable[list[Option]]]
 
 #: Prepare the next meeting (the card, the brief).
 PREPARE = N_("🧭 Prepare")
+#: Prepare once more after a broken promise or a meeting (the brief, /today).
+PREPARE_AGAIN = N_("🧭 Prepare again")
 #: Record how a meeting went (the card, the brief, a missed instalment).
 OUTCOME = N_("✍ Outcome")
 #: The "still unknown" checklist, with how many (the card, the brief): ``% {"n": count}``.

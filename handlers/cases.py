@@ -44,10 +44,10 @@ from bot.routes import (
 
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
-#: /today lists at most this many payments to answer (the oldest first).
-TO_ANSWER = 10
-#: /today's broken promises: those of the past week.
-BROKEN_WINDOW = timedelta(days=7)
+#: /today lists at most this many of each kind of thing to do.
+TO_DO = 10
+#: How far back /today looks for what came due and was not done.
+RECENT = timedelta(days=7)
 
 
 def _today(context: QingshouContext) -> date:
@@ -64,29 +64,19 @@ async def _queue(
     if mode == TODAY:
         ranked = select_today(ranked)
     page = page_of(ranked, page_no)
-    # /today opens with the payments nobody has answered yet, each with its answer buttons
-    # (the reminder's own row: an answer here edits this list as it edits a reminder).
-    to_answer = (
-        await context.storage.instalments_to_answer(user, on_or_before=today, limit=TO_ANSWER)
-        if mode == TODAY and page_no == 0
-        else []
-    )
-    # Then the promises broken this past week on plans still in force: prepare again (策略2).
-    broken = (
-        await context.storage.broken_to_follow_up(
-            user, since=context.clock.now() - BROKEN_WINDOW, limit=TO_ANSWER
+    # /today opens with what came due and was not done: the payments nobody answered yet
+    # (with the reminder's own answer row: an answer here edits this list as it edits a
+    # reminder), the promises broken on plans still in force (prepare again, 策略2) and the
+    # next steps the last meetings set, each over the past week.
+    to_answer, broken, steps = [], [], []
+    if mode == TODAY and page_no == 0:
+        storage = context.storage
+        week_ago = context.clock.now() - RECENT
+        to_answer = await storage.instalments_to_answer(user, on_or_before=today, limit=TO_DO)
+        broken = await storage.broken_to_follow_up(user, since=week_ago, limit=TO_DO)
+        steps = await storage.next_steps_due(
+            user, since=local_date(week_ago, context.settings.tz), until=today, limit=TO_DO
         )
-        if mode == TODAY and page_no == 0
-        else []
-    )
-    # And the next steps the last meetings set for today (or for the past week, not done yet).
-    steps = (
-        await context.storage.next_steps_due(
-            user, since=today - BROKEN_WINDOW, until=today, limit=TO_ANSWER
-        )
-        if mode == TODAY and page_no == 0
-        else []
-    )
     text = context.render(
         "cases/queue",
         page=page,
@@ -104,7 +94,7 @@ async def _queue(
         ]
         for n, i in enumerate(to_answer, 1)
     ]
-    prepare_again = context.label(N_("🧭 Prepare again"))
+    prepare_again = context.label(labels.PREPARE_AGAIN)
     broken_rows = [
         [
             InlineKeyboardButton(

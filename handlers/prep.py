@@ -428,7 +428,7 @@ async def brief_reply(context: QingshouContext, case_file: CaseFile) -> Reply:
     rows.append(
         [
             InlineKeyboardButton(
-                context.label(N_("🧭 Prepare again")), callback_data=PREPARE.data(case_file.id)
+                context.label(labels.PREPARE_AGAIN), callback_data=PREPARE.data(case_file.id)
             ),
             InlineKeyboardButton(
                 context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
