@@ -176,7 +176,23 @@ async def collector_calls(context: QingshouContext, approval: Approval) -> list[
                 for row in rows
             ]
         )
-    return [message_call(collector.telegram_id, text, keyboard)]
+    calls = []
+    if flow is not None and flow.status == "open" and flow.step == "approval" and flow.message_id:
+        # The "⏳ Waiting for the answer" message loses its button: the answer below carries
+        # the ones that go on (issue 16: both sides' answered messages kept their buttons).
+        calls.append(
+            OutboxCall(
+                collector.telegram_id,
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": collector.telegram_id,
+                    "message_id": flow.message_id,
+                    "reply_markup": {"inline_keyboard": []},
+                },
+            )
+        )
+    calls.append(message_call(collector.telegram_id, text, keyboard))
+    return calls
 
 
 @dataclass(frozen=True, kw_only=True)

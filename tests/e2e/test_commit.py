@@ -127,6 +127,11 @@ async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collecto
     for message in (answered, told):
         assert "张三 · HT1" in message.text
         assert "Money today" in message.text
+    # The collector's "⏳ Waiting for the answer" lost its button with the answer, as the
+    # supervisor's request lost Approve / Reject: only the answer's buttons go on.
+    (waiting,) = [m for m in await zhang.messages() if "Asked 组长 for approval" in m.text]
+    assert waiting.buttons == []
+    assert answered.buttons == []
     await zhang.press("✅ Done: show the commitment", told)
     await zhang.expect("stored")
     (agreed,) = await _commitments(world, cid)
