@@ -64,10 +64,11 @@ async def _queue(
     if mode == TODAY:
         ranked = select_today(ranked)
     page = page_of(ranked, page_no)
-    # /today opens with what came due and was not done: the payments nobody answered yet
-    # (with the reminder's own answer row: an answer here edits this list as it edits a
-    # reminder), the promises broken on plans still in force (prepare again, 策略2) and the
-    # next steps the last meetings set, each over the past week.
+    # /today opens with what came due and was not done: the promises broken on plans still in
+    # force (prepare again, 策略2: the week's most urgent news, on top), the payments nobody
+    # answered yet or paid only in part (with the reminder's own answer row: an answer here
+    # edits this list as it edits a reminder) and the next steps the last meetings set, each
+    # over the past week.
     to_answer, broken, steps = [], [], []
     if mode == TODAY and page_no == 0:
         storage = context.storage
@@ -104,8 +105,8 @@ async def _queue(
         for i in broken  # the storage's scope is whom one may prepare for; a press is checked again
     ]
     rows = (
-        answer_rows
-        + broken_rows
+        broken_rows
+        + answer_rows
         + [
             [
                 InlineKeyboardButton(

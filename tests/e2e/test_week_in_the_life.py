@@ -288,6 +288,12 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert top.startswith("⚠️ 未兑现的承诺 — 准备下一次谈判")
     assert "张三 · HT2026-001 · 第3期（共4期） · ¥5,000.00 · 12月3日周四到期 · 目前没钱" in top
     assert ["🧭 重新准备 · 张三"] in [[t for t, _ in row] for row in today.buttons]
+    # Then Wednesday's instalment paid in part: the rest still to answer, with its buttons.
+    to_answer = today.text.split("\n\n")[2]
+    assert to_answer.startswith("💵 待确认的还款")
+    rest = "1. 张三 · HT2026-001 · 第2期（共4期） · ¥3,000.00 · 已还¥2,000.00，其余未还"
+    assert rest in to_answer
+    assert "1 ✅ 已全额还款" in labels(today)
     line = next(p for p in today.text.split("\n\n") if "张三 · HT2026-001" in p and "逾期" in p)
     assert "有未兑现的还款承诺" in line
     assert "逾期 ¥20,000.00" in line  # the ledger's ¥30,000 less the ¥10,000 recorded

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain.commitments import InstalmentStatus
 from bot.domain.instalments import (
+    ANSWERABLE,
     Answer,
     Answered,
     AnswerRefused,
@@ -29,6 +30,8 @@ from bot.storage.records import NewOutboxMessage
 from bot.storage.sqlite.cases import _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 from bot.storage.sqlite.reminders import retire_reminders
+
+_ANSWERABLE = sorted(status.value for status in ANSWERABLE)
 
 _VIEW_SQL = (
     "SELECT i.id, i.commitment_id, k.case_id, i.seq, "
@@ -184,10 +187,13 @@ class SqliteInstalments(Engine):
     ) -> list[InstalmentView]:
         where, params = _scope(viewer)
         rows = await self._fetchall(
-            _VIEW_SQL + "WHERE i.status IN ('open', 'unconfirmed') AND k.status = 'agreed' "
+            # What an answer can still change (ANSWERABLE): a part paid leaves the rest to
+            # answer, as the reminder asks it again (issue 16: /today left it out).
+            _VIEW_SQL + f"WHERE i.status IN ({','.join('?' * len(_ANSWERABLE))}) "
+            "AND k.status = 'agreed' "
             f"AND i.due_on <= ? AND c.status NOT IN ('settled', 'written_off') AND {where} "
             "ORDER BY i.due_on, i.id LIMIT ?",
-            [on_or_before.isoformat(), *params, limit],
+            [*_ANSWERABLE, on_or_before.isoformat(), *params, limit],
         )
         return [_view(r) for r in rows]
 
