@@ -118,6 +118,8 @@ class CommitDraft(Draft):
     amounts: list[int] | None = None
     promised_by: int | None = None
     summary: str | None = None
+    #: "🔒 Ask for a fee waiver": what is waived and how much, in the collector's words.
+    waiver: str | None = None
     approval: str | None = None
 
     # Stored by the approval step's hook: the pending commitment and its request.
@@ -334,7 +336,9 @@ def _after_summary(run: Run) -> str | None:
         return "plan"
     if choice == SHIFT:
         return "summary"  # shown again, its dates moved (see _move_to_working_days_if_asked)
-    if choice in (ASK, WAIVER):
+    if choice == WAIVER:
+        return "waiver"  # what is waived and how much first: the supervisor judges an amount
+    if choice == ASK:
         return "approval"
     return None
 
@@ -354,7 +358,7 @@ def _after_approval(run: Run) -> str | None:
 async def _forget_the_answered_request(run: Run) -> CommitDraft:
     """On entering the plan: after "✏️ Change the plan" on the supervisor's answer, the
     changed plan is a new request (the answered one and its commitment stay as they are)."""
-    return replace(run.draft, approval_id=None, commitment_id=None)
+    return replace(run.draft, approval_id=None, commitment_id=None, waiver=None)
 
 
 async def _move_to_working_days_if_asked(run: Run) -> CommitDraft:
@@ -465,6 +469,7 @@ def _proposal(run: Run, check: PlanCheck) -> dict[str, Any]:
         ],
         "gap": check.gap,
         "months": check.months,
+        **({"waiver": draft.waiver} if draft.summary == WAIVER and draft.waiver else {}),
     }
 
 
@@ -633,6 +638,12 @@ COMMIT_FLOW: Flow[CommitDraft] = register(
                 Buttons(_summary_options),
                 next=_after_summary,
                 on_enter=_move_to_working_days_if_asked,
+            ),
+            Step(
+                "waiver",
+                "commit/ask",
+                Text(max_chars=200, single_line=True),
+                skip=lambda run: run.draft.summary != WAIVER,
             ),
             Step(
                 "approval",

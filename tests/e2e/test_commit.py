@@ -507,3 +507,40 @@ async def test_a_request_whose_flow_ended_without_withdrawing_it_is_withdrawn_on
     await world.tick()
     await boss.expect("withdrew the request")  # the notice to every supervisor
     await zhang.expect("is withdrawn")
+
+
+async def test_a_fee_waiver_from_the_plan_summary_asks_what_and_how_much_and_the_supervisor_sees_it(
+    world, bot
+):
+    """Issue 16: "🔒 Ask for a fee waiver" on the plan summary sent the plan alone, with
+    "why: a fee waiver" — nothing to judge — while the card's path asked what is waived. Now
+    the summary's path asks it too, and the request, the digest and the export carry it."""
+    zhang, cid = await _prepared_case(world)
+    boss = await world.member(Role.SUPERVISOR, "组长")
+    await boss.send("/start")
+    await boss.expect()
+    await zhang.send("/commit HT1")
+    await zhang.expect("First, money today")
+    await zhang.send("0")
+    await zhang.expect("Then the plan")
+    await zhang.send("12月25日")
+    await zhang.expect("How much in all")
+    await zhang.send("9000")
+    summary = await zhang.expect("Commitment of 张三")
+    await zhang.press("🔒 Ask for a fee waiver", summary)
+    await zhang.expect("Which fee is to be waived, and how much?")
+    await zhang.send("罚息1,800元，若明天还清")
+    await zhang.expect("Asked 组长 for approval")
+    request = await boss.expect("Approval asked by 张伟", timeout=10)
+    assert "Fee waiver asked: 罚息1,800元，若明天还清" in request.text
+    assert "Why it needs you: a fee waiver" in request.text
+    assert "1. Fri, Dec 25, 2026 · CN¥9,000.00" in request.text
+    (pending,) = await _commitments(world, cid)
+    approval = await world.storage.get_approval(pending.approval_id)
+    assert approval.proposal["waiver"] == "罚息1,800元，若明天还清"
+    await boss.press("✅ Approve", request)
+    answered = await boss.expect("You approved this request.")
+    # One instalment, not "1 instalments".
+    assert "🗓 1 instalment, CN¥9,000.00, on Fri, Dec 25, 2026" in answered.text
+    told = await zhang.expect("approved your commitment request", timeout=10)
+    assert "Fee waiver asked: 罚息1,800元，若明天还清" in told.text

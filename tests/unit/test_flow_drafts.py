@@ -134,8 +134,9 @@ def _run(draft: CommitDraft, step: str = "summary") -> FlowRun[CommitDraft]:
 
 @pytest.mark.parametrize(
     ("choice", "following"),
+    # A fee waiver asks what is waived and how much before the request (issue 16).
     [(CONFIRM, None), (CHANGE, "plan"), (SHIFT, "summary"), (ASK, "approval"),
-     (WAIVER, "approval")],
+     (WAIVER, "waiver")],
 )  # fmt: skip
 def test_choosing_the_step_after_the_summary_changes_nothing(choice, following):
     draft = COMMIT_FLOW.load_draft(_row("flow_commit_v0_summary.json")["data"])
