@@ -272,3 +272,21 @@ def test_the_card_opens_with_what_matters_now(renderer):
     ):
         assert now in first_screen, now
     assert text.index("还款承诺：") < text.index("借款人\n")
+
+
+@pytest.mark.parametrize("offer", [{"amount": 700_000}, {"date": "2026-12-20"}])
+def test_a_counter_offer_to_a_fee_waiver_says_the_waiver_is_not_granted(renderer, offer):
+    """Issue 16: '↩️ 李组长提出了还价：2026年12月15日周二' did not say whether the waiver was
+    granted."""
+    from dataclasses import replace
+
+    from bot.domain.commitments import ApprovalStatus
+    from tests.unit.commit_template_samples import approval
+
+    asked = replace(approval(ApprovalStatus.COUNTERED, offer), reasons=frozenset({"fee_waiver"}))
+    asked = replace(asked, proposal={**asked.proposal, "waiver": "罚息18,000元"})
+    told = renderer.render("zh_Hans", "commit/answer_for_collector", approval=asked)
+    assert "申请减免：罚息18,000元" in told
+    assert "还价只改方案：所申请的费用减免不予批准。" in told
+    plain = replace(approval(ApprovalStatus.COUNTERED, offer), reasons=frozenset({"below_target"}))
+    assert "减免" not in renderer.render("zh_Hans", "commit/answer_for_collector", approval=plain)
