@@ -375,6 +375,12 @@ async def test_rejected_or_countered_the_commitment_is_rejected(world, answer):
     assert (ended.status, ended.ended_at) == (CommitmentStatus.REJECTED, LATER)
     assert {i.status for i in ended.instalments} == {InstalmentStatus.CANCELLED}
     assert await s.meetings_without_agreement(mine) == 0
+    # The export says what happened to it: a counter-offered plan is not "rejected" (issue 16).
+    from tests.contract.test_instalments import ALL_TIME
+
+    rows = [x async for b in s.export_commitments(p["admin"], ALL_TIME) for x in b]
+    (exported,) = [x for x in rows if x.id == c.id]
+    assert exported.status == ("countered" if counter else "rejected")
 
 
 async def test_a_second_answer_returns_none(world):

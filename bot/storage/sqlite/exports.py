@@ -122,7 +122,9 @@ _COMMITMENT_SQL = f"""
 SELECT x.id, c.contract_no, c.borrower_name, t.name, {person_sql("u")}, x.created_at,
        x.money_today, x.total,
        (SELECT count(*) FROM instalments i WHERE i.commitment_id = x.id),
-       x.status, x.agreed_at, x.replaces, x.ended_at, x.end_reason
+       -- A plan the supervisor answered with a counter-offer reads so, not "rejected".
+       CASE WHEN x.end_reason = 'countered' THEN 'countered' ELSE x.status END,
+       x.agreed_at, x.replaces, x.ended_at, x.end_reason
 FROM commitments x JOIN cases c ON c.id = x.case_id JOIN teams t ON t.id = c.team_id
 LEFT JOIN users u ON u.id = x.created_by
 """
