@@ -117,6 +117,12 @@ class DigestDay:
         """The first day of the window of ``n`` days that ends yesterday."""
         return self.today - timedelta(days=n)
 
+    def rate_start(self, n: int) -> date:
+        """The first day of a kept rate's ``n`` days, which end with the digest's span (today
+        so far): the evening's rate holds the promise broken this morning, as the evening's
+        counts do (issue 16: "违约2" beside "守约率 7天100%")."""
+        return self.today - timedelta(days=n - 1)
+
     @classmethod
     def of(cls, now: datetime, tz: ZoneInfo, *, since: datetime | None = None) -> DigestDay:
         """The digest made at ``now`` for someone whose previous digest was made at ``since``.

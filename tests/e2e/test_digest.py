@@ -277,11 +277,12 @@ def expected_lines(
     """The digest's lines as the supervisor must read them (English), from the seed alone.
 
     What happened is counted since the previous digest up to ``now`` (issue 16); this is the
-    supervisor's first, so from the start of yesterday. The rates stay days ending yesterday.
+    supervisor's first, so from the start of yesterday. The rates' 7 and 30 days end there too,
+    today so far included (a promise broken this morning is in the evening's rate).
     """
     yesterday = TODAY - timedelta(days=1)
     y0, t0 = local(yesterday, 0), local(TODAY, 0)
-    d7, d30 = local(TODAY - timedelta(days=7), 0), local(TODAY - timedelta(days=30), 0)
+    d7, d30 = local(TODAY - timedelta(days=6), 0), local(TODAY - timedelta(days=29), 0)
     name = {v: k for k, v in s.collectors.items()}
     by_case = {c["id"]: c for c in s.cases}
     paid_y = [p for p in s.payments if y0 <= p["recorded_at"] < now and p["amount"] > 0]
@@ -302,7 +303,7 @@ def expected_lines(
         return sum(1 for i in s.instalments if i["status"] == status and settled_in(i, start, now))
 
     def rate(items, start):
-        window = [i for i in items if i["status"] in SETTLED and settled_in(i, start)]
+        window = [i for i in items if i["status"] in SETTLED and settled_in(i, start, now)]
         return pct(sum(i["status"] == "kept" for i in window), len(window))
 
     lines = {

@@ -321,6 +321,9 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     # Since Monday's digest (none ran Tuesday or Wednesday): Tuesday's and Wednesday's money.
     assert "💰 自11月30日周一18:00以来：2笔共¥7,000.00" in digest.text
     assert "🤝 同期：守约1 · 违约2 · 未确认0" in digest.text
+    # The rates hold today's broken promises too (they read 100% beside "违约2").
+    assert "📈 守约率：7天33% · 30天33%" in digest.text
+    assert "张伟：¥7,000.00 · 50% · 0 · 3" in digest.text
     assert "❌ 自11月30日周一18:00以来违约（2）" in digest.text
     assert "· 陈八 · HT2026-004 · ¥1,000.00 · 目前没钱 · 王芳" in digest.text
     assert "· 张三 · HT2026-001 · ¥5,000.00 · 目前没钱 · 张伟" in digest.text

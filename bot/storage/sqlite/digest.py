@@ -109,17 +109,19 @@ ORDER BY i.amount - i.paid DESC, i.id LIMIT :limit
 """
 
 # Per lead collector (the collector lines), summed up for the team's figures: the span's
-# counts (since the previous digest up to now) and the rates' days (ending with yesterday).
+# counts (since the previous digest up to now) and the rates' 7 and 30 days (ending with the
+# span: today so far).
 _IN_SPAN = "i.settled_at >= :s0 AND i.settled_at < :s1"
-_IN_DAYS = "i.settled_at < :t0"
+_IN_DAYS = "i.settled_at < :s1"
+_IN_30 = f"i.settled_at >= :d30 AND {_IN_DAYS}"
 _SETTLED_COUNTS = f"""
 SELECT c.lead_id, COALESCE(SUM(i.status = 'kept' AND {_IN_SPAN}), 0),
        COALESCE(SUM(i.status = 'broken' AND {_IN_SPAN}), 0),
        COALESCE(SUM(i.status = 'unconfirmed' AND {_IN_SPAN}), 0),
        COALESCE(SUM(i.status = 'kept' AND i.settled_at >= :d7 AND {_IN_DAYS}), 0),
        COALESCE(SUM(i.status IN {_SETTLED} AND i.settled_at >= :d7 AND {_IN_DAYS}), 0),
-       COALESCE(SUM(i.status = 'kept' AND {_IN_DAYS}), 0),
-       COALESCE(SUM(i.status IN {_SETTLED} AND {_IN_DAYS}), 0)
+       COALESCE(SUM(i.status = 'kept' AND {_IN_30}), 0),
+       COALESCE(SUM(i.status IN {_SETTLED} AND {_IN_30}), 0)
 FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
 WHERE i.settled_at >= :lo AND i.settled_at < :hi AND c.team_id = :team
 GROUP BY c.lead_id
@@ -231,8 +233,8 @@ JOIN cases c ON c.id = p.case_id
 WHERE p.recorded_at >= :s0 AND p.recorded_at < :s1 AND p.amount > 0 GROUP BY c.team_id
 """
 _TEAM_SETTLED = f"""
-SELECT c.team_id, COALESCE(SUM(i.status = 'kept' AND {_IN_DAYS}), 0),
-       COALESCE(SUM(i.status IN {_SETTLED} AND {_IN_DAYS}), 0),
+SELECT c.team_id, COALESCE(SUM(i.status = 'kept' AND {_IN_30}), 0),
+       COALESCE(SUM(i.status IN {_SETTLED} AND {_IN_30}), 0),
        COALESCE(SUM(i.status = 'broken' AND {_IN_SPAN}), 0)
 FROM instalments i JOIN commitments k ON k.id = i.commitment_id JOIN cases c ON c.id = k.case_id
 WHERE i.settled_at >= :lo AND i.settled_at < :hi GROUP BY c.team_id
@@ -277,13 +279,12 @@ class SqliteDigest(Engine):
             "today": day.today.isoformat(),
             "y": day.yesterday.isoformat(),
             "week_end": day.week_end.isoformat(),
-            "t0": ts(day.start(day.today)),
             "s0": ts(day.span_start),
             "s1": ts(day.span_end),
-            "lo": ts(min(day.span_start, day.start(day.days_back(30)))),
+            "lo": ts(min(day.span_start, day.start(day.rate_start(30)))),
             "hi": ts(max(day.span_end, day.start(day.today))),
-            "d7": ts(day.start(day.days_back(7))),
-            "d30": ts(day.start(day.days_back(30))),
+            "d7": ts(day.start(day.rate_start(7))),
+            "d30": ts(day.start(day.rate_start(30))),
             "d30d": day.days_back(CHART_DAYS).isoformat(),
             "cutoff": ts(now - timedelta(days=untouched_days)),
             "dpd_since": (day.today - timedelta(days=URGENT_DPD)).isoformat(),
