@@ -30,3 +30,14 @@ def test_every_directory_that_ships_files_is_a_package():
     }
     assert shipped - found == set()
     assert not {p for p in found if not p.startswith(TOP)}
+
+
+def test_httpcore_finds_sniffio_instead_of_failing_an_import_on_every_request():
+    """Issue 17: without sniffio, httpcore's current_async_library() tried ``import sniffio``
+    on every Bot API call (a failed import is not cached: ~170 µs each)."""
+    import importlib.util
+    import tomllib
+
+    assert importlib.util.find_spec("sniffio") is not None
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(d.startswith("sniffio") for d in pyproject["project"]["dependencies"])

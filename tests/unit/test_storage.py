@@ -235,3 +235,26 @@ async def test_the_ledger_view_of_parties_is_marked_in_the_database(storage):
     await load(head + 'P1,甲,100,2026-10-01,"张三(188);(139)"\n')
     marked = await rows(storage, "SELECT name, phone, in_ledger FROM case_parties ORDER BY id")
     assert marked == [("张三", "188", 1), ("", "139", 1), ("", "137", 0)]
+
+
+async def test_a_statement_is_one_trip_to_the_connections_thread(storage, monkeypatch):
+    """Issue 17: a read was three trips to aiosqlite's thread (execute, fetch, close) and a
+    write two; each trip is a wake-up of the event loop. Now each statement is one."""
+    conn = storage._conn
+    trips = []
+    real = type(conn)._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(type(conn), "_execute", counted)
+    assert await storage._fetchall("SELECT 1 UNION SELECT 2") == [(1,), (2,)]
+    assert await storage._fetchone("SELECT 3") == (3,)
+    done = await storage._execute("INSERT INTO teams (name, created_at) VALUES ('东城', 'x')")
+    assert (done.rowcount, done.lastrowid > 0) == (1, True)
+    assert trips == ["_statement"] * 3
+    trips.clear()
+    async with held_transaction(storage) as db:
+        assert await db.fetchone("SELECT name FROM teams WHERE name = '东城'") == ("东城",)
+    assert trips == ["_statement"] * 3  # BEGIN, the read, COMMIT

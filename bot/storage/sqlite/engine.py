@@ -103,6 +103,33 @@ class Done:
     rowcount: int
 
 
+#: What one trip to the connection's thread brings back: a row, all rows, or what a write did.
+_ONE, _ALL, _DONE = 1, 2, 3
+
+
+def _statement(conn: sqlite3.Connection, sql: str, params: Sequence[Any], want: int) -> Any:
+    """Run on aiosqlite's thread: the statement, its result and the cursor's close, in one trip
+    (aiosqlite's ``execute`` + ``fetchall`` + ``close`` are three trips to the thread and back,
+    most of a short query's cost on a busy event loop; issue 17)."""
+    cur = conn.execute(sql, params)
+    try:
+        if want == _ONE:
+            return cur.fetchone()
+        if want == _ALL:
+            return cur.fetchall()
+        return Done(int(cur.lastrowid or 0), cur.rowcount)
+    finally:
+        cur.close()
+
+
+async def _in_thread(conn: aiosqlite.Connection, sql: str, params: Sequence[Any], want: int) -> Any:
+    """One statement in one trip to aiosqlite's thread. aiosqlite has no public call for it
+    (``execute_fetchall`` leaves the cursor to the garbage collector and gives no rowcount), so
+    this goes through its ``_execute``, the queue every public method uses; the storage
+    contract tests hold it (tests/unit/test_storage.py pins the one trip)."""
+    return await conn._execute(_statement, conn._conn, sql, params, want)  # type: ignore[no-untyped-call]
+
+
 def ts(value: datetime) -> str:
     """Store a time: aware datetimes only, always as UTC text that sorts chronologically."""
     if value.tzinfo is None:
@@ -208,37 +235,35 @@ class Engine:
     async def _tx(self) -> AsyncIterator[Tx]:
         async with self._lock:
             with driver_errors(self.path):
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await _in_thread(self._conn, "BEGIN IMMEDIATE", (), _DONE)
             try:
                 yield Tx(self._conn, self.path)
             except BaseException:
                 with driver_errors(self.path):
-                    await self._conn.execute("ROLLBACK")
+                    await _in_thread(self._conn, "ROLLBACK", (), _DONE)
                 raise
             with driver_errors(self.path):
-                await self._conn.execute("COMMIT")
+                await _in_thread(self._conn, "COMMIT", (), _DONE)
 
     # Reads take the lock too: on the shared connection a read issued while another coroutine's
     # transaction is open would see its uncommitted (possibly rolled back) rows.
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         async with self._lock:
             with driver_errors(self.path):
-                async with self._conn.execute(sql, params) as cur:
-                    return await cur.fetchone()
+                return await _in_thread(self._conn, sql, params, _ONE)
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
             with driver_errors(self.path):
-                async with self._conn.execute(sql, params) as cur:
-                    return list(await cur.fetchall())
+                return list(await _in_thread(self._conn, sql, params, _ALL))
 
     # A single statement is its own transaction (autocommit): one awaited call on the hot path.
     # It takes the lock, else it would run inside another coroutine's open transaction.
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
         async with self._lock:
             with driver_errors(self.path):
-                async with self._conn.execute(sql, params) as cur:
-                    return Done(int(cur.lastrowid or 0), cur.rowcount)
+                result: Done = await _in_thread(self._conn, sql, params, _DONE)
+                return result
 
     async def _execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """A single write with ``RETURNING``: its rows."""
@@ -254,8 +279,8 @@ class Tx:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
         with driver_errors(self._path):
-            async with self._conn.execute(sql, params) as cur:
-                return Done(int(cur.lastrowid or 0), cur.rowcount)
+            result: Done = await _in_thread(self._conn, sql, params, _DONE)
+            return result
 
     async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         with driver_errors(self._path):
@@ -263,13 +288,11 @@ class Tx:
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with driver_errors(self._path):
-            async with self._conn.execute(sql, params) as cur:
-                return await cur.fetchone()
+            return await _in_thread(self._conn, sql, params, _ONE)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with driver_errors(self._path):
-            async with self._conn.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            return list(await _in_thread(self._conn, sql, params, _ALL))
 
     async def executescript_in_tx(self, script: str) -> None:
         # executescript() would COMMIT first; run statement by statement instead.
