@@ -47,6 +47,7 @@ fmt: $(STAMP)
 ## (msg/s, 429s, /help latency meanwhile); a million pending instalments (start-up, RSS, claim).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.storage_trips
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.xlsx_bench
 	$(BIN)/python -m bench.crash_bench
