@@ -6,7 +6,12 @@ once from many users and times until every reply has arrived; latency is per mes
 injection to the bot's reply landing in the emulator. Machines here are noisy: read the ratio
 of the two runs made back to back, not the absolute numbers.
 
-    python -m bench.run_all [--users 50] [--messages 20]
+    python -m bench.run_all [--users 50] [--messages 20] [--closed-only]
+
+Then the closed loop (issue 17): each simulated user sends its next message only once the
+reply to the previous one has come, as a person does, so neither bot's queue inflates the
+other's numbers. It reports CPU per update of each bot's process per command and mixed, and
+qingshou's ratio to the echo bot.
 """
 
 from __future__ import annotations
@@ -133,8 +138,80 @@ async def drive(
     return Result(kind, total, elapsed, latencies)
 
 
-async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
+#: The closed loop's commands, each measured on its own (a cycle of one or two messages; the
+#: note flow is two: the flow asks for the text, the next message answers), then mixed.
+CLOSED: dict[str, tuple[str, ...]] = {
+    "/help": ("/help",),
+    "/cases": ("/cases",),
+    "/case": ("/case HT{i}",),
+    "/note (one message)": ("/note HT{i} 电话未接 {k}",),
+    "note flow (two messages)": ("/note HT{i}", "对方说下周三来社里 {k}"),
+    "mixed": MIXED,
+}
+
+
+async def drive_closed(
+    emu: Emulator, kind: str, users: list[int], rounds: int, texts: tuple[str, ...]
+) -> Result:
+    """Every user sends ``rounds`` cycles of ``texts``, each message only after the reply to
+    the one before it (a closed loop): the bot never has more than one update per user."""
+    bot = emu.bot(TOKENS[kind])
+    replies: dict[int, asyncio.Queue[float]] = {uid: asyncio.Queue() for uid in users}
+    queue = emu.subscribe()
+
+    async def collect() -> None:
+        while True:
+            event = await queue.get()
+            if event is None:
+                return
+            if (
+                event.get("kind") == "message"
+                and event.get("bot") == bot.username
+                and event["message"]["from"] == "bot"
+                and event["chat_id"] in replies
+            ):
+                replies[event["chat_id"]].put_nowait(time.perf_counter())
+
+    latencies: list[float] = []
+
+    async def person(i: int, uid: int) -> None:
+        for k in range(rounds):
+            for text in texts:
+                sent = time.perf_counter()
+                emu.user_sends_text(uid, text.format(i=i, k=k), bot=TOKENS[kind])
+                got = await asyncio.wait_for(replies[uid].get(), 60)
+                latencies.append(got - sent)
+
+    collector = asyncio.create_task(collect())
+    start = time.perf_counter()
+    await asyncio.gather(*(person(i, uid) for i, uid in enumerate(users)))
+    elapsed = time.perf_counter() - start
+    await asyncio.sleep(0.2)  # a late second reply to the last message: not the next run's
+    collector.cancel()
+    emu.unsubscribe(queue)
+    return Result(kind, len(latencies), elapsed, latencies)
+
+
+async def closed_loop(
+    emu: Emulator, kind: str, pid: int, users: list[int], rounds: int
+) -> dict[str, Result]:
+    """CPU per update of the bot's process, per command and mixed, in the closed loop."""
+    out = {}
+    for name, texts in CLOSED.items():
+        n = rounds if name != "mixed" else max(1, rounds // 2)
+        before = cpu_seconds(pid)
+        result = await drive_closed(emu, kind, users, n, texts)
+        result.cpu = cpu_seconds(pid) - before
+        result.name = f"{kind} {name}"
+        out[name] = result
+    return out
+
+
+async def main_async(
+    n_users: int, messages: int, paced: bool, *, open_loop: bool = True, rounds: int = 6
+) -> tuple[list[Result], dict[str, dict[str, Result]]]:
     results = []
+    closed: dict[str, dict[str, Result]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         async with Emulator(EmulatorConfig(port=0, rate_limits=False)) as emu:
             for kind, token in TOKENS.items():
@@ -160,12 +237,16 @@ async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
             dbs = {"qingshou": db, "qingshou-paced": Path(tmp) / "paced.db"}
             shutil.copyfile(db, dbs["qingshou-paced"])
 
-            kinds = ["echo", "qingshou"] + (["qingshou-paced"] if paced else [])
+            kinds = ["echo", "qingshou"] + (["qingshou-paced"] if paced and open_loop else [])
             for kind in kinds:
                 proc = await start_bot(kind, emu, dbs.get(kind))
                 try:
                     # Warm up (imports, connection pools, template compilation), then measure.
                     await drive(emu, kind, users[:5], 2, "/help")
+                    if kind != "qingshou-paced":
+                        closed[kind] = await closed_loop(emu, kind, proc.pid, users, rounds)
+                    if not open_loop:
+                        continue
                     n = messages if kind != "qingshou-paced" else max(1, messages // 10)
                     results.append(await drive(emu, kind, users, n, "/help"))
                     if kind != "qingshou-paced":
@@ -179,7 +260,24 @@ async def main_async(n_users: int, messages: int, paced: bool) -> list[Result]:
                 finally:
                     proc.terminate()
                     await proc.wait()
-    return results
+    return results, closed
+
+
+def report_closed(closed: dict[str, dict[str, Result]], n_users: int) -> None:
+    print(f"\nClosed loop: {n_users} users, each waiting for the reply before the next message")
+    print(f"{'command':<26} {'qingshou':>12} {'echo':>12} {'ratio':>6}   p50 latency q / e")
+    for name in CLOSED:
+        ours, echo = closed["qingshou"][name], closed["echo"][name]
+        assert ours.cpu is not None
+        assert echo.cpu is not None
+        per_ours, per_echo = ours.cpu / ours.updates, echo.cpu / echo.updates
+        p50o = statistics.median(ours.latencies) * 1000
+        p50e = statistics.median(echo.latencies) * 1000
+        print(
+            f"{name:<26} {per_ours * 1000:9.2f} ms {per_echo * 1000:9.2f} ms "
+            f"{per_ours / per_echo:6.2f}   {p50o:6.1f} / {p50e:5.1f} ms"
+        )
+    print("(CPU per update: each bot process's user+sys time / updates; goal ratio <= 1.5)")
 
 
 def main() -> None:
@@ -191,8 +289,23 @@ def main() -> None:
         action="store_true",
         help="skip the run with Telegram's production send limits",
     )
+    parser.add_argument(
+        "--closed-only", action="store_true", help="only the closed loop (CPU per update)"
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="closed-loop cycles per user")
     args = parser.parse_args()
-    results = asyncio.run(main_async(args.users, args.messages, not args.no_paced))
+    results, closed = asyncio.run(
+        main_async(
+            args.users,
+            args.messages,
+            not args.no_paced,
+            open_loop=not args.closed_only,
+            rounds=args.rounds,
+        )
+    )
+    report_closed(closed, args.users)
+    if args.closed_only:
+        return
     print(
         f"\n{args.users} users, every message '/help', bots in their own processes, "
         "emulator flood limits off"
