@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import logging
+import os
+import signal
+import sys
+import time
 from pathlib import Path
 
 from telegram import Update
@@ -73,6 +78,19 @@ def main() -> None:
     parser.add_argument("--pacing", action="store_true", help="keep Telegram's send limits")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    # BENCH_PROFILE=DIR: profile the bot's main thread (cProfile), written to DIR/<kind>.prof
+    # when the bench stops the process (read with python -m pstats).
+    profile_dir = os.environ.get("BENCH_PROFILE")
+    profiler = cProfile.Profile(time.process_time) if profile_dir else None  # CPU, not wall
+    if profiler is not None:
+
+        def dump(*_: object) -> None:
+            profiler.disable()
+            profiler.dump_stats(str(Path(profile_dir or ".") / f"{args.kind}.prof"))
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, dump)
+        profiler.enable()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.kind, args.token, args.api_url, args.db, args.pacing))
 

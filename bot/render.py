@@ -237,6 +237,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             extensions=["jinja2.ext.i18n"],
+            # Templates ship with the code and never change while it runs: no stat() of the
+            # file on every render to see whether it did (issue 17, CPU per update).
+            auto_reload=False,
         )
         env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
         bl = babel_locale(locale)
