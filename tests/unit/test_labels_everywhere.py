@@ -83,7 +83,8 @@ from bot.flows import Buttons, Choices, Option, flows
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import Renderer
 from tests.unit.case_template_samples import FILE, VIEW
-from tests.unit.commit_template_samples import APPROVALS
+from tests.unit.commit_template_samples import APPROVALS, COMMITMENT, MEETING
+from tests.unit.prep_template_samples import FULL_BRIEF as BRIEF
 from tests.unit.instalment_template_samples import KEPT
 from tests.unit.test_templates import SAMPLES, user
 from tgemu import parse_html
@@ -95,7 +96,7 @@ ZH = ("zh_Hans", "zh_Hant")
 
 #: A combination must render at least this many times in all: the count the lead quotes, and a
 #: floor so a refactoring that silently drops places from this test fails it.
-FLOOR = 1300
+FLOOR = 1400
 
 # -- what a person must never see ----------------------------------------------------------------
 
@@ -157,9 +158,15 @@ def macro(module: str, call: str, **ctx: Any) -> Place:
     return Place(f"{module}:{call.split('(')[0].removeprefix('w.')}", render)
 
 
-def template(name: str, build: Callable[[Any], dict[str, Any]], **kw: Any) -> Place:
-    """A whole template, its parameters built for the value."""
-    return Place(name, lambda loc, v: RENDERER.render(loc, name, **build(v)), whole=True, **kw)
+def template(name: str, build: Callable[[Any], dict[str, Any]], tag: str = "", **kw: Any) -> Place:
+    """A whole template, its parameters built for the value (``tag``: which line of it)."""
+    where = f"{name}:{tag}" if tag else name
+    return Place(where, lambda loc, v: RENDERER.render(loc, name, **build(v)), whole=True, **kw)
+
+
+def card(**params: Any) -> dict[str, Any]:
+    """The case card's parameters (templates/cases/card), with ``params`` changed."""
+    return {"card": VIEW, "case_file": FILE, "summary": FILE.summary, **params}
 
 
 def sample(name: str, i: int = 0) -> dict[str, Any]:
@@ -295,6 +302,9 @@ def _day_off(locale: str, reason: str | None) -> str:
     return str(RENDERER._envs[locale].from_string(source).render(c=check, d=date(2027, 10, 2)))
 
 
+#: A change of lead collector, as /assign reports it.
+CHANGE = SAMPLES["assign/done"][0]["change"]
+
 #: The states an answered instalment shows in place of its buttons.
 ANSWERED = (
     InstalmentStatus.KEPT,
@@ -310,8 +320,7 @@ SHOWN: dict[Any, list[Place]] = {
     CaseStatus: [
         macro("cases/_words.j2", "w.status(v)"),
         template(
-            "cases/card",
-            lambda v: {"card": VIEW, "case_file": FILE, "summary": replace(FILE.summary, status=v)},
+            "cases/card", lambda v: card(summary=replace(FILE.summary, status=v)), tag="status"
         ),
         column("cases", "status"),
     ],
@@ -320,6 +329,10 @@ SHOWN: dict[Any, list[Place]] = {
     LeadReason: [
         macro("cases/_words.j2", "w.lead_reason(v)"),
         label_dict("handlers.assign.REASON_LABELS", ASSIGN_REASONS),
+        template(
+            "assign/done",
+            lambda v: {**sample("assign/done"), "change": replace(CHANGE, reason=v, note=None)},
+        ),
     ],
     Unknown: [macro("cases/_words.j2", "w.unknown(u(v))", u=_unknown)],
     Deterioration: [
@@ -340,7 +353,21 @@ SHOWN: dict[Any, list[Place]] = {
         label_dict("handlers.outcome.ACHIEVED_LABELS", ACHIEVED_LABELS),
         column("meetings", "step_achieved"),
     ],
-    CommitmentStatus: [column("commitments", "status")],
+    CommitmentStatus: [
+        template(
+            "cases/card",
+            lambda v: card(current=replace(COMMITMENT, status=v), commitments=[]),
+            tag="commitment",
+            values=(CommitmentStatus.AGREED, CommitmentStatus.PENDING_APPROVAL),
+        ),
+        template(
+            "cases/card",
+            lambda v: card(commitments=[replace(COMMITMENT, status=v, end_reason="withdrawn")]),
+            tag="earlier commitments",
+            values=(CommitmentStatus.CANCELLED, CommitmentStatus.AMENDED),
+        ),
+        column("commitments", "status"),
+    ],
     InstalmentStatus: [
         *(
             template(name, lambda v: {"instalment": replace(KEPT, status=v)}, values=ANSWERED)
@@ -430,9 +457,35 @@ SHOWN: dict[Any, list[Place]] = {
     LegalQuestion: [prep_label("legal")],
     FigureField: [prep_label("figure")],
     Concession: [prep_label("concession")],
-    MeetingKind: [prep_label("kind"), column("meetings", "kind")],
-    Venue: [prep_label("venue"), column("meetings", "venue")],
-    MeetingStep: [prep_label("step"), column("meetings", "next_step")],
+    MeetingKind: [
+        prep_label("kind"),
+        template(
+            "prep/brief",
+            lambda v: {**sample("prep/brief"), "brief": replace(BRIEF, kind=v)},
+            tag="kind",
+        ),
+        column("meetings", "kind"),
+    ],
+    Venue: [
+        prep_label("venue"),
+        template(
+            "prep/brief",
+            lambda v: {**sample("prep/brief"), "brief": replace(BRIEF, venue=v)},
+            tag="venue",
+        ),
+        column("meetings", "venue"),
+    ],
+    MeetingStep: [
+        prep_label("step"),
+        template(
+            "outcome/saved",
+            lambda v: {**sample("outcome/saved"), "meeting": replace(MEETING, next_step=v)},
+        ),
+        template(
+            "cases/card", lambda v: card(meetings=[replace(MEETING, next_step=v)]), tag="next step"
+        ),
+        column("meetings", "next_step"),
+    ],
     Approach: [prep_label("approach")],
     TalkingPoint: [prep_label("point")],
     OpenQuestion: [prep_label("question"), prep_label("question_short")],
