@@ -82,10 +82,15 @@ from bot.domain.urgency import WEIGHTS, Deterioration
 from bot.flows import Buttons, Choices, Option, flows
 from bot.i18n import SUPPORTED_LOCALES
 from bot.render import Renderer
+from handlers.assign import REASON_LABELS as ASSIGN_REASONS
+from handlers.instalments import REASON_LABELS as MISS_REASONS
+from handlers.invite import ROLE_LABELS
+from handlers.outcome import ACHIEVED_LABELS, STANCE_LABELS
 from tests.unit.case_template_samples import FILE, VIEW
 from tests.unit.commit_template_samples import APPROVALS, COMMITMENT, MEETING
-from tests.unit.prep_template_samples import FULL_BRIEF as BRIEF
 from tests.unit.instalment_template_samples import KEPT
+from tests.unit.prep_template_samples import FULL_BRIEF as BRIEF
+from tests.unit.test_exports import demo as demo  # the demo cooperative (a fixture)
 from tests.unit.test_templates import SAMPLES, user
 from tgemu import parse_html
 
@@ -261,10 +266,6 @@ def _shows_codes(col: exports.Column) -> bool:
 
 # -- the registry: every enumeration, where it is seen -------------------------------------------
 
-from handlers.assign import REASON_LABELS as ASSIGN_REASONS  # noqa: E402
-from handlers.instalments import REASON_LABELS as MISS_REASONS  # noqa: E402
-from handlers.invite import ROLE_LABELS  # noqa: E402
-from handlers.outcome import ACHIEVED_LABELS, STANCE_LABELS  # noqa: E402
 
 EXPORT_VALUES[("meetings", "stance")] = list(STANCE_LABELS)
 
@@ -615,6 +616,14 @@ CODES: list[tuple[str, Sequence[str], Place]] = [
         ),
     ),
     (
+        "why the bot cannot reach a collector (the outbox)",
+        codes_in(r"blocked|not_found", "bot/storage/sqlite/outbox.py"),
+        template(
+            "notify/collector_unreachable",
+            lambda v: {"name": "张伟", "reason": v, "reminders": 2},
+        ),
+    ),
+    (
         "unreadable ledgers (bot.domain.ledger)",
         codes_in(r"ledger\.[a-z_]+", "bot/domain/ledger.py", "bot/imports.py"),
         Place("imports/unreadable", _ledger, whole=True),
@@ -878,3 +887,37 @@ _SAME: dict[str, list[set[str]]] = {
         {"debt.growing", "debt.growing_fast"},
     ],
 }
+
+
+async def test_an_instalment_missed_for_two_reasons_reads_as_two_reasons_in_the_export(
+    demo: Any,
+) -> None:
+    """Found by the label test: the instalments sheet's "Why missed" showed ``no_money,refused``
+    (every reason of a miss is kept, comma-separated) where one reason showed as words."""
+    import csv
+    import io
+
+    from tests.unit.test_exports import NOW as SEEDED
+    from tests.unit.test_exports import TODAY as DAY
+
+    storage, boss = demo[0], demo[1]["boss"]
+    year = exports.ExportRequest(
+        boss, None, exports.make_period(DAY - timedelta(days=180), DAY + timedelta(days=180), TZ),
+        TZ, DAY, "zh_Hans", ("instalments",),
+    )  # fmt: skip
+    rows = []
+    async for batch in storage.export_instalments(boss, year.period):
+        rows += batch
+    (open_one, *_) = [r for r in rows if r.status == "open"]
+    later = open_one.due_on + timedelta(days=1)
+    answered = await storage.answer_instalment(
+        boss, open_one.id, Answer.MISSED, reason=["no_money", "refused"], today=later,
+        grace_days=0, now=SEEDED + (later - DAY),
+    )  # fmt: skip
+    assert answered is not None
+    assert answered.changed
+    out = io.StringIO()
+    await exports.write_csv(storage, year, "instalments", out)
+    cells = {row["未还原因"] for row in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert "目前没钱、拒绝还款" in cells, cells
+    assert not any("_" in c for c in cells)
