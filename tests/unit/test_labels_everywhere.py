@@ -638,6 +638,8 @@ INTERNAL: dict[str, str] = {
     "bot.domain.reminders.ReminderStatus": "the poller's bookkeeping",
     "bot.exports.Kind": "how a column is written (money, date…), never a cell",
     "bot.flows.Outcome": "what starting a flow did, for the caller",
+    "bot.storage.records.FlowStatus": "a flow's row; each end has its own message (flows/*)",
+    "bot.storage.records.ImportStatus": "an upload's row; once done, imports/already_done says so",
 }
 
 
@@ -648,7 +650,7 @@ def _modules() -> Iterable[Any]:
     for package in (bot, handlers, reminders):
         yield package
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if ".sandbox" in info.name or info.name.endswith("__main__"):
+            if info.name.endswith("__main__"):
                 continue
             yield importlib.import_module(info.name)
 
@@ -664,6 +666,14 @@ def _literal(tp: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _constants(cls: type) -> tuple[str, ...]:
+    """The values of a class that is only a set of string constants (``FlowStatus.OPEN``)."""
+    names = [n for n in vars(cls) if not n.startswith("_")]
+    if not names or not all(n.isupper() and isinstance(vars(cls)[n], str) for n in names):
+        return ()
+    return tuple(vars(cls)[n] for n in names)
+
+
 def discovered() -> dict[str, Any]:
     """Every Enum and Literal declared in the bot's packages, by qualified name: an Enum's
     class, a Literal's values."""
@@ -675,6 +685,8 @@ def discovered() -> dict[str, Any]:
             if isinstance(obj, type) and issubclass(obj, enum.Enum):
                 if where == module.__name__:
                     found[f"{where}.{obj.__qualname__}"] = obj
+            elif isinstance(obj, type) and where == module.__name__ and _constants(obj):
+                found[f"{where}.{obj.__qualname__}"] = _constants(obj)
             elif typing.get_origin(obj) is typing.Literal and not name.startswith("_"):
                 literals.setdefault(_literal(obj) or (), f"{module.__name__}.{name}")
             if isinstance(obj, type) and is_dataclass(obj) and where == module.__name__:
