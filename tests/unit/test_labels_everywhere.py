@@ -97,10 +97,9 @@ from tgemu import parse_html
 TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 12, 8)
 RENDERER = Renderer(TZ)
-ZH = ("zh_Hans", "zh_Hant")
 
-#: A combination must render at least this many times in all: the count the lead quotes, and a
-#: floor so a refactoring that silently drops places from this test fails it.
+#: At least this many (place, value, language) combinations are rendered: a floor, so a change
+#: that silently drops places from this test fails it.
 FLOOR = 1400
 
 # -- what a person must never see ----------------------------------------------------------------
@@ -132,15 +131,14 @@ Render = Callable[[str, Any], str]
 class Place:
     """Where a person sees an enumeration's value: ``render(locale, value)`` gives the words.
 
-    ``whole`` is a whole message (its samples hold Latin names, contract numbers): the Latin and
-    the raw-value checks look only at words the value brought in. ``same`` lists values that
-    may share their words with another (none, mostly)."""
+    ``whole`` is a whole message (its samples hold Latin names, contract numbers): instead of
+    refusing every Latin word, it refuses the raw value shown as a word. ``money`` marks a
+    place that shows amounts (checked for fen)."""
 
     name: str
     render: Render
     whole: bool = False
     money: bool = False
-    same: frozenset[str] = frozenset()
     #: Values a person may see as they are (a file's extension: .xls).
     raw_ok: frozenset[str] = frozenset()
     #: The values this place offers, when not every value (a table of button labels).
