@@ -148,15 +148,20 @@ class Place:
 _compiled: dict[tuple[str, str], Any] = {}
 
 
+def rendered(locale: str, source: str, **ctx: Any) -> str:
+    """``source`` (a macro's call) rendered in ``locale`` by the bot's own environment."""
+    key = (locale, source)
+    if key not in _compiled:
+        _compiled[key] = RENDERER._envs[locale].from_string(source)
+    return str(_compiled[key].render(**ctx))
+
+
 def macro(module: str, call: str, **ctx: Any) -> Place:
     """A ``_words`` macro called with the value as ``v``."""
     source = f'{{% import "{module}" as w %}}{{{{ {call} }}}}'
 
     def render(locale: str, value: Any) -> str:
-        key = (locale, source)
-        if key not in _compiled:
-            _compiled[key] = RENDERER._envs[locale].from_string(source)
-        return str(_compiled[key].render(v=value, **ctx))
+        return rendered(locale, source, v=value, **ctx)
 
     return Place(f"{module}:{call.split('(')[0].removeprefix('w.')}", render)
 
@@ -286,7 +291,7 @@ def _vague(locale: str, kind: str) -> str:
     """A vague phrase refused, quoting the collector's words (in their language)."""
     phrase = "mid-month" if locale == "en" else "月中"
     source = '{% import "commit/_dates.j2" as w %}{{ w.vague({"kind": k, "phrase": p}) }}'
-    return str(RENDERER._envs[locale].from_string(source).render(k=kind, p=phrase))
+    return rendered(locale, source, k=kind, p=phrase)
 
 
 def _day_off(locale: str, reason: str | None) -> str:
@@ -298,7 +303,7 @@ def _day_off(locale: str, reason: str | None) -> str:
         known=True,
     )
     source = '{% import "commit/_dates.j2" as w %}{{ w.day_off(c, d) }}'
-    return str(RENDERER._envs[locale].from_string(source).render(c=check, d=date(2027, 10, 2)))
+    return rendered(locale, source, c=check, d=date(2027, 10, 2))
 
 
 #: A change of lead collector, as /assign reports it.
@@ -537,7 +542,7 @@ def _refusal(locale: str, code: str) -> str:
         params["phrase"] = "mid-month"
     source = '{% import "commit/_dates.j2" as w %}{{ w.refusal(e) }}'
     error = SimpleNamespace(code=code, params=params)
-    return str(RENDERER._envs[locale].from_string(source).render(e=error))
+    return rendered(locale, source, e=error)
 
 
 def _export_date(locale: str, code: str) -> str:
@@ -556,7 +561,7 @@ def _figure_problem(locale: str, code: str) -> str:
         params={"debt": 3_040_000, "bottom": 600_000, "target": 800_000, "opening": 1_200_000},
     )
     source = '{% import "prep/_words.j2" as w %}{{ w.figure_problem(p) }}'
-    return str(RENDERER._envs[locale].from_string(source).render(p=problem))
+    return rendered(locale, source, p=problem)
 
 
 def _ledger(locale: str, code: str) -> str:
