@@ -385,6 +385,7 @@ SHOWN: dict[Any, list[Place]] = {
                 name,
                 lambda v: {"approval": replace(APPROVALS[3], status=v)},
                 values=(ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.COUNTERED),
+                money=True,
             )
             for name in ("commit/answered", "commit/answer_for_collector")
         ),
@@ -400,6 +401,7 @@ SHOWN: dict[Any, list[Place]] = {
         template(
             "instalments/broken_for_supervisor",
             lambda v: {**sample("instalments/broken_for_supervisor"), "reasons": [v.value]},
+            money=True,
         ),
         column("instalments", "miss_reason"),
     ],
@@ -438,6 +440,7 @@ SHOWN: dict[Any, list[Place]] = {
                 **next(p for p in SAMPLES["digest/list"] if p["kind"] == v.value),
                 "who": "王五",
             },
+            money=True,
         ),
     ],
     ReminderKind: [template("reminders/due", _reminder)],
