@@ -306,6 +306,9 @@ def _day_off(locale: str, reason: str | None) -> str:
     return rendered(locale, source, c=check, d=date(2027, 10, 2))
 
 
+#: A next step due, as /today lists it.
+STEP = SAMPLES["cases/queue"][4]["steps"][0]
+
 #: A change of lead collector, as /assign reports it.
 CHANGE = SAMPLES["assign/done"][0]["change"]
 
@@ -490,6 +493,11 @@ SHOWN: dict[Any, list[Place]] = {
         ),
         template(
             "cases/card", lambda v: card(meetings=[replace(MEETING, next_step=v)]), tag="next step"
+        ),
+        template(
+            "cases/queue",
+            lambda v: {**sample("cases/queue", 4), "steps": [replace(STEP, next_step=v)]},
+            tag="/today's next steps",
         ),
         column("meetings", "next_step"),
     ],
