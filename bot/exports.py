@@ -288,6 +288,13 @@ WORDS: dict[str, str] = {
 }
 
 
+def _words(codes: str, locale: str) -> str:
+    """A "word" cell's code in the reader's words; several codes (why an instalment was missed:
+    ``no_money,refused``) each in words, joined the language's way; an unknown code as is."""
+    words = [gettext(locale, WORDS[c]) if c in WORDS else c for c in codes.split(",") if c]
+    return gettext(locale, ", ").join(words)
+
+
 _CONTRACT = Column("contract_no", N_("Contract no."), width=16)
 _BORROWER = Column("borrower_name", N_("Borrower"), width=12)
 _TEAM = Column("team", N_("Team"), width=10)
@@ -471,8 +478,7 @@ def _values(sheet: Sheet, record: Any, request: ExportRequest) -> list[Any]:
         elif column.kind == "bool":
             out.append(1 if value else 0)
         elif column.kind == "word":
-            word = WORDS.get(str(value))
-            out.append(_text(value) if word is None else gettext(request.locale, word))
+            out.append(_text(_words(str(value), request.locale)))
         else:
             out.append(value)
     return out
