@@ -164,7 +164,11 @@ async def start_sandbox(
                     storage, team_id=team.id, collectors=collectors, now=clock.now()
                 )
                 await seed_demo_history(
-                    storage, team_id=team.id, collectors=collectors, now=clock.now()
+                    storage,
+                    team_id=team.id,
+                    collectors=collectors,
+                    now=clock.now(),
+                    grace_days=settings.grace_days,
                 )
                 invite = await storage.create_invite(
                     role=Role.COLLECTOR, team_id=team.id, created_by=None, now=clock.now()
