@@ -55,10 +55,10 @@ __all__ = [
     "DEMO_BROKEN",
     "DEMO_CASES",
     "DEMO_COMMITTED",
-    "DEMO_DUE_TODAY",
     "DEMO_HISTORY_KEY",
     "DEMO_PREPARED",
     "DEMO_REPLANNED",
+    "DEMO_STEP_TODAY",
     "DEMO_WAITING",
     "seed_demo_cases",
     "seed_demo_history",
@@ -414,11 +414,12 @@ DEMO_WAITING = DEMO_PREPARED
 #: The week's cases (issue 16, item 8: the sandbox shows tests/e2e/test_week_in_the_life.py's
 #: week). 郑海: prepared, met with money on the spot, a plan below the target approved by the
 #: supervisor, its first instalment paid, yesterday's missed — the broken promise at the top of
-#: 张伟's /today. 吴敏: a plan whose first instalment is due today (answer it from /today) and
-#: a next step set for today. 孙丽 (Chen Jing, English): paid in part, prepared again, the rest
-#: paid at yesterday's meeting, a second plan that replaces the first.
+#: 张伟's /today — and today's due (answer it from /today). 吴敏: a plan whose first instalment
+#: was paid in part this morning, and a next step set for today. 孙丽 (Chen Jing, English):
+#: paid in part, prepared again, the rest paid at yesterday's meeting, a second plan that
+#: replaces the first.
 DEMO_BROKEN = "DC2024-0521"
-DEMO_DUE_TODAY = "DC2024-0755"
+DEMO_STEP_TODAY = "DC2024-0755"
 DEMO_REPLANNED = "DC2024-0690"
 #: How many days back the demo's ledger export is dated: the money of the week is recorded
 #: after it, so the cards show what is owed now (the ledger's figures less the week's money).
@@ -492,8 +493,9 @@ async def seed_demo_history(
         paid: int | None = None,
         *,
         hour: int = 17,
+        channel: Channel = Channel.CASH,
     ) -> int:
-        payment = None if paid is None else NewPayment(paid, Channel.CASH, day(ago))
+        payment = None if paid is None else NewPayment(paid, channel, day(ago))
         recorded = await storage.add_meeting(
             who,
             case(contract),
@@ -694,7 +696,7 @@ async def seed_demo_history(
         6,
         zheng_meeting,
         3_000 * 100,
-        ((-5, 5_000 * 100), (-1, 5_000 * 100), (6, 5_000 * 100), (13, 5_000 * 100)),
+        ((-5, 5_000 * 100), (-1, 5_000 * 100), (0, 5_000 * 100), (7, 5_000 * 100)),
         figures=zheng_figures,
     )
     await approve(zheng, 6)
@@ -767,7 +769,7 @@ async def seed_demo_history(
     # debt, the first today, and he will call in today to collect it.
     wu_meeting = await meet(
         zhang,
-        DEMO_DUE_TODAY,
+        DEMO_STEP_TODAY,
         3,
         held(
             3,
@@ -782,18 +784,21 @@ async def seed_demo_history(
         ),
         hour=16,
     )
-    await plan(
+    wu = await plan(
         zhang,
-        DEMO_DUE_TODAY,
+        DEMO_STEP_TODAY,
         3,
         wu_meeting,
         0,
         ((0, 15_200 * 100), (7, 15_200 * 100)),
     )
+    # This morning she paid ¥10,000 of today's ¥15,200 (paid in part: the rest is asked
+    # about again tomorrow).
+    await answer(zhang, wu.instalments[0], 0, 11, Answer.PARTIAL, amount=10_000 * 100)
 
     # Yesterday: Chen Jing prepares 孙丽 again (a second prep), collects the ¥700 still open
     # at the meeting (the partly paid instalment is kept) and agrees ¥2,000 a week from
-    # tomorrow, which replaces the first plan (a second plan).
+    # three days on, which replaces the first plan (a second plan).
     sun_figures2 = Figures(bottom=3_000 * 100, target=4_000 * 100, opening=6_000 * 100)
     sun_prep2 = await prepare(
         chen,
@@ -828,6 +833,7 @@ async def seed_demo_history(
         ),
         paid=700 * 100,
         hour=15,
+        channel=Channel.TRANSFER,  # she sent it from her phone at the table
     )
     sun2 = await plan(
         chen,
@@ -835,7 +841,7 @@ async def seed_demo_history(
         1,
         sun_meeting2,
         0,
-        ((1, 2_000 * 100), (8, 2_000 * 100)),
+        ((3, 2_000 * 100), (10, 2_000 * 100)),
         figures=sun_figures2,
         locale="en",
         replaces=sun.id,
