@@ -132,9 +132,11 @@ async def start_sandbox(
     db_path: Path | None = None,
     emulator_config: EmulatorConfig | None = None,
     allow_remote: bool = False,
+    clock: ManualClock | None = None,
 ) -> AsyncIterator[Sandbox]:
-    """Start emulator, storage, demo data and bot; stop them all on exit."""
-    clock = ManualClock()
+    """Start emulator, storage, demo data and bot; stop them all on exit. ``clock``: the
+    sandbox's clock (tests start it at a day of their choosing; by default, now)."""
+    clock = clock or ManualClock()
     # The sandbox's Telegram keeps the pace the bot is set to keep (Telegram's by default).
     config = emulator_config or EmulatorConfig(
         host=host,
