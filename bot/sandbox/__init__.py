@@ -205,6 +205,7 @@ def describe(sandbox: Sandbox) -> str:
         "In the web chat pick who you are, talk to the bot, press its buttons, open a second",
         "person beside the first, and move the bot's clock forward: a jump changes what the bot",
         "counts from today (days overdue, invite expiry); reminders will run on the same clock.",
+        "The demo cooperative has a week behind it: try /today as 张伟, /digest as 李组长.",
         "",
         "Demo people (Telegram ids):",
     ]

@@ -1,9 +1,11 @@
 """Demo cases for the sandbox: eight realistic overdue loans of a rural credit cooperative.
 
-They go through the real import path (yesterday's export, then today's, so that growth of the
-debt shows in the queue), then get what collectors would have recorded: related parties with
+They go through the real import path (the export of eight days ago, then of seven days ago,
+so that growth of the debt shows in the queue and the week since is money recorded after the
+ledger's figures), then get what collectors would have recorded: related parties with
 attitudes, deterioration flags, a last contact. Running it again on the same database only
-updates the same eight cases.
+updates the same eight cases. :func:`seed_demo_history` then writes the week in the life the
+sandbox opens on (once per database).
 """
 
 from __future__ import annotations
