@@ -132,9 +132,11 @@ async def start_sandbox(
     db_path: Path | None = None,
     emulator_config: EmulatorConfig | None = None,
     allow_remote: bool = False,
+    clock: ManualClock | None = None,
 ) -> AsyncIterator[Sandbox]:
-    """Start emulator, storage, demo data and bot; stop them all on exit."""
-    clock = ManualClock()
+    """Start emulator, storage, demo data and bot; stop them all on exit. ``clock``: the
+    sandbox's clock (tests start it at a day of their choosing; by default, now)."""
+    clock = clock or ManualClock()
     # The sandbox's Telegram keeps the pace the bot is set to keep (Telegram's by default).
     config = emulator_config or EmulatorConfig(
         host=host,
@@ -164,7 +166,11 @@ async def start_sandbox(
                     storage, team_id=team.id, collectors=collectors, now=clock.now()
                 )
                 await seed_demo_history(
-                    storage, team_id=team.id, collectors=collectors, now=clock.now()
+                    storage,
+                    team_id=team.id,
+                    collectors=collectors,
+                    now=clock.now(),
+                    grace_days=settings.grace_days,
                 )
                 invite = await storage.create_invite(
                     role=Role.COLLECTOR, team_id=team.id, created_by=None, now=clock.now()
@@ -199,6 +205,7 @@ def describe(sandbox: Sandbox) -> str:
         "In the web chat pick who you are, talk to the bot, press its buttons, open a second",
         "person beside the first, and move the bot's clock forward: a jump changes what the bot",
         "counts from today (days overdue, invite expiry); reminders will run on the same clock.",
+        "The demo cooperative has a week behind it: try /today as 张伟, /digest as 李组长.",
         "",
         "Demo people (Telegram ids):",
     ]

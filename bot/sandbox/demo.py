@@ -1,32 +1,41 @@
 """Demo cases for the sandbox: eight realistic overdue loans of a rural credit cooperative.
 
-They go through the real import path (yesterday's export, then today's, so that growth of the
-debt shows in the queue), then get what collectors would have recorded: related parties with
+They go through the real import path (the export of eight days ago, then of seven days ago,
+so that growth of the debt shows in the queue and the week since is money recorded after the
+ledger's figures), then get what collectors would have recorded: related parties with
 attitudes, deterioration flags, a last contact. Running it again on the same database only
-updates the same eight cases.
+updates the same eight cases. :func:`seed_demo_history` then writes the week in the life the
+sandbox opens on (once per database).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from bot.domain.casefile import local_date
 from bot.domain.cases import Attitude, Borrower, Loan, PartyRole, RelatedParty, Security
 from bot.domain.commitments import (
     Achieved,
     ApprovalReason,
+    ApprovalStatus,
     Channel,
+    Commitment,
+    Instalment,
     NewCommitment,
     NewInstalment,
     NewMeeting,
     NewPayment,
 )
 from bot.domain.importing import plan_import
+from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerParseResult, LedgerRow
-from bot.domain.people import User
+from bot.domain.people import Role, User
+from bot.domain.plans import Plan, check_plan
 from bot.domain.prep import (
     Business,
     Capacity,
@@ -43,13 +52,15 @@ from bot.domain.prep import (
 )
 from bot.domain.urgency import Deterioration
 from bot.storage import Storage
-from bot.storage.sqlite.engine import ts
 
 __all__ = [
+    "DEMO_BROKEN",
     "DEMO_CASES",
     "DEMO_COMMITTED",
     "DEMO_HISTORY_KEY",
     "DEMO_PREPARED",
+    "DEMO_REPLANNED",
+    "DEMO_STEP_TODAY",
     "DEMO_WAITING",
     "seed_demo_cases",
     "seed_demo_history",
@@ -250,6 +261,9 @@ def _row(
         security=Security(demo.guarantees, demo.collateral, demo.collateral_value),
         related_parties=tuple(parties),
         collector=collector,
+        # The export's date: a week back (yesterday's export a day before), so the week's
+        # money is recorded after the ledger's figures and comes off what is owed now.
+        as_of=today - timedelta(days=LEDGER_DAYS_BACK + (1 if old else 0)),
     )
 
 
@@ -399,47 +413,98 @@ DEMO_HISTORY_KEY = "demo_history"
 #: The demo case whose concession waits for the supervisor (the prepared 王建国, whose brief
 #: says every concession needs the supervisor: a fee waiver if he pays ¥30,000 tomorrow).
 DEMO_WAITING = DEMO_PREPARED
+#: The week's cases (issue 16, item 8: the sandbox shows tests/e2e/test_week_in_the_life.py's
+#: week). 郑海: prepared, met with money on the spot, a plan below the target approved by the
+#: supervisor, its first instalment paid, yesterday's missed — the broken promise at the top of
+#: 张伟's /today — and today's due (answer it from /today). 吴敏: a plan whose first instalment
+#: was paid in part this morning, and a next step set for today. 孙丽 (Chen Jing, English):
+#: paid in part, prepared again, the rest paid at yesterday's meeting, a second plan that
+#: replaces the first.
+DEMO_BROKEN = "DC2024-0521"
+DEMO_STEP_TODAY = "DC2024-0755"
+DEMO_REPLANNED = "DC2024-0690"
+#: How many days back the demo's ledger export is dated: the money of the week is recorded
+#: after it, so the cards show what is owed now (the ledger's figures less the week's money).
+LEDGER_DAYS_BACK = 7
+
+
+def _dates_text(dues: Sequence[date], locale: str) -> str:
+    """A plan's dates as the collector typed them: 12月2日、12月6日 / Dec 2, Dec 9."""
+    if locale.startswith("zh"):
+        return "、".join(f"{d.month}月{d.day}日" for d in dues)
+    return ", ".join(format_date(d, "MMM d", locale=locale) for d in dues)
 
 
 async def seed_demo_history(
-    storage: Storage, *, team_id: int, collectors: list[User], now: datetime
+    storage: Storage,
+    *,
+    team_id: int,
+    collectors: list[User],
+    now: datetime,
+    grace_days: int = 0,
 ) -> bool:
-    """A few weeks of the demo team's past, so the supervisor's digest and an export have
-    something to show: meetings (周强: three without an agreement, 策略2), money received, two
-    plans whose instalments were kept, paid in part and broken (with the reason), and a
-    concession waiting for the supervisor. Once per database (False when already there).
+    """The demo team's past, so that the sandbox opens on a week in the life (the week of
+    tests/e2e/test_week_in_the_life.py): 张伟's /today with a broken promise to prepare again,
+    a payment to answer today and a next step due; the cards with what was paid, promised and
+    broken; 李组长's digest with the money, the broken promise and a request waiting with its
+    exact ask; an export that tells it in words. Older: 周强's three meetings without an
+    agreement (策略2 flags the case). Once per database (False when already there, or with no
+    supervisor or fewer than two collectors).
 
-    Written through the storage verbs (meetings, commitments, the request); the instalments'
-    answers, which collectors give to their reminders, are set in SQL through the engine, as
-    they were answered then (no reminder, no notice goes out for the past). Last contacts stay
-    where :data:`DEMO_CASES` puts them; 王建国's prep and 陈秀英's plan (first instalment due
-    tomorrow) are left as they are.
+    Everything goes through the verbs the flows call — preps, meetings with their money, plans
+    checked by :func:`bot.domain.plans.check_plan` (a concession goes to the supervisor, who
+    answers it), the reminders' answers (Paid / Partial / Missed) with the grace days given —
+    at the times they happened, relative to ``now`` (the cooperative's days; an event "today"
+    is never after ``now``). Each write has its own key, so a start that stopped half-way
+    finishes on the next one without writing anything twice. What the verbs send (李组长 is
+    told of the broken promise) goes out when the bot starts; the reminders of the past are
+    not replayed: their answers are stored, and the rows of the instalments still open are
+    written by the poller's first tick, as for any plan stored without them.
     """
-    from bot.storage.sqlite import SqliteStorage
-
     if len(collectors) < 2 or await storage.get_meta(DEMO_HISTORY_KEY) is not None:
         return False
-    if not isinstance(storage, SqliteStorage):  # pragma: no cover - one backend today
+    boss = next(
+        (
+            u
+            for u in await storage.list_users(team_id=team_id)
+            if u.role is Role.SUPERVISOR and u.active
+        ),
+        None,
+    )
+    if boss is None:
         return False
     zhang, chen = collectors[0], collectors[1]
     today = local_date(now, _TZ)
     snapshot = await storage.import_snapshot()
 
+    def case(contract: str) -> int:
+        return snapshot[contract].case_id
+
     def day(ago: int) -> date:
         return today - timedelta(days=ago)
 
     def at(ago: int, hour: int, minute: int = 0) -> datetime:
-        local = datetime.combine(day(ago), datetime.min.time(), _TZ).replace(
-            hour=hour, minute=minute
-        )
+        local = datetime.combine(day(ago), time(hour, minute), _TZ)
         return min(local, now - timedelta(minutes=1))
 
     async def meet(
-        who: User, contract: str, ago: int, meeting: NewMeeting, paid: int | None = None
+        who: User,
+        contract: str,
+        ago: int,
+        meeting: NewMeeting,
+        paid: int | None = None,
+        *,
+        hour: int = 17,
+        channel: Channel = Channel.CASH,
     ) -> int:
-        payment = None if paid is None else NewPayment(paid, Channel.CASH, day(ago))
+        payment = None if paid is None else NewPayment(paid, channel, day(ago))
         recorded = await storage.add_meeting(
-            who, snapshot[contract].case_id, meeting, payment, now=at(ago, 17)
+            who,
+            case(contract),
+            meeting,
+            payment,
+            now=at(ago, hour),
+            key=f"demo:meeting:{contract}:{ago}",
         )
         assert recorded is not None
         return recorded.id
@@ -452,13 +517,27 @@ async def seed_demo_history(
         achieved: Achieved,
         moved: str,
         stance: str,
-        next_step: str,
+        next_step: str | None,
         next_in: int | None = None,
+        prep_id: int | None = None,
     ) -> NewMeeting:
         next_on = None if next_in is None else day(ago) + timedelta(days=next_in)
         return NewMeeting(
-            day(ago), kind, venue, people, achieved, moved, stance, next_step, next_on, None
+            day(ago), kind, venue, people, achieved, moved, stance, next_step, next_on, prep_id
         )
+
+    async def prepare(who: User, contract: str, ago: int, answers: PrepAnswers) -> int:
+        prep = await storage.add_prep(
+            who,
+            case(contract),
+            answers,
+            approach_reason=None,
+            urgency=urgency_inputs(answers),
+            now=at(ago, 9),
+            key=f"demo:prep:{contract}:{ago}",
+        )
+        assert prep is not None
+        return prep.id
 
     async def plan(
         who: User,
@@ -467,35 +546,97 @@ async def seed_demo_history(
         meeting_id: int,
         money_today: int,
         dues: Sequence[tuple[int, int]],
-    ) -> list[int]:
-        """A plan agreed at a meeting ``ago`` days back: instalments (days from today, fen)."""
-        instalments = tuple(NewInstalment(day(-d), amount) for d, amount in dues)
+        *,
+        figures: Figures | None = None,
+        locale: str = "zh_Hans",
+        replaces: int | None = None,
+    ) -> Commitment:
+        """A plan agreed at the meeting ``ago`` days back: instalments (days from today, fen),
+        checked as /commit checks it against the prep's figures and what is owed; what it
+        asks of the supervisor is asked (and answered by :func:`approve`)."""
+        dates = [day(-d) for d, _ in dues]
+        amounts = [amount for _, amount in dues]
+        made_on = day(ago)
+        rule = Plan.of(_dates_text(dates, locale), dates, made_on)
+        owed = await storage.get_case(who, case(contract))
+        assert owed is not None
+        check = check_plan(
+            money_today=money_today,
+            amounts=amounts,
+            dues=rule.dues,
+            debt=owed.summary.owed,
+            today=made_on,
+            bottom=None if figures is None else figures.bottom,
+            target=None if figures is None else figures.target,
+        )
         made = await storage.add_commitment(
             who,
-            snapshot[contract].case_id,
+            case(contract),
             NewCommitment(
                 money_today=money_today,
-                money_channel=None,
+                money_channel=None,  # recorded with the meeting
                 promised_by_party=None,
-                plan={
-                    "kind": "dates",
-                    "text": "demo",
-                    "dues": [[i.due_on.isoformat(), False] for i in instalments],
-                },
-                instalments=instalments,
+                plan=rule.to_json(),
+                instalments=tuple(
+                    NewInstalment(d.date, a) for d, a in zip(rule.dues, amounts, strict=True)
+                ),
                 meeting_id=meeting_id,
             ),
-            needs_approval=frozenset(),
-            proposal={},
+            needs_approval=frozenset(ApprovalReason(r) for r in check.reasons),
+            proposal={
+                "money_today": money_today,
+                "dues": [[d.date.isoformat(), a] for d, a in zip(rule.dues, amounts, strict=True)],
+                "gap": check.gap,
+                "months": check.months,
+            },
             flow_id=None,
             notify=None,
             now=at(ago, 17, 30),
-            today=day(ago),
+            today=made_on,
+            replaces=replaces,
+            key=f"demo:plan:{contract}:{ago}",
         )
         assert made is not None
-        return [i.id for i in made.instalments]
+        return made
 
-    # 周强: three meetings, no agreement (策略2 flags the case); the last one 20 days ago.
+    async def approve(made: Commitment, ago: int) -> None:
+        if made.approval_id is not None:
+            await storage.answer_approval(
+                boss,
+                made.approval_id,
+                ApprovalStatus.APPROVED,
+                counter=None,
+                notify=None,
+                now=at(ago, 18, 10),
+            )
+
+    async def answer(
+        who: User,
+        instalment: Instalment,
+        ago: int,
+        hour: int,
+        given: Answer,
+        *,
+        amount: int | None = None,
+        reason: Sequence[str] = (),
+        note: str | None = None,
+    ) -> None:
+        answered = await storage.answer_instalment(
+            who,
+            instalment.id,
+            given,
+            amount=amount,
+            reason=reason or None,
+            note=note,
+            today=day(ago),
+            grace_days=grace_days,
+            now=at(ago, hour),
+            key=f"demo:answer:{instalment.id}:{given.value}",
+        )
+        assert answered is not None
+
+    # -- Older: 周强, three meetings and no agreement (策略2 flags the case); the last 20 days
+    # ago, so he is also among the cases nobody has followed up for two weeks.
     for ago, kind, venue, achieved, moved in (
         (34, "investigative", "business", Achieved.NO, "厂房已停工，设备在往外运"),
         (27, "result", "office", Achieved.PARTLY, "承认欠款，但只肯谈停息"),
@@ -509,146 +650,222 @@ async def seed_demo_history(
             paid=0 if ago == 27 else None,
         )
 
-    # 郑海: ¥2,000 at the meeting 25 days ago and a plan of ¥5,000 a fortnight: the first
-    # kept, the second broken (no money: the tea is not sold yet), the third still ahead.
+    # -- The week. Six days ago: 张伟 prepares 郑海's meeting, collects ¥3,000 at it and
+    # agrees four instalments of ¥5,000: ¥23,000 in all, below his ¥30,000 target, so the plan
+    # goes to 李组长, who approves it that evening.
+    zheng_figures = Figures(bottom=20_000 * 100, target=30_000 * 100, opening=50_000 * 100)
+    zheng_prep = await prepare(
+        zhang,
+        DEMO_BROKEN,
+        6,
+        PrepAnswers(
+            capacity=Capacity.PARTIAL,
+            business=Business.RUNNING,
+            character=Character.SOFT_HISTORY,
+            weak_points=frozenset({WeakPoint.GUARANTOR_RELATIONSHIP}),
+            file_quality=FileQuality.COMPLETE,
+            social_relations="茶叶合作社的王社长跟他熟",
+            figures=zheng_figures,
+            needs_approval=frozenset({Concession.BELOW_TARGET}),
+            kind=MeetingKind.RESULT,
+            venue=Venue.HOME,
+            attendees="张伟；郑海、林梅",
+            step=MeetingStep.SIGN_AGREEMENT,
+            qa=(("茶叶款没到，能不能缓一缓？", "先还一部分，剩下的按周分期，我帮您请示"),),
+            money_today=5_000 * 100,
+        ),
+    )
     zheng_meeting = await meet(
         zhang,
-        "DC2024-0521",
-        25,
+        DEMO_BROKEN,
+        6,
         held(
-            25,
+            6,
             "result",
             "home",
             "张伟；郑海、林梅",
             Achieved.YES,
-            "同意分三期，每期五千",
+            "当场还3千，同意分四期、每期五千",
             "cooperative",
-            "sign_agreement",
+            "按期还款，到期前电话提醒",
+            prep_id=zheng_prep,
         ),
-        paid=2_000 * 100,
+        paid=3_000 * 100,
     )
-    fortnightly = ((-18, 5_000 * 100), (-2, 5_000 * 100), (12, 5_000 * 100))
-    kept1, broken, _ = await plan(zhang, "DC2024-0521", 25, zheng_meeting, 2_000 * 100, fortnightly)
-    await meet(
+    zheng = await plan(
         zhang,
-        "DC2024-0521",
-        16,
-        held(
-            16,
-            "investigative",
-            "business",
-            "张伟；郑海",
-            Achieved.PARTLY,
-            "茶叶收购款要月中才到",
-            "neutral",
-            "电话跟进还款",
-            14,
-        ),
+        DEMO_BROKEN,
+        6,
+        zheng_meeting,
+        3_000 * 100,
+        ((-5, 5_000 * 100), (-1, 5_000 * 100), (0, 5_000 * 100), (7, 5_000 * 100)),
+        figures=zheng_figures,
+    )
+    await approve(zheng, 6)
+    first, second, *_ = zheng.instalments
+    await answer(zhang, first, 5, 9, Answer.PAID)  # five days ago: paid in full
+    # Yesterday: missed, no money (the tea money has not come): the promise is broken, and
+    # 李组长 is told.
+    await answer(
+        zhang,
+        second,
+        1,
+        10,
+        Answer.MISSED,
+        reason=(MissReason.NO_MONEY.value,),
+        note="茶叶款还没到，说下周一定还",
     )
 
-    # 孙丽: ¥1,000 at the meeting 17 days ago, ¥1,500 a week: kept, paid in part yesterday
-    # (¥800), one still ahead; a visit 3 days ago about the rest.
+    # Six days ago too: Chen Jing prepares 孙丽's meeting at the restaurant, collects ¥1,000
+    # and agrees ¥1,500 a week (it reaches her target: no approval).
+    sun_figures = Figures(bottom=3_000 * 100, target=5_000 * 100, opening=8_000 * 100)
+    sun_prep = await prepare(
+        chen,
+        DEMO_REPLANNED,
+        6,
+        PrepAnswers(
+            capacity=Capacity.PARTIAL,
+            business=Business.RUNNING,
+            character=Character.NOVICE_WEAK,
+            figures=sun_figures,
+            kind=MeetingKind.RESULT,
+            venue=Venue.BUSINESS,
+            attendees="Chen Jing；孙丽、黄涛",
+            step=MeetingStep.MONEY_TODAY,
+            money_today=1_000 * 100,
+        ),
+    )
     sun_meeting = await meet(
         chen,
-        "DC2024-0690",
-        17,
+        DEMO_REPLANNED,
+        6,
         held(
-            17,
+            6,
             "result",
             "business",
             "Chen Jing；孙丽、黄涛",
             Achieved.YES,
-            "餐馆生意回暖，同意每周还",
+            "Business is picking up; she agreed to pay every week",
             "cooperative",
-            "sign_agreement",
+            None,
+            prep_id=sun_prep,
         ),
         paid=1_000 * 100,
+        hour=15,
     )
-    weekly = ((-10, 1_500 * 100), (-1, 1_500 * 100), (6, 1_500 * 100))
-    kept2, partial, _ = await plan(chen, "DC2024-0690", 17, sun_meeting, 1_000 * 100, weekly)
-    await meet(
+    sun = await plan(
         chen,
-        "DC2024-0690",
+        DEMO_REPLANNED,
+        6,
+        sun_meeting,
+        1_000 * 100,
+        ((-3, 1_500 * 100), (4, 1_500 * 100), (11, 1_500 * 100)),
+        figures=sun_figures,
+        locale="en",
+    )
+    await approve(sun, 6)
+    # Three days ago: paid in part, ¥800 of ¥1,500.
+    await answer(chen, sun.instalments[0], 3, 18, Answer.PARTIAL, amount=800 * 100)
+
+    # Three days ago: 张伟 meets 吴敏 at her shop; two instalments clear the whole overdue
+    # debt, the first today, and he will call in today to collect it.
+    wu_meeting = await meet(
+        zhang,
+        DEMO_STEP_TODAY,
         3,
         held(
             3,
-            "investigative",
+            "result",
             "business",
-            "Chen Jing；孙丽",
-            Achieved.PARTLY,
-            "答应下周补上差额",
+            "张伟；吴敏",
+            Achieved.YES,
+            "同意分两期还清逾期本息",
             "cooperative",
-            "电话跟进还款",
-            4,
+            "上门收款",
+            3,
+        ),
+        hour=16,
+    )
+    wu = await plan(
+        zhang,
+        DEMO_STEP_TODAY,
+        3,
+        wu_meeting,
+        0,
+        ((0, 15_200 * 100), (7, 15_200 * 100)),
+    )
+    # This morning she paid ¥10,000 of today's ¥15,200 (paid in part: the rest is asked
+    # about again tomorrow).
+    await answer(zhang, wu.instalments[0], 0, 11, Answer.PARTIAL, amount=10_000 * 100)
+
+    # Yesterday: Chen Jing prepares 孙丽 again (a second prep), collects the ¥700 still open
+    # at the meeting (the partly paid instalment is kept) and agrees ¥2,000 a week from
+    # three days on, which replaces the first plan (a second plan).
+    sun_figures2 = Figures(bottom=3_000 * 100, target=4_000 * 100, opening=6_000 * 100)
+    sun_prep2 = await prepare(
+        chen,
+        DEMO_REPLANNED,
+        1,
+        PrepAnswers(
+            capacity=Capacity.PARTIAL,
+            business=Business.RUNNING,
+            character=Character.NOVICE_WEAK,
+            figures=sun_figures2,
+            kind=MeetingKind.RESULT,
+            venue=Venue.BUSINESS,
+            attendees="Chen Jing；孙丽",
+            step=MeetingStep.SIGN_AGREEMENT,
+            money_today=700 * 100,
         ),
     )
-
-    # The collectors' answers to the reminders, as they gave them then.
-    async with storage._tx() as db:
-        for instalment, who, status, paid, answered, settled, reason, note in (
-            (kept1, zhang, "kept", 5_000 * 100, at(18, 18), at(18, 18), None, None),
-            (
-                broken,
-                zhang,
-                "broken",
-                0,
-                at(1, 9, 30),
-                at(1, 9, 30),
-                "no_money",
-                "茶叶款还没收回来，说下周",
-            ),
-            (kept2, chen, "kept", 1_500 * 100, at(10, 18), at(10, 18), None, None),
-            (partial, chen, "partial", 800 * 100, at(1, 18), None, None, None),
-        ):
-            await db.execute(
-                "UPDATE instalments SET status = ?, paid = ?, answered_at = ?, answered_by = ?, "
-                "settled_at = ?, miss_reason = ?, miss_note = ? WHERE id = ?",
-                (
-                    status,
-                    paid,
-                    ts(answered),
-                    who.id,
-                    None if settled is None else ts(settled),
-                    reason,
-                    note,
-                    instalment,
-                ),
-            )
-            if paid:
-                await db.execute(
-                    "INSERT INTO payments (case_id, commitment_id, instalment_id, amount, "
-                    "channel, received_on, recorded_at, recorded_by, source) "
-                    "SELECT k.case_id, k.id, i.id, ?, 'transfer', i.due_on, ?, ?, 'reminder' "
-                    "FROM instalments i JOIN commitments k ON k.id = i.commitment_id "
-                    "WHERE i.id = ?",
-                    (paid, ts(answered), who.id, instalment),
-                )
-            # The due-day reminder each was answered from, sent then: without it the first
-            # poller tick would take the partly paid one for a reminder missed while the bot
-            # was down, and greet Chen Jing with a catch-up summary.
-            await db.execute(
-                "INSERT INTO reminders (instalment_id, kind, due_at, status, collector_id, "
-                "created_at, done_at) SELECT i.id, 'due', ?, 'queued', ?, ?, ? "
-                "FROM instalments i WHERE i.id = ?",
-                (ts(answered), who.id, ts(answered), ts(answered), instalment),
-            )
-        await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_HISTORY_KEY, ts(now)))
+    sun_meeting2 = await meet(
+        chen,
+        DEMO_REPLANNED,
+        1,
+        held(
+            1,
+            "result",
+            "business",
+            "Chen Jing；孙丽",
+            Achieved.YES,
+            "Paid the ¥700 still open; ¥2,000 a week from now on",
+            "cooperative",
+            None,
+            prep_id=sun_prep2,
+        ),
+        paid=700 * 100,
+        hour=15,
+        channel=Channel.TRANSFER,  # she sent it from her phone at the table
+    )
+    sun2 = await plan(
+        chen,
+        DEMO_REPLANNED,
+        1,
+        sun_meeting2,
+        0,
+        ((3, 2_000 * 100), (10, 2_000 * 100)),
+        figures=sun_figures2,
+        locale="en",
+        replaces=sun.id,
+    )
+    await approve(sun2, 1)
 
     # 王建国's meeting is tomorrow: 张伟 asks 李组长 now whether the penalty interest may go if
-    # he pays ¥30,000 on the spot. It waits for the supervisor (already reminded once).
+    # he pays ¥30,000 on the spot. It waits for the supervisor (his digest shows it with its
+    # buttons; reminded once already, so no reminder goes out at start).
     waiting = await storage.request_approval(
         zhang,
-        snapshot[DEMO_WAITING].case_id,
+        case(DEMO_WAITING),
         frozenset({ApprovalReason.FEE_WAIVER}),
         {"detail": "明天若当场还3万，罚息18,000元能否免除？"},
         flow_id=None,
         notify=None,
         now=now - timedelta(hours=2),
+        key="demo:request:waiting",
     )
     if waiting is not None:
-        async with storage._tx() as db:
-            await db.execute(
-                "UPDATE approvals SET reminded_at = ? WHERE id = ?",
-                (ts(now - timedelta(hours=1, minutes=30)), waiting.id),
-            )
+        await storage.remind_approval(
+            waiting.id, notify=None, now=now - timedelta(hours=1, minutes=30)
+        )
+    await storage.set_meta(DEMO_HISTORY_KEY, now.isoformat())
     return True

@@ -258,9 +258,12 @@ async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path, pa
                                      params={"download": "1"})  # fmt: skip
             wb = openpyxl.load_workbook(io.BytesIO(got.content))
     counts = {name: len(data_rows(wb[name])) for name in wb.sheetnames}
-    # 周强 27 and 20 days ago (34 is outside), 郑海 25 and 16, 孙丽 17 and 3, 陈秀英 yesterday.
-    assert counts == {"案件": 8, "面谈记录": 7, "还款协议": 3, "分期": 4, "收款记录": 7,
-                      "请示记录": 1}  # fmt: skip
+    # 周强 27 and 20 days ago (34 is outside); the week: 郑海 6 days ago, 孙丽 6 and 1, 吴敏 3,
+    # 陈秀英 yesterday. Plans: 郑海's (approved), 孙丽's two, 吴敏's, 陈秀英's; instalments due
+    # by today: 郑海's three, 孙丽's first, 吴敏's first. Requests: 郑海's plan
+    # below the target, 王建国's fee waiver (waiting).
+    assert counts == {"案件": 8, "面谈记录": 7, "还款协议": 5, "分期": 5, "收款记录": 8,
+                      "请示记录": 2}  # fmt: skip
     instalments = wb["分期"]
     header = [c.value for c in instalments[1]]
     rows = data_rows(instalments)
@@ -268,8 +271,9 @@ async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path, pa
     assert status == {
         ("郑海", "已守约"),
         ("郑海", "违约"),
-        ("孙丽", "已守约"),
-        ("孙丽", "部分还款"),
+        ("郑海", "在办"),  # due today, not answered yet
+        ("孙丽", "已守约"),  # paid in part, the rest at yesterday's meeting
+        ("吴敏", "部分还款"),
     }
     broken = next(r for r in rows if r[header.index("状态")] == "违约")
     assert broken[header.index("未还原因")] == "目前没钱"

@@ -187,7 +187,8 @@ async def test_rows_come_in_batches_by_id_without_gaps_or_repeats(demo):
 async def test_the_period_decides_what_history_comes_with_the_cases(demo):
     storage, p, *_ = demo
     out = io.StringIO()
-    assert await write_csv(storage, request(p["boss"], days=7), "meetings", out) == 2  # 3d, 1d
+    # The week: 郑海 and 孙丽 6 days ago, 吴敏 3, 孙丽 and 陈秀英 yesterday (not 周强's, older).
+    assert await write_csv(storage, request(p["boss"], days=7), "meetings", out) == 5
     assert await write_csv(storage, request(p["boss"], days=7), "cases", io.StringIO()) == 8
     assert await write_csv(storage, request(p["boss"], days=60), "meetings", io.StringIO()) == 8
 
@@ -205,8 +206,8 @@ async def test_xlsx_is_streamed_write_only_with_defused_text_and_numbers(demo, t
                               NewPayment(123_45, None, TODAY), now=NOW)  # fmt: skip
     dest = tmp_path / "out.xlsx"
     counts = await write_xlsx(storage, request(p["boss"], locale="zh_Hans"), dest)
-    assert counts == {"cases": 8, "meetings": 8, "commitments": 3, "instalments": 4,
-                      "payments": 8, "approvals": 1}  # fmt: skip
+    assert counts == {"cases": 8, "meetings": 8, "commitments": 5, "instalments": 5,
+                      "payments": 9, "approvals": 2}  # fmt: skip
     with zipfile.ZipFile(dest) as zf:
         xml = b"".join(zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
     assert b"<f>" not in xml  # no formula anywhere
@@ -318,6 +319,9 @@ def env(tmp_path, monkeypatch):
             team = await storage.ensure_team("东城组", now=now)
             west = await storage.ensure_team("西城组", now=now)
             del west
+            # The demo's week has its supervisor: he approved 郑海's plan below the target.
+            await storage.add_user(telegram_id=1, name="李组长", role=Role.SUPERVISOR,
+                                   team_id=team.id, now=now)  # fmt: skip
             collectors = [
                 await storage.add_user(telegram_id=2, name="张伟", role=Role.COLLECTOR,
                                        team_id=team.id, now=now),
@@ -338,7 +342,7 @@ def test_cli_exports_an_xlsx_of_a_team_for_a_period(env, capsys):
     args = ["export", "--team", "东城组", "--from", "2000-01-01", "--out", str(out)]
     assert main([*args, "--lang", "en"]) == 0
     said = capsys.readouterr().out
-    assert "8 cases, 8 meetings, 3 commitments" in said
+    assert "8 cases, 8 meetings, 5 commitments" in said
     assert str(out) in said
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Cases", "Meetings", "Commitments", "Instalments", "Payments",
@@ -350,7 +354,8 @@ def test_cli_one_csv_sheet_to_stdout_and_a_zip_of_several(env, capsys):
     assert main(["export", "--sheet", "payments", "--from", "昨天"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("收款编号,合同号,借款人")  # QINGSHOU_LANG's default: 简体
-    assert len(lines) == 1 + 2  # 陈秀英's ¥2,000 and 孙丽's ¥800, both yesterday
+    # Yesterday 陈秀英's ¥2,000 and 孙丽's ¥700, today 孙丽's ¥1,200.
+    assert len(lines) == 1 + 3
     out = env / "x.zip"
     assert main(["export", "--out", str(out), "--sheet", "cases", "--sheet", "approvals"]) == 0
     with zipfile.ZipFile(out) as zf:
