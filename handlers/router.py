@@ -86,6 +86,7 @@ async def cancel(update: Update, context: QingshouContext) -> None:
     await update.effective_message.reply_text(
         context.render("flows/cancelled", title=ENGINE.title(context, ended.flow))
     )
+    await ENGINE.settled(update, context)  # then what waited for no question to be open
 
 
 async def flow_answer(

@@ -17,6 +17,10 @@
 - Free text while a button question is open is matched against the options (label or number),
   else the question is shown again with a hint. A refused answer is said with its reason and
   the rest of the draft stays.
+- **A file the open question does not take** (a ledger sent during /assign's choice) goes to
+  the ``aside`` hook (:meth:`Engine.set_hooks`), which may keep it; the question is asked again.
+  When a flow ends and none is open or waiting, the ``when_idle`` hook runs (it offers what was
+  kept). Both hooks keep what they keep in storage, never here.
 - **Choosing the next step only reads the draft**; the engine writes it, and the hooks named for
   when they run (a step's ``on_enter``, the flow's ``on_finish`` and ``on_abandon``) are the
   only places that act on the world.
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -81,10 +85,36 @@ log = logging.getLogger(__name__)
 D = TypeVar("D", bound=DraftLike)
 
 Outcome = Literal["started", "asked_again", "conflict"]
+#: A hook of the engine: given the update and the context; an ``aside`` hook says whether it
+#: took the file.
+Hook = Callable[["Update", "QingshouContext"], Awaitable[Any]]
 
 
 class Engine:
-    """Stores, routes and advances flows. Stateless itself: everything is in storage."""
+    """Stores, routes and advances flows. Stateless itself: everything is in storage (the two
+    hooks are wiring, set once by ``handlers.register``)."""
+
+    def __init__(self) -> None:
+        self._aside: Hook | None = None
+        self._when_idle: Hook | None = None
+
+    def set_hooks(self, *, aside: Hook | None, when_idle: Hook | None) -> None:
+        """``aside(update, context) -> bool``: a document the open question does not take;
+        True if it took it (the question is then asked again). ``when_idle(update, context)``:
+        the person's flow ended and none is open or waiting."""
+        self._aside, self._when_idle = aside, when_idle
+
+    async def settled(self, update: Update, context: QingshouContext) -> None:
+        """After a flow ended: run the ``when_idle`` hook if no flow is open or waiting."""
+        user = context.user
+        if self._when_idle is None or user is None:
+            return
+        storage = context.storage
+        if await storage.open_flow(user.id) is not None:
+            return
+        if await storage.waiting_flow(user.id) is not None:
+            return
+        await self._when_idle(update, context)
 
     # Starting ---------------------------------------------------------------------------
 
@@ -197,6 +227,7 @@ class Engine:
             edit,
             context.render("flows/outdated", title=self._title(context, state)),
         )
+        await self.settled(update, context)
         return None
 
     # Routing ----------------------------------------------------------------------------
@@ -387,6 +418,7 @@ class Engine:
             query,
             context.render("flows/cancelled", title=self._title(context, state)),
         )
+        await self.settled(update, context)
 
     async def on_conflict(
         self, update: Update, context: QingshouContext, waiting_id: int, choice: str
@@ -410,6 +442,7 @@ class Engine:
                 await self._edit_or_send(
                     update, context, query, context.render("flows/nothing_open")
                 )
+                await self.settled(update, context)
                 return
             await self._ask(update, context, current, edit=query)
             return
@@ -462,11 +495,20 @@ class Engine:
                     text=message.text or message.caption or "",
                 )
             )
+            await self.settled(update, context)
             return True
         run = await self._restore(update, context, state, edit=None)
         if run is None:
             return True
         step = run.flow.step(state.step)
+        if (
+            message.document is not None
+            and self._aside is not None
+            and not isinstance(step.input, PhotoInput)
+            and await self._aside(update, context)
+        ):
+            await self._ask(update, context, state, edit=None)
+            return True
         value = await self._parse(run, step, message)
         if isinstance(value, Refusal):
             await message.reply_text(context.render(value.template, **value.params))
@@ -674,6 +716,7 @@ class Engine:
                     state.id, state.version, "done", now=run.now, update_id=update.update_id
                 )
                 await self._edit_or_send(update, context, edit, entered.text, entered.markup)
+                await self.settled(update, context)
                 return
             stored = entered.to_json()
             if stored != draft.to_json():
@@ -702,6 +745,7 @@ class Engine:
             return
         await self._answer(edit)
         await self._edit_or_send(run.update, context, edit, reply.text, reply.markup)
+        await self.settled(run.update, context)
 
     async def _lose(self, run: FlowRun[Any], *, edit: CallbackQuery | None) -> None:
         """The flow can no longer go on (its case is no longer the person's): say so, keep text."""
@@ -713,6 +757,7 @@ class Engine:
         await self._edit_or_send(
             run.update, context, edit, context.render(run.flow.lost, text=typed, data=run.draft)
         )
+        await self.settled(run.update, context)
 
     # Asking -------------------------------------------------------------------------------
 

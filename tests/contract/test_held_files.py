@@ -36,7 +36,8 @@ async def test_a_held_file_survives_a_reopen_and_is_offered_then_settled_once(ba
         # Another person's (forged) button changes nothing; the owner's tap settles it once.
         assert await storage.settle_held_file(kept.id, other.id, "imported", now=LATER) is None
         done = await storage.settle_held_file(kept.id, person.id, "imported", now=LATER)
-        assert done is not None and done.status == "imported"
+        assert done is not None
+        assert done.status == "imported"
         assert await storage.settle_held_file(kept.id, person.id, "discarded", now=LATER) is None
     finally:
         await storage.close()
@@ -50,5 +51,6 @@ async def test_a_held_file_never_offered_can_be_discarded(storage):
                                      update_id=None, now=LATER)  # fmt: skip
     assert [h.file_id for h in await storage.held_files(person.id)] == ["F2", "F3"]
     done = await storage.settle_held_file(kept.id, person.id, "discarded", now=LATER)
-    assert done is not None and done.status == "discarded"
+    assert done is not None
+    assert done.status == "discarded"
     assert await storage.held_files(person.id) == [second]
