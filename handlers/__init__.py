@@ -116,8 +116,13 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(flows.CANCEL, router.flow_cancel))
     app.add_handler(router.on(flows.CONFLICT, router.flow_conflict))
     app.add_handler(CommandHandler("cancel", router.cancel))
+    # With no question open, "paid", "paid 700", "missed" (any language; a reply to a reminder
+    # or not) answer a reminder (issue 16); other text gets what was probably meant, or /help.
     app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND, router.to_flow_first(start.unknown))
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND,
+            router.to_flow_first(router.either(instalments.typed_answer, start.unknown)),
+        )
     )
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
     app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))
