@@ -15,7 +15,7 @@ a line and asked the open question again, and once no question is open they are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePath
@@ -327,33 +327,43 @@ async def hold_ledger(update: Update, context: QingshouContext) -> bool:
     return True
 
 
-async def offer_held_files(update: Update, context: QingshouContext) -> None:
-    """No question is open any more: offer each ledger kept meanwhile, once."""
+async def offer_held_files(
+    update: Update, context: QingshouContext
+) -> Callable[[], Awaitable[None]] | None:
+    """A flow ended: the offer of each ledger kept meanwhile, to send once its last words are
+    (the engine sends it only if no question is open); None if none was kept."""
     user = context.user
     chat = update.effective_chat
     assert user is not None
     if chat is None:
-        return
+        return None
     held = await context.storage.held_files(user.id)
-    for file in held:
-        buttons = InlineKeyboardMarkup(
-            [
+    if not held:
+        return None
+
+    async def offer() -> None:
+        for file in held:
+            buttons = InlineKeyboardMarkup(
                 [
-                    InlineKeyboardButton(
-                        context.label(N_("Import")),
-                        callback_data=HELD_FILE.data(file.id, "import"),
-                    ),
-                    InlineKeyboardButton(
-                        context.label(N_("Discard")),
-                        callback_data=HELD_FILE.data(file.id, "discard"),
-                    ),
+                    [
+                        InlineKeyboardButton(
+                            context.label(N_("Import")),
+                            callback_data=HELD_FILE.data(file.id, "import"),
+                        ),
+                        InlineKeyboardButton(
+                            context.label(N_("Discard")),
+                            callback_data=HELD_FILE.data(file.id, "discard"),
+                        ),
+                    ]
                 ]
-            ]
-        )
-        await chat.send_message(
-            context.render("imports/held_offer", file_name=file.file_name), reply_markup=buttons
-        )
-    await context.storage.mark_held_offered([f.id for f in held], now=context.clock.now())
+            )
+            await chat.send_message(
+                context.render("imports/held_offer", file_name=file.file_name),
+                reply_markup=buttons,
+            )
+        await context.storage.mark_held_offered([f.id for f in held], now=context.clock.now())
+
+    return offer
 
 
 async def held_file_answer(

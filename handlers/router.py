@@ -97,10 +97,12 @@ async def cancel(update: Update, context: QingshouContext) -> None:
     if ended is None:
         await update.effective_message.reply_text(context.render("flows/nothing_open"))
         return
+    later = await ENGINE.idle(update, context)  # what waited for no question to be open
     await update.effective_message.reply_text(
         context.render("flows/cancelled", title=ENGINE.title(context, ended.flow))
     )
-    await ENGINE.settled(update, context)  # then what waited for no question to be open
+    if later is not None:
+        await later()
 
 
 async def flow_answer(

@@ -19,8 +19,9 @@
   the rest of the draft stays.
 - **A file the open question does not take** (a ledger sent during /assign's choice) goes to
   the ``aside`` hook (:meth:`Engine.set_hooks`), which may keep it; the question is asked again.
-  When a flow ends and none is open or waiting, the ``when_idle`` hook runs (it offers what was
-  kept). Both hooks keep what they keep in storage, never here.
+  When a flow ends, the ``when_idle`` hook is asked (before the flow's last words are sent, so
+  they are not held up) what it has to say once they are; said if no flow is open or waiting
+  (it offers what was kept). Both hooks keep what they keep in storage, never here.
 - **Choosing the next step only reads the draft**; the engine writes it, and the hooks named for
   when they run (a step's ``on_enter``, the flow's ``on_finish`` and ``on_abandon``) are the
   only places that act on the world.
@@ -85,9 +86,12 @@ log = logging.getLogger(__name__)
 D = TypeVar("D", bound=DraftLike)
 
 Outcome = Literal["started", "asked_again", "conflict"]
-#: A hook of the engine: given the update and the context; an ``aside`` hook says whether it
-#: took the file.
-Hook = Callable[["Update", "QingshouContext"], Awaitable[Any]]
+#: What is said once a flow's last words are sent (the ``when_idle`` hook's answer).
+Later = Callable[[], Awaitable[None]]
+#: The ``aside`` hook: whether it took the file the open question does not take.
+AsideHook = Callable[["Update", "QingshouContext"], Awaitable[bool]]
+#: The ``when_idle`` hook: what to say once no flow is open, if anything.
+IdleHook = Callable[["Update", "QingshouContext"], Awaitable[Later | None]]
 
 
 class Engine:
@@ -95,26 +99,35 @@ class Engine:
     hooks are wiring, set once by ``handlers.register``)."""
 
     def __init__(self) -> None:
-        self._aside: Hook | None = None
-        self._when_idle: Hook | None = None
+        self._aside: AsideHook | None = None
+        self._when_idle: IdleHook | None = None
 
-    def set_hooks(self, *, aside: Hook | None, when_idle: Hook | None) -> None:
-        """``aside(update, context) -> bool``: a document the open question does not take;
-        True if it took it (the question is then asked again). ``when_idle(update, context)``:
-        the person's flow ended and none is open or waiting."""
+    def set_hooks(self, *, aside: AsideHook | None, when_idle: IdleHook | None) -> None:
+        """``aside(update, context)``: a document the open question does not take; True if it
+        took it (the question is then asked again). ``when_idle(update, context)``: a flow of
+        the person ended; what to say once its last words are sent, or None."""
         self._aside, self._when_idle = aside, when_idle
 
-    async def settled(self, update: Update, context: QingshouContext) -> None:
-        """After a flow ended: run the ``when_idle`` hook if no flow is open or waiting."""
+    async def idle(self, update: Update, context: QingshouContext) -> Later | None:
+        """After a flow ended, before its last words are sent: what the ``when_idle`` hook will
+        say once they are, if no flow is open or waiting (else None: it waits for the next)."""
         user = context.user
         if self._when_idle is None or user is None:
-            return
+            return None
+        later = await self._when_idle(update, context)  # one read when nothing waits
+        if later is None:
+            return None
         storage = context.storage
         if await storage.open_flow(user.id) is not None:
-            return
+            return None
         if await storage.waiting_flow(user.id) is not None:
-            return
-        await self._when_idle(update, context)
+            return None
+        return later
+
+    @staticmethod
+    async def _then(later: Later | None) -> None:
+        if later is not None:
+            await later()
 
     # Starting ---------------------------------------------------------------------------
 
@@ -220,6 +233,7 @@ class Engine:
         if edit is None:
             await self._strip_buttons(context, state)
         await self._abandoned(context, ended)
+        later = await self.idle(update, context)
         await self._answer(edit)
         await self._edit_or_send(
             update,
@@ -227,7 +241,7 @@ class Engine:
             edit,
             context.render("flows/outdated", title=self._title(context, state)),
         )
-        await self.settled(update, context)
+        await self._then(later)
         return None
 
     # Routing ----------------------------------------------------------------------------
@@ -411,6 +425,7 @@ class Engine:
             await self.moved_on(update, context)
             return
         await self._abandoned(context, ended)
+        later = await self.idle(update, context)
         await query.answer()
         await self._edit_or_send(
             update,
@@ -418,7 +433,7 @@ class Engine:
             query,
             context.render("flows/cancelled", title=self._title(context, state)),
         )
-        await self.settled(update, context)
+        await self._then(later)
 
     async def on_conflict(
         self, update: Update, context: QingshouContext, waiting_id: int, choice: str
@@ -439,10 +454,11 @@ class Engine:
             current = await self._open(update, context)
             await query.answer()
             if current is None:
+                later = await self.idle(update, context)
                 await self._edit_or_send(
                     update, context, query, context.render("flows/nothing_open")
                 )
-                await self.settled(update, context)
+                await self._then(later)
                 return
             await self._ask(update, context, current, edit=query)
             return
@@ -488,6 +504,7 @@ class Engine:
             return False
         if state.expires_at <= context.clock.now() or state.flow not in _REGISTRY:
             await self._open(update, context)  # ends it
+            later = await self.idle(update, context)
             await message.reply_text(
                 context.render(
                     "flows/expired",
@@ -495,7 +512,7 @@ class Engine:
                     text=message.text or message.caption or "",
                 )
             )
-            await self.settled(update, context)
+            await self._then(later)
             return True
         run = await self._restore(update, context, state, edit=None)
         if run is None:
@@ -715,8 +732,9 @@ class Engine:
                 await context.storage.end_flow(
                     state.id, state.version, "done", now=run.now, update_id=update.update_id
                 )
+                later = await self.idle(update, context)
                 await self._edit_or_send(update, context, edit, entered.text, entered.markup)
-                await self.settled(update, context)
+                await self._then(later)
                 return
             stored = entered.to_json()
             if stored != draft.to_json():
@@ -743,9 +761,10 @@ class Engine:
             # A double tap finished it a moment ago (its write was keyed: nothing doubled).
             await self.moved_on(run.update, context)
             return
+        later = await self.idle(run.update, context)
         await self._answer(edit)
         await self._edit_or_send(run.update, context, edit, reply.text, reply.markup)
-        await self.settled(run.update, context)
+        await self._then(later)
 
     async def _lose(self, run: FlowRun[Any], *, edit: CallbackQuery | None) -> None:
         """The flow can no longer go on (its case is no longer the person's): say so, keep text."""
@@ -753,11 +772,12 @@ class Engine:
         await context.storage.end_flow(run.state.id, None, "dropped", now=run.now)
         message = run.update.effective_message
         typed = message.text if message is not None and edit is None and message.text else ""
+        later = await self.idle(run.update, context)
         await self._answer(edit)
         await self._edit_or_send(
             run.update, context, edit, context.render(run.flow.lost, text=typed, data=run.draft)
         )
-        await self.settled(run.update, context)
+        await self._then(later)
 
     # Asking -------------------------------------------------------------------------------
 
