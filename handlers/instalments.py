@@ -464,6 +464,12 @@ async def typed_answer(update: Update, context: QingshouContext) -> bool:
     answer, amount = typed
     pressed, ids = _replied(update)
     storage = context.storage
+    replied = message.reply_to_message
+    if not ids and replied is not None and replied.reply_markup is not None:
+        # A reply to a reminder answered already (its rows are labels now), or to another
+        # message with buttons: never guess another payment for it.
+        await message.reply_text(context.render("instalments/typed_not_there"))
+        return True
     if ids:
         seen = await storage.instalments_seen_by(user, ids)
         views = sorted(seen, key=lambda v: ids.index(v.id))

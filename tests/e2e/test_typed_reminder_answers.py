@@ -134,6 +134,10 @@ async def test_paid_partial_and_missed_typed_in_simplified_and_traditional_chine
     await zhang.expect(f"Reminder {[first]}")  # its row shows the state
     await zhang.expect("已记录：张三已还¥1,000.00。")
     assert await _state(world, first) == ("kept", 100_000)
+    # Its row is a label now: "paid" in reply to it again is no payment's answer (none is
+    # guessed for it), and nothing is recorded twice.
+    await zhang.send("已还", reply_to=reminder_of_first.message_id)
+    await zhang.expect("这条消息里没有等您回答的还款。")
 
     # 繁體 words under a 简体 collector's reminder: the same answer (why? as the button asks).
     reminder_of_second = await _remind(bot, zhang, cid, [second])
