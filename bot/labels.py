@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.commitments import Channel
 from bot.flows import FlowRun, Option
 from bot.i18n import N_, SUPPORTED_LOCALES
-from bot.routes import INSTALMENT, OPEN_CASE
+from bot.routes import INSTALMENT, INSTALMENT_ANSWERS, OPEN_CASE
+
+if TYPE_CHECKING:
+    from bot.context import QingshouContext
 
 #: A question's buttons, built when it is asked (in the asker's language).
 OptionsOf = Callable[[FlowRun[Any]], Awaitable[list[Option]]]
@@ -101,4 +104,49 @@ def answer_row(
         {"text": f"◐ {label(PARTIAL)}", "callback_data": INSTALMENT.data(instalment_id, "partial")},
         {"text": f"✖ {label(MISSED)}", "callback_data": INSTALMENT.data(instalment_id, "missed")},
         {"text": f"📂 {label(OPEN_CASE_LABEL)}", "callback_data": OPEN_CASE.data(case_id)},
+    ]
+
+
+# -- an instalment's answer typed under a reminder (issue 16) -------------------------------------
+
+# Words a collector types for each answer besides the buttons' own, "|" between them (one
+# message id per answer, so each language lists its own words). Every language's words are
+# understood whichever language is chosen: "paid", "已还" and "已還" are the same answer.
+TYPED_PAID = N_("paid|received")
+TYPED_PARTIAL = N_("partial|part|paid part")
+TYPED_MISSED = N_("missed|not paid|unpaid|no payment")
+
+
+def typed_answers(context: QingshouContext) -> list[Option]:
+    """The three answers to an instalment (values ``paid``, ``partial``, ``missed``) as options
+    whose typed words, in every language, are the buttons' labels and the TYPED_* words: for
+    :func:`bot.flows.keyboards.match_option`."""
+    renderer = context.renderer
+
+    def words(*msgids: str) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(
+                word.strip()
+                for locale in SUPPORTED_LOCALES
+                for msgid in msgids
+                for word in renderer.label(locale, msgid).split("|")
+                if word.strip()
+            )
+        )
+
+    return [
+        Option(
+            code=i,
+            value=value,
+            label=context.label(shown),
+            translate=False,
+            aliases=words(shown, typed),
+        )
+        for i, (value, shown, typed) in enumerate(
+            (
+                (INSTALMENT_ANSWERS[0], PAID, TYPED_PAID),
+                (INSTALMENT_ANSWERS[1], PARTIAL, TYPED_PARTIAL),
+                (INSTALMENT_ANSWERS[2], MISSED, TYPED_MISSED),
+            )
+        )
     ]

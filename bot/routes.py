@@ -73,6 +73,11 @@ DRILL = callbacks.route("dg", Choice(tuple(k.value for k in DrillDown)), Int(), 
 #: An admin's tap on a team of the cooperative digest: (team id).
 TEAM = callbacks.route("dg.t", Int())
 
+# -- a ledger sent while another question was open (issue 16) ----------------------------------
+
+#: "Import" / "Discard" under the offer of a kept ledger: (held file id, import / discard).
+HELD_FILE = callbacks.route("hf", Int(), Choice(("import", "discard")))
+
 # -- the flow engine's own buttons (bot/flows) --------------------------------------------------
 
 #: A flow's answer button: (flow id, version of the question, option code).

@@ -105,6 +105,10 @@ def register(app: QingshouApp) -> None:
     app.add_handler(
         MessageHandler(filters.Document.ALL, router.to_flow_first(imports.receive_file))
     )
+    # A ledger sent while another question is open is kept (not that question's answer), and
+    # offered (Import / Discard) once no question is open (issue 16).
+    flows.ENGINE.set_hooks(aside=imports.hold_ledger, when_idle=imports.offer_held_files)
+    app.add_handler(router.on(routes.HELD_FILE, imports.held_file_answer))
 
     # Multi-step exchanges (the flow engine): answer buttons, ✖, "continue / drop", /cancel, and
     # typed text or a location for the open question. Their state is in the database.
@@ -112,8 +116,13 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(flows.CANCEL, router.flow_cancel))
     app.add_handler(router.on(flows.CONFLICT, router.flow_conflict))
     app.add_handler(CommandHandler("cancel", router.cancel))
+    # With no question open, "paid", "paid 700", "missed" (any language; a reply to a reminder
+    # or not) answer a reminder (issue 16); other text gets what was probably meant, or /help.
     app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND, router.to_flow_first(start.unknown))
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND,
+            router.to_flow_first(router.either(instalments.typed_answer, start.unknown)),
+        )
     )
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
     app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))

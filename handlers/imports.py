@@ -5,17 +5,23 @@ document → "Import" / "Cancel". It is the ``import`` flow: the file waits in t
 (imports table) and the decision in the flow's row, so a restart of the bot in between loses
 nothing; on "Import" the file is parsed and planned again (the cases may have changed
 meanwhile), and applying is guarded by the import's own status, so a double tap imports once.
+
+A ledger sent while another question is open (a CSV during /assign's choice) does not answer
+it: it is kept (``held_files``, in storage: a restart loses nothing), the person is told so in
+a line and asked the open question again, and once no question is open they are offered
+"Import the ledger you sent? [Import] [Discard]" (the flow engine's ``aside`` and
+``when_idle`` hooks, set in ``handlers.register``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePath
 from typing import Any, ClassVar
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import QingshouContext
 from bot.domain.importing import (
@@ -40,6 +46,7 @@ from bot.flows import (
 )
 from bot.i18n import N_
 from bot.imports import ImportLimits, apply_pending, preview
+from bot.routes import HELD_FILE
 from bot.storage import FlowState, ImportStatus
 
 IMPORT = "import"
@@ -242,16 +249,32 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
     if user.role is Role.COLLECTOR:
         await message.reply_text(context.render("imports/not_allowed"))
         return
-    file_name = document.file_name or "ledger"
-    problem = check_upload(file_name, document.file_size, max_bytes=TELEGRAM_DOWNLOAD_LIMIT)
+    await _take_ledger(
+        update, context, document.file_id, document.file_name or "ledger", document.file_size
+    )
+
+
+async def _take_ledger(
+    update: Update,
+    context: QingshouContext,
+    file_id: str,
+    file_name: str,
+    file_size: int | None,
+) -> None:
+    """Check a ledger file (by name and size, then its bytes), keep it as a pending import
+    and start the import flow on it."""
+    user = context.user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    problem = check_upload(file_name, file_size, max_bytes=TELEGRAM_DOWNLOAD_LIMIT)
     if problem is not None:
-        await message.reply_text(
+        await chat.send_message(
             context.render("imports/refused", problem=problem.value, file_name=file_name)
         )
         return
-    data = bytes(await (await document.get_file()).download_as_bytearray())
+    data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
     if not data.strip():
-        await message.reply_text(
+        await chat.send_message(
             context.render("imports/refused", problem=FileProblem.EMPTY.value, file_name=file_name)
         )
         return
@@ -267,3 +290,102 @@ async def receive_file(update: Update, context: QingshouContext) -> None:
     await ENGINE.start(
         update, context, IMPORT_FLOW, draft, step="team" if team_id is None else "decide"
     )
+
+
+# -- a ledger sent while another question is open (issue 16) -------------------------------------
+
+
+def _is_ledger(file_name: str | None) -> bool:
+    """A file a supervisor would import (by its name: .csv, .xlsx, or the old .xls, which
+    the import itself refuses with its reason)."""
+    problem = check_upload(file_name, None)
+    return problem is None or problem is FileProblem.XLS
+
+
+async def hold_ledger(update: Update, context: QingshouContext) -> bool:
+    """Keep a ledger sent while another question is open, to offer it once none is (the
+    engine then asks the open question again); False for any other file."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    document = message.document
+    if document is None or not _is_ledger(document.file_name):
+        return False
+    file_name = document.file_name or "ledger"
+    if user.role is Role.COLLECTOR:
+        await message.reply_text(context.render("imports/not_allowed"))
+        return True
+    await context.storage.hold_file(
+        user.id,
+        file_id=document.file_id,
+        file_name=file_name,
+        file_size=document.file_size,
+        update_id=update.update_id,
+        now=context.clock.now(),
+    )
+    await message.reply_text(context.render("imports/held", file_name=file_name))
+    return True
+
+
+async def offer_held_files(
+    update: Update, context: QingshouContext
+) -> Callable[[], Awaitable[None]] | None:
+    """A flow ended: the offer of each ledger kept meanwhile, to send once its last words are
+    (the engine sends it only if no question is open); None if none was kept."""
+    user = context.user
+    chat = update.effective_chat
+    assert user is not None
+    if chat is None:
+        return None
+    held = await context.storage.held_files(user.id)
+    if not held:
+        return None
+
+    async def offer() -> None:
+        for file in held:
+            buttons = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            context.label(N_("Import")),
+                            callback_data=HELD_FILE.data(file.id, "import"),
+                        ),
+                        InlineKeyboardButton(
+                            context.label(N_("Discard")),
+                            callback_data=HELD_FILE.data(file.id, "discard"),
+                        ),
+                    ]
+                ]
+            )
+            await chat.send_message(
+                context.render("imports/held_offer", file_name=file.file_name),
+                reply_markup=buttons,
+            )
+        await context.storage.mark_held_offered([f.id for f in held], now=context.clock.now())
+
+    return offer
+
+
+async def held_file_answer(
+    update: Update, context: QingshouContext, held_id: int, choice: str
+) -> None:
+    """Import or discard a ledger kept while another question was open."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    if choice == "import" and user.role is Role.COLLECTOR:
+        await query.answer(context.render("imports/not_allowed"), show_alert=True)
+        return
+    status = "imported" if choice == "import" else "discarded"
+    file = await context.storage.settle_held_file(held_id, user.id, status, now=context.clock.now())
+    if file is None:  # a double tap, an old button, another person's
+        await query.answer(context.render("imports/held_gone"), show_alert=True)
+        return
+    await query.answer()
+    if choice == "discard":
+        await query.edit_message_text(
+            context.render("imports/held_discarded", file_name=file.file_name)
+        )
+        return
+    await query.edit_message_reply_markup(reply_markup=None)
+    await _take_ledger(update, context, file.file_id, file.file_name, file.file_size)

@@ -11,6 +11,12 @@ their team's) and idempotent: a double tap, a replayed old button or a press aft
 instalment was settled another way (money recorded by /outcome) records nothing more, and the
 reminder message is edited to show the state — the instalment's button row becomes a label
 ("✓ paid ¥X") that opens the case.
+
+The same answers may be typed, in any of the three languages, with no question open (issue
+16): "paid", "paid 700" (700 of it), "partial", "部分 700", "missed", "已还", "没还", "沒還"…
+A reply to a reminder answers that reminder's instalment (one of its instalments: asked
+which, if several are open); without a reply, the one payment waiting for an answer, or, if
+several are, a short question with their buttons.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from telegram.error import BadRequest
 from bot.context import QingshouContext
 from bot.domain.casefile import local_date
 from bot.domain.commitments import InstalmentStatus
-from bot.domain.instalments import Answer, Answered, MissReason, grace_ends
+from bot.domain.instalments import Answer, Answered, InstalmentView, MissReason, grace_ends
+from bot.domain.money import AmountError, parse_amount
 from bot.flows import (
     ENGINE,
     Amount,
@@ -44,8 +51,10 @@ from bot.flows import (
     Step,
     register,
 )
+from bot.flows.keyboards import match_option
 from bot.i18n import N_
 from bot.labels import OUTCOME as OUTCOME_LABEL
+from bot.labels import answer_row, typed_answers
 from bot.lookup import not_yours
 from bot.routes import INSTALMENT, OPEN_CASE, OUTCOME, PREPARE
 
@@ -387,3 +396,164 @@ MISSED_FLOW: Flow[MissedDraft] = register(
         lost="instalments/lost",
     )
 )
+
+
+# -- the answers typed under a reminder (issue 16) ------------------------------------------------
+
+#: Around typed words: spaces and the punctuation a phone adds ("Paid.", "已还。").
+_TRIM = " \t\n.,!?;:。，！？；：、"
+#: Longer text is a message, not an answer ("部分还款 ¥12,345.60" is 17 characters).
+_LONGEST = 40
+#: At most this many payments are offered in "which one?" (a row of four buttons each).
+_WHICH = 10
+
+
+def read_typed(context: QingshouContext, text: str) -> tuple[str, int | None] | None:
+    """Typed words as an answer: (``paid`` / ``partial`` / ``missed``, the amount in fen or
+    None), or None if they are not one. Words in any language ("paid", "已还", "沒還"), then
+    an amount the shared parser reads ("paid 700", "部分 700", "还了5百"): an amount makes it
+    a partial payment (of the whole rest, it is kept); "missed" takes no amount."""
+    words = text.strip(_TRIM)
+    if not words or words.isdigit():
+        return None
+    options = typed_answers(context)
+    chosen = match_option(context, options, words)
+    if chosen is not None:
+        return str(chosen.value), None
+    if len(words) > _LONGEST:
+        return None
+    for cut in range(1, len(words)):
+        head, tail = words[:cut].strip(_TRIM), words[cut:].strip(_TRIM)
+        if not head or not tail or head.isdigit():
+            continue
+        chosen = match_option(context, options, head)
+        if chosen is None or chosen.value == Answer.MISSED.value:
+            continue
+        try:
+            fen = parse_amount(tail)
+        except AmountError:
+            continue
+        if fen > 0:
+            return Answer.PARTIAL.value, fen
+    return None
+
+
+def _replied(update: Update) -> tuple[Pressed, list[int]]:
+    """The reminder the message replies to (to show the state on it) and its instalments, in
+    its order; nothing if it replies to no message with answer buttons."""
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    markup = replied.reply_markup if replied is not None else None
+    if replied is None or markup is None:
+        return Pressed(), []
+    ids = [i for row in markup.inline_keyboard for i in sorted(_row_ids(row))]
+    if not ids:
+        return Pressed(), []
+    return Pressed(replied.chat.id, replied.message_id, markup.to_dict()), list(dict.fromkeys(ids))
+
+
+async def typed_answer(update: Update, context: QingshouContext) -> bool:
+    """Take "paid", "paid 700", "missed" (any language) typed with no question open as the
+    answer to a reminder; False if the words are not one."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    typed = read_typed(context, message.text or "")
+    if typed is None:
+        return False
+    answer, amount = typed
+    pressed, ids = _replied(update)
+    storage = context.storage
+    replied = message.reply_to_message
+    if not ids and replied is not None and replied.reply_markup is not None:
+        # A reply to a reminder answered already (its rows are labels now), or to another
+        # message with buttons: never guess another payment for it.
+        await message.reply_text(context.render("instalments/typed_not_there"))
+        return True
+    if ids:
+        seen = await storage.instalments_seen_by(user, ids)
+        views = sorted(seen, key=lambda v: ids.index(v.id))
+        if len(views) > 1:
+            views = [v for v in views if v.answerable] or views[:1]
+    else:
+        today = local_date(context.clock.now(), context.settings.tz)
+        views = await storage.instalments_to_answer(user, on_or_before=today, limit=_WHICH)
+    if not views:
+        await message.reply_text(context.render("instalments/typed_none"))
+        return True
+    if len(views) > 1:
+        await _which(update, context, views)
+        return True
+    await _take_typed(update, context, views[0], answer, amount, pressed)
+    return True
+
+
+async def _which(update: Update, context: QingshouContext, views: list[InstalmentView]) -> None:
+    """Several payments wait for an answer: list them, each with its answer row."""
+    message = update.effective_message
+    assert message is not None
+    rows = [
+        [
+            InlineKeyboardButton(button["text"], callback_data=button["callback_data"])
+            for button in answer_row(context.label, n, view.id, view.case_id)
+        ]
+        for n, view in enumerate(views, 1)
+    ]
+    await message.reply_text(
+        context.render("instalments/typed_which", items=views),
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+
+
+async def _take_typed(
+    update: Update,
+    context: QingshouContext,
+    view: InstalmentView,
+    answer: str,
+    amount: int | None,
+    pressed: Pressed,
+) -> None:
+    """Record a typed answer for one instalment, as its button would (partial without an
+    amount and missed ask their question)."""
+    message = update.effective_message
+    user = context.user
+    assert message is not None and user is not None
+    if not view.answerable:
+        await message.reply_text(context.render("instalments/already", instalment=view))
+        await _edit_reminder(context, pressed)
+        return
+    if answer == Answer.MISSED.value:
+        missed = MissedDraft.of(view.id, view.rest, pressed)
+        await ENGINE.start(update, context, MISSED_FLOW, missed, case_id=view.case_id)
+        return
+    if answer == Answer.PARTIAL.value and amount is None:
+        partial = PartialDraft.of(view.id, view.rest, pressed)
+        await ENGINE.start(update, context, PARTIAL_FLOW, partial, case_id=view.case_id)
+        return
+    now = context.clock.now()
+    done = await context.storage.answer_instalment(
+        user,
+        view.id,
+        Answer.PAID if amount is None else Answer.PARTIAL,
+        amount=amount,
+        today=local_date(now, context.settings.tz),
+        grace_days=context.settings.grace_days,
+        now=now,
+        # A replayed update records once.
+        key=f"typed-answer:{user.id}:{update.update_id}",
+    )
+    if done is None:
+        await message.reply_text(context.render("instalments/lost", text=message.text or ""))
+        return
+    await _edit_reminder(context, pressed)
+    if done.refused == "amount":
+        text = context.render(
+            "instalments/partial_too_much", amount=amount, rest=done.instalment.rest
+        )
+    elif not done.changed:
+        text = context.render("instalments/already", instalment=done.instalment)
+    elif amount is None:
+        text = context.render("instalments/paid_toast", instalment=done.instalment, answer=done)
+    else:
+        text = context.render("instalments/partial_done", instalment=done.instalment, answer=done)
+    await message.reply_text(text)

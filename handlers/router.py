@@ -76,6 +76,20 @@ def to_flow_first(
     return route_input
 
 
+def either(
+    first: Callable[[Update, QingshouContext], Awaitable[bool]],
+    otherwise: Callable[[Update, QingshouContext], Awaitable[Any]],
+) -> Callable[[Update, QingshouContext], Coroutine[Any, Any, None]]:
+    """``first``, and ``otherwise`` when ``first`` did not take the update (returned False)."""
+
+    async def first_or_otherwise(update: Update, context: QingshouContext) -> None:
+        if not await first(update, context):
+            await otherwise(update, context)
+
+    first_or_otherwise.__doc__ = first.__doc__
+    return first_or_otherwise
+
+
 async def cancel(update: Update, context: QingshouContext) -> None:
     """End the open flow (/cancel) and take the buttons off its question."""
     assert update.effective_message is not None
@@ -83,9 +97,12 @@ async def cancel(update: Update, context: QingshouContext) -> None:
     if ended is None:
         await update.effective_message.reply_text(context.render("flows/nothing_open"))
         return
+    later = await ENGINE.idle(update, context)  # what waited for no question to be open
     await update.effective_message.reply_text(
         context.render("flows/cancelled", title=ENGINE.title(context, ended.flow))
     )
+    if later is not None:
+        await later()
 
 
 async def flow_answer(

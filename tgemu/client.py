@@ -177,9 +177,14 @@ class EmulatorClient:
         result: JSON = await self._request("GET", "/bot", params=params)
         return result
 
-    async def send_message(self, user_id: int, text: str, bot: str | None = None) -> JSON:
-        """The user sends ``text`` to the bot."""
-        body = self._bot({"text": text}, bot)
+    async def send_message(
+        self, user_id: int, text: str, bot: str | None = None, reply_to: int | None = None
+    ) -> JSON:
+        """The user sends ``text`` to the bot (as a reply to message ``reply_to``, if given)."""
+        fields: JSON = {"text": text}
+        if reply_to is not None:
+            fields["reply_to_message_id"] = reply_to
+        body = self._bot(fields, bot)
         result: JSON = await self._request("POST", f"/users/{user_id}/message", json=body)
         return result
 
@@ -375,13 +380,14 @@ class Person:
     def _advance(self, seq: int) -> None:
         self.seen_seq = max(self.seen_seq, seq)
 
-    async def send(self, text: str) -> JSON:
-        """Type and send ``text`` (``/start CODE`` works).
+    async def send(self, text: str, *, reply_to: int | None = None) -> JSON:
+        """Type and send ``text`` (``/start CODE`` works); ``reply_to``: a message id of this
+        chat it replies to.
 
         Bot messages that arrived before and were never returned by an ``expect`` stay unread
         (see :meth:`unread`); only :meth:`expect` stops looking at them.
         """
-        result = await self.client.send_message(self.user_id, text, self.bot)
+        result = await self.client.send_message(self.user_id, text, self.bot, reply_to)
         self._advance(int(result["seq"]))
         return result
 

@@ -318,8 +318,11 @@ class EmulatorCore:
     def _deliver(self, chat: Chat, message_payload: JSON) -> int | None:
         return chat.bot.push_update("message", message_payload)
 
-    def user_sends_text(self, user_id: int, text: str, bot: str | None = None) -> JSON:
-        """The user types ``text``; commands get ``bot_command`` entities like in Telegram."""
+    def user_sends_text(
+        self, user_id: int, text: str, bot: str | None = None, reply_to: int | None = None
+    ) -> JSON:
+        """The user types ``text``; commands get ``bot_command`` entities like in Telegram.
+        ``reply_to``: the message of this chat it replies to (Telegram's swipe-to-reply)."""
         text = text.strip()
         if not text:
             raise ControlError(400, "text must be non-empty")
@@ -330,7 +333,13 @@ class EmulatorCore:
                 "several messages; send it in parts)",
             )
         chat = self._incoming_chat(user_id, bot)
-        message = chat.new_message("user", text=text, entities=detect_entities(text, []))
+        if reply_to is not None:
+            replied = chat.messages.get(reply_to)
+            if replied is None or replied.deleted:
+                raise ControlError(400, f"message {reply_to} to reply to is not in this chat")
+        message = chat.new_message(
+            "user", text=text, entities=detect_entities(text, []), reply_to=reply_to
+        )
         update_id = self._deliver(chat, message.to_api(chat))
         event = chat.record("message", message=message.snapshot())
         return {"message": message.snapshot(), "update_id": update_id, "seq": event["seq"]}

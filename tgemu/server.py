@@ -586,8 +586,12 @@ class Emulator(EmulatorCore):
 
     async def _c_message(self, request: web.Request) -> web.StreamResponse:
         body = await self._json(request)
+        reply_to = body.get("reply_to_message_id")
         result = self.user_sends_text(
-            int(request.match_info["id"]), str(body.get("text", "")), body.get("bot")
+            int(request.match_info["id"]),
+            str(body.get("text", "")),
+            body.get("bot"),
+            reply_to=int(reply_to) if reply_to is not None else None,
         )
         return self._ok(result)
 

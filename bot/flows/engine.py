@@ -17,6 +17,11 @@
 - Free text while a button question is open is matched against the options (label or number),
   else the question is shown again with a hint. A refused answer is said with its reason and
   the rest of the draft stays.
+- **A file the open question does not take** (a ledger sent during /assign's choice) goes to
+  the ``aside`` hook (:meth:`Engine.set_hooks`), which may keep it; the question is asked again.
+  When a flow ends, the ``when_idle`` hook is asked (before the flow's last words are sent, so
+  they are not held up) what it has to say once they are; said if no flow is open or waiting
+  (it offers what was kept). Both hooks keep what they keep in storage, never here.
 - **Choosing the next step only reads the draft**; the engine writes it, and the hooks named for
   when they run (a step's ``on_enter``, the flow's ``on_finish`` and ``on_abandon``) are the
   only places that act on the world.
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -81,10 +86,48 @@ log = logging.getLogger(__name__)
 D = TypeVar("D", bound=DraftLike)
 
 Outcome = Literal["started", "asked_again", "conflict"]
+#: What is said once a flow's last words are sent (the ``when_idle`` hook's answer).
+Later = Callable[[], Awaitable[None]]
+#: The ``aside`` hook: whether it took the file the open question does not take.
+AsideHook = Callable[["Update", "QingshouContext"], Awaitable[bool]]
+#: The ``when_idle`` hook: what to say once no flow is open, if anything.
+IdleHook = Callable[["Update", "QingshouContext"], Awaitable[Later | None]]
 
 
 class Engine:
-    """Stores, routes and advances flows. Stateless itself: everything is in storage."""
+    """Stores, routes and advances flows. Stateless itself: everything is in storage (the two
+    hooks are wiring, set once by ``handlers.register``)."""
+
+    def __init__(self) -> None:
+        self._aside: AsideHook | None = None
+        self._when_idle: IdleHook | None = None
+
+    def set_hooks(self, *, aside: AsideHook | None, when_idle: IdleHook | None) -> None:
+        """``aside(update, context)``: a document the open question does not take; True if it
+        took it (the question is then asked again). ``when_idle(update, context)``: a flow of
+        the person ended; what to say once its last words are sent, or None."""
+        self._aside, self._when_idle = aside, when_idle
+
+    async def idle(self, update: Update, context: QingshouContext) -> Later | None:
+        """After a flow ended, before its last words are sent: what the ``when_idle`` hook will
+        say once they are, if no flow is open or waiting (else None: it waits for the next)."""
+        user = context.user
+        if self._when_idle is None or user is None:
+            return None
+        later = await self._when_idle(update, context)  # one read when nothing waits
+        if later is None:
+            return None
+        storage = context.storage
+        if await storage.open_flow(user.id) is not None:
+            return None
+        if await storage.waiting_flow(user.id) is not None:
+            return None
+        return later
+
+    @staticmethod
+    async def _then(later: Later | None) -> None:
+        if later is not None:
+            await later()
 
     # Starting ---------------------------------------------------------------------------
 
@@ -190,6 +233,7 @@ class Engine:
         if edit is None:
             await self._strip_buttons(context, state)
         await self._abandoned(context, ended)
+        later = await self.idle(update, context)
         await self._answer(edit)
         await self._edit_or_send(
             update,
@@ -197,6 +241,7 @@ class Engine:
             edit,
             context.render("flows/outdated", title=self._title(context, state)),
         )
+        await self._then(later)
         return None
 
     # Routing ----------------------------------------------------------------------------
@@ -380,6 +425,7 @@ class Engine:
             await self.moved_on(update, context)
             return
         await self._abandoned(context, ended)
+        later = await self.idle(update, context)
         await query.answer()
         await self._edit_or_send(
             update,
@@ -387,6 +433,7 @@ class Engine:
             query,
             context.render("flows/cancelled", title=self._title(context, state)),
         )
+        await self._then(later)
 
     async def on_conflict(
         self, update: Update, context: QingshouContext, waiting_id: int, choice: str
@@ -407,9 +454,11 @@ class Engine:
             current = await self._open(update, context)
             await query.answer()
             if current is None:
+                later = await self.idle(update, context)
                 await self._edit_or_send(
                     update, context, query, context.render("flows/nothing_open")
                 )
+                await self._then(later)
                 return
             await self._ask(update, context, current, edit=query)
             return
@@ -455,6 +504,7 @@ class Engine:
             return False
         if state.expires_at <= context.clock.now() or state.flow not in _REGISTRY:
             await self._open(update, context)  # ends it
+            later = await self.idle(update, context)
             await message.reply_text(
                 context.render(
                     "flows/expired",
@@ -462,11 +512,20 @@ class Engine:
                     text=message.text or message.caption or "",
                 )
             )
+            await self._then(later)
             return True
         run = await self._restore(update, context, state, edit=None)
         if run is None:
             return True
         step = run.flow.step(state.step)
+        if (
+            message.document is not None
+            and self._aside is not None
+            and not isinstance(step.input, PhotoInput)
+            and await self._aside(update, context)
+        ):
+            await self._ask(update, context, state, edit=None)
+            return True
         value = await self._parse(run, step, message)
         if isinstance(value, Refusal):
             await message.reply_text(context.render(value.template, **value.params))
@@ -673,7 +732,9 @@ class Engine:
                 await context.storage.end_flow(
                     state.id, state.version, "done", now=run.now, update_id=update.update_id
                 )
+                later = await self.idle(update, context)
                 await self._edit_or_send(update, context, edit, entered.text, entered.markup)
+                await self._then(later)
                 return
             stored = entered.to_json()
             if stored != draft.to_json():
@@ -700,8 +761,10 @@ class Engine:
             # A double tap finished it a moment ago (its write was keyed: nothing doubled).
             await self.moved_on(run.update, context)
             return
+        later = await self.idle(run.update, context)
         await self._answer(edit)
         await self._edit_or_send(run.update, context, edit, reply.text, reply.markup)
+        await self._then(later)
 
     async def _lose(self, run: FlowRun[Any], *, edit: CallbackQuery | None) -> None:
         """The flow can no longer go on (its case is no longer the person's): say so, keep text."""
@@ -709,10 +772,12 @@ class Engine:
         await context.storage.end_flow(run.state.id, None, "dropped", now=run.now)
         message = run.update.effective_message
         typed = message.text if message is not None and edit is None and message.text else ""
+        later = await self.idle(run.update, context)
         await self._answer(edit)
         await self._edit_or_send(
             run.update, context, edit, context.render(run.flow.lost, text=typed, data=run.draft)
         )
+        await self._then(later)
 
     # Asking -------------------------------------------------------------------------------
 

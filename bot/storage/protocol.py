@@ -58,6 +58,7 @@ from bot.storage.records import (
     AuditEntry,
     DueReminder,
     FlowState,
+    HeldFile,
     ImportRecord,
     InboxItem,
     InboxUpdate,
@@ -341,6 +342,34 @@ class FlowStore(Protocol):
 
     async def effect_result(self, key: str) -> dict[str, Any] | None:
         """What the write done under idempotency ``key`` returned, or None if none was."""
+
+    # A ledger sent while another question was open (issue 16): kept, offered when none is.
+
+    async def hold_file(
+        self,
+        user_id: int,
+        *,
+        file_id: str,
+        file_name: str,
+        file_size: int | None,
+        update_id: int | None,
+        now: datetime,
+    ) -> HeldFile:
+        """Keep a file ``user_id`` sent (status 'held'); the same ``update_id`` again (a
+        replayed update) keeps it once and returns the row kept the first time."""
+
+    async def held_files(self, user_id: int) -> list[HeldFile]:
+        """The person's files kept and not offered yet ('held'), oldest first."""
+
+    async def mark_held_offered(self, held_ids: Sequence[int], *, now: datetime) -> None:
+        """The offer of these held files was sent: 'held' becomes 'offered'."""
+
+    async def settle_held_file(
+        self, held_id: int, user_id: int, status: str, *, now: datetime
+    ) -> HeldFile | None:
+        """Close a held or offered file of ``user_id`` as ``status`` ('imported' or
+        'discarded'); compare-and-set, so a double tap or another person's forged button
+        gets None and changes nothing."""
 
 
 class InboxStore(Protocol):

@@ -254,3 +254,18 @@ class StepDue:
     contract_no: str
     next_step: str | None
     next_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFile:
+    """A ledger file a person sent while another question was open (issue 16), kept to be
+    offered once none is: its Telegram file id (downloaded on "Import"), name and size.
+    ``status``: held (not offered yet), offered, imported or discarded."""
+
+    id: int
+    user_id: int
+    file_id: str
+    file_name: str
+    file_size: int | None
+    status: str
+    created_at: datetime

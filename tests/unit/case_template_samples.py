@@ -310,4 +310,9 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "imports/applied": [{"record": RECORD, "summary": COUNTS}],
     "imports/cancelled": [{"record": RECORD}],
     "imports/already_done": [{"record": RECORD}],
+    # A ledger sent while another question was open (issue 16).
+    "imports/held": [{"file_name": EVIL}],
+    "imports/held_offer": [{"file_name": EVIL}],
+    "imports/held_discarded": [{"file_name": EVIL}],
+    "imports/held_gone": [{}],
 }

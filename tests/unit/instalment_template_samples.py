@@ -90,4 +90,8 @@ INSTALMENT_SAMPLES: dict[str, list[dict[str, object]]] = {
         },
     ],
     "instalments/lost": [{"text": "", "data": {}}, {"text": "<b>300</b>", "data": {}}],
+    # Answers typed under a reminder (issue 16): none waits; several wait, which one?
+    "instalments/typed_none": [{}],
+    "instalments/typed_not_there": [{}],
+    "instalments/typed_which": [{"items": [OPEN, PARTIAL]}],
 }

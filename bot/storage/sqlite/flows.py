@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.storage.errors import FlowConflictError
-from bot.storage.records import FLOW_END_STATUSES, FlowState
+from bot.storage.records import FLOW_END_STATUSES, FlowState, HeldFile
 from bot.storage.sqlite.engine import Engine, ts
 
 _FLOW_COLUMNS = (
@@ -226,3 +226,77 @@ class SqliteFlows(Engine):
         """What the write done under idempotency ``key`` returned, or None if none was."""
         row = await self._fetchone("SELECT result FROM effects WHERE key = ?", (key,))
         return None if row is None else dict(json.loads(row[0]))
+
+    # -- files kept while another question was open (issue 16) -----------------------------
+
+    async def hold_file(
+        self,
+        user_id: int,
+        *,
+        file_id: str,
+        file_name: str,
+        file_size: int | None,
+        update_id: int | None,
+        now: datetime,
+    ) -> HeldFile:
+        """Keep a file (status 'held'); a replayed ``update_id`` keeps it once."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO held_files (user_id, file_id, file_name, file_size, "
+                "update_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user_id, file_id, file_name, file_size, update_id, ts(now), ts(now)),
+            )
+            row = await db.fetchone(
+                f"SELECT {_HELD_COLUMNS} FROM held_files WHERE "
+                + ("update_id = ?" if update_id is not None else "id = last_insert_rowid()"),
+                (update_id,) if update_id is not None else (),
+            )
+        return _held(row)
+
+    async def held_files(self, user_id: int) -> list[HeldFile]:
+        """The person's files kept and not offered yet, oldest first."""
+        rows = await self._fetchall(
+            f"SELECT {_HELD_COLUMNS} FROM held_files WHERE user_id = ? AND status = 'held' "
+            "ORDER BY id",
+            (user_id,),
+        )
+        return [_held(r) for r in rows]
+
+    async def mark_held_offered(self, held_ids: Sequence[int], *, now: datetime) -> None:
+        """'held' becomes 'offered' (the question was sent)."""
+        if not held_ids:
+            return
+        marks = ", ".join("?" for _ in held_ids)
+        await self._execute(
+            f"UPDATE held_files SET status = 'offered', updated_at = ? "
+            f"WHERE status = 'held' AND id IN ({marks})",
+            (ts(now), *held_ids),
+        )
+
+    async def settle_held_file(
+        self, held_id: int, user_id: int, status: str, *, now: datetime
+    ) -> HeldFile | None:
+        """Close a held or offered file of ``user_id`` as imported or discarded (CAS)."""
+        if status not in ("imported", "discarded"):
+            raise ValueError(f"a held file ends imported or discarded, not {status!r}")
+        rows = await self._execute_returning(
+            "UPDATE held_files SET status = ?, updated_at = ? WHERE id = ? AND user_id = ? "
+            f"AND status IN ('held', 'offered') RETURNING {_HELD_COLUMNS}",
+            (status, ts(now), held_id, user_id),
+        )
+        return _held(rows[0]) if rows else None
+
+
+_HELD_COLUMNS = "id, user_id, file_id, file_name, file_size, status, created_at"
+
+
+def _held(r: Sequence[Any]) -> HeldFile:
+    return HeldFile(
+        id=r[0],
+        user_id=r[1],
+        file_id=r[2],
+        file_name=r[3],
+        file_size=r[4],
+        status=r[5],
+        created_at=datetime.fromisoformat(r[6]),
+    )
