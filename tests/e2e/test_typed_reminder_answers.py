@@ -108,6 +108,16 @@ async def test_paid_partial_and_missed_typed_in_english(world, bot):
     edited = await zhang.expect("Several payments wait for your answer")
     assert _labels(edited)[1] == ["2 ✓ 张三 · paid CN¥1,000.00"]
     assert await _state(world, second) == ("kept", 100_000)
+    # The first, paid in part, still waits for its answer (as /today and the reminder say):
+    # "paid" lists it beside the third, and its row pays the rest.
+    await zhang.send("paid")
+    which = await zhang.expect("Several payments wait for your answer")
+    assert "1. 张三 · HT1 · instalment 1 of 3 · CN¥300.00" in which.text
+    assert "2. 张三 · HT1 · instalment 3 of 3 · CN¥1,000.00" in which.text
+    await zhang.press("1 ✅ Paid in full", which)
+    await zhang.expect_toast("✓ Recorded: 张三 paid CN¥300.00.")
+    await zhang.expect("Several payments wait for your answer")
+    assert await _state(world, first) == ("kept", 100_000)
 
     # No reply, one payment waits: "missed" is its answer (why? as the button asks).
     await zhang.send("missed")
@@ -123,7 +133,9 @@ async def test_paid_partial_and_missed_typed_in_english(world, bot):
     await zhang.expect("No payment is waiting for your answer. /today lists what is due.")
     await zhang.send("hello")
     await zhang.expect("/help")
-    assert await _payments(world) == [(first, 70_000, "reminder"), (second, 100_000, "reminder")]
+    assert await _payments(world) == [
+        (first, 70_000, "reminder"), (second, 100_000, "reminder"), (first, 30_000, "reminder"),
+    ]  # fmt: skip
 
 
 async def test_paid_partial_and_missed_typed_in_simplified_and_traditional_chinese(world, bot):
@@ -159,12 +171,8 @@ async def test_paid_partial_and_missed_typed_in_simplified_and_traditional_chine
     done = await zhang.expect("已记录：收到张三¥700.00。")
     assert "还有¥300.00未还" in done.text
     assert await _state(world, third) == ("partial", 70_000)
-    # Part-paid, it waits for no answer; the rest is paid in a reply to its reminder.
+    # Part-paid, it still waits for its answer (as /today lists it): "还了300" pays the rest.
     await zhang.send("还了300")
-    await zhang.expect("没有等您回答的还款。")
-    reminder_of_third = await _remind(bot, zhang, cid, [third])
-    await zhang.send("还了300", reply_to=reminder_of_third.message_id)
-    await zhang.expect(f"Reminder {[third]}")
     done = await zhang.expect("已记录：收到张三¥300.00。")
     assert "第3期已全部还清。" in done.text
     assert await _state(world, third) == ("kept", 100_000)
