@@ -83,9 +83,8 @@ async def cancel(update: Update, context: QingshouContext) -> None:
     if ended is None:
         await update.effective_message.reply_text(context.render("flows/nothing_open"))
         return
-    await update.effective_message.reply_text(
-        context.render("flows/cancelled", title=ENGINE.title(context, ended.flow))
-    )
+    reply = await ENGINE.cancelled_reply(context, ended)
+    await update.effective_message.reply_text(reply.text, reply_markup=reply.markup)
 
 
 async def flow_answer(

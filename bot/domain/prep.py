@@ -268,6 +268,11 @@ class TalkingPoint(StrEnum):
     NO_PRECEDENT = "no_precedent"  # 开了先例，对其他债务人也要同样做法
 
 
+#: The answer "no colleague chats with them first" to the pre-chat question (策略4): decided,
+#: so neither asked again nor shown on the brief as a name.
+NO_PRE_CHAT = "not_needed"
+
+
 class OpenQuestion(StrEnum):
     """Prepared open questions to ask first (策略4 以攻为守: 开放式的问话方式)."""
 
@@ -899,5 +904,5 @@ def build_brief(
         ),
         unknown_count=max(unknown_count, 0),
         needs_approval=answers.needs_approval,
-        pre_chat_by=answers.pre_chat_by,
+        pre_chat_by=None if answers.pre_chat_by == NO_PRE_CHAT else answers.pre_chat_by,
     )

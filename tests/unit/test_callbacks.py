@@ -105,6 +105,7 @@ STORED_BUTTONS = {
     "fx": (2**53, 2**53),
     "lang": (("en", "zh_Hans", "zh_Hant"),),
     "oc": (2**53,),
+    "pd": (2**53, ("keep", "drop")),
     "pp": (2**53,),
     "ri": (2**53, ("paid", "partial", "missed")),
     "us.a": (2**53,),
