@@ -73,9 +73,7 @@ async def _answer_three_then_cancel(zhang):
     return offer
 
 
-async def test_cancel_during_prep_offers_to_keep_the_answers_and_the_next_prep_resumes(
-    world, bot
-):
+async def test_cancel_during_prep_offers_to_keep_the_answers_and_the_next_prep_resumes(world, bot):
     zhang = await _collector_with_case(world)
     offer = await _answer_three_then_cancel(zhang)
     assert "3 answers" in offer.text
@@ -86,7 +84,8 @@ async def test_cancel_during_prep_offers_to_keep_the_answers_and_the_next_prep_r
 
     await zhang.press("💾 Keep draft")
     kept = await zhang.expect("Draft kept")
-    assert "张三" in kept.text and "HT1" in kept.text
+    assert "张三" in kept.text
+    assert "HT1" in kept.text
     assert kept.buttons == []
 
     # The next /prep of the case says so and goes on at the question where it stopped.
@@ -119,7 +118,8 @@ async def test_discard_drops_the_answers_and_the_next_prep_starts_afresh(world, 
     assert "1/" in first.text
     assert "kept draft" not in "\n".join(m.text for m in await zhang.messages())
     state = await world.storage.open_flow(world.members[zhang.id].id)
-    assert "bottom" not in state.data and "capacity" not in state.data
+    assert "bottom" not in state.data
+    assert "capacity" not in state.data
 
 
 async def test_cancel_before_any_answer_just_stops(world, bot):
@@ -166,11 +166,13 @@ async def test_the_informal_chat_first_is_strategy_4_and_may_be_not_needed(world
     await zhang.press(later)
     asked = await zhang.expect(question)
     assert strategy in asked.text
-    assert "策略7" not in asked.text and "strategy 7" not in asked.text
+    assert "策略7" not in asked.text
+    assert "strategy 7" not in asked.text
     await zhang.press(not_needed)
     await zhang.expect(money)
     await zhang.press(later)
     brief = await zhang.expect("💵")
-    assert "👥" not in brief.text and not_needed not in brief.text
+    assert "👥" not in brief.text
+    assert not_needed not in brief.text
     prep = await _stored_prep(world, zhang)
     assert prep.answers.pre_chat_by == "not_needed"

@@ -100,8 +100,7 @@ PREP_SAMPLES: dict[str, list[dict[str, object]]] = {
     # Issue 16: a prep stopped with /cancel keeps its answers for the next /prep, if asked.
     "prep/keep_draft": [{"title": EVIL, "answered": n} for n in (1, 7)],
     "prep/draft_kept": [
-        {"summary": s, "until": datetime(2026, 12, 9, 1, 0, tzinfo=UTC)}
-        for s in (summary(), None)
+        {"summary": s, "until": datetime(2026, 12, 9, 1, 0, tzinfo=UTC)} for s in (summary(), None)
     ],
     "prep/draft_discarded": [{}],
     "prep/resumed": [
