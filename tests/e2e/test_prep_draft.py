@@ -176,3 +176,72 @@ async def test_the_informal_chat_first_is_strategy_4_and_may_be_not_needed(world
     assert not_needed not in brief.text
     prep = await _stored_prep(world, zhang)
     assert prep.answers.pre_chat_by == "not_needed"
+
+
+# -- the brief shows what the collector prepared (issue 16) ------------------------------------
+
+#: Per language: the Q&A typed, the weak point's and the social relations' words, and what the
+#: brief must then show for each (cut with "…" when long, one line each).
+PREPARED = {
+    "en": ("What if I can't pay? / Then your guarantor will.", "reputation", "Uncle Wang"),
+    "zh_Hans": ("还不上怎么办？/ 那就由担保人代偿。", "名声", "王叔是他老领导"),
+    "zh_Hant": ("還不上怎麼辦？/ 那就由擔保人代償。", "名聲", "王叔是他老領導"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "zh_Hant"])
+async def test_the_brief_shows_the_expected_questions_weak_points_and_relations(world, bot, lang):
+    """/brief of a prep with every item filled: the expected question with our answer (策略2),
+    the no-precedent line (策略8), the weak points, the social relations — each on one line,
+    the whole on one phone screen."""
+    from bot.domain.prep import (
+        Approach,
+        Character,
+        Concession,
+        Figures,
+        MeetingKind,
+        PrepAnswers,
+        UrgencyFromPrep,
+        Venue,
+        WeakPoint,
+    )
+
+    qa, weak_word, relations = PREPARED[lang]
+    zhang = await _collector_with_case(world, lang)
+    question, answer = (part.strip() for part in qa.split("/"))
+    answers = PrepAnswers(
+        character=Character.NOVICE_WEAK,
+        approach=Approach.PRESSURE,
+        weak_points=frozenset({WeakPoint.REPUTATION}),
+        weak_points_text=None,
+        social_relations=f"{relations} {'x' * 60}",
+        figures=Figures(bottom=600_000, target=800_000, opening=900_000),
+        needs_approval=frozenset({Concession.FEE_WAIVER}),
+        kind=MeetingKind.RESULT,
+        venue=Venue.OFFICE,
+        qa=((question, answer), ("Q2?", ""), ("Q3?", "A3")),
+        pre_chat_by="李娜",
+        money_today=200_000,
+    )
+    user = world.members[zhang.id]
+    await world.storage.add_prep(user, await case_id(world, "HT1"), answers, approach_reason=None,
+                                 urgency=UrgencyFromPrep(), now=world.clock.now())  # fmt: skip
+    await zhang.send("/brief HT1")
+    brief = await zhang.expect("💵")
+    lines = brief.text.splitlines()
+
+    def line_with(mark: str) -> str:
+        (found,) = [line for line in lines if mark in line]
+        return found
+
+    (first,) = [line for line in lines if line.startswith(f"💬 {question[:5]}")]
+    assert f" → {answer[:3]}" in first  # both cut to share the line, each with "…"
+    assert "💬 Q2?" in lines
+    assert "💬 Q3? → A3" in lines
+    assert weak_word in line_with("🔑")
+    assert relations[:2] in line_with("🤝")
+    assert line_with("🤝").endswith("…")  # long words cut, the line kept to one
+    precedent = {"en": "precedent", "zh_Hans": "先例", "zh_Hant": "先例"}[lang]
+    assert sum(precedent in line for line in lines) == 1  # 策略8's line, once
+    assert "李娜" in brief.text
+    assert len(lines) <= 25
