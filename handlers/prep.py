@@ -11,6 +11,8 @@ only the wrong one is asked again. A different approach from last time asks why 
 Read :data:`PREP_FLOW` first: the draft, the questions by part, the hooks, the entry points.
 The draft lives in the flow's row (a restart, a phone call, a closed app lose nothing) for a
 day (``QINGSHOU_PREP_DRAFT_HOURS``); coming back offers "continue where you were / start over".
+Stopped with /cancel (or ✖) after some answers, it asks "keep them for later?": kept, the next
+/prep of the case goes on from them (and says so) for as long again; discarded, they are gone.
 """
 
 from __future__ import annotations
