@@ -68,6 +68,33 @@ def visible_len(text: str) -> int:
     return total + _units(text[pos:])
 
 
+def _cells(ch: str) -> int:
+    if unicodedata.combining(ch) or ch in "\u200d\ufe0e\ufe0f":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" or ord(ch) > 0xFFFF else 1
+
+
+def cells(text: object) -> int:
+    """How wide ``text`` is on a phone, in cells: a Chinese character or an emoji two, other
+    characters one (the measure of tests/unit/test_prep_brief.py)."""
+    return sum(_cells(ch) for ch in str(text))
+
+
+def fit(text: object, room: int) -> str:
+    """``text`` on one line of ``room`` cells: line breaks become spaces; too long, it is cut
+    and ends with "…" (a filter for words people typed, before they are escaped)."""
+    flat = " ".join(str(text).split())
+    if cells(flat) <= room:
+        return flat
+    used, out = 1, []  # the "…" takes one cell
+    for ch in flat:
+        used += _cells(ch)
+        if used > room:
+            break
+        out.append(ch)
+    return "".join(out).rstrip() + "…"
+
+
 _OpenTags = list[tuple[str, str]]  # (tag name, the opening tag as written)
 
 
@@ -276,6 +303,8 @@ class Renderer:
             return format_skeleton("yMMMEd" if year else "MMMEd", value, locale=wl)
 
         env.filters.update(
+            cells=cells,
+            fit=fit,
             money=money,
             number=number,
             local_dt=local_dt,

@@ -56,6 +56,10 @@ UNCOMMIT = callbacks.route("cx", Int())
 #: "🔒 Ask the supervisor" on the card: (case id).
 CONCESSION = callbacks.route("cq", Int())
 
+#: "Keep my answers" / "Discard" after /cancel of a prep with answers: (the cancelled flow's
+#: id, keep or drop).
+PREP_DRAFT = callbacks.route("pd", Int(), Choice(("keep", "drop")))
+
 # -- approvals, reminders, the digest -------------------------------------------------------------
 
 #: The supervisor's answer to an approval request (the request, its reminder, the digest):

@@ -73,9 +73,11 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(routes.QUEUE_PAGE, cases.queue_page))
     app.add_handler(router.on(routes.UNKNOWNS, cases.unknowns))
 
-    # Preparing the next meeting (/prep, 🧭) and its one-screen brief (/brief).
+    # Preparing the next meeting (/prep, 🧭), its one-screen brief (/brief), and keeping the
+    # answers of a prep stopped with /cancel for the next /prep of the case.
     app.add_handlers(router.entry_points(prep.PREP_FLOW))
     app.add_handler(CommandHandler("brief", prep.brief))
+    app.add_handler(router.on(routes.PREP_DRAFT, prep.keep_or_discard))
 
     # After the meeting: how it went (/outcome, ✍), what was promised (/commit, 🤝), and the
     # supervisor's answer to a concession (Approve / Reject / Counter-offer).

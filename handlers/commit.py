@@ -15,6 +15,7 @@ Read :data:`COMMIT_FLOW` at the bottom first: the draft, the steps, the hooks, t
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,7 +37,14 @@ from bot.domain.commitments import (
     NewCommitment,
     NewInstalment,
 )
-from bot.domain.dates import DateError, Due, parse_dates, parse_schedule, working_day
+from bot.domain.dates import (
+    DateError,
+    Due,
+    parse_count,
+    parse_dates,
+    parse_schedule,
+    working_day,
+)
 from bot.domain.money import AmountError, format_amount, parse_amount
 from bot.domain.people import User
 from bot.domain.plans import (
@@ -225,12 +233,20 @@ def _known_paid(run: Run) -> int | None:
     return paid if isinstance(paid, int) and paid > 0 else None
 
 
-def _plan_of(text: str, run: Run) -> Plan | Refusal:
-    """A typed plan: its rule and its due dates (or the refusal, with the reason)."""
+def _plan_of(text: str | int, run: Run) -> Plan | Refusal:
+    """A typed plan: its rule and its due dates (or the refusal, with the reason). A recurring
+    rule without its length (``每周三``) is kept and only the count is asked next; then a
+    number (typed or tapped) completes it, and anything else is a whole new plan."""
     today = _today(run)
+    kept = run.draft.plan
+    if kept is not None and kept.needs_count and (count := parse_count(text)) is not None:
+        text = f"{kept.text} ×{count}"
+    text = str(text)
     try:
         rule: Any = parse_schedule(text, today)
     except DateError as first:
+        if first.code == "schedule.no_count":
+            return Plan.awaiting_count(text)
         if first.code == "date.vague":
             return Refusal("commit/date_refused", {"error": first})
         try:
@@ -238,6 +254,31 @@ def _plan_of(text: str, run: Run) -> Plan | Refusal:
         except DateError:
             return Refusal("commit/date_refused", {"error": first})
     return Plan.of(text, rule, today)
+
+
+#: The counts offered for a rule typed without one (any other number may be typed).
+COMMON_COUNTS = (3, 4, 6, 12)
+
+
+async def _count_options(run: Run) -> list[Option]:
+    """While a rule waits for its count: the common counts, a tap each."""
+    plan = run.draft.plan
+    if plan is None or not plan.needs_count:
+        return []
+    return [
+        Option(code=n, value=n, label=_word_of(run, "commit/count_label", n=n), translate=False)
+        for n in COMMON_COUNTS
+    ]
+
+
+def _word_of(run: Run, template: str, **params: Any) -> str:
+    return html.unescape(run.context.render(template, **params))
+
+
+def _after_plan(run: Run) -> str:
+    """A rule still without its count asks for the count (the plan step again)."""
+    plan = run.draft.plan
+    return "plan" if plan is not None and plan.needs_count else ""
 
 
 async def _total_options(run: Run) -> list[Option]:
@@ -599,7 +640,8 @@ COMMIT_FLOW: Flow[CommitDraft] = register(
             Step(
                 "plan",
                 "commit/ask",
-                Text(max_chars=300, validate=_plan_of),
+                Text(max_chars=300, validate=_plan_of, suggest=_count_options),
+                next=_after_plan,
                 on_enter=_forget_the_answered_request,
             ),
             Step(

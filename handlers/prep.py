@@ -11,10 +11,13 @@ only the wrong one is asked again. A different approach from last time asks why 
 Read :data:`PREP_FLOW` first: the draft, the questions by part, the hooks, the entry points.
 The draft lives in the flow's row (a restart, a phone call, a closed app lose nothing) for a
 day (``QINGSHOU_PREP_DRAFT_HOURS``); coming back offers "continue where you were / start over".
+Stopped with /cancel (or ✖) after some answers, it asks "keep them for later?": kept, the next
+/prep of the case goes on from them (and says so) for as long again; discarded, they are gone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +33,7 @@ from bot.domain.casefile import CaseFile, local_date
 from bot.domain.cases import Attitude
 from bot.domain.money import format_amount
 from bot.domain.prep import (
+    NO_PRE_CHAT,
     Approach,
     Business,
     Capacity,
@@ -81,7 +85,8 @@ from bot.i18n import N_
 from bot.labels import options as _options
 from bot.labels import word as _word
 from bot.lookup import case_to_act_on, case_to_work_on, pressed_case
-from bot.routes import OUTCOME, PREPARE, UNKNOWNS
+from bot.routes import OUTCOME, PREP_DRAFT, PREPARE, UNKNOWNS
+from bot.storage import KEPT_UNTIL, FlowState
 
 #: /prep without a case offers this many of the most urgent.
 CHOICES = 8
@@ -343,6 +348,15 @@ async def _money_today(run: Run) -> list[Option]:
     ]
 
 
+async def _no_pre_chat(run: Run) -> list[Option]:
+    """The pre-chat question's tap: no colleague is needed first (策略4)."""
+    return [
+        Option(
+            code=0, value=NO_PRE_CHAT, label=_word(run, "pre_chat", NO_PRE_CHAT), translate=False
+        )
+    ]
+
+
 def _money_today_valid(fen: Any, run: Run) -> Any:
     owed = run.draft.owed
     if owed and int(fen) > owed:
@@ -461,7 +475,119 @@ async def start_prep(update: Update, context: QingshouContext, case_file: CaseFi
             if p.party.attitude is not Attitude.UNKNOWN
         ],
     )
-    await ENGINE.start(update, context, PREP_FLOW, draft, case_id=case_file.id)
+    kept = await _kept_draft(context, case_file.id)
+    if kept is None:
+        await ENGINE.start(update, context, PREP_FLOW, draft, case_id=case_file.id)
+        return
+    # The answers kept at /cancel, on today's facts of the case; said before the question.
+    state, answers = kept
+    resumed = dataclasses.replace(
+        answers,
+        owed=draft.owed,
+        principal=draft.principal,
+        case_parties=draft.case_parties,
+        prev=draft.prev,
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    steps = [s.name for s in PREP_FLOW.steps]
+    await chat.send_message(
+        context.render(
+            "prep/resumed",
+            since=state.updated_at,
+            n=steps.index(state.step) + 1 if state.step in steps else 1,
+            total=len(steps),
+            answered=_answered(resumed),
+        )
+    )
+    await ENGINE.start(
+        update,
+        context,
+        PREP_FLOW,
+        resumed,
+        case_id=case_file.id,
+        step=state.step if state.step in steps else None,
+    )
+
+
+async def _kept_draft(context: QingshouContext, case_id: int) -> tuple[FlowState, PrepDraft] | None:
+    """The answers of this case's prep that the person stopped with /cancel and kept (then
+    no longer kept: they go on in the new interview), if any can be read."""
+    user = context.user
+    assert user is not None
+    storage = context.storage
+    state = await storage.kept_flow(user.id, PREP_FLOW.name, case_id, now=context.clock.now())
+    if state is None:
+        return None
+    await storage.keep_flow_draft(state.id, user.id, until=None, now=context.clock.now())
+    draft = PREP_FLOW.load_draft({k: v for k, v in state.data.items() if k != KEPT_UNTIL})
+    return None if draft is None else (state, draft)
+
+
+#: Answers that start filled in (every concession the supervisor's, the stances the case
+#: already has): not counted as given by the collector.
+_PRESET = frozenset({"needs_approval", "parties"})
+
+
+def _answered(draft: PrepDraft) -> int:
+    """How many questions the collector has answered in ``draft``."""
+    return sum(1 for name in _ANSWERS if name not in _PRESET and getattr(draft, name) is not None)
+
+
+async def _offer_to_keep(context: QingshouContext, ended: FlowState) -> Reply | None:
+    """On /cancel (or ✖) with answers given: "Keep your answers for later?" rather than
+    losing them (the row keeps them; the choice marks them kept, or not)."""
+    draft = PREP_FLOW.load_draft(ended.data)
+    if draft is None or ended.case_id is None:
+        return None
+    answered = _answered(draft)
+    if not answered:
+        return None
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.label(N_("💾 Keep draft")),
+                    callback_data=PREP_DRAFT.data(ended.id, "keep"),
+                ),
+                InlineKeyboardButton(
+                    context.label(N_("🗑 Discard")),
+                    callback_data=PREP_DRAFT.data(ended.id, "drop"),
+                ),
+            ]
+        ]
+    )
+    text = context.render(
+        "prep/keep_draft", title=context.label(PREP_FLOW.title), answered=answered
+    )
+    return Reply(text, keyboard)
+
+
+async def keep_or_discard(
+    update: Update, context: QingshouContext, flow_id: int, choice: str
+) -> None:
+    """Keep the answers of a stopped prep for the next /prep of its case, or discard them."""
+    query = update.callback_query
+    user = context.user
+    assert query is not None and user is not None
+    now = context.clock.now()
+    until = now + _expiry(context.settings) if choice == "keep" else None
+    state = await context.storage.keep_flow_draft(flow_id, user.id, until=until, now=now)
+    await query.answer()
+    if state is None:  # not theirs, or no longer a stopped prep
+        await query.edit_message_reply_markup(reply_markup=None)
+        return
+    summary = None
+    if state.case_id is not None:
+        case_file = await context.storage.get_case(user, state.case_id)
+        summary = case_file.summary if case_file is not None else None
+    await query.edit_message_text(
+        context.render(
+            "prep/draft_kept" if choice == "keep" else "prep/draft_discarded",
+            summary=summary,
+            until=until,
+        )
+    )
 
 
 async def prep(update: Update, context: QingshouContext) -> None:
@@ -614,7 +740,11 @@ PREP_FLOW: Flow[PrepDraft] = register(
             # 4 Approach (策略7 攻心为上, 策略4 以攻为守, 策略8 首开先河)
             _question("approach", Buttons(_approaches), APPROACH, known=_known("approach")),
             _question("open_questions", Choices(_open_questions, columns=1), APPROACH),
-            _question("pre_chat_by", Text(max_chars=100, single_line=True), APPROACH),
+            _question(
+                "pre_chat_by",
+                Text(max_chars=100, single_line=True, suggest=_no_pre_chat),
+                APPROACH,
+            ),
             # 5 Money today (策略5 忌华而不实; goal 1): a result meeting may not skip it
             _question(
                 "money_today",
@@ -635,6 +765,7 @@ PREP_FLOW: Flow[PrepDraft] = register(
         lost="prep/lost",
         expires=_expiry,
         resumable=True,
+        on_cancel=_offer_to_keep,
     )
 )
 

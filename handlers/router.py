@@ -98,9 +98,8 @@ async def cancel(update: Update, context: QingshouContext) -> None:
         await update.effective_message.reply_text(context.render("flows/nothing_open"))
         return
     later = await ENGINE.idle(update, context)  # what waited for no question to be open
-    await update.effective_message.reply_text(
-        context.render("flows/cancelled", title=ENGINE.title(context, ended.flow))
-    )
+    reply = await ENGINE.cancelled_reply(context, ended)
+    await update.effective_message.reply_text(reply.text, reply_markup=reply.markup)
     if later is not None:
         await later()
 

@@ -783,6 +783,26 @@ def parse_schedule(text: str, today: date) -> date | Recurrence:
     return recurrence
 
 
+def parse_count(text: str | int) -> int | None:
+    """A number of instalments on its own: ``6``, ``六``, ``6期``, ``共6期``, ``×6``, ``6次``,
+    ``6 instalments`` (a tapped count arrives as an int). None when ``text`` is anything else
+    (a whole new plan, say) or a count below 1."""
+    if isinstance(text, int):
+        return text if text >= 1 else None
+    s = _norm(text).strip()
+    count: int | None
+    if re.fullmatch(_NUM, s):
+        try:
+            count = _number(s)
+        except (ValueError, KeyError):
+            return None
+    else:
+        rest, count = _strip_count(s)
+        if rest.strip():
+            return None
+    return count if count is not None and count >= 1 else None
+
+
 def _strip_count(s: str) -> tuple[str, int | None]:
     for pattern in _COUNT:
         if m := pattern.search(s):

@@ -58,6 +58,10 @@ def total_too_small(total: int, count: int) -> bool:
     return total < count * MIN_INSTALMENT
 
 
+#: The kind of a :class:`Plan` whose rule waits for its number of instalments.
+AWAITING_COUNT = "awaiting_count"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A plan as the collector typed it: the words, the rule read from them and its due dates.
@@ -75,6 +79,16 @@ class Plan:
     count: int | None = None
     until: str | None = None
     shifted: bool = False
+
+    @classmethod
+    def awaiting_count(cls, text: str) -> Plan:
+        """A recurring rule typed without its length (``每周三``), kept while the number of
+        instalments is asked: no due dates until the rule is read again with its count."""
+        return cls(text, (), AWAITING_COUNT)
+
+    @property
+    def needs_count(self) -> bool:
+        return self.kind == AWAITING_COUNT
 
     @classmethod
     def of(cls, text: str, rule: date | Recurrence | Sequence[date], today: date) -> Plan:

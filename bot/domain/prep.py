@@ -268,6 +268,11 @@ class TalkingPoint(StrEnum):
     NO_PRECEDENT = "no_precedent"  # 开了先例，对其他债务人也要同样做法
 
 
+#: The answer "no colleague chats with them first" to the pre-chat question (策略4): decided,
+#: so neither asked again nor shown on the brief as a name.
+NO_PRE_CHAT = "not_needed"
+
+
 class OpenQuestion(StrEnum):
     """Prepared open questions to ask first (策略4 以攻为守: 开放式的问话方式)."""
 
@@ -855,9 +860,11 @@ def urgency_inputs(
 @dataclass(frozen=True, slots=True)
 class Brief:
     """The one-screen plan to read before walking in, already decided (templates only format
-    it): the figures, money today, the step, kind and venue, the approach with its two best
-    talking points, the first open questions (≤ 3), the warnings, how many facts are still
-    unknown, the concessions that need the supervisor and who chats informally first."""
+    it): the figures, money today, the step, kind and venue, the approach with two talking
+    points (the best and 策略8's), the first open questions (≤ 3), what the collector prepared
+    (expected questions and answers, weak points, social relations), the warnings, how many
+    facts are still unknown, the concessions that need the supervisor and who chats
+    informally first."""
 
     figures: Figures
     money_today: int | None
@@ -872,18 +879,29 @@ class Brief:
     unknown_count: int
     needs_approval: frozenset[Concession]
     pre_chat_by: str | None
+    #: What the collector prepared besides (issue 16): the expected questions with our answers
+    #: (策略2), the weak points (in a fixed order, and their own words), the social relations.
+    qa: tuple[tuple[str, str], ...] = ()
+    weak_points: tuple[WeakPoint, ...] = ()
+    weak_points_text: str | None = None
+    social_relations: str | None = None
 
 
 def build_brief(
     answers: PrepAnswers, *, unknown_count: int, meetings_without_agreement: int
 ) -> Brief:
     """The brief for ``answers``. The approach is the one chosen, else the character's
-    (策略7 攻心为上, 一户一策); its two best talking points; the open questions the collector
-    picked, else the suggested ones — the first three either way (策略4 以攻为守); the warnings
-    of :func:`meeting_warnings` (策略2, 3, 5, 10). ``unknown_count`` is what the case card
-    counts as still unknown after these answers (a negative count reads as 0)."""
+    (策略7 攻心为上, 一户一策); its best talking point and the no-precedent line (策略8, for the
+    concession they will ask; the resolute type's two best are these two); the open questions
+    the collector picked, else the suggested ones — the first three either way (策略4 以攻为守);
+    the expected questions with our answers (≤ 3), the weak points, the social relations; the
+    warnings of :func:`meeting_warnings` (策略2, 3, 5, 10). ``unknown_count`` is what the case
+    card counts as still unknown after these answers (a negative count reads as 0). A pre-chat
+    "not needed" names nobody."""
     approach = answers.chosen_approach
     questions = answers.open_questions or open_questions(answers)
+    # The best point, and the no-precedent line (策略8), ready for the concession they ask.
+    points = tuple(dict.fromkeys((talking_points(approach)[0], TalkingPoint.NO_PRECEDENT)))
     return Brief(
         figures=answers.figures,
         money_today=answers.money_today,
@@ -892,12 +910,16 @@ def build_brief(
         kind=answers.kind,
         venue=answers.venue,
         approach=approach,
-        points=talking_points(approach)[:2],
+        points=points,
         questions=questions[:3],
         warnings=tuple(
             meeting_warnings(answers, meetings_without_agreement=meetings_without_agreement)
         ),
         unknown_count=max(unknown_count, 0),
         needs_approval=answers.needs_approval,
-        pre_chat_by=answers.pre_chat_by,
+        pre_chat_by=None if answers.pre_chat_by == NO_PRE_CHAT else answers.pre_chat_by,
+        qa=answers.qa,
+        weak_points=tuple(w for w in WeakPoint if w in answers.weak_points),
+        weak_points_text=answers.weak_points_text,
+        social_relations=answers.social_relations,
     )

@@ -427,13 +427,19 @@ class Engine:
         await self._abandoned(context, ended)
         later = await self.idle(update, context)
         await query.answer()
-        await self._edit_or_send(
-            update,
-            context,
-            query,
-            context.render("flows/cancelled", title=self._title(context, state)),
-        )
+        reply = await self.cancelled_reply(context, ended)
+        await self._edit_or_send(update, context, query, reply.text, reply.markup)
         await self._then(later)
+
+    async def cancelled_reply(self, context: QingshouContext, ended: FlowState) -> Reply:
+        """What to say once /cancel or ✖ ended a flow: its ``on_cancel`` reply (an offer to
+        keep the draft), else "Stopped: … Nothing was saved."."""
+        flow = _REGISTRY.get(ended.flow)
+        if flow is not None and flow.on_cancel is not None:
+            reply = await flow.on_cancel(context, ended)
+            if reply is not None:
+                return reply
+        return Reply(context.render("flows/cancelled", title=self._title(context, ended)))
 
     async def on_conflict(
         self, update: Update, context: QingshouContext, waiting_id: int, choice: str

@@ -415,6 +415,9 @@ class Flow(Generic[D]):
     #: Called when the flow ends without finishing (cancelled, expired, dropped for another),
     #: to release what it holds (a pending import's stored file).
     on_abandon: Callable[[QingshouContext, FlowState], Awaitable[None]] | None = None
+    #: Called when /cancel or ✖ has ended the flow (its ended state): what to say instead of
+    #: "Stopped: … Nothing was saved." (an offer to keep the draft), or None for that.
+    on_cancel: Callable[[QingshouContext, FlowState], Awaitable[Reply | None]] | None = None
 
     def expiry(self, settings: Settings) -> timedelta:
         return self.expires(settings) if callable(self.expires) else self.expires

@@ -48,6 +48,7 @@ from bot.storage.protocol import (
     Storage,
 )
 from bot.storage.records import (
+    KEPT_UNTIL,
     AuditEntry,
     FlowState,
     FlowStatus,
@@ -97,6 +98,7 @@ async def open_storage(url: str, *, now: datetime) -> Storage:
 __all__ = [
     "APPROVAL_ID",
     "COMMITMENT_ID",
+    "KEPT_UNTIL",
     "URL_FORMS",
     "Achieved",
     "Approval",

@@ -334,6 +334,19 @@ class FlowStore(Protocol):
         """Drop the open flow (if any) and open the waiting one, in one transaction; None
         (and nothing changed) when there is no waiting flow."""
 
+    async def keep_flow_draft(
+        self, flow_id: int, user_id: int, *, until: datetime | None, now: datetime
+    ) -> FlowState | None:
+        """Keep the draft of ``user_id``'s cancelled flow for a later start until ``until``
+        (None: forget it); the changed state, or None when the flow is not theirs or not
+        cancelled."""
+
+    async def kept_flow(
+        self, user_id: int, flow: str, case_id: int | None, *, now: datetime
+    ) -> FlowState | None:
+        """The latest cancelled ``flow`` of ``user_id`` on ``case_id`` whose draft is kept
+        past ``now``, if any."""
+
     async def flow_consumed(self, user_id: int, update_id: int) -> FlowState | None:
         """The person's latest flow (any status) that last acted on ``update_id`` exactly: a
         replayed update it matches was handled before (one chat's updates are handled one

@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "FLOW_END_STATUSES",
+    "KEPT_UNTIL",
     "AuditEntry",
     "DueReminder",
     "FlowState",
@@ -140,6 +141,10 @@ class FlowStatus:
     EXPIRED = "expired"
     DROPPED = "dropped"
 
+
+#: The key, in a cancelled flow's data, of the time until which its draft is kept for a later
+#: start (the person answered "Keep my answers" to /cancel); absent: not kept.
+KEPT_UNTIL = "kept_until"
 
 #: The statuses :meth:`end_flow` may set.
 FLOW_END_STATUSES = frozenset(

@@ -9,6 +9,7 @@ import pytest
 from bot.domain.cases import Attitude
 from bot.domain.prep import (
     FIGURE_ORDER,
+    NO_PRE_CHAT,
     Approach,
     Business,
     Capacity,
@@ -500,7 +501,8 @@ def test_the_brief_carries_the_plan_with_two_points_and_three_questions() -> Non
         meetings_without_agreement=2,
     )
     assert brief.approach is Approach.PRESSURE
-    assert brief.points == talking_points(Approach.PRESSURE)[:2]
+    # The best point and 策略8's no-precedent line, ready for a concession (issue 16).
+    assert brief.points == (talking_points(Approach.PRESSURE)[0], TalkingPoint.NO_PRECEDENT)
     assert len(brief.questions) == 3
     assert brief.questions[2] is OpenQuestion.PAY_TODAY
     assert brief.warnings == (
@@ -521,3 +523,22 @@ def test_the_brief_keeps_the_collectors_own_choices() -> None:
     assert brief.pre_chat_by == "李娜"
     assert brief.warnings == (Warning.NO_MONEY_TODAY,)
     assert brief.unknown_count == 0
+
+
+def test_the_brief_carries_what_the_collector_prepared() -> None:
+    """Issue 16: the expected questions and answers (策略2), the weak points in a fixed order
+    with their own words, the social relations; a pre-chat "not needed" names nobody."""
+    answers = PrepAnswers(
+        qa=(("还不上怎么办？", "担保人代偿"),),
+        weak_points=frozenset({WeakPoint.FAMILY, WeakPoint.REPUTATION}),
+        weak_points_text="要面子",
+        social_relations="王叔是他老领导",
+        pre_chat_by=NO_PRE_CHAT,
+    )
+    brief = build_brief(answers, unknown_count=0, meetings_without_agreement=0)
+    assert brief.qa == (("还不上怎么办？", "担保人代偿"),)
+    assert brief.weak_points == (WeakPoint.REPUTATION, WeakPoint.FAMILY)
+    assert brief.weak_points_text == "要面子"
+    assert brief.social_relations == "王叔是他老领导"
+    assert brief.pre_chat_by is None
+    assert TalkingPoint.NO_PRECEDENT in brief.points

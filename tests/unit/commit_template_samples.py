@@ -17,7 +17,7 @@ from bot.domain.commitments import (
     Meeting,
 )
 from bot.domain.dates import Due, working_day
-from bot.domain.plans import check_plan
+from bot.domain.plans import Plan, check_plan
 from bot.domain.prep import MeetingStep
 from handlers.commit import CommitDraft
 from handlers.outcome import OutcomeDraft
@@ -129,3 +129,15 @@ CASE_SAMPLES["cases/card"].append({
                     replace(COMMITMENT, status=CommitmentStatus.CANCELLED, end_reason=EVIL),
                     replace(COMMITMENT, status=CommitmentStatus.AMENDED)],
 })  # fmt: skip
+
+# Issue 16: a rule typed without its count ("每周三") is kept; only the count is asked.
+COMMIT_SAMPLES["commit/count_label"] = [{"n": n} for n in (1, 6)]
+COMMIT_SAMPLES["commit/ask"].append(
+    {
+        **PARAMS,
+        "step": "plan",
+        "data": replace(DATA, plan=Plan.awaiting_count(EVIL)),
+        "known": None,
+        "dues": [],
+    }
+)

@@ -5,6 +5,7 @@ per approach."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from bot.domain.cases import Attitude
 from bot.domain.prep import (
@@ -95,5 +96,15 @@ PREP_SAMPLES: dict[str, list[dict[str, object]]] = {
             }
             for a, step in zip(Approach, MeetingStep, strict=False)
         ),
+    ],
+    # Issue 16: a prep stopped with /cancel keeps its answers for the next /prep, if asked.
+    "prep/keep_draft": [{"title": EVIL, "answered": n} for n in (1, 7)],
+    "prep/draft_kept": [
+        {"summary": s, "until": datetime(2026, 12, 9, 1, 0, tzinfo=UTC)} for s in (summary(), None)
+    ],
+    "prep/draft_discarded": [{}],
+    "prep/resumed": [
+        {"since": datetime(2026, 12, 8, 1, 0, tzinfo=UTC), "n": 11, "total": 22, "answered": n}
+        for n in (1, 9)
     ],
 }

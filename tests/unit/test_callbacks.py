@@ -106,6 +106,7 @@ STORED_BUTTONS = {
     "hf": (2**53, ("import", "discard")),
     "lang": (("en", "zh_Hans", "zh_Hant"),),
     "oc": (2**53,),
+    "pd": (2**53, ("keep", "drop")),
     "pp": (2**53,),
     "ri": (2**53, ("paid", "partial", "missed")),
     "us.a": (2**53,),

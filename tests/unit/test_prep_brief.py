@@ -227,3 +227,22 @@ def test_the_other_step_is_the_collectors_own_words(renderer: Renderer) -> None:
     assert str(words.step(MeetingStep.OTHER, "get the car keys")) == "get the car keys"
     assert str(words.step(None, "x" * 60)).endswith("…")
     assert str(words.concession(Concession.LONG_PLAN, 6)) == "instalments over 6 months"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_the_brief_shows_what_the_collector_prepared_one_line_each(
+    renderer: Renderer, locale: str
+) -> None:
+    """Issue 16: the expected questions with our answers (策略2), the no-precedent line (策略8),
+    the weak points and the social relations are on the brief, each on one phone line at the
+    wide font (long words cut with "…")."""
+    text = full_brief(renderer, locale)
+    lines = text.split("\n")
+    prepared = [x for x in lines if x.startswith(("💬", "🔑"))]
+    assert len([x for x in prepared if x.startswith("💬")]) == len(FULL_BRIEF.qa) == 3
+    assert any("🤝" in x for x in prepared)
+    for line in prepared:
+        assert screen_lines(line, WIDE_FONT_CELLS) == 1, line
+        assert line.endswith("…"), line  # the sample's words are long: cut, not wrapped
+    precedent = renderer.render(locale, "prep/label", kind="point", code="no_precedent")
+    assert sum(1 for x in lines if precedent in x) == 1

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.storage.errors import FlowConflictError
-from bot.storage.records import FLOW_END_STATUSES, FlowState, HeldFile
+from bot.storage.records import FLOW_END_STATUSES, KEPT_UNTIL, FlowState, HeldFile
 from bot.storage.sqlite.engine import Engine, ts
 
 _FLOW_COLUMNS = (
@@ -217,6 +217,36 @@ class SqliteFlows(Engine):
             f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND last_update_id = ? "
             "ORDER BY updated_at DESC, id DESC LIMIT 1",
             (user_id, update_id),
+        )
+        return None if row is None else _flow(row)
+
+    async def keep_flow_draft(
+        self, flow_id: int, user_id: int, *, until: datetime | None, now: datetime
+    ) -> FlowState | None:
+        """Keep the draft of ``user_id``'s cancelled flow for a later start until ``until``
+        (None: forget it). Kept in the row's data as ``KEPT_UNTIL``, beside the answers; the
+        changed state, or None when the flow is not theirs or not cancelled."""
+        # ?2 NULL forgets: json_remove; else json_set with the time (sorts as text).
+        rows = await self._execute_returning(
+            "UPDATE flows SET data = CASE WHEN ?2 IS NULL THEN json_remove(data, ?1) "
+            "ELSE json_set(data, ?1, ?2) END, updated_at = ?3 "
+            "WHERE id = ?4 AND user_id = ?5 AND status = 'cancelled' "
+            f"RETURNING {_FLOW_COLUMNS}",
+            (f"$.{KEPT_UNTIL}", None if until is None else ts(until), ts(now), flow_id, user_id),
+        )
+        return _flow(rows[0]) if rows else None
+
+    async def kept_flow(
+        self, user_id: int, flow: str, case_id: int | None, *, now: datetime
+    ) -> FlowState | None:
+        """The latest cancelled ``flow`` of ``user_id`` on ``case_id`` whose draft is kept
+        (:meth:`keep_flow_draft`) past ``now``, if any."""
+        row = await self._fetchone(
+            f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND flow = ? "
+            "AND case_id IS ? AND status = 'cancelled' "
+            f"AND json_extract(data, '$.{KEPT_UNTIL}') > ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT 1",
+            (user_id, flow, case_id, ts(now)),
         )
         return None if row is None else _flow(row)
 
