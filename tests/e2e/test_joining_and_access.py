@@ -295,3 +295,4 @@ async def test_help_says_how_to_answer_a_reminder_and_no_longer_promises_them(wo
     assert "接下来" not in text
     assert "已全额还款" in text
     assert "未还款" in text
+    assert "“已还”、“已还700”或“没还”" in text  # typed answers are understood too

@@ -36,6 +36,8 @@ def _context(locale: str) -> SimpleNamespace:
         ("已还。", ("paid", None)),
         ("已全额还款", ("paid", None)),  # the button's own words
         ("还了500", ("partial", 50_000)),
+        ("已还700", ("partial", 70_000)),  # as /help says it
+        ("已還700", ("partial", 70_000)),
         ("部分 700", ("partial", 70_000)),
         ("部分七百", ("partial", 70_000)),
         ("部分5百", ("partial", 50_000)),
