@@ -1,0 +1,192 @@
+"""The queue from an index (issue 17): each case's stored sort key, and pages read by it.
+
+The urgency rule stays one pure function (:func:`bot.domain.queue.queue_key` over
+:func:`bot.domain.urgency.score_case`); this module stores its result per case and reads the
+queue a page at a time with ``ORDER BY key LIMIT``, counting with ``COUNT``, so a page costs
+the same for a viewer of a thousand cases and of a million. A key is worked out again when its
+facts changed (the migration's triggers mark it, in the writing transaction) or when its days
+ran out; :func:`refresh_sort_keys` does it, before a page is read and in the daily job.
+
+Each verb runs as one call on the database's own thread (not on the event loop, and one hop
+instead of one per statement).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, tzinfo
+from typing import Any, TypeVar
+
+from bot.domain.casefile import CaseSummary
+from bot.domain.people import User
+from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page, queue_key, today_room
+from bot.storage.sqlite.cases import _OPEN_ONLY, _SUMMARY_COLUMNS, _SUMMARY_FROM, _scope, _summary
+from bot.storage.sqlite.engine import Engine, driver_errors
+
+__all__ = ["QUEUE_ORDER", "SqliteQueue", "refresh_sort_keys"]
+
+#: The queue's order in SQL: bot.domain.urgency.rank_cases's, by the stored key.
+QUEUE_ORDER = "c.q_score DESC, c.q_since, c.q_owed DESC, c.id"
+#: Cases whose key is worked out in one statement batch.
+_CHUNK = 2000
+#: The open cases whose key must be worked out again on ?1 (a changed one has q_until ''): two
+#: index ranges, not one scan of every case.
+_STALE = (
+    f"SELECT c.id FROM cases c WHERE {_OPEN_ONLY} AND c.q_until <= ?1 UNION "
+    f"SELECT c.id FROM cases c WHERE {_OPEN_ONLY} AND c.q_from > ?1"
+)
+
+T = TypeVar("T")
+
+
+def refresh_sort_keys(
+    conn: sqlite3.Connection,
+    today: date,
+    tz: tzinfo,
+    case_ids: Iterable[int] | None = None,
+) -> int:
+    """Work out again the sort key of ``case_ids`` (default: every open case whose key changed
+    or is not valid on ``today``) inside the caller's transaction; how many were written.
+
+    Synchronous, on the database's connection: call it from the thread that owns it (the
+    storage's verbs do), within the write that changed the facts or before reading a page.
+    """
+    day = today.isoformat()
+    if case_ids is None:
+        ids = [r[0] for r in conn.execute(_STALE, (day,))]
+    else:
+        ids = list(case_ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = json.dumps(ids[start : start + _CHUNK])
+        rows = conn.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} "
+            "WHERE c.id IN (SELECT value FROM json_each(?))",
+            (chunk,),
+        ).fetchall()
+        conn.executemany(
+            "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
+            "q_until = ? WHERE id = ?",
+            (_key_row(_summary(r), today, tz) for r in rows),
+        )
+    return len(ids)
+
+
+def _key_row(summary: CaseSummary, today: date, tz: tzinfo) -> tuple[Any, ...]:
+    key = queue_key(summary.urgency_facts(tz), today)
+    return (
+        key.score,
+        key.since.isoformat(),
+        key.owed,
+        int(key.urgent),
+        key.valid_from.isoformat(),
+        key.valid_until.isoformat(),
+        summary.id,
+    )
+
+
+def _refresh_in_tx(conn: sqlite3.Connection, today: date, tz: tzinfo) -> None:
+    """Refresh the keys that need it, in a write transaction of its own, only if any do."""
+    stale = conn.execute(f"{_STALE} LIMIT 1", (today.isoformat(),))
+    if stale.fetchone() is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        refresh_sort_keys(conn, today, tz)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _page(
+    conn: sqlite3.Connection,
+    where: str,
+    params: Sequence[Any],
+    number: int,
+    size: int,
+    today: date,
+    tz: tzinfo,
+    today_only: bool,
+    capacity: int,
+) -> Page[CaseSummary]:
+    _refresh_in_tx(conn, today, tz)
+    # The viewer's scope names team_id / lead_id, columns queue_counts has too.
+    counted, urgent = conn.execute(
+        "SELECT COALESCE(SUM(cases), 0), COALESCE(SUM(urgent), 0) FROM queue_counts "
+        f"WHERE {where.replace('c.', '')}",
+        params,
+    ).fetchone()
+    where = f"{where} AND {_OPEN_ONLY}"
+    if today_only:
+        # bot.domain.queue.select_today by the index: every urgent case, and the first
+        # non-urgent ones in queue order while there is room.
+        room = today_room(urgent, capacity)
+        extra = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT c.id FROM cases c WHERE {where} AND c.q_urgent = 0 "
+                f"ORDER BY {QUEUE_ORDER} LIMIT ?",
+                (*params, room),
+            )
+        ]
+        total = urgent + len(extra)
+        where = f"{where} AND (c.q_urgent = 1 OR c.id IN (SELECT value FROM json_each(?)))"
+        params = (*params, json.dumps(extra))
+    else:
+        total = counted
+    count = max(1, -(-total // size))
+    number = min(max(number, 0), count - 1)
+    rows = conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE c.id IN "
+        f"(SELECT c.id FROM cases c WHERE {where} ORDER BY {QUEUE_ORDER} LIMIT ? OFFSET ?) "
+        f"ORDER BY {QUEUE_ORDER}",
+        (*params, size, number * size),
+    ).fetchall()
+    return Page(tuple(_summary(r) for r in rows), number, count, total)
+
+
+class SqliteQueue(Engine):
+    """The queue's verbs: a page by urgency, and the daily refresh of the keys."""
+
+    async def _on_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(connection, *args)`` on the database's thread, under the lock: one hop."""
+        async with self._lock:
+            with driver_errors(self.path):
+                return await self._conn._execute(fn, self._conn._conn, *args)  # type: ignore[no-any-return]
+
+    async def queue_page(
+        self,
+        viewer: User,
+        *,
+        today: date,
+        tz: tzinfo,
+        number: int = 0,
+        size: int = PAGE_SIZE,
+        today_only: bool = False,
+        capacity: int = DAILY_CAPACITY,
+    ) -> Page[CaseSummary]:
+        """Page ``number`` (0-based, clamped into range) of the open cases ``viewer`` may see,
+        most urgent first on ``today`` (``bot.domain.urgency.rank_cases``'s order); with
+        ``today_only``, of today's list (``bot.domain.queue.select_today``'s cases)."""
+        where, params = _scope(viewer)
+        return await self._on_db_thread(
+            _page, where, params, number, size, today, tz, today_only, capacity
+        )
+
+    async def refresh_queue(self, *, today: date, tz: tzinfo) -> int:
+        """Work out again every sort key that changed or is not valid on ``today`` (the daily
+        job: days past due and promises move with the date); how many."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = refresh_sort_keys(conn, today, tz)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return n
+
+        return await self._on_db_thread(run)
