@@ -158,6 +158,7 @@ async def measure(path: Path, requests: int) -> dict[str, object]:
     """Time the /cases page for the collector and the supervisor, ``requests`` times each."""
     from bot.domain import queue as q
     from bot.domain.casefile import sees_others_cases
+    from bot.domain.people import User
     from bot.render import Renderer
     from bot.storage import SqliteStorage
 
@@ -169,7 +170,7 @@ async def measure(path: Path, requests: int) -> dict[str, object]:
         user = await storage.get_user_by_telegram_id(telegram_id)
         assert user is not None
 
-        async def page() -> str:
+        async def page(user: User = user) -> str:
             if indexed:
                 stored = await storage.queue_page(user, today=TODAY, tz=TZ, number=0)
                 shown = q.rank_page(stored, TODAY, TZ)
