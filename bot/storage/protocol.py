@@ -211,9 +211,11 @@ class CaseStore(Protocol):
         actor_id: int | None,
         now: datetime,
         notify: bool = True,
+        tz: tzinfo | None = None,
     ) -> dict[str, int] | None:
         """Write ``plan`` in one transaction; ``None`` if the import is no longer pending (a
-        second press of "Import", or a cancel that came first)."""
+        second press of "Import", or a cancel that came first). With the cooperative's ``tz``
+        the queue's sort keys of the cases written are worked out in the same transaction."""
 
     async def list_cases(
         self, viewer: User, *, include_closed: bool = False, team_id: int | None = None

@@ -15,72 +15,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, tzinfo
 from typing import Any, TypeVar
 
 from bot.domain.casefile import CaseSummary
 from bot.domain.people import User
-from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page, queue_key, today_room
-from bot.storage.sqlite.cases import _OPEN_ONLY, _SUMMARY_COLUMNS, _SUMMARY_FROM, _scope, _summary
-from bot.storage.sqlite.engine import Engine, driver_errors
+from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page, today_room
+from bot.storage.sqlite.cases import (
+    _OPEN_ONLY,
+    _STALE,
+    _SUMMARY_COLUMNS,
+    _SUMMARY_FROM,
+    _scope,
+    _summary,
+    refresh_in,
+    refresh_sort_keys,
+)
+from bot.storage.sqlite.engine import Engine, Tx
 
-__all__ = ["QUEUE_ORDER", "SqliteQueue", "refresh_sort_keys"]
+__all__ = ["QUEUE_ORDER", "SqliteQueue", "refresh_in", "refresh_sort_keys"]
 
 #: The queue's order in SQL: bot.domain.urgency.rank_cases's, by the stored key.
 QUEUE_ORDER = "c.q_score DESC, c.q_since, c.q_owed DESC, c.id"
-#: Cases whose key is worked out in one statement batch.
-_CHUNK = 2000
-#: The open cases whose key must be worked out again on ?1 (a changed one has q_until ''): two
-#: index ranges, not one scan of every case.
-_STALE = (
-    f"SELECT c.id FROM cases c WHERE {_OPEN_ONLY} AND c.q_until <= ?1 UNION "
-    f"SELECT c.id FROM cases c WHERE {_OPEN_ONLY} AND c.q_from > ?1"
-)
-
 T = TypeVar("T")
-
-
-def refresh_sort_keys(
-    conn: sqlite3.Connection,
-    today: date,
-    tz: tzinfo,
-    case_ids: Iterable[int] | None = None,
-) -> int:
-    """Work out again the sort key of ``case_ids`` (default: every open case whose key changed
-    or is not valid on ``today``) inside the caller's transaction; how many were written.
-
-    Synchronous, on the database's connection: call it from the thread that owns it (the
-    storage's verbs do), within the write that changed the facts or before reading a page.
-    """
-    day = today.isoformat()
-    ids = list(case_ids) if case_ids is not None else [r[0] for r in conn.execute(_STALE, (day,))]
-    for start in range(0, len(ids), _CHUNK):
-        chunk = json.dumps(ids[start : start + _CHUNK])
-        rows = conn.execute(
-            f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} "
-            "WHERE c.id IN (SELECT value FROM json_each(?))",
-            (chunk,),
-        ).fetchall()
-        conn.executemany(
-            "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
-            "q_until = ? WHERE id = ?",
-            (_key_row(_summary(r), today, tz) for r in rows),
-        )
-    return len(ids)
-
-
-def _key_row(summary: CaseSummary, today: date, tz: tzinfo) -> tuple[Any, ...]:
-    key = queue_key(summary.urgency_facts(tz), today)
-    return (
-        key.score,
-        key.since.isoformat(),
-        key.owed,
-        int(key.urgent),
-        key.valid_from.isoformat(),
-        key.valid_until.isoformat(),
-        summary.id,
-    )
 
 
 def _refresh_in_tx(conn: sqlite3.Connection, today: date, tz: tzinfo) -> None:
@@ -149,12 +107,8 @@ class SqliteQueue(Engine):
 
     async def _on_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` on the database's thread, under the lock: one hop."""
-        # aiosqlite runs every call as a function on its own thread; ``_execute`` is how it
-        # does so for its own methods (0.17 to 0.22), and gives us the same for a whole verb.
-        run: Callable[..., Awaitable[T]] = self._conn._execute
         async with self._lock:
-            with driver_errors(self.path):
-                return await run(fn, self._conn._conn, *args)
+            return await Tx(self._conn, self.path).run_sync(fn, *args)
 
     async def queue_page(
         self,
