@@ -808,28 +808,47 @@ def refresh_sort_keys(
     today: date,
     tz: tzinfo,
     case_ids: Iterable[int] | None = None,
+    *,
+    limit: int | None = None,
 ) -> int:
     """Work out again the sort key of ``case_ids`` (default: every open case whose key changed
-    or is not valid on ``today``) inside the caller's transaction; how many were written.
+    or is not valid on ``today``, at most ``limit`` of them) inside the caller's transaction;
+    how many were written.
 
     Synchronous, on the database's connection: call it from the thread that owns it (the
     storage's verbs do), within the write that changed the facts or before reading a page.
+    A key whose order is unchanged (only its days moved) rewrites its days alone, which
+    leaves the three queue indexes untouched.
     """
     day = today.isoformat()
-    ids = list(case_ids) if case_ids is not None else [r[0] for r in conn.execute(_STALE, (day,))]
+    if case_ids is None:
+        stale = _STALE if limit is None else f"{_STALE} LIMIT {int(limit)}"
+        ids = [r[0] for r in conn.execute(stale, (day,))]
+    else:
+        ids = list(case_ids)
+    written = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = json.dumps(ids[start : start + _CHUNK])
         rows = conn.execute(
-            f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} "
-            "WHERE c.id IN (SELECT value FROM json_each(?))",
+            f"SELECT {_SUMMARY_COLUMNS}, c.q_score, c.q_since, c.q_owed, c.q_urgent "
+            f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT value FROM json_each(?))",
             (chunk,),
         ).fetchall()
+        moved: list[tuple[Any, ...]] = []
+        same: list[tuple[Any, ...]] = []
+        for r in rows:
+            key = _key_row(_summary(r), today, tz)
+            (same if key[:4] == tuple(r[_SUMMARY_WIDTH:]) else moved).append(key)
         conn.executemany(
             "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
             "q_until = ? WHERE id = ?",
-            (_key_row(_summary(r), today, tz) for r in rows),
+            moved,
         )
-    return len(ids)
+        conn.executemany(
+            "UPDATE cases SET q_from = ?, q_until = ? WHERE id = ?", [k[4:] for k in same]
+        )
+        written += len(rows)
+    return written
 
 
 def _key_row(summary: CaseSummary, today: date, tz: tzinfo) -> tuple[Any, ...]:

@@ -36,6 +36,8 @@ from bot.storage.sqlite.engine import Engine, Tx
 
 __all__ = ["QUEUE_ORDER", "SqliteQueue", "refresh_in", "refresh_sort_keys"]
 
+#: Keys the daily job works out per transaction (about a fifth of a second's work).
+REFRESH_BATCH = 2000
 #: The queue's order in SQL: bot.domain.urgency.rank_cases's, by the stored key.
 QUEUE_ORDER = "c.q_score DESC, c.q_since, c.q_owed DESC, c.id"
 T = TypeVar("T")
@@ -131,16 +133,22 @@ class SqliteQueue(Engine):
 
     async def refresh_queue(self, *, today: date, tz: tzinfo) -> int:
         """Work out again every sort key that changed or is not valid on ``today`` (the daily
-        job: days past due and promises move with the date); how many."""
+        job: days past due and promises move with the date); how many.
+
+        In transactions of :data:`REFRESH_BATCH` keys, the lock let go between them, so the
+        updates of the morning are not kept waiting behind a night's worth of keys."""
 
         def run(conn: sqlite3.Connection) -> int:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                n = refresh_sort_keys(conn, today, tz)
+                n = refresh_sort_keys(conn, today, tz, limit=REFRESH_BATCH)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
             return n
 
-        return await self._on_db_thread(run)
+        total = 0
+        while n := await self._on_db_thread(run):
+            total += n
+        return total
