@@ -2,10 +2,12 @@
 
 The urgency rule stays one pure function (:func:`bot.domain.queue.queue_key` over
 :func:`bot.domain.urgency.score_case`); this module stores its result per case and reads the
-queue a page at a time with ``ORDER BY key LIMIT``, counting with ``COUNT``, so a page costs
-the same for a viewer of a thousand cases and of a million. A key is worked out again when its
-facts changed (the migration's triggers mark it, in the writing transaction) or when its days
-ran out; :func:`refresh_sort_keys` does it, before a page is read and in the daily job.
+queue a page at a time with ``ORDER BY key LIMIT``, counting from ``queue_counts`` (kept by
+triggers), so a page costs the same for a viewer of a thousand cases and of a million. A key
+is worked out again when its facts changed (the migration's triggers mark it, in the writing
+transaction) or when its days ran out; :func:`refresh_sort_keys` (beside the summary SQL it
+reads, in cases.py) does it: in the import's own transaction, before a page is read, and in
+the daily job.
 
 Each verb runs as one call on the database's own thread (not on the event loop, and one hop
 instead of one per statement).
