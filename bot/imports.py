@@ -532,4 +532,4 @@ async def apply_pending(
     except LedgerError:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
         raise
-    return await storage.apply_import(plan, import_id=record.id, actor_id=actor_id, now=now)
+    return await storage.apply_import(plan, import_id=record.id, actor_id=actor_id, now=now, tz=tz)

@@ -16,7 +16,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.callbacks import Route
 from bot.context import QingshouContext
 from bot.domain.casefile import CaseFile, local_date, may_prepare
-from bot.domain.queue import rank_queue
 from bot.flows import Button, Command, Entry
 from bot.i18n import N_
 
@@ -32,8 +31,8 @@ async def offer_urgent_cases(
     user = context.user
     assert user is not None
     today = local_date(context.clock.now(), context.settings.tz)
-    ranked = rank_queue(await context.storage.list_cases(user), today, context.settings.tz)
-    choices = [r.case for r in ranked[:CHOICES]]
+    top = await context.storage.queue_page(user, today=today, tz=context.settings.tz, size=CHOICES)
+    choices = list(top.items)
     keyboard = (
         InlineKeyboardMarkup(
             [

@@ -22,7 +22,7 @@ from bot.domain.casefile import (
     sees_others_cases,
 )
 from bot.domain.plans import stalled
-from bot.domain.queue import page_of, rank_queue, select_today
+from bot.domain.queue import rank_page
 from bot.i18n import N_
 from bot.labels import answer_row
 from bot.lookup import offer_urgent_cases, pressed_case_to_view
@@ -60,10 +60,15 @@ async def _queue(
     user = context.user
     assert user is not None
     today = _today(context)
-    ranked = rank_queue(await context.storage.list_cases(user), today, context.settings.tz)
-    if mode == TODAY:
-        ranked = select_today(ranked)
-    page = page_of(ranked, page_no)
+    tz = context.settings.tz
+    # One page from the stored sort keys (issue 17): only the cases shown are read and scored.
+    page = rank_page(
+        await context.storage.queue_page(
+            user, today=today, tz=tz, number=page_no, today_only=mode == TODAY
+        ),
+        today,
+        tz,
+    )
     # /today opens with what came due and was not done: the promises broken on plans still in
     # force (prepare again, 策略2: the week's most urgent news, on top), the payments nobody
     # answered yet or paid only in part (with the reminder's own answer row: an answer here

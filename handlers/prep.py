@@ -59,7 +59,6 @@ from bot.domain.prep import (
     talking_points,
     urgency_inputs,
 )
-from bot.domain.queue import rank_queue
 from bot.domain.unknowns import unknown_facts
 from bot.flows import (
     ENGINE,
@@ -604,10 +603,10 @@ async def prep(update: Update, context: QingshouContext) -> None:
             await start_prep(update, context, case_file)
         return
     # No case named: the most urgent ones, a tap away.
-    ranked = rank_queue(
-        await context.storage.list_cases(user), card_today(context), context.settings.tz
+    top = await context.storage.queue_page(
+        user, today=card_today(context), tz=context.settings.tz, size=CHOICES
     )
-    choices = [r.case for r in ranked[:CHOICES]]
+    choices = list(top.items)
     if not choices:
         await message.reply_text(context.render("prep/no_cases"))
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.telegram_io import prune_inbox
-from reminders import approvals, digest, due, outbox
+from reminders import approvals, digest, due, outbox, queue
 from reminders.due import REMINDERS_JOB
 
 if TYPE_CHECKING:
@@ -24,7 +24,18 @@ DIGEST_JOB = "digest"
 DIGEST_FIRST = 60
 #: Handled updates older than ``bot.telegram_io.INBOX_KEEP`` leave the inbox, hourly.
 INBOX_JOB = "inbox-prune"
-__all__ = ["APPROVALS_JOB", "DIGEST_JOB", "INBOX_JOB", "OUTBOX_JOB", "REMINDERS_JOB", "schedule"]
+#: The queue's sort keys whose day came (issue 17), hourly: soon after the cooperative's
+#: midnight whatever the time zone, and one index probe when there is nothing to do.
+QUEUE_JOB = "queue-keys"
+__all__ = [
+    "APPROVALS_JOB",
+    "DIGEST_JOB",
+    "INBOX_JOB",
+    "OUTBOX_JOB",
+    "QUEUE_JOB",
+    "REMINDERS_JOB",
+    "schedule",
+]
 
 
 def schedule(app: QingshouApp) -> None:
@@ -73,6 +84,15 @@ def schedule(app: QingshouApp) -> None:
         interval=3600,
         first=300,
         name=INBOX_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
+    # The queue's sort keys for the new day (days past due, promises falling due), before the
+    # collectors' first /cases; a read finding one out of date refreshes it itself meanwhile.
+    app.job_queue.run_repeating(
+        queue.refresh_keys,
+        interval=3600,
+        first=120,
+        name=QUEUE_JOB,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )
 

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Generic, TypeVar
 
 from bot.domain.casefile import CaseSummary
-from bot.domain.urgency import UrgencyScore, rank_cases
+from bot.domain.urgency import UrgencyFacts, UrgencyScore, rank_cases, score_case
 
 __all__ = [
     "DAILY_CAPACITY",
+    "NEVER",
     "PAGE_SIZE",
     "TODAY_TRIGGERS",
     "Page",
+    "QueueKey",
     "RankedCase",
     "page_of",
+    "queue_key",
+    "rank_page",
     "rank_queue",
     "select_today",
+    "today_room",
 ]
 
 PAGE_SIZE = 10
@@ -108,3 +113,96 @@ def rank_queue(
     by_id = {c.id: c for c in cases if not c.status.is_closed}
     ranked = rank_cases(((c.id, c.urgency_facts(tz)) for c in by_id.values()), today)
     return [RankedCase(i, by_id[case_id], score) for i, (case_id, score) in enumerate(ranked, 1)]
+
+
+#: The day a key stays valid until when no date in its facts will move it (ISO text sorts last).
+NEVER = date.max
+#: Days past due at which the score's band changes (``dpd > k`` for k in 0, 30, 90, 180).
+_DPD_STEPS = (1, 31, 91, 181)
+#: Days without contact at which the score's contact part changes (14 and 30 days).
+_IDLE_STEPS = (14, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKey:
+    """What the queue sorts a case by, stored with the case so a page of the queue is an index
+    range instead of a ranking of every case (issue 17).
+
+    The queue's order (:func:`rank_cases`) is: score descending, days past due descending,
+    amount owed descending, case id ascending. Days past due move with the date, so the key
+    holds the date the debt fell overdue instead (``overdue_since`` ascending is days past due
+    descending); a case not overdue yet has 0 days, like every other such case, and its
+    ``overdue_since`` is replaced by :data:`NEVER` so they tie as they do in the domain.
+
+    The score moves with the date only at known days (a promise falling due or passing, a
+    band of days past due or of days without contact), so the key holds for every day from
+    ``valid_from`` until the day before ``valid_until``; on ``valid_until`` it must be worked
+    out again (the daily job does it; a read finding one out of date does it first).
+    ``urgent``: the case is on today's list whatever its rank (:data:`TODAY_TRIGGERS`).
+    """
+
+    score: int
+    since: date
+    owed: int
+    urgent: bool
+    valid_from: date
+    valid_until: date
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day < self.valid_until
+
+
+def queue_key(facts: UrgencyFacts, today: date) -> QueueKey:
+    """The sort key of a case with ``facts`` on ``today`` (see :class:`QueueKey`).
+
+    Edge cases: a promise due today changes the score tomorrow (it becomes unconfirmed); a
+    promise already passed changes nothing more; a last contact dated after ``today`` (clock
+    skew) scores as today's contact and moves 14 and 30 days after its own date.
+    """
+    score = score_case(facts, today)
+    moves: list[date] = []
+    for d in facts.promise_dates:
+        if d > today:
+            moves.append(d)
+        elif d == today:
+            moves.append(today + timedelta(days=1))
+    for step in _DPD_STEPS:
+        moves.append(_plus(facts.overdue_since, step))
+    if facts.last_contact is not None:
+        for step in _IDLE_STEPS:
+            moves.append(_plus(facts.last_contact, step))
+    later = [d for d in moves if d > today]
+    return QueueKey(
+        score=score.total,
+        since=facts.overdue_since if score.days_past_due > 0 else NEVER,
+        owed=facts.overdue_amount,
+        urgent=any(p.code in TODAY_TRIGGERS for p in score.parts),
+        valid_from=today,
+        valid_until=min(later, default=NEVER),
+    )
+
+
+def _plus(day: date, days: int) -> date:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:  # a date near 9999-12-31 in bad data: it never moves
+        return NEVER
+
+
+def today_room(urgent: int, capacity: int = DAILY_CAPACITY) -> int:
+    """How many cases without a reason that cannot wait join today's list when ``urgent``
+    cases have one (:func:`select_today`, counted instead of listed)."""
+    return max(capacity - urgent, 0)
+
+
+def rank_page(
+    page: Page[CaseSummary], today: date, tz: tzinfo, size: int = PAGE_SIZE
+) -> Page[RankedCase[CaseSummary]]:
+    """A page of cases already in queue order (the storage's index) with their scores and
+    places: only the cases shown are scored, whatever the size of the queue."""
+    first = page.number * size + 1
+    items = tuple(
+        RankedCase(first + i, c, score_case(c.urgency_facts(tz), today))
+        for i, c in enumerate(page.items)
+    )
+    return Page(items, page.number, page.count, page.total)

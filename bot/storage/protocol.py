@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,6 +43,7 @@ from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
 from bot.domain.instalments import Answer, Answered, InstalmentView
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
+from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page
 from bot.domain.reminders import ReminderPolicy
 from bot.domain.urgency import Deterioration
 from bot.storage.export_records import (
@@ -211,9 +212,11 @@ class CaseStore(Protocol):
         actor_id: int | None,
         now: datetime,
         notify: bool = True,
+        tz: tzinfo | None = None,
     ) -> dict[str, int] | None:
         """Write ``plan`` in one transaction; ``None`` if the import is no longer pending (a
-        second press of "Import", or a cancel that came first)."""
+        second press of "Import", or a cancel that came first). With the cooperative's ``tz``
+        the queue's sort keys of the cases written are worked out in the same transaction."""
 
     async def list_cases(
         self, viewer: User, *, include_closed: bool = False, team_id: int | None = None
@@ -223,6 +226,26 @@ class CaseStore(Protocol):
     async def find_cases(self, viewer: User, query: str, *, limit: int = 20) -> list[CaseSummary]:
         """Cases ``viewer`` may see whose contract number, borrower name or phone contains
         ``query``; an exact contract number comes first, then by name."""
+
+    async def queue_page(
+        self,
+        viewer: User,
+        *,
+        today: date,
+        tz: tzinfo,
+        number: int = 0,
+        size: int = PAGE_SIZE,
+        today_only: bool = False,
+        capacity: int = DAILY_CAPACITY,
+    ) -> Page[CaseSummary]:
+        """Page ``number`` (0-based, clamped into range) of the open cases ``viewer`` may see,
+        most urgent first on ``today`` (``bot.domain.urgency.rank_cases``'s order, read from
+        each case's stored sort key); with ``today_only``, of today's list
+        (``bot.domain.queue.select_today``'s cases). Only the page's cases are read."""
+
+    async def refresh_queue(self, *, today: date, tz: tzinfo) -> int:
+        """Work out again every stored sort key whose facts changed or that is not valid on
+        ``today`` (the daily job); how many."""
 
     async def get_case(self, viewer: User, case_id: int) -> CaseFile | None:
         """The whole case file, or ``None`` when it does not exist or ``viewer`` may not see

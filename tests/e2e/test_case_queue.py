@@ -191,3 +191,26 @@ async def test_a_card_with_twelve_guarantors_and_forty_notes_fits_in_traditional
     assert "40" in card.text  # the latest three of forty notes
     assert "第39次" in card.text
     assert "第0次" not in card.text
+
+
+async def test_overnight_a_case_crossing_thirty_days_past_due_rises_with_nothing_written(
+    world, bot
+):
+    """The queue reads stored sort keys (issue 17); a key whose day came is worked out again
+    before the page is read, so the date alone reorders the queue, as the rule says."""
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    await ledger(world, "东城", [
+        row(2, "HT-30", "将满月", dpd=30, overdue_yuan=9_000, collector="张伟"),
+        row(3, "HT-BIG", "大额户", dpd=10, overdue_yuan=150_000, collector="张伟"),
+    ])  # fmt: skip
+    await zhang.send("/cases")
+    queue = await zhang.expect("Cases by urgency")
+    labels = [label for r in queue.buttons for label, _ in r]
+    assert labels == ["1. 大额户 · HT-BIG", "2. 将满月 · HT-30"]
+    world.clock.set(world.clock.now() + timedelta(days=1))
+    await zhang.send("/cases")
+    queue = await zhang.expect("Cases by urgency")
+    labels = [label for r in queue.buttons for label, _ in r]
+    # 31 days past due now: the same score as the larger debt, and older, so first.
+    assert labels == ["1. 将满月 · HT-30", "2. 大额户 · HT-BIG"]
+    assert "31 days" in queue.text.split("2. 大额户")[0]

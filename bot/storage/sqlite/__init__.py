@@ -26,6 +26,7 @@ from bot.storage.sqlite.instalments import SqliteInstalments
 from bot.storage.sqlite.outbox import SqliteOutbox
 from bot.storage.sqlite.people import SqlitePeople
 from bot.storage.sqlite.preps import SqlitePreps
+from bot.storage.sqlite.queue import SqliteQueue
 from bot.storage.sqlite.reminders import SqliteReminders
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
 class SqliteStorage(
     SqlitePeople,
     SqliteCases,
+    SqliteQueue,
     SqlitePreps,
     SqliteCommitments,
     SqliteDigest,

@@ -9,8 +9,9 @@ case.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from bot.domain.casefile import (
@@ -22,6 +23,7 @@ from bot.domain.casefile import (
     PartyRecord,
     PrepRecord,
     ledger_gaps,
+    local_date,
     may_assign,
     parse_deterioration,
     parse_ledger_gaps,
@@ -39,9 +41,10 @@ from bot.domain.cases import (
 from bot.domain.importing import CollectorRef, ImportPlan, RowChange, StoredCase
 from bot.domain.people import Role, User
 from bot.domain.prep import Approach, PrepAnswers
+from bot.domain.queue import queue_key
 from bot.domain.urgency import Deterioration
 from bot.storage.records import ImportRecord, NewOutboxMessage
-from bot.storage.sqlite.engine import Engine, dt, ts
+from bot.storage.sqlite.engine import Engine, Tx, dt, ts
 
 __all__ = ["SqliteCases"]
 
@@ -236,9 +239,13 @@ class SqliteCases(Engine):
         actor_id: int | None,
         now: datetime,
         notify: bool = True,
+        tz: tzinfo | None = None,
     ) -> dict[str, int] | None:
         """Write ``plan`` in one transaction; ``None`` if the import is no longer pending (a
         second press of "Import", or a cancel that came first).
+
+        With the cooperative's ``tz``, the queue's sort keys of the cases written are worked
+        out in the same transaction (issue 17); without it, the first read of the queue does it.
 
         The plan is made again inside the transaction (``BEGIN IMMEDIATE``: no other writer in
         between) against the cases and collectors as they are now, so an import or /assign
@@ -407,6 +414,8 @@ class SqliteCases(Engine):
                 import_id,
                 {"team_id": plan.team_id, **summary},
             )
+            if tz is not None:
+                await refresh_in(db, today=local_date(now, tz), tz=tz)
         return summary
 
     # -- reading cases ---------------------------------------------------------------------
@@ -780,3 +789,84 @@ def _snapshot(rows: Iterable[Any]) -> dict[str, StoredCase]:
 
 def _collector_refs(rows: Iterable[Any]) -> list[CollectorRef]:
     return [CollectorRef(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+# -- the queue's stored sort keys (issue 17; the verbs that read them: queue.py) -------------
+
+#: Cases whose key is worked out in one statement batch.
+_CHUNK = 2000
+#: The open cases whose key must be worked out again on ?1 (a changed one has q_until ''): two
+#: index ranges, not one scan of every case.
+_STALE = (
+    f"SELECT c.id FROM cases c WHERE {_OPEN_ONLY} AND c.q_until <= ?1 UNION "
+    f"SELECT c.id FROM cases c WHERE {_OPEN_ONLY} AND c.q_from > ?1"
+)
+
+
+def refresh_sort_keys(
+    conn: sqlite3.Connection,
+    today: date,
+    tz: tzinfo,
+    case_ids: Iterable[int] | None = None,
+    *,
+    limit: int | None = None,
+) -> int:
+    """Work out again the sort key of ``case_ids`` (default: every open case whose key changed
+    or is not valid on ``today``, at most ``limit`` of them) inside the caller's transaction;
+    how many were written.
+
+    Synchronous, on the database's connection: call it from the thread that owns it (the
+    storage's verbs do), within the write that changed the facts or before reading a page.
+    A key whose order is unchanged (only its days moved) rewrites its days alone, which
+    leaves the three queue indexes untouched.
+    """
+    day = today.isoformat()
+    if case_ids is None:
+        stale = _STALE if limit is None else f"{_STALE} LIMIT {int(limit)}"
+        ids = [r[0] for r in conn.execute(stale, (day,))]
+    else:
+        ids = list(case_ids)
+    written = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = json.dumps(ids[start : start + _CHUNK])
+        rows = conn.execute(
+            f"SELECT {_SUMMARY_COLUMNS}, c.q_score, c.q_since, c.q_owed, c.q_urgent "
+            f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT value FROM json_each(?))",
+            (chunk,),
+        ).fetchall()
+        moved: list[tuple[Any, ...]] = []
+        same: list[tuple[Any, ...]] = []
+        for r in rows:
+            key = _key_row(_summary(r), today, tz)
+            (same if key[:4] == tuple(r[_SUMMARY_WIDTH:]) else moved).append(key)
+        conn.executemany(
+            "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
+            "q_until = ? WHERE id = ?",
+            moved,
+        )
+        conn.executemany(
+            "UPDATE cases SET q_from = ?, q_until = ? WHERE id = ?", [k[4:] for k in same]
+        )
+        written += len(rows)
+    return written
+
+
+def _key_row(summary: CaseSummary, today: date, tz: tzinfo) -> tuple[Any, ...]:
+    key = queue_key(summary.urgency_facts(tz), today)
+    return (
+        key.score,
+        key.since.isoformat(),
+        key.owed,
+        int(key.urgent),
+        key.valid_from.isoformat(),
+        key.valid_until.isoformat(),
+        summary.id,
+    )
+
+
+async def refresh_in(
+    db: Tx, *, today: date, tz: tzinfo, case_ids: Iterable[int] | None = None
+) -> int:
+    """:func:`refresh_sort_keys` inside the transaction ``db`` (a write's own): the hook a
+    write that changed many cases (the import) calls before it commits."""
+    return await db.run_sync(refresh_sort_keys, today, tz, case_ids)

@@ -14,13 +14,13 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiosqlite
 
@@ -28,6 +28,8 @@ from bot.storage.errors import SchemaTooNewError, StorageError, StorageUnavailab
 from bot.storage.records import NewOutboxMessage
 
 BUSY_TIMEOUT_MS = 5000
+
+T = TypeVar("T")
 
 
 async def _enter_wal(conn: aiosqlite.Connection) -> None:
@@ -293,6 +295,15 @@ class Tx:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with driver_errors(self._path):
             return list(await _in_thread(self._conn, sql, params, _ALL))
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` on the database's own thread, inside this transaction:
+        a batch of statements and the Python between them in one hop, off the event loop."""
+        # aiosqlite runs every call as a function on its thread; ``_execute`` is how it does so
+        # for its own methods (0.17 to 0.22), and gives us the same for a whole batch.
+        run: Callable[..., Awaitable[T]] = self._conn._execute
+        with driver_errors(self._path):
+            return await run(fn, self._conn._conn, *args)
 
     async def executescript_in_tx(self, script: str) -> None:
         # executescript() would COMMIT first; run statement by statement instead.

@@ -1,0 +1,156 @@
+"""The queue from an index (issue 17): each case's stored sort key, and pages read by it.
+
+The urgency rule stays one pure function (:func:`bot.domain.queue.queue_key` over
+:func:`bot.domain.urgency.score_case`); this module stores its result per case and reads the
+queue a page at a time with ``ORDER BY key LIMIT``, counting from ``queue_counts`` (kept by
+triggers), so a page costs the same for a viewer of a thousand cases and of a million. A key
+is worked out again when its facts changed (the migration's triggers mark it, in the writing
+transaction) or when its days ran out; :func:`refresh_sort_keys` (beside the summary SQL it
+reads, in cases.py) does it: in the import's own transaction, before a page is read, and in
+the daily job.
+
+Each verb runs as one call on the database's own thread (not on the event loop, and one hop
+instead of one per statement).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import date, tzinfo
+from typing import Any, TypeVar
+
+from bot.domain.casefile import CaseSummary
+from bot.domain.people import User
+from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page, today_room
+from bot.storage.sqlite.cases import (
+    _OPEN_ONLY,
+    _STALE,
+    _SUMMARY_COLUMNS,
+    _SUMMARY_FROM,
+    _scope,
+    _summary,
+    refresh_in,
+    refresh_sort_keys,
+)
+from bot.storage.sqlite.engine import Engine, Tx
+
+__all__ = ["QUEUE_ORDER", "SqliteQueue", "refresh_in", "refresh_sort_keys"]
+
+#: Keys the daily job works out per transaction (about a fifth of a second's work).
+REFRESH_BATCH = 2000
+#: The queue's order in SQL: bot.domain.urgency.rank_cases's, by the stored key.
+QUEUE_ORDER = "c.q_score DESC, c.q_since, c.q_owed DESC, c.id"
+T = TypeVar("T")
+
+
+def _refresh_in_tx(conn: sqlite3.Connection, today: date, tz: tzinfo) -> None:
+    """Refresh the keys that need it, in a write transaction of its own, only if any do."""
+    stale = conn.execute(f"{_STALE} LIMIT 1", (today.isoformat(),))
+    if stale.fetchone() is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        refresh_sort_keys(conn, today, tz)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _page(
+    conn: sqlite3.Connection,
+    where: str,
+    params: Sequence[Any],
+    number: int,
+    size: int,
+    today: date,
+    tz: tzinfo,
+    today_only: bool,
+    capacity: int,
+) -> Page[CaseSummary]:
+    _refresh_in_tx(conn, today, tz)
+    # The viewer's scope names team_id / lead_id, columns queue_counts has too.
+    counted, urgent = conn.execute(
+        "SELECT COALESCE(SUM(cases), 0), COALESCE(SUM(urgent), 0) FROM queue_counts "
+        f"WHERE {where.replace('c.', '')}",
+        params,
+    ).fetchone()
+    where = f"{where} AND {_OPEN_ONLY}"
+    if today_only:
+        # bot.domain.queue.select_today by the index: every urgent case, and the first
+        # non-urgent ones in queue order while there is room.
+        room = today_room(urgent, capacity)
+        extra = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT c.id FROM cases c WHERE {where} AND c.q_urgent = 0 "
+                f"ORDER BY {QUEUE_ORDER} LIMIT ?",
+                (*params, room),
+            )
+        ]
+        total = urgent + len(extra)
+        where = f"{where} AND (c.q_urgent = 1 OR c.id IN (SELECT value FROM json_each(?)))"
+        params = (*params, json.dumps(extra))
+    else:
+        total = counted
+    count = max(1, -(-total // size))
+    number = min(max(number, 0), count - 1)
+    rows = conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE c.id IN "
+        f"(SELECT c.id FROM cases c WHERE {where} ORDER BY {QUEUE_ORDER} LIMIT ? OFFSET ?) "
+        f"ORDER BY {QUEUE_ORDER}",
+        (*params, size, number * size),
+    ).fetchall()
+    return Page(tuple(_summary(r) for r in rows), number, count, total)
+
+
+class SqliteQueue(Engine):
+    """The queue's verbs: a page by urgency, and the daily refresh of the keys."""
+
+    async def _on_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(connection, *args)`` on the database's thread, under the lock: one hop."""
+        async with self._lock:
+            return await Tx(self._conn, self.path).run_sync(fn, *args)
+
+    async def queue_page(
+        self,
+        viewer: User,
+        *,
+        today: date,
+        tz: tzinfo,
+        number: int = 0,
+        size: int = PAGE_SIZE,
+        today_only: bool = False,
+        capacity: int = DAILY_CAPACITY,
+    ) -> Page[CaseSummary]:
+        """Page ``number`` (0-based, clamped into range) of the open cases ``viewer`` may see,
+        most urgent first on ``today`` (``bot.domain.urgency.rank_cases``'s order); with
+        ``today_only``, of today's list (``bot.domain.queue.select_today``'s cases)."""
+        where, params = _scope(viewer)
+        return await self._on_db_thread(
+            _page, where, params, number, size, today, tz, today_only, capacity
+        )
+
+    async def refresh_queue(self, *, today: date, tz: tzinfo) -> int:
+        """Work out again every sort key that changed or is not valid on ``today`` (the daily
+        job: days past due and promises move with the date); how many.
+
+        In transactions of :data:`REFRESH_BATCH` keys, the lock let go between them, so the
+        updates of the morning are not kept waiting behind a night's worth of keys."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = refresh_sort_keys(conn, today, tz, limit=REFRESH_BATCH)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return n
+
+        total = 0
+        while n := await self._on_db_thread(run):
+            total += n
+        return total
