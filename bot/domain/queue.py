@@ -34,7 +34,7 @@ PAGE_SIZE = 10
 #: Cases a collector can work face to face in a day besides the ones that cannot wait.
 DAILY_CAPACITY = 5
 #: Reasons that put a case on today's list whatever its rank: money promised for today or
-#: a promise left unconfirmed or broken (strategy 5), and signs that waiting loses money —
+#: a promise left unconfirmed, broken or paid only in part (strategy 5), and signs that waiting loses money —
 #: assets moving away, the borrower gone, other creditors pressing, the debt growing fast
 #: (strategy 11).
 TODAY_TRIGGERS = frozenset(
@@ -42,6 +42,7 @@ TODAY_TRIGGERS = frozenset(
         "promise.due_today",
         "promise.unconfirmed",
         "promises.broken",
+        "promises.partial",
         "deterioration.assets_moving",
         "deterioration.unreachable",
         "deterioration.other_creditors",

@@ -19,6 +19,8 @@ Act on today's money (strategy 5, 忌华而不实):
 - ``promise.unconfirmed`` 25 — a promised date has passed with neither payment nor breach
   recorded: find out today.
 - ``promises.broken`` 10 each, at most 3 (30) — the borrower stalls; press.
+- ``promises.partial`` 10 each, within the same 3 — an instalment paid only in part: the
+  borrower stalls too, but it is named for what it is, not called broken.
 
 Act early (strategy 11, first clause):
 
@@ -107,6 +109,7 @@ WEIGHTS: dict[str, int] = {
     "promise.due_today": 40,
     "promise.unconfirmed": 25,
     "promises.broken": 10,  # per broken promise, up to _MAX_BROKEN
+    "promises.partial": 10,  # per part-paid instalment, up to _MAX_BROKEN with the broken
     "dpd.over_180": 40,
     "dpd.over_90": 30,
     "dpd.over_30": 20,
@@ -166,6 +169,7 @@ class UrgencyFacts:
     high_default_cost: bool = False
     promise_dates: tuple[date, ...] = ()
     broken_promises: int = 0
+    partial_promises: int = 0
     last_contact: date | None = None
     collateral_unvalued: bool = False
     guarantor_unassessed: bool = False
@@ -219,6 +223,9 @@ def score_case(facts: UrgencyFacts, today: date) -> UrgencyScore:
     broken = min(max(facts.broken_promises, 0), _MAX_BROKEN)
     if broken:
         add("promises.broken", WEIGHTS["promises.broken"] * broken)
+    partial = min(max(facts.partial_promises, 0), _MAX_BROKEN - broken)
+    if partial:
+        add("promises.partial", WEIGHTS["promises.partial"] * partial)
 
     # Days past due.
     dpd = days_past_due(facts.overdue_since, today)

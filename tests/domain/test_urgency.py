@@ -260,3 +260,13 @@ def test_a_summary_with_unvalued_collateral_or_unassessed_guarantors_claims_no_w
     assert not weak(summary(has_collateral=True))  # described, never valued
     assert not weak(summary(has_guarantor=True))  # guarantors on file, not assessed
     assert weak(summary(has_collateral=True, collateral_value=10))  # valued: 10 % cover
+
+
+def test_a_promise_paid_in_part_is_named_so_not_called_broken():
+    """Issue 16's demo: 吴敏's instalment paid in part read "broken promises" in the queue."""
+    assert "promises.partial" in codes(facts(partial_promises=1))
+    assert "promises.broken" not in codes(facts(partial_promises=1))
+    both = score_case(facts(broken_promises=3, partial_promises=2), MONDAY)
+    assert sum(p.points for p in both.parts if p.code.startswith("promises.")) == 30  # one cap
+    mixed = score_case(facts(broken_promises=1, partial_promises=1), MONDAY).parts
+    assert {ScorePart("promises.broken", 10), ScorePart("promises.partial", 10)} <= set(mixed)

@@ -302,7 +302,8 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "💰 目前尚欠：¥20,000.00 · 台账数据之后已记录还款¥10,000.00" in card.text
     assert "📅 下一期：2026年12月7日周一" in card.text  # not the missed one
     assert "⚠️ 未兑现的承诺：" in card.text
-    assert "有未兑现的还款承诺 +20" in card.text
+    # Thursday's broken promise and Wednesday's part-paid one, each named for what it is.
+    assert "有未兑现的还款承诺 +10；有只还了一部分的还款承诺 +10" in card.text
 
     await wang.send("/today")
     today_en = await wang.expect_next("Today")
