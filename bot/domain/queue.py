@@ -34,9 +34,9 @@ PAGE_SIZE = 10
 #: Cases a collector can work face to face in a day besides the ones that cannot wait.
 DAILY_CAPACITY = 5
 #: Reasons that put a case on today's list whatever its rank: money promised for today or
-#: a promise left unconfirmed, broken or paid only in part (strategy 5), and signs that waiting loses money —
-#: assets moving away, the borrower gone, other creditors pressing, the debt growing fast
-#: (strategy 11).
+#: a promise left unconfirmed, broken or paid only in part (strategy 5), and signs that
+#: waiting loses money — assets moving away, the borrower gone, other creditors pressing,
+#: the debt growing fast (strategy 11).
 TODAY_TRIGGERS = frozenset(
     {
         "promise.due_today",
