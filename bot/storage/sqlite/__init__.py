@@ -21,7 +21,6 @@ from bot.storage.sqlite.engine import (
 )
 from bot.storage.sqlite.exports import SqliteExports
 from bot.storage.sqlite.flows import SqliteFlows
-from bot.storage.sqlite.imports import SqliteImports
 from bot.storage.sqlite.inbox import SqliteInbox
 from bot.storage.sqlite.instalments import SqliteInstalments
 from bot.storage.sqlite.outbox import SqliteOutbox
@@ -45,7 +44,6 @@ __all__ = [
 class SqliteStorage(
     SqlitePeople,
     SqliteCases,
-    SqliteImports,
     SqlitePreps,
     SqliteCommitments,
     SqliteDigest,

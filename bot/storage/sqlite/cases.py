@@ -47,7 +47,8 @@ from bot.domain.people import Role, User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.urgency import Deterioration
 from bot.storage.records import ImportRecord, NewOutboxMessage
-from bot.storage.sqlite.engine import Engine, dt, ts
+from bot.storage.sqlite.engine import dt, ts
+from bot.storage.sqlite.imports import SqliteImports
 
 __all__ = ["SqliteCases"]
 
@@ -154,7 +155,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-class SqliteCases(Engine):
+class SqliteCases(SqliteImports):
     """The case verbs: imports, the queue, the case card, notes, lead changes."""
 
     # -- imports ---------------------------------------------------------------------------
@@ -268,7 +269,7 @@ class SqliteCases(Engine):
         rows = parsed.rows if parsed is not None else [p.row for p in plan.rows]
         keys = parsed.keys if parsed is not None else {p.row.loan.contract_no for p in plan.rows}
         parser_errors = list(parsed.errors) if parsed is not None else list(plan.errors)
-        async with self.importing(  # type: ignore[attr-defined]
+        async with self.importing(
             team_id=plan.team_id,
             import_id=import_id,
             file_name="",
