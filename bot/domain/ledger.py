@@ -959,6 +959,35 @@ class LedgerReading:
         yield batch
 
 
+class _F:
+    """:class:`LedgerField`'s members as plain class attributes, for the row parser: a member
+    looked up through the enum class is a descriptor call on every access in Python 3.11,
+    a tenth of the time of a row."""
+
+    CONTRACT_NO = LedgerField.CONTRACT_NO
+    LOAN_RECEIPT_NO = LedgerField.LOAN_RECEIPT_NO
+    BORROWER = LedgerField.BORROWER
+    ID_NUMBER = LedgerField.ID_NUMBER
+    PHONE = LedgerField.PHONE
+    ADDRESS = LedgerField.ADDRESS
+    BUSINESS = LedgerField.BUSINESS
+    PRODUCT = LedgerField.PRODUCT
+    PRINCIPAL_OUTSTANDING = LedgerField.PRINCIPAL_OUTSTANDING
+    OVERDUE_PRINCIPAL = LedgerField.OVERDUE_PRINCIPAL
+    OVERDUE_INTEREST = LedgerField.OVERDUE_INTEREST
+    OVERDUE_SINCE = LedgerField.OVERDUE_SINCE
+    DAYS_PAST_DUE = LedgerField.DAYS_PAST_DUE
+    AS_OF = LedgerField.AS_OF
+    MATURITY = LedgerField.MATURITY
+    GUARANTOR = LedgerField.GUARANTOR
+    COLLATERAL = LedgerField.COLLATERAL
+    COLLATERAL_VALUE = LedgerField.COLLATERAL_VALUE
+    COLLECTOR = LedgerField.COLLECTOR
+    LOAN_OFFICER = LedgerField.LOAN_OFFICER
+    SPOUSE = LedgerField.SPOUSE
+    SPOUSE_PHONE = LedgerField.SPOUSE_PHONE
+
+
 class _RowError(Exception):
     def __init__(self, code: RowErrorCode, detail: str | None = None) -> None:
         super().__init__(code)
@@ -1062,20 +1091,20 @@ class _RowParser:
             return None
 
     def _days(self, line: int, cells: Sequence[object], errors: list[RowError]) -> int | None:
-        raw = self._cell(cells, LedgerField.DAYS_PAST_DUE)
+        raw = self._cell(cells, _F.DAYS_PAST_DUE)
         if _is_empty(raw):
             return None
         try:
             return _whole_days(raw)
         except _RowError as exc:
-            errors.append(RowError(line, exc.code, LedgerField.DAYS_PAST_DUE, _cell_text(raw)))
+            errors.append(RowError(line, exc.code, _F.DAYS_PAST_DUE, _cell_text(raw)))
             return None
 
     def parse(
         self, line: int, cells: Sequence[object], contract_no: str
     ) -> tuple[LedgerRow | None, list[RowError]]:
         errors: list[RowError] = []
-        fields = LedgerField
+        fields = _F
 
         if not contract_no:
             errors.append(RowError(line, RowErrorCode.MISSING_FIELD, self.key_field, ""))
@@ -1235,6 +1264,8 @@ def _is_blank(cells: Sequence[object]) -> bool:
 
 def _cell_text(value: object) -> str:
     """A cell as text: ``None`` -> "", 12.0 -> "12", datetimes -> ISO date, strings stripped."""
+    if value.__class__ is str:  # nearly every cell: first
+        return value.strip()  # type: ignore[attr-defined,no-any-return]
     if value is None:
         return ""
     if isinstance(value, str):
