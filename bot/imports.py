@@ -1,7 +1,12 @@
 """The one import path of the ledger, used by the bot, the command line and the benchmark.
 
-parse and plan in a child process (:func:`plan_in_process`) → write in one transaction
-(storage, which plans again inside it). The dry run stops after the plan.
+:func:`stream_import`: a reader (a child process) parses the file a batch of a few thousand
+rows at a time, stages and hashes each row once, and sends the batch on as plain values; the
+bot plans each batch against the cases it names (one query; the ledger hash compared by the
+database) and writes it with batch statements, every batch inside one transaction
+(``Storage.importing``), while the reader parses the next. Nothing whole crosses between the
+processes (no plan, no snapshot of every case), and nothing is planned twice. The dry run
+reads the same way and writes nothing; a kill at any point leaves the database as it was.
 
 Why a process. An XLSX of 100 000 rows takes about 30 s of CPU to parse; in a thread it held
 the GIL against the event loop, and a hostile 1 000 000-row file made everyone else's replies
@@ -10,6 +15,8 @@ that has the parser imported, or spawned: never a fork of the bot with its threa
 loop and database handles), a wall-clock limit (killed when it is exceeded) and a memory
 limit, and one file is read at a time so two uploads cannot take both cores. What the child
 cannot read comes back as a :class:`LedgerError` with a reason, never as a crash of the bot.
+``qingshou import`` reads in a thread instead (``in_process=False``): it has no event loop to
+keep free, and it spares a second interpreter and a copy of the file (the bench measures both).
 
 Also here: the error report, a CSV (UTF-8 with a BOM, so Excel shows Chinese) with one line
 per refused row or warning and the reason in the reader's language; and the bot's two steps

@@ -19,9 +19,12 @@ which its owner can set to anything. A name that matches nobody does not refuse 
 case is imported without a lead and the dry run warns (the supervisor uses /assign).
 客户经理 / 管户人 / 责任人 is the loan officer, not the collector: it never sets the lead.
 
-The same plan is made twice: for the dry run, and again inside the write transaction against
-the cases as they are then (:meth:`ImportPlan.replan`), so a concurrent import or /assign in
-between cannot make the write fail or record a lead change that did not happen.
+The import streams (bot/imports.py): the reader stages each good row once
+(:func:`stage_row`: plain values and the ledger hash), and each batch is decided by
+:func:`plan_batch` against the stored cases it names, read inside the write transaction, so a
+concurrent import or /assign since the dry run cannot make the write fail or record a lead
+change that did not happen. :func:`plan_import` makes the same decisions for a whole parsed
+file at once (small files: tests, the demo).
 """
 
 from __future__ import annotations

@@ -1265,7 +1265,7 @@ def _is_blank(cells: Sequence[object]) -> bool:
 def _cell_text(value: object) -> str:
     """A cell as text: ``None`` -> "", 12.0 -> "12", datetimes -> ISO date, strings stripped."""
     if value.__class__ is str:  # nearly every cell: first
-        return value.strip()  # type: ignore[attr-defined,no-any-return]
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, str):
