@@ -78,24 +78,24 @@ def _preload() -> None:
 def _floor(file: Path, db: Path) -> dict[str, object]:
     import csv
     import io
-    import sqlite3
+
+    from bot.storage.testing import connect_file
 
     t0 = time.perf_counter()
     data = file.read_bytes()
-    text = data.decode("gb18030") if not data.startswith(b"PK") else ""
+    text = data.decode("gb18030")
     del data
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    columns = ", ".join(f"c{i} TEXT" for i in range(len(header)))
-    conn.execute(f"CREATE TABLE raw (id INTEGER PRIMARY KEY, {columns})")
-    conn.execute("BEGIN")
-    marks = ", ".join("?" for _ in header)
-    conn.executemany(f"INSERT INTO raw VALUES (NULL, {marks})", reader)
-    conn.execute("COMMIT")
-    conn.close()
+    with connect_file(db, autocommit=True) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        columns = ", ".join(f"c{i} TEXT" for i in range(len(header)))
+        conn.execute(f"CREATE TABLE raw (id INTEGER PRIMARY KEY, {columns})")
+        conn.execute("BEGIN")
+        marks = ", ".join("?" for _ in header)
+        conn.executemany(f"INSERT INTO raw VALUES (NULL, {marks})", reader)
+        conn.execute("COMMIT")
     return {"seconds": time.perf_counter() - t0}
 
 
