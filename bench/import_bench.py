@@ -13,11 +13,12 @@ way) and, for comparison, in a thread (``thread``).
 Each run is its own process started by this one, which samples the resident memory of that
 process and all its descendants (the fork server and the reader child included; PSS, so a page
 two of them share counts once) every 10 ms and keeps the peak of the sum; floor and product
-are measured the same way, side by side in the same run, and the floor's process imports
-the same modules first (the same interpreter
-baseline). Times are wall clock inside the run (its imports excluded). Every figure is printed
-as a ratio to the floor run just before it; the load average is printed at the start and end
-(the machine is shared).
+are measured the same way, side by side in the same run, and the floor's process imports the
+same modules first (the same interpreter baseline). Times are wall clock inside the run (its
+imports excluded); CPU is the seconds the whole process tree used (interpreter start included,
+for floor and product alike), a figure a loaded machine disturbs less than the wall clock.
+Every figure is printed as a ratio to the floor run just before it; the load average is
+printed at the start and end (the machine is shared).
 """
 
 from __future__ import annotations
@@ -159,9 +160,13 @@ def _job(kind: str, file: Path, db: Path, mode: str) -> None:
 # -- the conductor ------------------------------------------------------------------------------
 
 
-def _tree_rss(pid: int) -> int:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int, cpu: dict[int, float]) -> int:
     """Resident bytes of ``pid`` and every descendant, each page shared between them counted
-    once (PSS: the reader forked from the fork server shares most of its interpreter)."""
+    once (PSS: the reader forked from the fork server shares most of its interpreter); the CPU
+    seconds each has used so far go into ``cpu`` (by pid)."""
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
@@ -171,6 +176,9 @@ def _tree_rss(pid: int) -> int:
                     if line.startswith("Pss:"):
                         total += int(line.split()[1]) * 1024
                         break
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu[p] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     stack.extend(int(c) for c in f.read().split())
@@ -179,18 +187,19 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def _run(kind: str, file: Path, db: Path, mode: str = "process") -> dict[str, object]:
+def _run(kind: str, file: Path, db: Path, mode: str = "process") -> dict[str, Any]:
     """One run in its own process; its result with the peak resident memory of its tree."""
     cmd = [sys.executable, "-m", "bench.import_bench", "--job", kind, "--file", str(file)]
     cmd += ["--db", str(db), "--mode", mode]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peak = 0
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, _tree(proc.pid, cpu))
             stop.wait(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -200,8 +209,9 @@ def _run(kind: str, file: Path, db: Path, mode: str = "process") -> dict[str, ob
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{kind} run failed ({proc.returncode})")
-    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result["peak"] = peak
+    result["cpu"] = sum(cpu.values())
     return result
 
 
@@ -210,12 +220,13 @@ def _load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
-def _ratio_line(label: str, run: dict[str, object], floor: dict[str, object]) -> str:
-    seconds, peak = float(run["seconds"]), int(run["peak"])  # type: ignore[arg-type]
-    f_seconds, f_peak = float(floor["seconds"]), int(floor["peak"])  # type: ignore[arg-type]
+def _ratio_line(label: str, run: dict[str, Any], floor: dict[str, Any]) -> str:
+    seconds, peak, cpu = float(run["seconds"]), int(run["peak"]), float(run["cpu"])
+    f_seconds, f_peak, f_cpu = float(floor["seconds"]), int(floor["peak"]), float(floor["cpu"])
     return (
         f"  {label:<34} {seconds:6.2f} s = {seconds / f_seconds:4.1f}x floor ({f_seconds:.2f} s); "
-        f"peak {peak / 2**20:5.0f} MiB = {peak / f_peak:4.2f}x floor ({f_peak / 2**20:.0f} MiB)"
+        f"CPU {cpu:6.2f} s = {cpu / f_cpu:4.1f}x floor ({f_cpu:.2f} s); "
+        f"peak {peak / 2**20:4.0f} MiB = {peak / f_peak:4.2f}x floor ({f_peak / 2**20:.0f} MiB)"
         + (f"; {run['summary']}" if run.get("summary") else "")
     )
 
