@@ -15,8 +15,9 @@ that has the parser imported, or spawned: never a fork of the bot with its threa
 loop and database handles), a wall-clock limit (killed when it is exceeded) and a memory
 limit, and one file is read at a time so two uploads cannot take both cores. What the child
 cannot read comes back as a :class:`LedgerError` with a reason, never as a crash of the bot.
-``qingshou import`` reads in a thread instead (``in_process=False``): it has no event loop to
-keep free, and it spares a second interpreter and a copy of the file (the bench measures both).
+``qingshou import`` takes the same path. ``in_process=False`` reads in a thread instead:
+lighter (no second interpreter, no copy of the file) but slower, as parse and write then share
+one interpreter (bench/import_bench.py measures both).
 
 Also here: the error report, a CSV (UTF-8 with a BOM, so Excel shows Chinese) with one line
 per refused row or warning and the reason in the reader's language; and the bot's two steps
@@ -339,9 +340,9 @@ def _process_context() -> ForkServerContext | SpawnContext:
 
 class _Reader:
     """The messages of one file, from a child process (``in_process=False``: from a thread
-    of this process, for ``qingshou import``, which has no event loop to keep free and so
-    spares a second interpreter and a copy of the file). Within ``limits.seconds`` of wall
-    clock, else ``ledger.too_slow`` and the child killed; :meth:`close` kills it too."""
+    of this process, lighter but slower; for a caller with no event loop to keep free).
+    Within ``limits.seconds`` of wall clock, else ``ledger.too_slow`` and the child killed;
+    :meth:`close` kills it too."""
 
     def __init__(
         self,
