@@ -1,7 +1,12 @@
 """The one import path of the ledger, used by the bot, the command line and the benchmark.
 
-parse and plan in a child process (:func:`plan_in_process`) → write in one transaction
-(storage, which plans again inside it). The dry run stops after the plan.
+:func:`stream_import`: a reader (a child process) parses the file a batch of a few thousand
+rows at a time, stages and hashes each row once, and sends the batch on as plain values; the
+bot plans each batch against the cases it names (one query; the ledger hash compared by the
+database) and writes it with batch statements, every batch inside one transaction
+(``Storage.importing``), while the reader parses the next. Nothing whole crosses between the
+processes (no plan, no snapshot of every case), and nothing is planned twice. The dry run
+reads the same way and writes nothing; a kill at any point leaves the database as it was.
 
 Why a process. An XLSX of 100 000 rows takes about 30 s of CPU to parse; in a thread it held
 the GIL against the event loop, and a hostile 1 000 000-row file made everyone else's replies
@@ -10,6 +15,9 @@ that has the parser imported, or spawned: never a fork of the bot with its threa
 loop and database handles), a wall-clock limit (killed when it is exceeded) and a memory
 limit, and one file is read at a time so two uploads cannot take both cores. What the child
 cannot read comes back as a :class:`LedgerError` with a reason, never as a crash of the bot.
+``qingshou import`` takes the same path. ``in_process=False`` reads in a thread instead:
+lighter (no second interpreter, no copy of the file) but slower, as parse and write then share
+one interpreter (bench/import_bench.py measures both).
 
 Also here: the error report, a CSV (UTF-8 with a BOM, so Excel shows Chinese) with one line
 per refused row or warning and the reason in the reader's language; and the bot's two steps
@@ -27,26 +35,34 @@ import io
 import logging
 import multiprocessing
 import os
+import queue
 import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.casefile import local_date
-from bot.domain.importing import CollectorRef, ImportPlan, StoredCase, plan_import
+from bot.domain.importing import (
+    CollectorRef,
+    ImportPlan,
+    collector_matcher,
+    original_cells,
+    stage_row,
+)
 from bot.domain.ledger import (
     DEFAULT_MAX_ROWS,
     LedgerError,
     LedgerField,
     RowError,
     RowErrorCode,
-    parse_ledger,
+    open_ledger,
 )
 from bot.i18n import N_
 from bot.storage import ImportRecord, Storage
@@ -69,10 +85,10 @@ __all__ = [
     "error_report",
     "import_bytes",
     "missing_columns",
-    "plan_in_process",
     "prepare_import",
     "preview",
     "reason_text",
+    "stream_import",
 ]
 
 #: A translator of marked messages (``context.label`` or ``Renderer.label`` bound to a locale).
@@ -209,21 +225,83 @@ class ImportLimits:
 CHILD_NICENESS = 10
 
 
+#: What the reader sends for a file: first ("head", _Head), then ("batch", …) per batch, then
+#: ("end",); or, instead of the rest, ("ledger", code, params) or ("crash", traceback).
+Message = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    header: list[str]
+    columns: dict[LedgerField, str]
+    units: dict[LedgerField, int]
+    unmapped_columns: list[str]
+    key_field: LedgerField
+
+
+def _read(
+    source: bytes | str, today: date, collectors: Sequence[CollectorRef], max_rows: int
+) -> Iterator[Message]:
+    """Read ``source`` (the file's bytes, or its path) batch by batch: every row parsed,
+    staged and hashed once, here; only plain values leave (:class:`StagedRow`)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    reading = open_ledger(data, today=today, max_rows=max_rows)
+    del data, source  # the reading holds the decoded text (or the workbook) from here on
+    yield (
+        "head",
+        _Head(
+            reading.header,
+            reading.columns,
+            reading.units,
+            reading.unmapped_columns,
+            reading.key_field,
+        ),
+    )
+    match = collector_matcher(collectors)
+    for batch in reading.batches():
+        staged = [stage_row(row, match) for row in batch.rows]
+        yield (
+            "batch",
+            staged,
+            batch.errors,
+            batch.error_rows,
+            batch.keys,
+            batch.skipped_lines,
+            batch.done,
+        )
+    yield ("end",)
+
+
+def _messages(
+    source: bytes | str,
+    today: date,
+    collectors: Sequence[CollectorRef],
+    max_rows: int,
+    memory_bytes: int | None,
+) -> Iterator[Message]:
+    """:func:`_read`, with whatever goes wrong as the last message instead of an exception."""
+    try:
+        yield from _read(source, today, collectors, max_rows)
+    except LedgerError as exc:
+        yield ("ledger", exc.code, exc.params)
+    except MemoryError:
+        yield ("ledger", "ledger.too_large", {"mb": str((memory_bytes or 0) // 2**20)})
+    except BaseException:
+        yield ("crash", traceback.format_exc())
+
+
 def _child(
     conn: Connection,
     memory_bytes: int | None,
-    data: bytes,
+    source: bytes | str,
     today: date,
-    team_id: int,
-    existing: Mapping[str, StoredCase],
     collectors: Sequence[CollectorRef],
     max_rows: int,
-    rows: bool,
 ) -> None:
-    """The child process: parse and plan, send back ("ok", plan) — without its rows unless
-    ``rows`` —, ("ledger", code, params) or ("crash", traceback)."""
+    """The child process: send the messages of :func:`_read` as they come. The parent writes
+    batch *n* while this reads batch *n + 1*; the pipe holds back a reader that runs ahead."""
     # Short-lived, memory-capped, and what it builds has no cycles: the cyclic collector would
-    # only rescan the growing heap again and again (a third of the parse and pickling time).
+    # only rescan the heap again and again.
     gc.disable()
     # Behind the bot for the CPU: on a small server the parse must not slow everyone's replies.
     with contextlib.suppress(AttributeError, OSError):  # no nice() on this platform
@@ -235,22 +313,15 @@ def _child(
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         except (ImportError, ValueError, OSError):  # not on this platform: the time limit stays
             pass
-    result: tuple[Any, ...]
     try:
-        parsed = parse_ledger(data, today=today, max_rows=max_rows)
-        del data
-        plan = plan_import(parsed, team_id=team_id, existing=existing, collectors=collectors)
-        result = ("ok", plan if rows else plan.without_rows())
-    except LedgerError as exc:
-        result = ("ledger", exc.code, exc.params)
-    except MemoryError:
-        result = ("ledger", "ledger.too_large", {"mb": str((memory_bytes or 0) // 2**20)})
-    except BaseException:
-        result = ("crash", traceback.format_exc())
-    try:
-        conn.send(result)
-    except MemoryError:  # the plan was too big to send back
-        conn.send(("ledger", "ledger.too_large", {"mb": str((memory_bytes or 0) // 2**20)}))
+        for message in _messages(source, today, collectors, max_rows, memory_bytes):
+            try:
+                conn.send(message)
+            except MemoryError:
+                conn.send(("ledger", "ledger.too_large", {"mb": str((memory_bytes or 0) // 2**20)}))
+                return
+    except (BrokenPipeError, OSError):  # the parent stopped listening (killed, cancelled)
+        pass
     finally:
         conn.close()
 
@@ -267,64 +338,139 @@ def _process_context() -> ForkServerContext | SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-def _run_child(
-    args: tuple[Any, ...], limits: ImportLimits, started: list[BaseProcess], stop: threading.Event
-) -> ImportPlan:
-    """Start the child, wait for its answer within the time limit (in a worker thread).
+class _Reader:
+    """The messages of one file, from a child process (``in_process=False``: from a thread
+    of this process, lighter but slower; for a caller with no event loop to keep free).
+    Within ``limits.seconds`` of wall clock, else ``ledger.too_slow`` and the child killed;
+    :meth:`close` kills it too."""
 
-    ``stop`` is set when the waiting task was cancelled: the child is killed, also one this
-    thread starts only after the cancellation (a slow start on a busy machine).
-    """
-    context = _process_context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_child,
-        args=(sender, limits.memory_bytes, *args),
-        name="qingshou-import",
-        daemon=True,
-    )
-    try:
-        process.start()
-    except OSError:  # the fork server died (killed by someone): the next file starts a new one
-        log.exception("could not start the import reader")
-        receiver.close()
-        sender.close()
-        raise LedgerError("ledger.reader_failed") from None
-    started.append(process)
-    sender.close()
-    try:
-        deadline = time.monotonic() + limits.seconds
-        while not receiver.poll(max(0.0, min(0.1, deadline - time.monotonic()))):
-            if stop.is_set():
-                raise LedgerError("ledger.reader_failed")
-            if time.monotonic() >= deadline:
-                raise LedgerError("ledger.too_slow", {"seconds": f"{limits.seconds:g}"})
+    def __init__(
+        self,
+        source: bytes | str,
+        *,
+        today: date,
+        collectors: Sequence[CollectorRef],
+        limits: ImportLimits,
+        in_process: bool,
+    ) -> None:
+        self._limits = limits
+        self._deadline = time.monotonic() + limits.seconds
+        self._stop = threading.Event()
+        self._process: BaseProcess | None = None
+        self._receiver: Connection | None = None
+        self._queue: queue.Queue[Message] | None = None
+        self._args: tuple[bytes | str, date, list[CollectorRef], int] | None = (
+            source,
+            today,
+            list(collectors),
+            limits.max_rows,
+        )
+        self._in_process = in_process
+        self._started = False
+
+    def _start(self) -> None:
+        """Start the child (in a worker thread: starting one can take a while)."""
+        assert self._args is not None
+        source, today, collectors, max_rows = self._args
+        self._args = None
+        if not self._in_process:
+            self._queue = queue.Queue(maxsize=2)
+            threading.Thread(
+                target=self._pump,
+                args=(_messages(source, today, collectors, max_rows, None), self._queue),
+                name="qingshou-import",
+                daemon=True,
+            ).start()
+            return
+        context = _process_context()
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_child,
+            args=(sender, self._limits.memory_bytes, source, today, collectors, max_rows),
+            name="qingshou-import",
+            daemon=True,
+        )
         try:
-            # Unpickling 100 000 planned rows makes millions of objects; the cyclic collector
-            # would run over the whole heap many times meanwhile (more than half the time).
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                answer = receiver.recv()
-            finally:
-                if collecting:
-                    gc.enable()
-        except (EOFError, OSError):  # died without a word: killed (out of memory), or cancelled
-            process.join(5)
-            log.warning("import reader exited with %s and no answer", process.exitcode)
+            process.start()
+        except OSError:  # the fork server died (killed by someone): the next file starts anew
+            log.exception("could not start the import reader")
+            receiver.close()
+            sender.close()
             raise LedgerError("ledger.reader_failed") from None
-    finally:
-        receiver.close()
-        if process.is_alive():
+        sender.close()
+        self._process, self._receiver = process, receiver
+        if self._stop.is_set():  # cancelled while starting
+            self._kill()
+
+    def _pump(self, messages: Iterator[Message], out: queue.Queue[Message]) -> None:
+        for message in messages:
+            while not self._stop.is_set():
+                try:
+                    out.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if self._stop.is_set():
+                return
+
+    def _next(self) -> Message:
+        """The next message (in a worker thread)."""
+        if not self._started:
+            self._started = True
+            self._start()
+        if self._queue is not None:
+            while True:
+                if self._stop.is_set():
+                    raise LedgerError("ledger.reader_failed")
+                if time.monotonic() >= self._deadline:
+                    raise self._too_slow()
+                try:
+                    return self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+        receiver = self._receiver
+        assert receiver is not None
+        while not receiver.poll(max(0.0, min(0.1, self._deadline - time.monotonic()))):
+            if self._stop.is_set():
+                raise LedgerError("ledger.reader_failed")
+            if time.monotonic() >= self._deadline:
+                raise self._too_slow()
+        try:
+            message: Message = receiver.recv()
+        except (EOFError, OSError):  # died without a word: killed (out of memory), or cancelled
+            process = self._process
+            if process is not None:
+                process.join(5)
+                log.warning("import reader exited with %s and no answer", process.exitcode)
+            raise LedgerError("ledger.reader_failed") from None
+        return message
+
+    def _too_slow(self) -> LedgerError:
+        self._kill()
+        return LedgerError("ledger.too_slow", {"seconds": f"{self._limits.seconds:g}"})
+
+    async def next(self) -> Message:
+        message = await asyncio.to_thread(self._next)
+        if message[0] == "ledger":
+            raise LedgerError(message[1], message[2])
+        if message[0] == "crash":
+            log.error("the import reader failed on a file:\n%s", message[1])
+            raise LedgerError("ledger.reader_failed")
+        return message
+
+    def _kill(self) -> None:
+        self._stop.set()
+        process = self._process
+        if process is not None and process.is_alive():
             process.kill()
-        process.join(5)
-    if answer[0] == "ok":
-        plan: ImportPlan = answer[1]
-        return plan
-    if answer[0] == "ledger":
-        raise LedgerError(answer[1], answer[2])
-    log.error("the import reader failed on a file:\n%s", answer[1])
-    raise LedgerError("ledger.reader_failed")
+
+    def close(self) -> None:
+        """Stop reading: the child killed, its pipe closed (also after a cancellation)."""
+        self._kill()
+        if self._receiver is not None:
+            self._receiver.close()
+        if self._process is not None:
+            self._process.join(5)
 
 
 _one_file_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -342,58 +488,9 @@ def _reader_lock() -> asyncio.Lock:
     return lock
 
 
-async def plan_in_process(
-    data: bytes,
-    *,
-    today: date,
-    team_id: int,
-    existing: Mapping[str, StoredCase],
-    collectors: Sequence[CollectorRef],
-    limits: ImportLimits | None = None,
-    rows: bool = True,
-) -> ImportPlan:
-    """Parse ``data`` and plan it against ``existing`` in a child process, one file at a time;
-    the event loop only waits. ``rows=False``: the plan comes back
-    :meth:`~bot.domain.importing.ImportPlan.without_rows` (for a dry run: much less to send).
-    Raises :class:`LedgerError` for a file that cannot be read (its codes, and
-    ``ledger.too_slow``, ``ledger.reader_failed``)."""
-    limits = limits or ImportLimits()
-    started: list[BaseProcess] = []
-    stop = threading.Event()
-    args = (data, today, team_id, dict(existing), list(collectors), limits.max_rows, rows)
-    async with _reader_lock():
-        try:
-            return await asyncio.to_thread(_run_child, args, limits, started, stop)
-        except asyncio.CancelledError:  # shutting down: do not leave the child reading
-            stop.set()
-            for process in started:
-                if process.is_alive():
-                    process.kill()
-            raise
-
-
-async def prepare_import(
-    storage: Storage,
-    data: bytes,
-    *,
-    team_id: int,
-    today: date,
-    limits: ImportLimits | None = None,
-    rows: bool = True,
-) -> ImportPlan:
-    """The dry run: parse, then decide row by row what the import would do (in a child).
-    ``rows=False`` for a plan that is only shown (see :func:`plan_in_process`)."""
-    existing = await storage.import_snapshot()
-    collectors = await storage.collector_refs(team_id)
-    return await plan_in_process(
-        data,
-        today=today,
-        team_id=team_id,
-        existing=existing,
-        collectors=collectors,
-        limits=limits,
-        rows=rows,
-    )
+#: Told how far an import has got: the fraction of the file read (``None`` when the file does
+#: not say) and the rows read so far.
+Progress = Callable[[float | None, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,9 +500,127 @@ class ImportOutcome:
     applied: dict[str, int] | None  # None: a dry run
 
 
-async def import_bytes(
+async def stream_import(
+    storage: Storage,
+    source: bytes | Path,
+    *,
+    team_id: int,
+    today: date,
+    now: datetime,
+    actor_id: int | None,
+    write: bool,
+    import_id: int | None = None,
+    file_name: str = "",
+    limits: ImportLimits | None = None,
+    progress: Progress | None = None,
+    in_process: bool = True,
+) -> ImportOutcome | None:
+    """The one import path: the file read batch by batch (in a child process, or a thread
+    with ``in_process=False``), each batch planned against the cases it names and, with
+    ``write``, written, all in one transaction (see :meth:`Storage.importing`). The plan that
+    comes back has no rows, only their counts (:meth:`ImportPlan.summary`), the refused rows
+    and the warnings. ``None``: the pending ``import_id`` was decided meanwhile.
+
+    One file at a time: a second waits for the first. Raises :class:`LedgerError` for a file
+    that cannot be read (nothing written: the transaction is rolled back)."""
+    limits = limits or ImportLimits()
+    async with (
+        _reader_lock(),
+        storage.importing(
+            team_id=team_id,
+            import_id=import_id,
+            file_name=file_name,
+            actor_id=actor_id,
+            now=now,
+            write=write,
+        ) as sink,
+    ):
+        if sink is None:
+            return None
+        reader = _Reader(
+            source if isinstance(source, bytes) else str(source),
+            today=today,
+            collectors=await sink.collectors(),
+            limits=limits,
+            in_process=in_process,
+        )
+        try:
+            head: _Head = (await reader.next())[1]
+            plan = ImportPlan(
+                team_id=team_id,
+                rows=[],
+                errors=[],
+                header=head.header,
+                columns=head.columns,
+                units=head.units,
+                unmapped_columns=head.unmapped_columns,
+            )
+            has_collector_column = LedgerField.COLLECTOR in head.columns
+            counts = {"new": 0, "updated": 0, "unchanged": 0}
+            keys: list[str] = []
+            read = 0
+            while (message := await reader.next())[0] == "batch":
+                _, staged, errors, error_rows, batch_keys, skipped, done = message
+                plan.errors.extend(errors)
+                plan.error_rows.update(error_rows)
+                plan.skipped_lines += skipped
+                keys.extend(batch_keys)
+                decided = await sink.add(
+                    staged, key_field=head.key_field, has_collector_column=has_collector_column
+                )
+                counts["new"] += len(decided.new)
+                counts["updated"] += len(decided.updated)
+                counts["unchanged"] += len(decided.unchanged)
+                plan.errors.extend(decided.errors)
+                plan.warnings.extend(decided.warnings)
+                for row in decided.refused:
+                    plan.error_rows[row.line] = original_cells(row, head.header, head.columns)
+                read += len(staged) + len(error_rows)
+                if progress is not None:
+                    progress(done, read)
+        finally:
+            reader.close()
+        plan.errors.sort(key=lambda e: e.line)
+        summary = await sink.finish(
+            keys=keys,
+            columns=plan.columns,
+            summary={
+                **counts,
+                "refused": plan.refused_lines,
+                "no_lead": len(plan.warnings),
+            },
+        )
+        plan.absent = summary["absent"]
+        plan.counts = summary
+        return ImportOutcome(plan, sink.import_id, summary if write else None)
+
+
+async def prepare_import(
     storage: Storage,
     data: bytes,
+    *,
+    team_id: int,
+    today: date,
+    limits: ImportLimits | None = None,
+) -> ImportPlan:
+    """The dry run: the file read, and row by row what the import would do, nothing written."""
+    outcome = await stream_import(
+        storage,
+        data,
+        team_id=team_id,
+        today=today,
+        now=datetime.combine(today, datetime.min.time(), tzinfo=UTC),
+        actor_id=None,
+        write=False,
+        limits=limits,
+    )
+    assert outcome is not None
+    return outcome.plan
+
+
+async def import_bytes(
+    storage: Storage,
+    data: bytes | Path,
     *,
     file_name: str,
     team_id: int,
@@ -414,16 +629,26 @@ async def import_bytes(
     today: date,
     dry_run: bool = False,
     limits: ImportLimits | None = None,
+    progress: Progress | None = None,
+    in_process: bool = True,
 ) -> ImportOutcome:
-    """Plan and (unless ``dry_run``) apply an import in one go: the command line's path."""
-    plan = await prepare_import(storage, data, team_id=team_id, today=today, limits=limits)
-    if dry_run:
-        return ImportOutcome(plan, None, None)
-    import_id = await storage.create_import(
-        team_id=team_id, created_by=actor_id, file_name=file_name, data=None, now=now
+    """Read and (unless ``dry_run``) write an import in one go: the command line's path.
+    The import's row is created inside the write's transaction: a kill leaves none."""
+    outcome = await stream_import(
+        storage,
+        data,
+        team_id=team_id,
+        today=today,
+        now=now,
+        actor_id=actor_id,
+        write=not dry_run,
+        file_name=file_name,
+        limits=limits,
+        progress=progress,
+        in_process=in_process,
     )
-    applied = await storage.apply_import(plan, import_id=import_id, actor_id=actor_id, now=now)
-    return ImportOutcome(plan, import_id, applied)
+    assert outcome is not None  # no pending import to be decided meanwhile
+    return outcome
 
 
 def missing_columns(codes: str, label: Label) -> list[str]:
@@ -484,7 +709,6 @@ async def preview(
             team_id=record.team_id,
             today=local_date(now, tz),
             limits=limits,
-            rows=False,
         )
     except LedgerError as exc:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
@@ -516,20 +740,30 @@ async def apply_pending(
     tz: tzinfo,
     limits: ImportLimits | None = None,
 ) -> dict[str, int] | None:
-    """ "Import" pressed: parse and plan again (the cases may have changed since the dry run)
-    and write. ``None`` when the import was decided meanwhile. Raises :class:`LedgerError`
-    (after cancelling the import) if the file no longer reads under the current rules."""
+    """ "Import" pressed: read the file again, planning and writing it batch by batch in one
+    transaction (the cases may have changed since the dry run). ``None`` when the import was
+    decided meanwhile. Raises :class:`LedgerError` (after cancelling the import) if the file no
+    longer reads under the current rules (nothing written)."""
     assert record.team_id is not None
     assert record.data is not None
     try:
-        plan = await prepare_import(
+        outcome = await stream_import(
             storage,
             record.data,
             team_id=record.team_id,
             today=local_date(now, tz),
+            now=now,
+            actor_id=actor_id,
+            write=True,
+            import_id=record.id,
             limits=limits,
         )
     except LedgerError:
         await storage.cancel_import(record.id, actor_id=actor_id, now=now)
         raise
-    return await storage.apply_import(plan, import_id=record.id, actor_id=actor_id, now=now, tz=tz)
+    if outcome is None:
+        return None
+    # The queue's sort keys of the cases written, in batches that let other updates in (the
+    # import's triggers marked them stale: a read before this would work them out itself).
+    await storage.refresh_queue(today=local_date(now, tz), tz=tz)
+    return outcome.applied

@@ -19,9 +19,12 @@ which its owner can set to anything. A name that matches nobody does not refuse 
 case is imported without a lead and the dry run warns (the supervisor uses /assign).
 客户经理 / 管户人 / 责任人 is the loan officer, not the collector: it never sets the lead.
 
-The same plan is made twice: for the dry run, and again inside the write transaction against
-the cases as they are then (:meth:`ImportPlan.replan`), so a concurrent import or /assign in
-between cannot make the write fail or record a lead change that did not happen.
+The import streams (bot/imports.py): the reader stages each good row once
+(:func:`stage_row`: plain values and the ledger hash), and each batch is decided by
+:func:`plan_batch` against the stored cases it names, read inside the write transaction, so a
+concurrent import or /assign since the dry run cannot make the write fail or record a lead
+change that did not happen. :func:`plan_import` makes the same decisions for a whole parsed
+file at once (small files: tests, the demo).
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.domain.ledger import (
     LedgerField,
@@ -46,17 +49,25 @@ from bot.domain.people import Role, User
 __all__ = [
     "ACCEPTED_SUFFIXES",
     "TELEGRAM_DOWNLOAD_LIMIT",
+    "BatchPlan",
     "CollectorRef",
     "FileProblem",
     "ImportPlan",
     "PlannedRow",
     "RowChange",
+    "StagedRow",
     "StoredCase",
+    "StoredState",
     "check_upload",
+    "collector_matcher",
     "ledger_hash",
+    "ledger_values",
     "match_collector",
     "may_decide_import",
+    "original_cells",
+    "plan_batch",
     "plan_import",
+    "stage_row",
 ]
 
 #: Telegram lets a bot download files of at most 20 MB (a 100 000-row XLSX is about 8 MB, the
@@ -400,3 +411,177 @@ def _original_cells(row: LedgerRow, parsed: LedgerParseResult) -> list[str]:
     }
     by_header = {parsed.columns[f]: v for f, v in values.items() if f in parsed.columns}
     return [by_header.get(h) or "" for h in parsed.header]
+
+
+# ---------------------------------------------------------------------------------------------
+# The streaming import: the file read in batches, each planned against the database as it is
+
+
+def ledger_values(row: LedgerRow) -> tuple[Any, ...]:
+    """The ledger-owned columns of a case, in the order storage writes them: borrower name,
+    id number, phone, address, business; product, principal outstanding, overdue principal,
+    overdue interest, overdue since, maturity (ISO dates); guarantees, collateral description,
+    collateral value; contract ref, loan officer."""
+    b, loan, sec = row.borrower, row.loan, row.security
+    return (
+        b.name,
+        b.id_number,
+        b.phone,
+        b.address,
+        b.business,
+        loan.product,
+        loan.principal_outstanding,
+        loan.overdue_principal,
+        loan.overdue_interest,
+        loan.overdue_since.isoformat(),
+        loan.maturity.isoformat() if loan.maturity else None,
+        sec.guarantees,
+        sec.collateral_description,
+        sec.collateral_value,
+        row.contract_ref,
+        row.loan_officer,
+    )
+
+
+class StagedRow(NamedTuple):
+    """A good row as the reader hands it on: plain values, ready for the batch statements,
+    hashed once. ``lead`` is the collector the collector cell names (``None``: nobody, or
+    the cell is empty); whether it becomes the lead is decided against the database."""
+
+    key: str
+    line: int
+    digest: str
+    as_of: str | None
+    total_overdue: int
+    lead: int | None
+    collector: str | None
+    values: tuple[Any, ...]
+    parties: tuple[tuple[str, str, str | None], ...]
+    contract_ref: str | None
+
+
+class _Matcher:
+    """:class:`_Directory` with its answers kept: a ledger names the same few collectors on
+    every line."""
+
+    def __init__(self, collectors: Sequence[CollectorRef]) -> None:
+        self._directory = _Directory(collectors)
+        self._seen: dict[str, int | None] = {}
+
+    def __call__(self, text: str) -> int | None:
+        try:
+            return self._seen[text]
+        except KeyError:
+            found = self._directory.match(text)
+            user_id = self._seen[text] = None if found is None else found.user_id
+            return user_id
+
+
+def stage_row(row: LedgerRow, match: Callable[[str], int | None]) -> StagedRow:
+    """``row`` as the batch statements take it; ``match`` names a collector's user id."""
+    return StagedRow(
+        row.loan.contract_no,
+        row.line,
+        ledger_hash(row),
+        None if row.as_of is None else row.as_of.isoformat(),
+        row.loan.total_overdue,
+        None if row.collector is None else match(row.collector),
+        row.collector,
+        ledger_values(row),
+        tuple((p.role.value, p.name, p.phone) for p in row.related_parties),
+        row.contract_ref,
+    )
+
+
+def collector_matcher(collectors: Sequence[CollectorRef]) -> Callable[[str], int | None]:
+    """What :func:`stage_row` matches a collector cell with (see :func:`match_collector`)."""
+    return _Matcher(collectors)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A stored case as one batch of an import meets it: whose it is, its lead, and whether
+    its ledger hash equals the row's (compared by the database)."""
+
+    case_id: int
+    team_id: int
+    lead_id: int | None
+    same_hash: bool
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    """What one batch does: ``(row, case_id, set_lead)`` per kind of change (``case_id`` is
+    ``None`` for a new case), and the rows refused (another team's contract) or warned about
+    (imported without a lead)."""
+
+    new: list[tuple[StagedRow, int | None, int | None]] = field(default_factory=list)
+    updated: list[tuple[StagedRow, int | None, int | None]] = field(default_factory=list)
+    unchanged: list[tuple[StagedRow, int | None, int | None]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    refused: list[StagedRow] = field(default_factory=list)
+
+
+def plan_batch(
+    rows: Sequence[StagedRow],
+    stored: Mapping[str, StoredState],
+    *,
+    team_id: int,
+    key_field: LedgerField,
+    has_collector_column: bool,
+) -> BatchPlan:
+    """The decisions of :func:`plan_import` for one batch of staged rows, against the stored
+    cases the batch names (``stored``, by key). The same rules: another team's contract is
+    refused; the collector cell is read only for a case without a lead (new, or stored
+    without one), and a cell that names nobody, or an empty one, is a warning, not a refusal;
+    "unchanged" means the same ledger hash and no lead to set."""
+    plan = BatchPlan()
+    for row in rows:
+        state = stored.get(row.key)
+        if state is not None and state.team_id != team_id:
+            plan.errors.append(RowError(row.line, RowErrorCode.OTHER_TEAM, key_field, row.key))
+            plan.refused.append(row)
+            continue
+        wants_lead = state is None or state.lead_id is None
+        lead: int | None = None
+        if wants_lead and row.collector is None and has_collector_column:
+            plan.warnings.append(
+                RowError(row.line, RowErrorCode.NO_COLLECTOR, LedgerField.COLLECTOR, "")
+            )
+        elif wants_lead and row.collector is not None:
+            if row.lead is None:
+                plan.warnings.append(
+                    RowError(
+                        row.line,
+                        RowErrorCode.UNKNOWN_COLLECTOR,
+                        LedgerField.COLLECTOR,
+                        row.collector,
+                    )
+                )
+            else:
+                lead = row.lead
+        if state is None:
+            plan.new.append((row, None, lead))
+        elif state.same_hash and lead is None:
+            plan.unchanged.append((row, state.case_id, None))
+        else:
+            plan.updated.append((row, state.case_id, lead))
+    return plan
+
+
+def original_cells(
+    row: StagedRow, header: Sequence[str], columns: Mapping[LedgerField, str]
+) -> list[str]:
+    """A staged row refused at the database (another team's contract), for the error report:
+    the fields it understood, under the original header (as :func:`plan_import` does)."""
+    values: dict[LedgerField, str | None] = {
+        LedgerField.LOAN_RECEIPT_NO if row.contract_ref else LedgerField.CONTRACT_NO: row.key,
+        LedgerField.CONTRACT_NO if row.contract_ref else LedgerField.LOAN_RECEIPT_NO: (
+            row.contract_ref
+        ),
+        LedgerField.BORROWER: row.values[0],
+        LedgerField.COLLECTOR: row.collector,
+    }
+    by_header = {columns[f]: v for f, v in values.items() if f in columns}
+    return [by_header.get(h) or "" for h in header]

@@ -9,7 +9,8 @@ dataclasses of :mod:`bot.storage.records` and :mod:`bot.domain`, never rows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -39,8 +40,9 @@ from bot.domain.digest import (
     DrillDown,
     TeamDigest,
 )
-from bot.domain.importing import CollectorRef, ImportPlan, StoredCase
+from bot.domain.importing import BatchPlan, CollectorRef, ImportPlan, StagedRow, StoredCase
 from bot.domain.instalments import Answer, Answered, InstalmentView
+from bot.domain.ledger import LedgerField
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page
@@ -172,6 +174,26 @@ class PeopleStore(Protocol):
         """Join with ``code``: checks and uses the invite and creates the user atomically."""
 
 
+class ImportSink(Protocol):
+    """One import in progress (:meth:`CaseStore.importing`)."""
+
+    import_id: int | None
+
+    async def collectors(self) -> list[CollectorRef]:
+        """The team's active collectors, as the import's transaction sees them."""
+
+    async def add(
+        self, rows: Sequence[StagedRow], *, key_field: LedgerField, has_collector_column: bool
+    ) -> BatchPlan:
+        """Plan a batch against the cases it names (and write it, when the import writes)."""
+
+    async def finish(
+        self, *, keys: Sequence[str], columns: Mapping[LedgerField, str], summary: dict[str, int]
+    ) -> dict[str, int]:
+        """``summary`` with ``absent`` counted from every key of the file; when writing, the
+        import recorded as applied, collectors told of their new cases, audited."""
+
+
 class CaseStore(Protocol):
     """Cases and ledger imports. Reads a person triggers take the ``viewer`` and see only what
     that person may see (a forged id finds nothing)."""
@@ -203,6 +225,22 @@ class CaseStore(Protocol):
     async def collector_refs(self, team_id: int) -> list[CollectorRef]:
         """The team's active collectors, for matching the ledger's collector column: by the
         name on the cooperative's books (``staff_name``), never the Telegram display name."""
+
+    def importing(
+        self,
+        *,
+        team_id: int,
+        import_id: int | None,
+        file_name: str,
+        actor_id: int | None,
+        now: datetime,
+        write: bool,
+        notify: bool = True,
+    ) -> AbstractAsyncContextManager[ImportSink | None]:
+        """An import batch by batch: a dry run (``write=False``: reads only), or one
+        transaction over every batch, committed when the block ends normally (``None``: the
+        pending ``import_id`` was decided meanwhile; without one, the import's row is created
+        inside the transaction, so a killed import leaves none)."""
 
     async def apply_import(
         self,

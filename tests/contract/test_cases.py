@@ -8,7 +8,7 @@ import pytest
 from bot.domain.casefile import LeadReason
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.people import Role
-from bot.imports import import_bytes
+from bot.imports import import_bytes, stream_import
 from bot.sandbox.demo import DEMO_CASES, seed_demo_cases
 from tests.contract.conftest import NOW
 
@@ -206,13 +206,20 @@ async def test_two_imports_planned_before_either_writes_do_not_collide(world):
     text = "合同号,借款人,逾期本金,逾期日期,清收人员\nC1,甲,100,2026-10-01,王建国\n"
     first = await _import(s, team.id, text, dry_run=True)
     second = await _import(s, team.id, text, dry_run=True)
+    assert first.plan.summary()["new"] == second.plan.summary()["new"] == 1
     ids = [
-        await s.create_import(team_id=team.id, created_by=None, file_name="t.csv", data=None,
-                              now=NOW)
+        await s.create_import(team_id=team.id, created_by=None, file_name="t.csv",
+                              data=text.encode(), now=NOW)
         for _ in range(2)
     ]  # fmt: skip
-    a = await s.apply_import(first.plan, import_id=ids[0], actor_id=None, now=NOW)
-    b = await s.apply_import(second.plan, import_id=ids[1], actor_id=None, now=NOW)
+    # Each write reads its file again and plans each batch against the cases as they are then.
+    applied = []
+    for import_id in ids:
+        outcome = await stream_import(s, text.encode(), team_id=team.id, today=TODAY, now=NOW,
+                                      actor_id=None, write=True, import_id=import_id)  # fmt: skip
+        assert outcome is not None
+        applied.append(outcome.applied)
+    a, b = applied
     assert (a["new"], b["new"], b["unchanged"]) == (1, 0, 1)
     [case] = await s.list_cases(admin, team_id=team.id)
     card = await s.get_case(admin, case.id)

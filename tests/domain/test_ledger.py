@@ -15,6 +15,7 @@ from bot.domain.ledger import (
     LedgerError,
     LedgerField,
     RowError,
+    open_ledger,
     parse_ledger,
     parse_ledger_date,
     parse_party_list,
@@ -500,3 +501,27 @@ def test_days_past_due_cross_checks_the_overdue_date_within_a_day() -> None:
     assert [(e.line, e.code.value, e.value, e.detail) for e in result.errors] == [
         (4, "days_mismatch", "90", "29")
     ]
+
+
+def test_a_file_read_in_batches_is_the_file_read_whole() -> None:
+    """Issue 17: the import reads batch by batch; a duplicate is still told across batches,
+    every line keeps its number, and the batches say how far through the file they are."""
+    lines = [f"HT{i:05d},借款人{i},{1000 + i},2026-01-05" for i in range(12_000)]
+    lines[11_000] = "HT00010,重复,1000,2026-01-05"  # the key of line 12 again, two batches on
+    lines[7_000] = "HT07000,坏金额,oops,2026-01-05"
+    data = ("合同号,借款人,逾期本金,逾期日期\n" + "\n".join(lines) + "\n").encode("gb18030")
+    whole = parse_ledger(data)
+    batches = list(open_ledger(data).batches(5000))
+    assert len(batches) == 3
+    assert [r for b in batches for r in b.rows] == whole.rows
+    assert [e for b in batches for e in b.errors] == whole.errors
+    assert [(e.line, e.code, e.detail) for e in whole.errors] == [
+        (7002, "bad_amount", "amount.unparseable"),
+        (11002, "duplicate_contract", "12"),
+    ]
+    assert {k for b in batches for k in b.keys} == whole.keys
+    assert batches[1].error_rows == {7002: ["HT07000", "坏金额", "oops", "2026-01-05"]}
+    done = [b.done or 0.0 for b in batches]
+    assert done == sorted(done)
+    assert done[-1] == 1.0
+    assert 0 < done[0] < 1

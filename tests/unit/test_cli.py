@@ -114,3 +114,77 @@ def test_an_unreadable_ledger_is_refused_in_words_not_message_keys(env, capsys, 
     assert "“latin.csv” cannot be read. Nothing was imported." in err
     assert "ledger." not in err
     assert "<b>" not in err
+
+
+def _ledger(rows: int, *, amount: int = 1000, start: int = 0) -> bytes:
+    lines = [f"HT{i:06d},借款人{i},{amount},2026-01-05,\n" for i in range(start, start + rows)]
+    return ("合同号,借款人,逾期本金,逾期日期,清收人员\n" + "".join(lines)).encode("gb18030")
+
+
+def test_an_import_shows_its_progress_on_stderr_and_its_result_in_words(env, capsys):
+    """Issue 17: `qingshou import` on the server shows how far it has got (on stderr, only
+    with --progress or on a terminal), and its result in words."""
+    assert main(["invite", "--role", "admin", "--team", "东城", "--create-team"]) == 0
+    capsys.readouterr()
+    (env / "ledger.csv").write_bytes(_ledger(12_000))
+    assert main(["import", "ledger.csv", "--team", "东城", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert "ledger.csv imported into team 东城: 12000 new, 0 updated, 0 unchanged" in captured.out
+    assert "100%, 12,000 rows read" in captured.err
+    assert "[" + "#" * 30 + "]" in captured.err
+    # Not a terminal and no --progress: no bar.
+    assert main(["import", "ledger.csv", "--team", "东城"]) == 0
+    captured = capsys.readouterr()
+    assert "0 new, 0 updated, 12000 unchanged" in captured.out
+    assert captured.err == ""
+
+
+def test_a_killed_import_leaves_the_database_as_it_was_and_nothing_behind(env, capsys):
+    """Issue 17: `qingshou import` killed with SIGKILL in the middle of writing (batches
+    already written inside its transaction) leaves the database as it was — integrity ok, no
+    case or change of this import — and no 'pending' import row; the same import run again
+    then goes through."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    assert main(["invite", "--role", "admin", "--team", "东城", "--create-team"]) == 0
+    (env / "first.csv").write_bytes(_ledger(5))
+    assert main(["import", "first.csv", "--team", "东城"]) == 0
+    capsys.readouterr()
+    db = env / "q.db"
+    before = query_file(db, "SELECT contract_no, overdue_principal, import_id FROM cases")
+    imports_before = query_file(db, "SELECT id, status FROM imports")
+    assert len(before) == 5
+    assert [status for _, status in imports_before] == ["applied"]
+    (env / "big.csv").write_bytes(_ledger(60_000, amount=2000))
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "import", "big.csv", "--team", "东城", "--progress"],
+        cwd=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    ) as proc:
+        assert proc.stderr is not None
+        seen = b""
+        deadline = time.monotonic() + 240
+        # Killed once a batch has been written (the bar moves after each batch is written).
+        while not re.search(rb"[1-9][\d,]* rows read", seen):
+            assert time.monotonic() < deadline, seen
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            assert chunk, f"the import ended before it could be killed: {seen!r}"
+            seen += chunk
+        assert b"100%" not in seen
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+
+    assert query_file(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query_file(db, "SELECT contract_no, overdue_principal, import_id FROM cases") == before
+    assert query_file(db, "SELECT id, status FROM imports") == imports_before
+    assert query_file(db, "SELECT COUNT(*) FROM audit WHERE action = 'import'") == [(1,)]
+
+    assert main(["import", "big.csv", "--team", "东城"]) == 0
+    assert "big.csv imported into team 东城: 59995 new, 5 updated" in capsys.readouterr().out
+    assert [s for _, s in query_file(db, "SELECT id, status FROM imports")] == ["applied"] * 2

@@ -648,6 +648,7 @@ CODES: list[tuple[str, Sequence[str], Place]] = [
 #: Enumerations no person reads as a word, and why.
 INTERNAL: dict[str, str] = {
     "bot.domain.casefile.LedgerGap": "each gap changes its own card line ('not in the file')",
+    "bot.domain.ledger._F": "LedgerField's members as plain attributes for the row parser",
     "bot.domain.importing.RowChange": "keys of the dry run's counts; each count has its sentence",
     "bot.domain.reminders.ReminderStatus": "the poller's bookkeeping",
     "bot.exports.Kind": "how a column is written (money, date…), never a cell",

@@ -22,7 +22,6 @@ from bot.domain.casefile import (
     LeadReason,
     PartyRecord,
     PrepRecord,
-    ledger_gaps,
     local_date,
     may_assign,
     parse_deterioration,
@@ -38,13 +37,21 @@ from bot.domain.cases import (
     RelatedParty,
     Security,
 )
-from bot.domain.importing import CollectorRef, ImportPlan, RowChange, StoredCase
+from bot.domain.importing import (
+    CollectorRef,
+    ImportPlan,
+    StoredCase,
+    collector_matcher,
+    stage_row,
+)
+from bot.domain.ledger import LedgerField
 from bot.domain.people import Role, User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.queue import queue_key
 from bot.domain.urgency import Deterioration
 from bot.storage.records import ImportRecord, NewOutboxMessage
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.sqlite.engine import Tx, dt, ts
+from bot.storage.sqlite.imports import SqliteImports
 
 __all__ = ["SqliteCases"]
 
@@ -151,7 +158,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-class SqliteCases(Engine):
+class SqliteCases(SqliteImports):
     """The case verbs: imports, the queue, the case card, notes, lead changes."""
 
     # -- imports ---------------------------------------------------------------------------
@@ -263,160 +270,42 @@ class SqliteCases(Engine):
         ``notify=False``, for the sandbox's demo cases). Batch statements
         only: one ``executemany`` per kind of write, never one awaited statement per row.
         """
-        now_s = ts(now)
-        async with self._tx() as db:
-            pending = await db.fetchone(
-                "SELECT 1 FROM imports WHERE id = ? AND status = 'pending'", (import_id,)
-            )
-            if pending is None:
+        if plan.counts is not None:
+            raise ValueError("a plan without its rows is for showing only; plan the file again")
+        parsed = plan.parsed
+        rows = parsed.rows if parsed is not None else [p.row for p in plan.rows]
+        keys = parsed.keys if parsed is not None else {p.row.loan.contract_no for p in plan.rows}
+        parser_errors = list(parsed.errors) if parsed is not None else list(plan.errors)
+        async with self.importing(
+            team_id=plan.team_id,
+            import_id=import_id,
+            file_name="",
+            actor_id=actor_id,
+            now=now,
+            write=True,
+            notify=notify,
+        ) as sink:
+            if sink is None:
                 return None
-            plan = plan.replan(
-                existing=_snapshot(await db.fetchall(_SNAPSHOT_SQL)),
-                collectors=_collector_refs(await db.fetchall(_COLLECTORS_SQL, (plan.team_id,))),
+            match = collector_matcher(await sink.collectors())
+            done = await sink.add(
+                [stage_row(r, match) for r in rows],
+                key_field=plan.key_field,
+                has_collector_column=LedgerField.COLLECTOR in plan.columns,
             )
-            summary = plan.summary()
-            await db.execute(
-                "UPDATE imports SET status = 'applied', data = NULL, team_id = ?, summary = ?, "
-                "decided_by = ?, decided_at = ? WHERE id = ?",
-                (plan.team_id, json.dumps(summary), actor_id, now_s, import_id),
-            )
-            new = [p for p in plan.rows if p.change is RowChange.NEW]
-            updated = [p for p in plan.rows if p.change is RowChange.UPDATED]
-            unchanged = [p for p in plan.rows if p.change is RowChange.UNCHANGED]
-            await db.executemany(
-                "INSERT INTO cases (contract_no, team_id, lead_id, borrower_name, "
-                "borrower_id_number, borrower_phone, borrower_address, borrower_business, "
-                "product, principal_outstanding, overdue_principal, overdue_interest, "
-                "overdue_since, maturity, guarantees, collateral_description, collateral_value, "
-                "contract_ref, loan_officer, ledger_as_of, "
-                "ledger_hash, import_id, created_at, imported_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        p.row.loan.contract_no,
-                        plan.team_id,
-                        p.set_lead,
-                        *_ledger_values(p),
-                        _as_of(p),
-                        p.ledger_hash,
-                        import_id,
-                        now_s,
-                        now_s,
-                    )
-                    for p in new
-                ],
-            )
-            # The right-hand sides read the row before the update. Newer export: a different
-            # as-of date when the row has one, else a different total overdue amount.
-            await db.executemany(
-                "UPDATE cases SET previous_overdue_amount = CASE WHEN "
-                "(?1 IS NOT NULL AND ledger_as_of IS NOT ?1) OR "
-                "(?1 IS NULL AND overdue_principal + overdue_interest <> ?2) "
-                "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
-                "ledger_as_of = COALESCE(?1, ledger_as_of), "
-                "borrower_name = ?3, borrower_id_number = ?4, borrower_phone = ?5, "
-                "borrower_address = ?6, borrower_business = ?7, product = ?8, "
-                "principal_outstanding = ?9, overdue_principal = ?10, overdue_interest = ?11, "
-                "overdue_since = ?12, maturity = ?13, guarantees = ?14, "
-                "collateral_description = ?15, collateral_value = ?16, contract_ref = ?17, "
-                "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21, "
-                "figures_at = ?21 "
-                "WHERE id = ?22",
-                [
-                    (
-                        _as_of(p),
-                        p.row.loan.total_overdue,
-                        *_ledger_values(p),
-                        p.ledger_hash,
-                        import_id,
-                        now_s,
-                        p.case_id,
-                    )
-                    for p in updated
-                ],
-            )
-            # Same ledger fields, so the same amount: only a newer as-of date moves the signal.
-            await db.executemany(
-                "UPDATE cases SET previous_overdue_amount = CASE WHEN "
-                "?1 IS NOT NULL AND ledger_as_of IS NOT ?1 "
-                "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
-                "ledger_as_of = COALESCE(?1, ledger_as_of), import_id = ?2, imported_at = ?3, "
-                "figures_at = COALESCE(figures_at, imported_at) "
-                "WHERE id = ?4",
-                [(_as_of(p), import_id, now_s, p.case_id) for p in unchanged],
-            )
-            # Which facts this file had no column for (the card says "not in the file").
-            await db.execute(
-                "UPDATE cases SET ledger_gaps = ? WHERE import_id = ?",
-                (",".join(sorted(ledger_gaps(plan.columns))), import_id),
-            )
-            leads = [p for p in updated if p.set_lead is not None]
-            await db.executemany(
-                "UPDATE cases SET lead_id = ? WHERE id = ? AND lead_id IS NULL",
-                [(p.set_lead, p.case_id) for p in leads],
-            )
-            ids: dict[str, int] = {}
-            if new:
-                rows = await db.fetchall(
-                    "SELECT contract_no, id FROM cases WHERE import_id = ?", (import_id,)
-                )
-                ids = {r[0]: r[1] for r in rows}
-            touched = [
-                (ids[p.row.loan.contract_no] if p.case_id is None else p.case_id, p)
-                for p in (*new, *updated)
-            ]
-            # Parties the ledger listed before: unmarked here, marked again if still listed.
-            await db.executemany(
-                "UPDATE case_parties SET in_ledger = 0 WHERE case_id = ? AND in_ledger = 1",
-                [(p.case_id,) for p in updated],
-            )
-            await db.executemany(
-                "INSERT INTO case_parties (case_id, role, name, phone, ledger_phone, in_ledger, "
-                "created_at) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5) "
-                f"ON CONFLICT {_PARTY_KEY} DO UPDATE SET in_ledger = 1, "
-                "phone = CASE WHEN case_parties.phone IS NULL "
-                "OR case_parties.phone IS case_parties.ledger_phone "
-                "THEN COALESCE(excluded.phone, case_parties.phone) ELSE case_parties.phone END, "
-                "ledger_phone = COALESCE(excluded.phone, case_parties.ledger_phone)",
-                [
-                    (case_id, party.role.value, party.name, party.phone, now_s)
-                    for case_id, p in touched
-                    for party in p.row.related_parties
-                ],
-            )
-            # History only for leads that were set: a new case with a lead, or the UPDATE
-            # above (inside this transaction, the replanned lead_id IS NULL holds).
-            await db.executemany(
-                "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
-                "SELECT ?1, NULL, ?2, ?3, ?4, 'import' WHERE EXISTS "
-                "(SELECT 1 FROM cases WHERE id = ?1 AND lead_id = ?2)",
-                [(case_id, p.set_lead, actor_id, now_s) for case_id, p in touched if p.set_lead],
-            )
-            per_lead: dict[int, int] = {}
-            for _case_id, p in touched:
-                if p.set_lead is not None:
-                    per_lead[p.set_lead] = per_lead.get(p.set_lead, 0) + 1
-            team = await db.fetchone("SELECT name FROM teams WHERE id = ?", (plan.team_id,))
-            for collector_id, count in sorted(per_lead.items()) if notify else ():
-                await db.enqueue(
-                    NewOutboxMessage(
-                        collector_id,
-                        "imports/new_cases",
-                        {"count": count, "team": team[0] if team else "", "import_id": import_id},
-                    ),
-                    now=now,
-                )
-            await db.audit(
-                now,
-                actor_id,
-                "import",
-                "import",
-                import_id,
-                {"team_id": plan.team_id, **summary},
-            )
-            if tz is not None:
+            summary = {
+                "new": len(done.new),
+                "updated": len(done.updated),
+                "unchanged": len(done.unchanged),
+                "refused": len({e.line for e in (*parser_errors, *done.errors)}),
+                "no_lead": len(done.warnings),
+            }
+            result = await sink.finish(keys=sorted(keys), columns=plan.columns, summary=summary)
+        if tz is not None and result is not None:
+            # The queue's sort keys of the cases written (the triggers marked them stale).
+            async with self._tx() as db:
                 await refresh_in(db, today=local_date(now, tz), tz=tz)
-        return summary
+        return result
 
     # -- reading cases ---------------------------------------------------------------------
 
@@ -739,34 +628,6 @@ def _lead_change(r: Sequence[Any]) -> LeadChange:
     return LeadChange(
         datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], LeadReason(r[7]), r[8]
     )
-
-
-def _ledger_values(p: Any) -> tuple[Any, ...]:
-    """The ledger-owned columns of a planned row, in the order both statements use."""
-    b, loan, sec = p.row.borrower, p.row.loan, p.row.security
-    return (
-        b.name,
-        b.id_number,
-        b.phone,
-        b.address,
-        b.business,
-        loan.product,
-        loan.principal_outstanding,
-        loan.overdue_principal,
-        loan.overdue_interest,
-        loan.overdue_since.isoformat(),
-        loan.maturity.isoformat() if loan.maturity else None,
-        sec.guarantees,
-        sec.collateral_description,
-        sec.collateral_value,
-        p.row.contract_ref,
-        p.row.loan_officer,
-    )
-
-
-def _as_of(p: Any) -> str | None:
-    as_of: date | None = p.row.as_of
-    return None if as_of is None else as_of.isoformat()
 
 
 #: The unique key of a related party (migration 0003): role and name, and for a party known
