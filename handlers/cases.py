@@ -28,6 +28,7 @@ from bot.labels import answer_row
 from bot.lookup import offer_urgent_cases, pressed_case_to_view
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from bot.routes import (
+    CASE_FILE,
     COMMIT,
     CONCESSION,
     LEAD_COLLECTOR,
@@ -205,10 +206,28 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
         rows.append(after)
         ask = context.label(N_("🔒 Ask the supervisor"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
-    if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
+    # The checklist and the file are one tap away, so the card fits one phone screen.
+    last = [
+        InlineKeyboardButton(
+            context.label(N_("📄 Full file")), callback_data=CASE_FILE.data(case_file.id)
+        )
+    ]
+    if view.unknowns:
         label = context.label(labels.STILL_UNKNOWN) % {"n": len(view.unknowns)}
-        rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
+        last.append(InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id)))
+    rows.append(last)
     return text, InlineKeyboardMarkup(rows)
+
+
+def _full_file(context: QingshouContext, case_file: CaseFile) -> list[str]:
+    """What the card leaves out, as two messages that each fit a phone screen: the borrower,
+    the loan, the security and the parties; then the reasons in full, the notes, the history."""
+    view = card_view(case_file, _today(context), context.settings.tz)
+    params = {"card": view, "case_file": case_file, "summary": case_file.summary}
+    return [
+        fit_message(context.render("cases/file", **params)),
+        fit_message(context.render("cases/history", **params)),
+    ]
 
 
 def _unknowns(context: QingshouContext, case_file: CaseFile) -> str:
@@ -282,6 +301,14 @@ async def open_case(update: Update, context: QingshouContext, case_id: int) -> N
     if case_file is not None and update.effective_chat is not None:
         text, keyboard = await _card(context, case_file)
         await update.effective_chat.send_message(text, reply_markup=keyboard)
+
+
+async def full_file(update: Update, context: QingshouContext, case_id: int) -> None:
+    """Show the rest of a case's file (its card's 📄): details, reasons, notes, history."""
+    case_file = await pressed_case_to_view(update, context, case_id)
+    if case_file is not None and update.effective_chat is not None:
+        for text in _full_file(context, case_file):
+            await update.effective_chat.send_message(text)
 
 
 async def unknowns(update: Update, context: QingshouContext, case_id: int) -> None:
