@@ -110,17 +110,22 @@ async def _queue(
         + [
             [
                 InlineKeyboardButton(
-                    f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
+                    # Beside a 🧭 the button has half a phone's width: the name alone fits
+                    # (the contract number is in the list above it).
+                    f"{r.rank}. {r.case.borrower_name}"
+                    if prepare_here
+                    else f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
                     callback_data=OPEN_CASE.data(r.case.id),
                 )
             ]
             # Today's list is where meetings start: prepare one from it at once.
             + (
                 [InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
-                if mode == TODAY and may_prepare(user, r.case)
+                if prepare_here
                 else []
             )
             for r in page.items
+            for prepare_here in [mode == TODAY and may_prepare(user, r.case)]
         ]
     )
     nav = []
@@ -173,49 +178,49 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
         ),
         context.render("cases/card_cut", summary=summary),
     )
-    buttons = [
-        InlineKeyboardButton(context.label(N_("📝 Note")), callback_data=NOTE.data(case_file.id))
-    ]
+    # At most two buttons a row, so no label is cut on a 375 px phone (issue 16); the
+    # checklist and the file are one tap away, so the card itself fits one phone screen.
+    rows: list[list[InlineKeyboardButton]] = []
     if may_prepare(user, summary):
-        prepare = context.label(labels.PREPARE)
-        buttons.insert(0, InlineKeyboardButton(prepare, callback_data=PREPARE.data(case_file.id)))
-    if may_assign(user, summary.team_id):
-        buttons.append(
-            InlineKeyboardButton(
-                context.label(N_("👤 Lead collector")),
-                callback_data=LEAD_COLLECTOR.data(case_file.id),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.label(labels.PREPARE), callback_data=PREPARE.data(case_file.id)
+                )
+            ]
         )
-    rows = [buttons]
-    if may_prepare(user, summary):
-        after = [
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
+                ),
+                InlineKeyboardButton(
+                    context.label(N_("🤝 Commitment")), callback_data=COMMIT.data(case_file.id)
+                ),
+            ]
+        )
+    rows.append(
+        [
             InlineKeyboardButton(
-                context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
+                context.label(N_("📝 Note")), callback_data=NOTE.data(case_file.id)
             ),
             InlineKeyboardButton(
-                context.label(N_("🤝 Commitment")), callback_data=COMMIT.data(case_file.id)
+                context.label(N_("📄 Full file")), callback_data=CASE_FILE.data(case_file.id)
             ),
         ]
-        if current is not None:
-            after.append(
-                InlineKeyboardButton(
-                    context.label(N_("✖ Cancel commitment")),
-                    callback_data=UNCOMMIT.data(current.id),
-                )
-            )
-        rows.append(after)
+    )
+    if may_prepare(user, summary):
         ask = context.label(N_("🔒 Ask the supervisor"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
-    # The checklist and the file are one tap away, so the card fits one phone screen.
-    last = [
-        InlineKeyboardButton(
-            context.label(N_("📄 Full file")), callback_data=CASE_FILE.data(case_file.id)
-        )
-    ]
+        if current is not None:
+            cancel = context.label(N_("✖ Cancel commitment"))
+            rows.append([InlineKeyboardButton(cancel, callback_data=UNCOMMIT.data(current.id))])
+    if may_assign(user, summary.team_id):
+        lead = context.label(N_("👤 Lead collector"))
+        rows.append([InlineKeyboardButton(lead, callback_data=LEAD_COLLECTOR.data(case_file.id))])
     if view.unknowns:
         label = context.label(labels.STILL_UNKNOWN) % {"n": len(view.unknowns)}
-        last.append(InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id)))
-    rows.append(last)
+        rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
     return text, InlineKeyboardMarkup(rows)
 
 
