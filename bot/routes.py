@@ -41,6 +41,8 @@ OPEN_CASE = callbacks.route("cs.o", Int())
 QUEUE_PAGE = callbacks.route("cs.l", Choice((QUEUE, TODAY)), Int(maximum=100_000))
 #: The "still unknown" checklist of a case (the card's and the brief's ❓): (case id).
 UNKNOWNS = callbacks.route("cs.u", Int())
+#: The card's "📄 Full file": the borrower, loan, security, parties and history (case id).
+CASE_FILE = callbacks.route("cs.f", Int())
 #: "📝 Note" on the card: (case id).
 NOTE = callbacks.route("cn", Int())
 #: "Choose this case" (several matched) and "👤 Lead collector" on a card: (case id).

@@ -72,6 +72,7 @@ def register(app: QingshouApp) -> None:
     app.add_handler(router.on(routes.OPEN_CASE, cases.open_case))
     app.add_handler(router.on(routes.QUEUE_PAGE, cases.queue_page))
     app.add_handler(router.on(routes.UNKNOWNS, cases.unknowns))
+    app.add_handler(router.on(routes.CASE_FILE, cases.full_file))
 
     # Preparing the next meeting (/prep, 🧭), its one-screen brief (/brief), and keeping the
     # answers of a prep stopped with /cancel for the next /prep of the case.

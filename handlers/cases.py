@@ -28,6 +28,7 @@ from bot.labels import answer_row
 from bot.lookup import offer_urgent_cases, pressed_case_to_view
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from bot.routes import (
+    CASE_FILE,
     COMMIT,
     CONCESSION,
     LEAD_COLLECTOR,
@@ -115,17 +116,22 @@ async def _queue(
         + [
             [
                 InlineKeyboardButton(
-                    f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
+                    # Beside a 🧭 the button has half a phone's width: the name alone fits
+                    # (the contract number is in the list above it).
+                    f"{r.rank}. {r.case.borrower_name}"
+                    if prepare_here
+                    else f"{r.rank}. {r.case.borrower_name} · {r.case.contract_no}",
                     callback_data=OPEN_CASE.data(r.case.id),
                 )
             ]
             # Today's list is where meetings start: prepare one from it at once.
             + (
                 [InlineKeyboardButton("🧭", callback_data=PREPARE.data(r.case.id))]
-                if mode == TODAY and may_prepare(user, r.case)
+                if prepare_here
                 else []
             )
             for r in page.items
+            for prepare_here in [mode == TODAY and may_prepare(user, r.case)]
         ]
     )
     nav = []
@@ -178,43 +184,61 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
         ),
         context.render("cases/card_cut", summary=summary),
     )
-    buttons = [
-        InlineKeyboardButton(context.label(N_("📝 Note")), callback_data=NOTE.data(case_file.id))
-    ]
+    # At most two buttons a row, so no label is cut on a 375 px phone (issue 16); the
+    # checklist and the file are one tap away, so the card itself fits one phone screen.
+    rows: list[list[InlineKeyboardButton]] = []
     if may_prepare(user, summary):
-        prepare = context.label(labels.PREPARE)
-        buttons.insert(0, InlineKeyboardButton(prepare, callback_data=PREPARE.data(case_file.id)))
-    if may_assign(user, summary.team_id):
-        buttons.append(
-            InlineKeyboardButton(
-                context.label(N_("👤 Lead collector")),
-                callback_data=LEAD_COLLECTOR.data(case_file.id),
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.label(labels.PREPARE), callback_data=PREPARE.data(case_file.id)
+                )
+            ]
         )
-    rows = [buttons]
-    if may_prepare(user, summary):
-        after = [
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
+                ),
+                InlineKeyboardButton(
+                    context.label(N_("🤝 Commitment")), callback_data=COMMIT.data(case_file.id)
+                ),
+            ]
+        )
+    rows.append(
+        [
             InlineKeyboardButton(
-                context.label(labels.OUTCOME), callback_data=OUTCOME.data(case_file.id)
+                context.label(N_("📝 Note")), callback_data=NOTE.data(case_file.id)
             ),
             InlineKeyboardButton(
-                context.label(N_("🤝 Commitment")), callback_data=COMMIT.data(case_file.id)
+                context.label(N_("📄 Full file")), callback_data=CASE_FILE.data(case_file.id)
             ),
         ]
-        if current is not None:
-            after.append(
-                InlineKeyboardButton(
-                    context.label(N_("✖ Cancel commitment")),
-                    callback_data=UNCOMMIT.data(current.id),
-                )
-            )
-        rows.append(after)
+    )
+    if may_prepare(user, summary):
         ask = context.label(N_("🔒 Ask the supervisor"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
-    if view.unknowns:  # the checklist is one tap away, so the card fits one phone screen
+        if current is not None:
+            cancel = context.label(N_("✖ Cancel commitment"))
+            rows.append([InlineKeyboardButton(cancel, callback_data=UNCOMMIT.data(current.id))])
+    if may_assign(user, summary.team_id):
+        lead = context.label(N_("👤 Lead collector"))
+        rows.append([InlineKeyboardButton(lead, callback_data=LEAD_COLLECTOR.data(case_file.id))])
+    if view.unknowns:
         label = context.label(labels.STILL_UNKNOWN) % {"n": len(view.unknowns)}
         rows.append([InlineKeyboardButton(label, callback_data=UNKNOWNS.data(case_file.id))])
     return text, InlineKeyboardMarkup(rows)
+
+
+def _full_file(context: QingshouContext, case_file: CaseFile) -> list[str]:
+    """What the card leaves out, as two messages that each fit a phone screen: the borrower,
+    the loan, the security and the parties; then the reasons in full, the notes, the history."""
+    view = card_view(case_file, _today(context), context.settings.tz)
+    params = {"card": view, "case_file": case_file, "summary": case_file.summary}
+    return [
+        fit_message(context.render("cases/file", **params)),
+        fit_message(context.render("cases/history", **params)),
+    ]
 
 
 def _unknowns(context: QingshouContext, case_file: CaseFile) -> str:
@@ -288,6 +312,14 @@ async def open_case(update: Update, context: QingshouContext, case_id: int) -> N
     if case_file is not None and update.effective_chat is not None:
         text, keyboard = await _card(context, case_file)
         await update.effective_chat.send_message(text, reply_markup=keyboard)
+
+
+async def full_file(update: Update, context: QingshouContext, case_id: int) -> None:
+    """Show the rest of a case's file (its card's 📄): details, reasons, notes, history."""
+    case_file = await pressed_case_to_view(update, context, case_id)
+    if case_file is not None and update.effective_chat is not None:
+        for text in _full_file(context, case_file):
+            await update.effective_chat.send_message(text)
 
 
 async def unknowns(update: Update, context: QingshouContext, case_id: int) -> None:

@@ -292,10 +292,13 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
 
     await zhang.press(first_label)
     card = await zhang.expect(oldest.contract_no)
-    assert "Related parties" in card.text
-    assert "Guarantor: 担保人" in card.text
     assert "Meetings: none recorded yet." in card.text
     assert "Still unknown" in card.text
+    # The parties are in the file, one tap from the card (issue 16: the card fits one screen).
+    await zhang.press("📄 Full file", card)
+    details = await zhang.expect("Related parties")
+    assert "Guarantor: 担保人" in details.text
+    await zhang.expect("Why now")
     await zhang.press("❓", card)
     assert "how the business is doing" in (await zhang.expect("Still unknown: find out")).text
 

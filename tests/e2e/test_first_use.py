@@ -189,6 +189,10 @@ async def test_a_ledger_without_balance_and_security_columns_shows_not_in_the_fi
     await supervisor.expect("Imported", timeout=15)
     await supervisor.send("/case HT1")
     card = await supervisor.expect("HT1")
-    assert "Principal outstanding: not in the file" in card.text
-    assert "Collateral: not in the file" in card.text
     assert "mostly on credit" not in card.text
+    # The loan and the security are in the file, one tap from the card (issue 16).
+    await supervisor.press("📄 Full file", card)
+    details = await supervisor.expect("Principal outstanding")
+    assert "Principal outstanding: not in the file" in details.text
+    assert "Collateral: not in the file" in details.text
+    assert "mostly on credit" not in (await supervisor.expect("Why now")).text

@@ -200,9 +200,12 @@ async def test_preparing_again_with_another_approach_asks_why_and_the_card_shows
     await zhang.send("/case HT1")
     card = await zhang.expect("HT1")
     assert "Prepared" in card.text
-    assert "Approach changes" in card.text
-    assert "他很在意面子，施压没有用" in card.text
     assert next(label for r in card.buttons for label, _ in r) == "🧭 Prepare"
+    # The history is one tap from the card (issue 16: the card fits one phone screen).
+    await zhang.press("📄 Full file", card)
+    await zhang.expect("Related parties")
+    history = await zhang.expect("Approach changes")
+    assert "他很在意面子，施压没有用" in history.text
 
 
 async def test_only_the_lead_or_their_supervisor_prepares(world, bot):

@@ -214,6 +214,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
         ),
     ],
     "cases/card_cut": [{"summary": summary()}],
+    # The card's 📄: the same case files, the rest of what is known about them.
     "cases/unknowns": [{"summary": summary(), "unknowns": u} for u in (UNKNOWNS, ())],
     "cases/usage": [{}, {"example": "HT<1>&"}],
     "cases/not_found": [{"query": EVIL}, {"query": EVIL, "text": EVIL}],
@@ -316,3 +317,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "imports/held_discarded": [{"file_name": EVIL}],
     "imports/held_gone": [{}],
 }
+
+# The card's 📄 (cases/file, cases/history) renders the same case files as the card.
+CASE_SAMPLES["cases/file"] = CASE_SAMPLES["cases/card"]
+CASE_SAMPLES["cases/history"] = CASE_SAMPLES["cases/card"]

@@ -97,6 +97,7 @@ STORED_BUTTONS = {
     "cs.l": (("q", "t"), 100_000),
     "cs.o": (2**53,),
     "cs.u": (2**53,),
+    "cs.f": (2**53,),
     "cx": (2**53,),
     "dg": (("broken", "stalled", "untouch", "unprep", "coll"), 2**53, 2**53),
     "dg.t": (2**53,),

@@ -319,10 +319,22 @@ def test_a_card_with_12_guarantors_and_many_notes_fits_one_message(locale):
     text = fit_message(html, renderer.render(locale, "cases/card_cut", summary=case_file.summary))
     plain, _ = parse_html(text)  # still valid HTML after any cut
     assert utf16_len(text) <= MESSAGE_LIMIT
-    assert "12" in plain  # "Guarantor (12 people): phone and attitude unknown"
-    assert "40" in plain  # "the latest 3 of 40" notes
-    # Only the listed parties are named; the unknowns are one line for all twelve.
-    assert plain.count("号 · ") == CARD_PARTIES
+    assert "40" in plain  # "the latest 1 of 40" notes
+    # The parties are in the file, one tap away (📄): only the listed ones are named; the
+    # unknowns are one line for all twelve.
+    for name in ("cases/file", "cases/history"):
+        html = renderer.render(
+            locale, name, card=view, case_file=case_file, summary=case_file.summary
+        )
+        assert utf16_len(fit_message(html)) <= MESSAGE_LIMIT
+        parse_html(fit_message(html))
+    params = {"card": view, "case_file": case_file, "summary": case_file.summary}
+    details, _ = parse_html(fit_message(renderer.render(locale, "cases/file", **params)))
+    assert "12" in details  # the loan's figures (the twelve are one line of the ❓ list)
+    assert details.count("号 · ") == CARD_PARTIES
+    assert str(12 - CARD_PARTIES) in details.splitlines()[-1]  # "…and 6 more."
+    history, _ = parse_html(fit_message(renderer.render(locale, "cases/history", **params)))
+    assert "40" in history  # "the latest 3 of 40" notes
 
 
 def test_fit_message_cuts_at_a_line_end_and_says_so():

@@ -76,7 +76,8 @@ def test_errors_caption_is_two_sentences_on_two_lines(renderer):
 
 
 def test_lead_changes_on_the_card_are_one_per_line(renderer):
-    text = renderer.render("en", "cases/card", card=VIEW, case_file=FILE, summary=FILE.summary)
+    # The history is one tap from the card (📄), so the card fits one phone screen.
+    text = renderer.render("en", "cases/history", card=VIEW, case_file=FILE, summary=FILE.summary)
     history = text.split("Lead collector changes</b>")[1].strip().splitlines()
     assert len(history) == min(3, len(FILE.leads))
     assert all(re.match(r"Nov 30, 2026 \d", line) for line in history)
@@ -102,12 +103,12 @@ def test_a_card_says_not_in_the_file_instead_of_guessing(renderer):
         case=replace(FILE.case, security=Security("", None, None)),
     )
     text = renderer.render(
-        "en", "cases/card", card=card_view(bare, TODAY, TZ), case_file=bare, summary=gaps
+        "en", "cases/file", card=card_view(bare, TODAY, TZ), case_file=bare, summary=gaps
     )
     assert "Principal outstanding: not in the file" in text
     assert "Guarantees: not in the file" in text
     assert "Collateral: not in the file" in text
-    known = renderer.render("en", "cases/card", card=VIEW, case_file=FILE, summary=FILE.summary)
+    known = renderer.render("en", "cases/file", card=VIEW, case_file=FILE, summary=FILE.summary)
     assert "not in the file" not in known
 
 

@@ -116,8 +116,9 @@ def test_every_render_fits_and_a_template_with_its_own_tail_uses_it(renderer):
     assert text.endswith(CUT_MARK)
     big = _file(12, 40)
     view = card_view(big, date(2026, 11, 30), UTC)
-    card = renderer.render("en", "cases/card", card=view, case_file=big, summary=big.summary)
-    assert utf16_len(shown(card)) <= MESSAGE_LIMIT
+    for name in ("cases/card", "cases/file", "cases/history"):
+        card = renderer.render("en", name, card=view, case_file=big, summary=big.summary)
+        assert utf16_len(shown(card)) <= MESSAGE_LIMIT
 
 
 def test_a_template_with_a_cut_sibling_ends_with_it_when_cut(tmp_path):

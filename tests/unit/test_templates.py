@@ -271,7 +271,12 @@ def test_the_card_opens_with_what_matters_now(renderer):
         "还款承诺：",
     ):
         assert now in first_screen, now
-    assert text.index("还款承诺：") < text.index("借款人\n")
+    assert text.index("还款承诺：") < text.index("逾期本金")
+    # The borrower's and the loan's details are one tap away (📄), not below the fold.
+    assert "借款人\n" not in text
+    details, _ = parse_html(renderer.render(
+        "zh_Hans", "cases/file", card=VIEW, case_file=FILE, summary=summary))  # fmt: skip
+    assert "借款人\n" in details
 
 
 @pytest.mark.parametrize("offer", [{"amount": 700_000}, {"date": "2026-12-20"}])

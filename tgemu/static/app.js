@@ -153,6 +153,11 @@
         if (/^language-[\w+#-]{1,32}$/.test(cls)) out.className = cls;
       } else if (kind === 'blockquote') {
         out = el('blockquote', { class: node.hasAttribute('expandable') ? 'expandable' : null });
+        // As Telegram's apps: an expandable quote shows its first lines; a tap opens it.
+        if (node.hasAttribute('expandable')) {
+          const quote = out;
+          quote.addEventListener('click', () => quote.classList.toggle('open'));
+        }
       } else if (kind === 'emoji' || kind === 'span' || kind === undefined) {
         rebuild(node, target); // keep the text, drop the element
         continue;
