@@ -57,7 +57,9 @@ class CrashResult:
             f"notes stored {self.stored_notes}, doubled {self.doubled_notes}, "
             f"restarts that replayed stored updates {self.replayed}, "
             f"inbox pending at the end {self.pending_after}, set aside {self.set_aside}, "
-            f"{self.seconds:.1f} s"
+            f"{self.seconds:.1f} s; answered {self.answered / max(self.sent, 1):.3f} of those "
+            f"sent (goal 1: lost 0), notes stored {self.stored_notes / max(self.sent, 1):.3f} "
+            f"of them (goal 1: doubled 0)"
         )
 
 

@@ -109,7 +109,10 @@ class ReminderCrashResult:
             f"reminder rows {dict(sorted(self.statuses.items()))}, "
             f"outbox unsent {self.outbox_live}; "
             f"{self.seconds:.1f} s ({self.settle_seconds:.1f} s after the last start), "
-            f"tracebacks in the bot's log {self.tracebacks}"
+            f"tracebacks in the bot's log {self.tracebacks}; "
+            f"delivered {self.delivered / max(self.reminders - self.dead, 1):.3f} of the "
+            f"deliverable (goal 1, lost 0), duplicate messages "
+            f"{self.duplicate_messages / max(self.in_flight, 1):.2f}x those in flight (goal <= 1)"
         )
 
 

@@ -44,15 +44,17 @@ from reminders.outbox import wake
 
 if TYPE_CHECKING:
     from bot.context import QingshouContext
+    from bot.storage.protocol import ReminderStore
 
 log = logging.getLogger(__name__)
 
 #: The job's name in the JobQueue (tests run it by hand, see tests/e2e/conftest.py).
 REMINDERS_JOB = "reminders"
-#: Rows claimed per statement (one short transaction each: ~30 ms among a million pending,
-#: bench/reminders_bench.py; 5,000 held the write lock ~0.5 s), and at most per tick (the rest
-#: waits for the next tick).
-CLAIM_LIMIT = 500
+#: Rows claimed per transaction (the tick's first claim too: 5,000 held the write lock
+#: 0.2-0.5 s among a million pending; 500 from the claim index of migration 0017 stay well
+#: within 50 ms, ``python -m bench.reminders_bench``), and at most per tick (the rest waits for
+#: the next tick).
+CLAIM_LIMIT = 250
 TICK_LIMIT = 20_000
 #: A claim is held this long (a tick queues what it claimed within a second or two): a crash
 #: between claim and queue gives the rows back this soon after (a second process that takes
@@ -163,16 +165,7 @@ async def send_due(context: QingshouContext) -> int:
     # later reminders are never 'late' and never in a catch-up summary, however old by now.
     late_before = min(now - timedelta(hours=settings.catchup_hours), polling.since)
     overdue_before = min(now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST), polling.since)
-    claimed: list[DueReminder] = []
-    while len(claimed) < TICK_LIMIT:
-        limit = min(CLAIM_LIMIT, TICK_LIMIT - len(claimed))
-        got = await storage.claim_reminders(
-            now=now, lease_until=lease_until, late_before=late_before, limit=limit
-        )
-        claimed.extend(got)
-        if len(got) < limit:
-            break
-        await asyncio.sleep(0)  # a reply's storage calls between two claims
+    claimed = await claim_due(storage, now=now, lease_until=lease_until, late_before=late_before)
     if not claimed:
         return 0
     per_collector: dict[int, list[DueReminder]] = {}
@@ -195,6 +188,24 @@ async def send_due(context: QingshouContext) -> int:
         # Out now, not at the outbox's next tick (a reminder came up to two ticks late).
         wake(context)
     return queued
+
+
+async def claim_due(
+    storage: ReminderStore, *, now: datetime, lease_until: datetime, late_before: datetime
+) -> list[DueReminder]:
+    """A tick's claims: :data:`CLAIM_LIMIT` rows at a time (each its own short transaction,
+    the first included), up to :data:`TICK_LIMIT`; the rest waits for the next tick."""
+    claimed: list[DueReminder] = []
+    while len(claimed) < TICK_LIMIT:
+        limit = min(CLAIM_LIMIT, TICK_LIMIT - len(claimed))
+        got = await storage.claim_reminders(
+            now=now, lease_until=lease_until, late_before=late_before, limit=limit
+        )
+        claimed.extend(got)
+        if len(got) < limit:
+            break
+        await asyncio.sleep(0)  # a reply's storage calls between two claims
+    return claimed
 
 
 def build_batches(

@@ -340,3 +340,81 @@ async def test_a_dst_change_day_gets_exactly_one_due_reminder_at_the_local_hour(
     assert due[0].astimezone(BERLIN).replace(tzinfo=None) == datetime(day.year, day.month,
                                                                        day.day, 9)  # fmt: skip
     assert [kind for kind, _ in claimed] == ["heads_up", "due", "follow_up"]
+
+
+# -- within 50 ms at a million pending instalments (issue 17) ---------------------------------
+# bench/reminders_bench.py measures it; these pin the shape that makes it so on SQLite.
+
+
+async def test_a_catch_up_makes_its_late_rows_late_in_transactions_of_the_claims_size(world):
+    s, p, cases = world
+    dues = [TODAY + timedelta(days=1 + i) for i in range(20)]
+    c = await commit(s, p["zhang"], cases["HT1"], *dues)
+    transactions = 0
+    inner = s._tx
+
+    def counted():
+        nonlocal transactions
+        transactions += 1
+        return inner()
+
+    s._tx = counted
+    # Down for 60 days: all 60 rows are too old; a claim of 25 takes them 25 at a time.
+    now = at(TODAY + timedelta(days=60))
+    got = await s.claim_reminders(
+        now=now, lease_until=now + timedelta(minutes=2), late_before=now - timedelta(hours=48),
+        limit=25,
+    )  # fmt: skip
+    del s._tx
+    assert got == []
+    assert {r.status for r in await s.reminders_of(commitment_id=c.id)} == {"late"}
+    assert {i.status for i in (await s.get_commitment(c.id)).instalments} == {
+        InstalmentStatus.UNCONFIRMED
+    }
+    assert transactions == 4  # 25 + 25 + 10 late, then the claim (nothing left to claim)
+
+
+async def test_late_rows_of_a_settled_instalment_are_retired_not_late(world):
+    s, p, cases = world
+    c = await commit(s, p["zhang"], cases["HT1"], TODAY + timedelta(days=1))
+    await s.claim_reminders(
+        now=at(TODAY), lease_until=at(TODAY), late_before=at(TODAY) - timedelta(days=9)
+    )
+    async with s._tx() as db:  # settled by a path that left its rows pending
+        await db.execute("UPDATE instalments SET status = 'kept' WHERE commitment_id = ?", (c.id,))
+    assert await claim(s, at(TODAY + timedelta(days=5))) == []
+    assert {r.status for r in await s.reminders_of(commitment_id=c.id)} == {"retired"}
+
+
+async def test_the_claim_finds_and_skips_rows_from_its_index_alone(world):
+    s, _, _ = world
+    from bot.storage.sqlite.reminders import CLAIM_SQL
+
+    plan = [r[-1] for r in await s._fetchall("EXPLAIN QUERY PLAN " + CLAIM_SQL, ("a", "b", 1, "c"))]
+    assert any("USING COVERING INDEX reminders_claim (due_at>? AND due_at<?)" in p for p in plan)
+    assert not [p for p in plan if p.startswith("SCAN reminders")], plan
+    assert not [p for p in plan if "TEMP B-TREE" in p], plan  # the index's own order
+
+
+async def test_the_backfill_checks_a_large_database_in_short_steps(world, monkeypatch):
+    from bot.storage.sqlite import reminders
+
+    monkeypatch.setattr(reminders, "BACKFILL_SPAN", 2)
+    monkeypatch.setattr(reminders, "BACKFILL_ROWS", 1)
+    s, p, cases = world
+    dues = [TODAY + timedelta(days=1 + i) for i in range(5)]
+    c = await commit(s, p["zhang"], cases["HT1"], *dues, policy=None)
+    steps = 0
+    inner = s._tx
+
+    def counted():
+        nonlocal steps
+        steps += 1
+        return inner()
+
+    s._tx = counted
+    assert await s.backfill_reminders(POLICY, now=EARLY) == 15
+    del s._tx
+    assert steps == 5  # one instalment given rows per step
+    assert len(await s.reminders_of(commitment_id=c.id)) == 15
+    assert await s.backfill_reminders(POLICY, now=EARLY) == 0
