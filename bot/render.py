@@ -296,21 +296,24 @@ class Renderer:
         bl = babel_locale(locale)
         tz = self.tz
 
-        # Babel formats a sum in tens of microseconds and a card shows several: the same
-        # amount in the same language is the same text (issue 17, CPU per update).
+        # Babel formats a sum or a date in tens of microseconds and a card shows several: the
+        # same value in the same language is the same text (issue 17, CPU per update).
         @functools.lru_cache(maxsize=4096)
         def money(fen: int) -> str:
             return format_currency(fen / 100, "CNY", locale=bl)
 
+        @functools.lru_cache(maxsize=4096)
         def number(value: int | float) -> str:
             return format_decimal(value, locale=bl)
 
+        @functools.lru_cache(maxsize=4096)
         def local_dt(value: datetime) -> str:
             # Date as the locale writes it, time to the minute: seconds mean nothing here.
             local = value.astimezone(tz)
             date_part = format_date(local.date(), "medium", locale=bl)
             return f"{date_part} {format_time(local, 'short', tzinfo=tz, locale=bl)}"
 
+        @functools.lru_cache(maxsize=4096)
         def local_date(value: date | datetime) -> str:
             if isinstance(value, datetime):
                 value = value.astimezone(tz).date()
@@ -320,6 +323,7 @@ class Renderer:
         # (for the yuan), which would write 周五 where a 繁體 reader expects 週五.
         wl = Locale.parse("zh_Hant") if locale == "zh_Hant" else bl
 
+        @functools.lru_cache(maxsize=4096)
         def weekday_date(value: date | datetime | str, year: bool = True) -> str:
             # "Fri, Dec 25, 2026" / "2026年12月25日周五" / "2026年12月25日週五"; an ISO string
             # is read too, since DomainError params are strings.
