@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
@@ -60,11 +61,15 @@ def build_qingshou(token: str, api_url: str, db: Path, pacing: bool):
     return build_application(settings, rate_limiter=limiter)
 
 
-async def serve(kind: str, token: str, api_url: str, db: Path | None, pacing: bool) -> None:
+async def serve(
+    kind: str, token: str, api_url: str, db: Path | None, pacing: bool, profiler: Any = None
+) -> None:
     app = (
         build_echo(token, api_url) if kind == "echo" else build_qingshou(token, api_url, db, pacing)
     )
     async with running(app, poll_timeout=1):
+        if profiler is not None:
+            profiler.enable()  # the updates, not the start-up (imports, opening the database)
         print("ready", flush=True)
         await asyncio.Event().wait()
 
@@ -78,8 +83,8 @@ def main() -> None:
     parser.add_argument("--pacing", action="store_true", help="keep Telegram's send limits")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    # BENCH_PROFILE=DIR: profile the bot's main thread (cProfile), written to DIR/<kind>.prof
-    # when the bench stops the process (read with python -m pstats).
+    # BENCH_PROFILE=DIR: profile the bot's main thread once it is up (cProfile), written to
+    # DIR/<kind>.prof when the bench stops the process (read with python -m pstats).
     profile_dir = os.environ.get("BENCH_PROFILE")
     profiler = cProfile.Profile(time.process_time) if profile_dir else None  # CPU, not wall
     if profiler is not None:
@@ -90,9 +95,8 @@ def main() -> None:
             sys.exit(0)
 
         signal.signal(signal.SIGTERM, dump)
-        profiler.enable()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.kind, args.token, args.api_url, args.db, args.pacing))
+        asyncio.run(serve(args.kind, args.token, args.api_url, args.db, args.pacing, profiler))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from bot.menu import set_default_menu
 from bot.render import Renderer
 from bot.storage import Storage, open_storage
 from bot.telegram_io import (
+    InboxQueue,
     InboxRequest,
     PerChatUpdateProcessor,
     ResilientRateLimiter,
@@ -103,6 +104,12 @@ def build_application(
     # The wire reaches storage through bot_data: it is opened later, in post_init.
     limiter.storage = lambda: bot_data.storage
     limiter.clock = bot_data.clock.now
+    inbox = InboxRequest(
+        lambda: bot_data.storage,
+        bot_data.clock.now,
+        read_timeout=timeout,
+        connect_timeout=timeout,
+    )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.token.reveal())
@@ -126,14 +133,8 @@ def build_application(
                 pool_timeout=timeout,
             )
         )
-        .get_updates_request(
-            InboxRequest(
-                lambda: bot_data.storage,
-                bot_data.clock.now,
-                read_timeout=timeout,
-                connect_timeout=timeout,
-            )
-        )
+        .get_updates_request(inbox)
+        .update_queue(InboxQueue(inbox))
         .rate_limiter(limiter)
         .concurrent_updates(
             PerChatUpdateProcessor(storage=lambda: bot_data.storage, clock=bot_data.clock.now)
@@ -142,6 +143,7 @@ def build_application(
         .post_shutdown(_post_shutdown)
     )
     app: QingshouApp = builder.build()
+    inbox.bot = app.bot  # updates are parsed once, by the inbox, for this bot
     handlers.register(app)
     reminders.schedule(app)
     return app

@@ -17,18 +17,21 @@ into several messages instead, never cutting a line.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import jinja2
 from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal
+from markupsafe import Markup
 
 import templates as _templates_pkg
 from bot.i18n import SUPPORTED_LOCALES, babel_locale, translations
@@ -247,6 +250,25 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return parts
 
 
+def _cached_gettext(gettext: Callable[[str], str]) -> Callable[..., str]:
+    """``_`` for the templates: Jinja's own (newstyle: the translation, marked safe, then
+    ``%`` with the variables — always, so "%%" is one "%"), with the result of a call without
+    variables kept per message id. A card makes fifty such calls; each went through two
+    context calls, a Markup and a ``%`` (issue 17: Jinja was most of a card's CPU)."""
+    done: dict[str, str] = {}
+
+    @jinja2.pass_context
+    def _(context: jinja2.runtime.Context, message: str, /, **variables: Any) -> str:
+        if variables or not context.eval_ctx.autoescape:
+            return cast(str, context.call(context.resolve("gettext"), message, **variables))
+        text = done.get(message)
+        if text is None:
+            text = done[message] = Markup(gettext(message)) % {}
+        return text
+
+    return _
+
+
 class Renderer:
     """Renders templates per language, with money and time shown the user's way."""
 
@@ -268,22 +290,30 @@ class Renderer:
             # file on every render to see whether it did (issue 17, CPU per update).
             auto_reload=False,
         )
-        env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        catalog = translations(locale)
+        env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["_"] = _cached_gettext(catalog.gettext)
         bl = babel_locale(locale)
         tz = self.tz
 
+        # Babel formats a sum or a date in tens of microseconds and a card shows several: the
+        # same value in the same language is the same text (issue 17, CPU per update).
+        @functools.lru_cache(maxsize=4096)
         def money(fen: int) -> str:
             return format_currency(fen / 100, "CNY", locale=bl)
 
+        @functools.lru_cache(maxsize=4096)
         def number(value: int | float) -> str:
             return format_decimal(value, locale=bl)
 
+        @functools.lru_cache(maxsize=4096)
         def local_dt(value: datetime) -> str:
             # Date as the locale writes it, time to the minute: seconds mean nothing here.
             local = value.astimezone(tz)
             date_part = format_date(local.date(), "medium", locale=bl)
             return f"{date_part} {format_time(local, 'short', tzinfo=tz, locale=bl)}"
 
+        @functools.lru_cache(maxsize=4096)
         def local_date(value: date | datetime) -> str:
             if isinstance(value, datetime):
                 value = value.astimezone(tz).date()
@@ -293,6 +323,7 @@ class Renderer:
         # (for the yuan), which would write 周五 where a 繁體 reader expects 週五.
         wl = Locale.parse("zh_Hant") if locale == "zh_Hant" else bl
 
+        @functools.lru_cache(maxsize=4096)
         def weekday_date(value: date | datetime | str, year: bool = True) -> str:
             # "Fri, Dec 25, 2026" / "2026年12月25日周五" / "2026年12月25日週五"; an ISO string
             # is read too, since DomainError params are strings.

@@ -45,7 +45,7 @@ from telegram.request._requestparameter import RequestParameter
 from bot.storage.records import NewOutboxMessage
 
 if TYPE_CHECKING:
-    from telegram import InlineKeyboardMarkup
+    from telegram import Bot, InlineKeyboardMarkup
     from telegram.ext import Application
 
     from bot.context import QingshouContext
@@ -145,11 +145,20 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+#: Marks the stand-in python-telegram-bot parses for an update the inbox parsed already.
+_PARSED = "qingshou_inbox_parsed"
+
+
 class InboxRequest(HTTPXRequest):
     """The ``getUpdates`` request: store what Telegram sent before python-telegram-bot sees it.
 
     If the write fails, the call fails: PTB retries ``getUpdates`` with the old offset, so
     Telegram keeps the updates until they are stored.
+
+    Each update is parsed once, here (to set a poison update aside before PTB chokes on it).
+    With :attr:`bot` set, PTB gets a marked stand-in holding only the update's id (cheap to
+    parse, and it moves the offset the same), and :class:`InboxQueue` puts the update parsed
+    here in its place (issue 17: the update was parsed twice).
     """
 
     def __init__(self, storage: StorageRef, clock: Clock = _utcnow, **kwargs: Any) -> None:
@@ -158,6 +167,20 @@ class InboxRequest(HTTPXRequest):
         self._clock = clock
         #: Updates set aside because they could not be parsed (counted for tests and logs).
         self.poison = 0
+        #: The bot updates are parsed for (set by the composition root once it is built).
+        self.bot: Bot | None = None
+        #: Updates parsed here and not yet handed to the application, by id.
+        self.parsed: dict[int, Update] = {}
+
+    def take(self, update: Update) -> Update:
+        """The update parsed here for PTB's stand-in; any other update as it is."""
+        if not update.api_kwargs.get(_PARSED):
+            return update
+        parsed = self.parsed.pop(update.update_id, None)
+        if parsed is None:  # pragma: no cover - only if PTB parsed an answer twice
+            log.error("update %s: parsed copy missing", update.update_id)
+            return update
+        return parsed
 
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
@@ -189,14 +212,18 @@ class InboxRequest(HTTPXRequest):
                 # Without an id there is nothing to store or acknowledge: drop it, say so.
                 log.error("getUpdates returned an update without an id; ignored")
                 continue
+            rows.append(InboxUpdate(update_id, chat_of(raw), json.dumps(raw, ensure_ascii=False)))
             try:
-                Update.de_json(raw, None)
+                parsed = Update.de_json(raw, self.bot)
             except Exception:
                 poison.append(update_id)
                 cleaned.append({"update_id": update_id})
-            else:
+                continue
+            if self.bot is None:
                 cleaned.append(raw)
-            rows.append(InboxUpdate(update_id, chat_of(raw), json.dumps(raw, ensure_ascii=False)))
+            else:
+                self.parsed[update_id] = parsed
+                cleaned.append({"update_id": update_id, _PARSED: True})
         await storage.store_updates(rows, now=now)
         for update_id in poison:
             # Logged by id only: the content is what borrowers' collectors typed.
@@ -205,6 +232,18 @@ class InboxRequest(HTTPXRequest):
             self.poison += 1
         answer["result"] = cleaned
         return json.dumps(answer, ensure_ascii=False).encode()
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue: what PTB's updater puts in is swapped for the update
+    the inbox parsed (:meth:`InboxRequest.take`)."""
+
+    def __init__(self, inbox: InboxRequest) -> None:
+        super().__init__()
+        self._inbox = inbox
+
+    def put_nowait(self, item: object) -> None:  # ``put`` ends here too
+        super().put_nowait(self._inbox.take(item) if isinstance(item, Update) else item)
 
 
 class ResilientRateLimiter(BaseRateLimiter[int]):

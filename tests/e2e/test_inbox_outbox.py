@@ -35,6 +35,31 @@ async def test_a_poison_update_is_set_aside_once_logged_without_its_content_and_
     assert "13800001111" not in logged
 
 
+async def test_an_update_is_parsed_once_and_the_handler_still_gets_all_of_it(
+    world, bot, monkeypatch
+):
+    """Issue 17: the inbox parsed each update (to set a poison one aside), then
+    python-telegram-bot parsed it again. Now PTB parses a stand-in holding only the id, and
+    the handler gets the update the inbox parsed."""
+    from telegram import Update
+
+    parsed: list[int] = []
+    real = Update.de_json.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, data, bot=None):
+        if isinstance(data, dict) and "message" in data:
+            parsed.append(data["update_id"])
+        return real(cls, data, bot)
+
+    monkeypatch.setattr(Update, "de_json", classmethod(counting))
+    alice = await world.member(Role.COLLECTOR, "Alice")
+    await alice.send("/whoami")
+    await alice.expect("Role: collector", timeout=10)
+    assert parsed
+    assert len(parsed) == len(set(parsed)), f"parsed more than once: {parsed}"
+    assert (await world.storage.inbox_counts())["pending"] == 0
+
+
 @pytest.fixture
 def rate_limiter(settings) -> ResilientRateLimiter:
     return rate_limiter_for(

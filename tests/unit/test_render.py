@@ -147,3 +147,19 @@ def test_render_parts_gives_several_messages_each_within_the_limit(renderer):
         line="1",
     )
     assert all(utf16_len(shown(p)) <= MESSAGE_LIMIT for p in parts)
+
+
+def test_gettext_kept_per_message_id_renders_as_jinjas_own_every_time(tmp_path):
+    """Issue 17: ``_()`` without variables keeps its result per message id; the text must be
+    what Jinja's newstyle gettext makes, on every call: ``%%`` is one ``%``, the translation
+    is safe, what a variable brings in is escaped, a money amount the same each time."""
+    (tmp_path / "t.html.j2").write_text(
+        '{{ _("Status") }}|{{ _("100%% sure") }}|{{ _("%(days)s days past due", days=v) }}|'
+        '{{ 12345 | money }}|{% autoescape false %}{{ _("Status") }}{% endautoescape %}'
+    )
+    renderer = Renderer(ZoneInfo("Asia/Shanghai"), template_dir=tmp_path)
+    for _ in range(3):
+        assert renderer.render("en", "t", v="<b>") == (
+            "Status|100% sure|&lt;b&gt; days past due|CN¥123.45|Status"
+        )
+        assert renderer.render("zh_Hans", "t", v=3) == "状态|100% sure|逾期 3 天|¥123.45|状态"

@@ -239,7 +239,11 @@ async def test_the_ledger_view_of_parties_is_marked_in_the_database(storage):
 
 async def test_a_statement_is_one_trip_to_the_connections_thread(storage, monkeypatch):
     """Issue 17: a read was three trips to aiosqlite's thread (execute, fetch, close) and a
-    write two; each trip is a wake-up of the event loop. Now each statement is one."""
+    write two; each trip is a wake-up of the event loop. Now a statement that may wait for
+    another process's lock (an autocommit write, BEGIN, COMMIT) is one trip, and one that
+    cannot (a read; a statement inside a transaction, which holds the write lock) none."""
+    from bot.storage.sqlite.engine import TX_STATEMENTS_HERE
+
     conn = storage._conn
     trips = []
     real = type(conn)._execute
@@ -251,10 +255,23 @@ async def test_a_statement_is_one_trip_to_the_connections_thread(storage, monkey
     monkeypatch.setattr(type(conn), "_execute", counted)
     assert await storage._fetchall("SELECT 1 UNION SELECT 2") == [(1,), (2,)]
     assert await storage._fetchone("SELECT 3") == (3,)
+    assert trips == []
     done = await storage._execute("INSERT INTO teams (name, created_at) VALUES ('东城', 'x')")
     assert (done.rowcount, done.lastrowid > 0) == (1, True)
-    assert trips == ["_statement"] * 3
+    rows = await storage._execute_returning(
+        "UPDATE teams SET name = '西城' WHERE name = '东城' RETURNING name"
+    )
+    assert rows == [("西城",)]
+    assert trips == ["_statement"] * 2  # the write, the write with RETURNING
     trips.clear()
     async with held_transaction(storage) as db:
-        assert await db.fetchone("SELECT name FROM teams WHERE name = '东城'") == ("东城",)
-    assert trips == ["_statement"] * 3  # BEGIN, the read, COMMIT
+        assert await db.fetchone("SELECT name FROM teams WHERE name = '西城'") == ("西城",)
+        await db.execute("UPDATE teams SET name = '东城' WHERE name = '西城'")
+    assert trips == ["_statement"] * 2  # BEGIN, COMMIT
+    assert await storage._fetchone("SELECT name FROM teams WHERE name = '东城'") == ("东城",)
+    trips.clear()
+    # A long transaction lets the event loop run: past the first statements, each is a trip.
+    async with held_transaction(storage) as db:
+        for _ in range(TX_STATEMENTS_HERE + 3):
+            await db.fetchone("SELECT 1")
+    assert trips == ["_statement"] * (1 + 3 + 1)

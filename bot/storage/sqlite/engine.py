@@ -132,6 +132,27 @@ async def _in_thread(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]
     return await conn._execute(_statement, conn._conn, sql, params, want)  # type: ignore[no-untyped-call]
 
 
+#: Statements a transaction runs on the event loop's thread before the rest go to aiosqlite's
+#: thread: a short transaction (an update's write) costs no trips, a long one (a batch) still
+#: lets the event loop run between its statements.
+TX_STATEMENTS_HERE = 64
+
+
+def _is_read(sql: str) -> bool:
+    """A statement that only reads: it never waits for another process's write lock (WAL)."""
+    return sql.lstrip()[:6].upper() == "SELECT" and "RETURNING" not in sql.upper()
+
+
+def _here(conn: aiosqlite.Connection, sql: str, params: Sequence[Any], want: int) -> Any:
+    """One statement on the event loop's own thread, no trip at all (issue 17: each trip to
+    aiosqlite's thread and back was most of an update's storage cost: two thread switches,
+    a queue, a wake-up of the loop). Only for statements that cannot wait: reads (WAL: a
+    reader never waits for a writer) and statements inside a transaction, whose write lock
+    ``BEGIN IMMEDIATE`` took on aiosqlite's thread. The caller holds the engine's lock, so
+    aiosqlite's thread is not using the connection meanwhile."""
+    return _statement(conn._conn, sql, params, want)
+
+
 def ts(value: datetime) -> str:
     """Store a time: aware datetimes only, always as UTC text that sorts chronologically."""
     if value.tzinfo is None:
@@ -185,7 +206,9 @@ class Engine:
                     f"cannot create the directory of {path}: {exc}"
                 ) from exc
         with driver_errors(path):
-            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            # Used from two threads, never at once (the engine's lock): aiosqlite's for writes
+            # that may wait, the event loop's for reads and a transaction's statements.
+            conn = await aiosqlite.connect(str(path), isolation_level=None, check_same_thread=False)
         try:
             with driver_errors(path):
                 await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -249,14 +272,20 @@ class Engine:
 
     # Reads take the lock too: on the shared connection a read issued while another coroutine's
     # transaction is open would see its uncommitted (possibly rolled back) rows.
+    # A read runs right here on the event loop's thread (no trip: see ``_here``); a write with
+    # RETURNING goes to aiosqlite's thread, where waiting for another process's lock is harmless.
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         async with self._lock:
             with driver_errors(self.path):
+                if _is_read(sql):
+                    return _here(self._conn, sql, params, _ONE)
                 return await _in_thread(self._conn, sql, params, _ONE)
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
             with driver_errors(self.path):
+                if _is_read(sql):
+                    return list(_here(self._conn, sql, params, _ALL))
                 return list(await _in_thread(self._conn, sql, params, _ALL))
 
     # A single statement is its own transaction (autocommit): one awaited call on the hot path.
@@ -278,23 +307,32 @@ class Tx:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._path = path
+        #: Statements left to run on the event loop's thread (``TX_STATEMENTS_HERE``).
+        self._here = TX_STATEMENTS_HERE
+
+    async def _run(self, sql: str, params: Sequence[Any], want: int) -> Any:
+        # Inside the transaction the write lock is ours already: no statement waits for another
+        # process, so the short ones run here; a long transaction's later ones take the trip,
+        # which lets the event loop serve others between them.
+        with driver_errors(self._path):
+            if self._here > 0:
+                self._here -= 1
+                return _here(self._conn, sql, params, want)
+            return await _in_thread(self._conn, sql, params, want)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
-        with driver_errors(self._path):
-            result: Done = await _in_thread(self._conn, sql, params, _DONE)
-            return result
+        result: Done = await self._run(sql, params, _DONE)
+        return result
 
     async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         with driver_errors(self._path):
             await self._conn.executemany(sql, params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with driver_errors(self._path):
-            return await _in_thread(self._conn, sql, params, _ONE)
+        return await self._run(sql, params, _ONE)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with driver_errors(self._path):
-            return list(await _in_thread(self._conn, sql, params, _ALL))
+        return list(await self._run(sql, params, _ALL))
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` on the database's own thread, inside this transaction:
