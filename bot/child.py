@@ -46,10 +46,10 @@ def process_context(preload: Sequence[str] = PRELOAD) -> ForkServerContext | Spa
     return multiprocessing.get_context("spawn")
 
 
-def calm_child(memory_bytes: int | None) -> None:
+def calm_child(memory_bytes: int | None, niceness: int = CHILD_NICENESS) -> None:
     """In the child, first: behind the bot for the CPU, and at most ``memory_bytes``."""
     with contextlib.suppress(AttributeError, OSError):  # no nice() on this platform
-        os.nice(CHILD_NICENESS)
+        os.nice(niceness)
     if memory_bytes is not None:
         try:
             import resource

@@ -12,7 +12,8 @@ sheet's temporary file as soon as the next one starts, so memory stays flat at a
 The conversation, parent to child, one message per call: ``("sheet", title, headers, widths,
 kinds)`` opens a sheet; ``("rows", rows)`` appends a batch of rows (lists of Python values:
 ``str``, numbers, ``date``, naive ``datetime``, ``None`` for an empty cell); ``("close",)``
-writes the file. The child answers once: ``("ok", None)`` when the file is complete, or
+writes the file. The child answers once: ``("ok", usage)`` when the file is complete (rows,
+its CPU seconds and peak memory, which the parent logs), or
 ``("crash", traceback)``. Everything it writes lives in ``workdir`` (the parent's to remove),
 and the finished workbook is ``workdir/out.xlsx``; the parent moves it into place, so a
 killed writer never leaves a half file where the reader looks.
@@ -43,17 +44,17 @@ OUT_NAME = "out.xlsx"
 _PIXELS_PER_CHAR = 7
 
 
-def write_workbook(conn: Connection, workdir: str, memory_bytes: int | None) -> None:
+def write_workbook(conn: Connection, workdir: str, memory_bytes: int | None, niceness: int) -> None:
     """The child: read the conversation from ``conn``, write ``workdir/out.xlsx``, answer."""
     from bot.child import calm_child
 
-    calm_child(memory_bytes)
+    calm_child(memory_bytes, niceness)
     # Nothing it builds has cycles (a row's cells are dropped once written): the cyclic
     # collector would only walk the heap again and again.
     gc.disable()
     try:
-        _converse(conn, workdir)
-        answer: tuple[str, Any] = ("ok", None)
+        rows = _converse(conn, workdir)
+        answer: tuple[str, Any] = ("ok", _usage(rows))
     except EOFError:  # the parent went away: nothing to answer
         return
     except BaseException:
@@ -66,7 +67,21 @@ def write_workbook(conn: Connection, workdir: str, memory_bytes: int | None) -> 
         conn.close()
 
 
-def _converse(conn: Connection, workdir: str) -> None:
+def _usage(rows: int) -> dict[str, float]:
+    """What writing took, for the log and the benchmark: rows, CPU seconds, peak RSS (MiB)."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return {"rows": rows}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "rows": rows,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def _converse(conn: Connection, workdir: str) -> int:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(
@@ -85,10 +100,12 @@ def _converse(conn: Connection, workdir: str) -> None:
     sheet: Any = None
     cells: list[Callable[[int, int, Any], Any]] = []
     row = 0
+    total = 0
     while True:
         message = conn.recv()
         what = message[0]
         if what == "rows":
+            total += len(message[1])
             for values in message[1]:
                 row += 1
                 for col, value in enumerate(values):
@@ -111,6 +128,7 @@ def _converse(conn: Connection, workdir: str) -> None:
     # Written only when asked: a writer stopped half-way leaves its temporary files in the
     # work directory, which the parent removes.
     book.close()
+    return total
 
 
 def _cell_writer(sheet: Any, number_format: Any) -> Callable[[int, int, Any], Any]:
@@ -138,3 +156,7 @@ def sheet_message(
     title: str, headers: Sequence[str], widths: Sequence[int], kinds: Sequence[str]
 ) -> tuple[Any, ...]:
     return ("sheet", title, list(headers), list(widths), list(kinds))
+
+
+def close_message() -> tuple[Any, ...]:
+    return ("close",)
