@@ -406,6 +406,8 @@ def _writers_table(old: dict[str, Any], new: dict[str, Any]) -> str:
         line(old),
         line(new),
         f"  new/old: time x{new['seconds'] / old['seconds']:.2f} "
+        f"(CPU of both processes x{(new['bot_cpu'] + new['writer_cpu']) / old['bot_cpu']:.2f}: "
+        f"wall time on a busy machine is mostly waiting) "
         f"(speed x{old['seconds'] / new['seconds']:.2f}); CPU in the bot's process "
         f"x{new['bot_cpu'] / old['bot_cpu']:.2f}; peak memory of the largest process "
         f"x{peak_new / peak_old:.2f}; loop lag max x{new['lag_max'] / old['lag_max']:.2f}, "
