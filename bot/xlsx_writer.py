@@ -39,6 +39,9 @@ FORMATS: dict[str, str] = {
 #: The finished workbook's name inside the work directory.
 OUT_NAME = "out.xlsx"
 
+#: Excel's last row (1 048 576), the header not counted.
+_MAX_ROW = 1_048_575
+
 #: Pixels per character of column width (Calibri 11's digit). A width set as ``width * 7``
 #: pixels is stored as exactly ``width`` characters: the widths openpyxl wrote before.
 _PIXELS_PER_CHAR = 7
@@ -106,6 +109,9 @@ def _converse(conn: Connection, workdir: str) -> int:
         what = message[0]
         if what == "rows":
             total += len(message[1])
+            if row + len(message[1]) > _MAX_ROW:
+                # xlsxwriter would drop the rows past the end without a word.
+                raise ValueError(f"a sheet holds at most {_MAX_ROW:,} rows after its header")
             for values in message[1]:
                 row += 1
                 for col, value in enumerate(values):

@@ -588,3 +588,21 @@ async def test_the_workbook_looks_as_before_widths_bold_headers_formats_and_cjk(
     cases = wb["案件"]
     names = {r[1] for r in cases.iter_rows(min_row=2, values_only=True)}
     assert "陈秀英" in names
+
+
+def test_a_sheet_past_excels_last_row_is_refused_not_cut_short(tmp_path, monkeypatch):
+    """xlsxwriter drops cells past row 1 048 576 without a word; the writer refuses instead
+    (the command line has no row limit), so no file silently lacks rows."""
+    import bot.xlsx_writer as xw
+
+    monkeypatch.setattr(xw, "_MAX_ROW", 3)
+
+    class Conn:
+        messages = [xw.sheet_message("s", ["a"], [10], ["int"]), ("rows", [[1], [2]]),
+                    ("rows", [[3], [4]]), xw.close_message()]  # fmt: skip
+
+        def recv(self):
+            return self.messages.pop(0)
+
+    with pytest.raises(ValueError, match="at most 3 rows"):
+        xw._converse(Conn(), str(tmp_path))
