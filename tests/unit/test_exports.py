@@ -597,12 +597,20 @@ def test_a_sheet_past_excels_last_row_is_refused_not_cut_short(tmp_path, monkeyp
 
     monkeypatch.setattr(xw, "_MAX_ROW", 3)
 
+    messages = [xw.sheet_message("s", ["a"], [10], ["int"]), ("rows", [[1], [2]]),
+                ("rows", [[3], [4]]), xw.close_message()]  # fmt: skip
+
     class Conn:
-        messages = [xw.sheet_message("s", ["a"], [10], ["int"]), ("rows", [[1], [2]]),
-                    ("rows", [[3], [4]]), xw.close_message()]  # fmt: skip
-
         def recv(self):
-            return self.messages.pop(0)
+            return messages.pop(0)
 
-    with pytest.raises(ValueError, match="at most 3 rows"):
+    import gc
+    import warnings
+
+    with pytest.raises(ValueError, match="at most 3 rows") as refused:
         xw._converse(Conn(), str(tmp_path))
+    # In the child the process ends here; in this test, let go of the sheet's temporary file.
+    del refused
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
