@@ -510,14 +510,15 @@ async def _in_thread(write: Callable[[Any], None], batch: Any) -> None:
     await asyncio.to_thread(lambda: write(box.pop()))
 
 
-#: The writer process's memory cap: constant_memory keeps it near 60 MB at any size.
+#: The writer process's memory cap: constant_memory keeps it near 32 MiB at any size.
 WRITER_MEMORY_BYTES: int | None = 1024**3
 #: How much lower than the bot the writer runs (``nice``): a large export takes the CPU the
 #: bot's chats leave. (The benchmark sets 0 to compare writers at equal priority.)
 WRITER_NICENESS = 10
-#: The whole XLSX export's wall-clock limit, after which the writer is killed: 600 000 rows
-#: take about a minute and a half on a busy two-core server.
-WRITER_SECONDS = 900.0
+#: The bot's XLSX export's wall-clock limit, after which the writer is killed (a writer that
+#: hangs): 600 000 rows cost about 80 s of CPU (45 % in the bot, 55 % in the writer), and a
+#: two-core server crowded twenty to one (the benchmark's machine) took 100 s per 100 000.
+WRITER_SECONDS = 1800.0
 
 
 class ExportFailed(Exception):
