@@ -516,7 +516,7 @@ WRITER_MEMORY_BYTES: int | None = 1024**3
 #: bot's chats leave. (The benchmark sets 0 to compare writers at equal priority.)
 WRITER_NICENESS = 10
 #: The bot's XLSX export's wall-clock limit, after which the writer is killed (a writer that
-#: hangs): 600 000 rows cost about 80 s of CPU (45 % in the bot, 55 % in the writer), and a
+#: hangs): 600 000 rows cost about 80 s of CPU (a third in the bot, the rest in the writer); a
 #: two-core server crowded twenty to one (the benchmark's machine) took 100 s per 100 000.
 WRITER_SECONDS = 1800.0
 
