@@ -41,7 +41,8 @@ fmt: $(STAMP)
 ## with no header: time to refusal and another person's /help latency meanwhile; then the bot
 ## killed with SIGKILL ten times during a burst of 200 notes (answered, lost, doubled); then the
 ## supervisor digest of a 100,000-case team with a year of history (time, peak memory).
-## Then the XLSX export of a team with 100,000 cases and a year of history (time, peak memory).
+## Then the XLSX export of a team with 100,000 cases and a year of history (time, peak memory),
+## and the old (openpyxl) and new (xlsxwriter, child process) writers on the same 100,000 rows.
 ## Reminders (issue 10): the bot killed with SIGKILL 20 times during 10,000 due reminders over 500
 ## collectors (delivered, dead, lost, duplicates); their fan-out against Telegram's 30 msg/s
 ## (msg/s, 429s, /help latency meanwhile); a million pending instalments (start-up, RSS, every
@@ -62,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.crash_bench
 	$(BIN)/python -m bench.digest_bench
 	$(BIN)/python -m bench.export_bench
+	$(BIN)/python -m bench.export_bench --writers
 	$(BIN)/python -m bench.reminder_crash $(call quick,--kills 10 --expire-leases)
 	$(BIN)/python -m bench.fanout_bench
 	$(BIN)/python -m bench.reminders_bench

@@ -1,20 +1,32 @@
 """XLSX export of a team with 100 000 cases and a year of history: time and peak memory.
 
     python -m bench.export_bench [--cases 100000] [--days 365] [--csv] [--trace]
+    python -m bench.export_bench --writers [--rows 100000] [--repeat 1]
 
 The team is written straight into a fresh SQLite file through the storage engine (batch
 statements: cases, and for each case about two meetings, one plan of three instalments — kept,
 broken, partial or still open —, three payments and now and then an approval request over the
 year). Then the export runs as /export and ``qingshou export`` run it (bot.exports.write_xlsx:
-storage batches into openpyxl's write-only workbook, in a worker thread), once timed, once under
-tracemalloc for the peak of Python's own memory; ru_maxrss is the process's peak as the OS saw
-it (the seeding included, so it is an upper bound).
+storage batches into cell values in a worker thread, written by xlsxwriter in a child process),
+once timed, once under tracemalloc for the peak of Python's own memory; ru_maxrss is the
+process's peak as the OS saw it (the seeding included, so it is an upper bound).
+
+``--writers``: the old writer and the new side by side on the same rows — the payments sheet
+(12 columns: numbers, CJK names, days, yuan, words, local times) of ``--rows`` payments, read
+from the same database through the same storage batches and the same cell values; only the
+writer differs: openpyxl's write-only workbook in a worker thread (the export before issue 17,
+kept here as :func:`openpyxl_write_xlsx`) against xlsxwriter ``constant_memory`` in a child
+process (bot.exports.write_xlsx). Each run is a fresh interpreter (its own peak RSS), with a
+coroutine ticking every 5 ms meanwhile: how late it wakes is how long the event loop was held
+(what every other chat would wait). Prints seconds, rows/s, CPU and peak memory of the bot's
+process and of the writer process, the loop's lag, and new/old ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import sys
@@ -29,13 +41,27 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.casefile import local_date
 from bot.domain.people import Role
-from bot.exports import ExportRequest, make_period, write_csv_zip, write_xlsx
+from bot.exports import (
+    ExportRequest,
+    Sheet,
+    _in_thread,
+    _Tally,
+    _values,
+    headers,
+    make_period,
+    sheet_title,
+    write_csv_zip,
+    write_xlsx,
+)
+from bot.imports import defuse_cell
 from bot.storage import open_storage
 from bot.storage.sqlite import SqliteStorage
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")
 CHUNK = 20_000
+#: How long the loop's lag is sampled with nothing going on, before each --writers run.
+QUIET_SECONDS = 5.0
 
 
 def _ts(value: datetime) -> str:
@@ -232,6 +258,181 @@ async def export(db: Path, days: int, fmt: str, trace: bool) -> str:
     return line
 
 
+async def openpyxl_write_xlsx(storage: Any, request: ExportRequest, dest: Path) -> dict[str, int]:
+    """The export's XLSX writer before issue 17, as it was: openpyxl's write-only workbook fed
+    batch by batch in a worker thread, saved in a worker thread (for the side-by-side run)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    counts: dict[str, int] = {}
+    tally = _Tally(request.max_rows)
+    bold = Font(bold=True)
+    formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "time": "yyyy-mm-dd hh:mm"}
+    for sheet in request.chosen():
+        ws = wb.create_sheet(sheet_title(sheet, request.locale))
+        ws.freeze_panes = "A2"
+        for i, column in enumerate(sheet.columns, 1):
+            ws.column_dimensions[get_column_letter(i)].width = column.width
+        head = []
+        for text in headers(sheet, request.locale):
+            cell = WriteOnlyCell(ws, value=defuse_cell(text))
+            cell.font = bold
+            head.append(cell)
+        ws.append(head)
+        styled = [(i, formats[c.kind]) for i, c in enumerate(sheet.columns) if c.kind in formats]
+
+        def append(
+            batch: list[Any], ws: Any = ws, sheet: Sheet = sheet, styled: Any = styled
+        ) -> None:
+            for record in batch:
+                row = _values(sheet, record, request)
+                for i, number_format in styled:
+                    if row[i] is not None:
+                        cell = WriteOnlyCell(ws, value=row[i])
+                        cell.number_format = number_format
+                        row[i] = cell
+                ws.append(row)
+
+        count = 0
+        async for batch in sheet.rows(storage, request):
+            tally.add(len(batch))
+            await _in_thread(append, batch)
+            count += len(batch)
+        counts[sheet.key] = count
+    await asyncio.to_thread(wb.save, str(dest))
+    return counts
+
+
+async def _ticks(lags: list[float], every: float = 0.005) -> None:
+    """Wake every ``every`` seconds; note how late each wake-up came."""
+    while True:
+        start = time.perf_counter()
+        await asyncio.sleep(every)
+        lags.append(time.perf_counter() - start - every)
+
+
+async def export_one(db: Path, days: int, writer: str, nice: int | None) -> dict[str, Any]:
+    """One writer's run over the payments sheet: the figures, as a dict (printed as JSON)."""
+    import logging
+
+    from bot import exports
+
+    usage: dict[str, Any] = {}
+
+    class Grab(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            usage.update(getattr(record, "writer_usage", {}))
+
+    logging.getLogger("bot.exports").addHandler(Grab())
+    logging.getLogger("bot.exports").setLevel(logging.INFO)
+    storage = await open_storage(str(db), now=NOW)
+    try:
+        boss = await storage.get_user_by_telegram_id(1)
+        assert boss is not None
+        today = local_date(NOW, TZ)
+        period = make_period(today - timedelta(days=days - 1), today, TZ)
+        request = ExportRequest(boss, None, period, TZ, today, "zh_Hans", ("payments",))
+        dest = db.with_name(f"export-{writer}.xlsx")
+        write = openpyxl_write_xlsx if writer == "old" else write_xlsx
+        if nice is not None:
+            exports.WRITER_NICENESS = nice
+        warm = 0.0
+        if writer == "new":
+            # The fork server starts once per bot process (the first import or export pays
+            # it): started here with an empty workbook, outside the timing, shown on its own.
+            from bot.child import Child
+            from bot.xlsx_writer import close_message, write_workbook
+
+            t0 = time.perf_counter()
+            with tempfile.TemporaryDirectory() as scratch:
+                async with Child(write_workbook, (scratch, None, 0), name="warm-up") as child:
+                    await child.send(close_message)
+                    await child.finish()
+            warm = time.perf_counter() - t0
+        # As in a bot that has run a while: the catalogs compiled, the writer's modules
+        # imported (a first export in a fresh process pays these on the loop).
+        import openpyxl  # noqa: F401
+
+        for sheet in request.chosen():
+            headers(sheet, request.locale)
+        # The floor: the same ticker with nothing else going on, in the same process, just
+        # before — on a shared machine the OS's own delays show here too.
+        quiet: list[float] = []
+        ticker = asyncio.create_task(_ticks(quiet))
+        await asyncio.sleep(QUIET_SECONDS)
+        ticker.cancel()
+        lags: list[float] = []
+        ticker = asyncio.create_task(_ticks(lags))
+        await asyncio.sleep(0.05)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        written = await write(storage, request, dest)
+        took = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        ticker.cancel()
+    finally:
+        await storage.close()
+    ordered = sorted(lags)
+    floor = sorted(quiet)
+    return {
+        "quiet_max": floor[-1],
+        "quiet_p99": floor[int(len(floor) * 0.99)],
+        "writer": writer,
+        "rows": written["payments"],
+        "seconds": took,
+        "bot_cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "bot_peak_mib": after.ru_maxrss / 1024,
+        "writer_cpu": usage.get("cpu", 0.0),
+        "writer_peak_mib": usage.get("peak_mib", 0.0),
+        "lag_max": ordered[-1],
+        "lag_p99": ordered[int(len(ordered) * 0.99)],
+        "ticks": len(ordered),
+        "mb": dest.stat().st_size / 2**20,
+        "warm": warm,
+    }
+
+
+def _writers_run(db: Path, days: int, writer: str, nice: int | None) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    args = [sys.executable, "-m", "bench.export_bench", "--export", str(db), "--days", str(days),
+            "--writer", writer] + ([] if nice is None else ["--nice", str(nice)])  # fmt: skip
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _writers_table(old: dict[str, Any], new: dict[str, Any]) -> str:
+    def line(r: dict[str, Any]) -> str:
+        name = ("openpyxl write-only, thread" if r["writer"] == "old"
+                else "xlsxwriter constant_memory, child")  # fmt: skip
+        return (f"  {name:<34} {r['seconds']:6.1f} s {r['rows'] / r['seconds']:8,.0f} rows/s  "
+                f"bot CPU {r['bot_cpu']:5.1f} s, peak {r['bot_peak_mib']:4.0f} MiB  "
+                f"writer CPU {r['writer_cpu']:5.1f} s, peak {r['writer_peak_mib']:4.0f} MiB  "
+                f"loop lag max {r['lag_max'] * 1000:6.1f} ms, p99 {r['lag_p99'] * 1000:5.1f} ms "
+                f"(quiet: {r['quiet_max'] * 1000:.1f}, {r['quiet_p99'] * 1000:.1f})  "
+                f"{r['mb']:.1f} MB"
+                + (f" (+{r['warm']:.1f} s: fork server)" if r["warm"] else ""))  # fmt: skip
+
+    peak_old = old["bot_peak_mib"]
+    peak_new = max(new["bot_peak_mib"], new["writer_peak_mib"])
+    return "\n".join([
+        line(old),
+        line(new),
+        f"  new/old: time x{new['seconds'] / old['seconds']:.2f} "
+        f"(CPU of both processes x{(new['bot_cpu'] + new['writer_cpu']) / old['bot_cpu']:.2f}: "
+        f"wall time on a busy machine is mostly waiting) "
+        f"(speed x{old['seconds'] / new['seconds']:.2f}); CPU in the bot's process "
+        f"x{new['bot_cpu'] / old['bot_cpu']:.2f}; peak memory of the largest process "
+        f"x{peak_new / peak_old:.2f}; loop lag max x{new['lag_max'] / old['lag_max']:.2f}, "
+        f"p99 x{new['lag_p99'] / old['lag_p99']:.2f}",
+    ])  # fmt: skip
+
+
 def _child(db: Path, days: int, fmt: str, trace: bool) -> str:
     """Run the export in a fresh interpreter, so its peak RSS is the export's own."""
     import subprocess
@@ -250,9 +451,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", action="store_true", help="also a run under tracemalloc")
     parser.add_argument("--export", metavar="DB", help=argparse.SUPPRESS)
     parser.add_argument("--format", default="xlsx", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    parser.add_argument("--writer", choices=("old", "new"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--writers",
+        action="store_true",
+        help="the old and the new XLSX writer side by side on the same rows",
+    )
+    parser.add_argument("--rows", type=int, default=100_000, help="rows for --writers")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of --writers")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="the new writer's niceness for --writers: 0 (default) runs it at the "
+        "old writer's priority; the bot runs it at 10",
+    )
+    args = parser.parse_args(argv)  # fmt: skip
+    if args.export and args.writer:
+        import json
+
+        result = asyncio.run(export_one(Path(args.export), args.days, args.writer, args.nice))
+        print(json.dumps(result))
+        return 0
     if args.export:
         print(asyncio.run(export(Path(args.export), args.days, args.format, args.trace)))
+        return 0
+    if args.writers:
+        with tempfile.TemporaryDirectory(prefix="qingshou-export-bench-") as tmp:
+            db = Path(tmp) / "bench.db"
+            print(asyncio.run(seed(db, -(-args.rows // 3), args.days)), flush=True)
+            for n in range(args.repeat):
+                load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                print(f"round {n + 1}: the payments sheet, same rows, one writer at a time "
+                      f"(load average {load}, {os.cpu_count()} CPUs; "
+                      f"new writer at nice {args.nice})", flush=True)  # fmt: skip
+                old = _writers_run(db, args.days, "old", None)
+                new = _writers_run(db, args.days, "new", args.nice)
+                print(_writers_table(old, new), flush=True)
         return 0
     with tempfile.TemporaryDirectory(prefix="qingshou-export-bench-") as tmp:
         db = Path(tmp) / "bench.db"

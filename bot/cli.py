@@ -428,7 +428,7 @@ async def run_export(
     )
     if fmt == "xlsx":
         assert out is not None
-        return await write_xlsx(storage, request, out)
+        return await write_xlsx(storage, request, out, seconds=None)
     if out is not None and out.suffix.lower() == ".zip":
         return await write_csv_zip(storage, request, out)
     (sheet,) = request.sheets or ("cases",)
@@ -486,7 +486,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         finally:
             await storage.close()
 
-    counts = asyncio.run(_go())
+    from bot.exports import ExportFailed
+
+    try:
+        counts = asyncio.run(_go())
+    except ExportFailed as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return 1
     if out is not None:
         held = ", ".join(f"{n} {key}" for key, n in counts.items())
         print(f"exported {held} ({start} to {end}) to {out}")

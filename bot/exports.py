@@ -4,10 +4,10 @@
 Six sheets — cases (as they stand now), then the meetings, commitments, instalments, payments
 and approval requests of a period (local days, inclusive) — with the column headers and sheet
 names in the reader's language (the gettext catalogs). Rows come from storage in batches
-(:class:`bot.storage.protocol.ExportStore`) and go straight into openpyxl's write-only
-workbook, whose sheets are written to temporary files as they grow, so a 100 000-case export
-never builds the workbook in memory; the conversion and the writing run in a worker thread,
-batch by batch, so the bot's other chats go on meanwhile.
+(:class:`bot.storage.protocol.ExportStore`); each batch becomes cell values in a worker thread
+and goes down a pipe to a child process that writes the workbook with xlsxwriter in
+``constant_memory`` mode (:mod:`bot.xlsx_writer`): a 600 000-row export never builds the
+workbook in memory and never holds the event loop, so the bot's other chats go on meanwhile.
 
 Every text cell is defused (:func:`bot.imports.defuse_cell`): a borrower named
 ``=cmd|' /C calc'!A0`` or a phone ``-138…`` opens as that text, never as a formula. Money is a
@@ -18,13 +18,14 @@ People are named as the cooperative's books name them, never by their Telegram n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import functools
 import html
 import io
 import json
+import logging
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from bot.domain.people import User
     from bot.storage import Storage
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "BOT_MAX_ROWS",
     "FORMATS",
@@ -49,6 +52,7 @@ __all__ = [
     "SHEETS",
     "TELEGRAM_UPLOAD_LIMIT",
     "Column",
+    "ExportFailed",
     "ExportFile",
     "ExportRequest",
     "ExportTooLarge",
@@ -499,17 +503,6 @@ def _csv_cell(value: Any, kind: Kind) -> Any:
 # -- writers -----------------------------------------------------------------------------------
 
 
-def _discard(sheets: list[Any]) -> None:
-    for ws in sheets:
-        with contextlib.suppress(Exception):
-            if not ws.closed:
-                ws.close()
-        writer = getattr(ws, "_writer", None)
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.cleanup()
-
-
 async def _in_thread(write: Callable[[Any], None], batch: Any) -> None:
     """``write(batch)`` in a worker thread that keeps nothing of the batch once it returns.
 
@@ -523,61 +516,97 @@ async def _in_thread(write: Callable[[Any], None], batch: Any) -> None:
     await asyncio.to_thread(lambda: write(box.pop()))
 
 
-async def write_xlsx(storage: Storage, request: ExportRequest, dest: Path) -> dict[str, int]:
-    """Write the workbook to ``dest``, streaming (openpyxl write-only); rows per sheet."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+#: The writer process's memory cap: constant_memory keeps it near 32 MiB at any size.
+WRITER_MEMORY_BYTES: int | None = 1024**3
+#: How much lower than the bot the writer runs (``nice``): a large export takes the CPU the
+#: bot's chats leave. (The benchmark sets 0 to compare writers at equal priority.)
+WRITER_NICENESS = 10
+#: The bot's XLSX export's wall-clock limit, after which the writer is killed (a writer that
+#: hangs): 600 000 rows cost about 80 s of CPU (a third in the bot, the rest in the writer); a
+#: two-core server crowded twenty to one (the benchmark's machine) took 100 s per 100 000.
+WRITER_SECONDS = 1800.0
 
-    wb = Workbook(write_only=True)
+
+class ExportFailed(Exception):
+    """The workbook could not be written: its writer crashed, was killed (out of memory), or
+    took longer than :data:`WRITER_SECONDS`. Nothing was left behind."""
+
+
+def _row_maker(sheet: Sheet, request: ExportRequest) -> Callable[[Any], list[Any]]:
+    return lambda record: _values(sheet, record, request)
+
+
+async def write_xlsx(
+    storage: Storage, request: ExportRequest, dest: Path, *, seconds: float | None = WRITER_SECONDS
+) -> dict[str, int]:
+    """Write the workbook to ``dest``; rows per sheet. ``seconds``: the wall-clock limit
+    (``None`` for none: the command line's export of any size).
+
+    Rows come from storage in batches; each batch becomes cell values (the reader's words,
+    local times, yuan) and goes down a pipe in a worker thread; a child process writes them
+    with xlsxwriter (:mod:`bot.xlsx_writer`), so the loop only waits. The file appears at
+    ``dest`` complete or not at all: on any error or a cancellation the writer is killed and
+    its work directory removed. Raises :class:`ExportTooLarge`, :class:`ExportFailed`.
+    """
+    from bot.child import Child, ChildGone
+    from bot.xlsx_writer import OUT_NAME, close_message, sheet_message, write_workbook
+
     counts: dict[str, int] = {}
     tally = _Tally(request.max_rows)
-    bold = Font(bold=True)
-    formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "time": "yyyy-mm-dd hh:mm"}
-    made: list[Any] = []
+    workdir = Path(tempfile.mkdtemp(prefix="qingshou-xlsx-"))
     try:
-        for sheet in request.chosen():
-            ws = wb.create_sheet(sheet_title(sheet, request.locale))
-            made.append(ws)
-            ws.freeze_panes = "A2"
-            for i, column in enumerate(sheet.columns, 1):
-                ws.column_dimensions[get_column_letter(i)].width = column.width
-            head = []
-            for text in headers(sheet, request.locale):
-                cell = WriteOnlyCell(ws, value=defuse_cell(text))
-                cell.font = bold
-                head.append(cell)
-            ws.append(head)
-            styled = [
-                (i, formats[c.kind]) for i, c in enumerate(sheet.columns) if c.kind in formats
-            ]
-
-            def append(
-                batch: list[Any], ws: Any = ws, sheet: Sheet = sheet, styled: Any = styled
-            ) -> None:
-                for record in batch:
-                    row = _values(sheet, record, request)
-                    for i, number_format in styled:
-                        if row[i] is not None:
-                            cell = WriteOnlyCell(ws, value=row[i])
-                            cell.number_format = number_format
-                            row[i] = cell
-                    ws.append(row)
-
-            count = 0
-            async for batch in sheet.rows(storage, request):
-                tally.add(len(batch))
-                await _in_thread(append, batch)
-                count += len(batch)
-            counts[sheet.key] = count
-        await asyncio.to_thread(wb.save, str(dest))
-    except BaseException:
-        # Stopped half-way (too many rows, a storage error): close the sheets' streams and
-        # drop their temporary files now, not whenever the garbage collector gets to them.
-        await asyncio.to_thread(_discard, made)
+        async with asyncio.timeout(seconds) as limit:
+            try:
+                async with Child(
+                    write_workbook,
+                    (str(workdir), WRITER_MEMORY_BYTES, WRITER_NICENESS),
+                    name="qingshou-export-writer",
+                ) as writer:
+                    for sheet in request.chosen():
+                        await writer.send(
+                            functools.partial(
+                                sheet_message,
+                                sheet_title(sheet, request.locale),
+                                [defuse_cell(h) for h in headers(sheet, request.locale)],
+                                [c.width for c in sheet.columns],
+                                [c.kind for c in sheet.columns],
+                            )
+                        )
+                        to_row = _row_maker(sheet, request)
+                        count = 0
+                        async for batch in sheet.rows(storage, request):
+                            tally.add(len(batch))
+                            count += len(batch)
+                            await writer.send(_rows_message(to_row, batch))
+                            del batch
+                        counts[sheet.key] = count
+                    await writer.send(close_message)
+                    usage = await writer.finish()
+                    log.info("export written: %s", usage, extra={"writer_usage": usage})
+            except ChildGone as exc:
+                log.error("the export's writer failed:\n%s", exc.detail)
+                raise ExportFailed(str(exc)) from None
+        await asyncio.to_thread(shutil.move, workdir / OUT_NAME, dest)
+    except TimeoutError:
+        if limit.expired():
+            raise ExportFailed(f"the writer took more than {seconds:g} s") from None
         raise
+    finally:
+        await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, True))
     return counts
+
+
+def _rows_message(to_row: Callable[[Any], list[Any]], batch: list[Any]) -> Callable[[], Any]:
+    """What the worker thread sends for ``batch``: its rows as cell values. The batch is
+    handed over in a box the thread empties, so it lives exactly as long as the conversion
+    (see :func:`_in_thread`)."""
+    box = [batch]
+    del batch
+
+    def make() -> tuple[str, list[list[Any]]]:
+        return ("rows", [to_row(record) for record in box.pop()])
+
+    return make
 
 
 async def _write_csv_rows(

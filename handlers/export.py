@@ -24,6 +24,7 @@ from bot.exports import (
     FORMATS,
     PRESETS,
     TELEGRAM_UPLOAD_LIMIT,
+    ExportFailed,
     ExportRequest,
     ExportTooLarge,
     build_export,
@@ -170,7 +171,7 @@ def _not_admin(run: Run) -> bool:
 
 
 async def _export(run: Run) -> Reply:
-    """Build the file (streaming, in a worker thread), send it, say what it holds."""
+    """Build the file (streaming, written in a child process), send it, say what it holds."""
     context = run.context
     user = context.user
     assert user is not None
@@ -205,6 +206,8 @@ async def _export(run: Run) -> Reply:
         built = await build_export(context.storage, request, fmt, scope=scope)
     except ExportTooLarge as exc:
         return Reply(context.render("export/too_many_rows", limit=exc.limit))
+    except ExportFailed:  # logged where it happened; nothing was sent or left behind
+        return Reply(context.render("export/failed"))
     counts = summary_counts(built.counts)
     if len(built.data) > TELEGRAM_UPLOAD_LIMIT:
         return Reply(

@@ -279,3 +279,36 @@ async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path, pa
     assert broken[header.index("未还原因")] == "目前没钱"
     assert broken[header.index("结清时间")] is not None
     assert broken[header.index("答复时间")] is not None
+
+
+async def test_an_export_whose_writer_dies_is_reported_in_words_and_the_next_one_works(
+    world, bot, monkeypatch
+):
+    """Issue 17: the workbook is written by a child process. If it dies half-way (the kernel's
+    out-of-memory killer, an operator's kill), the supervisor reads in their language that
+    nothing was sent and what to do, gets no half file, and the next export works."""
+    from bot.child import Child
+
+    people = await seed(world)
+    supervisor = people["supervisor"]
+    real = Child._send
+
+    def send_then_die(self, make):
+        real(self, make)
+        self.kill()  # after the first sheet's header: the writer is gone mid-export
+        self._process.join(10)
+
+    monkeypatch.setattr(Child, "_send", send_then_die)
+    await supervisor.send("/export")
+    await supervisor.press("最近30天", await supervisor.expect("导出哪个时间段？"))
+    await supervisor.press("Excel（XLSX）", await supervisor.expect("选择格式"))
+    failed = await supervisor.expect("这次没能写出导出文件")
+    assert failed.document is None
+    assert "请再试一次" in failed.text
+    monkeypatch.undo()
+    await supervisor.send("/export")
+    await supervisor.press("最近30天", await supervisor.expect("导出哪个时间段？"))
+    await supervisor.press("Excel（XLSX）", await supervisor.expect("选择格式"))
+    doc = await supervisor.expect("案件：4")
+    assert doc.document is not None
+    await supervisor.expect("导出文件已发送")

@@ -61,5 +61,6 @@ EXPORT_SAMPLES: dict[str, list[dict[str, object]]] = {
     "export/done": [{"filename": f"qingshou-{EVIL}.xlsx", "counts": COUNTS}],
     "export/too_big": [{"size": 73 * 1024 * 1024 + 5, "limit": 50 * 1024 * 1024}],
     "export/too_many_rows": [{"limit": 600_000}],
+    "export/failed": [{}],
     "export/lost": [{"text": EVIL, "data": {}}],
 }

@@ -423,3 +423,199 @@ async def test_no_sheet_of_the_demo_shows_a_code_or_json_in_chinese(demo, tmp_pa
         for row in sheet.iter_rows(min_row=2, values_only=True):
             shown |= {c for c in row if isinstance(c, str) and code.search(c)}
     assert shown == set()
+
+
+# -- the writer process (issue 17: exports at writer speed, off the loop) ----------------------
+
+
+def _writers():
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "qingshou-export-writer"]
+
+
+def _stream(batches: int, *, between=None):
+    """A storage stub: ``batches`` batches of 500 cases; ``between(n)`` awaited before the
+    n-th batch (n ≥ 1)."""
+    from bot.storage.export_records import ExportCase
+
+    class Stream:
+        def export_cases(self, viewer, *, team_id=None, batch=2000):
+            async def gen():
+                for b in range(batches):
+                    if b and between is not None:
+                        await between(b)
+                    yield [
+                        ExportCase(b * 500 + i, f"C{b}-{i}", "借款人", None, "T", None, "open",
+                                   None, 100, 100, 0, TODAY, None, None)
+                        for i in range(500)
+                    ]  # fmt: skip
+
+            return gen()
+
+    return Stream()
+
+
+ADMIN = User(1, 1, "a", None, Role.ADMIN, None, None, None, None, True, None, NOW)
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """The temporary directory the export may use, watched: empty again after every export."""
+    import tempfile
+    from multiprocessing import util
+
+    util.get_temp_dir()  # multiprocessing's own (the fork server's socket): where it was
+    where = tmp_path / "tmp"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    return where
+
+
+async def _gone(process) -> bool:
+    for _ in range(100):
+        if not process.is_alive():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_writer_killed_mid_export_is_an_error_in_words_and_leaves_nothing(
+    tmp_path, scratch
+):
+    """The writer is killed half-way (the out-of-memory killer, an operator): the export
+    raises ExportFailed (the bot says so in words), no half file at the destination, no
+    temporary file anywhere, no process left."""
+    import signal
+
+    from bot.exports import ExportFailed
+
+    killed = []
+
+    async def kill_the_writer(n):
+        if n == 2:
+            (writer,) = _writers()
+            os.kill(writer.pid, signal.SIGKILL)
+            killed.append(writer)
+            assert await _gone(writer)
+
+    dest = tmp_path / "out.xlsx"
+    with pytest.raises(ExportFailed):
+        await write_xlsx(_stream(6, between=kill_the_writer), request(ADMIN, sheets=("cases",)),
+                         dest)  # fmt: skip
+    assert killed
+    assert not dest.exists()
+    assert list(scratch.iterdir()) == []
+    assert _writers() == []
+
+
+async def test_a_writer_that_crashes_is_an_error_and_leaves_nothing(tmp_path, scratch, monkeypatch):
+    """The writer raises (here: a sheet it cannot make): its traceback goes to the log, the
+    export fails as ExportFailed, nothing is left behind."""
+    import bot.xlsx_writer
+    from bot.exports import ExportFailed
+
+    real = bot.xlsx_writer.sheet_message
+
+    def broken(title, heads, widths, kinds):
+        return real(title, heads, widths[:1], kinds)
+
+    monkeypatch.setattr(bot.xlsx_writer, "sheet_message", broken)
+    dest = tmp_path / "out.xlsx"
+    with pytest.raises(ExportFailed, match="ValueError"):
+        await write_xlsx(_stream(3), request(ADMIN, sheets=("cases",)), dest)
+    assert not dest.exists()
+    assert list(scratch.iterdir()) == []
+    assert _writers() == []
+
+
+async def test_a_cancelled_export_stops_its_writer_and_leaves_nothing(tmp_path, scratch):
+    """The bot shuts down (or the task is cancelled) during an export: the writer is killed at
+    once and its temporary files removed."""
+    stuck = asyncio.Event()
+    seen = []
+
+    async def hang(n):
+        seen.extend(_writers())
+        stuck.set()
+        await asyncio.Event().wait()  # forever
+
+    dest = tmp_path / "out.xlsx"
+    task = asyncio.create_task(
+        write_xlsx(_stream(3, between=hang), request(ADMIN, sheets=("cases",)), dest)
+    )
+    await asyncio.wait_for(stuck.wait(), 60)
+    assert len(seen) == 1
+    assert list(scratch.iterdir()) != []  # the writer's work directory
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _gone(seen[0])
+    assert not dest.exists()
+    assert list(scratch.iterdir()) == []
+
+
+async def test_the_workbook_looks_as_before_widths_bold_headers_formats_and_cjk(demo, tmp_path):
+    """What the reader sees is what openpyxl wrote before: every column's width, bold frozen
+    headers, money as numbers with two decimals, days and local times as dates, CJK intact."""
+    storage, p, *_ = demo
+    dest = tmp_path / "look.xlsx"
+    counts = await write_xlsx(storage, request(p["boss"], locale="zh_Hant", days=365), dest)
+    wb = openpyxl.load_workbook(dest)
+    assert wb.sheetnames == ["案件", "面談記錄", "還款協議", "分期", "收款記錄", "請示記錄"]
+    for ws, sheet in zip(wb.worksheets, SHEETS, strict=True):
+        assert ws.freeze_panes == "A2"
+        assert [c.value for c in ws[1]] == headers(sheet, "zh_Hant")
+        assert all(c.font.bold for c in ws[1])
+        widths = {}  # neighbours of one width may share a <col min= max=>
+        for dim in ws.column_dimensions.values():
+            widths.update(dict.fromkeys(range(dim.min, dim.max + 1), dim.width))
+        assert [widths.get(i) for i in range(1, len(sheet.columns) + 1)] == [
+            c.width for c in sheet.columns
+        ]
+        rows = list(ws.iter_rows(min_row=2))
+        assert len(rows) == counts[sheet.key]
+        for row in rows:
+            for cell, column in zip(row, sheet.columns, strict=True):
+                if cell.value is None:
+                    continue
+                if column.kind == "money":
+                    assert isinstance(cell.value, int | float)
+                    assert cell.number_format == "#,##0.00"
+                elif column.kind == "date":
+                    assert isinstance(cell.value, datetime)
+                    assert cell.number_format == "yyyy-mm-dd"
+                elif column.kind == "time":
+                    assert isinstance(cell.value, datetime)
+                    assert cell.number_format == "yyyy-mm-dd hh:mm"
+                elif column.kind in ("text", "word"):
+                    assert isinstance(cell.value, str)
+    cases = wb["案件"]
+    names = {r[1] for r in cases.iter_rows(min_row=2, values_only=True)}
+    assert "陈秀英" in names
+
+
+def test_a_sheet_past_excels_last_row_is_refused_not_cut_short(tmp_path, monkeypatch):
+    """xlsxwriter drops cells past row 1 048 576 without a word; the writer refuses instead
+    (the command line has no row limit), so no file silently lacks rows."""
+    import bot.xlsx_writer as xw
+
+    monkeypatch.setattr(xw, "_MAX_ROW", 3)
+
+    messages = [xw.sheet_message("s", ["a"], [10], ["int"]), ("rows", [[1], [2]]),
+                ("rows", [[3], [4]]), xw.close_message()]  # fmt: skip
+
+    class Conn:
+        def recv(self):
+            return messages.pop(0)
+
+    import gc
+    import warnings
+
+    with pytest.raises(ValueError, match="at most 3 rows") as refused:
+        xw._converse(Conn(), str(tmp_path))
+    # In the child the process ends here; in this test, let go of the sheet's temporary file.
+    del refused
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
