@@ -663,7 +663,9 @@ PREP_FLOW: Flow[PrepDraft] = register(
             # 1 Know them (策略1 知己知彼)
             _question(
                 "capacity",
-                Buttons(_options("capacity", list(Capacity)), columns=3),
+                Buttons(
+                    _options("capacity", list(Capacity)), columns=1
+                ),  # one a row: cut at 375 px
                 KNOW,
                 known=_known("capacity"),
             ),
