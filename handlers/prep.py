@@ -663,9 +663,8 @@ PREP_FLOW: Flow[PrepDraft] = register(
             # 1 Know them (策略1 知己知彼)
             _question(
                 "capacity",
-                Buttons(
-                    _options("capacity", list(Capacity)), columns=1
-                ),  # one a row: cut at 375 px
+                # One a row: side by side, "有全额还款能力" was cut at 375 px.
+                Buttons(_options("capacity", list(Capacity)), columns=1),
                 KNOW,
                 known=_known("capacity"),
             ),
