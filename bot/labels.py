@@ -93,17 +93,32 @@ PAID, PARTIAL, MISSED, OPEN_CASE_LABEL = (
 )
 
 
-def answer_row(
+def answer_rows(
     label: Callable[[str], str], n: int, instalment_id: int, case_id: int
-) -> list[dict[str, str]]:
-    """One instalment's row: ``n`` ✅ Paid in full / ◐ Partial / ✖ Missed / 📂 Open case, in
-    InlineKeyboardButton.to_dict()'s shape (a reminder of thousands of rows builds no objects).
-    The reminder and /today draw the same row, so an answer edits either the same way."""
+) -> list[list[dict[str, str]]]:
+    """One instalment's two rows: ``n`` ✅ Paid in full / ◐ Partial, then ✖ Missed / 📂 Open
+    case, in InlineKeyboardButton.to_dict()'s shape (a reminder of thousands of rows builds no
+    objects). Two a row: four in one row were cut on a 375 px phone ("◐ 部分…"). The reminder
+    and /today draw the same rows, so an answer edits either the same way (both rows become
+    one line of state: ``handlers/instalments.shown_markup``)."""
     return [
-        {"text": f"{n} ✅ {label(PAID)}", "callback_data": INSTALMENT.data(instalment_id, "paid")},
-        {"text": f"◐ {label(PARTIAL)}", "callback_data": INSTALMENT.data(instalment_id, "partial")},
-        {"text": f"✖ {label(MISSED)}", "callback_data": INSTALMENT.data(instalment_id, "missed")},
-        {"text": f"📂 {label(OPEN_CASE_LABEL)}", "callback_data": OPEN_CASE.data(case_id)},
+        [
+            {
+                "text": f"{n} ✅ {label(PAID)}",
+                "callback_data": INSTALMENT.data(instalment_id, "paid"),
+            },
+            {
+                "text": f"◐ {label(PARTIAL)}",
+                "callback_data": INSTALMENT.data(instalment_id, "partial"),
+            },
+        ],
+        [
+            {
+                "text": f"✖ {label(MISSED)}",
+                "callback_data": INSTALMENT.data(instalment_id, "missed"),
+            },
+            {"text": f"📂 {label(OPEN_CASE_LABEL)}", "callback_data": OPEN_CASE.data(case_id)},
+        ],
     ]
 
 

@@ -24,7 +24,7 @@ from bot.domain.casefile import (
 from bot.domain.plans import stalled
 from bot.domain.queue import rank_page
 from bot.i18n import N_
-from bot.labels import answer_row
+from bot.labels import answer_rows
 from bot.lookup import offer_urgent_cases, pressed_case_to_view
 from bot.render import MESSAGE_LIMIT, fit_message  # noqa: F401 - fitting lives in the renderer
 from bot.routes import (
@@ -94,12 +94,10 @@ async def _queue(
         steps=steps,
         on=today,
     )
-    answer_rows = [
-        [
-            InlineKeyboardButton(button["text"], callback_data=button["callback_data"])
-            for button in answer_row(context.label, n, i.id, i.case_id)
-        ]
+    answer_buttons = [
+        [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
         for n, i in enumerate(to_answer, 1)
+        for row in answer_rows(context.label, n, i.id, i.case_id)
     ]
     prepare_again = context.label(labels.PREPARE_AGAIN)
     broken_rows = [
@@ -112,7 +110,7 @@ async def _queue(
     ]
     rows = (
         broken_rows
-        + answer_rows
+        + answer_buttons
         + [
             [
                 InlineKeyboardButton(

@@ -54,7 +54,7 @@ from bot.flows import (
 from bot.flows.keyboards import match_option
 from bot.i18n import N_
 from bot.labels import OUTCOME as OUTCOME_LABEL
-from bot.labels import answer_row, typed_answers
+from bot.labels import answer_rows, typed_answers
 from bot.lookup import not_yours
 from bot.routes import INSTALMENT, OPEN_CASE, OUTCOME, PREPARE
 
@@ -111,13 +111,18 @@ async def shown_markup(
     views = {v.id: v for v in await context.storage.instalments_seen_by(context.user, wanted)}
     changed = False
     new_rows: list[list[InlineKeyboardButton]] = []
+    labelled: int | None = None  # the instalment whose state the last new row shows
     for row in rows:
         ids = _row_ids(row)
         view = views.get(next(iter(ids))) if len(ids) == 1 else None
         if view is None or view.status not in _SHOWN:
             new_rows.append(list(row))
+            labelled = None
             continue
         changed = True
+        if labelled == view.id:
+            continue  # its second row (✖ Missed / 📂 Open case): one line of state for both
+        labelled = view.id
         # A button label is plain text: the template's HTML escaping is undone. The item's
         # number in the reminder (its first button's "1 ✅ …") stays in front.
         label = html.unescape(context.render("instalments/label", instalment=view))
@@ -493,11 +498,9 @@ async def _which(update: Update, context: QingshouContext, views: list[Instalmen
     message = update.effective_message
     assert message is not None
     rows = [
-        [
-            InlineKeyboardButton(button["text"], callback_data=button["callback_data"])
-            for button in answer_row(context.label, n, view.id, view.case_id)
-        ]
+        [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
         for n, view in enumerate(views, 1)
+        for row in answer_rows(context.label, n, view.id, view.case_id)
     ]
     await message.reply_text(
         context.render("instalments/typed_which", items=views),

@@ -37,7 +37,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.reminders import ReminderKind, ReminderPolicy
-from bot.labels import answer_row
+from bot.labels import answer_rows
 from bot.render import MESSAGE_LIMIT, Renderer, visible_len
 from bot.storage.records import DueReminder, ReminderBatch
 from reminders.outbox import wake
@@ -338,7 +338,11 @@ def _markup(renderer: Renderer, locale: str, chunk: Sequence[tuple[int, _Item]])
             words[text] = renderer.label(locale, text)
         return words[text]
 
-    rows = [answer_row(label, n, item.first.instalment_id, item.first.case_id) for n, item in chunk]
+    rows = [
+        row
+        for n, item in chunk
+        for row in answer_rows(label, n, item.first.instalment_id, item.first.case_id)
+    ]
     return {"inline_keyboard": rows}
 
 

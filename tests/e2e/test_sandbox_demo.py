@@ -22,7 +22,8 @@ from bot.sandbox import BOT_USERNAME, TEAM, Sandbox, start_sandbox
 from tgemu import BotMessage, EmulatorClient, EmulatorConfig, Person
 
 THURSDAY_2PM = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
-ANSWER_ROW = ["1 ✅ 已全额还款", "◐ 部分还款", "✖ 未还款", "📂 打开案件"]
+#: An instalment's answer buttons, two a row (four in one were cut on a phone).
+ANSWER_ROWS = [["1 ✅ 已全额还款", "◐ 部分还款"], ["✖ 未还款", "📂 打开案件"]]
 
 
 def rows(message: BotMessage) -> list[list[str]]:
@@ -63,7 +64,7 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
                 "2. 吴敏 · DC2024-0755\n¥5,200.00 · 2026年12月3日周四 · 第1期 · 已还¥10,000.00"
                 in (due.text)
             )
-            assert rows(due)[0] == ANSWER_ROW
+            assert rows(due)[:2] == ANSWER_ROWS
             # ...and 李组长 was told of yesterday's broken promise, with its reason.
             alarm = await boss.expect("⚠️ 违约：郑海 · DC2024-0521", timeout=10)
             assert "第2期（共4期），2026年12月2日周三到期的¥5,000.00未还。" in alarm.text
@@ -84,7 +85,7 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
                 "1. 郑海 · DC2024-0521 · 第3期（共4期） · ¥5,000.00 · 今天到期"
             ), blocks[2]
             assert blocks[3] == "➡️ 下一步 — 上次谈判定下的\n· 吴敏 · DC2024-0755 · 上门收款 · 今天"
-            assert rows(today)[:2] == [["🧭 重新准备 · 郑海"], ANSWER_ROW]
+            assert rows(today)[:3] == [["🧭 重新准备 · 郑海"], *ANSWER_ROWS]
             assert today.text.count("目前没钱") == 1
 
             # The card: what is owed after the week's money, today's instalment, the broken one.

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.commitments import NewCommitment, NewInstalment
 from bot.domain.people import Role
-from bot.labels import answer_row
+from bot.labels import answer_rows
 from bot.routes import INSTALMENT
 from tests.e2e.seed import TODAY, case_id, ledger, row
 
@@ -42,14 +42,14 @@ async def _seed(world, *, lang: str):
 
 
 async def _remind(bot, person, cid, ids, label=str):
-    """A reminder as the poller sends it: a numbered answer row per instalment."""
+    """A reminder as the poller sends it: numbered answer rows per instalment."""
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"])
-             for b in answer_row(label, n, i, cid)]
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
             for n, i in enumerate(ids, 1)
+            for row in answer_rows(label, n, i, cid)
         ]
-    )  # fmt: skip
+    )
     await bot.bot.send_message(person.id, f"Reminder {ids}", reply_markup=keyboard)
     return await person.expect(f"Reminder {ids}")
 
@@ -81,7 +81,7 @@ async def test_paid_partial_and_missed_typed_in_english(world, bot):
     which = await zhang.expect("Several payments wait for your answer")
     assert "1. 张三 · HT1 · instalment 1 of 3 · CN¥1,000.00" in which.text
     assert "3. 张三 · HT1 · instalment 3 of 3" in which.text
-    assert [r[0] for r in which.buttons] == [
+    assert [r[0] for r in which.buttons][::2] == [
         ("1 ✅ Paid in full", INSTALMENT.data(first, "paid")),
         ("2 ✅ Paid in full", INSTALMENT.data(second, "paid")),
         ("3 ✅ Paid in full", INSTALMENT.data(third, "paid")),

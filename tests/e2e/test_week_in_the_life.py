@@ -238,7 +238,7 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     heads_up = await wang.expect_next("Tomorrow: 1 payment due")
     assert "陈八 · HT2026-004" in heads_up.text
     assert "2026年12月2日周三 · 第2期" in due.text
-    await zhang.press_data(due.message_id, due.buttons[0][1][1])  # row 1: ◐ 部分还款
+    await zhang.press_data(due.message_id, due.buttons[0][1][1])  # its first row: ◐ 部分还款
     await zhang.expect("张三这次为第2期")
     await zhang.send("2000")
     edited = await zhang.expect("📅 今天：1笔还款到期")
@@ -250,7 +250,7 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     due = await reminder_at_nine(world, zhang, THU, collectors=2)
     assert "¥5,000.00 · 2026年12月3日周四 · 第3期" in due.text
     assert "❓ 尚未回复：1笔还款" in due.text  # Wednesday's rest, asked again
-    await zhang.press_data(due.message_id, due.buttons[0][2][1])  # row 1: ✖ 未还款
+    await zhang.press_data(due.message_id, due.buttons[1][0][1])  # its second row: ✖ 未还款
     await zhang.expect("张三为什么没有还第3期")
     await zhang.press("目前没钱")
     ticked = await zhang.expect("张三为什么没有还第3期")

@@ -410,7 +410,7 @@ SHOWN: dict[Any, list[Place]] = {
     ],
     Answer: [
         label_dict(
-            "bot.labels.answer_row",
+            "bot.labels.answer_rows",
             {
                 Answer.PAID: labels.PAID,
                 Answer.PARTIAL: labels.PARTIAL,
