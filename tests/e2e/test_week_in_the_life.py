@@ -74,6 +74,28 @@ async def evening_digest(world: World, boss: Person, day: date) -> BotMessage:
     return await boss.expect_next("📊 东城")
 
 
+async def digest_in_english(world: World, boss: Person, day: date) -> str:
+    """18:00 on ``day`` as an English-reading supervisor of the team would read it: the same
+    composition the digest job sends, over the same span (since the previous digest), before
+    the job runs (plain text: the template's tags taken off)."""
+    import re
+    from dataclasses import replace
+
+    from bot.digests import compose
+
+    assert world.app is not None
+    assert world.app.job_queue is not None
+    (job,) = world.app.job_queue.get_jobs_by_name(DIGEST_JOB)
+    context = world.app.context_types.context.from_job(job, world.app)
+    reader = replace(world.members[boss.id], locale="en")
+    now = at(day, 18) + timedelta(seconds=5)
+    parts = await compose(context.storage, context.renderer, context.settings, reader, now=now)
+    texts = [
+        context.renderer.render("en", m.template, **m.params) for m in parts if m.media == "text"
+    ]
+    return re.sub(r"<[^>]+>", "", "\n\n".join(texts)).replace("&amp;", "&")
+
+
 async def reminder_at_nine(world: World, zhang: Person, day: date, *, collectors: int = 1):
     world.clock.set(at(day, 9))
     # One message per collector, however many instalments are due.
@@ -318,6 +340,9 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "📅 Next instalment: Thu, Dec 10, 2026" in card_en.text
     assert "Owed now" not in card_en.text  # nothing paid since the ledger: its figures stand
 
+    digest_en = await digest_in_english(world, boss, THU)
+    assert "🤝 Since then: 1 kept · 2 broken · 0 unconfirmed" in digest_en
+    assert "· 张三 · HT2026-001 · CN¥5,000.00 · No money now · 张伟" in digest_en
     digest = await evening_digest(world, boss, THU)
     # Since Monday's digest (none ran Tuesday or Wednesday): Tuesday's and Wednesday's money.
     assert "💰 自11月30日周一18:00以来：2笔共¥7,000.00" in digest.text
@@ -332,6 +357,7 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     print("\n===== 周四 /today（张伟）=====\n" + today.text)
     print("\n===== 周四 案件卡 /case HT2026-001（张伟）=====\n" + card.text)
     print("\n===== 周四 18:00 简报（李组长）=====\n" + digest.text)
+    print("\n===== Thursday 18:00 digest, in English =====\n" + digest_en)
     print("\n===== Thursday /today (王芳, English) =====\n" + today_en.text)
     print("\n===== Thursday card /case HT2026-004 (王芳, English) =====\n" + card_en.text)
 
