@@ -91,14 +91,20 @@ async def _prepared_case(world):
     return zhang, cid
 
 
-async def _ask_for_approval(zhang):
+async def _one_date_plan(zhang, total: str):
+    """/commit HT1 with nothing today, one payment on 12月25日 of ``total``: the plan typed as
+    far as the total (the next question is the summary, or who promised)."""
     await zhang.send("/commit HT1")
     await zhang.expect("First, money today")
     await zhang.send("0")
     await zhang.expect("Then the plan")
     await zhang.send("12月25日")
     await zhang.expect("How much in all")
-    await zhang.send("3000")
+    await zhang.send(total)
+
+
+async def _ask_for_approval(zhang):
+    await _one_date_plan(zhang, "3000")
     summary = await zhang.expect("Commitment of 张三")
     assert "below the bottom line" in summary.text
     await zhang.press("🔒 Ask the supervisor")
@@ -321,13 +327,7 @@ async def test_an_unprepared_plan_leaving_most_of_the_debt_unpaid_goes_to_the_su
     """Issue 16: with no prep there is no bottom line to check a plan against; a plan that left
     most of the debt unpaid was confirmed by the collector alone."""
     zhang = await _case(world)  # ¥9,000 owed, never prepared
-    await zhang.send("/commit HT1")
-    await zhang.expect("First, money today")
-    await zhang.send("0")
-    await zhang.expect("Then the plan")
-    await zhang.send("12月25日")
-    await zhang.expect("How much in all")
-    await zhang.send("1500")
+    await _one_date_plan(zhang, "1500")
     summary = await zhang.expect("Commitment of 张三")
     assert "Still open after the plan: CN¥7,500.00." in summary.text
     assert "no bottom line set, and much of the debt left unpaid" in summary.text
@@ -397,13 +397,7 @@ async def test_who_promised_names_each_party_with_their_role(world, bot):
     guarantor = RelatedParty(PartyRole.GUARANTOR, "林梅", "13900001111")
     await ledger(world, "东城", [row(2, "HT1", "张三", dpd=40, overdue_yuan=9_000,
                                       collector="张伟", parties=(guarantor,))])  # fmt: skip
-    await zhang.send("/commit HT1")
-    await zhang.expect("First, money today")
-    await zhang.send("0")
-    await zhang.expect("Then the plan")
-    await zhang.send("12月25日")
-    await zhang.expect("How much in all")
-    await zhang.send("5000")
+    await _one_date_plan(zhang, "5000")
     who = await zhang.expect("Who promised?")
     labels = [text for r in who.buttons for text, _ in r]
     assert "Guarantor · 林梅" in labels, labels
@@ -522,13 +516,7 @@ async def test_a_fee_waiver_from_the_plan_summary_asks_what_and_how_much_and_the
     boss = await world.member(Role.SUPERVISOR, "组长")
     await boss.send("/start")
     await boss.expect()
-    await zhang.send("/commit HT1")
-    await zhang.expect("First, money today")
-    await zhang.send("0")
-    await zhang.expect("Then the plan")
-    await zhang.send("12月25日")
-    await zhang.expect("How much in all")
-    await zhang.send("9000")
+    await _one_date_plan(zhang, "9000")
     summary = await zhang.expect("Commitment of 张三")
     await zhang.press("🔒 Ask for a fee waiver", summary)
     await zhang.expect("Which fee is to be waived, and how much?")
