@@ -28,9 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.seed import cpu_seconds, one_case_each
-from bot.domain.people import Role
-from bot.storage import open_storage
+from bench.seed import collectors_with_a_case_each, cpu_seconds
 from tgemu import Emulator, EmulatorConfig
 
 TOKENS = {
@@ -219,18 +217,7 @@ async def main_async(
             users = [emu.add_user(first_name=f"User{i}").id for i in range(n_users)]
             db = Path(tmp) / "bench.db"
             now = datetime.now(UTC)
-            storage = await open_storage(str(db), now=now)
-            team = await storage.ensure_team("Bench", now=now)
-            for uid in users:
-                await storage.add_user(
-                    telegram_id=uid,
-                    name=f"User{uid}",
-                    role=Role.COLLECTOR,
-                    team_id=team.id,
-                    now=now,
-                )
-            await one_case_each(storage, team.id, [f"User{uid}" for uid in users], now=now)
-            await storage.close()
+            await collectors_with_a_case_each(db, users, now=now)
             # Each qingshou bot gets its own copy of the database, as in production (one bot
             # token per database): Telegram numbers updates per bot, so a second bot's updates
             # would carry ids the first one's inbox has marked handled already.

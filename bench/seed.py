@@ -56,6 +56,27 @@ async def one_case_each(
     await storage.apply_import(plan, import_id=import_id, actor_id=None, now=now, notify=False)
 
 
+async def collectors_with_a_case_each(
+    db: Path, telegram_ids: Sequence[int], *, now: datetime
+) -> None:
+    """A fresh database at ``db``: team "Bench", a collector ``User<id>`` per Telegram id, and
+    one case each (:func:`one_case_each`) — what the bots of ``bench.run_all`` and
+    ``bench.trips_per_command`` answer about."""
+    from bot.domain.people import Role
+    from bot.storage import open_storage
+
+    storage = await open_storage(str(db), now=now)
+    try:
+        team = await storage.ensure_team("Bench", now=now)
+        for uid in telegram_ids:
+            await storage.add_user(
+                telegram_id=uid, name=f"User{uid}", role=Role.COLLECTOR, team_id=team.id, now=now
+            )
+        await one_case_each(storage, team.id, [f"User{uid}" for uid in telegram_ids], now=now)
+    finally:
+        await storage.close()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:

@@ -23,12 +23,10 @@ from typing import Any
 from telegram.request import HTTPXRequest
 
 from bench.run_all import CLOSED, TOKENS
-from bench.seed import one_case_each
+from bench.seed import collectors_with_a_case_each
 from bot.app import build_application
 from bot.config import Secret, Settings
-from bot.domain.people import Role
 from bot.runner import running
-from bot.storage import open_storage
 from bot.telegram_io import ResilientRateLimiter
 from tgemu import Emulator, EmulatorConfig
 
@@ -68,18 +66,7 @@ async def main_async(n_users: int, rounds: int) -> None:
             users = [emu.add_user(first_name=f"User{i}").id for i in range(n_users)]
             db = Path(tmp) / "bench.db"
             now = datetime.now(UTC)
-            storage = await open_storage(str(db), now=now)
-            team = await storage.ensure_team("Bench", now=now)
-            for uid in users:
-                await storage.add_user(
-                    telegram_id=uid,
-                    name=f"User{uid}",
-                    role=Role.COLLECTOR,
-                    team_id=team.id,
-                    now=now,
-                )
-            await one_case_each(storage, team.id, [f"User{uid}" for uid in users], now=now)
-            await storage.close()
+            await collectors_with_a_case_each(db, users, now=now)
             settings = Settings(token=Secret(token), api_url=emu.api_base_url, db_path=db)
             limiter = ResilientRateLimiter(
                 overall_per_second=1e6, per_chat_per_second=1e6, per_chat_burst=10**6
