@@ -6,7 +6,7 @@ again through storage with the presser as viewer, which finds nothing that is no
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
@@ -22,7 +22,7 @@ from bot.domain.casefile import (
     sees_others_cases,
 )
 from bot.domain.plans import stalled
-from bot.domain.queue import rank_page
+from bot.domain.queue import TO_DO, rank_page, to_do_since
 from bot.i18n import N_
 from bot.labels import answer_rows
 from bot.lookup import offer_urgent_cases, pressed_case_to_view
@@ -45,10 +45,6 @@ from bot.routes import (
 
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
-#: /today lists at most this many of each kind of thing to do.
-TO_DO = 10
-#: How far back /today looks for what came due and was not done.
-RECENT = timedelta(days=7)
 
 
 def _today(context: QingshouContext) -> date:
@@ -78,12 +74,10 @@ async def _queue(
     to_answer, broken, steps = [], [], []
     if mode == TODAY and page_no == 0:
         storage = context.storage
-        week_ago = context.clock.now() - RECENT
+        since, since_day = to_do_since(context.clock.now(), context.settings.tz)
         to_answer = await storage.instalments_to_answer(user, on_or_before=today, limit=TO_DO)
-        broken = await storage.broken_to_follow_up(user, since=week_ago, limit=TO_DO)
-        steps = await storage.next_steps_due(
-            user, since=local_date(week_ago, context.settings.tz), until=today, limit=TO_DO
-        )
+        broken = await storage.broken_to_follow_up(user, since=since, limit=TO_DO)
+        steps = await storage.next_steps_due(user, since=since_day, until=today, limit=TO_DO)
     text = context.render(
         "cases/queue",
         page=page,

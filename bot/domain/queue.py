@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Generic, TypeVar
 
-from bot.domain.casefile import CaseSummary
+from bot.domain.casefile import CaseSummary, local_date
 from bot.domain.urgency import UrgencyFacts, UrgencyScore, rank_cases, score_case
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "NEVER",
     "PAGE_SIZE",
     "TODAY_TRIGGERS",
+    "TO_DO",
+    "TO_DO_LOOK_BACK",
     "Page",
     "QueueKey",
     "RankedCase",
@@ -27,10 +29,15 @@ __all__ = [
     "rank_page",
     "rank_queue",
     "select_today",
+    "to_do_since",
     "today_room",
 ]
 
 PAGE_SIZE = 10
+#: /today's to-do lists (broken promises, payments to answer, next steps): at most this many of
+#: each, and how far back they look for what came due and was not done.
+TO_DO = 10
+TO_DO_LOOK_BACK = timedelta(days=7)
 #: Cases a collector can work face to face in a day besides the ones that cannot wait.
 DAILY_CAPACITY = 5
 #: Reasons that put a case on today's list whatever its rank: money promised for today or
@@ -207,3 +214,10 @@ def rank_page(
         for i, c in enumerate(page.items)
     )
     return Page(items, page.number, page.count, page.total)
+
+
+def to_do_since(now: datetime, tz: tzinfo) -> tuple[datetime, date]:
+    """Where /today's to-do lists start looking back from ``now``: the instant (promises broken
+    since then) and the cooperative's calendar day (next steps set for it or later)."""
+    since = now - TO_DO_LOOK_BACK
+    return since, local_date(since, tz)

@@ -56,3 +56,18 @@ def test_enum_values_are_stable_strings() -> None:
         "other",
     ]
     assert RelatedParty(PartyRole.SPOUSE, "赵六").attitude == "unknown"
+
+
+def test_todays_to_do_lists_look_back_a_week_by_the_instant_and_by_the_local_day():
+    """/today's broken promises count from a week ago to the instant; the next steps from that
+    instant's calendar day in the cooperative's zone (not the server's, not UTC's)."""
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.queue import to_do_since
+
+    # Tuesday 8 December 2026, 01:00 in Shanghai is still Monday 17:00 in UTC.
+    now = datetime(2026, 12, 7, 17, tzinfo=UTC)
+    since, day = to_do_since(now, ZoneInfo("Asia/Shanghai"))
+    assert since == datetime(2026, 11, 30, 17, tzinfo=UTC)
+    assert day == date(2026, 12, 1)
