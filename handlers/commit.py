@@ -596,12 +596,8 @@ async def start_commit(update: Update, context: QingshouContext, case_file: Case
     figures = latest.answers.figures if latest is not None else None
     commitments = await context.storage.commitments_of(case_file.id, limit=3)
     current = next((c for c in commitments if c.status is CommitmentStatus.AGREED), None)
-    # What was owed before today's money: the case's debt now (the ledger's figures less the
-    # money recorded since), with the money this meeting already recorded added back, since
-    # the plan counts it again as its money today (it was taken off twice: ¥24,000 for ¥27,000).
-    owed = case_file.summary.owed + (meeting.paid_today if meeting is not None else 0)
     draft = CommitDraft(
-        owed=owed,
+        owed=case_file.summary.owed_before(meeting.paid_today if meeting is not None else None),
         bottom=figures.bottom if figures is not None else None,
         target=figures.target if figures is not None else None,
         parties=tuple((p.id, p.party.name, p.party.role.value) for p in case_file.parties[:10]),

@@ -196,6 +196,12 @@ class CaseSummary:
         the money recorded since the figures (:attr:`paid_since_figures`), never below 0."""
         return max(self.total_overdue - self.paid_since_figures, 0)
 
+    def owed_before(self, paid_today: int | None) -> int:
+        """What was owed before today's money, for a plan that counts ``paid_today`` (money a
+        meeting already recorded today) again as its own money today: :attr:`owed` with it
+        added back, so it is not taken off twice (¥24,000 shown for ¥27,000)."""
+        return self.owed + (paid_today or 0)
+
     @property
     def growth(self) -> int | None:
         """Change of the overdue amount since the previous import (fen); ``None`` = first."""

@@ -71,3 +71,17 @@ def test_todays_to_do_lists_look_back_a_week_by_the_instant_and_by_the_local_day
     since, day = to_do_since(now, ZoneInfo("Asia/Shanghai"))
     assert since == datetime(2026, 11, 30, 17, tzinfo=UTC)
     assert day == date(2026, 12, 1)
+
+
+def test_what_was_owed_before_todays_money_adds_back_what_a_plan_counts_again():
+    """/commit counts money a meeting recorded today as its own money today: the debt it starts
+    from has that money added back, never taken off twice."""
+    from dataclasses import replace
+
+    from tests.unit.case_template_samples import summary
+
+    case = replace(summary(), overdue_principal=3_000_000, overdue_interest=0,
+                   paid_since_figures=300_000)  # fmt: skip
+    assert case.owed == 2_700_000
+    assert case.owed_before(300_000) == 3_000_000
+    assert case.owed_before(None) == 2_700_000
