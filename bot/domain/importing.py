@@ -310,6 +310,29 @@ def ledger_hash(row: LedgerRow) -> str:
     return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def lead_to_set(
+    line: int,
+    collector: str | None,
+    matched: int | None,
+    *,
+    has_collector_column: bool,
+    warnings: list[RowError],
+) -> int | None:
+    """The lead collector an import sets for a case that has none (new, or stored without
+    one): ``matched``, the user the row's ``collector`` cell names. An empty cell in a file with
+    a collector column, or a name that matches nobody, is a warning (the case is imported
+    without a lead), never a refusal. The whole-file plan and the batch plan both decide so."""
+    if collector is None:
+        if has_collector_column:
+            warnings.append(RowError(line, RowErrorCode.NO_COLLECTOR, LedgerField.COLLECTOR, ""))
+        return None
+    if matched is None:
+        warnings.append(
+            RowError(line, RowErrorCode.UNKNOWN_COLLECTOR, LedgerField.COLLECTOR, collector)
+        )
+    return matched
+
+
 def plan_import(
     parsed: LedgerParseResult,
     *,
@@ -359,25 +382,16 @@ def plan_import(
             plan.error_rows[row.line] = _original_cells(row, parsed)
             continue
         digest = ledger_hash(row)
-        wants_lead = stored is None or stored.lead_id is None
-        lead: int | None = None
-        if wants_lead and row.collector is None and has_collector_column:
-            plan.warnings.append(
-                RowError(row.line, RowErrorCode.NO_COLLECTOR, LedgerField.COLLECTOR, "")
+        lead = None
+        if stored is None or stored.lead_id is None:
+            matched = directory.match(row.collector) if row.collector is not None else None
+            lead = lead_to_set(
+                row.line,
+                row.collector,
+                matched.user_id if matched is not None else None,
+                has_collector_column=has_collector_column,
+                warnings=plan.warnings,
             )
-        elif wants_lead and row.collector is not None:
-            collector = directory.match(row.collector)
-            if collector is None:
-                plan.warnings.append(
-                    RowError(
-                        row.line,
-                        RowErrorCode.UNKNOWN_COLLECTOR,
-                        LedgerField.COLLECTOR,
-                        row.collector,
-                    )
-                )
-            else:
-                lead = collector.user_id
         if stored is None:
             plan.rows.append(PlannedRow(row, RowChange.NEW, None, lead, digest))
             continue
@@ -543,24 +557,15 @@ def plan_batch(
             plan.errors.append(RowError(row.line, RowErrorCode.OTHER_TEAM, key_field, row.key))
             plan.refused.append(row)
             continue
-        wants_lead = state is None or state.lead_id is None
-        lead: int | None = None
-        if wants_lead and row.collector is None and has_collector_column:
-            plan.warnings.append(
-                RowError(row.line, RowErrorCode.NO_COLLECTOR, LedgerField.COLLECTOR, "")
+        lead = None
+        if state is None or state.lead_id is None:
+            lead = lead_to_set(
+                row.line,
+                row.collector,
+                row.lead,
+                has_collector_column=has_collector_column,
+                warnings=plan.warnings,
             )
-        elif wants_lead and row.collector is not None:
-            if row.lead is None:
-                plan.warnings.append(
-                    RowError(
-                        row.line,
-                        RowErrorCode.UNKNOWN_COLLECTOR,
-                        LedgerField.COLLECTOR,
-                        row.collector,
-                    )
-                )
-            else:
-                lead = row.lead
         if state is None:
             plan.new.append((row, None, lead))
         elif state.same_hash and lead is None:
