@@ -14,7 +14,8 @@
   digest lists it.
 - 王芳, a second collector who reads English, agreed two ¥1,000 instalments with 陈八 on
   Monday (no prep: the plan leaves a third open, which she may agree alone); Thursday's is
-  missed too, and her /today and card say so in English.
+  missed too (she types "missed" in reply to the reminder), and her /today and card say so
+  in English.
 - Fri: 张伟 prepares again with lower figures (¥10,000 has come in) and agrees a second plan
   that reaches the new target, so it needs no approval; it replaces the first. The evening
   digest covers the day since Thursday's.
@@ -285,7 +286,8 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     # 王芳's 陈八 misses too; she answers in English.
     due_en = await wang.expect_next("Today: 1 payment due")
     assert "CN¥1,000.00 · Thu, Dec 3, 2026 · instalment 1" in due_en.text, due_en.text
-    await wang.press("✖ Missed", due_en)
+    # She types her answer in reply to the reminder rather than tapping: the same questions.
+    await wang.send("missed", reply_to=due_en.message_id)
     await wang.expect("Why did 陈八 miss instalment 1")
     await wang.press("No money now")
     await wang.expect("Why did 陈八 miss")
