@@ -12,13 +12,13 @@ from typing import Any, cast
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 import handlers
 import reminders
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import BotData, QingshouContext
+from bot.json_request import JsonHTTPXRequest
 from bot.menu import set_default_menu
 from bot.render import Renderer
 from bot.storage import Storage, open_storage
@@ -125,7 +125,7 @@ def build_application(
             )
         )
         .request(
-            HTTPXRequest(
+            JsonHTTPXRequest(
                 connection_pool_size=16,
                 read_timeout=timeout,
                 write_timeout=timeout,
