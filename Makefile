@@ -43,6 +43,8 @@ fmt: $(STAMP)
 ## supervisor digest of a 100,000-case team with a year of history (time, peak memory).
 ## Then the XLSX export of a team with 100,000 cases and a year of history (time, peak memory),
 ## and the old (openpyxl) and new (xlsxwriter, child process) writers on the same 100,000 rows.
+## The /cases page at 1 k, 10 k, 100 k visible cases (1 M too at full size: its seed takes ~35 min
+## once, then it is cached under /tmp/qingshou-bench).
 ## Reminders (issue 10): the bot killed with SIGKILL 20 times during 10,000 due reminders over 500
 ## collectors (delivered, dead, lost, duplicates); their fan-out against Telegram's 30 msg/s
 ## (msg/s, 429s, /help latency meanwhile); a million pending instalments (start-up, RSS, every
@@ -54,10 +56,12 @@ fmt: $(STAMP)
 ## the quick arguments; roughly twice as long).
 BENCH_SIZE ?= quick
 quick = $(if $(filter quick,$(BENCH_SIZE)),$(1))
+comma := ,
 bench: $(STAMP)
 	@echo "make bench ($(BENCH_SIZE)) started $$(date -u +%T), $$(uptime | sed 's/.*load/load/')"
 	$(BIN)/python -m bench.run_all
 	$(BIN)/python -m bench.storage_trips
+	$(BIN)/python -m bench.queue_bench $(call quick,--sizes 1000$(comma)10000$(comma)100000)
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.xlsx_bench
 	$(BIN)/python -m bench.crash_bench
