@@ -30,19 +30,21 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 __all__ = [
     "CN_CIVIL_CODE",
     "AlertAction",
     "ClaimState",
+    "DocumentKind",
     "DueBasis",
     "GuaranteeKind",
     "GuarantorClock",
     "GuarantorFacts",
     "LegalAlert",
     "LegalClocks",
+    "LegalDocument",
     "LegalEvent",
     "LegalEventKind",
     "LegalFacts",
@@ -51,6 +53,7 @@ __all__ = [
     "MortgageClock",
     "Suspension",
     "add_months",
+    "document_event",
     "guarantor_clock",
     "legal_alerts",
     "legal_clocks",
@@ -312,6 +315,63 @@ class LegalAlert:
     party_id: int | None = None
     party_name: str | None = None
     kind: GuaranteeKind | None = None
+
+
+class DocumentKind(StrEnum):
+    """A paper the cooperative issues; its signed copy is the evidence that restarts a clock."""
+
+    COLLECTION_NOTICE = "collection_notice"  # 催收通知书 with its 回执: one per addressee (策略9)
+    REPAYMENT_AGREEMENT = "repayment_agreement"  # 还款协议, made from a /commit
+    COURT_FILING = "court_filing"  # 起诉 / 仲裁: the court's receipt of the suit (第195条, 第693条)
+
+
+@dataclass(frozen=True, slots=True)
+class LegalDocument:
+    """An issued document and, once the signed copy came back, its filing.
+
+    ``party_id`` ``None``: addressed to the borrower; else to that related party (a guarantor).
+    ``signed_on`` is the local date written on the signed copy (the day the clock restarts);
+    ``evidence_file_id`` the photo of it."""
+
+    id: int
+    case_id: int
+    kind: DocumentKind
+    party_id: int | None
+    party_name: str | None
+    commitment_id: int | None
+    issued_at: datetime
+    issued_by: int | None
+    signed_on: date | None = None
+    evidence_file_id: str | None = None
+    filed_by: int | None = None
+    filed_at: datetime | None = None
+
+    @property
+    def filed(self) -> bool:
+        return self.signed_on is not None
+
+
+def document_event(doc: LegalDocument) -> LegalEvent | None:
+    """The event a filed document is: a signed notice is a demand on its addressee (SPC 第8条; on
+    a guarantor, the claim 第693条 needs), a signed agreement the addressee agreeing to perform
+    (SPC 第14条), a court filing a suit against the debtor. ``None`` until the signed copy is
+    filed: an issued paper nobody signed proves nothing."""
+    if doc.signed_on is None:
+        return None
+    kind = {
+        DocumentKind.COLLECTION_NOTICE: LegalEventKind.NOTICE_SIGNED,
+        DocumentKind.REPAYMENT_AGREEMENT: LegalEventKind.AGREEMENT_SIGNED,
+        DocumentKind.COURT_FILING: LegalEventKind.SUIT,
+    }[doc.kind]
+    party = None if doc.kind is DocumentKind.COURT_FILING else doc.party_id
+    return LegalEvent(
+        on=doc.signed_on,
+        kind=kind,
+        party_id=party,
+        evidence=doc.evidence_file_id,
+        document_id=doc.id,
+        commitment_id=doc.commitment_id,
+    )
 
 
 def _limitation(
