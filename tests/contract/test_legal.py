@@ -30,7 +30,14 @@ NOW = datetime(2026, 12, 8, 2, tzinfo=UTC)
 TODAY = date(2026, 12, 8)
 
 
-def _row(contract: str, *, due: date | None, guarantors: tuple[str, ...] = ()) -> LedgerRow:
+def _row(
+    contract: str,
+    *,
+    due: date | None,
+    guarantors: tuple[str, ...] = (),
+    kind: GuaranteeKind | None = None,
+    end: date | None = None,
+) -> LedgerRow:
     return LedgerRow(
         line=2,
         borrower=Borrower("王建国"),
@@ -41,7 +48,7 @@ def _row(contract: str, *, due: date | None, guarantors: tuple[str, ...] = ()) -
             principal_outstanding=90_000 * YUAN,
             maturity=due,
         ),
-        security=Security("、".join(guarantors), "商铺一间", None),
+        security=Security("、".join(guarantors), "商铺一间", None, kind, end),
         related_parties=tuple(RelatedParty(PartyRole.GUARANTOR, g) for g in guarantors),
         collector="张伟",
     )
@@ -207,3 +214,24 @@ async def test_a_viewers_facts_come_for_every_case_in_one_read(world):
     assert [f.case_id for f in await s.legal_facts_of(zhang, tz=TZ)] == sorted([case_id, other_id])
     assert [f.case_id for f in await s.legal_facts_of(boss, tz=TZ)] == sorted([case_id, other_id])
     assert await s.legal_facts_of(stranger, tz=TZ) == []
+
+
+async def test_the_import_writes_the_files_guarantee_facts_and_an_empty_cell_keeps_them(world):
+    s, zhang, case_id, _, parties = world
+    await s.set_guarantee_facts(
+        case_id, parties["赵某"], kind=GuaranteeKind.GENERAL, by_user_id=zhang.id, now=NOW
+    )
+    row = _row("HT-1", due=date(2026, 6, 18), guarantors=("李保", "赵某"),
+               kind=GuaranteeKind.JOINT, end=date(2027, 6, 18))  # fmt: skip
+    await _import(s, zhang.team_id, [row])
+    facts = await s.legal_facts(case_id, tz=TZ)
+    assert [(g.name, g.kind, g.agreed_end) for g in facts.guarantors] == [
+        ("李保", GuaranteeKind.JOINT, date(2027, 6, 18)),
+        ("赵某", GuaranteeKind.JOINT, date(2027, 6, 18)),  # the file says it: the file wins
+    ]
+    # Tomorrow's export without the columns: what was known stays.
+    await _import(
+        s, zhang.team_id, [_row("HT-1", due=date(2026, 6, 18), guarantors=("李保", "赵某"))]
+    )
+    facts = await s.legal_facts(case_id, tz=TZ)
+    assert [g.kind for g in facts.guarantors] == [GuaranteeKind.JOINT, GuaranteeKind.JOINT]
