@@ -1016,14 +1016,19 @@ class LegalStore(Protocol):
     async def case_documents(self, case_id: int) -> list[LegalDocument]:
         """The case's documents, oldest first (callers check access through the case)."""
 
-    async def legal_facts(self, case_id: int, *, tz: tzinfo) -> LegalFacts | None:
+    async def legal_facts(self, case_id: int) -> LegalFacts | None:
         """What the clocks of one case read; None: no such case."""
 
     async def legal_facts_of(
-        self, viewer: User, *, tz: tzinfo, include_closed: bool = False
+        self,
+        viewer: User,
+        *,
+        include_closed: bool = False,
+        ending: tuple[date, date] | None = None,
     ) -> list[LegalFacts]:
-        """What the clocks of every case ``viewer`` may see read, in case id order; a fixed
-        number of statements whatever the number of cases."""
+        """What the clocks of every case ``viewer`` may see read, in case id order; with
+        ``ending`` ``(first, last)``, only cases with a clock still to act on whose last day
+        falls in those days. A fixed number of statements whatever the number of cases."""
 
 
 class Storage(

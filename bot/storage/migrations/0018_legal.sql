@@ -64,3 +64,22 @@ CREATE TRIGGER cases_queue_maturity AFTER UPDATE OF maturity ON cases
 BEGIN
     UPDATE cases SET q_until = '' WHERE id = NEW.id;
 END;
+
+-- The queue (issue 17) ranks a case up as a legal clock nears its end (策略11; the urgency rule
+-- legal.within_*). cases.legal_ends: the last days of the case's clocks still to act on
+-- (bot.domain.legal.LegalClocks.ends: the limitation, each unclaimed guarantor's period, a
+-- claimed guarantor's own limitation), comma-separated ISO dates, worked out from the facts
+-- above; they do not depend on the day, so a summary carries them as it carries promise dates.
+-- legal_fresh 0: the facts changed since (every change that marks the queue's key stale marks
+-- this too, by the trigger below); the queue's refresh, the case lists and the card's read work
+-- them out again first.
+ALTER TABLE cases ADD COLUMN legal_ends TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN legal_fresh INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX cases_legal_stale ON cases(id) WHERE legal_fresh = 0;
+CREATE TRIGGER cases_legal_stale AFTER UPDATE OF q_until ON cases
+    WHEN NEW.q_until = '' AND NEW.legal_fresh = 1
+BEGIN
+    UPDATE cases SET legal_fresh = 0 WHERE id = NEW.id;
+END;
+-- Every key worked out again once, so every case gets its clocks.
+UPDATE cases SET q_until = '';

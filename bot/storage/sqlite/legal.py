@@ -10,9 +10,10 @@ functions); the read is six statements whatever the number of cases (no N+1).
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.legal import (
@@ -23,12 +24,13 @@ from bot.domain.legal import (
     LegalEvent,
     LegalEventKind,
     LegalFacts,
+    clock_ends,
     document_event,
 )
 from bot.domain.people import User
 from bot.storage.errors import StorageError
-from bot.storage.sqlite.cases import _OPEN_ONLY, _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.sqlite.scope import _OPEN_ONLY, _scope
 
 _DOC_COLUMNS = (
     "d.id, d.case_id, d.kind, d.party_id, p.name, d.commitment_id, d.issued_at, d.issued_by, "
@@ -67,9 +69,9 @@ async def _one_document(db: Tx, document_id: int) -> LegalDocument | None:
     return None if row is None else _document(row)
 
 
-def _local(value: str | None, tz: tzinfo) -> date | None:
+def _utc_day(value: str | None) -> date | None:
     moment = dt(value)
-    return None if moment is None else moment.astimezone(tz).date()
+    return None if moment is None else moment.astimezone(UTC).date()
 
 
 class SqliteLegal(Engine):
@@ -236,114 +238,208 @@ class SqliteLegal(Engine):
         )
         return [_document(r) for r in rows]
 
-    async def legal_facts(self, case_id: int, *, tz: tzinfo) -> LegalFacts | None:
-        """What the clocks of ``case_id`` read (None: no such case); ``tz`` is the cooperative's
-        zone, for the day a plan was agreed."""
-        facts = await self._legal_facts("c.id = ?", [case_id], tz)
+    async def legal_facts(self, case_id: int) -> LegalFacts | None:
+        """What the clocks of ``case_id`` read (None: no such case)."""
+        async with self._lock:
+            facts = await Tx(self._conn, self.path).run_sync(
+                read_legal_facts, "c.id = ?", [case_id]
+            )
         return facts[0] if facts else None
 
     async def legal_facts_of(
-        self, viewer: User, *, tz: tzinfo, include_closed: bool = False
+        self,
+        viewer: User,
+        *,
+        include_closed: bool = False,
+        ending: tuple[date, date] | None = None,
     ) -> list[LegalFacts]:
         """What the clocks of every case ``viewer`` may see read (open cases unless
-        ``include_closed``), in case id order: six statements, whatever the number of cases."""
+        ``include_closed``), in case id order; with ``ending`` ``(first, last)``, only the
+        cases with a clock still to act on whose last day falls in those days (by the stored
+        ends, brought up to date first). A fixed number of statements whatever the number of
+        cases."""
         where, params = _scope(viewer)
         if not include_closed:
             where += f" AND {_OPEN_ONLY}"
-        return await self._legal_facts(where, params, tz)
 
-    async def _legal_facts(self, where: str, params: list[Any], tz: tzinfo) -> list[LegalFacts]:
-        chosen = f"SELECT c.id FROM cases c WHERE {where}"
-        cases = await self._fetchall(
-            "SELECT c.id, c.maturity, c.overdue_since, c.collateral_description FROM cases c "
-            f"WHERE {where} ORDER BY c.id",
-            params,
-        )
-        if not cases:
-            return []
-        parties = await self._fetchall(
-            "SELECT p.case_id, p.id, p.role, p.name, g.kind, g.agreed_end FROM case_parties p "
-            "LEFT JOIN guarantee_facts g ON g.party_id = p.id "
-            f"WHERE p.case_id IN ({chosen}) AND p.role IN ('guarantor', 'mortgagor') "
-            "ORDER BY p.case_id, p.id",
-            params,
-        )
-        commitments = await self._fetchall(
-            "SELECT m.case_id, m.id, m.promised_by_party, m.agreed_at, m.status, mt.held_on, "
-            "(SELECT MAX(i.due_on) FROM instalments i WHERE i.commitment_id = m.id) "
-            "FROM commitments m LEFT JOIN meetings mt ON mt.id = m.meeting_id "
-            f"WHERE m.case_id IN ({chosen}) AND m.agreed_at IS NOT NULL",
-            params,
-        )
-        payments = await self._fetchall(
-            "SELECT y.case_id, m.promised_by_party, y.received_on, MIN(y.id) FROM payments y "
-            "LEFT JOIN commitments m ON m.id = y.commitment_id "
-            f"WHERE y.case_id IN ({chosen}) AND y.amount > 0 "
-            "GROUP BY y.case_id, m.promised_by_party, y.received_on",
-            params,
-        )
-        documents = await self._fetchall(
-            f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} "
-            f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL",
-            params,
-        )
-        guarantors: dict[int, list[GuarantorFacts]] = defaultdict(list)
-        mortgagors: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
-        for case_id, party_id, role, name, kind, agreed_end in parties:
-            if role == "guarantor":
-                guarantors[case_id].append(
-                    GuarantorFacts(
-                        party_id=int(party_id),
-                        name=str(name),
-                        kind=None if kind is None else GuaranteeKind(kind),
-                        agreed_end=_day(agreed_end),
-                    )
+        def run(conn: sqlite3.Connection) -> list[LegalFacts]:
+            if ending is None:
+                return read_legal_facts(conn, where, params)
+            refresh_legal_in_tx(conn, where, params)
+            first, last = ending[0].isoformat(), ending[1].isoformat()
+            ids = [
+                int(r[0])
+                for r in conn.execute(
+                    f"SELECT c.id, c.legal_ends FROM cases c WHERE {where} AND c.legal_ends <> ''",
+                    params,
                 )
-            else:
-                mortgagors[case_id].append((int(party_id), str(name)))
-        events: dict[int, list[LegalEvent]] = defaultdict(list)
-        for case_id, commitment_id, party, agreed_at, status, held_on, last_due in commitments:
-            agreed_on = _day(held_on) or _local(agreed_at, tz)
-            assert agreed_on is not None
-            events[case_id].append(
-                LegalEvent(
-                    on=agreed_on,
-                    kind=LegalEventKind.COMMITMENT,
-                    party_id=None if party is None else int(party),
-                    # A plan still in force counts from its last instalment (第189条); a replaced
-                    # or cancelled one only from the day it was agreed.
-                    runs_from=_day(last_due) if status == "agreed" else None,
-                    commitment_id=int(commitment_id),
+                if any(first <= d <= last for d in str(r[1]).split(","))
+            ]
+            found: list[LegalFacts] = []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                found += read_legal_facts(conn, _ids_in(chunk), chunk)
+            return found
+
+        async with self._lock:
+            return await Tx(self._conn, self.path).run_sync(run)
+
+
+#: Cases whose facts one statement reads by id (SQLite takes 32 766 parameters).
+_CHUNK = 2000
+
+
+def _ids_in(ids: Sequence[int]) -> str:
+    return f"c.id IN ({', '.join('?' * len(ids))})"
+
+
+def refresh_legal_ends(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
+    """Work out again the stored clock ends (``cases.legal_ends``) of the cases ``where``
+    selects whose facts changed since (``legal_fresh = 0``: a trigger clears it whenever the
+    queue's key is marked stale); how many. Inside the caller's write transaction, on the
+    connection's thread."""
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            f"SELECT c.id FROM cases c WHERE {where} AND c.legal_fresh = 0", params
+        )
+    ]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        conn.executemany(
+            "UPDATE cases SET legal_ends = ?, legal_fresh = 1 WHERE id = ?",
+            [
+                (",".join(d.isoformat() for d in clock_ends(f)), f.case_id)
+                for f in read_legal_facts(conn, _ids_in(chunk), chunk)
+            ],
+        )
+    return len(ids)
+
+
+def refresh_legal_in_tx(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
+    """:func:`refresh_legal_ends` in a write transaction of its own, only if a case needs it
+    (a read that finds nothing stale writes nothing)."""
+    stale = conn.execute(
+        f"SELECT 1 FROM cases c WHERE {where} AND c.legal_fresh = 0 LIMIT 1", params
+    ).fetchone()
+    if stale is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        refresh_legal_ends(conn, where, params)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def read_legal_facts(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any]
+) -> list[LegalFacts]:
+    """What the clocks of the cases ``where`` (on ``cases c``) selects read, in case id order:
+    six statements whatever their number. Synchronous, on the connection's own thread (the
+    verbs above, and the queue's refresh inside its transaction).
+
+    The day a plan was agreed is its meeting's day, else the day of its money today, else
+    the UTC date it was agreed on: storage knows no time zone, and for the cooperative's
+    (east of UTC) that date is never later than the local one, so a deadline counted from it
+    is never later than the true one. (A plan's restart counts from its last instalment
+    anyway, 第189条; the day agreed only decides whether it came in time.)"""
+
+    def fetch(sql: str) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    chosen = f"SELECT c.id FROM cases c WHERE {where}"
+    cases = fetch(
+        "SELECT c.id, c.maturity, c.overdue_since, c.collateral_description, c.borrower_name, "
+        "c.contract_no FROM cases c "
+        f"WHERE {where} ORDER BY c.id"
+    )
+    if not cases:
+        return []
+    parties = fetch(
+        "SELECT p.case_id, p.id, p.role, p.name, g.kind, g.agreed_end FROM case_parties p "
+        "LEFT JOIN guarantee_facts g ON g.party_id = p.id "
+        f"WHERE p.case_id IN ({chosen}) AND p.role IN ('guarantor', 'mortgagor') "
+        "ORDER BY p.case_id, p.id"
+    )
+    commitments = fetch(
+        "SELECT m.case_id, m.id, m.promised_by_party, m.agreed_at, m.status, "
+        "COALESCE(mt.held_on, (SELECT MIN(y.received_on) FROM payments y "
+        "WHERE y.commitment_id = m.id AND y.source = 'commit')), "
+        "(SELECT MAX(i.due_on) FROM instalments i WHERE i.commitment_id = m.id) "
+        "FROM commitments m LEFT JOIN meetings mt ON mt.id = m.meeting_id "
+        f"WHERE m.case_id IN ({chosen}) AND m.agreed_at IS NOT NULL"
+    )
+    payments = fetch(
+        "SELECT y.case_id, m.promised_by_party, y.received_on, MIN(y.id) FROM payments y "
+        "LEFT JOIN commitments m ON m.id = y.commitment_id "
+        f"WHERE y.case_id IN ({chosen}) AND y.amount > 0 "
+        "GROUP BY y.case_id, m.promised_by_party, y.received_on"
+    )
+    documents = fetch(
+        f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} "
+        f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL"
+    )
+    guarantors: dict[int, list[GuarantorFacts]] = defaultdict(list)
+    mortgagors: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
+    for case_id, party_id, role, name, kind, agreed_end in parties:
+        if role == "guarantor":
+            guarantors[case_id].append(
+                GuarantorFacts(
+                    party_id=int(party_id),
+                    name=str(name),
+                    kind=None if kind is None else GuaranteeKind(kind),
+                    agreed_end=_day(agreed_end),
                 )
             )
-        for case_id, party, received_on, payment_id in payments:
-            on = _day(received_on)
-            assert on is not None
-            events[case_id].append(
-                LegalEvent(
-                    on=on,
-                    kind=LegalEventKind.PAYMENT,
-                    party_id=None if party is None else int(party),
-                    payment_id=int(payment_id),
-                )
+        else:
+            mortgagors[case_id].append((int(party_id), str(name)))
+    events: dict[int, list[LegalEvent]] = defaultdict(list)
+    for case_id, commitment_id, party, agreed_at, status, held_on, last_due in commitments:
+        agreed_on = _day(held_on) or _utc_day(agreed_at)
+        assert agreed_on is not None
+        events[case_id].append(
+            LegalEvent(
+                on=agreed_on,
+                kind=LegalEventKind.COMMITMENT,
+                party_id=None if party is None else int(party),
+                # A plan still in force counts from its last instalment (第189条); a replaced
+                # or cancelled one only from the day it was agreed.
+                runs_from=_day(last_due) if status == "agreed" else None,
+                commitment_id=int(commitment_id),
             )
-        for row in documents:
-            event = document_event(_document(row))
-            if event is not None:
-                events[int(row[1])].append(event)
-        out = []
-        for case_id, maturity, overdue_since, collateral in cases:
-            if collateral and not mortgagors.get(case_id):
-                # Collateral with no mortgagor named: the borrower's own (第419条 all the same).
-                mortgagors[case_id].append((None, str(collateral)))
-            out.append(
-                LegalFacts(
-                    case_id=int(case_id),
-                    maturity=_day(maturity),
-                    overdue_since=_day(overdue_since),
-                    guarantors=tuple(guarantors.get(case_id, ())),
-                    mortgagors=tuple(mortgagors.get(case_id, ())),
-                    events=tuple(sorted(events.get(case_id, ()), key=lambda e: (e.on, e.kind))),
-                )
+        )
+    for case_id, party, received_on, payment_id in payments:
+        on = _day(received_on)
+        assert on is not None
+        events[case_id].append(
+            LegalEvent(
+                on=on,
+                kind=LegalEventKind.PAYMENT,
+                party_id=None if party is None else int(party),
+                payment_id=int(payment_id),
             )
-        return out
+        )
+    for row in documents:
+        event = document_event(_document(row))
+        if event is not None:
+            events[int(row[1])].append(event)
+    out = []
+    for case_id, maturity, overdue_since, collateral, borrower, contract in cases:
+        if collateral and not mortgagors.get(case_id):
+            # Collateral with no mortgagor named: the borrower's own (第419条 all the same).
+            mortgagors[case_id].append((None, str(collateral)))
+        out.append(
+            LegalFacts(
+                case_id=int(case_id),
+                maturity=_day(maturity),
+                overdue_since=_day(overdue_since),
+                guarantors=tuple(guarantors.get(case_id, ())),
+                mortgagors=tuple(mortgagors.get(case_id, ())),
+                events=tuple(sorted(events.get(case_id, ()), key=lambda e: (e.on, e.kind))),
+                borrower_name=str(borrower),
+                contract_no=str(contract),
+            )
+        )
+    return out
