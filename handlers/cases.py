@@ -32,6 +32,7 @@ from bot.routes import (
     CASE_FILE,
     COMMIT,
     CONCESSION,
+    GUARANTEE_KIND,
     LEAD_COLLECTOR,
     NOTE,
     OPEN_CASE,
@@ -232,6 +233,14 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
         if current is not None:
             cancel = context.label(N_("✖ Cancel commitment"))
             rows.append([InlineKeyboardButton(cancel, callback_data=UNCOMMIT.data(current.id))])
+    if (
+        may_prepare(user, summary)
+        and legal is not None
+        and any(g.kind is None for g in legal.guarantors)
+    ):
+        # The kind is asked once, from the contract (issue 19): never assumed.
+        kind = context.label(N_("🛡 Guarantee kind"))
+        rows.append([InlineKeyboardButton(kind, callback_data=GUARANTEE_KIND.data(case_file.id))])
     if may_assign(user, summary.team_id):
         lead = context.label(N_("👤 Lead collector"))
         rows.append([InlineKeyboardButton(lead, callback_data=LEAD_COLLECTOR.data(case_file.id))])

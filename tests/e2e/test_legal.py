@@ -104,3 +104,44 @@ async def test_the_card_in_chinese_says_what_last_restarted_the_limitation(world
     await zhang.send("/case HT-LEGAL-3")
     card = await zhang.expect("HT-LEGAL-3")
     assert "⚖️ 诉讼时效至2029年11月30日 · 上次中断：2026年11月30日（还款协议）" in card.text
+
+
+async def test_the_guarantee_kind_the_file_does_not_give_is_asked_once_from_the_card(world, bot):
+    zhang = await world.member(Role.COLLECTOR, "张伟")
+    parties = (RelatedParty(PartyRole.GUARANTOR, "李保"), RelatedParty(PartyRole.GUARANTOR, "赵某"))
+    two = row(2, "HT-LEGAL-4", "吴敏", dpd=100, overdue_yuan=9_000, collector="张伟",
+              guarantees="李保、赵某", parties=parties)  # fmt: skip
+    await ledger(world, "东城", [two])
+    await zhang.send("/case HT-LEGAL-4")
+    card = await zhang.expect("HT-LEGAL-4")
+    assert "🛡 李保 · kind not in the file" in card.text
+    await zhang.press("🛡 Guarantee kind", card)
+    ask = await zhang.expect("Which one do you know from the contract?")
+    assert sorted(b[0] for r in ask.buttons for b in r if b[0] in ("李保", "赵某")) == [
+        "李保",
+        "赵某",
+    ]
+    await zhang.press("李保", ask)
+    kind = await zhang.expect("What kind of guarantee did 李保 give?")
+    await zhang.press("Joint liability", kind)
+    await zhang.expect("李保: joint-liability guarantee, recorded for 吴敏 (HT-LEGAL-4).")
+
+    # 赵某's contract does not say: a general guarantee (第686条), recorded as such.
+    await zhang.send("/case HT-LEGAL-4")
+    card = await zhang.expect("HT-LEGAL-4")
+    assert "🛡 李保 · joint-liability guarantee · guarantee period until" in card.text
+    await zhang.press("🛡 Guarantee kind", card)
+    kind = await zhang.expect("What kind of guarantee did 赵某 give?")  # the only one left
+    await zhang.press("The contract does not say", kind)
+    done = await zhang.expect("赵某: general guarantee")
+    assert "art. 686" in done.text
+
+    await zhang.send("/case HT-LEGAL-4")
+    card = await zhang.expect("HT-LEGAL-4")
+    assert "kind not in the file" not in card.text
+    assert "🛡 Guarantee kind" not in [b[0] for r in card.buttons for b in r]
+    facts = await world.storage.legal_facts(await case_id(world, "HT-LEGAL-4"))
+    assert [(g.name, g.kind) for g in facts.guarantors] == [
+        ("李保", GuaranteeKind.JOINT),
+        ("赵某", GuaranteeKind.GENERAL),
+    ]

@@ -404,6 +404,22 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "imports/held_gone": [{}],
 }
 
+# The guarantee kind asked from the card (handlers/guarantee.py, issue 19).
+_GUARANTOR = GuarantorFacts(11, "李保<b>", GuaranteeKind.JOINT)
+CASE_SAMPLES["guarantee/choose_guarantor"] = [{"summary": summary(), "count": 2}]
+CASE_SAMPLES["guarantee/ask_kind"] = [
+    {"summary": summary(), "guarantor": g, "count": 1} for g in (_GUARANTOR, None)
+]
+CASE_SAMPLES["guarantee/done"] = [
+    {"summary": summary(), "guarantor": g, "silent": silent}
+    for g, silent in (
+        (_GUARANTOR, False),
+        (GuarantorFacts(12, "王担", GuaranteeKind.GENERAL), True),
+    )
+]
+CASE_SAMPLES["guarantee/not_yet"] = [{"summary": summary(), "guarantor": _GUARANTOR}]
+CASE_SAMPLES["guarantee/lost"] = [{}]
+
 # The card's 📄 (cases/file, cases/history) renders the same case files as the card.
 CASE_SAMPLES["cases/file"] = CASE_SAMPLES["cases/card"]
 CASE_SAMPLES["cases/history"] = CASE_SAMPLES["cases/card"]
