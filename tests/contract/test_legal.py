@@ -235,3 +235,35 @@ async def test_the_import_writes_the_files_guarantee_facts_and_an_empty_cell_kee
     )
     facts = await s.legal_facts(case_id)
     assert [g.kind for g in facts.guarantors] == [GuaranteeKind.JOINT, GuaranteeKind.JOINT]
+
+
+async def test_the_cases_with_a_clock_ending_in_a_window_come_by_their_stored_ends(world):
+    s, zhang, case_id, other_id, parties = world
+    # HT-1: due 18 Jun 2026, two guarantors without kind: their periods end 18 Dec 2026.
+    # HT-2: due 1 Mar 2024: the limitation ends 1 Mar 2027.
+    window = (TODAY, date(2026, 12, 31))
+    assert [f.case_id for f in await s.legal_facts_of(zhang, ending=window)] == [case_id]
+    later = (date(2027, 1, 1), date(2027, 3, 1))
+    assert [f.case_id for f in await s.legal_facts_of(zhang, ending=later)] == [other_id]
+    # Both guarantors joint and claimed: HT-1 has nothing left to do before 2029. (While their
+    # kind is not in the file a notice alone is not enough: a general one needs a suit.)
+    for name in ("李保", "赵某"):
+        await s.set_guarantee_facts(
+            case_id, parties[name], kind=GuaranteeKind.JOINT, by_user_id=zhang.id, now=NOW
+        )
+        doc = await s.issue_document(
+            case_id, DocumentKind.COLLECTION_NOTICE, parties[name], None, zhang.id, NOW
+        )
+        await s.file_signed_copy(doc, TODAY, f"photo-{name}", zhang.id, NOW)
+    assert await s.legal_facts_of(zhang, ending=window) == []
+    # A payment on HT-2 today restarts its limitation: it leaves the early-2027 window.
+    meeting = NewMeeting(
+        held_on=TODAY, kind="result", venue="office", attendees=None, step_achieved=None,
+        moved=None, stance=None, next_step=None, next_on=None, prep_id=None,
+    )  # fmt: skip
+    paid = NewPayment(amount=100 * YUAN, channel=Channel.CASH, received_on=TODAY)
+    await s.add_meeting(zhang, other_id, meeting, paid, now=NOW)
+    assert await s.legal_facts_of(zhang, ending=later) == []
+    summaries = {c.id: c for c in await s.list_cases(zhang)}
+    assert summaries[other_id].legal_ends == (date(2029, 12, 8),)
+    assert summaries[case_id].legal_ends == (date(2029, 6, 18), date(2029, 12, 8))
