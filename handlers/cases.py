@@ -85,7 +85,10 @@ async def _queue(
         steps = await storage.next_steps_due(user, since=since_day, until=today, limit=TO_DO)
         # Legal clocks ending soon (issue 19), most urgent first, with what to do.
         days = context.settings.legal_alert_days
-        near = await storage.legal_facts_of(user, ending=alert_window(today, days))
+        first, last = alert_window(today, days)
+        near = await storage.legal_facts_ending(
+            user, first=first, last=last, tz=context.settings.tz
+        )
         legal = legal_alerts((legal_clocks(f, today) for f in near), today, days)
     text = context.render(
         "cases/queue",

@@ -1020,15 +1020,17 @@ class LegalStore(Protocol):
         """What the clocks of one case read; None: no such case."""
 
     async def legal_facts_of(
-        self,
-        viewer: User,
-        *,
-        include_closed: bool = False,
-        ending: tuple[date, date] | None = None,
+        self, viewer: User, *, include_closed: bool = False
     ) -> list[LegalFacts]:
-        """What the clocks of every case ``viewer`` may see read, in case id order; with
-        ``ending`` ``(first, last)``, only cases with a clock still to act on whose last day
-        falls in those days. A fixed number of statements whatever the number of cases."""
+        """What the clocks of every case ``viewer`` may see read, in case id order; a fixed
+        number of statements whatever the number of cases."""
+
+    async def legal_facts_ending(
+        self, viewer: User, *, first: date, last: date, tz: tzinfo
+    ) -> list[LegalFacts]:
+        """What the clocks read of ``viewer``'s open cases whose next clock still to act on
+        ends between ``first`` (today) and ``last``, both included, in case id order; read by
+        an index (the few near their end cost, not the viewer's thousands)."""
 
 
 class Storage(

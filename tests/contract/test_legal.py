@@ -239,12 +239,16 @@ async def test_the_import_writes_the_files_guarantee_facts_and_an_empty_cell_kee
 
 async def test_the_cases_with_a_clock_ending_in_a_window_come_by_their_stored_ends(world):
     s, zhang, case_id, other_id, parties = world
+
     # HT-1: due 18 Jun 2026, two guarantors without kind: their periods end 18 Dec 2026.
     # HT-2: due 1 Mar 2024: the limitation ends 1 Mar 2027.
-    window = (TODAY, date(2026, 12, 31))
-    assert [f.case_id for f in await s.legal_facts_of(zhang, ending=window)] == [case_id]
-    later = (date(2027, 1, 1), date(2027, 3, 1))
-    assert [f.case_id for f in await s.legal_facts_of(zhang, ending=later)] == [other_id]
+    async def ending(first: date, last: date) -> list[int]:
+        found = await s.legal_facts_ending(zhang, first=first, last=last, tz=TZ)
+        return [f.case_id for f in found]
+
+    assert await ending(TODAY, date(2026, 12, 31)) == [case_id]
+    # Seen from 1 Jan 2027, HT-1's next clock is its limitation (2029): not in early 2027.
+    assert await ending(date(2027, 1, 1), date(2027, 3, 1)) == [other_id]
     # Both guarantors joint and claimed: HT-1 has nothing left to do before 2029. (While their
     # kind is not in the file a notice alone is not enough: a general one needs a suit.)
     for name in ("李保", "赵某"):
@@ -255,7 +259,7 @@ async def test_the_cases_with_a_clock_ending_in_a_window_come_by_their_stored_en
             case_id, DocumentKind.COLLECTION_NOTICE, parties[name], None, zhang.id, NOW
         )
         await s.file_signed_copy(doc, TODAY, f"photo-{name}", zhang.id, NOW)
-    assert await s.legal_facts_of(zhang, ending=window) == []
+    assert await ending(TODAY, date(2026, 12, 31)) == []
     # A payment on HT-2 today restarts its limitation: it leaves the early-2027 window.
     meeting = NewMeeting(
         held_on=TODAY, kind="result", venue="office", attendees=None, step_achieved=None,
@@ -263,7 +267,7 @@ async def test_the_cases_with_a_clock_ending_in_a_window_come_by_their_stored_en
     )  # fmt: skip
     paid = NewPayment(amount=100 * YUAN, channel=Channel.CASH, received_on=TODAY)
     await s.add_meeting(zhang, other_id, meeting, paid, now=NOW)
-    assert await s.legal_facts_of(zhang, ending=later) == []
+    assert await ending(date(2027, 1, 1), date(2027, 3, 1)) == []
     summaries = {c.id: c for c in await s.list_cases(zhang)}
     assert summaries[other_id].legal_ends == (date(2029, 12, 8),)
     assert summaries[case_id].legal_ends == (date(2029, 6, 18), date(2029, 12, 8))

@@ -81,5 +81,16 @@ CREATE TRIGGER cases_legal_stale AFTER UPDATE OF q_until ON cases
 BEGIN
     UPDATE cases SET legal_fresh = 0 WHERE id = NEW.id;
 END;
+-- legal_next: the first of legal_ends on or after the day its sort key was worked out (the key
+-- is valid until the day after each end, so it is the next clock's last day on every day the
+-- key holds); /today's legal list reads the cases whose next end falls in its window by these
+-- indexes, one per kind of viewer, as the queue's.
+ALTER TABLE cases ADD COLUMN legal_next TEXT;
+CREATE INDEX cases_legal_lead ON cases(lead_id, legal_next)
+    WHERE legal_next IS NOT NULL AND status NOT IN ('settled', 'written_off');
+CREATE INDEX cases_legal_team ON cases(team_id, legal_next)
+    WHERE legal_next IS NOT NULL AND status NOT IN ('settled', 'written_off');
+CREATE INDEX cases_legal_all ON cases(legal_next)
+    WHERE legal_next IS NOT NULL AND status NOT IN ('settled', 'written_off');
 -- Every key worked out again once, so every case gets its clocks.
 UPDATE cases SET q_until = '';

@@ -45,6 +45,7 @@ from bot.domain.importing import (
     stage_row,
 )
 from bot.domain.ledger import LedgerField
+from bot.domain.legal import nearest_end
 from bot.domain.people import User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.queue import queue_key
@@ -704,11 +705,12 @@ def refresh_sort_keys(
             (same if key[:4] == tuple(r[_SUMMARY_WIDTH:]) else moved).append(key)
         conn.executemany(
             "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
-            "q_until = ? WHERE id = ?",
+            "q_until = ?, legal_next = ? WHERE id = ?",
             moved,
         )
         conn.executemany(
-            "UPDATE cases SET q_from = ?, q_until = ? WHERE id = ?", [k[4:] for k in same]
+            "UPDATE cases SET q_from = ?, q_until = ?, legal_next = ? WHERE id = ?",
+            [k[4:] for k in same],
         )
         written += len(rows)
     return written
@@ -723,6 +725,9 @@ def _key_row(summary: CaseSummary, today: date, tz: tzinfo) -> tuple[Any, ...]:
         int(key.urgent),
         key.valid_from.isoformat(),
         key.valid_until.isoformat(),
+        # /today's legal list by index (issue 19): valid while the key is (it moves the day
+        # after each clock's end).
+        None if (nxt := nearest_end(summary.legal_ends, today)) is None else nxt.isoformat(),
         summary.id,
     )
 
