@@ -1013,6 +1013,25 @@ class LegalStore(Protocol):
 
     async def get_document(self, document_id: int) -> LegalDocument | None: ...
 
+    async def record_suspension(
+        self,
+        case_id: int,
+        started_on: date,
+        *,
+        reason: str,
+        ended_on: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record by hand a suspension of the case's limitation (中止, 第194条); its id.
+        :class:`StorageError` for an unknown case or an end before the start."""
+
+    async def end_suspension(
+        self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
+    ) -> bool:
+        """The day a suspension's cause ended (once); False: none such still open, or an end
+        before its start."""
+
     async def case_documents(self, case_id: int) -> list[LegalDocument]:
         """The case's documents, oldest first (callers check access through the case)."""
 

@@ -271,3 +271,25 @@ async def test_the_cases_with_a_clock_ending_in_a_window_come_by_their_stored_en
     summaries = {c.id: c for c in await s.list_cases(zhang)}
     assert summaries[other_id].legal_ends == (date(2029, 12, 8),)
     assert summaries[case_id].legal_ends == (date(2029, 6, 18), date(2029, 12, 8))
+
+
+async def test_a_suspension_recorded_by_hand_holds_the_limitation_open_until_it_ends(world):
+    s, zhang, _, other_id, _ = world
+    # HT-2: due 1 Mar 2024, out of time after 1 Mar 2027; a flood from 1 Jan 2027 (第194条).
+    flood = await s.record_suspension(
+        other_id, date(2027, 1, 1), reason="洪水", by_user_id=zhang.id, now=NOW
+    )
+    facts = await s.legal_facts(other_id)
+    assert legal_clocks(facts, TODAY).limitation.deadline is None  # the cause still holds
+    assert legal_clocks(facts, TODAY).limitation.suspended
+    assert await s.end_suspension(flood, date(2027, 2, 15), by_user_id=zhang.id, now=NOW)
+    assert not await s.end_suspension(flood, date(2027, 3, 1), by_user_id=zhang.id, now=NOW)
+    facts = await s.legal_facts(other_id)
+    assert legal_clocks(facts, TODAY).limitation.deadline == date(2027, 8, 15)
+    summaries = {c.id: c for c in await s.list_cases(zhang)}
+    assert summaries[other_id].legal_ends == (date(2027, 8, 15),)
+    with pytest.raises(StorageError):
+        await s.record_suspension(
+            other_id, date(2027, 1, 1), ended_on=date(2026, 1, 1), reason="x",
+            by_user_id=zhang.id, now=NOW,
+        )  # fmt: skip

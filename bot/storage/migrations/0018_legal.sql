@@ -39,8 +39,20 @@ CREATE TABLE legal_documents (
 );
 CREATE INDEX legal_documents_case ON legal_documents(case_id, issued_at);
 
--- The batched read of a viewer's clocks walks these by case: agreed plans and payments of the
--- viewer's cases (commitments_case and payments_case exist already).
+-- legal_suspensions: a suspension of the limitation (中止, 第194条: force majeure, a debtor's death
+--   without an heir yet, ...) recorded by hand when it happens; rare. ended_on NULL: the cause
+--   still holds (the deadline is then open). Only one in the period's last six months counts
+--   (bot.domain.legal decides).
+CREATE TABLE legal_suspensions (
+    id           INTEGER PRIMARY KEY,
+    case_id      INTEGER NOT NULL REFERENCES cases(id),
+    started_on   TEXT NOT NULL,                   -- local date
+    ended_on     TEXT,                            -- local date
+    reason       TEXT NOT NULL,
+    recorded_by  INTEGER REFERENCES users(id),
+    recorded_at  TEXT NOT NULL
+);
+CREATE INDEX legal_suspensions_case ON legal_suspensions(case_id);
 
 -- A filed document or a guarantee fact changes the case's clocks, so its queue key too.
 CREATE TRIGGER legal_documents_queue_insert AFTER INSERT ON legal_documents
@@ -57,6 +69,15 @@ BEGIN
     UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
 END;
 CREATE TRIGGER guarantee_facts_queue_update AFTER UPDATE OF kind, agreed_end ON guarantee_facts
+BEGIN
+    UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
+END;
+CREATE TRIGGER legal_suspensions_queue_insert AFTER INSERT ON legal_suspensions
+BEGIN
+    UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
+END;
+CREATE TRIGGER legal_suspensions_queue_update AFTER UPDATE OF started_on, ended_on
+    ON legal_suspensions
 BEGIN
     UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
 END;

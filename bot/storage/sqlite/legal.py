@@ -5,7 +5,7 @@ Interruptions come from what is stored already: agreed commitments (the day agre
 instalment's date), payments of a positive amount (by the borrower, or by the party a
 commitment was promised by), and filed documents. A meeting is not read: without signed paper it
 is not a demand. The SQL is plain enough for PostgreSQL (RETURNING, ON CONFLICT, no JSON
-functions); the read is six statements whatever the number of cases (no N+1).
+functions); the read is seven statements whatever the number of cases (no N+1).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.domain.legal import (
     LegalEvent,
     LegalEventKind,
     LegalFacts,
+    Suspension,
     clock_ends,
     document_event,
 )
@@ -222,6 +223,73 @@ class SqliteLegal(Engine):
             await db.record_effect(key, {"document_id": document_id}, now)
         return doc
 
+    async def record_suspension(
+        self,
+        case_id: int,
+        started_on: date,
+        *,
+        reason: str,
+        ended_on: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record a suspension of the case's limitation (第194条) by hand; its id.
+        :class:`StorageError` when there is no such case or it ends before it starts."""
+        if ended_on is not None and ended_on < started_on:
+            raise StorageError("a suspension cannot end before it starts")
+        async with self._tx() as db:
+            if await db.fetchone("SELECT id FROM cases WHERE id = ?", (case_id,)) is None:
+                raise StorageError(f"no case {case_id}")
+            row = await db.fetchone(
+                "INSERT INTO legal_suspensions (case_id, started_on, ended_on, reason, "
+                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    case_id,
+                    started_on.isoformat(),
+                    None if ended_on is None else ended_on.isoformat(),
+                    reason,
+                    by_user_id,
+                    ts(now),
+                ),
+            )
+            assert row is not None
+            await db.audit(
+                now,
+                by_user_id,
+                "limitation_suspended",
+                "case",
+                case_id,
+                {"suspension_id": int(row[0]), "started_on": started_on.isoformat()},
+            )
+        return int(row[0])
+
+    async def end_suspension(
+        self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
+    ) -> bool:
+        """Record the day a suspension's cause ended (once); False if there is no such
+        suspension still open, or it would end before it started."""
+        async with self._tx() as db:
+            done = await db.execute(
+                "UPDATE legal_suspensions SET ended_on = ? "
+                "WHERE id = ? AND ended_on IS NULL AND started_on <= ?",
+                (ended_on.isoformat(), suspension_id, ended_on.isoformat()),
+            )
+            if done.rowcount == 0:
+                return False
+            row = await db.fetchone(
+                "SELECT case_id FROM legal_suspensions WHERE id = ?", (suspension_id,)
+            )
+            assert row is not None
+            await db.audit(
+                now,
+                by_user_id,
+                "limitation_suspension_ended",
+                "case",
+                int(row[0]),
+                {"suspension_id": suspension_id, "ended_on": ended_on.isoformat()},
+            )
+        return True
+
     async def get_document(self, document_id: int) -> LegalDocument | None:
         """One document (callers check access through the case)."""
         row = await self._fetchone(
@@ -352,6 +420,10 @@ def read_legal_facts(
         f"WHERE y.case_id IN ({chosen}) AND y.amount > 0 "
         "GROUP BY y.case_id, m.promised_by_party, y.received_on"
     )
+    suspended = fetch(
+        "SELECT s.case_id, s.started_on, s.ended_on FROM legal_suspensions s "
+        f"WHERE s.case_id IN ({chosen}) ORDER BY s.case_id, s.started_on"
+    )
     documents = fetch(
         f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} "
         f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL"
@@ -400,6 +472,11 @@ def read_legal_facts(
         event = document_event(_document(row))
         if event is not None:
             events[int(row[1])].append(event)
+    suspensions: dict[int, list[Suspension]] = defaultdict(list)
+    for case_id, started_on, ended_on in suspended:
+        start = _day(started_on)
+        assert start is not None
+        suspensions[case_id].append(Suspension(start, _day(ended_on)))
     out = []
     for case_id, maturity, overdue_since, collateral, borrower, contract in cases:
         if collateral and not mortgagors.get(case_id):
@@ -413,6 +490,7 @@ def read_legal_facts(
                 guarantors=tuple(guarantors.get(case_id, ())),
                 mortgagors=tuple(mortgagors.get(case_id, ())),
                 events=tuple(sorted(events.get(case_id, ()), key=lambda e: (e.on, e.kind))),
+                suspensions=tuple(suspensions.get(case_id, ())),
                 borrower_name=str(borrower),
                 contract_no=str(contract),
             )
