@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench install clean messages screenshots
+.PHONY: run test lint fmt bench install clean messages screenshots pictures
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ messages: $(STAMP)
 		-o templates/locale/messages.pot .
 	$(BIN)/pybabel update -i templates/locale/messages.pot -d templates/locale \
 		--no-fuzzy-matching --ignore-obsolete --width 100
+
+## pictures: page 1 of the collection notice and of the repayment agreement as docs/*-page1.png
+## (pdftoppm, from Debian's poppler-utils).
+pictures: $(STAMP)
+	$(BIN)/python docs/pictures.py
 
 ## screenshots: regenerate docs/webchat*.png from the browser tests (a real conversation).
 screenshots: $(STAMP)
