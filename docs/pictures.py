@@ -48,7 +48,7 @@ AGREEMENT = AgreementPaper(
         (date(2026, 12, 25), 1_000_000),
         (date(2027, 1, 25), 1_500_000),
         (date(2027, 2, 25), 1_521_540),
-    ),  # fmt: skip
+    ),
     left_open=0,
     today=TODAY,
     issuer=ISSUER,
