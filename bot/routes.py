@@ -57,6 +57,8 @@ COMMIT = callbacks.route("cm", Int())
 UNCOMMIT = callbacks.route("cx", Int())
 #: "🔒 Ask the supervisor" on the card: (case id).
 CONCESSION = callbacks.route("cq", Int())
+#: "📨 Serve a notice" on the card (issue 19: a collection notice to one person): (case id).
+NOTICE = callbacks.route("nt", Int())
 
 #: "Keep my answers" / "Discard" after /cancel of a prep with answers: (the cancelled flow's
 #: id, keep or drop).

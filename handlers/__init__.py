@@ -26,6 +26,7 @@ from handlers import (
     invite,
     notes,
     outcome,
+    papers,
     prep,
     profile,
     router,
@@ -87,6 +88,11 @@ def register(app: QingshouApp) -> None:
         app.add_handlers(router.entry_points(flow))
     app.add_handlers(router.entry_points(approvals.COUNTER))
 
+    # The papers (issue 19): "📨 Serve a notice" on the card or /notice (to the borrower or one
+    # guarantor); the agreement PDF comes after /commit; a photo with no question open is the
+    # signed copy of one of them (below).
+    app.add_handlers(router.entry_points(papers.NOTICE_FLOW))
+
     # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).
     app.add_handlers(router.entry_points(instalments.PARTIAL_FLOW))
 
@@ -128,7 +134,7 @@ def register(app: QingshouApp) -> None:
         )
     )
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
-    app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))
+    app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(papers.signed_photo)))
 
     # Anything else (a sticker, a voice note): the open question is asked again, else /help;
     # an unknown command is answered with what was probably meant; a stale or forged button
