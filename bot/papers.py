@@ -130,7 +130,8 @@ async def send_agreement(
     paper = agreement_paper(
         case_file,
         commitment,
-        owed_before=owed_before,
+        # A draft of before the debt was kept in it says 0: the plan is then the least owed.
+        owed_before=max(owed_before, commitment.money_today + commitment.total),
         today=_today(context, now),
         issuer=_issuer(context),
     )

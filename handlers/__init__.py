@@ -111,8 +111,12 @@ def register(app: QingshouApp) -> None:
 
     # Ledger import: a CSV/XLSX file sent to the bot, dry run, then "Import" (supervisors, admins).
     # A file answers the open question first, if one asks for a file.
+    # An image sent as a file with no question open is a signed paper's photo (issue 19).
     app.add_handler(
-        MessageHandler(filters.Document.ALL, router.to_flow_first(imports.receive_file))
+        MessageHandler(
+            filters.Document.ALL,
+            router.to_flow_first(router.either(papers.signed_copy, imports.receive_file)),
+        )
     )
     # A ledger sent while another question is open is kept (not that question's answer), and
     # offered (Import / Discard) once no question is open (issue 16).
@@ -134,7 +138,11 @@ def register(app: QingshouApp) -> None:
         )
     )
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
-    app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(papers.signed_photo)))
+    app.add_handler(
+        MessageHandler(
+            filters.PHOTO, router.to_flow_first(router.either(papers.signed_copy, start.unknown))
+        )
+    )
 
     # Anything else (a sticker, a voice note): the open question is asked again, else /help;
     # an unknown command is answered with what was probably meant; a stale or forged button

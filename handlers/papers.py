@@ -155,7 +155,7 @@ class SignedDraft(Draft):
     papers: tuple[tuple[int, str, str], ...] = field(default=(), metadata=decode_with(_papers_of))
     document: int | None = None
     when: str | None = None
-    signed_on: date | None = None
+    signed_on: str | None = None  # the typed day, ISO (a draft holds JSON values)
 
     LEGACY_SAME_NAMES: ClassVar[bool] = True
 
@@ -210,9 +210,8 @@ async def _file(run: SignedRun) -> Reply:
     assert user is not None
     draft = run.draft
     today = _today(run)
-    signed_on = {TODAY: today, YESTERDAY: today - timedelta(days=1)}.get(
-        draft.when or "", draft.signed_on or today
-    )
+    typed = date.fromisoformat(draft.signed_on) if draft.signed_on else today
+    signed_on = {TODAY: today, YESTERDAY: today - timedelta(days=1)}.get(draft.when or "", typed)
     document = (
         None if draft.document is None else await context.storage.get_document(draft.document)
     )
@@ -237,14 +236,30 @@ def _paper_label(context: QingshouContext, kind: DocumentKind, person: str, case
     return f"{context.label(title)} · {person} · {case}"
 
 
-async def signed_photo(update: Update, context: QingshouContext) -> None:
-    """A photo with no question open: ask which paper's signed copy it is, if any waits."""
+def _image_file_id(update: Update) -> str | None:
+    """The file id of a photo, or of an image sent as a file; None for anything else."""
     message = update.effective_message
-    assert message is not None and message.photo
+    if message is None:
+        return None
+    if message.photo:
+        return message.photo[-1].file_id
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return document.file_id
+    return None
+
+
+async def signed_copy(update: Update, context: QingshouContext) -> bool:
+    """A photo (or an image file) with no question open: ask which paper's signed copy it is,
+    if any waits. False for another kind of file (a ledger), which is not for this flow."""
+    file_id = _image_file_id(update)
+    message = update.effective_message
+    if file_id is None or message is None:
+        return False
     papers = await unsigned_papers(context)
     if not papers:
         await message.reply_text(context.render("papers/nothing_to_file"))
-        return
+        return True
     tz = context.settings.tz
     choices = tuple(
         (
@@ -259,8 +274,8 @@ async def signed_photo(update: Update, context: QingshouContext) -> None:
         )
         for p in papers
     )
-    draft = SignedDraft(file_id=message.photo[-1].file_id, papers=choices)
-    await ENGINE.start(update, context, SIGNED_FLOW, draft)
+    await ENGINE.start(update, context, SIGNED_FLOW, SignedDraft(file_id=file_id, papers=choices))
+    return True
 
 
 SIGNED_FLOW: Flow[SignedDraft] = register(

@@ -40,6 +40,7 @@ async def test_an_old_commit_draft_at_its_summary_is_confirmed_and_stored(world,
     await _stored(world, zhang, "flow_commit_v0_summary.json")
     await zhang.send("✅ Confirm")
     await zhang.expect("stored")
+    await zhang.expect("Repayment agreement of 张三", timeout=10)
     (commitment,) = await world.storage.commitments_of(await case_id(world, "HT1"))
     assert commitment.status is CommitmentStatus.AGREED
     assert (commitment.money_today, commitment.total) == (200_000, 300_000)

@@ -55,6 +55,8 @@ async def test_an_outcome_records_the_meeting_the_money_and_the_next_date_on_the
     assert "Received today" in saved.text
     assert "1,500.00" in saved.text
     assert "Dec 9, 2026" in saved.text
+    # Issue 19: a meeting is no demand in law without signed paper, and the collector is told.
+    assert "not a demand in law unless there is signed paper" in saved.text
     assert [label for r in saved.buttons for label, _ in r] == ["🤝 Record the commitment"]
 
     (meeting,) = await world.storage.meetings_of(cid)
@@ -96,6 +98,7 @@ async def test_a_commitment_is_cancelled_with_a_reason_and_stays_in_the_history(
     await zhang.expect("Commitment of 张三")
     await zhang.press("✅ Confirm")
     await zhang.expect("stored")
+    await zhang.expect("Repayment agreement of 张三", timeout=10)
     await zhang.send("/case HT1")
     card = await zhang.expect("Commitment: agreed")
     await zhang.press("✖ Cancel commitment", card)
