@@ -6,6 +6,7 @@ from datetime import date
 
 from bot.domain.commitments import Achieved, Channel, CommitmentStatus, NewMeeting, NewPayment
 from bot.domain.people import Role
+from tests.e2e.conftest import expect_paper
 from tests.e2e.seed import case_id, ledger, row
 from tgemu import tiny_png
 
@@ -98,7 +99,7 @@ async def test_a_commitment_is_cancelled_with_a_reason_and_stays_in_the_history(
     await zhang.expect("Commitment of 张三")
     await zhang.press("✅ Confirm")
     await zhang.expect("stored")
-    await zhang.expect("Repayment agreement of 张三", timeout=10)
+    await expect_paper(zhang, "Repayment agreement of 张三")
     await zhang.send("/case HT1")
     card = await zhang.expect("Commitment: agreed")
     await zhang.press("✖ Cancel commitment", card)

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.legal import DocumentKind
 from bot.domain.people import Role
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, expect_paper
 from tests.e2e.seed import case_id, ledger, row
 from tgemu.media import tiny_png
 
@@ -70,7 +70,7 @@ async def test_a_commitment_brings_its_agreement_and_its_signed_photo_restarts_t
     zhang, cid = await _case(world)
     await _commit(zhang)
     await zhang.expect("stored")
-    paper = await zhang.expect("Repayment agreement of 张三", timeout=10)
+    paper = await expect_paper(zhang, "Repayment agreement of 张三")
     assert "李保" in paper.caption  # the guarantor is asked to sign too
     assert "photo of the signed copy" in paper.caption
     text = await _pdf_text(world, paper)
@@ -120,7 +120,7 @@ async def test_a_notice_to_the_guarantor_then_its_signed_receipt_records_the_cla
     ]  # fmt: skip
     await zhang.press("🛡 李保 · Guarantor")
     await zhang.expect("The notice to 李保 follows as a PDF.")
-    paper = await zhang.expect("Collection notice to 李保", timeout=10)
+    paper = await expect_paper(zhang, "Collection notice to 李保")
     text = await _pdf_text(world, paper)
     for expected in ("Collection notice", "To: 李保", "(guarantor)", "张三", "HT1",
                      "CN¥9,000.00", "December 7, 2026", "Receipt"):  # fmt: skip
@@ -138,7 +138,7 @@ async def test_a_notice_to_the_guarantor_then_its_signed_receipt_records_the_cla
     await zhang.expect("Whom is it for?")
     await zhang.press("🛡 李保 · Guarantor")
     await zhang.expect("The notice to 李保 follows as a PDF.")
-    await zhang.expect("Collection notice to 李保", timeout=10)
+    await expect_paper(zhang, "Collection notice to 李保", known={paper.message_id})
     assert len(await _documents(world, cid)) == 1
 
     await zhang.send_document("receipt.jpg", tiny_png(), "image/png")
@@ -168,7 +168,7 @@ async def test_in_chinese_the_notice_to_the_borrower_and_its_caption_are_chinese
     await zhang.expect("发给谁？")
     await zhang.press("👤 张三 · 借款人")
     await zhang.expect("随后以PDF发送")
-    paper = await zhang.expect("致张三的催收通知书", timeout=10)
+    paper = await expect_paper(zhang, "致张三的催收通知书")
     assert "回执" in paper.caption
     assert paper.document["file_name"] == "催收通知书-张三-2026-11-30.pdf"
     text = await _pdf_text(world, paper)
