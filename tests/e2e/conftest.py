@@ -306,17 +306,18 @@ async def expect_paper(
     """The PDF of a paper (issue 19: a document whose caption holds ``contains``, and whose
     message id is not in ``known``), whether it came just after the flow's last reply or just
     before it: the outbox sends it while the flow edits its question into the reply, so either
-    may reach the chat first. One still unread is claimed, as ``expect`` would."""
+    may reach the chat first. One still unread is marked read."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         for message in await person.unread():
             if _is_paper(message, contains, known):
-                return await person.expect(contains)
+                return person.mark_read(message)
         for message in await person.messages():
             if _is_paper(message, contains, known):
                 # It may have come between the two reads: then it is unread now.
-                if any(m.message_id == message.message_id for m in await person.unread()):
-                    return await person.expect(contains)
+                for late in await person.unread():
+                    if late.message_id == message.message_id:
+                        return person.mark_read(late)
                 return message
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"no document {contains!r} within {timeout}s for {person}")
