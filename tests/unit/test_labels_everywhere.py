@@ -58,6 +58,7 @@ from bot.domain.digest import DrillDown
 from bot.domain.importing import FileProblem
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerField, RowError, RowErrorCode
+from bot.domain.legal import AlertAction, GuaranteeKind, LegalAlert, LegalEventKind
 from bot.domain.people import InviteProblem, Role
 from bot.domain.prep import (
     Approach,
@@ -332,6 +333,25 @@ SHOWN: dict[Any, list[Place]] = {
         column("cases", "status"),
     ],
     PartyRole: [macro("cases/_words.j2", "w.role(v)"), prep_label("role")],
+    GuaranteeKind: [macro("cases/_legal.j2", "w.kind(v)")],
+    LegalEventKind: [macro("cases/_legal.j2", "w.event(v)")],
+    AlertAction: [
+        Place(
+            "cases/_legal.j2:action",
+            lambda loc, v: rendered(
+                loc,
+                '{% import "cases/_legal.j2" as w %}{{ w.action(a) }}',
+                a=LegalAlert(
+                    1,
+                    date(2026, 12, 18),
+                    10,
+                    v,
+                    party_id=7,
+                    party_name="Li Bao" if loc == "en" else "李保",
+                ),
+            ),
+        )
+    ],
     Attitude: [macro("cases/_words.j2", "w.attitude(v)"), prep_label("stance")],
     LeadReason: [
         macro("cases/_words.j2", "w.lead_reason(v)"),
@@ -652,10 +672,6 @@ INTERNAL: dict[str, str] = {
     "bot.domain.legal.ClaimState": "a guarantor clock's state; each state has its own card line",
     "bot.domain.legal.DueBasis": "where the due date came from; each basis has its own line",
     "bot.domain.legal.DocumentKind": "a stored paper's kind; shown through LegalEventKind",
-    # Not shown yet: the card and /today show them in the next commits (issue 19 item 4).
-    "bot.domain.legal.AlertAction": "not shown yet",
-    "bot.domain.legal.GuaranteeKind": "not shown yet",
-    "bot.domain.legal.LegalEventKind": "not shown yet",
     "bot.domain.importing.RowChange": "keys of the dry run's counts; each count has its sentence",
     "bot.domain.reminders.ReminderStatus": "the poller's bookkeeping",
     "bot.exports.Kind": "how a column is written (money, date…), never a cell",
