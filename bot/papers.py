@@ -269,7 +269,7 @@ async def signed_copy_effect(
     context: QingshouContext, document: LegalDocument, summary: CaseSummary, *, today: date
 ) -> Filed:
     """The clocks of the case after ``document`` was filed."""
-    facts = await context.storage.legal_facts(document.case_id, tz=context.settings.tz)
+    facts = await context.storage.legal_facts(document.case_id)
     if facts is None:
         return Filed(document, summary, None, None)
     clocks = legal_clocks(facts, today)
