@@ -203,6 +203,10 @@ class Emulator(EmulatorCore):
             return
         self.shutdown()
         self._stopping.set()
+        for bot in self.bots.values():
+            delivery, bot.delivery = bot.delivery, None
+            if delivery is not None:
+                await delivery.stop()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -561,7 +565,15 @@ class Emulator(EmulatorCore):
                     {"kind": kind, "language_code": lang, "value": value}
                     for (kind, lang), value in bot.descriptions.items()
                 ],
-                "webhook": bot.webhook,
+                # The secret stays with the bot: the control API says only whether there is one.
+                "webhook": {
+                    **{k: v for k, v in bot.webhook.items() if k != "secret_token"},
+                    "has_secret": bool(bot.webhook.get("secret_token")),
+                    "posts": bot.delivery.posts if bot.delivery is not None else 0,
+                    "most_in_flight": (
+                        bot.delivery.most_in_flight if bot.delivery is not None else 0
+                    ),
+                },
                 "allowed_updates": bot.allowed_updates,
                 "pending_updates": len(bot.updates),
             }
