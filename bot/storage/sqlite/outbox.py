@@ -232,20 +232,22 @@ class SqliteOutbox(Engine):
         limit: int = 100,
         lease: timedelta = LEASE,
         today: date | None = None,
+        holder: str | None = None,
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due rows for sending: highest priority first, then oldest; each
         is this sender's until ``now + lease`` (a crash releases it then), so two processes
         never send the same row, and a chat's later rows wait while its earlier ones are
         leased. Rows for switched-off or blocked people are dropped first (their reminders
         dead; with ``today``, the local date, a blocked collector's supervisor is told once
-        that day)."""
+        that day). ``holder`` names the claiming replica: restarted, it takes its own leases
+        back at once (``take_back_leases``)."""
         async with self._tx() as db:
             await self._drop_unreachable(db, now, today)
             rows = await db.fetchall(_CLAIM_SQL, (ts(now), limit))
             if rows:
                 await db.executemany(
-                    "UPDATE outbox SET claimed_until = ? WHERE id = ?",
-                    [(ts(now + lease), r[0]) for r in rows],
+                    "UPDATE outbox SET claimed_until = ?, claimed_by = ? WHERE id = ?",
+                    [(ts(now + lease), holder, r[0]) for r in rows],
                 )
         return [_message(r) for r in rows]
 
