@@ -6,6 +6,7 @@ database."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import sys
@@ -216,31 +217,33 @@ _WORKER = textwrap.dedent(
 )
 
 
-async def test_several_processes_on_one_database_handle_each_update_once_in_chat_order(
+def test_several_processes_on_one_database_handle_each_update_once_in_chat_order(
     backend, tmp_path: Path
 ):
     from bot.storage import open_storage
 
     url = backend("shared")
-    storage = await open_storage(url, now=NOW)
     chats, per_chat = 6, 25
-    updates = [
-        _u(n * chats + c + 1, chat_id=100 + c) for n in range(per_chat) for c in range(chats)
-    ]
-    await storage.store_updates(updates, now=NOW)
-    await storage.close()
+    updates = [_u(n * chats + c + 1, 100 + c) for n in range(per_chat) for c in range(chats)]
+
+    async def store() -> None:
+        storage = await open_storage(url, now=NOW)
+        await storage.store_updates(updates, now=NOW)
+        await storage.close()
+
+    asyncio.run(store())
     outs = [tmp_path / f"w{i}.json" for i in range(3)]
     procs = [
         subprocess.Popen([sys.executable, "-c", _WORKER, url, f"r{i}", str(out)])
         for i, out in enumerate(outs)
     ]
     for proc in procs:
-        assert await asyncio.to_thread(proc.wait, 120) == 0
+        assert proc.wait(120) == 0
     log = [row for out in outs for row in json.loads(out.read_text())]
     assert sorted(row[1] for row in log) == sorted(u.update_id for u in updates)  # each once
     assert len({row[4] for row in log}) > 1  # the work was shared
     for chat in range(100, 100 + chats):
         rows = sorted((r for r in log if r[0] == chat), key=lambda r: r[2])
         assert [r[1] for r in rows] == sorted(r[1] for r in rows)  # in order
-        for earlier, later in zip(rows, rows[1:], strict=False):
+        for earlier, later in itertools.pairwise(rows):
             assert earlier[3] <= later[2]  # never two at once
