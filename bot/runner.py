@@ -7,13 +7,22 @@ polling as production.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+log = logging.getLogger(__name__)
+
+
+def polling_trouble(error: TelegramError) -> None:
+    """getUpdates failed (Telegram's 5xx, a time-out): PTB polls again with a growing pause,
+    and the offset has not moved, so nothing is lost: a warning, never a traceback."""
+    log.warning("Telegram did not answer getUpdates (%s); polling again", error)
 
 
 @asynccontextmanager
@@ -27,7 +36,10 @@ async def running(
             await app.post_init(app)
         assert app.updater is not None
         await app.updater.start_polling(
-            timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+            timeout=poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+            error_callback=polling_trouble,
         )
         await app.start()
         try:

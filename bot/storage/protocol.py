@@ -608,10 +608,12 @@ class ReplicaStore(Protocol):
         places: int,
         keep_free: int = 0,
         chat_id: int | None = None,
+        behind_calls: bool = False,
     ) -> SendTurn:
         """One of the first ``places`` places of the send window, held until ``now + ttl``
         unless released sooner; none when no more than ``keep_free`` are free or ``chat_id``
-        is under flood control (``SendTurn.wait_until``: when to ask again)."""
+        is under flood control (``SendTurn.wait_until``: when to ask again), or, asked with
+        ``behind_calls``, when the chat has deferred calls waiting in the outbox."""
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The place's call answered: it counts until ``until`` (a second after the answer)."""

@@ -201,11 +201,13 @@ class InboxItem:
 class SendTurn:
     """The answer to a request for a place in the send window all replicas share: the place
     taken (release it once the call has answered), or when to ask again (``chat_held``: the
-    chat is under Telegram's flood control until then)."""
+    chat is under Telegram's flood control until then), or ``behind_calls``."""
 
     place: int | None
     wait_until: datetime | None = None
     chat_held: bool = False
+    #: The chat has deferred calls waiting in the outbox: a reply must queue behind them.
+    behind_calls: bool = False
 
 
 @dataclass(frozen=True, slots=True)

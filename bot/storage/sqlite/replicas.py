@@ -177,12 +177,22 @@ class SqliteReplicas(Engine):
         places: int,
         keep_free: int = 0,
         chat_id: int | None = None,
+        behind_calls: bool = False,
     ) -> SendTurn:
         """A place in the shared send window for one call, held until ``now + ttl`` unless
         released sooner; or, when fewer than ``keep_free + 1`` of the first ``places`` are free
         (an outbox send leaves one for a reply) or ``chat_id`` is under flood control, when to
-        ask again."""
+        ask again; with ``behind_calls``, no place when the chat has deferred calls waiting in
+        the outbox (whichever replica deferred them: a reply must not overtake them)."""
         async with self._tx() as db:
+            if chat_id is not None and behind_calls:
+                waiting = await db.fetchone(
+                    "SELECT 1 FROM outbox WHERE chat_id = ?1 AND kind = 'call' "
+                    "AND sent_at IS NULL AND dropped_at IS NULL LIMIT 1",
+                    (chat_id,),
+                )
+                if waiting is not None:
+                    return SendTurn(None, behind_calls=True)
             if chat_id is not None:
                 held = await db.fetchone(
                     "SELECT until FROM chat_holds WHERE chat_id = ?1 AND until > ?2",
