@@ -569,7 +569,7 @@ class Emulator(EmulatorCore):
                 "webhook": {
                     **{k: v for k, v in bot.webhook.items() if k != "secret_token"},
                     "has_secret": bool(bot.webhook.get("secret_token")),
-                    "posts": bot.delivery.posts if bot.delivery is not None else 0,
+                    "posts": bot.webhook_posts,
                     "most_in_flight": (
                         bot.delivery.most_in_flight if bot.delivery is not None else 0
                     ),

@@ -339,6 +339,8 @@ class BotState:
         self.webhook: JSON = {"url": "", "allowed_updates": None, "max_connections": 40}
         #: The webhook's delivery loop while one is set (tgemu.webhook.WebhookDelivery).
         self.delivery: Any = None
+        #: Webhook POSTs made for this bot, over every setWebhook (tests and the bench).
+        self.webhook_posts = 0
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
         self.chats: dict[int, Chat] = {}

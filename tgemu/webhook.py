@@ -186,6 +186,7 @@ class WebhookDelivery:
         error: str | None = None
         retry_after = 0.0
         self.posts += 1
+        self.bot.webhook_posts += 1
         try:
             async with self._session.post(
                 self.url, data=json.dumps(update, ensure_ascii=False).encode(), headers=headers
