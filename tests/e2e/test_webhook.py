@@ -55,12 +55,10 @@ async def test_in_webhook_mode_telegram_posts_and_the_bot_answers(world, bot, em
     assert emulator.bot().webhook_posts >= 1
     assert await world.storage.inbox_counts() == {"pending": 0, "handled": 1, "set_aside": 0}
     # No polling meanwhile: Telegram would have refused it (409) while a webhook is set.
-    assert not [c for c in emulator.faults.query("getUpdates", None)]
+    assert not list(emulator.faults.query("getUpdates", None))
 
 
-async def test_a_request_without_the_right_secret_gets_403_and_stores_nothing(
-    world, bot, settings
-):
+async def test_a_request_without_the_right_secret_gets_403_and_stores_nothing(world, bot, settings):
     update = {
         "update_id": 777,
         "message": {
