@@ -285,6 +285,14 @@ PLACE_AFTER = timedelta(seconds=1.05)
 _HELD = object()
 
 
+def _chat_key(value: Any) -> Any:
+    """A call's chat as an int when it is one: a deferred call made again from the outbox
+    carries its parameters JSON-encoded ("100001"), and must meet the same holds and pace."""
+    if isinstance(value, str) and value.lstrip("-").isdecimal():
+        return int(value)
+    return value
+
+
 class _BehindCalls(Exception):
     """The chat has deferred calls waiting in the outbox: this reply queues behind them."""
 
@@ -563,7 +571,7 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         drop_stray_parse_mode(data)
         max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
         sending = endpoint.startswith(_SENDING_PREFIXES)
-        chat_id = data.get("chat_id")
+        chat_id = _chat_key(data.get("chat_id"))
         if (
             sending
             and not delivering.get()
