@@ -283,6 +283,8 @@ class InboxQueue(asyncio.Queue[object]):
 PLACE_TTL = timedelta(seconds=60)
 PLACE_AFTER = timedelta(seconds=1.05)
 _HELD = object()
+#: How long an outbox send waits for its chat's flood control before giving the row back.
+OUTBOX_HOLD_WAIT = 30.0
 
 
 def _chat_key(value: Any) -> Any:
@@ -454,8 +456,13 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         """Wait out this replica's knowledge of the chat's flood control."""
         if not isinstance(chat_id, int):
             return
+        # The outbox waits a little longer than a reply (it has nobody waiting on the other
+        # side, and a row given back is tried again only at its next time).
+        most = self._max_retry_after
+        if delivering.get():
+            most = max(most, OUTBOX_HOLD_WAIT)
         while (held := self._chat_holds.get(chat_id, 0.0) - time.monotonic()) > 0:
-            if held > self._max_retry_after:
+            if held > most:
                 raise RetryAfter(int(held) + 1)
             await asyncio.sleep(held)
         self._chat_holds.pop(chat_id, None)
