@@ -834,7 +834,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if item is None:
                 self.skipped += 1
                 return
-            await self._handle(storage, item, known)
+            if await self._handle(storage, item, known):
+                await storage.finish_update(item.update_id, now=self._clock())
             return
         async with self._chat_turn(chat_id):
             await self._drain(storage, chat_id, known)
@@ -850,9 +851,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         keeper = asyncio.create_task(self._keep_lease(storage, chat_id))
         try:
             while item is not None:
-                await self._handle(storage, item, known)
+                done = await self._handle(storage, item, known)
                 item = await storage.claim_chat(
-                    chat_id, holder=self.holder, now=_utcnow(), lease=self._lease
+                    chat_id,
+                    holder=self.holder,
+                    now=_utcnow(),
+                    lease=self._lease,
+                    finished=item.update_id if done else None,
+                    handled_at=self._clock(),
                 )
         except BaseException:
             # The update stays pending (its attempt counted); the sweep tries it again, here
@@ -876,7 +882,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             except Exception:  # the update goes on; at worst another replica waits less
                 log.exception("chat %s: lease not renewed", chat_id)
 
-    async def _handle(self, storage: Storage, item: InboxItem, known: dict[int, Update]) -> None:
+    async def _handle(self, storage: Storage, item: InboxItem, known: dict[int, Update]) -> bool:
+        """Run one claimed update through the handlers; True when it is to be marked handled
+        (False: set aside instead)."""
         update = known.pop(item.update_id, None)
         if update is None:
             bot = self.app.bot if self.app is not None else None
@@ -886,14 +894,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 log.error("stored update %s cannot be parsed; set aside", item.update_id)
                 now = self._clock()
                 await storage.set_aside_update(item.update_id, "cannot be parsed", now=now)
-                return
+                return False
         if item.attempts > MAX_ATTEMPTS:
             await self._set_aside(storage, update, item.attempts - 1)
-            return
+            return False
         assert self.app is not None
         await self.app.process_update(update)
         self.handled += 1
-        await storage.finish_update(item.update_id, now=self._clock())
+        return True
 
     async def _set_aside(self, storage: Storage, update: Update, failures: int) -> None:
         """Stop replaying an update that never finished; tell its sender (through the outbox)."""

@@ -565,12 +565,21 @@ class ReplicaStore(Protocol):
     is the replica's stable identity (``Settings.instance``)."""
 
     async def claim_chat(
-        self, chat_id: int, *, holder: str, now: datetime, lease: timedelta
+        self,
+        chat_id: int,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+        finished: int | None = None,
+        handled_at: datetime | None = None,
     ) -> InboxItem | None:
         """Take the chat's lease (free, run out, or ``holder``'s already) and its oldest
         pending update, one more attempt counted, in one transaction; None when another
         replica holds the chat or nothing of it is pending (then a lease of ``holder``'s is
-        deleted). Called again after each update: the lease passes to the chat's next one."""
+        deleted). Called again after each update, with that update as ``finished`` (marked
+        handled at ``handled_at`` in the same transaction): the lease passes to the chat's
+        next pending update."""
 
     async def claim_lone_update(
         self, update_id: int, *, holder: str, now: datetime, lease: timedelta

@@ -43,6 +43,17 @@ async def test_a_chat_is_held_by_one_replica_and_its_updates_come_oldest_first(s
     assert (await storage.claim_chat(7, holder="b", now=LATER, lease=LEASE)).update_id == 4
 
 
+async def test_the_next_claim_marks_the_update_just_handled_in_the_same_transaction(storage):
+    await storage.store_updates([_u(1), _u(2)], now=NOW)
+    await storage.claim_chat(7, holder="a", now=NOW, lease=LEASE)
+    nxt = await storage.claim_chat(
+        7, holder="a", now=NOW, lease=LEASE, finished=1, handled_at=LATER
+    )
+    assert nxt.update_id == 2
+    assert await storage.claim_chat(7, holder="a", now=NOW, lease=LEASE, finished=2) is None
+    assert await storage.inbox_counts() == {"pending": 0, "handled": 2, "set_aside": 0}
+
+
 async def test_an_update_stored_while_the_chat_is_held_is_left_to_the_holder(storage):
     """The race of two replicas: B stores update 2 while A handles update 1 of the same chat;
     B's claim fails, and A's claim after update 1 finds update 2."""

@@ -44,12 +44,26 @@ class SqliteReplicas(Engine):
     """Chat leases, lease take-back, the shared send window, chat holds, strangers, replicas."""
 
     async def claim_chat(
-        self, chat_id: int, *, holder: str, now: datetime, lease: timedelta
+        self,
+        chat_id: int,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+        finished: int | None = None,
+        handled_at: datetime | None = None,
     ) -> InboxItem | None:
         """Take ``chat_id``'s lease and its oldest pending update (one more attempt counted);
         None when another replica holds the chat, or nothing of it is pending (the lease is
-        then deleted, if it was ``holder``'s)."""
+        then deleted, if it was ``holder``'s). ``finished``: the update just handled, marked
+        handled (at ``handled_at``) in the same transaction — one trip per update."""
         async with self._tx() as db:
+            if finished is not None:
+                await db.execute(
+                    "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
+                    "WHERE update_id = ?2 AND handled_at IS NULL",
+                    (ts(handled_at or now), finished),
+                )
             # PostgreSQL: the upsert locks the lease row, which serialises this transaction
             # with the holder's own claim_chat.
             got = await db.fetchone(
