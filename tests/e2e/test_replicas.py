@@ -17,7 +17,6 @@ from bot.replicas import register_replica
 from bot.storage import InboxUpdate, NewOutboxMessage
 from bot.telegram_io import ResilientRateLimiter, delivering
 
-
 NOTICE = {"name": "Wang", "role": "collector", "team": "东城"}
 
 
