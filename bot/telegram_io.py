@@ -299,6 +299,14 @@ class _BehindCalls(Exception):
     """The chat has deferred calls waiting in the outbox: this reply queues behind them."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Wait:
+    """The chat has used its pace: ask again after this long (its place in the window
+    given up meanwhile, so other chats' sends go on)."""
+
+    seconds: float
+
+
 @dataclass(slots=True)
 class _Turn:
     """A send's turn: its entry in this process's window, its place in the shared one."""
@@ -330,7 +338,7 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
     free themselves (their ``until``) or at its restart.
 
     ``rate_limit_args`` (an int) overrides the number of retries for one call. A 429 on a send
-    to a chat holds that chat only (every replica: ``chat_holds``) until its ``retry_after``
+    to a chat holds that chat only (every replica: ``chat_pace``) until its ``retry_after``
     has passed — Telegram's per-chat limit; the overall one is ours to keep — and a 429 on any
     other call pauses every send. A ``retry_after`` longer than ``max_retry_after`` is not
     waited out. A send that still fails goes to the outbox when :attr:`storage` is set (see
@@ -434,7 +442,8 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         :class:`_BehindCalls` when the chat has deferred calls waiting (another replica's)."""
         # The chat's own pace first, so that one busy chat queues behind itself, not in front
         # of everyone; the overall slot is taken last, just before the call.
-        if chat_id is not None:
+        if chat_id is not None and self.storage() is None:
+            # With storage the chat's pace is the database's, shared by every replica.
             await self._chat_limiter(chat_id).acquire()
         while True:
             await self._wait_for_chat(chat_id)
@@ -448,6 +457,10 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             except BaseException:
                 self._window.remove(entry)  # never sent: it does not count
                 raise
+            if isinstance(shared, _Wait):
+                self._window.remove(entry)
+                await asyncio.sleep(shared.seconds)
+                continue
             if shared is not _HELD:
                 return _Turn(entry, shared if isinstance(shared, int) else None)
             self._window.remove(entry)
@@ -467,7 +480,7 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             await asyncio.sleep(held)
         self._chat_holds.pop(chat_id, None)
 
-    async def _shared_place(self, chat_id: Any, bulk: bool) -> int | object | None:
+    async def _shared_place(self, chat_id: Any, bulk: bool) -> int | _Wait | object | None:
         """A place in the database's send window (None: no storage, or it failed — this
         process's own window still holds); :data:`_HELD` when the chat turned out to be held
         by flood control (known now, so :meth:`_wait_for_chat` waits)."""
@@ -489,6 +502,9 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
                     keep_free=keep,
                     chat_id=chat,
                     behind_calls=chat is not None and not bulk,
+                    # 10 % under Telegram's pace: clocks differ, a request counts on arrival.
+                    chat_rate=self._per_chat_rate * 0.9,
+                    chat_burst=self._per_chat_burst,
                 )
             except StorageError as exc:
                 if time.monotonic() - self._window_trouble_logged > 60:
@@ -503,6 +519,8 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
             if turn.chat_held and chat is not None:
                 self._chat_holds[chat] = time.monotonic() + max(wait, 0.0)
                 return _HELD
+            if turn.chat_paced:
+                return _Wait(max(wait, 0.001))  # the chat's next token, out of the window
             # Places free a second after their answer: look again soon, not at the end of a
             # place still on its way (its until is the time-out).
             await asyncio.sleep(min(max(wait, 0.005), 0.05))

@@ -618,17 +618,22 @@ class ReplicaStore(Protocol):
         keep_free: int = 0,
         chat_id: int | None = None,
         behind_calls: bool = False,
+        chat_rate: float | None = None,
+        chat_burst: int = 3,
     ) -> SendTurn:
         """One of the first ``places`` places of the send window, held until ``now + ttl``
-        unless released sooner; none when no more than ``keep_free`` are free or ``chat_id``
-        is under flood control (``SendTurn.wait_until``: when to ask again), or, asked with
+        unless released sooner; none when no more than ``keep_free`` are free, or ``chat_id``
+        is under flood control or, with ``chat_rate``, has used its pace (a token bucket of
+        ``chat_burst``, refilled at ``chat_rate`` a second, shared by all replicas; a token is
+        taken with the place) — ``SendTurn.wait_until``: when to ask again — or, asked with
         ``behind_calls``, when the chat has deferred calls waiting in the outbox."""
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The place's call answered: it counts until ``until`` (a second after the answer)."""
 
     async def hold_chat(self, chat_id: int, *, until: datetime) -> None:
-        """No send to this chat before ``until`` (Telegram's retry_after for that chat)."""
+        """No send to this chat before ``until`` (Telegram's retry_after for that chat); its
+        pace starts again from nothing then. Never shortens a hold."""
 
     async def answer_stranger(self, telegram_id: int, *, now: datetime, quiet: timedelta) -> bool:
         """True at most once per ``quiet`` period per stranger (compare-and-set)."""
@@ -642,8 +647,8 @@ class ReplicaStore(Protocol):
         """Report this replica alive until ``until``."""
 
     async def prune_replica_state(self, *, now: datetime, before: datetime) -> int:
-        """Delete strangers answered and replicas last seen before ``before``, chat holds
-        run out, chat leases run out before ``before``; how many rows."""
+        """Delete strangers answered, replicas last seen, chat paces last used and chat leases
+        run out before ``before``; how many rows."""
 
 
 class AuditStore(Protocol):

@@ -206,6 +206,8 @@ class SendTurn:
     place: int | None
     wait_until: datetime | None = None
     chat_held: bool = False
+    #: The chat has used its pace: ``wait_until`` is when its next token comes.
+    chat_paced: bool = False
     #: The chat has deferred calls waiting in the outbox: a reply must queue behind them.
     behind_calls: bool = False
 

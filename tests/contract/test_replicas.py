@@ -169,6 +169,32 @@ async def test_flood_control_of_one_chat_holds_that_chat_only(storage):
     assert turn.place is not None
 
 
+async def test_each_chats_pace_is_shared_a_burst_then_one_a_second(storage):
+    await storage.ensure_send_places(30)
+
+    async def take(holder: str, at: timedelta, chat: int = 7):
+        return await storage.take_send_place(
+            holder=holder, now=NOW + at, ttl=LEASE, places=30, chat_id=chat, chat_rate=1.0
+        )
+
+    # Three at once (the burst), from two replicas together...
+    assert [(await take(h, timedelta(0))).place is not None for h in "aba"] == [True] * 3
+    fourth = await take("b", timedelta(0))
+    assert (fourth.place, fourth.chat_paced) == (None, True)
+    assert fourth.wait_until == NOW + timedelta(seconds=1)
+    assert (await take("a", timedelta(0), chat=8)).place is not None  # another chat: its own
+    # ... then one a second.
+    assert (await take("b", timedelta(seconds=1))).place is not None
+    assert (await take("a", timedelta(seconds=1.5))).place is None
+    assert (await take("a", timedelta(seconds=2))).place is not None
+    # Flood control empties the bucket: after the hold, one at a time again.
+    await storage.hold_chat(7, until=NOW + timedelta(seconds=10))
+    held = await take("a", timedelta(seconds=5))
+    assert held.chat_held
+    assert (await take("a", timedelta(seconds=10))).place is None  # no tokens yet
+    assert (await take("a", timedelta(seconds=11))).place is not None
+
+
 async def test_a_stranger_is_answered_once_per_quiet_period(storage):
     quiet = timedelta(minutes=10)
     assert await storage.answer_stranger(42, now=NOW, quiet=quiet)

@@ -29,11 +29,14 @@ CREATE TABLE send_places (
     until   TEXT
 );
 
--- Flood control for one chat (a 429 with retry_after on a send to it) holds that chat only,
--- for every replica.
-CREATE TABLE chat_holds (
-    chat_id  INTEGER PRIMARY KEY,
-    until    TEXT NOT NULL
+-- Each chat's pace, shared by every replica: Telegram's token bucket (about one message a
+-- second after a burst of three) as ``tokens`` left at ``at``, and flood control for that
+-- chat only (a 429 with retry_after on a send to it: ``held_until``).
+CREATE TABLE chat_pace (
+    chat_id     INTEGER PRIMARY KEY,
+    tokens      REAL NOT NULL,
+    at          TEXT NOT NULL,
+    held_until  TEXT
 );
 
 -- When each stranger was last answered (one answer per quiet period, whichever replica).

@@ -12,7 +12,7 @@
   after a kill takes back what it held at once (:meth:`take_back_leases`).
 - **The send window**: Telegram's 30 messages a second are places in ``send_places``; a send
   holds one from before its call until a second after the answer, whichever replica sends.
-- **Flood control of one chat** (``chat_holds``), **strangers' quiet period**
+- **Each chat's pace and flood control** (``chat_pace``), **strangers' quiet period**
   (``stranger_replies``) and **the replicas alive** (``replicas``).
 
 The SQL is the subset PostgreSQL runs as written (``ON CONFLICT``, ``RETURNING``, ISO text
@@ -192,12 +192,16 @@ class SqliteReplicas(Engine):
         keep_free: int = 0,
         chat_id: int | None = None,
         behind_calls: bool = False,
+        chat_rate: float | None = None,
+        chat_burst: int = 3,
     ) -> SendTurn:
         """A place in the shared send window for one call, held until ``now + ttl`` unless
         released sooner; or, when fewer than ``keep_free + 1`` of the first ``places`` are free
-        (an outbox send leaves one for a reply) or ``chat_id`` is under flood control, when to
-        ask again; with ``behind_calls``, no place when the chat has deferred calls waiting in
-        the outbox (whichever replica deferred them: a reply must not overtake them)."""
+        (an outbox send leaves one for a reply), or ``chat_id`` is under flood control or has
+        used its pace (``chat_rate`` messages a second after ``chat_burst``: a token taken with
+        the place), when to ask again; with ``behind_calls``, no place when the chat has
+        deferred calls waiting in the outbox (whichever replica deferred them: a reply must not
+        overtake them)."""
         async with self._tx() as db:
             if chat_id is not None and behind_calls:
                 waiting = await db.fetchone(
@@ -207,13 +211,22 @@ class SqliteReplicas(Engine):
                 )
                 if waiting is not None:
                     return SendTurn(None, behind_calls=True)
+            tokens: float | None = None
             if chat_id is not None:
-                held = await db.fetchone(
-                    "SELECT until FROM chat_holds WHERE chat_id = ?1 AND until > ?2",
-                    (chat_id, ts(now)),
+                # PostgreSQL: ... FOR UPDATE (the bucket is read, then written below).
+                pace = await db.fetchone(
+                    "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1", (chat_id,)
                 )
-                if held is not None:
-                    return SendTurn(None, datetime.fromisoformat(held[0]), chat_held=True)
+                if pace is not None and pace[2] is not None and pace[2] > ts(now):
+                    return SendTurn(None, datetime.fromisoformat(pace[2]), chat_held=True)
+                if chat_rate is not None:
+                    tokens = float(chat_burst)
+                    if pace is not None:
+                        since = (now - datetime.fromisoformat(pace[1])).total_seconds()
+                        tokens = min(tokens, float(pace[0]) + max(since, 0.0) * chat_rate)
+                    if tokens < 1.0:
+                        wait = timedelta(seconds=(1.0 - tokens) / chat_rate)
+                        return SendTurn(None, now + wait, chat_paced=True)
             free = await db.fetchone(
                 "SELECT COUNT(*) FROM send_places "
                 "WHERE place < ?1 AND (until IS NULL OR until <= ?2)",
@@ -233,7 +246,16 @@ class SqliteReplicas(Engine):
                 "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1) RETURNING place",
                 (holder, ts(now + ttl), places, ts(now)),
             )
-            return SendTurn(None if row is None else int(row[0]), None if row else now)
+            if row is None:
+                return SendTurn(None, now)
+            if tokens is not None:
+                await db.execute(
+                    "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
+                    "at = excluded.at",
+                    (chat_id, tokens - 1.0, ts(now)),
+                )
+            return SendTurn(int(row[0]))
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The call of this place has answered: it counts until ``until`` (a second later)."""
@@ -243,10 +265,13 @@ class SqliteReplicas(Engine):
         )
 
     async def hold_chat(self, chat_id: int, *, until: datetime) -> None:
-        """Telegram asked to wait before sending to this chat again (429 retry_after)."""
+        """Telegram asked to wait before sending to this chat again (429 retry_after); its
+        pace starts again from nothing after that."""
         await self._execute(
-            "INSERT INTO chat_holds (chat_id, until) VALUES (?1, ?2) ON CONFLICT (chat_id) "
-            "DO UPDATE SET until = excluded.until WHERE chat_holds.until < excluded.until",
+            "INSERT INTO chat_pace (chat_id, tokens, at, held_until) VALUES (?1, 0, ?2, ?2) "
+            "ON CONFLICT (chat_id) DO UPDATE SET held_until = excluded.held_until, "
+            "tokens = 0, at = excluded.at "
+            "WHERE chat_pace.held_until IS NULL OR chat_pace.held_until < excluded.held_until",
             (chat_id, ts(until)),
         )
 
@@ -297,7 +322,11 @@ class SqliteReplicas(Engine):
         async with self._tx() as db:
             for sql, when in (
                 ("DELETE FROM stranger_replies WHERE at < ?1", before),
-                ("DELETE FROM chat_holds WHERE until < ?1", now),
+                (
+                    "DELETE FROM chat_pace WHERE at < ?1 "
+                    "AND (held_until IS NULL OR held_until < ?1)",
+                    before,
+                ),
                 ("DELETE FROM chat_leases WHERE until < ?1", before),
                 ("DELETE FROM replicas WHERE seen_until < ?1", before),
             ):
