@@ -33,7 +33,6 @@ import asyncio
 import itertools
 import random
 import re
-import sqlite3
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from bench.fanout_bench import _skip_backfill
 from bench.seed import insert_due_reminders, no_digest_now, one_case_each, seed_reminder_burst
 from bot.domain.people import Role
 from bot.storage import Storage, open_storage
+from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
 from tgemu import Emulator, EmulatorClient, EmulatorConfig
 
@@ -184,8 +184,7 @@ async def _seed_notes(storage: Storage, person_ids: list[int], now: datetime) ->
 
 def _in_flight(db: Path, instance: str) -> int:
     """What the replica holds now: claimed pending updates and claimed unsent outbox rows."""
-    con = sqlite3.connect(db, timeout=10)
-    try:
+    with connect_file(db) as con:
         inbox = con.execute(
             "SELECT COUNT(*) FROM inbox WHERE claimed_by = ? AND claimed_until IS NOT NULL "
             "AND handled_at IS NULL AND set_aside_at IS NULL",
@@ -196,8 +195,6 @@ def _in_flight(db: Path, instance: str) -> int:
             "AND sent_at IS NULL AND dropped_at IS NULL",
             (instance,),
         ).fetchone()[0]
-    finally:
-        con.close()
     return int(inbox) + int(outbox)
 
 

@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -88,6 +89,8 @@ _BACKFILLED = "reminders_backfilled"
 #: without a gap): a replica restarted while others kept polling missed nothing, so it must not
 #: take what came due meanwhile for "missed while the bot was down".
 _POLLING = "reminders_polling"
+#: bot_data.extra key: this process's life (a replica restarted under its name is a new one).
+_LIFE = "reminders_life"
 #: Real time between two ticks of one process beyond which it was not polling in between (the
 #: host slept, the loop hung): what came due meanwhile was missed as if the bot were down.
 POLLING_GAP = timedelta(minutes=10)
@@ -162,10 +165,11 @@ async def send_due(context: QingshouContext) -> int:
             log.info("wrote %s reminder rows missing for older commitments", written)
         extra[_BACKFILLED] = True
     tick = timedelta(seconds=settings.poll_interval)
-    polling = polling_since(await _shared_polling(storage), now=now, real=time.time(), tick=tick)
-    await storage.set_meta(
-        _POLLING, json.dumps({"since": polling.since.isoformat(), "real": polling.real})
-    )
+    life = extra.setdefault(_LIFE, uuid.uuid4().hex)
+    previous = await _shared_polling(storage, instance=settings.instance, life=life)
+    polling = polling_since(previous, now=now, real=time.time(), tick=tick)
+    record = {"since": polling.since.isoformat(), "real": polling.real}
+    await storage.set_meta(_POLLING, json.dumps({**record, "by": settings.instance, "life": life}))
     lease_until = now + LEASE
     # Only what came due before this process began polling was missed while the bot was down:
     # later reminders are never 'late' and never in a catch-up summary, however old by now.
@@ -202,15 +206,18 @@ async def send_due(context: QingshouContext) -> int:
     return queued
 
 
-async def _shared_polling(storage: AuditStore) -> Polling | None:
-    """The replicas' :class:`Polling` as the last tick of any of them wrote it."""
+async def _shared_polling(storage: AuditStore, *, instance: str, life: str) -> Polling | None:
+    """The replicas' :class:`Polling` as the last tick of any of them wrote it; None when that
+    was this replica in an earlier life (it was down since: nobody polled after it)."""
     raw = await storage.get_meta(_POLLING)
     if raw is None:
         return None
     try:
         data = json.loads(raw)
+        if data.get("by") == instance and data.get("life") != life:
+            return None
         return Polling(datetime.fromisoformat(data["since"]), float(data["real"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -626,7 +626,8 @@ class ReplicaStore(Protocol):
         is under flood control or, with ``chat_rate``, has used its pace (a token bucket of
         ``chat_burst``, refilled at ``chat_rate`` a second, shared by all replicas; a token is
         taken with the place) — ``SendTurn.wait_until``: when to ask again — or, asked with
-        ``behind_calls``, when the chat has deferred calls waiting in the outbox."""
+        ``behind_calls``, when the chat has deferred calls waiting in the outbox (written by
+        ``defer_call``, or failed once already)."""
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The place's call answered: it counts until ``until`` (a second after the answer)."""

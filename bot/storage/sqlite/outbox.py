@@ -164,10 +164,11 @@ class SqliteOutbox(Engine):
         now: datetime,
         user_id: int | None = None,
     ) -> int:
-        """Keep a Bot API call that could not be made now; returns the row id."""
+        """Keep a Bot API call that could not be made now; returns the row id. Marked
+        (group_key ``deferred``): a reply of any replica to the chat queues behind it."""
         done = await self._execute(
             "INSERT INTO outbox (user_id, chat_id, kind, method, payload, not_before, "
-            "created_at, priority) VALUES (?, ?, 'call', ?, ?, ?, ?, 0)",
+            "created_at, priority, group_key) VALUES (?, ?, 'call', ?, ?, ?, ?, 0, 'deferred')",
             (user_id, chat_id, method, json.dumps(payload, ensure_ascii=False), ts(now), ts(now)),
         )
         return done.lastrowid

@@ -21,13 +21,30 @@ times); where PostgreSQL needs a row lock the comment says so.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.storage.records import InboxItem, ReplicaRecord, SendTurn
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.sqlite.engine import Engine, driver_errors, ts
+
+T = TypeVar("T")
 
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 _ITEM = "update_id, chat_id, payload, attempts, received_at"
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database's thread: BEGIN IMMEDIATE, ``fn``, COMMIT (ROLLBACK if it raises)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
 
 
 def _item(row: tuple[object, ...]) -> InboxItem:
@@ -57,38 +74,50 @@ class SqliteReplicas(Engine):
         None when another replica holds the chat, or nothing of it is pending (the lease is
         then deleted, if it was ``holder``'s). ``finished``: the update just handled, marked
         handled (at ``handled_at``) in the same transaction — one trip per update."""
-        async with self._tx() as db:
+
+        def claim(db: sqlite3.Connection) -> InboxItem | None:
             if finished is not None:
-                await db.execute(
+                db.execute(
                     "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
                     "WHERE update_id = ?2 AND handled_at IS NULL",
                     (ts(handled_at or now), finished),
                 )
             # PostgreSQL: the upsert locks the lease row, which serialises this transaction
             # with the holder's own claim_chat.
-            got = await db.fetchone(
+            got = db.execute(
                 "INSERT INTO chat_leases (chat_id, holder, until) VALUES (?1, ?2, ?3) "
                 "ON CONFLICT (chat_id) DO UPDATE SET holder = excluded.holder, "
                 "until = excluded.until "
                 "WHERE chat_leases.until <= ?4 OR chat_leases.holder = excluded.holder "
                 "RETURNING chat_id",
                 (chat_id, holder, ts(now + lease), ts(now)),
-            )
-            if got is None:
+            ).fetchall()
+            if not got:
                 return None
-            row = await db.fetchone(
+            row = db.execute(
                 "UPDATE inbox SET attempts = attempts + 1, claimed_by = ?1, claimed_until = ?2 "
                 "WHERE update_id = (SELECT update_id FROM inbox "
                 f"WHERE chat_id = ?3 AND {_PENDING} ORDER BY update_id LIMIT 1) "
                 f"RETURNING {_ITEM}",
                 (holder, ts(now + lease), chat_id),
-            )
-            if row is None:
-                await db.execute(
+            ).fetchall()
+            if not row:
+                db.execute(
                     "DELETE FROM chat_leases WHERE chat_id = ?1 AND holder = ?2", (chat_id, holder)
                 )
                 return None
-            return _item(row)
+            return _item(row[0])
+
+        return await self._atomic(claim)
+
+    async def _atomic(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` in one write transaction, all of it on the database's thread in one trip:
+        the write lock is never held while the event loop is elsewhere (a short transaction on
+        every update and every send; SQLite's other writers wait only for the statements)."""
+        async with self._lock:
+            with driver_errors(self.path):
+                run: Callable[..., Awaitable[T]] = self._conn._execute
+                return await run(_in_transaction, self._conn._conn, fn)
 
     async def claim_lone_update(
         self, update_id: int, *, holder: str, now: datetime, lease: timedelta
@@ -202,21 +231,25 @@ class SqliteReplicas(Engine):
         the place), when to ask again; with ``behind_calls``, no place when the chat has
         deferred calls waiting in the outbox (whichever replica deferred them: a reply must not
         overtake them)."""
-        async with self._tx() as db:
+
+        def take(db: sqlite3.Connection) -> SendTurn:
             if chat_id is not None and behind_calls:
-                waiting = await db.fetchone(
+                waiting = db.execute(
+                    # A reply that could not be sent (defer_call), or a call that failed
+                    # once already: not a notice just written, which the outbox sends next.
                     "SELECT 1 FROM outbox WHERE chat_id = ?1 AND kind = 'call' "
-                    "AND sent_at IS NULL AND dropped_at IS NULL LIMIT 1",
+                    "AND sent_at IS NULL AND dropped_at IS NULL "
+                    "AND (group_key = 'deferred' OR attempts > 0) LIMIT 1",
                     (chat_id,),
-                )
+                ).fetchone()
                 if waiting is not None:
                     return SendTurn(None, behind_calls=True)
             tokens: float | None = None
             if chat_id is not None:
                 # PostgreSQL: ... FOR UPDATE (the bucket is read, then written below).
-                pace = await db.fetchone(
+                pace = db.execute(
                     "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1", (chat_id,)
-                )
+                ).fetchone()
                 if pace is not None and pace[2] is not None and pace[2] > ts(now):
                     return SendTurn(None, datetime.fromisoformat(pace[2]), chat_held=True)
                 if chat_rate is not None:
@@ -227,35 +260,37 @@ class SqliteReplicas(Engine):
                     if tokens < 1.0:
                         wait = timedelta(seconds=(1.0 - tokens) / chat_rate)
                         return SendTurn(None, now + wait, chat_paced=True)
-            free = await db.fetchone(
+            free = db.execute(
                 "SELECT COUNT(*) FROM send_places "
                 "WHERE place < ?1 AND (until IS NULL OR until <= ?2)",
                 (places, ts(now)),
-            )
+            ).fetchone()
             if free is None or int(free[0]) <= keep_free:
-                soonest = await db.fetchone(
+                soonest = db.execute(
                     "SELECT MIN(until) FROM send_places WHERE place < ?1 AND until > ?2",
                     (places, ts(now)),
-                )
+                ).fetchone()
                 when = soonest[0] if soonest is not None and soonest[0] is not None else None
                 return SendTurn(None, now if when is None else datetime.fromisoformat(when))
             # PostgreSQL: the inner SELECT with FOR UPDATE SKIP LOCKED.
-            row = await db.fetchone(
+            row = db.execute(
                 "UPDATE send_places SET holder = ?1, until = ?2 WHERE place = ("
                 "SELECT place FROM send_places WHERE place < ?3 "
                 "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1) RETURNING place",
                 (holder, ts(now + ttl), places, ts(now)),
-            )
-            if row is None:
+            ).fetchall()
+            if not row:
                 return SendTurn(None, now)
             if tokens is not None:
-                await db.execute(
+                db.execute(
                     "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
                     "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
                     "at = excluded.at",
                     (chat_id, tokens - 1.0, ts(now)),
                 )
-            return SendTurn(int(row[0]))
+            return SendTurn(int(row[0][0]))
+
+        return await self._atomic(take)
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The call of this place has answered: it counts until ``until`` (a second later)."""
