@@ -4,12 +4,16 @@
 soon as it has fetched them, before they are handled: whatever was queued in memory is gone on a
 crash. :class:`InboxRequest` is the request object PTB uses only for ``getUpdates``; it writes
 every update it receives to the database *before* PTB sees it, so the offset can never move past
-an update that is not stored. :class:`PerChatUpdateProcessor` claims each update before handling
-it and marks it done afterwards; on start-up :func:`replay_inbox` feeds the unhandled ones back,
-in order per chat, ahead of anything new. An update that cannot even be parsed (a poison
-update) is set aside once, logged without its content, and replaced by an empty one so the
-offset moves on. An update that was handled but not marked (killed in between) is handled again,
-so state changes are idempotent (the flow engine's compare-and-set, idempotency keys).
+an update that is not stored (a webhook stores it the same way before answering 200:
+:mod:`bot.webhook`). :class:`PerChatUpdateProcessor` handles a chat's stored updates oldest
+first under the chat's lease in the database, so several replicas on one database never handle
+one chat's updates at once or out of order, and marks each done; on start-up, and every
+``Settings.sweep_interval``, :func:`replay_inbox` queues a cue for every chat with stored
+updates nobody holds (a crash, here or on a replica that is gone). An update that cannot even
+be parsed (a poison update) is set aside once, logged without its content, and replaced by an
+empty one so the offset moves on. An update that was handled but not marked (killed in
+between) is handled again, so state changes are idempotent (the flow engine's compare-and-set,
+idempotency keys).
 
 **Sends.** Telegram answers floods with 429 and ``retry_after``, has 5xx hiccups, and sometimes
 does not answer in time. The rate limiter (which PTB routes every call except ``getUpdates``
@@ -396,6 +400,8 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         #: Chats under Telegram's flood control, until (monotonic): only their sends wait.
         self._chat_holds: dict[int, float] = {}
         self._window_trouble_logged = 0.0
+        #: Releases of shared send places on their way (kept, so none is garbage-collected).
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def was_answered(self, callback_query_id: str) -> bool:
         """Whether this button press has been answered already (a toast cannot come twice)."""
@@ -413,7 +419,9 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to tear down."""
+        """Let the releases of send places on their way finish."""
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
 
     async def load_deferred(self) -> None:
         """Learn which chats still have deferred calls waiting (at start-up)."""
@@ -547,12 +555,18 @@ class ResilientRateLimiter(BaseRateLimiter[int]):
         storage = self.storage()
         if turn.place is None or storage is None:
             return
+        # In the background: the caller (a handler that just replied) goes on at once.
+        task = asyncio.get_running_loop().create_task(
+            self._release(storage, turn.place, _utcnow() + PLACE_AFTER)
+        )
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _release(self, storage: Storage, place: int, until: datetime) -> None:
         try:
-            await storage.release_send_place(
-                turn.place, holder=self.holder, until=_utcnow() + PLACE_AFTER
-            )
+            await storage.release_send_place(place, holder=self.holder, until=until)
         except Exception as exc:  # the place frees itself at its time-out
-            log.warning("send place %s not released: %s", turn.place, exc)
+            log.warning("send place %s not released: %s", place, exc)
 
     async def _interactive_slot(self) -> list[float]:
         # As soon as the window has room: the outbox lane always leaves a place free, so a

@@ -5,6 +5,8 @@ Bot API
     references), JSON bodies and query strings are all accepted, as by the real server.
     ``GET /file/bot<TOKEN>/<file_path>`` downloads a file returned by ``getFile``.
     Errors are ``{"ok": false, "error_code": N, "description": "..."}`` with HTTP status N.
+    ``setWebhook`` to a loopback URL (plain http allowed there) makes the emulator post each
+    update to it as Telegram does (:mod:`tgemu.webhook`); ``getUpdates`` answers 409 meanwhile.
 
 Control API (JSON; ``bot`` = username or token, defaults to the first registered bot)
     Requests other than GET must be same-origin: a cross-site ``Sec-Fetch-Site`` or a foreign
