@@ -45,6 +45,7 @@ from bot.storage.protocol import (
     OutboxStore,
     PeopleStore,
     PrepStore,
+    ReplicaStore,
     Storage,
 )
 from bot.storage.records import (
@@ -59,6 +60,8 @@ from bot.storage.records import (
     InboxUpdate,
     NewOutboxMessage,
     OutboxMessage,
+    ReplicaRecord,
+    SendTurn,
     StepDue,
 )
 from bot.storage.sqlite import SqliteStorage, backup_database
@@ -134,7 +137,10 @@ __all__ = [
     "OutboxStore",
     "PeopleStore",
     "PrepStore",
+    "ReplicaRecord",
+    "ReplicaStore",
     "SchemaTooNewError",
+    "SendTurn",
     "SqliteStorage",
     "StepDue",
     "Storage",

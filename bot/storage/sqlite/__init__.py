@@ -29,6 +29,7 @@ from bot.storage.sqlite.people import SqlitePeople
 from bot.storage.sqlite.preps import SqlitePreps
 from bot.storage.sqlite.queue import SqliteQueue
 from bot.storage.sqlite.reminders import SqliteReminders
+from bot.storage.sqlite.replicas import SqliteReplicas
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -55,6 +56,7 @@ class SqliteStorage(
     SqliteFlows,
     SqliteInbox,
     SqliteOutbox,
+    SqliteReplicas,
     SqliteAudit,
     SqliteExports,
     SqliteLegal,
