@@ -43,6 +43,13 @@ from bot.domain.digest import (
 from bot.domain.importing import BatchPlan, CollectorRef, ImportPlan, StagedRow, StoredCase
 from bot.domain.instalments import Answer, Answered, InstalmentView
 from bot.domain.ledger import LedgerField
+from bot.domain.legal import (
+    DocumentKind,
+    GuaranteeKind,
+    GuarantorFacts,
+    LegalDocument,
+    LegalFacts,
+)
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page
@@ -83,6 +90,7 @@ __all__ = [
     "FlowStore",
     "InboxStore",
     "InstalmentStore",
+    "LegalStore",
     "OutboxCall",
     "OutboxStore",
     "PeopleStore",
@@ -958,6 +966,66 @@ class DigestStore(Protocol):
         """Store a person's own digest time (None: the cooperative's) and weekend mute."""
 
 
+class LegalStore(Protocol):
+    """The legal clocks' facts (issue 19): guarantee facts, the papers issued and their signed
+    copies, and everything :mod:`bot.domain.legal` reads for one case or a viewer's cases."""
+
+    async def set_guarantee_facts(
+        self,
+        case_id: int,
+        party_id: int,
+        *,
+        kind: GuaranteeKind | None = None,
+        agreed_end: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+        source: str = "asked",
+    ) -> GuarantorFacts | None:
+        """Record a guarantee's kind (保证方式) and/or agreed period end (保证期间); ``None``
+        leaves a fact as it is; ``source`` 'asked' (the bot) or 'import'. None, nothing written,
+        when ``party_id`` is not a guarantor of ``case_id``."""
+
+    async def issue_document(
+        self,
+        case_id: int,
+        kind: DocumentKind,
+        addressee: int | None,
+        commitment_id: int | None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record a document issued to ``addressee`` (a related party's id; None: the
+        borrower), for ``commitment_id`` when it is a repayment agreement; its id.
+        :class:`StorageError` when the case is unknown or the party / commitment not of it."""
+
+    async def file_signed_copy(
+        self,
+        document_id: int,
+        signed_on: date,
+        file_id: str,
+        by_user_id: int | None,
+        now: datetime,
+        key: str | None = None,
+    ) -> LegalDocument | None:
+        """File the signed copy (the local date signed, the photo's file id). Once only: a
+        document already filed, or a replayed ``key``, comes back unchanged. None: no such
+        document."""
+
+    async def get_document(self, document_id: int) -> LegalDocument | None: ...
+
+    async def case_documents(self, case_id: int) -> list[LegalDocument]:
+        """The case's documents, oldest first (callers check access through the case)."""
+
+    async def legal_facts(self, case_id: int, *, tz: tzinfo) -> LegalFacts | None:
+        """What the clocks of one case read; None: no such case."""
+
+    async def legal_facts_of(
+        self, viewer: User, *, tz: tzinfo, include_closed: bool = False
+    ) -> list[LegalFacts]:
+        """What the clocks of every case ``viewer`` may see read, in case id order; a fixed
+        number of statements whatever the number of cases."""
+
+
 class Storage(
     PeopleStore,
     CaseStore,
@@ -971,6 +1039,7 @@ class Storage(
     AuditStore,
     ExportStore,
     ReminderStore,
+    LegalStore,
     Protocol,
 ):
     """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""

@@ -23,6 +23,7 @@ from bot.storage.sqlite.exports import SqliteExports
 from bot.storage.sqlite.flows import SqliteFlows
 from bot.storage.sqlite.inbox import SqliteInbox
 from bot.storage.sqlite.instalments import SqliteInstalments
+from bot.storage.sqlite.legal import SqliteLegal
 from bot.storage.sqlite.outbox import SqliteOutbox
 from bot.storage.sqlite.people import SqlitePeople
 from bot.storage.sqlite.preps import SqlitePreps
@@ -56,6 +57,7 @@ class SqliteStorage(
     SqliteOutbox,
     SqliteAudit,
     SqliteExports,
+    SqliteLegal,
     Engine,
 ):
     """The application's storage in one SQLite file. Open with :meth:`open` (or
