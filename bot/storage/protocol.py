@@ -38,6 +38,7 @@ from bot.domain.digest import (
     DigestRecipient,
     DigestSettings,
     DrillDown,
+    LegalItem,
     TeamDigest,
 )
 from bot.domain.importing import BatchPlan, CollectorRef, ImportPlan, StagedRow, StoredCase
@@ -930,9 +931,10 @@ class DigestStore(Protocol):
         untouched_days: int,
         collector_id: int | None = None,
         limit: int = 20,
-    ) -> Counted[CaseItem] | Counted[BrokenItem]:
+    ) -> Counted[CaseItem] | Counted[BrokenItem] | Counted[LegalItem]:
         """A drill-down list of one team: yesterday's broken promises, the stalled, untouched
-        or unprepared urgent cases, or one collector's open cases."""
+        or unprepared urgent cases, one collector's open cases, or the legal clocks within 30
+        or 90 days or lapsed this week (issue 19)."""
 
     async def digest_recipients(self, local_date: date) -> list[DigestRecipient]:
         """Active, reachable supervisors (of a team) and admins without a digest run for

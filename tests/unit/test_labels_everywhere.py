@@ -54,10 +54,11 @@ from bot.domain.commitments import (
     InstalmentStatus,
 )
 from bot.domain.dates import WorkdayCheck
-from bot.domain.digest import DrillDown
+from bot.domain.digest import Counted, DrillDown, LegalClockKind, LegalLists
 from bot.domain.importing import FileProblem
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerField, RowError, RowErrorCode
+from bot.domain.legal import GuaranteeKind
 from bot.domain.people import InviteProblem, Role
 from bot.domain.prep import (
     Approach,
@@ -86,6 +87,7 @@ from handlers.assign import REASON_LABELS as ASSIGN_REASONS
 from handlers.instalments import REASON_LABELS as MISS_REASONS
 from handlers.invite import ROLE_LABELS
 from handlers.outcome import ACHIEVED_LABELS, STANCE_LABELS
+from tests.domain.digest_samples import legal_item
 from tests.unit.case_template_samples import FILE, VIEW
 from tests.unit.commit_template_samples import APPROVALS, COMMITMENT, MEETING
 from tests.unit.instalment_template_samples import KEPT
@@ -435,6 +437,16 @@ SHOWN: dict[Any, list[Place]] = {
             lambda v: {"problem": v.value, "file_name": "台账"},
             raw_ok=frozenset({"xls"}),
         ),
+    ],
+    LegalClockKind: [
+        template(
+            "digest/legal",
+            lambda v: {
+                "legal": LegalLists(
+                    Counted([legal_item(v, 10, "李保", GuaranteeKind.JOINT)], 1), 1, Counted([], 0)
+                )
+            },
+        )
     ],
     DrillDown: [
         template(
