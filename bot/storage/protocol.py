@@ -59,6 +59,7 @@ from bot.domain.urgency import Deterioration
 from bot.storage.export_records import (
     ExportApproval,
     ExportCase,
+    ExportClock,
     ExportCommitment,
     ExportInstalment,
     ExportMeeting,
@@ -784,6 +785,20 @@ class ExportStore(Protocol):
         self, viewer: User, *, team_id: int | None = None, batch: int = 2000
     ) -> AsyncIterator[list[ExportCase]]:
         """Every case in scope, closed ones too, as it stands now."""
+
+    def export_legal(
+        self,
+        viewer: User,
+        today: date,
+        *,
+        tz: tzinfo,
+        team_id: int | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[list[ExportClock]]:
+        """Every legal clock of the open cases in scope as of ``today`` (issue 19): each
+        case's limitation, each guarantor's period and own limitation, each mortgage, with
+        what set the deadline and whether its signed copy is filed; ``batch`` cases at a
+        time."""
 
     def export_meetings(
         self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000

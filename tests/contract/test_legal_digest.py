@@ -78,7 +78,7 @@ async def test_the_digest_lists_the_clocks_near_their_end_and_those_lost_this_we
     ]
     assert d.legal.soon.total == 4
     assert d.legal.urgent == 2
-    li, zhao, ht4, ht2 = d.legal.soon.items
+    li, zhao, _, ht2 = d.legal.soon.items
     # What to do: claim against the joint guarantor; for a kind not in the file, find it out.
     assert (li.action, li.kind) == (AlertAction.CLAIM_GUARANTOR, GuaranteeKind.JOINT)
     assert (zhao.action, zhao.kind) == (AlertAction.FIND_KIND, None)
@@ -104,9 +104,7 @@ async def test_the_drill_down_lists_the_urgent_the_near_and_the_lapsed(team):
     s, east, _, _, _ = team
 
     async def drill(kind, limit=20):
-        return await s.digest_list(
-            east.id, kind, DAY, now=NOW, untouched_days=14, limit=limit
-        )
+        return await s.digest_list(east.id, kind, DAY, now=NOW, untouched_days=14, limit=limit)
 
     urgent = await drill(DrillDown.LEGAL_URGENT)
     assert ([i.party_name for i in urgent.items], urgent.total) == (["李保", "赵某"], 2)

@@ -58,7 +58,7 @@ from bot.domain.digest import Counted, DrillDown, LegalClockKind, LegalLists
 from bot.domain.importing import FileProblem
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerField, RowError, RowErrorCode
-from bot.domain.legal import GuaranteeKind
+from bot.domain.legal import ClaimState, GuaranteeKind, LegalEventKind
 from bot.domain.people import InviteProblem, Role
 from bot.domain.prep import (
     Approach,
@@ -260,6 +260,12 @@ EXPORT_VALUES: dict[tuple[str, str], Sequence[Any]] = {
     ("approvals", "status"): list(ApprovalStatus),
     ("approvals", "proposal"): PROPOSALS,
     ("approvals", "counter"): COUNTERS,
+    # The legal clocks' sheet (issue 19): which clock, where it stands, what set its last day.
+    ("legal", "clock"): [*LegalClockKind, "mortgage"],
+    ("legal", "state"): list(
+        dict.fromkeys(["running", "expired", "suspended", "no_due_date", *ClaimState])
+    ),
+    ("legal", "set_by"): ["due_date", "overdue_since", "agreed_period", *LegalEventKind],
 }
 
 
@@ -438,7 +444,11 @@ SHOWN: dict[Any, list[Place]] = {
             raw_ok=frozenset({"xls"}),
         ),
     ],
+    ClaimState: [column("legal", "state")],
+    LegalEventKind: [column("legal", "set_by")],
+    GuaranteeKind: [column("legal", "guarantee_kind")],
     LegalClockKind: [
+        column("legal", "clock"),
         template(
             "digest/legal",
             lambda v: {
@@ -446,7 +456,7 @@ SHOWN: dict[Any, list[Place]] = {
                     Counted([legal_item(v, 10, "李保", GuaranteeKind.JOINT)], 1), 1, Counted([], 0)
                 )
             },
-        )
+        ),
     ],
     DrillDown: [
         template(
@@ -661,13 +671,10 @@ CODES: list[tuple[str, Sequence[str], Place]] = [
 INTERNAL: dict[str, str] = {
     "bot.domain.casefile.LedgerGap": "each gap changes its own card line ('not in the file')",
     "bot.domain.ledger._F": "LedgerField's members as plain attributes for the row parser",
-    "bot.domain.legal.ClaimState": "a guarantor clock's state; each state has its own card line",
     "bot.domain.legal.DueBasis": "where the due date came from; each basis has its own line",
     "bot.domain.legal.DocumentKind": "a stored paper's kind; shown through LegalEventKind",
     # Not shown yet: the card and /today show them in the next commits (issue 19 item 4).
     "bot.domain.legal.AlertAction": "not shown yet",
-    "bot.domain.legal.GuaranteeKind": "not shown yet",
-    "bot.domain.legal.LegalEventKind": "not shown yet",
     "bot.domain.importing.RowChange": "keys of the dry run's counts; each count has its sentence",
     "bot.domain.reminders.ReminderStatus": "the poller's bookkeeping",
     "bot.exports.Kind": "how a column is written (money, date…), never a cell",

@@ -21,15 +21,32 @@ clocks worked out exactly by :mod:`bot.domain.legal`. Why the superset holds:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import date, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
-from bot.domain.digest import LEGAL_LAPSED_DAYS, LEGAL_SOON, LegalCase
-from bot.domain.legal import CN_CIVIL_CODE, LegalClocks, LegalProfile, add_months, legal_clocks
+from bot.domain.digest import LEGAL_LAPSED_DAYS, LEGAL_SOON, LegalCase, LegalClockKind
+from bot.domain.legal import (
+    CN_CIVIL_CODE,
+    DueBasis,
+    GuaranteeKind,
+    GuarantorFacts,
+    LegalClocks,
+    LegalEvent,
+    LegalFacts,
+    LegalProfile,
+    LimitationClock,
+    add_months,
+    document_event,
+    legal_clocks,
+)
 from bot.domain.people import User
+from bot.storage.export_records import ExportClock
 from bot.storage.sqlite.cases import _OPEN_ONLY, _scope
-from bot.storage.sqlite.legal import SqliteLegal
+from bot.storage.sqlite.exports import _scope as _export_scope
+from bot.storage.sqlite.exports import person_sql
+from bot.storage.sqlite.legal import _DOC_COLUMNS, _DOC_FROM, SqliteLegal, _day, _document
 
 __all__ = ["SqliteLegalViews"]
 
@@ -39,25 +56,55 @@ _SLACK = 5
 CHUNK = 900
 
 _DUE = "COALESCE(c.maturity, c.overdue_since)"
-# The cases of a scope whose clocks can end between :w_lo and :w_hi (see the module's text).
-_NEAR = f"""
-SELECT c.id FROM cases c WHERE {{where}} AND {_OPEN_ONLY} AND (
-  (({_DUE} <= ? OR EXISTS (SELECT 1 FROM legal_documents d WHERE d.case_id = c.id
-                          AND d.party_id IS NOT NULL AND d.signed_on <= ?))
-   AND ({_DUE} >= ?
-        OR EXISTS (SELECT 1 FROM payments y WHERE y.case_id = c.id AND y.received_on >= ?
+# The cases of a scope whose clocks can end between the window's bounds (see the module's text),
+# each with ``full``: its limitation (or a claimed guarantor's own) can, so every fact is read;
+# else only a guarantee period can, and the guarantees and signed papers are enough.
+_FULL = f"""
+  ({_DUE} <= :lim_hi
+   AND ({_DUE} >= :lim_lo
+        OR EXISTS (SELECT 1 FROM payments y WHERE y.case_id = c.id AND y.received_on >= :lim_lo
                    AND y.amount > 0)
-        OR EXISTS (SELECT 1 FROM legal_documents d WHERE d.case_id = c.id AND d.signed_on >= ?)
-        OR EXISTS (SELECT 1 FROM commitments m WHERE m.case_id = c.id AND m.agreed_at >= ?)
+        OR EXISTS (SELECT 1 FROM legal_documents d WHERE d.case_id = c.id
+                   AND d.signed_on >= :lim_lo)
+        OR EXISTS (SELECT 1 FROM commitments m WHERE m.case_id = c.id AND m.agreed_at >= :lim_lo)
         OR EXISTS (SELECT 1 FROM commitments m JOIN instalments i ON i.commitment_id = m.id
-                   WHERE m.case_id = c.id AND m.agreed_at IS NOT NULL AND i.due_on >= ?)))
-  OR ({_DUE} BETWEEN ? AND ? AND EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = c.id
-                                          AND p.role = 'guarantor'))
-  OR EXISTS (SELECT 1 FROM guarantee_facts g WHERE g.case_id = c.id
-             AND g.agreed_end BETWEEN ? AND ?)
-)
+                   WHERE m.case_id = c.id AND m.agreed_at IS NOT NULL AND i.due_on >= :lim_lo))
+   AND NOT EXISTS (SELECT 1 FROM payments y LEFT JOIN commitments m ON m.id = y.commitment_id
+                   WHERE y.case_id = c.id AND y.amount > 0 AND y.received_on > :lim_hi
+                   AND y.received_on < :gap_hi AND m.promised_by_party IS NULL)
+   AND NOT EXISTS (SELECT 1 FROM legal_documents d WHERE d.case_id = c.id
+                   AND (d.party_id IS NULL OR d.kind = 'court_filing')
+                   AND d.signed_on > :lim_hi AND d.signed_on < :gap_hi)
+   AND NOT EXISTS (SELECT 1 FROM commitments m LEFT JOIN meetings mt ON mt.id = m.meeting_id
+                   WHERE m.case_id = c.id AND m.agreed_at > :lim_hi AND m.agreed_at < :gap_hi
+                   AND m.promised_by_party IS NULL
+                   AND COALESCE(mt.held_on, substr(m.agreed_at, 1, 10)) > :lim_hi
+                   AND COALESCE(mt.held_on, substr(m.agreed_at, 1, 10)) < :gap_hi))
+  OR c.id IN (SELECT d.case_id FROM legal_documents d
+              WHERE d.party_id IS NOT NULL AND d.signed_on <= :lim_hi)
+"""
+_GUARANTEE = f"""
+  ({_DUE} BETWEEN :g_lo AND :g_hi
+   AND EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = c.id AND p.role = 'guarantor'))
+  OR c.id IN (SELECT g.case_id FROM guarantee_facts g WHERE g.agreed_end BETWEEN :w_lo AND :w_hi)
+"""
+_NEAR = f"""
+SELECT c.id, ({_FULL}) FROM cases c
+WHERE {{where}} AND {_OPEN_ONLY} AND (({_FULL}) OR ({_GUARANTEE}))
 ORDER BY c.id
 """
+
+# The light read of a guarantee-only case: its due date, its guarantors, its signed papers.
+_LIGHT_CASES = "SELECT c.id, c.maturity, c.overdue_since FROM cases c WHERE c.id IN ({ids})"
+_LIGHT_GUARANTORS = """
+SELECT p.case_id, p.id, p.name, g.kind, g.agreed_end FROM case_parties p
+LEFT JOIN guarantee_facts g ON g.party_id = p.id
+WHERE p.case_id IN ({ids}) AND p.role = 'guarantor' ORDER BY p.case_id, p.id
+"""
+_LIGHT_DOCUMENTS = (
+    f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} WHERE d.case_id IN ({{ids}}) "
+    "AND d.signed_on IS NOT NULL"
+)
 
 _CASES = """
 SELECT c.id, c.contract_no, c.borrower_name, COALESCE(NULLIF(lu.staff_name, ''), lu.name)
@@ -65,16 +112,124 @@ FROM cases c LEFT JOIN users lu ON lu.id = c.lead_id WHERE c.id IN ({ids})
 """
 
 
-def _near_params(w_lo: date, w_hi: date, profile: LegalProfile) -> list[str]:
+_EXPORT_CASES = f"""
+SELECT c.id, c.contract_no, c.borrower_name, t.name, {person_sql("u")}
+FROM cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id
+WHERE ({{where}}) AND {_OPEN_ONLY} AND c.id > ? ORDER BY c.id LIMIT ?
+"""
+
+
+def _marks(ids: Sequence[int]) -> str:
+    return ", ".join("?" * len(ids))
+
+
+def _set_by(
+    event: LegalEvent | None, due: date | None, basis: DueBasis = DueBasis.MATURITY
+) -> tuple[str | None, date | None]:
+    """What set a deadline and on which day: an event, else the due date — the 到期日, or the
+    missed due date where the file has none (None: nothing)."""
+    if event is not None:
+        return event.kind.value, event.on
+    if due is None:
+        return None, None
+    return ("overdue_since" if basis is DueBasis.OVERDUE_SINCE else "due_date"), due
+
+
+def _limitation_row(
+    head: tuple[int, str, str, str, str | None],
+    clock: str,
+    party: str | None,
+    lim: LimitationClock,
+    today: date,
+) -> ExportClock:
+    kind, on = _set_by(lim.set_by, lim.due_date, lim.due_basis)
+    event = lim.set_by
+    if lim.deadline is None:
+        state = "suspended" if lim.suspended else "no_due_date"
+    else:
+        state = "expired" if lim.expired(today) else "running"
+    return ExportClock(
+        *head,
+        clock=clock,
+        party=party,
+        guarantee_kind=None,
+        deadline=lim.deadline,
+        days_left=lim.days_left(today),
+        state=state,
+        set_by=kind,
+        set_on=on,
+        counted_from=on if event is None else event.start,
+        document=None if event is None or event.document_id is None else kind,
+        evidence=event is not None and event.evidence is not None,
+    )
+
+
+def export_rows(
+    head: tuple[int, str, str, str, str | None], clocks: LegalClocks, today: date
+) -> list[ExportClock]:
+    """The rows of one case's clocks: its limitation, each guarantor's period (and, once
+    claimed, the guarantor's own limitation), each mortgage (the limitation's day)."""
+    lim = clocks.limitation
+    rows = [_limitation_row(head, LegalClockKind.LIMITATION.value, None, lim, today)]
+    for g in clocks.guarantors:
+        # Claimed: the claim is the evidence. Else the period's end comes from the contract's
+        # agreed period, or from the due date (6 months on, 第692条).
+        if g.claim is not None:
+            kind, on = _set_by(g.claim, None)
+        elif g.period_agreed:
+            kind, on = "agreed_period", g.period_end
+        else:
+            kind, on = _set_by(None, lim.due_date, lim.due_basis)
+        rows.append(
+            ExportClock(
+                *head,
+                clock=LegalClockKind.GUARANTEE.value,
+                party=g.name,
+                guarantee_kind=None if g.kind is None else g.kind.value,
+                deadline=g.period_end,
+                days_left=None if g.period_end is None else (g.period_end - today).days,
+                state=g.state.value,
+                set_by=kind,
+                set_on=on,
+                counted_from=on if g.claim is None else g.claim.start,
+                document=None if g.claim is None or g.claim.document_id is None else kind,
+                evidence=g.claim is not None and g.claim.evidence is not None,
+            )
+        )
+        if g.own_limitation is not None:
+            rows.append(
+                _limitation_row(
+                    head,
+                    LegalClockKind.GUARANTOR_LIMITATION.value,
+                    g.name,
+                    g.own_limitation,
+                    today,
+                )
+            )
+    for m in clocks.mortgages:
+        row = _limitation_row(head, "mortgage", m.name, lim, today)
+        rows.append(row)
+    return rows
+
+
+def _near_params(w_lo: date, w_hi: date, profile: LegalProfile) -> dict[str, str]:
     slack = timedelta(days=_SLACK)
     months = profile.limitation_months
-    lim_hi = (add_months(w_hi, -months) + slack).isoformat()
-    lim_lo = (add_months(w_lo, -months) - slack).isoformat()
     g_months = profile.guarantee_default_months
-    g_lo = (add_months(w_lo, -g_months) - slack).isoformat()
-    g_hi = (add_months(w_hi, -g_months) + slack).isoformat()
-    return [lim_hi, lim_hi, lim_lo, lim_lo, lim_lo, lim_lo, lim_lo, g_lo, g_hi,
-            w_lo.isoformat(), w_hi.isoformat()]  # fmt: skip
+    return {
+        # A limitation can end in the window only if counted from a day up to lim_hi...
+        "lim_hi": (add_months(w_hi, -months) + slack).isoformat(),
+        # ...from a day no earlier than lim_lo...
+        "lim_lo": (add_months(w_lo, -months) - slack).isoformat(),
+        # ...and with no restarting act of the borrower between lim_hi and gap_hi: an act on a
+        # day up to the last day D puts D at least a period after it (an act in time restarts
+        # the period; one after it only counts when a later agreement revives it, 第192条).
+        "gap_hi": (w_lo - slack).isoformat(),
+        "g_lo": (add_months(w_lo, -g_months) - slack).isoformat(),
+        "g_hi": (add_months(w_hi, -g_months) + slack).isoformat(),
+        "w_lo": w_lo.isoformat(),
+        "w_hi": w_hi.isoformat(),
+    }
 
 
 class SqliteLegalViews(SqliteLegal):
@@ -82,20 +237,78 @@ class SqliteLegalViews(SqliteLegal):
     with their evidence (the export)."""
 
     async def _clocks_of(
-        self, ids: Sequence[int], today: date, tz: tzinfo, profile: LegalProfile
+        self,
+        ids: Sequence[int],
+        today: date,
+        tz: tzinfo,
+        profile: LegalProfile,
+        *,
+        light: frozenset[int] = frozenset(),
     ) -> tuple[list[LegalClocks], dict[int, LegalCase]]:
         """The clocks of ``ids`` and what a list shows of each case: per chunk of ids, the
-        facts' fixed number of statements and one for the cases' names."""
+        facts' fixed number of statements and one for the cases' names. The cases in
+        ``light`` have only their guarantee periods worked out, from a lighter read."""
         clocks: list[LegalClocks] = []
         cases: dict[int, LegalCase] = {}
+        heavy = [i for i in ids if i not in light]
+        for start in range(0, len(heavy), CHUNK):
+            chunk = heavy[start : start + CHUNK]
+            facts = await self._legal_facts(f"c.id IN ({_marks(chunk)})", list(chunk), tz)
+            clocks.extend(legal_clocks(f, today, profile) for f in facts)
+        only = sorted(light)
+        for start in range(0, len(only), CHUNK):
+            clocks.extend(await self._guarantee_clocks(only[start : start + CHUNK], today, profile))
         for start in range(0, len(ids), CHUNK):
             chunk = list(ids[start : start + CHUNK])
-            marks = ", ".join("?" * len(chunk))
-            facts = await self._legal_facts(f"c.id IN ({marks})", list(chunk), tz)
-            clocks.extend(legal_clocks(f, today, profile) for f in facts)
-            rows = await self._fetchall(_CASES.format(ids=marks), chunk)
+            rows = await self._fetchall(_CASES.format(ids=_marks(chunk)), chunk)
             cases.update({int(r[0]): LegalCase(int(r[0]), r[1], r[2], r[3]) for r in rows})
         return clocks, cases
+
+    async def _guarantee_clocks(
+        self, ids: list[int], today: date, profile: LegalProfile
+    ) -> list[LegalClocks]:
+        """The guarantee periods of ``ids`` alone (three statements): a guarantor's period and
+        claim read only the due date, the guarantee's facts and the signed papers (a notice or
+        agreement to the guarantor, a suit); no limitation is worked out here (its deadline
+        left None), since the cases' payments and plans are not read."""
+        marks = _marks(ids)
+        cases = await self._fetchall(_LIGHT_CASES.format(ids=marks), ids)
+        guarantors: dict[int, list[GuarantorFacts]] = {}
+        for case_id, party_id, name, kind, agreed_end in await self._fetchall(
+            _LIGHT_GUARANTORS.format(ids=marks), ids
+        ):
+            guarantors.setdefault(int(case_id), []).append(
+                GuarantorFacts(
+                    int(party_id),
+                    str(name),
+                    None if kind is None else GuaranteeKind(kind),
+                    _day(agreed_end),
+                )
+            )
+        events: dict[int, list[LegalEvent]] = {}
+        for row in await self._fetchall(_LIGHT_DOCUMENTS.format(ids=marks), ids):
+            event = document_event(_document(row))
+            if event is not None:
+                events.setdefault(int(row[1]), []).append(event)
+        none = LimitationClock(None, None, None, DueBasis.UNKNOWN)
+        out = []
+        for case_id, maturity, overdue_since in cases:
+            facts = LegalFacts(
+                case_id=int(case_id),
+                maturity=_day(maturity),
+                overdue_since=_day(overdue_since),
+                guarantors=tuple(guarantors.get(int(case_id), ())),
+                events=tuple(sorted(events.get(int(case_id), ()), key=lambda e: (e.on, e.kind))),
+            )
+            full = legal_clocks(facts, today, profile)
+            out.append(
+                LegalClocks(
+                    full.case_id,
+                    none,
+                    tuple(replace(g, own_limitation=None) for g in full.guarantors),
+                )
+            )
+        return out
 
     async def near_legal_clocks(
         self,
@@ -111,10 +324,17 @@ class SqliteLegalViews(SqliteLegal):
         after it (a superset: the domain decides), with what a list shows of each case."""
         w_lo = today - timedelta(days=LEGAL_LAPSED_DAYS)
         w_hi = today + timedelta(days=LEGAL_SOON)
-        rows = await self._fetchall(
-            _NEAR.format(where=where), [*params, *_near_params(w_lo, w_hi, profile)]
-        )
-        return await self._clocks_of([int(r[0]) for r in rows], today, tz, profile)
+        # Named parameters throughout: the scope's own ``?`` become :scope0, :scope1, ...
+        named = where
+        for i in range(len(params)):
+            named = named.replace("?", f":scope{i}", 1)
+        bound = {
+            **_near_params(w_lo, w_hi, profile),
+            **{f"scope{i}": v for i, v in enumerate(params)},
+        }
+        rows = await self._fetchall(_NEAR.format(where=named), cast(Sequence[Any], bound))
+        light = frozenset(int(r[0]) for r in rows if not r[1])
+        return await self._clocks_of([int(r[0]) for r in rows], today, tz, profile, light=light)
 
     async def legal_clocks_of(
         self,
@@ -131,3 +351,34 @@ class SqliteLegalViews(SqliteLegal):
             f"SELECT c.id FROM cases c WHERE {where} AND {_OPEN_ONLY} ORDER BY c.id", params
         )
         return await self._clocks_of([int(r[0]) for r in rows], today, tz, profile)
+
+    async def export_legal(
+        self,
+        viewer: User,
+        today: date,
+        *,
+        tz: tzinfo,
+        team_id: int | None = None,
+        batch: int = 500,
+        profile: LegalProfile = CN_CIVIL_CODE,
+    ) -> AsyncIterator[list[ExportClock]]:
+        """Every clock of the open cases in the export's scope with what set it, as of
+        ``today``, a batch of cases at a time (the facts' fixed statements per batch)."""
+        where, params = _export_scope(viewer, team_id)
+        sql = _EXPORT_CASES.format(where=where)
+        last = 0
+        while True:
+            cases = await self._fetchall(sql, [*params, last, batch])
+            if not cases:
+                return
+            ids = [int(r[0]) for r in cases]
+            marks = ", ".join("?" * len(ids))
+            facts = await self._legal_facts(f"c.id IN ({marks})", ids, tz)
+            heads = {int(r[0]): (int(r[0]), r[1], r[2], r[3], r[4]) for r in cases}
+            rows: list[ExportClock] = []
+            for f in facts:
+                rows.extend(export_rows(heads[f.case_id], legal_clocks(f, today, profile), today))
+            yield rows
+            if len(cases) < batch:
+                return
+            last = ids[-1]
