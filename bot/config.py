@@ -41,6 +41,7 @@ KNOWN_VARIABLES = (
     "QINGSHOU_GRACE_DAYS",
     "QINGSHOU_CATCHUP_HOURS",
     "QINGSHOU_UNTOUCHED_DAYS",
+    "QINGSHOU_LEGAL_ALERT_DAYS",
     "QINGSHOU_PER_CHAT_RATE",
     "QINGSHOU_PER_CHAT_BURST",
     "QINGSHOU_OVERALL_RATE",
@@ -105,6 +106,9 @@ class Settings:
     catchup_hours: int = 48
     #: A case without contact for this many days is "untouched" in the digest.
     untouched_days: int = 14
+    #: /today lists every legal clock (limitation, guarantee period) ending within this many
+    #: days, with what to do before it ends (issue 19).
+    legal_alert_days: int = 30
     #: Seconds between reminder-poller ticks (the clock; each tick claims what is due).
     poll_interval: float = 20.0
     #: Seconds after start-up of the poller's first tick: the catch-up of what came due while
@@ -289,6 +293,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         ),
         untouched_days=_parse_count(
             "QINGSHOU_UNTOUCHED_DAYS", get.get("QINGSHOU_UNTOUCHED_DAYS", "14"), 1, 365
+        ),
+        legal_alert_days=_parse_count(
+            "QINGSHOU_LEGAL_ALERT_DAYS", get.get("QINGSHOU_LEGAL_ALERT_DAYS", "30"), 0, 365
         ),
         per_chat_per_second=_parse_rate(
             "QINGSHOU_PER_CHAT_RATE", get.get("QINGSHOU_PER_CHAT_RATE", "1"), "1"

@@ -21,6 +21,7 @@ from handlers import (
     digest,
     errors,
     export,
+    guarantee,
     imports,
     instalments,
     invite,
@@ -99,6 +100,9 @@ def register(app: QingshouApp) -> None:
 
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handlers(router.entry_points(assign.ASSIGN))
+
+    # A guarantee kind the ledger does not give, asked once from the card (issue 19).
+    app.add_handlers(router.entry_points(guarantee.GUARANTEE_FLOW))
 
     # Exports: the team's cases and their history as XLSX or CSV (supervisors, admins).
     app.add_handlers(router.entry_points(export.EXPORT_FLOW))

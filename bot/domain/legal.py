@@ -30,7 +30,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 __all__ = [
@@ -53,11 +53,14 @@ __all__ = [
     "MortgageClock",
     "Suspension",
     "add_months",
+    "alert_window",
+    "clock_ends",
     "document_event",
     "guarantor_clock",
     "legal_alerts",
     "legal_clocks",
     "limitation_clock",
+    "nearest_end",
     "parse_guarantee_kind",
 ]
 
@@ -235,6 +238,8 @@ class LegalFacts:
     mortgagors: tuple[tuple[int | None, str], ...] = ()  # (party id, name); collateral: (None, "")
     events: tuple[LegalEvent, ...] = ()
     suspensions: tuple[Suspension, ...] = ()
+    borrower_name: str = ""  # for the lists that name the case
+    contract_no: str = ""
 
     @property
     def due_date(self) -> tuple[date | None, DueBasis]:
@@ -301,6 +306,43 @@ class LegalClocks:
     limitation: LimitationClock
     guarantors: tuple[GuarantorClock, ...] = ()
     mortgages: tuple[MortgageClock, ...] = ()
+    borrower_name: str = ""
+    contract_no: str = ""
+
+    @property
+    def guarantors_by_urgency(self) -> tuple[GuarantorClock, ...]:
+        """Guarantors with a step still to take first, the nearest period end first; then the
+        claimed, then those whose period could not be dated or ran out."""
+        order = {
+            ClaimState.RUNNING: 0,
+            ClaimState.KIND_UNKNOWN: 0,
+            ClaimState.CLAIMED: 1,
+            ClaimState.NO_DUE_DATE: 2,
+            ClaimState.LAPSED: 3,
+        }
+        return tuple(
+            sorted(
+                self.guarantors,
+                key=lambda g: (order[g.state], g.period_end or date.max, g.name),
+            )
+        )
+
+    @property
+    def ends(self) -> tuple[date, ...]:
+        """The last days of every clock there is something to do about until it ends, sorted:
+        the limitation, each guarantor's period while no claim was made in time, a claimed
+        joint guarantor's own limitation. They do not depend on the day asked: on a given day
+        the ones still to come are :func:`legal_alerts`'s (the queue stores them, so that its
+        urgency rule needs no clocks)."""
+        found: set[date] = set()
+        if self.limitation.deadline is not None:
+            found.add(self.limitation.deadline)
+        for g in self.guarantors:
+            if g.claim is None and g.period_end is not None:
+                found.add(g.period_end)
+            elif g.own_limitation is not None and g.own_limitation.deadline is not None:
+                found.add(g.own_limitation.deadline)
+        return tuple(sorted(found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +357,8 @@ class LegalAlert:
     party_id: int | None = None
     party_name: str | None = None
     kind: GuaranteeKind | None = None
+    borrower_name: str = ""
+    contract_no: str = ""
 
 
 class DocumentKind(StrEnum):
@@ -509,10 +553,12 @@ def legal_clocks(
         if profile.mortgage_within_limitation
         else ()
     )
-    return LegalClocks(facts.case_id, limitation, guarantors, mortgages)
+    return LegalClocks(
+        facts.case_id, limitation, guarantors, mortgages, facts.borrower_name, facts.contract_no
+    )
 
 
-def _guarantor_alert(clock: GuarantorClock, case_id: int, today: date) -> LegalAlert | None:
+def _guarantor_alert(clock: GuarantorClock, case: LegalClocks, today: date) -> LegalAlert | None:
     if clock.state in (ClaimState.RUNNING, ClaimState.KIND_UNKNOWN):
         assert clock.period_end is not None
         action = {
@@ -528,13 +574,15 @@ def _guarantor_alert(clock: GuarantorClock, case_id: int, today: date) -> LegalA
     else:
         return None
     return LegalAlert(
-        case_id=case_id,
+        case_id=case.case_id,
         deadline=deadline,
         days_left=(deadline - today).days,
         action=action,
         party_id=clock.party_id,
         party_name=clock.name,
         kind=clock.kind,
+        borrower_name=case.borrower_name,
+        contract_no=case.contract_no,
     )
 
 
@@ -552,10 +600,12 @@ def legal_alerts(clocks: Iterable[LegalClocks], today: date, within_days: int) -
                     lim.deadline,
                     (lim.deadline - today).days,
                     AlertAction.RESTART_LIMITATION,
+                    borrower_name=case.borrower_name,
+                    contract_no=case.contract_no,
                 )
             )
         for g in case.guarantors:
-            alert = _guarantor_alert(g, case.case_id, today)
+            alert = _guarantor_alert(g, case, today)
             if alert is not None:
                 alerts.append(alert)
     near = [a for a in alerts if 0 <= a.days_left <= within_days]
@@ -579,3 +629,24 @@ def parse_guarantee_kind(text: str | None) -> GuaranteeKind | None:
         if any(w in folded for w in words):
             return kind
     return None
+
+
+def nearest_end(ends: Iterable[date], today: date) -> date | None:
+    """The first of ``ends`` (:attr:`LegalClocks.ends`) on or after ``today``; None: none."""
+    return min((d for d in ends if d >= today), default=None)
+
+
+def clock_ends(facts: LegalFacts, profile: LegalProfile = CN_CIVIL_CODE) -> tuple[date, ...]:
+    """:attr:`LegalClocks.ends` of ``facts``: they do not depend on the day asked."""
+    if not (facts.events or facts.guarantors or facts.suspensions):
+        # Most cases of a ledger: nothing happened yet, 3 years from the due date (a shortcut
+        # the storage's refresh takes for every case; the test holds it to the long way).
+        due, _ = facts.due_date
+        return () if due is None else (add_months(due, profile.limitation_months),)
+    return legal_clocks(facts, date.min, profile).ends
+
+
+def alert_window(today: date, within_days: int) -> tuple[date, date]:
+    """The days whose clock ends :func:`legal_alerts` lists on ``today``: today to
+    ``within_days`` days later, both included."""
+    return today, today + timedelta(days=within_days)

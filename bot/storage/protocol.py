@@ -1030,17 +1030,43 @@ class LegalStore(Protocol):
 
     async def get_document(self, document_id: int) -> LegalDocument | None: ...
 
+    async def record_suspension(
+        self,
+        case_id: int,
+        started_on: date,
+        *,
+        reason: str,
+        ended_on: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record by hand a suspension of the case's limitation (中止, 第194条); its id.
+        :class:`StorageError` for an unknown case or an end before the start."""
+
+    async def end_suspension(
+        self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
+    ) -> bool:
+        """The day a suspension's cause ended (once); False: none such still open, or an end
+        before its start."""
+
     async def case_documents(self, case_id: int) -> list[LegalDocument]:
         """The case's documents, oldest first (callers check access through the case)."""
 
-    async def legal_facts(self, case_id: int, *, tz: tzinfo) -> LegalFacts | None:
+    async def legal_facts(self, case_id: int) -> LegalFacts | None:
         """What the clocks of one case read; None: no such case."""
 
     async def legal_facts_of(
-        self, viewer: User, *, tz: tzinfo, include_closed: bool = False
+        self, viewer: User, *, include_closed: bool = False
     ) -> list[LegalFacts]:
         """What the clocks of every case ``viewer`` may see read, in case id order; a fixed
         number of statements whatever the number of cases."""
+
+    async def legal_facts_ending(
+        self, viewer: User, *, first: date, last: date, tz: tzinfo
+    ) -> list[LegalFacts]:
+        """What the clocks read of ``viewer``'s open cases whose next clock still to act on
+        ends between ``first`` (today) and ``last``, both included, in case id order; read by
+        an index (the few near their end cost, not the viewer's thousands)."""
 
 
 class Storage(

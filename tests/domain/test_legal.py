@@ -18,10 +18,12 @@ from bot.domain.legal import (
     LegalFacts,
     Suspension,
     add_months,
+    clock_ends,
     guarantor_clock,
     legal_alerts,
     legal_clocks,
     limitation_clock,
+    nearest_end,
     parse_guarantee_kind,
 )
 
@@ -295,3 +297,20 @@ def test_the_profile_is_data() -> None:
     assert CN_CIVIL_CODE.guarantee_default_months == 6
     assert not CN_CIVIL_CODE.guarantee_interruptible
     assert LegalEventKind.MEETING not in CN_CIVIL_CODE.restarting
+
+
+@pytest.mark.parametrize("due", [D(2024, 2, 29), D(2026, 1, 15), None])
+def test_the_ends_of_a_case_where_nothing_happened_are_the_long_ways(due: date | None) -> None:
+    facts = LegalFacts(case_id=1, maturity=None, overdue_since=due)
+    assert clock_ends(facts) == legal_clocks(facts, D(2026, 12, 8)).ends
+    if due is not None:
+        assert clock_ends(facts) == (add_months(due, 36),)
+
+
+def test_the_ends_are_the_clocks_still_to_act_on_whatever_the_day() -> None:
+    served = LegalEvent(D(2026, 3, 1), LegalEventKind.NOTICE_SIGNED, party_id=7)
+    wang = GuarantorFacts(party_id=8, name="王担", kind=GuaranteeKind.GENERAL)
+    facts = loan(D(2026, 1, 15), served, guarantors=(LI, wang))
+    # The limitation (2029-01-15), 王担's period (no suit yet), 李保's own limitation.
+    assert clock_ends(facts) == (D(2026, 7, 15), D(2029, 1, 15), D(2029, 3, 1))
+    assert nearest_end(clock_ends(facts), D(2026, 7, 16)) == D(2029, 1, 15)

@@ -159,7 +159,7 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
             for c in await sandbox.storage.list_cases(supervisor)
             if c.contract_no == "DC2023-0417"
         )
-        facts = await sandbox.storage.legal_facts(zhou.id, tz=sandbox.settings.tz)
+        facts = await sandbox.storage.legal_facts(zhou.id)
         limitation = legal_clocks(facts, THURSDAY_2PM.date()).limitation
         assert (limitation.due_date, limitation.deadline) == (date(2024, 11, 27), date(2028, 6, 15))
         assert (limitation.set_by.kind, limitation.set_by.on) == (

@@ -109,6 +109,7 @@ STORED_BUTTONS = {
     "f": (2**53, 2**53, 2**53),
     "fc": (2**53, ("keep", "new")),
     "fx": (2**53, 2**53),
+    "gk": (2**53,),
     "hf": (2**53, ("import", "discard")),
     "lang": (("en", "zh_Hans", "zh_Hant"),),
     "oc": (2**53,),

@@ -58,7 +58,7 @@ from bot.domain.digest import Counted, DrillDown, LegalClockKind, LegalLists
 from bot.domain.importing import FileProblem
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerField, RowError, RowErrorCode
-from bot.domain.legal import ClaimState, GuaranteeKind, LegalEventKind
+from bot.domain.legal import AlertAction, ClaimState, GuaranteeKind, LegalAlert, LegalEventKind
 from bot.domain.people import InviteProblem, Role
 from bot.domain.prep import (
     Approach,
@@ -340,6 +340,25 @@ SHOWN: dict[Any, list[Place]] = {
         column("cases", "status"),
     ],
     PartyRole: [macro("cases/_words.j2", "w.role(v)"), prep_label("role")],
+    GuaranteeKind: [macro("cases/_legal.j2", "w.kind(v)"), column("legal", "guarantee_kind")],
+    LegalEventKind: [macro("cases/_legal.j2", "w.event(v)"), column("legal", "set_by")],
+    AlertAction: [
+        Place(
+            "cases/_legal.j2:action",
+            lambda loc, v: rendered(
+                loc,
+                '{% import "cases/_legal.j2" as w %}{{ w.action(a) }}',
+                a=LegalAlert(
+                    1,
+                    date(2026, 12, 18),
+                    10,
+                    v,
+                    party_id=7,
+                    party_name="Li Bao" if loc == "en" else "李保",
+                ),
+            ),
+        )
+    ],
     Attitude: [macro("cases/_words.j2", "w.attitude(v)"), prep_label("stance")],
     LeadReason: [
         macro("cases/_words.j2", "w.lead_reason(v)"),
@@ -445,8 +464,6 @@ SHOWN: dict[Any, list[Place]] = {
         ),
     ],
     ClaimState: [column("legal", "state")],
-    LegalEventKind: [column("legal", "set_by")],
-    GuaranteeKind: [column("legal", "guarantee_kind")],
     LegalClockKind: [
         column("legal", "clock"),
         template(
@@ -673,8 +690,6 @@ INTERNAL: dict[str, str] = {
     "bot.domain.ledger._F": "LedgerField's members as plain attributes for the row parser",
     "bot.domain.legal.DueBasis": "where the due date came from; each basis has its own line",
     "bot.domain.legal.DocumentKind": "a stored paper's kind; shown through LegalEventKind",
-    # Not shown yet: the card and /today show them in the next commits (issue 19 item 4).
-    "bot.domain.legal.AlertAction": "not shown yet",
     "bot.domain.importing.RowChange": "keys of the dry run's counts; each count has its sentence",
     "bot.domain.reminders.ReminderStatus": "the poller's bookkeeping",
     "bot.exports.Kind": "how a column is written (money, date…), never a cell",

@@ -39,8 +39,20 @@ CREATE TABLE legal_documents (
 );
 CREATE INDEX legal_documents_case ON legal_documents(case_id, issued_at);
 
--- The batched read of a viewer's clocks walks these by case: agreed plans and payments of the
--- viewer's cases (commitments_case and payments_case exist already).
+-- legal_suspensions: a suspension of the limitation (中止, 第194条: force majeure, a debtor's death
+--   without an heir yet, ...) recorded by hand when it happens; rare. ended_on NULL: the cause
+--   still holds (the deadline is then open). Only one in the period's last six months counts
+--   (bot.domain.legal decides).
+CREATE TABLE legal_suspensions (
+    id           INTEGER PRIMARY KEY,
+    case_id      INTEGER NOT NULL REFERENCES cases(id),
+    started_on   TEXT NOT NULL,                   -- local date
+    ended_on     TEXT,                            -- local date
+    reason       TEXT NOT NULL,
+    recorded_by  INTEGER REFERENCES users(id),
+    recorded_at  TEXT NOT NULL
+);
+CREATE INDEX legal_suspensions_case ON legal_suspensions(case_id);
 
 -- A filed document or a guarantee fact changes the case's clocks, so its queue key too.
 CREATE TRIGGER legal_documents_queue_insert AFTER INSERT ON legal_documents
@@ -60,7 +72,46 @@ CREATE TRIGGER guarantee_facts_queue_update AFTER UPDATE OF kind, agreed_end ON 
 BEGIN
     UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
 END;
+CREATE TRIGGER legal_suspensions_queue_insert AFTER INSERT ON legal_suspensions
+BEGIN
+    UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
+END;
+CREATE TRIGGER legal_suspensions_queue_update AFTER UPDATE OF started_on, ended_on
+    ON legal_suspensions
+BEGIN
+    UPDATE cases SET q_until = '' WHERE id = NEW.case_id;
+END;
 CREATE TRIGGER cases_queue_maturity AFTER UPDATE OF maturity ON cases
 BEGIN
     UPDATE cases SET q_until = '' WHERE id = NEW.id;
 END;
+
+-- The queue (issue 17) ranks a case up as a legal clock nears its end (策略11; the urgency rule
+-- legal.within_*). cases.legal_ends: the last days of the case's clocks still to act on
+-- (bot.domain.legal.LegalClocks.ends: the limitation, each unclaimed guarantor's period, a
+-- claimed guarantor's own limitation), comma-separated ISO dates, worked out from the facts
+-- above; they do not depend on the day, so a summary carries them as it carries promise dates.
+-- legal_fresh 0: the facts changed since (every change that marks the queue's key stale marks
+-- this too, by the trigger below); the queue's refresh, the case lists and the card's read work
+-- them out again first.
+ALTER TABLE cases ADD COLUMN legal_ends TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN legal_fresh INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX cases_legal_stale ON cases(id) WHERE legal_fresh = 0;
+CREATE TRIGGER cases_legal_stale AFTER UPDATE OF q_until ON cases
+    WHEN NEW.q_until = '' AND NEW.legal_fresh = 1
+BEGIN
+    UPDATE cases SET legal_fresh = 0 WHERE id = NEW.id;
+END;
+-- legal_next: the first of legal_ends on or after the day its sort key was worked out (the key
+-- is valid until the day after each end, so it is the next clock's last day on every day the
+-- key holds); /today's legal list reads the cases whose next end falls in its window by these
+-- indexes, one per kind of viewer, as the queue's.
+ALTER TABLE cases ADD COLUMN legal_next TEXT;
+CREATE INDEX cases_legal_lead ON cases(lead_id, legal_next)
+    WHERE legal_next IS NOT NULL AND status NOT IN ('settled', 'written_off');
+CREATE INDEX cases_legal_team ON cases(team_id, legal_next)
+    WHERE legal_next IS NOT NULL AND status NOT IN ('settled', 'written_off');
+CREATE INDEX cases_legal_all ON cases(legal_next)
+    WHERE legal_next IS NOT NULL AND status NOT IN ('settled', 'written_off');
+-- Every key worked out again once, so every case gets its clocks.
+UPDATE cases SET q_until = '';

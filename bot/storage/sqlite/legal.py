@@ -5,14 +5,15 @@ Interruptions come from what is stored already: agreed commitments (the day agre
 instalment's date), payments of a positive amount (by the borrower, or by the party a
 commitment was promised by), and filed documents. A meeting is not read: without signed paper it
 is not a demand. The SQL is plain enough for PostgreSQL (RETURNING, ON CONFLICT, no JSON
-functions); the read is six statements whatever the number of cases (no N+1).
+functions); the read is seven statements whatever the number of cases (no N+1).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.legal import (
@@ -23,12 +24,14 @@ from bot.domain.legal import (
     LegalEvent,
     LegalEventKind,
     LegalFacts,
+    Suspension,
+    clock_ends,
     document_event,
 )
 from bot.domain.people import User
 from bot.storage.errors import StorageError
-from bot.storage.sqlite.cases import _OPEN_ONLY, _scope
 from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.sqlite.scope import _OPEN_ONLY, _scope
 
 _DOC_COLUMNS = (
     "d.id, d.case_id, d.kind, d.party_id, p.name, d.commitment_id, d.issued_at, d.issued_by, "
@@ -67,9 +70,9 @@ async def _one_document(db: Tx, document_id: int) -> LegalDocument | None:
     return None if row is None else _document(row)
 
 
-def _local(value: str | None, tz: tzinfo) -> date | None:
+def _utc_day(value: str | None) -> date | None:
     moment = dt(value)
-    return None if moment is None else moment.astimezone(tz).date()
+    return None if moment is None else moment.astimezone(UTC).date()
 
 
 class SqliteLegal(Engine):
@@ -220,6 +223,73 @@ class SqliteLegal(Engine):
             await db.record_effect(key, {"document_id": document_id}, now)
         return doc
 
+    async def record_suspension(
+        self,
+        case_id: int,
+        started_on: date,
+        *,
+        reason: str,
+        ended_on: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record a suspension of the case's limitation (第194条) by hand; its id.
+        :class:`StorageError` when there is no such case or it ends before it starts."""
+        if ended_on is not None and ended_on < started_on:
+            raise StorageError("a suspension cannot end before it starts")
+        async with self._tx() as db:
+            if await db.fetchone("SELECT id FROM cases WHERE id = ?", (case_id,)) is None:
+                raise StorageError(f"no case {case_id}")
+            row = await db.fetchone(
+                "INSERT INTO legal_suspensions (case_id, started_on, ended_on, reason, "
+                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    case_id,
+                    started_on.isoformat(),
+                    None if ended_on is None else ended_on.isoformat(),
+                    reason,
+                    by_user_id,
+                    ts(now),
+                ),
+            )
+            assert row is not None
+            await db.audit(
+                now,
+                by_user_id,
+                "limitation_suspended",
+                "case",
+                case_id,
+                {"suspension_id": int(row[0]), "started_on": started_on.isoformat()},
+            )
+        return int(row[0])
+
+    async def end_suspension(
+        self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
+    ) -> bool:
+        """Record the day a suspension's cause ended (once); False if there is no such
+        suspension still open, or it would end before it started."""
+        async with self._tx() as db:
+            done = await db.execute(
+                "UPDATE legal_suspensions SET ended_on = ? "
+                "WHERE id = ? AND ended_on IS NULL AND started_on <= ?",
+                (ended_on.isoformat(), suspension_id, ended_on.isoformat()),
+            )
+            if done.rowcount == 0:
+                return False
+            row = await db.fetchone(
+                "SELECT case_id FROM legal_suspensions WHERE id = ?", (suspension_id,)
+            )
+            assert row is not None
+            await db.audit(
+                now,
+                by_user_id,
+                "limitation_suspension_ended",
+                "case",
+                int(row[0]),
+                {"suspension_id": suspension_id, "ended_on": ended_on.isoformat()},
+            )
+        return True
+
     async def get_document(self, document_id: int) -> LegalDocument | None:
         """One document (callers check access through the case)."""
         row = await self._fetchone(
@@ -236,114 +306,193 @@ class SqliteLegal(Engine):
         )
         return [_document(r) for r in rows]
 
-    async def legal_facts(self, case_id: int, *, tz: tzinfo) -> LegalFacts | None:
-        """What the clocks of ``case_id`` read (None: no such case); ``tz`` is the cooperative's
-        zone, for the day a plan was agreed."""
-        facts = await self._legal_facts("c.id = ?", [case_id], tz)
+    async def legal_facts(self, case_id: int) -> LegalFacts | None:
+        """What the clocks of ``case_id`` read (None: no such case)."""
+        async with self._lock:
+            facts = await Tx(self._conn, self.path).run_sync(
+                read_legal_facts, "c.id = ?", [case_id]
+            )
         return facts[0] if facts else None
 
     async def legal_facts_of(
-        self, viewer: User, *, tz: tzinfo, include_closed: bool = False
+        self, viewer: User, *, include_closed: bool = False
     ) -> list[LegalFacts]:
         """What the clocks of every case ``viewer`` may see read (open cases unless
         ``include_closed``), in case id order: six statements, whatever the number of cases."""
         where, params = _scope(viewer)
         if not include_closed:
             where += f" AND {_OPEN_ONLY}"
-        return await self._legal_facts(where, params, tz)
+        async with self._lock:
+            return await Tx(self._conn, self.path).run_sync(read_legal_facts, where, params)
 
-    async def _legal_facts(self, where: str, params: list[Any], tz: tzinfo) -> list[LegalFacts]:
-        chosen = f"SELECT c.id FROM cases c WHERE {where}"
-        cases = await self._fetchall(
-            "SELECT c.id, c.maturity, c.overdue_since, c.collateral_description FROM cases c "
-            f"WHERE {where} ORDER BY c.id",
-            params,
+
+#: Cases whose facts one statement reads by id (SQLite takes 32 766 parameters).
+_CHUNK = 2000
+
+
+def ids_in(ids: Sequence[int]) -> str:
+    """The condition on ``cases c`` for these case ids (one parameter each)."""
+    return f"c.id IN ({', '.join('?' * len(ids))})"
+
+
+def refresh_legal_ends(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
+    """Work out again the stored clock ends (``cases.legal_ends``) of the cases ``where``
+    selects whose facts changed since (``legal_fresh = 0``: a trigger clears it whenever the
+    queue's key is marked stale); how many. Inside the caller's write transaction, on the
+    connection's thread."""
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            f"SELECT c.id FROM cases c WHERE {where} AND c.legal_fresh = 0", params
         )
-        if not cases:
-            return []
-        parties = await self._fetchall(
-            "SELECT p.case_id, p.id, p.role, p.name, g.kind, g.agreed_end FROM case_parties p "
-            "LEFT JOIN guarantee_facts g ON g.party_id = p.id "
-            f"WHERE p.case_id IN ({chosen}) AND p.role IN ('guarantor', 'mortgagor') "
-            "ORDER BY p.case_id, p.id",
-            params,
+    ]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        conn.executemany(
+            "UPDATE cases SET legal_ends = ?, legal_fresh = 1 WHERE id = ?",
+            [
+                (",".join(d.isoformat() for d in clock_ends(f)), f.case_id)
+                for f in read_legal_facts(conn, ids_in(chunk), chunk)
+            ],
         )
-        commitments = await self._fetchall(
-            "SELECT m.case_id, m.id, m.promised_by_party, m.agreed_at, m.status, mt.held_on, "
-            "(SELECT MAX(i.due_on) FROM instalments i WHERE i.commitment_id = m.id) "
-            "FROM commitments m LEFT JOIN meetings mt ON mt.id = m.meeting_id "
-            f"WHERE m.case_id IN ({chosen}) AND m.agreed_at IS NOT NULL",
-            params,
-        )
-        payments = await self._fetchall(
-            "SELECT y.case_id, m.promised_by_party, y.received_on, MIN(y.id) FROM payments y "
-            "LEFT JOIN commitments m ON m.id = y.commitment_id "
-            f"WHERE y.case_id IN ({chosen}) AND y.amount > 0 "
-            "GROUP BY y.case_id, m.promised_by_party, y.received_on",
-            params,
-        )
-        documents = await self._fetchall(
-            f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} "
-            f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL",
-            params,
-        )
-        guarantors: dict[int, list[GuarantorFacts]] = defaultdict(list)
-        mortgagors: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
-        for case_id, party_id, role, name, kind, agreed_end in parties:
-            if role == "guarantor":
-                guarantors[case_id].append(
-                    GuarantorFacts(
-                        party_id=int(party_id),
-                        name=str(name),
-                        kind=None if kind is None else GuaranteeKind(kind),
-                        agreed_end=_day(agreed_end),
-                    )
-                )
-            else:
-                mortgagors[case_id].append((int(party_id), str(name)))
-        events: dict[int, list[LegalEvent]] = defaultdict(list)
-        for case_id, commitment_id, party, agreed_at, status, held_on, last_due in commitments:
-            agreed_on = _day(held_on) or _local(agreed_at, tz)
-            assert agreed_on is not None
-            events[case_id].append(
-                LegalEvent(
-                    on=agreed_on,
-                    kind=LegalEventKind.COMMITMENT,
-                    party_id=None if party is None else int(party),
-                    # A plan still in force counts from its last instalment (第189条); a replaced
-                    # or cancelled one only from the day it was agreed.
-                    runs_from=_day(last_due) if status == "agreed" else None,
-                    commitment_id=int(commitment_id),
+    return len(ids)
+
+
+def refresh_legal_in_tx(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
+    """:func:`refresh_legal_ends` in a write transaction of its own, only if a case needs it
+    (a read that finds nothing stale writes nothing)."""
+    stale = conn.execute(
+        f"SELECT 1 FROM cases c WHERE {where} AND c.legal_fresh = 0 LIMIT 1", params
+    ).fetchone()
+    if stale is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        refresh_legal_ends(conn, where, params)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def read_legal_facts(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any]
+) -> list[LegalFacts]:
+    """What the clocks of the cases ``where`` (on ``cases c``) selects read, in case id order:
+    six statements whatever their number. Synchronous, on the connection's own thread (the
+    verbs above, and the queue's refresh inside its transaction).
+
+    The day a plan was agreed is its meeting's day, else the day of its money today, else
+    the UTC date it was agreed on: storage knows no time zone, and for the cooperative's
+    (east of UTC) that date is never later than the local one, so a deadline counted from it
+    is never later than the true one. (A plan's restart counts from its last instalment
+    anyway, 第189条; the day agreed only decides whether it came in time.)"""
+
+    def fetch(sql: str) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    chosen = f"SELECT c.id FROM cases c WHERE {where}"
+    cases = fetch(
+        "SELECT c.id, c.maturity, c.overdue_since, c.collateral_description, c.borrower_name, "
+        "c.contract_no FROM cases c "
+        f"WHERE {where} ORDER BY c.id"
+    )
+    if not cases:
+        return []
+    parties = fetch(
+        "SELECT p.case_id, p.id, p.role, p.name, g.kind, g.agreed_end FROM case_parties p "
+        "LEFT JOIN guarantee_facts g ON g.party_id = p.id "
+        f"WHERE p.case_id IN ({chosen}) AND p.role IN ('guarantor', 'mortgagor') "
+        "ORDER BY p.case_id, p.id"
+    )
+    commitments = fetch(
+        "SELECT m.case_id, m.id, m.promised_by_party, m.agreed_at, m.status, "
+        # By the case's payments (payments_case): there is no index on commitment_id.
+        "COALESCE(mt.held_on, (SELECT MIN(y.received_on) FROM payments y "
+        "WHERE y.case_id = m.case_id AND y.commitment_id = m.id AND y.source = 'commit')), "
+        "(SELECT MAX(i.due_on) FROM instalments i WHERE i.commitment_id = m.id) "
+        "FROM commitments m LEFT JOIN meetings mt ON mt.id = m.meeting_id "
+        f"WHERE m.case_id IN ({chosen}) AND m.agreed_at IS NOT NULL"
+    )
+    payments = fetch(
+        "SELECT y.case_id, m.promised_by_party, y.received_on, MIN(y.id) FROM payments y "
+        "LEFT JOIN commitments m ON m.id = y.commitment_id "
+        f"WHERE y.case_id IN ({chosen}) AND y.amount > 0 "
+        "GROUP BY y.case_id, m.promised_by_party, y.received_on"
+    )
+    suspended = fetch(
+        "SELECT s.case_id, s.started_on, s.ended_on FROM legal_suspensions s "
+        f"WHERE s.case_id IN ({chosen}) ORDER BY s.case_id, s.started_on"
+    )
+    documents = fetch(
+        f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} "
+        f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL"
+    )
+    guarantors: dict[int, list[GuarantorFacts]] = defaultdict(list)
+    mortgagors: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
+    for case_id, party_id, role, name, kind, agreed_end in parties:
+        if role == "guarantor":
+            guarantors[case_id].append(
+                GuarantorFacts(
+                    party_id=int(party_id),
+                    name=str(name),
+                    kind=None if kind is None else GuaranteeKind(kind),
+                    agreed_end=_day(agreed_end),
                 )
             )
-        for case_id, party, received_on, payment_id in payments:
-            on = _day(received_on)
-            assert on is not None
-            events[case_id].append(
-                LegalEvent(
-                    on=on,
-                    kind=LegalEventKind.PAYMENT,
-                    party_id=None if party is None else int(party),
-                    payment_id=int(payment_id),
-                )
+        else:
+            mortgagors[case_id].append((int(party_id), str(name)))
+    events: dict[int, list[LegalEvent]] = defaultdict(list)
+    for case_id, commitment_id, party, agreed_at, status, held_on, last_due in commitments:
+        agreed_on = _day(held_on) or _utc_day(agreed_at)
+        assert agreed_on is not None
+        events[case_id].append(
+            LegalEvent(
+                on=agreed_on,
+                kind=LegalEventKind.COMMITMENT,
+                party_id=None if party is None else int(party),
+                # A plan still in force counts from its last instalment (第189条); a replaced
+                # or cancelled one only from the day it was agreed.
+                runs_from=_day(last_due) if status == "agreed" else None,
+                commitment_id=int(commitment_id),
             )
-        for row in documents:
-            event = document_event(_document(row))
-            if event is not None:
-                events[int(row[1])].append(event)
-        out = []
-        for case_id, maturity, overdue_since, collateral in cases:
-            if collateral and not mortgagors.get(case_id):
-                # Collateral with no mortgagor named: the borrower's own (第419条 all the same).
-                mortgagors[case_id].append((None, str(collateral)))
-            out.append(
-                LegalFacts(
-                    case_id=int(case_id),
-                    maturity=_day(maturity),
-                    overdue_since=_day(overdue_since),
-                    guarantors=tuple(guarantors.get(case_id, ())),
-                    mortgagors=tuple(mortgagors.get(case_id, ())),
-                    events=tuple(sorted(events.get(case_id, ()), key=lambda e: (e.on, e.kind))),
-                )
+        )
+    for case_id, party, received_on, payment_id in payments:
+        on = _day(received_on)
+        assert on is not None
+        events[case_id].append(
+            LegalEvent(
+                on=on,
+                kind=LegalEventKind.PAYMENT,
+                party_id=None if party is None else int(party),
+                payment_id=int(payment_id),
             )
-        return out
+        )
+    for row in documents:
+        event = document_event(_document(row))
+        if event is not None:
+            events[int(row[1])].append(event)
+    suspensions: dict[int, list[Suspension]] = defaultdict(list)
+    for case_id, started_on, ended_on in suspended:
+        start = _day(started_on)
+        assert start is not None
+        suspensions[case_id].append(Suspension(start, _day(ended_on)))
+    out = []
+    for case_id, maturity, overdue_since, collateral, borrower, contract in cases:
+        if collateral and not mortgagors.get(case_id):
+            # Collateral with no mortgagor named: the borrower's own (第419条 all the same).
+            mortgagors[case_id].append((None, str(collateral)))
+        out.append(
+            LegalFacts(
+                case_id=int(case_id),
+                maturity=_day(maturity),
+                overdue_since=_day(overdue_since),
+                guarantors=tuple(guarantors.get(case_id, ())),
+                mortgagors=tuple(mortgagors.get(case_id, ())),
+                events=tuple(sorted(events.get(case_id, ()), key=lambda e: (e.on, e.kind))),
+                suspensions=tuple(suspensions.get(case_id, ())),
+                borrower_name=str(borrower),
+                contract_no=str(contract),
+            )
+        )
+    return out

@@ -44,9 +44,18 @@ from bot.domain.legal import (
 from bot.domain.people import User
 from bot.storage.export_records import ExportClock
 from bot.storage.sqlite.cases import _OPEN_ONLY, _scope
+from bot.storage.sqlite.engine import Tx
 from bot.storage.sqlite.exports import _scope as _export_scope
 from bot.storage.sqlite.exports import person_sql
-from bot.storage.sqlite.legal import _DOC_COLUMNS, _DOC_FROM, SqliteLegal, _day, _document
+from bot.storage.sqlite.legal import (
+    _DOC_COLUMNS,
+    _DOC_FROM,
+    SqliteLegal,
+    _day,
+    _document,
+    ids_in,
+    read_legal_facts,
+)
 
 __all__ = ["SqliteLegalViews"]
 
@@ -68,7 +77,8 @@ _FULL = f"""
                    AND d.signed_on >= :lim_lo)
         OR EXISTS (SELECT 1 FROM commitments m WHERE m.case_id = c.id AND m.agreed_at >= :lim_lo)
         OR EXISTS (SELECT 1 FROM commitments m JOIN instalments i ON i.commitment_id = m.id
-                   WHERE m.case_id = c.id AND m.agreed_at IS NOT NULL AND i.due_on >= :lim_lo))
+                   WHERE m.case_id = c.id AND m.agreed_at IS NOT NULL AND i.due_on >= :lim_lo)
+        OR c.id IN (SELECT s.case_id FROM legal_suspensions s))
    AND NOT EXISTS (SELECT 1 FROM payments y LEFT JOIN commitments m ON m.id = y.commitment_id
                    WHERE y.case_id = c.id AND y.amount > 0 AND y.received_on > :lim_hi
                    AND y.received_on < :gap_hi AND m.promised_by_party IS NULL)
@@ -236,6 +246,11 @@ class SqliteLegalViews(SqliteLegal):
     """The legal clocks of many cases at once: those near their end (the digest), all of them
     with their evidence (the export)."""
 
+    async def _facts(self, ids: Sequence[int]) -> list[LegalFacts]:
+        """Every fact the clocks of ``ids`` read (:func:`read_legal_facts`: six statements)."""
+        async with self._lock:
+            return await Tx(self._conn, self.path).run_sync(read_legal_facts, ids_in(ids), ids)
+
     async def _clocks_of(
         self,
         ids: Sequence[int],
@@ -253,7 +268,7 @@ class SqliteLegalViews(SqliteLegal):
         heavy = [i for i in ids if i not in light]
         for start in range(0, len(heavy), CHUNK):
             chunk = heavy[start : start + CHUNK]
-            facts = await self._legal_facts(f"c.id IN ({_marks(chunk)})", list(chunk), tz)
+            facts = await self._facts(chunk)
             clocks.extend(legal_clocks(f, today, profile) for f in facts)
         only = sorted(light)
         for start in range(0, len(only), CHUNK):
@@ -372,8 +387,7 @@ class SqliteLegalViews(SqliteLegal):
             if not cases:
                 return
             ids = [int(r[0]) for r in cases]
-            marks = ", ".join("?" * len(ids))
-            facts = await self._legal_facts(f"c.id IN ({marks})", ids, tz)
+            facts = await self._facts(ids)
             heads = {int(r[0]): (int(r[0]), r[1], r[2], r[3], r[4]) for r in cases}
             rows: list[ExportClock] = []
             for f in facts:
