@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench install clean messages screenshots
+.PHONY: run test lint fmt bench install clean messages screenshots pictures
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,8 @@ fmt: $(STAMP)
 ## Reminders (issue 10): the bot killed with SIGKILL 20 times during 10,000 due reminders over 500
 ## collectors (delivered, dead, lost, duplicates); their fan-out against Telegram's 30 msg/s
 ## (msg/s, 429s, /help latency meanwhile); a million pending instalments (start-up, RSS, every
-## poller claim of a tick against 50 ms). Each figure is printed beside its goal, floor or peer
+## poller claim of a tick against 50 ms). The papers (issue 19): ms per PDF and the event loop's
+## lateness while they are made, against idle. Each figure is printed beside its goal, floor or peer
 ## as a ratio. Quick by default (BENCH_SIZE=quick): the parts whose size only makes them slow
 ## run smaller (the hostile XLSX, the reminder crash's waits for dead leases); the figures issue
 ## 17 quotes (100 k import, 100 k digest and export, a million instalments) keep their size.
@@ -67,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reminder_crash $(call quick,--kills 10 --expire-leases)
 	$(BIN)/python -m bench.fanout_bench
 	$(BIN)/python -m bench.reminders_bench
+	$(BIN)/python -m bench.documents_bench
 	@echo "make bench ($(BENCH_SIZE)) ended $$(date -u +%T), $$(uptime | sed 's/.*load/load/')"
 
 clean:
@@ -78,6 +80,11 @@ messages: $(STAMP)
 		-o templates/locale/messages.pot .
 	$(BIN)/pybabel update -i templates/locale/messages.pot -d templates/locale \
 		--no-fuzzy-matching --ignore-obsolete --width 100
+
+## pictures: page 1 of the collection notice and of the repayment agreement as docs/*-page1.png
+## (pdftoppm, from Debian's poppler-utils).
+pictures: $(STAMP)
+	$(BIN)/python docs/pictures.py
 
 ## screenshots: regenerate docs/webchat*.png from the browser tests (a real conversation).
 screenshots: $(STAMP)

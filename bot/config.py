@@ -45,6 +45,8 @@ KNOWN_VARIABLES = (
     "QINGSHOU_PER_CHAT_RATE",
     "QINGSHOU_PER_CHAT_BURST",
     "QINGSHOU_OVERALL_RATE",
+    "QINGSHOU_COOP_NAME",
+    "QINGSHOU_COOP_CONTACT",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -124,6 +126,11 @@ class Settings:
     per_chat_per_second: float = 1.0
     per_chat_burst: int = 3
     overall_per_second: float = 30.0
+    #: The cooperative as its papers name it (催收通知书, 还款协议); empty: "本社" / "our
+    #: cooperative", the name then written on the paper by hand or by its seal.
+    coop_name: str = ""
+    #: How a borrower reaches the cooperative, printed on a notice (address, telephone).
+    coop_contact: str = ""
 
     @property
     def file_url(self) -> str:
@@ -204,6 +211,12 @@ def _parse_rate(name: str, raw: str, example: str) -> float:
             f"(e.g. {example})"
         )
     return rate
+
+
+def _parse_words(name: str, raw: str, limit: int = 200) -> str:
+    if len(raw) > limit or any(ch in raw for ch in "\r\n\t"):
+        raise ConfigError(f"{name}: {limit} characters at most, on one line")
+    return raw
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -306,4 +319,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         overall_per_second=_parse_rate(
             "QINGSHOU_OVERALL_RATE", get.get("QINGSHOU_OVERALL_RATE", "30"), "30"
         ),
+        coop_name=_parse_words("QINGSHOU_COOP_NAME", get.get("QINGSHOU_COOP_NAME", "")),
+        coop_contact=_parse_words("QINGSHOU_COOP_CONTACT", get.get("QINGSHOU_COOP_CONTACT", "")),
     )

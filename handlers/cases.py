@@ -35,6 +35,7 @@ from bot.routes import (
     GUARANTEE_KIND,
     LEAD_COLLECTOR,
     NOTE,
+    NOTICE,
     OPEN_CASE,
     OUTCOME,
     PREPARE,
@@ -232,7 +233,9 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     )
     if may_prepare(user, summary):
         ask = context.label(N_("🔒 Ask the supervisor"))
+        notice = context.label(N_("📨 Serve a notice"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
+        rows.append([InlineKeyboardButton(notice, callback_data=NOTICE.data(case_file.id))])
         if current is not None:
             cancel = context.label(N_("✖ Cancel commitment"))
             rows.append([InlineKeyboardButton(cancel, callback_data=UNCOMMIT.data(current.id))])

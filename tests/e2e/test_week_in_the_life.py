@@ -32,7 +32,7 @@ from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.commitments import CommitmentStatus
 from bot.domain.people import Role
 from reminders import DIGEST_JOB
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, expect_paper
 from tests.e2e.seed import case_id, ledger, row
 from tgemu import BotMessage, Person
 
@@ -216,6 +216,10 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "🗓 分4期，共¥20,000.00，首期2026年12月1日周二" in told.text
     await zhang.press("✅ 完成：查看协议", told)
     await zhang.expect("张三的还款协议已保存。")
+    # The agreement to sign, as a PDF naming the guarantor who co-signs (issue 19).
+    paper = await expect_paper(zhang, "📄 张三的还款协议")
+    assert paper.document["file_name"] == "还款协议-张三-2026-11-30.pdf"
+    assert "每位担保人也要签字" in paper.caption
     (agreed,) = await world.storage.commitments_of(cid)
     assert (agreed.status, agreed.money_today, agreed.total) == (
         CommitmentStatus.AGREED, 300_000, 2_000_000,
@@ -241,6 +245,7 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "Still open after the plan: CN¥1,000.00." in plan.text
     await wang.press("✅ Confirm", plan)
     await wang.expect("Commitment of 陈八 stored.")
+    await expect_paper(wang, "📄 Repayment agreement of 陈八")
 
     digest = await evening_digest(world, boss, MON)
     assert "💰 自11月29日周日00:00以来：1笔共¥3,000.00、当场收回100%" in digest.text
@@ -406,6 +411,8 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "需要上级批准" not in summary.text
     await zhang.press("✅ 确认", summary)
     await zhang.expect("张三的还款协议已保存。")
+    # The amended plan's own agreement.
+    await expect_paper(zhang, "📄 张三的还款协议", known={paper.message_id})
     commitments = await world.storage.commitments_of(cid)
     assert sorted((c.status, c.total) for c in commitments) == [
         (CommitmentStatus.AGREED, 1_800_000), (CommitmentStatus.AMENDED, 2_000_000),

@@ -648,10 +648,10 @@ async def test_the_legal_sheet_shows_each_clock_and_its_evidence_in_words(demo):
                   "约定保证期间至2026年12月10日"]  # fmt: skip
     zhou = [r for r in rows if r[0] == "DC2023-0417"]
     assert [r[4:] for r in zhou] == [
-        ["诉讼时效", "", "", "2028-06-15", "563", "进行中", "签署的还款协议", "2025-06-15",
+        ["诉讼时效", "", "", "2028-06-15", "563", "进行中", "还款协议", "2025-06-15",
          "还款协议2025年6月15日签署 · 已存签字件照片"],
         ["抵押权（须在诉讼时效内行使）", "厂房（城东工业园3号）", "", "2028-06-15", "563",
-         "进行中", "签署的还款协议", "2025-06-15", "还款协议2025年6月15日签署 · 已存签字件照片"],
+         "进行中", "还款协议", "2025-06-15", "还款协议2025年6月15日签署 · 已存签字件照片"],
     ]  # fmt: skip
     # A guarantor whose kind the ledger does not give: said so, never assumed.
     sun = next(r for r in rows if r[5] == "孙伟")
