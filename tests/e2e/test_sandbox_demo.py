@@ -92,8 +92,19 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
                 "1. 郑海 · DC2024-0521 · 第3期（共4期） · ¥5,000.00 · 今天到期"
             ), blocks[2]
             assert blocks[3] == "➡️ 下一步 — 上次谈判定下的\n· 吴敏 · DC2024-0755 · 上门收款 · 今天"
-            assert rows(today)[:3] == [["🧭 重新准备 · 郑海"], *ANSWER_ROWS]
+            # The legal clocks (issue 19): 李明's guarantee period ends in ten days.
+            assert blocks[4] == (
+                "⚖️ 法律时效 — 届满前必须行动\n"
+                "· 王建国 · DC2024-0102：2026年12月13日前向保证人李明送达催收通知书 · 还剩10天"
+            )
+            assert rows(today)[:4] == [["🧭 重新准备 · 郑海"], ["⚖️ 王建国"], *ANSWER_ROWS]
             assert today.text.count("目前没钱") == 1
+            # 周强's card: his limitation runs from the agreement he signed last June.
+            await zhang.send("/case DC2023-0417")
+            card = await zhang.expect("周强 · DC2023-0417")
+            assert "⚖️ 诉讼时效至2028年6月15日 · 上次中断：2025年6月15日（还款协议）" in card.text, (
+                card.text
+            )
 
             # The card: what is owed after the week's money, today's instalment, the broken one.
             await zhang.send("/case DC2024-0521")
