@@ -530,7 +530,7 @@ SHEETS: tuple[Sheet, ...] = (
             Column("counted_from", N_("Counted from"), "date", 12),
             Column("evidence", N_("Evidence"), width=44, get=_evidence),
         ),
-        lambda st, r: st.export_legal(r.viewer, r.today, tz=r.tz, team_id=r.team_id),
+        lambda st, r: st.export_legal(r.viewer, r.today, team_id=r.team_id),
     ),
 )
 

@@ -791,7 +791,6 @@ class ExportStore(Protocol):
         viewer: User,
         today: date,
         *,
-        tz: tzinfo,
         team_id: int | None = None,
         batch: int = 500,
     ) -> AsyncIterator[list[ExportClock]]:

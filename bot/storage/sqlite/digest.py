@@ -274,9 +274,7 @@ class SqliteDigest(SqliteLegalViews):
     ) -> tuple[list[LegalItem], int, list[LegalItem]]:
         """The team's legal lines (issue 19): every clock within the list's window, nearest
         first, how many are urgent, and those lapsed this week (bot.domain.digest)."""
-        clocks, cases = await self.near_legal_clocks(
-            "c.team_id = ?", [team_id], day.today, tz=day.tz
-        )
+        clocks, cases = await self.near_legal_clocks("c.team_id = ?", [team_id], day.today)
         return legal_lists(clocks, cases, day.today)
 
     # The queries use named parameters (one dict serves them all); the driver takes a mapping.

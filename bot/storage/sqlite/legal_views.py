@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from datetime import date, timedelta, tzinfo
+from datetime import date, timedelta
 from typing import Any, cast
 
 from bot.domain.digest import LEGAL_LAPSED_DAYS, LEGAL_SOON, LegalCase, LegalClockKind
@@ -255,7 +255,6 @@ class SqliteLegalViews(SqliteLegal):
         self,
         ids: Sequence[int],
         today: date,
-        tz: tzinfo,
         profile: LegalProfile,
         *,
         light: frozenset[int] = frozenset(),
@@ -331,7 +330,6 @@ class SqliteLegalViews(SqliteLegal):
         params: Sequence[Any],
         today: date,
         *,
-        tz: tzinfo,
         profile: LegalProfile = CN_CIVIL_CODE,
     ) -> tuple[list[LegalClocks], dict[int, LegalCase]]:
         """The clocks of the open cases matching ``where`` (an SQL condition on cases ``c``)
@@ -349,14 +347,13 @@ class SqliteLegalViews(SqliteLegal):
         }
         rows = await self._fetchall(_NEAR.format(where=named), cast(Sequence[Any], bound))
         light = frozenset(int(r[0]) for r in rows if not r[1])
-        return await self._clocks_of([int(r[0]) for r in rows], today, tz, profile, light=light)
+        return await self._clocks_of([int(r[0]) for r in rows], today, profile, light=light)
 
     async def legal_clocks_of(
         self,
         viewer: User,
         today: date,
         *,
-        tz: tzinfo,
         profile: LegalProfile = CN_CIVIL_CODE,
     ) -> tuple[list[LegalClocks], dict[int, LegalCase]]:
         """Every clock of the open cases ``viewer`` may see, with what a list shows of each
@@ -365,14 +362,13 @@ class SqliteLegalViews(SqliteLegal):
         rows = await self._fetchall(
             f"SELECT c.id FROM cases c WHERE {where} AND {_OPEN_ONLY} ORDER BY c.id", params
         )
-        return await self._clocks_of([int(r[0]) for r in rows], today, tz, profile)
+        return await self._clocks_of([int(r[0]) for r in rows], today, profile)
 
     async def export_legal(
         self,
         viewer: User,
         today: date,
         *,
-        tz: tzinfo,
         team_id: int | None = None,
         batch: int = 500,
         profile: LegalProfile = CN_CIVIL_CODE,
