@@ -56,10 +56,10 @@ async def test_an_outcome_records_the_meeting_the_money_and_the_next_date_on_the
     assert "Received today" in saved.text
     assert "1,500.00" in saved.text
     assert "Dec 9, 2026" in saved.text
-    # Money received restarts the limitation (issue 19): no warning that a meeting does not.
+    # Money received restarts the limitation (issue 19): no warning that a meeting does not,
+    # nor that it needs signed paper to be a demand (tests/e2e/test_papers.py: without money).
     assert "does not restart the limitation" not in saved.text
-    # Issue 19: a meeting is no demand in law without signed paper, and the collector is told.
-    assert "not a demand in law unless there is signed paper" in saved.text
+    assert "signed paper" not in saved.text
     assert [label for r in saved.buttons for label, _ in r] == ["🤝 Record the commitment"]
 
     (meeting,) = await world.storage.meetings_of(cid)

@@ -178,3 +178,46 @@ async def test_in_chinese_the_notice_to_the_borrower_and_its_caption_are_chinese
     assert "borrower" not in text
     (notice,) = await _documents(world, cid)
     assert notice.party_id is None
+
+
+async def test_a_meeting_without_money_or_signed_paper_is_said_to_be_no_demand(world, bot):
+    zhang, cid = await _case(world)
+    await zhang.send("/outcome HT1")
+    await zhang.expect("What kind of meeting was it?")
+    await zhang.press("result meeting")
+    await zhang.expect("Where was it held?")
+    await zhang.press("our office")
+    await zhang.expect("Who attended")
+    await zhang.press("⏭ Later")
+    await zhang.expect("Did the meeting achieve its step?")
+    await zhang.press("Partly")
+    await zhang.expect("What moved?")
+    await zhang.send("承认欠款")
+    await zhang.expect("How did the counterpart stand")
+    await zhang.press("Evasive, stalling")
+    await zhang.expect("Money received today")
+    await zhang.send("0")
+    await zhang.expect("The next step?")
+    await zhang.press("⏭ Later")
+    await zhang.expect("When? Tap a day")
+    await zhang.press("⏭ Later")
+    saved = await zhang.expect("recorded")
+    assert "does not restart the limitation period" in saved.text
+    assert "Nor is it a demand without signed paper: serve a notice from the card" in saved.text
+    assert await world.storage.case_documents(cid) == []
+
+
+async def test_a_double_tap_on_the_addressee_makes_one_notice_and_sends_it_once(world, bot):
+    zhang, cid = await _case(world)
+    await zhang.send("/notice HT1")
+    ask = await zhang.expect("Whom is it for?")
+    data = ask.buttons[0][0][1]
+    await zhang.press_data(ask.message_id, data)
+    await zhang.press_data(ask.message_id, data)
+    await zhang.expect("The notice to 张三 follows as a PDF.")
+    await expect_paper(zhang, "Collection notice to 张三")
+    await zhang.ignore_unread(wait=1.0)  # the second tap's "this question has moved on"
+    documents = [m for m in await zhang.messages() if m.document is not None]
+    assert len(documents) == 1
+    (notice,) = await _documents(world, cid)
+    assert notice.party_id is None
