@@ -85,17 +85,17 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
             blocks = today.text.split("\n\n")
             assert blocks[1] == (
                 "⚠️ 未兑现的承诺 — 准备下一次谈判\n"
-                "· 郑海 · DC2024-0521 · 第2期（共4期） · ¥5,000.00 · 12月2日周三到期 · 目前没钱"
+                "· 郑海 · DC2024-0521 · 第2期 · ¥5,000.00 · 12月2日周三到期 · 目前没钱"
             )
             assert blocks[2].startswith(
                 "💵 待确认的还款 — 点选实际情况\n"
-                "1. 郑海 · DC2024-0521 · 第3期（共4期） · ¥5,000.00 · 今天到期"
+                "1. 郑海 · DC2024-0521 · 第3期 · ¥5,000.00 · 今天到期"
             ), blocks[2]
-            assert blocks[3] == "➡️ 下一步 — 上次谈判定下的\n· 吴敏 · DC2024-0755 · 上门收款 · 今天"
+            assert blocks[3] == "➡️ 下一步 — 上次谈判定下的\n· 吴敏 · 上门收款 · 今天"
             # The legal clocks (issue 19): 李明's guarantee period ends in ten days.
             assert blocks[4] == (
                 "⚖️ 法律时效 — 届满前必须行动\n"
-                "· 王建国 · DC2024-0102：2026年12月13日前向保证人李明送达催收通知书 · 还剩10天"
+                "· 王建国：2026年12月13日前向保证人李明送达催收通知书 · 还剩10天"
             )
             assert rows(today)[:4] == [["🧭 重新准备 · 郑海"], ["⚖️ 王建国"], *ANSWER_ROWS]
             assert today.text.count("目前没钱") == 1
@@ -189,7 +189,7 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
             await zhang.send("/today")
             today = await zhang.expect("今日待办")
             assert today.text.count("目前没钱") == 1
-            assert today.text.count("第3期（共4期） · ¥5,000.00 · 今天到期") == 1
+            assert today.text.count("第3期 · ¥5,000.00 · 今天到期") == 1
             assert [m.text for m in await zhang.unread(wait=3) if "📅" in m.text] == []
             assert [m.text for m in await boss.unread() if "⚠️ 违约" in m.text] == []
         team = await sandbox.storage.find_team(TEAM)

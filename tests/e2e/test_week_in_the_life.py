@@ -48,7 +48,7 @@ MON, TUE, WED, THU, FRI = (date(2026, 11, 30) + timedelta(days=n) for n in range
 CASE = "HT2026-001"
 #: 李四's guarantee period, as the ledger's 保证期间 column gives it: ten days after Thursday.
 GUARANTEE_END = date(2026, 12, 13)
-LEGAL_LINE = "· 张三 · HT2026-001：2026年12月13日前向保证人李四送达催收通知书 · 还剩{days}天"
+LEGAL_LINE = "· 张三：2026年12月13日前向保证人李四送达催收通知书 · 还剩{days}天"
 LATER_PART = "⏩ 本部分其余的以后再说"
 
 
@@ -340,12 +340,12 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     # At the top: the broken promise, what it was, and what to do.
     top = today.text.split("\n\n")[1]
     assert top.startswith("⚠️ 未兑现的承诺 — 准备下一次谈判")
-    assert "张三 · HT2026-001 · 第3期（共4期） · ¥5,000.00 · 12月3日周四到期 · 目前没钱" in top
+    assert "张三 · HT2026-001 · 第3期 · ¥5,000.00 · 12月3日周四到期 · 目前没钱" in top
     assert ["🧭 重新准备 · 张三"] in [[t for t, _ in row] for row in today.buttons]
     # Then Wednesday's instalment paid in part: the rest still to answer, with its buttons.
     to_answer = today.text.split("\n\n")[2]
     assert to_answer.startswith("💵 待确认的还款")
-    rest = "1. 张三 · HT2026-001 · 第2期（共4期） · ¥3,000.00 · 已还¥2,000.00，其余未还"
+    rest = "1. 张三 · HT2026-001 · 第2期 · ¥3,000.00 · 已还¥2,000.00，其余未还"
     assert rest in to_answer
     assert "1 ✅ 已全额还款" in labels(today)
     # 李四's guarantee period ends in ten days: the claim it asks for, with a button to the case.
