@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 
 from bot.storage.protocol import Storage
 from bot.storage.sqlite import SqliteStorage, Tx
-from bot.storage.sqlite.engine import driver_errors
+from bot.storage.sqlite.connector import driver_errors
 
 __all__ = [
     "Connection",

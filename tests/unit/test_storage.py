@@ -20,7 +20,7 @@ from bot.storage import (
     open_storage,
     storage_path,
 )
-from bot.storage.sqlite import engine, load_migrations, split_statements
+from bot.storage.sqlite import connector as engine, load_migrations, split_statements
 from bot.storage.testing import (
     connect_file,
     execute_file,
@@ -242,7 +242,7 @@ async def test_a_statement_is_one_trip_to_the_connections_thread(storage, monkey
     write two; each trip is a wake-up of the event loop. Now a statement that may wait for
     another process's lock (an autocommit write, BEGIN, COMMIT) is one trip, and one that
     cannot (a read; a statement inside a transaction, which holds the write lock) none."""
-    from bot.storage.sqlite.engine import TX_STATEMENTS_HERE
+    from bot.storage.sqlite.connector import TX_STATEMENTS_HERE
 
     conn = storage._conn
     trips = []

@@ -17,11 +17,11 @@ from bot.domain.casefile import PrepRecord, parse_deterioration
 from bot.domain.cases import Attitude
 from bot.domain.people import User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
-from bot.storage.sqlite.cases import PREP_SQL, _prep, _scope
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.cases import PREP_SQL, _prep, _scope
+from bot.storage.stores.base import Engine, ts
 
 
-class SqlitePreps(Engine):
+class SqlPreps(Engine):
     """The /prep verbs."""
 
     async def add_prep(
@@ -59,7 +59,7 @@ class SqlitePreps(Engine):
             approach = answers.chosen_approach
             before = None if previous is None else str(previous[0])
             changed = before is not None and before != approach.value
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO preps (case_id, author_id, at, answers, approach, previous_approach, "
                 "approach_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -72,7 +72,7 @@ class SqlitePreps(Engine):
                     approach_reason if changed else None,
                 ),
             )
-            prep_id = int(cur.lastrowid or 0)
+            prep_id = cur
             await _stances(db, case_id, answers.party_stances)
             flags = urgency.deterioration(parse_deterioration(case[1]))
             await db.execute(

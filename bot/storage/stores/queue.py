@@ -9,22 +9,23 @@ transaction) or when its days ran out; :func:`refresh_sort_keys` (beside the sum
 reads, in cases.py) does it: in the import's own transaction, before a page is read, and in
 the daily job.
 
-Each verb runs as one call on the database's own thread (not on the event loop, and one hop
-instead of one per statement).
+Each verb is a program (:data:`bot.storage.connector.Program`): on SQLite one call on the
+database's own thread (not on the event loop, and one hop instead of one per statement); on
+PostgreSQL its statements awaited in turn on one pooled connection.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, tzinfo
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.domain.casefile import CaseSummary
 from bot.domain.people import User
 from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page, today_room
-from bot.storage.sqlite.cases import (
+from bot.storage.connector import ID_VALUE, Program, all_, done, one
+from bot.storage.stores.cases import (
     _OPEN_ONLY,
     _STALE,
     _SUMMARY_COLUMNS,
@@ -34,33 +35,30 @@ from bot.storage.sqlite.cases import (
     refresh_in,
     refresh_sort_keys,
 )
-from bot.storage.sqlite.engine import Engine, Tx
+from bot.storage.stores.base import Engine
 
-__all__ = ["QUEUE_ORDER", "SqliteQueue", "refresh_in", "refresh_sort_keys"]
+__all__ = ["QUEUE_ORDER", "SqlQueue", "refresh_in", "refresh_sort_keys"]
 
 #: Keys the daily job works out per transaction (about a fifth of a second's work).
 REFRESH_BATCH = 2000
 #: The queue's order in SQL: bot.domain.urgency.rank_cases's, by the stored key.
 QUEUE_ORDER = "c.q_score DESC, c.q_since, c.q_owed DESC, c.id"
-T = TypeVar("T")
 
 
-def _refresh_in_tx(conn: sqlite3.Connection, today: date, tz: tzinfo) -> None:
+def _refresh_in_tx(today: date, tz: tzinfo) -> Program[None]:
     """Refresh the keys that need it, in a write transaction of its own, only if any do."""
-    stale = conn.execute(f"{_STALE} LIMIT 1", (today.isoformat(),))
-    if stale.fetchone() is None:
+    if (yield one(f"{_STALE} LIMIT 1", (today.isoformat(),))) is None:
         return
-    conn.execute("BEGIN IMMEDIATE")
+    yield done("BEGIN IMMEDIATE")
     try:
-        refresh_sort_keys(conn, today, tz)
+        yield from refresh_sort_keys(today, tz)
     except BaseException:
-        conn.execute("ROLLBACK")
+        yield done("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    yield done("COMMIT")
 
 
 def _page(
-    conn: sqlite3.Connection,
     where: str,
     params: Sequence[Any],
     number: int,
@@ -69,14 +67,14 @@ def _page(
     tz: tzinfo,
     today_only: bool,
     capacity: int,
-) -> Page[CaseSummary]:
-    _refresh_in_tx(conn, today, tz)
+) -> Program[Page[CaseSummary]]:
+    yield from _refresh_in_tx(today, tz)
     # The viewer's scope names team_id / lead_id, columns queue_counts has too.
-    counted, urgent = conn.execute(
+    counted, urgent = yield one(
         "SELECT COALESCE(SUM(cases), 0), COALESCE(SUM(urgent), 0) FROM queue_counts "
         f"WHERE {where.replace('c.', '')}",
         params,
-    ).fetchone()
+    )
     where = f"{where} AND {_OPEN_ONLY}"
     if today_only:
         # bot.domain.queue.select_today by the index: every urgent case, and the first
@@ -84,35 +82,45 @@ def _page(
         room = today_room(urgent, capacity)
         extra = [
             r[0]
-            for r in conn.execute(
-                f"SELECT c.id FROM cases c WHERE {where} AND c.q_urgent = 0 "
-                f"ORDER BY {QUEUE_ORDER} LIMIT ?",
-                (*params, room),
+            for r in (
+                yield all_(
+                    f"SELECT c.id FROM cases c WHERE {where} AND c.q_urgent = 0 "
+                    f"ORDER BY {QUEUE_ORDER} LIMIT ?",
+                    (*params, room),
+                )
             )
         ]
         total = urgent + len(extra)
-        where = f"{where} AND (c.q_urgent = 1 OR c.id IN (SELECT value FROM json_each(?)))"
+        where = (
+            f"{where} AND (c.q_urgent = 1 OR c.id IN (SELECT {ID_VALUE} FROM json_each(?)))"
+        )
         params = (*params, json.dumps(extra))
     else:
         total = counted
     count = max(1, -(-total // size))
     number = min(max(number, 0), count - 1)
-    rows = conn.execute(
+    rows = yield all_(
         f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE c.id IN "
         f"(SELECT c.id FROM cases c WHERE {where} ORDER BY {QUEUE_ORDER} LIMIT ? OFFSET ?) "
         f"ORDER BY {QUEUE_ORDER}",
         (*params, size, number * size),
-    ).fetchall()
+    )
     return Page(tuple(_summary(r) for r in rows), number, count, total)
 
 
-class SqliteQueue(Engine):
-    """The queue's verbs: a page by urgency, and the daily refresh of the keys."""
+def _refresh_batch(today: date, tz: tzinfo) -> Program[int]:
+    yield done("BEGIN IMMEDIATE")
+    try:
+        n = yield from refresh_sort_keys(today, tz, limit=REFRESH_BATCH)
+    except BaseException:
+        yield done("ROLLBACK")
+        raise
+    yield done("COMMIT")
+    return n
 
-    async def _on_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(connection, *args)`` on the database's thread, under the lock: one hop."""
-        async with self._lock:
-            return await Tx(self._conn, self.path).run_sync(fn, *args)
+
+class SqlQueue(Engine):
+    """The queue's verbs: a page by urgency, and the daily refresh of the keys."""
 
     async def queue_page(
         self,
@@ -129,8 +137,8 @@ class SqliteQueue(Engine):
         most urgent first on ``today`` (``bot.domain.urgency.rank_cases``'s order); with
         ``today_only``, of today's list (``bot.domain.queue.select_today``'s cases)."""
         where, params = _scope(viewer)
-        return await self._on_db_thread(
-            _page, where, params, number, size, today, tz, today_only, capacity
+        return await self._run(
+            _page(where, params, number, size, today, tz, today_only, capacity)
         )
 
     async def refresh_queue(self, *, today: date, tz: tzinfo) -> int:
@@ -140,17 +148,7 @@ class SqliteQueue(Engine):
         In transactions of :data:`REFRESH_BATCH` keys, the lock let go between them, so the
         updates of the morning are not kept waiting behind a night's worth of keys."""
 
-        def run(conn: sqlite3.Connection) -> int:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                n = refresh_sort_keys(conn, today, tz, limit=REFRESH_BATCH)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return n
-
         total = 0
-        while n := await self._on_db_thread(run):
+        while n := await self._run(_refresh_batch(today, tz)):
             total += n
         return total

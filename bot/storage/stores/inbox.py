@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.storage.records import InboxItem, InboxUpdate
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 #: The meta key naming the bot whose update ids the inbox holds.
@@ -23,7 +23,7 @@ PRUNE_BATCH = 5000
 _UPDATE_KEYS = "key >= 'update:' AND key < 'update;'"
 
 
-class SqliteInbox(Engine):
+class SqlInbox(Engine):
     """Store, claim, finish or set aside, count, prune."""
 
     async def store_updates(self, updates: Sequence[InboxUpdate], *, now: datetime) -> list[int]:

@@ -23,9 +23,9 @@ from bot.storage.export_records import (
     ExportPayment,
     ExportPeriod,
 )
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
-__all__ = ["DEFAULT_BATCH", "SqliteExports", "person_sql"]
+__all__ = ["DEFAULT_BATCH", "SqlExports", "person_sql"]
 
 #: Rows per statement: large enough that the per-call cost of aiosqlite vanishes.
 DEFAULT_BATCH = 2000
@@ -231,7 +231,7 @@ def _approval(r: Sequence[Any]) -> ExportApproval:
     )
 
 
-class SqliteExports(Engine):
+class SqlExports(Engine):
     """The export iterators (see :class:`bot.storage.protocol.ExportStore`)."""
 
     async def _pages(

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.storage.errors import FlowConflictError
 from bot.storage.records import FLOW_END_STATUSES, KEPT_UNTIL, FlowState, HeldFile
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
 _FLOW_COLUMNS = (
     "id, user_id, flow, step, data, case_id, message_id, version, status, last_update_id, "
@@ -45,7 +45,7 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-class SqliteFlows(Engine):
+class SqlFlows(Engine):
     """Flow state per person, idempotency keys, and the legacy chat state."""
 
     # -- flows -----------------------------------------------------------------------------

@@ -27,9 +27,9 @@ from bot.domain.instalments import (
 )
 from bot.domain.people import User
 from bot.storage.records import NewOutboxMessage
-from bot.storage.sqlite.cases import _scope
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
-from bot.storage.sqlite.reminders import retire_reminders
+from bot.storage.stores.cases import _scope
+from bot.storage.stores.base import Engine, Tx, dt, ts
+from bot.storage.stores.reminders import retire_reminders
 
 _ANSWERABLE = sorted(status.value for status in ANSWERABLE)
 
@@ -162,7 +162,7 @@ async def _tell_supervisors(
     return len(rows)
 
 
-class SqliteInstalments(Engine):
+class SqlInstalments(Engine):
     """The answers to reminders (Paid in full / Partial / Missed)."""
 
     async def get_instalment(self, viewer: User, instalment_id: int) -> InstalmentView | None:

@@ -1,6 +1,6 @@
 """Case verbs of the storage: imports, the queue, the case card, notes, lead changes.
 
-A mixin over the shared engine that :class:`bot.storage.sqlite.SqliteStorage` composes. Every
+A mixin over the shared engine that :class:`bot.storage.stores.SqliteStorage` composes. Every
 read that a person triggers takes the ``viewer`` and filters in SQL (a collector: own cases; a
 supervisor: the team's; an admin: all), so a forged id finds nothing rather than someone else's
 case.
@@ -9,7 +9,6 @@ case.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -49,11 +48,12 @@ from bot.domain.people import Role, User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.queue import queue_key
 from bot.domain.urgency import Deterioration
+from bot.storage.connector import ID_VALUE, Program, all_, many
 from bot.storage.records import ImportRecord, NewOutboxMessage
-from bot.storage.sqlite.engine import Tx, dt, ts
-from bot.storage.sqlite.imports import SqliteImports
+from bot.storage.stores.base import Tx, dt, ts
+from bot.storage.stores.imports import SqlImports
 
-__all__ = ["SqliteCases"]
+__all__ = ["SqlCases"]
 
 #: How many notes and lead changes the card loads (newest first).
 CARD_HISTORY = 5
@@ -158,7 +158,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-class SqliteCases(SqliteImports):
+class SqlCases(SqlImports):
     """The case verbs: imports, the queue, the case card, notes, lead changes."""
 
     # -- imports ---------------------------------------------------------------------------
@@ -174,12 +174,12 @@ class SqliteCases(SqliteImports):
     ) -> int:
         """Keep an uploaded file until it is imported or cancelled (survives a restart)."""
         async with self._tx() as db:
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (team_id, created_by, ts(now), file_name, data),
             )
-            return int(cur.lastrowid or 0)
+            return cur
 
     async def get_import(self, import_id: int) -> ImportRecord | None:
         row = await self._fetchone(
@@ -665,49 +665,50 @@ _STALE = (
 
 
 def refresh_sort_keys(
-    conn: sqlite3.Connection,
     today: date,
     tz: tzinfo,
     case_ids: Iterable[int] | None = None,
     *,
     limit: int | None = None,
-) -> int:
+) -> Program[int]:
     """Work out again the sort key of ``case_ids`` (default: every open case whose key changed
     or is not valid on ``today``, at most ``limit`` of them) inside the caller's transaction;
     how many were written.
 
-    Synchronous, on the database's connection: call it from the thread that owns it (the
-    storage's verbs do), within the write that changed the facts or before reading a page.
-    A key whose order is unchanged (only its days moved) rewrites its days alone, which
-    leaves the three queue indexes untouched.
+    A program (:data:`bot.storage.connector.Program`): run it with ``db.run`` inside the
+    write that changed the facts, or within a queue read's own transaction (SQLite runs it in
+    one hop on its thread). A key whose order is unchanged (only its days moved) rewrites its
+    days alone, which leaves the three queue indexes untouched.
     """
     day = today.isoformat()
     if case_ids is None:
         stale = _STALE if limit is None else f"{_STALE} LIMIT {int(limit)}"
-        ids = [r[0] for r in conn.execute(stale, (day,))]
+        ids = [r[0] for r in (yield all_(stale, (day,)))]
     else:
         ids = list(case_ids)
     written = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = json.dumps(ids[start : start + _CHUNK])
-        rows = conn.execute(
+        rows = yield all_(
             f"SELECT {_SUMMARY_COLUMNS}, c.q_score, c.q_since, c.q_owed, c.q_urgent "
-            f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT value FROM json_each(?))",
+            f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT {ID_VALUE} FROM json_each(?))",
             (chunk,),
-        ).fetchall()
+        )
         moved: list[tuple[Any, ...]] = []
         same: list[tuple[Any, ...]] = []
         for r in rows:
             key = _key_row(_summary(r), today, tz)
             (same if key[:4] == tuple(r[_SUMMARY_WIDTH:]) else moved).append(key)
-        conn.executemany(
-            "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
-            "q_until = ? WHERE id = ?",
-            moved,
-        )
-        conn.executemany(
-            "UPDATE cases SET q_from = ?, q_until = ? WHERE id = ?", [k[4:] for k in same]
-        )
+        if moved:
+            yield many(
+                "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, "
+                "q_from = ?, q_until = ? WHERE id = ?",
+                moved,
+            )
+        if same:
+            yield many(
+                "UPDATE cases SET q_from = ?, q_until = ? WHERE id = ?", [k[4:] for k in same]
+            )
         written += len(rows)
     return written
 
@@ -730,4 +731,4 @@ async def refresh_in(
 ) -> int:
     """:func:`refresh_sort_keys` inside the transaction ``db`` (a write's own): the hook a
     write that changed many cases (the import) calls before it commits."""
-    return await db.run_sync(refresh_sort_keys, today, tz, case_ids)
+    return await db.run(refresh_sort_keys(today, tz, case_ids))

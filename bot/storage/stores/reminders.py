@@ -7,7 +7,7 @@ transaction that amends, cancels or rejects it, or settles the instalment
 (:func:`retire_reminders`). The poller (``reminders/due.py``) claims due rows with a lease
 (``claimed_until``): a crash releases them when the lease runs out, two processes never take
 the same row. It then writes one outbox row per collector and marks the rows queued with that
-row's id in one transaction (:meth:`SqliteReminders.queue_reminders`); the outbox's dedupe key
+row's id in one transaction (:meth:`SqlReminders.queue_reminders`); the outbox's dedupe key
 makes a repeat of that transaction (a second process after an expired lease) a no-op.
 
 PostgreSQL: the claim's inner ``SELECT`` takes ``FOR UPDATE SKIP LOCKED``; ``json_each(?)``
@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.domain.reminders import LIVE_INSTALMENT_STATUSES, ReminderKind, ReminderPolicy
 from bot.storage.records import DueReminder, NewOutboxMessage, Reminder, ReminderBatch
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.stores.base import Engine, Tx, dt, ts
 
 _LIVE = "('" + "', '".join(LIVE_INSTALMENT_STATUSES) + "')"
 #: Meta key: instalments up to this id were checked for missing reminder rows.
@@ -152,7 +152,7 @@ def _reminder(r: Sequence[Any]) -> Reminder:
     )
 
 
-class SqliteReminders(Engine):
+class SqlReminders(Engine):
     """Claim due reminders, queue their messages, read rows back."""
 
     async def claim_reminders(
