@@ -48,6 +48,14 @@ POOL_SIZE = 8
 #: Seconds to wait for a connection from the pool (or to open the first).
 CONNECT_TIMEOUT = 10.0
 
+#: What SQLite has and the shared SQL uses, made once per database (idempotent): ``SUM`` of a
+#: comparison (SQLite's booleans are 0/1 integers), e.g. ``SUM(i.status = 'kept')``.
+COMPAT_SQL = """
+CREATE OR REPLACE FUNCTION qingshou_bool_add(bigint, boolean) RETURNS bigint
+    LANGUAGE sql IMMUTABLE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END';
+CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = qingshou_bool_add, STYPE = bigint);
+"""
+
 SCHEMA_MIGRATIONS = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
     "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -124,8 +132,34 @@ async def _statement(conn: psycopg.AsyncConnection[Any], sql: Text, params: Any,
         await cur.close()
 
 
+#: Opens a write transaction: BEGIN and the writer lock in one round trip.
+BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})".encode()
+
+
 async def _lock_writer(conn: psycopg.AsyncConnection[Any]) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+    await conn.execute(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})".encode())
+
+
+async def _single_write(
+    conn: psycopg.AsyncConnection[Any], sql: Text, params: Any, want: int
+) -> Any:
+    """One write statement behind the writer lock in one round trip: the lock and the
+    statement sent together run as one implicit transaction (the simple query protocol),
+    and the lock goes with its end."""
+    query, named = translate(_text(sql))
+    cur = conn.cursor()
+    try:
+        await cur.execute(
+            f"SELECT pg_advisory_xact_lock({WRITER_LOCK}); {query}", bind(params, named)
+        )
+        cur.nextset()
+        if want == ONE:
+            return await cur.fetchone()
+        if want == ALL:
+            return await cur.fetchall()
+        return Done(0, cur.rowcount)
+    finally:
+        await cur.close()
 
 
 async def _drive(conn: psycopg.AsyncConnection[Any], program: Program[T], *, in_tx: bool) -> T:
@@ -138,9 +172,8 @@ async def _drive(conn: psycopg.AsyncConnection[Any], program: Program[T], *, in_
         text = _text(stmt.sql).strip().upper()
         if not in_tx and text in ("BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"):
             if text.startswith("BEGIN"):
-                await conn.execute("BEGIN")
+                await conn.execute(BEGIN_WRITE)
                 opened = True
-                await _lock_writer(conn)
             else:
                 opened = False
                 await conn.execute(text)
@@ -218,6 +251,11 @@ class PgConnector:
         """Connect to the database at ``url`` (a ``postgresql://`` URL or libpq conninfo).
 
         Raises :class:`StorageUnavailableError` when the server cannot be reached in time."""
+        # One plain connection first: a wrong URL, password or database is refused at once
+        # with the server's own words (the pool would retry quietly until its time-out).
+        with driver_errors(safe_url(url)):
+            probe = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT)
+            await probe.close()
         pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
             url,
             min_size=1,
@@ -262,6 +300,7 @@ class PgConnector:
     async def applied_migrations(self, now: datetime) -> set[int]:
         async with self.transaction() as db:
             await db.execute(SCHEMA_MIGRATIONS)
+            await db.executescript_in_tx(COMPAT_SQL)
             rows = await db.fetchall("SELECT version FROM schema_migrations")
         return {int(r[0]) for r in rows}
 
@@ -279,31 +318,39 @@ class PgConnector:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgTx]:
         with driver_errors(self.name):
-            async with self._pool.connection() as conn, conn.transaction():
-                await _lock_writer(conn)
-                yield PgTx(conn, self.name)
+            async with self._pool.connection() as conn:
+                await conn.execute(BEGIN_WRITE)
+                try:
+                    yield PgTx(conn, self.name)
+                except BaseException:
+                    await conn.execute(b"ROLLBACK")
+                    raise
+                await conn.execute(b"COMMIT")
 
     async def _read(self, sql: Text, params: Sequence[Any], want: int) -> Any:
         with driver_errors(self.name):
             async with self._pool.connection() as conn:
                 return await _statement(conn, sql, params, want)
 
+    async def _write(self, sql: Text, params: Sequence[Any], want: int) -> Any:
+        with driver_errors(self.name):
+            async with self._pool.connection() as conn:
+                return await _single_write(conn, sql, params, want)
+
     async def fetchone(self, sql: Text, params: Sequence[Any] = ()) -> Any:
         if _is_read(_text(sql)):
             return await self._read(sql, params, ONE)
-        async with self.transaction() as db:
-            return await db.fetchone(sql, params)
+        return await self._write(sql, params, ONE)
 
     async def fetchall(self, sql: Text, params: Sequence[Any] = ()) -> list[Any]:
         if _is_read(_text(sql)):
             return list(await self._read(sql, params, ALL))
-        async with self.transaction() as db:
-            return await db.fetchall(sql, params)
+        return list(await self._write(sql, params, ALL))
 
     async def execute(self, sql: Text, params: Sequence[Any] = ()) -> Done:
         # A single write is its own transaction, behind the writer lock like every write.
-        async with self.transaction() as db:
-            return await db.execute(sql, params)
+        result: Done = await self._write(sql, params, DONE)
+        return result
 
     async def run(self, program: Program[T]) -> T:
         async with self.connection() as conn:

@@ -49,8 +49,14 @@ _TOKEN = re.compile(
 )
 
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bIS\s+NOT\s+(?=[?(:%])", re.I), "IS DISTINCT FROM "),
-    (re.compile(r"\bIS\s+(?=[?(:%])", re.I), "IS NOT DISTINCT FROM "),
+    (
+        re.compile(r"\bIS\s+NOT\s+(?!(?:NULL|TRUE|FALSE|DISTINCT)\b)(?=[?(:%'\w])", re.I),
+        "IS DISTINCT FROM ",
+    ),
+    (
+        re.compile(r"\bIS\s+(?!(?:NULL|NOT|TRUE|FALSE|DISTINCT)\b)(?=[?(:%'\w])", re.I),
+        "IS NOT DISTINCT FROM ",
+    ),
     (re.compile(r"\bNOT\s+LIKE\b", re.I), "NOT ILIKE"),
     (re.compile(r"(?<!NOT )\bLIKE\b"), "ILIKE"),
     (

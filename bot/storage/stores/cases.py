@@ -143,12 +143,12 @@ def _prep(r: Sequence[Any]) -> PrepRecord:
 def _scope(viewer: User) -> tuple[str, list[Any]]:
     """The SQL condition for the cases ``viewer`` may see (mirrors ``may_view_case``)."""
     if not viewer.active:
-        return "0", []
+        return "1 = 0", []
     if viewer.role is Role.ADMIN:
-        return "1", []
+        return "1 = 1", []
     if viewer.role is Role.SUPERVISOR:
         if viewer.team_id is None:
-            return "0", []
+            return "1 = 0", []
         return "c.team_id = ?", [viewer.team_id]
     return "c.lead_id = ?", [viewer.id]
 
@@ -334,9 +334,9 @@ class SqlCases(SqlImports):
         like = _like(text)
         rows = await self._fetchall(
             f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE {where} AND ("
-            "c.contract_no = ? COLLATE NOCASE OR c.contract_no LIKE ? ESCAPE '\\' "
+            "lower(c.contract_no) = lower(?) OR c.contract_no LIKE ? ESCAPE '\\' "
             "OR c.borrower_name LIKE ? ESCAPE '\\' OR c.borrower_phone LIKE ? ESCAPE '\\') "
-            "ORDER BY c.contract_no = ? COLLATE NOCASE DESC, c.borrower_name, c.id LIMIT ?",
+            "ORDER BY lower(c.contract_no) = lower(?) DESC, c.borrower_name, c.id LIMIT ?",
             [*params, text, like, like, like, text, limit],
         )
         return [_summary(r) for r in rows]

@@ -177,7 +177,7 @@ SELECT * FROM (
     FROM preps p JOIN cases c ON c.id = p.case_id
     WHERE p.at >= :s0 AND p.at < :s1 AND p.previous_approach IS NOT NULL
       AND p.previous_approach <> p.approach AND c.team_id = :team
-) ORDER BY at
+) AS changes ORDER BY at
 """
 
 _UNREACHABLE = f"""

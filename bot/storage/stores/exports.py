@@ -43,14 +43,14 @@ def person_sql(alias: str) -> str:
 def _scope(viewer: User, team_id: int | None) -> tuple[str, list[Any]]:
     """The SQL condition on ``c`` (the case) for what ``viewer`` may export."""
     if not viewer.active:
-        return "0", []
+        return "1 = 0", []
     if viewer.role is Role.ADMIN:
-        return ("1", []) if team_id is None else ("c.team_id = ?", [team_id])
+        return ("1 = 1", []) if team_id is None else ("c.team_id = ?", [team_id])
     if viewer.role is Role.SUPERVISOR and viewer.team_id is not None:
         if team_id is not None and team_id != viewer.team_id:
-            return "0", []
+            return "1 = 0", []
         return "c.team_id = ?", [viewer.team_id]
-    return "0", []
+    return "1 = 0", []
 
 
 def _d(value: str | None) -> date | None:

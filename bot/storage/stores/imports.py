@@ -27,6 +27,7 @@ from bot.domain.importing import (
 )
 from bot.domain.ledger import LedgerField
 from bot.storage.records import NewOutboxMessage
+from bot.storage.connector import Sql, Text
 from bot.storage.stores.base import Engine, Tx, ts
 
 __all__ = ["SqlImportSink", "SqlImports"]
@@ -34,12 +35,18 @@ __all__ = ["SqlImportSink", "SqlImports"]
 #: The stored cases one batch names, each with "same ledger hash" decided by the database.
 #: ``?1``: a JSON array of ``[key, hash]`` pairs; the loop runs over it and looks each key up
 #: by the unique index on ``contract_no``.
-_STORED_SQL = (
-    "SELECT c.contract_no, c.id, c.team_id, c.lead_id, c.ledger_hash IS (j.value ->> 1) "
-    "FROM json_each(?1) j CROSS JOIN cases c ON c.contract_no = (j.value ->> 0)"
+_STORED_SQL = Sql(
+    sqlite="SELECT c.contract_no, c.id, c.team_id, c.lead_id, c.ledger_hash IS (j.value ->> 1) "
+    "FROM json_each(?1) j CROSS JOIN cases c ON c.contract_no = (j.value ->> 0)",
+    postgresql="SELECT c.contract_no, c.id, c.team_id, c.lead_id, "
+    "c.ledger_hash IS NOT DISTINCT FROM (j.value ->> 1) "
+    "FROM jsonb_array_elements(?1::jsonb) j JOIN cases c ON c.contract_no = (j.value ->> 0)",
 )
-_IDS_SQL = (
-    "SELECT c.contract_no, c.id FROM json_each(?1) j CROSS JOIN cases c ON c.contract_no = j.value"
+_IDS_SQL = Sql(
+    sqlite="SELECT c.contract_no, c.id FROM json_each(?1) j CROSS JOIN cases c "
+    "ON c.contract_no = j.value",
+    postgresql="SELECT c.contract_no, c.id FROM jsonb_array_elements_text(?1::jsonb) AS j(value) "
+    "JOIN cases c ON c.contract_no = j.value",
 )
 _COLLECTORS_SQL = (
     "SELECT id, staff_name, username, telegram_id FROM users "
@@ -55,7 +62,7 @@ _ABSENT_SQL = (
 #: only by phone (empty name), the phone.
 _PARTY_KEY = "(case_id, role, name, (CASE WHEN name = '' THEN ifnull(phone, '') ELSE '' END))"
 
-Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
+Fetch = Callable[[Text, Sequence[Any]], Awaitable[list[Any]]]
 
 
 class SqlImportSink:

@@ -18,6 +18,7 @@ from bot.domain.cases import Attitude
 from bot.domain.people import User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.storage.stores.cases import PREP_SQL, _prep, _scope
+from bot.storage.connector import Sql
 from bot.storage.stores.base import Engine, ts
 
 
@@ -76,9 +77,14 @@ class SqlPreps(Engine):
             await _stances(db, case_id, answers.party_stances)
             flags = urgency.deterioration(parse_deterioration(case[1]))
             await db.execute(
-                "UPDATE cases SET deterioration = ?, "
-                "strong_guarantor = MAX(strong_guarantor, ?), "
-                "high_default_cost = MAX(high_default_cost, ?) WHERE id = ?",
+                Sql(
+                    sqlite="UPDATE cases SET deterioration = ?, "
+                    "strong_guarantor = MAX(strong_guarantor, ?), "
+                    "high_default_cost = MAX(high_default_cost, ?) WHERE id = ?",
+                    postgresql="UPDATE cases SET deterioration = ?, "
+                    "strong_guarantor = GREATEST(strong_guarantor, ?), "
+                    "high_default_cost = GREATEST(high_default_cost, ?) WHERE id = ?",
+                ),
                 (
                     ",".join(sorted(f.value for f in flags)),
                     int(bool(urgency.strong_guarantor)),

@@ -10,8 +10,9 @@ the same row. It then writes one outbox row per collector and marks the rows que
 row's id in one transaction (:meth:`SqlReminders.queue_reminders`); the outbox's dedupe key
 makes a repeat of that transaction (a second process after an expired lease) a no-op.
 
-PostgreSQL: the claim's inner ``SELECT`` takes ``FOR UPDATE SKIP LOCKED``; ``json_each(?)``
-becomes ``= ANY(?)``. Nothing else depends on SQLite.
+PostgreSQL: the same SQL (the connector translates ``json_each``); every claim runs behind the
+connector's writer lock, so two replicas' claims queue as two processes' do on SQLite, and
+the lease and the dedupe keys make a repeat after a kill a no-op.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ JOIN instalments i ON i.id = r.instalment_id
 JOIN commitments k ON k.id = i.commitment_id
 JOIN cases c ON c.id = k.case_id
 LEFT JOIN users l ON l.id = c.lead_id
-WHERE r.id IN (SELECT value FROM json_each(?))
+WHERE r.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))
 )
 SELECT d.*, (SELECT COALESCE(u.locale, u.telegram_locale) FROM users u WHERE u.id = d.who)
 FROM d ORDER BY d.due_at, d.id
@@ -133,7 +134,7 @@ async def retire_reminders(
         return 0
     done = await db.execute(
         "UPDATE reminders SET status = 'retired', done_at = ?, claimed_until = NULL "
-        "WHERE status = 'pending' AND instalment_id IN (SELECT value FROM json_each(?))",
+        "WHERE status = 'pending' AND instalment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
         (ts(now), _ids(ids)),
     )
     return done.rowcount
@@ -196,7 +197,7 @@ class SqlReminders(Engine):
                 if ids:
                     await db.execute(
                         "UPDATE reminders SET status = ?, done_at = ?, claimed_until = NULL "
-                        "WHERE id IN (SELECT value FROM json_each(?))",
+                        "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                         (status, ts(now), _ids(ids)),
                     )
             kept = [r for r in rows if r[12] and r[13] is not None]
@@ -251,7 +252,7 @@ class SqlReminders(Engine):
                 ids = _ids(batch.reminder_ids)
                 row = await db.fetchone(
                     "SELECT COUNT(*) FROM reminders WHERE status = 'pending' "
-                    "AND id IN (SELECT value FROM json_each(?))",
+                    "AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                     (ids,),
                 )
                 if not row or not row[0]:
@@ -271,7 +272,7 @@ class SqlReminders(Engine):
                 await db.execute(
                     "UPDATE reminders SET status = 'queued', outbox_id = ?, collector_id = ?, "
                     "done_at = ?, claimed_until = NULL WHERE status = 'pending' "
-                    "AND id IN (SELECT value FROM json_each(?))",
+                    "AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                     (outbox_id, batch.collector_id, ts(now), ids),
                 )
                 await _unconfirm(db, batch.follow_ups, now)
@@ -339,7 +340,7 @@ class SqlReminders(Engine):
             )
         else:
             rows = await self._fetchall(
-                cols + "WHERE r.instalment_id IN (SELECT value FROM json_each(?)) "
+                cols + "WHERE r.instalment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
                 "ORDER BY r.due_at, r.id",
                 (_ids(instalment_ids or ()),),
             )
@@ -352,6 +353,6 @@ async def _unconfirm(db: Tx, instalment_ids: Iterable[int], now: datetime) -> No
     if ids:
         await db.execute(
             "UPDATE instalments SET status = 'unconfirmed', settled_at = ? "
-            "WHERE status = 'open' AND id IN (SELECT value FROM json_each(?))",
+            "WHERE status = 'open' AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
             (ts(now), _ids(ids)),
         )
