@@ -194,6 +194,11 @@ class SqliteConnector:
     async def applied_migrations(self, now: datetime) -> set[int]:
         """The versions in ``schema_migrations``; a database from before that table (its
         version in ``PRAGMA user_version``) gets it, filled with the versions it had."""
+        # A read first: an up-to-date database opens without waiting for a writer beside it.
+        if await self.fetchone(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ):
+            return {int(r[0]) for r in await self.fetchall("SELECT version FROM schema_migrations")}
         async with self.transaction() as db:
             await db.execute(SCHEMA_MIGRATIONS)
             rows = await db.fetchall("SELECT version FROM schema_migrations")
