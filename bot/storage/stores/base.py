@@ -235,6 +235,14 @@ class Engine:
         row = await self._fetchone("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
         return int(row[0]) if row else 0
 
+    async def migrations_applied(self, *, since: datetime) -> list[tuple[int, str]]:
+        """The migrations applied at or after ``since`` (version, name), in order."""
+        rows = await self._fetchall(
+            "SELECT version, name FROM schema_migrations WHERE applied_at >= ? ORDER BY version",
+            (ts(since),),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     async def _migrate(self, now: datetime) -> None:
         """Apply the migrations this database lacks, one process at a time (SQLite's write
         lock per migration, PostgreSQL's advisory lock for the whole run); refuse a database
