@@ -212,7 +212,6 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the live database consistently to PATH."""
     from bot.storage import StorageError
-
     from bot.storage.postgresql import BACKUP_HELP
 
     settings = _settings(args)
@@ -566,8 +565,10 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
         for c in copied:
             print(f"{c.table:<{width}}  {c.target_rows:>9} rows")
         total = sum(c.target_rows for c in copied)
-        print(f"copied {total} rows in {len(copied)} tables, every count checked: "
-              f"{_shown(args.source)} -> {_shown(args.target)}")
+        print(
+            f"copied {total} rows in {len(copied)} tables, every count checked: "
+            f"{_shown(args.source)} -> {_shown(args.target)}"
+        )
         return 0
 
     return asyncio.run(_go())

@@ -11,6 +11,7 @@ Without the binaries, :func:`missing` says why and the PostgreSQL tests skip wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -63,22 +64,36 @@ class Cluster:
 
     def start(self) -> None:
         self._run(
-            str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "--no-sync", "-E", "UTF8", "--locale=C",
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
         )
         self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l",
-            str(self.root / "log"), "-o",
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.root / "log"),
+            "-o",
             f"-k {self.sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB",
             "start",
         )
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, db: str) -> str:
@@ -97,9 +112,7 @@ class Cluster:
         self.psql(f"CREATE DATABASE {TEMPLATE}")
 
         async def migrate() -> None:
-            s = await PostgresStorage.open(
-                self.url(TEMPLATE), now=datetime(2026, 1, 1, tzinfo=UTC)
-            )
+            s = await PostgresStorage.open(self.url(TEMPLATE), now=datetime(2026, 1, 1, tzinfo=UTC))
             await s.close()
 
         asyncio.run(migrate())

@@ -93,7 +93,7 @@ def drive(program: Program[T], run: Callable[[Stmt], Any]) -> T:
         while True:
             try:
                 result = run(stmt)
-            except BaseException as exc:  # noqa: BLE001 - the program decides
+            except BaseException as exc:
                 stmt = program.throw(exc)
                 continue
             stmt = program.send(result)
@@ -117,8 +117,8 @@ class ConnectorTx(Protocol):
 
 __all__ = [
     "ALL",
-    "ID_VALUE",
     "DONE",
+    "ID_VALUE",
     "MANY",
     "ONE",
     "ConnectorTx",

@@ -97,9 +97,7 @@ async def refuse_non_empty(target: SqlStorage) -> None:
             continue
         if table == "audit":
             n = int(
-                (await target._fetchone("SELECT COUNT(*) FROM audit WHERE action <> 'migrate'"))[
-                    0
-                ]
+                (await target._fetchone("SELECT COUNT(*) FROM audit WHERE action <> 'migrate'"))[0]
             )
         else:
             n = await _count(target, table)

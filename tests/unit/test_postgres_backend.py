@@ -31,9 +31,7 @@ async def test_a_postgresql_url_opens_the_postgresql_backend_migrated(pg_cluster
     try:
         assert isinstance(s, PostgresStorage)
         assert await s.schema_version() == LATEST
-        assert [v for v, _ in await s.migrations_applied(since=NOW)] == list(
-            range(1, LATEST + 1)
-        )
+        assert [v for v, _ in await s.migrations_applied(since=NOW)] == list(range(1, LATEST + 1))
         # Opening again applies nothing.
         again = await open_storage(s._connector.url, now=NOW + timedelta(hours=1))
         assert await again.migrations_applied(since=NOW + timedelta(hours=1)) == []
@@ -50,12 +48,12 @@ async def test_a_postgresql_database_newer_than_the_code_is_refused(pg_cluster):
         (LATEST + 1, NOW.isoformat()),
     )
     await s.close()
-    with pytest.raises(SchemaTooNewError, match=f"schema version {LATEST + 1}.*only up to"):
+    with pytest.raises(SchemaTooNewError, match=rf"schema version {LATEST + 1}.*only up to"):
         await open_storage(url, now=NOW)
 
 
 async def test_an_unreachable_server_is_refused_with_its_words(tmp_path):
-    with pytest.raises(StorageError, match="cannot|could not|No such file|failed"):
+    with pytest.raises(StorageError, match=r"cannot|could not|No such file|failed"):
         await open_storage(f"postgresql://nobody@/x?host={tmp_path}&connect_timeout=2", now=NOW)
 
 
@@ -99,7 +97,8 @@ def test_db_migrate_applies_what_is_missing_then_says_up_to_date(pg_cluster, cap
     monkeypatch.setenv("QINGSHOU_DB", url)
     assert main(["db", "migrate"]) == 0
     out = capsys.readouterr().out
-    assert "applied 0001 people" in out and f"now at schema version {LATEST}" in out
+    assert "applied 0001 people" in out
+    assert f"now at schema version {LATEST}" in out
     assert main(["db", "migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
 
@@ -108,7 +107,8 @@ def test_backup_on_postgresql_explains_pg_dump(pg_cluster, capsys, monkeypatch, 
     monkeypatch.setenv("QINGSHOU_DB", "postgresql://qs:secret@db.example/qingshou")
     assert main(["backup", str(tmp_path / "x.db")]) == 0
     out = capsys.readouterr().out
-    assert "pg_dump --format=custom" in out and "pg_restore" in out
+    assert "pg_dump --format=custom" in out
+    assert "pg_restore" in out
     assert "secret" not in out
     assert not (tmp_path / "x.db").exists()
 
@@ -146,9 +146,7 @@ async def _what_people_see(s: Storage) -> dict[str, object]:
         for case in every.items:
             seen[f"card:{user.telegram_id}:{case.id}"] = await s.get_case(user, case.id)
     team = await s.ensure_team(TEAM, now=NOW)
-    seen["digest"] = await s.team_digest(
-        team.id, DigestDay(today, TZ), now=NOW, untouched_days=14
-    )
+    seen["digest"] = await s.team_digest(team.id, DigestDay(today, TZ), now=NOW, untouched_days=14)
     return seen
 
 
@@ -164,7 +162,7 @@ async def test_the_demo_copied_to_postgresql_and_back_shows_the_same_today_cards
         assert expected["digest"] is not None
         copied = await copy_database(source, pg, now=NOW)  # type: ignore[arg-type]
         assert {c.table: c.target_rows for c in copied}["cases"] == len(
-            (await source.import_snapshot())
+            await source.import_snapshot()
         )
         assert await _what_people_see(pg) == expected
         await copy_database(pg, back, now=NOW)  # type: ignore[arg-type]
@@ -195,7 +193,8 @@ def test_db_copy_command_prints_each_tables_rows_and_refuses_a_non_empty_target(
     url = pg_cluster.fresh_url()
     assert main(["db", "copy", str(src), url]) == 0
     out = capsys.readouterr().out
-    assert "cases" in out and "every count checked" in out
+    assert "cases" in out
+    assert "every count checked" in out
     assert main(["db", "copy", str(src), url]) == 2
     assert "not empty" in capsys.readouterr().err
     assert main(["db", "copy", str(tmp_path / "none.db"), url]) == 2

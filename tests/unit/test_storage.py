@@ -20,7 +20,8 @@ from bot.storage import (
     open_storage,
     storage_path,
 )
-from bot.storage.sqlite import connector as engine, load_migrations, split_statements
+from bot.storage.sqlite import connector as engine
+from bot.storage.sqlite import load_migrations, split_statements
 from bot.storage.testing import (
     connect_file,
     execute_file,

@@ -110,8 +110,10 @@ def _text(sql: Text) -> str:
 
 def _is_read(sql: str) -> bool:
     head = sql.lstrip()[:6].upper()
-    return head in ("SELECT", "WITH") and "RETURNING" not in sql.upper() and (
-        head == "SELECT" or not re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I)
+    return (
+        head in ("SELECT", "WITH")
+        and "RETURNING" not in sql.upper()
+        and (head == "SELECT" or not re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.I))
     )
 
 
@@ -186,7 +188,7 @@ async def _drive(conn: psycopg.AsyncConnection[Any], program: Program[T], *, in_
             while True:
                 try:
                     result = await run(stmt)
-                except BaseException as exc:  # noqa: BLE001 - the program decides
+                except BaseException as exc:
                     stmt = program.throw(exc)
                     continue
                 stmt = program.send(result)
@@ -254,7 +256,7 @@ class PgConnector:
         # One plain connection first: a wrong URL, password or database is refused at once
         # with the server's own words (the pool would retry quietly until its time-out).
         with driver_errors(safe_url(url)):
-            probe = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT)
+            probe = await psycopg.AsyncConnection.connect(url, connect_timeout=int(CONNECT_TIMEOUT))
             await probe.close()
         pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
             url,

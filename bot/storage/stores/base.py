@@ -79,14 +79,14 @@ def load_migrations(dialect: str = "sqlite") -> list[Migration]:
             shared[version] = (name, text)
         elif backend == dialect:
             own[version] = text
-    found = [
-        Migration(v, name, own.get(v, text), v in own) for v, (name, text) in shared.items()
-    ]
+    found = [Migration(v, name, own.get(v, text), v in own) for v, (name, text) in shared.items()]
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise RuntimeError("migrations must be numbered 0001, 0002, ... without gaps")
     if set(own) - set(shared):
-        raise RuntimeError(f"override migrations without a shared file: {sorted(set(own) - set(shared))}")
+        raise RuntimeError(
+            f"override migrations without a shared file: {sorted(set(own) - set(shared))}"
+        )
     return found
 
 

@@ -32,8 +32,8 @@ from bot.domain.people import Role, User
 from bot.domain.reminders import ReminderPolicy
 from bot.storage.protocol import APPROVAL_ID, COMMITMENT_ID, OutboxCall
 from bot.storage.records import StepDue
-from bot.storage.stores.cases import _scope
 from bot.storage.stores.base import Engine, Tx, dt, ts
+from bot.storage.stores.cases import _scope
 from bot.storage.stores.instalments import settle_from_payment
 from bot.storage.stores.reminders import add_reminders, retire_reminders
 

@@ -52,6 +52,7 @@ _KEPT_UNTIL_OF = {
     "postgresql": f"(data::jsonb ->> '{KEPT_UNTIL}')",
 }
 
+
 class SqlFlows(Engine):
     """Flow state per person, idempotency keys, and the legacy chat state."""
 

@@ -26,8 +26,8 @@ from bot.domain.importing import (
     plan_batch,
 )
 from bot.domain.ledger import LedgerField
-from bot.storage.records import NewOutboxMessage
 from bot.storage.connector import Sql, Text
+from bot.storage.records import NewOutboxMessage
 from bot.storage.stores.base import Engine, Tx, ts
 
 __all__ = ["SqlImportSink", "SqlImports"]

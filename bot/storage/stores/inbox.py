@@ -36,6 +36,7 @@ _STORE_SQL = Sql(
     "FROM jsonb_array_elements(?2::jsonb) ON CONFLICT DO NOTHING RETURNING update_id",
 )
 
+
 class SqlInbox(Engine):
     """Store, claim, finish or set aside, count, prune."""
 

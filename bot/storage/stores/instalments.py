@@ -27,8 +27,8 @@ from bot.domain.instalments import (
 )
 from bot.domain.people import User
 from bot.storage.records import NewOutboxMessage
-from bot.storage.stores.cases import _scope
 from bot.storage.stores.base import Engine, Tx, dt, ts
+from bot.storage.stores.cases import _scope
 from bot.storage.stores.reminders import retire_reminders
 
 _ANSWERABLE = sorted(status.value for status in ANSWERABLE)

@@ -17,9 +17,9 @@ from bot.domain.casefile import PrepRecord, parse_deterioration
 from bot.domain.cases import Attitude
 from bot.domain.people import User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
-from bot.storage.stores.cases import PREP_SQL, _prep, _scope
 from bot.storage.connector import Sql
 from bot.storage.stores.base import Engine, ts
+from bot.storage.stores.cases import PREP_SQL, _prep, _scope
 
 
 class SqlPreps(Engine):

@@ -25,6 +25,7 @@ from bot.domain.casefile import CaseSummary
 from bot.domain.people import User
 from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page, today_room
 from bot.storage.connector import ID_VALUE, Program, all_, done, one
+from bot.storage.stores.base import Engine
 from bot.storage.stores.cases import (
     _OPEN_ONLY,
     _STALE,
@@ -35,7 +36,6 @@ from bot.storage.stores.cases import (
     refresh_in,
     refresh_sort_keys,
 )
-from bot.storage.stores.base import Engine
 
 __all__ = ["QUEUE_ORDER", "SqlQueue", "refresh_in", "refresh_sort_keys"]
 
@@ -91,9 +91,7 @@ def _page(
             )
         ]
         total = urgent + len(extra)
-        where = (
-            f"{where} AND (c.q_urgent = 1 OR c.id IN (SELECT {ID_VALUE} FROM json_each(?)))"
-        )
+        where = f"{where} AND (c.q_urgent = 1 OR c.id IN (SELECT {ID_VALUE} FROM json_each(?)))"
         params = (*params, json.dumps(extra))
     else:
         total = counted
@@ -137,9 +135,7 @@ class SqlQueue(Engine):
         most urgent first on ``today`` (``bot.domain.urgency.rank_cases``'s order); with
         ``today_only``, of today's list (``bot.domain.queue.select_today``'s cases)."""
         where, params = _scope(viewer)
-        return await self._run(
-            _page(where, params, number, size, today, tz, today_only, capacity)
-        )
+        return await self._run(_page(where, params, number, size, today, tz, today_only, capacity))
 
     async def refresh_queue(self, *, today: date, tz: tzinfo) -> int:
         """Work out again every sort key that changed or is not valid on ``today`` (the daily

@@ -134,7 +134,8 @@ async def retire_reminders(
         return 0
     done = await db.execute(
         "UPDATE reminders SET status = 'retired', done_at = ?, claimed_until = NULL "
-        "WHERE status = 'pending' AND instalment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
+        "WHERE status = 'pending' AND instalment_id IN "
+        "(SELECT CAST(value AS BIGINT) FROM json_each(?))",
         (ts(now), _ids(ids)),
     )
     return done.rowcount
