@@ -199,3 +199,50 @@ def test_db_copy_command_prints_each_tables_rows_and_refuses_a_non_empty_target(
     assert "not empty" in capsys.readouterr().err
     assert main(["db", "copy", str(tmp_path / "none.db"), url]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# -- several replicas on one database ---------------------------------------------------------
+
+
+async def test_replicas_racing_a_read_then_write_create_one_row_and_one_audit_entry(pg_cluster):
+    """ensure_team reads, then inserts: two replicas (two pools) racing on it must neither fail
+    on the unique name nor audit twice: the writer lock queues their transactions."""
+    import asyncio
+
+    url = pg_cluster.fresh_url()
+    replicas = [await open_storage(url, now=NOW) for _ in range(3)]
+    try:
+        teams = await asyncio.gather(
+            *(r.ensure_team(f"组{i % 4}", now=NOW) for i in range(40) for r in replicas)
+        )
+        assert len({t.id for t in teams}) == 4
+        row = await replicas[0]._fetchone(
+            "SELECT COUNT(*) FROM audit WHERE action = 'create' AND entity = 'team'"
+        )
+        assert row[0] == 4
+    finally:
+        for r in replicas:
+            await r.close()
+
+
+async def test_a_write_waits_for_another_replicas_open_transaction_and_reads_do_not(pg_cluster):
+    import asyncio
+
+    from bot.storage.testing import held_transaction
+
+    url = pg_cluster.fresh_url()
+    a = await open_storage(url, now=NOW)
+    b = await open_storage(url, now=NOW)
+    try:
+        async with held_transaction(a) as db:
+            await db.execute("INSERT INTO meta (key, value) VALUES ('held', 'a')")
+            write = asyncio.create_task(b.set_meta("other", "b"))
+            await asyncio.sleep(0.3)
+            assert not write.done()  # queued behind a's transaction, as on SQLite
+            assert await b.get_meta("held") is None  # a reader neither waits nor sees it
+        await asyncio.wait_for(write, 5)
+        assert await b.get_meta("held") == "a"
+        assert await a.get_meta("other") == "b"
+    finally:
+        await a.close()
+        await b.close()
