@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench install clean messages screenshots
+.PHONY: run test lint fmt bench install clean messages screenshots pictures
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,10 +44,16 @@ fmt: $(STAMP)
 ## supervisor digest of a 100,000-case team with a year of history (time, peak memory).
 ## Then the XLSX export of a team with 100,000 cases and a year of history (time, peak memory),
 ## and the old (openpyxl) and new (xlsxwriter, child process) writers on the same 100,000 rows.
+## The /cases page at 1 k, 10 k, 100 k visible cases (1 M too at full size: its seed takes ~35 min
+## once, then it is cached under /tmp/qingshou-bench).
 ## Reminders (issue 10): the bot killed with SIGKILL 20 times during 10,000 due reminders over 500
 ## collectors (delivered, dead, lost, duplicates); their fan-out against Telegram's 30 msg/s
 ## (msg/s, 429s, /help latency meanwhile); a million pending instalments (start-up, RSS, every
-## poller claim of a tick against 50 ms). Each figure is printed beside its goal, floor or peer
+## poller claim of a tick against 50 ms). The papers (issue 19): ms per PDF and the event loop's
+## lateness while they are made, against idle. Replicas (issue 18): three bot processes on one
+## database behind the emulator's webhook delivery, one killed ten times, 200 notes and 2,000
+## reminders (unanswered, doubled, repeated vs in flight, per-chat order, busiest second).
+## Each figure is printed beside its goal, floor or peer
 ## as a ratio. Quick by default (BENCH_SIZE=quick): the parts whose size only makes them slow
 ## run smaller (the hostile XLSX, the reminder crash's waits for dead leases); the figures issue
 ## 17 quotes (100 k import, 100 k digest and export, a million instalments) keep their size.
@@ -55,10 +61,12 @@ fmt: $(STAMP)
 ## the quick arguments; roughly twice as long).
 BENCH_SIZE ?= quick
 quick = $(if $(filter quick,$(BENCH_SIZE)),$(1))
+comma := ,
 bench: $(STAMP)
 	@echo "make bench ($(BENCH_SIZE)) started $$(date -u +%T), $$(uptime | sed 's/.*load/load/')"
 	$(BIN)/python -m bench.run_all
 	$(BIN)/python -m bench.storage_trips
+	$(BIN)/python -m bench.queue_bench $(call quick,--sizes 1000$(comma)10000$(comma)100000)
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.xlsx_bench
 	$(BIN)/python -m bench.crash_bench
@@ -69,6 +77,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout_bench
 	$(BIN)/python -m bench.reminders_bench
 	$(BIN)/python -m bench.pg_cases_bench
+	$(BIN)/python -m bench.documents_bench
+	$(BIN)/python -m bench.replicas
 	@echo "make bench ($(BENCH_SIZE)) ended $$(date -u +%T), $$(uptime | sed 's/.*load/load/')"
 
 clean:
@@ -80,6 +90,11 @@ messages: $(STAMP)
 		-o templates/locale/messages.pot .
 	$(BIN)/pybabel update -i templates/locale/messages.pot -d templates/locale \
 		--no-fuzzy-matching --ignore-obsolete --width 100
+
+## pictures: page 1 of the collection notice and of the repayment agreement as docs/*-page1.png
+## (pdftoppm, from Debian's poppler-utils).
+pictures: $(STAMP)
+	$(BIN)/python docs/pictures.py
 
 ## screenshots: regenerate docs/webchat*.png from the browser tests (a real conversation).
 screenshots: $(STAMP)

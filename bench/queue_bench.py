@@ -199,6 +199,10 @@ async def measure(path: Path, requests: int) -> dict[str, object]:
     return out
 
 
+#: The issue's goal for one page at 100 k visible cases.
+GOAL_SECONDS = 0.2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
@@ -223,10 +227,14 @@ def main() -> None:
         results[n] = result
         for role in ("collector", "supervisor"):
             r = result[role]
+            first = results[min(results)][role]
             print(
-                f"/cases {n:>9,} visible, {role:<10}: median {r['median']:.4f} s, "
+                f"/cases {n:>9,} visible, {role:<10}: median {r['median']:.4f} s "
+                f"(x{r['median'] / GOAL_SECONDS:.2f} of the {GOAL_SECONDS} s goal, "
+                f"x{r['median'] / first['median']:.2f} of {min(results):,}), "
                 f"worst {r['worst']:.4f} s, RSS {r['rss_first']:.0f} → {r['rss_last']:.0f} MiB "
-                f"over {args.requests} requests ({'sort key' if result['indexed'] else 'ranked'})"
+                f"(x{r['rss_last'] / r['rss_first']:.2f}) over {args.requests} requests "
+                f"({'sort key' if result['indexed'] else 'ranked'})"
             )
     sizes = sorted(results)
     if len(sizes) > 1:

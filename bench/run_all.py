@@ -51,14 +51,19 @@ class Result:
     def rate(self) -> float:
         return self.updates / self.seconds
 
-    def line(self) -> str:
+    def line(self, peer: Result | None = None) -> str:
+        """One row of the table; with ``peer``, this run's rate and p50 as ratios to the peer's."""
         lat = sorted(self.latencies)
         p50 = statistics.median(lat) * 1000
         p95 = lat[int(len(lat) * 0.95) - 1] * 1000
         cpu = "" if self.cpu is None else f"   CPU {self.cpu / self.updates * 1000:6.2f} ms/update"
+        vs = ""
+        if peer is not None and peer is not self:
+            peer_p50 = statistics.median(peer.latencies) * 1000
+            vs = f"   x{self.rate / peer.rate:.2f} rate, x{p50 / peer_p50:.2f} p50 of {peer.name}"
         return (
             f"{self.name:<16} {self.updates:>6} updates in {self.seconds:6.2f} s = "
-            f"{self.rate:7.1f} updates/s   latency p50 {p50:6.1f} ms  p95 {p95:7.1f} ms{cpu}"
+            f"{self.rate:7.1f} updates/s   latency p50 {p50:6.1f} ms  p95 {p95:7.1f} ms{cpu}{vs}"
         )
 
 
@@ -300,9 +305,10 @@ def main() -> None:
         f"\n{args.users} users, every message '/help', bots in their own processes, "
         "emulator flood limits off"
     )
-    for r in results:
-        print(r.line())
     by_name = {r.name: r for r in results}
+    for r in results:
+        # Each row beside its echo peer: the same load (mixed beside mixed).
+        print(r.line(by_name["echo mixed" if "mixed" in r.name else "echo"]))
     echo, ours = by_name["echo"], by_name["qingshou"]
     print(f"\nqingshou / echo throughput ratio: {ours.rate / echo.rate:.2f}")
     echo_mixed, ours_mixed = by_name["echo mixed"], by_name["qingshou mixed"]

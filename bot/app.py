@@ -7,20 +7,22 @@ wants to look at rows the bot wrote.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 import handlers
 import reminders
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.context import BotData, QingshouContext
+from bot.json_request import JsonHTTPXRequest
 from bot.menu import set_default_menu
 from bot.render import Renderer
+from bot.replicas import register_replica
 from bot.storage import Storage, open_storage
 from bot.telegram_io import (
     InboxQueue,
@@ -104,6 +106,10 @@ def build_application(
     # The wire reaches storage through bot_data: it is opened later, in post_init.
     limiter.storage = lambda: bot_data.storage
     limiter.clock = bot_data.clock.now
+    limiter.holder = settings.instance
+    processor = PerChatUpdateProcessor(
+        storage=lambda: bot_data.storage, clock=bot_data.clock.now, holder=settings.instance
+    )
     inbox = InboxRequest(
         lambda: bot_data.storage,
         bot_data.clock.now,
@@ -125,7 +131,7 @@ def build_application(
             )
         )
         .request(
-            HTTPXRequest(
+            JsonHTTPXRequest(
                 connection_pool_size=16,
                 read_timeout=timeout,
                 write_timeout=timeout,
@@ -136,14 +142,13 @@ def build_application(
         .get_updates_request(inbox)
         .update_queue(InboxQueue(inbox))
         .rate_limiter(limiter)
-        .concurrent_updates(
-            PerChatUpdateProcessor(storage=lambda: bot_data.storage, clock=bot_data.clock.now)
-        )
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
     app: QingshouApp = builder.build()
     inbox.bot = app.bot  # updates are parsed once, by the inbox, for this bot
+    processor.app = app  # the updates it claims from the inbox run through the handlers
     handlers.register(app)
     reminders.schedule(app)
     return app
@@ -164,11 +169,21 @@ async def _post_init(app: QingshouApp) -> None:
     dropped = await data.storage.bind_inbox(app.bot.id, now=now)
     if dropped:
         log.warning("this database held another bot's updates: %d deleted", dropped)
-    # What was received but not handled before a crash comes first, in order per chat.
+    # Several replicas may share the database: this one under its own name, taking back at
+    # once whatever it held before a crash (chat leases, inbox, outbox and reminder claims).
+    await register_replica(data.storage, data.settings)
+    taken = await data.storage.take_back_leases(data.settings.instance, now=datetime.now(UTC))
+    if any(taken.values()):
+        log.warning("took back what this replica held before it stopped: %s", taken)
     limiter = app.bot.rate_limiter
     if isinstance(limiter, ResilientRateLimiter):
         await limiter.load_deferred()
-    await replay_inbox(app, data.storage)
+        await data.storage.ensure_send_places(limiter.places)
+    # What was received but not handled (a crash, here or on a replica that is gone): one cue
+    # per chat, claimed with the chat's lease when its turn comes, in order per chat.
+    replayed = await replay_inbox(app, data.storage, holder=data.settings.instance)
+    if replayed:
+        log.warning("%d chats have updates received but not handled: handling them", replayed)
     log.info("qingshou is up as @%s", app.bot.username)
 
 

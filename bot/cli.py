@@ -99,6 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(_check())
     app = build_application(settings)
+    if settings.webhook_url is not None:
+        from bot.runner import serve
+
+        log.info("starting webhook mode: Telegram posts to %s", settings.webhook_url)
+        asyncio.run(serve(app))
+        return 0
     log.info("starting long polling against %s", settings.api_url)
     app.run_polling(allowed_updates=["message", "callback_query"], drop_pending_updates=False)
     return 0

@@ -8,12 +8,15 @@ hour a week later. Tests pass a plain dict, so nothing here reads ``os.environ``
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -41,9 +44,16 @@ KNOWN_VARIABLES = (
     "QINGSHOU_GRACE_DAYS",
     "QINGSHOU_CATCHUP_HOURS",
     "QINGSHOU_UNTOUCHED_DAYS",
+    "QINGSHOU_LEGAL_ALERT_DAYS",
     "QINGSHOU_PER_CHAT_RATE",
     "QINGSHOU_PER_CHAT_BURST",
     "QINGSHOU_OVERALL_RATE",
+    "QINGSHOU_COOP_NAME",
+    "QINGSHOU_COOP_CONTACT",
+    "QINGSHOU_INSTANCE",
+    "QINGSHOU_WEBHOOK_URL",
+    "QINGSHOU_WEBHOOK_LISTEN",
+    "QINGSHOU_WEBHOOK_SECRET",
 )
 #: Read by the test suite and `make screenshots`, not by the bot.
 _TOOLING_VARIABLES = ("QINGSHOU_SCREENSHOT_DIR",)
@@ -107,6 +117,9 @@ class Settings:
     catchup_hours: int = 48
     #: A case without contact for this many days is "untouched" in the digest.
     untouched_days: int = 14
+    #: /today lists every legal clock (limitation, guarantee period) ending within this many
+    #: days, with what to do before it ends (issue 19).
+    legal_alert_days: int = 30
     #: Seconds between reminder-poller ticks (the clock; each tick claims what is due).
     poll_interval: float = 20.0
     #: Seconds after start-up of the poller's first tick: the catch-up of what came due while
@@ -122,6 +135,30 @@ class Settings:
     per_chat_per_second: float = 1.0
     per_chat_burst: int = 3
     overall_per_second: float = 30.0
+    #: The cooperative as its papers name it (催收通知书, 还款协议); empty: "本社" / "our
+    #: cooperative", the name then written on the paper by hand or by its seal.
+    coop_name: str = ""
+    #: How a borrower reaches the cooperative, printed on a notice (address, telephone).
+    coop_contact: str = ""
+    #: This process's name among the replicas on one database (QINGSHOU_INSTANCE): on every
+    #: lease it takes, so that, restarted after a crash, it takes back at once what it held.
+    #: Stable across restarts, different for each replica (default: host, working directory
+    #: and webhook port).
+    instance: str = "qingshou"
+    #: Webhook mode (QINGSHOU_WEBHOOK_URL): the public HTTPS address Telegram posts updates to
+    #: (None: long polling). The bot listens on ``webhook_listen`` (host, port), behind a
+    #: reverse proxy that ends TLS, and refuses every request without ``webhook_secret``.
+    webhook_url: str | None = None
+    webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
+    webhook_secret: Secret = Secret("")  # noqa: RUF009 - immutable, sharing it is safe
+    #: Seconds between looks for stored updates nobody is handling (a replica died holding
+    #: them, or received them while another replica held their chat).
+    sweep_interval: float = 5.0
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook is served on (the URL's own path)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def database(self) -> str:
@@ -216,6 +253,53 @@ def _parse_rate(name: str, raw: str, example: str) -> float:
     return rate
 
 
+def _parse_words(name: str, raw: str, limit: int = 200) -> str:
+    if len(raw) > limit or any(ch in raw for ch in "\r\n\t"):
+        raise ConfigError(f"{name}: {limit} characters at most, on one line")
+    return raw
+
+
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_webhook_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    plain_local = parts.scheme == "http" and _loopback(host)
+    if (parts.scheme != "https" and not plain_local) or not host or parts.query or parts.fragment:
+        raise ConfigError(
+            f"QINGSHOU_WEBHOOK_URL: {raw!r} is not an https:// address without a query "
+            "(Telegram posts only to HTTPS; plain http only to this machine, for the emulator), "
+            "e.g. https://bot.example.com/qingshou"
+        )
+    return raw
+
+
+def _parse_listen(raw: str) -> tuple[str, int]:
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not host or not (port.isascii() and port.isdecimal()) or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f"QINGSHOU_WEBHOOK_LISTEN: {raw!r} is not HOST:PORT (e.g. 127.0.0.1:8443, where "
+            "the reverse proxy forwards the webhook to)"
+        )
+    return host, int(port)
+
+
+def _default_instance(listen: tuple[str, int] | None) -> str:
+    name = f"{socket.gethostname()}:{Path.cwd()}"
+    return f"{name}:{listen[1]}" if listen is not None else name
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
     """Build settings from ``env`` (default: ``os.environ``) over an optional ``.env`` file.
 
@@ -275,8 +359,31 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
             f"QINGSHOU_DB: no storage backend for {scheme}:// (use a SQLite file path, "
             "sqlite:///path.db, or postgresql://user:password@host:5432/dbname)"
         )
+    webhook_url = get.get("QINGSHOU_WEBHOOK_URL")
+    listen: tuple[str, int] | None = None
+    secret = get.get("QINGSHOU_WEBHOOK_SECRET", "")
+    if webhook_url is not None:
+        webhook_url = _parse_webhook_url(webhook_url)
+        listen = _parse_listen(get.get("QINGSHOU_WEBHOOK_LISTEN", "127.0.0.1:8443"))
+        if not _SECRET_RE.fullmatch(secret):
+            raise ConfigError(
+                "QINGSHOU_WEBHOOK_SECRET: needed with QINGSHOU_WEBHOOK_URL, 16 to 256 of "
+                "A-Z a-z 0-9 _ - (Telegram's rule; e.g. the output of "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    else:
+        for name in ("QINGSHOU_WEBHOOK_LISTEN", "QINGSHOU_WEBHOOK_SECRET"):
+            if name in get:
+                raise ConfigError(f"{name}: only used with QINGSHOU_WEBHOOK_URL, which is not set")
+    instance = get.get("QINGSHOU_INSTANCE") or _default_instance(listen)
+    if len(instance) > 200:
+        raise ConfigError("QINGSHOU_INSTANCE: longer than 200 characters")
 
     return Settings(
+        instance=instance,
+        webhook_url=webhook_url,
+        webhook_listen=listen or ("127.0.0.1", 8443),
+        webhook_secret=Secret(secret),
         token=Secret(token),
         api_url=api_url,
         db_path=Path(db),
@@ -313,6 +420,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         untouched_days=_parse_count(
             "QINGSHOU_UNTOUCHED_DAYS", get.get("QINGSHOU_UNTOUCHED_DAYS", "14"), 1, 365
         ),
+        legal_alert_days=_parse_count(
+            "QINGSHOU_LEGAL_ALERT_DAYS", get.get("QINGSHOU_LEGAL_ALERT_DAYS", "30"), 0, 365
+        ),
         per_chat_per_second=_parse_rate(
             "QINGSHOU_PER_CHAT_RATE", get.get("QINGSHOU_PER_CHAT_RATE", "1"), "1"
         ),
@@ -322,4 +432,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         overall_per_second=_parse_rate(
             "QINGSHOU_OVERALL_RATE", get.get("QINGSHOU_OVERALL_RATE", "30"), "30"
         ),
+        coop_name=_parse_words("QINGSHOU_COOP_NAME", get.get("QINGSHOU_COOP_NAME", "")),
+        coop_contact=_parse_words("QINGSHOU_COOP_CONTACT", get.get("QINGSHOU_COOP_CONTACT", "")),
     )

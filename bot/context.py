@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -27,8 +26,6 @@ class BotData:
     renderer: Renderer
     storage: Storage | None = None
     bot_username: str | None = None
-    #: When each stranger was last answered (a stranger is answered once per quiet period).
-    stranger_replies: dict[int, datetime] = field(default_factory=dict)
     #: Starts a delivery of the outbox now (see :func:`bot.telegram_io.wake`): the outbox
     #: sender's own, handed over by the composition root. Unset, rows wait for the next tick.
     outbox_wake: Callable[[QingshouContext], None] | None = None

@@ -112,6 +112,8 @@ FIELD_NAMES: dict[LedgerField, str] = {
     LedgerField.AS_OF: N_("as-of date"),
     LedgerField.MATURITY: N_("maturity"),
     LedgerField.GUARANTOR: N_("guarantor"),
+    LedgerField.GUARANTEE_KIND: N_("guarantee kind"),
+    LedgerField.GUARANTEE_PERIOD: N_("guarantee period"),
     LedgerField.COLLATERAL: N_("collateral"),
     LedgerField.COLLATERAL_VALUE: N_("collateral value"),
     LedgerField.COLLECTOR: N_("collector"),

@@ -34,6 +34,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("brief", N_("The plan for a meeting, again"), _ALL),
     ("outcome", N_("Record how a meeting went"), _ALL),
     ("commit", N_("Record a repayment commitment"), _ALL),
+    ("notice", N_("A collection notice to print and have signed"), _ALL),
     ("assign", N_("Choose a case's lead collector"), _LEADS),
     ("digest", N_("The team's day at a glance"), frozenset({Role.SUPERVISOR})),
     ("digest", N_("Every team's day at a glance"), frozenset({Role.ADMIN})),

@@ -57,6 +57,10 @@ COMMIT = callbacks.route("cm", Int())
 UNCOMMIT = callbacks.route("cx", Int())
 #: "🔒 Ask the supervisor" on the card: (case id).
 CONCESSION = callbacks.route("cq", Int())
+#: "🛡 Guarantee kind" on the card: ask the kind of a guarantee the file does not give (case id).
+GUARANTEE_KIND = callbacks.route("gk", Int())
+#: "📨 Serve a notice" on the card (issue 19: a collection notice to one person): (case id).
+NOTICE = callbacks.route("nt", Int())
 
 #: "Keep my answers" / "Discard" after /cancel of a prep with answers: (the cancelled flow's
 #: id, keep or drop).

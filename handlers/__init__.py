@@ -21,11 +21,13 @@ from handlers import (
     digest,
     errors,
     export,
+    guarantee,
     imports,
     instalments,
     invite,
     notes,
     outcome,
+    papers,
     prep,
     profile,
     router,
@@ -87,6 +89,11 @@ def register(app: QingshouApp) -> None:
         app.add_handlers(router.entry_points(flow))
     app.add_handlers(router.entry_points(approvals.COUNTER))
 
+    # The papers (issue 19): "📨 Serve a notice" on the card or /notice (to the borrower or one
+    # guarantor); the agreement PDF comes after /commit; a photo with no question open is the
+    # signed copy of one of them (below).
+    app.add_handlers(router.entry_points(papers.NOTICE_FLOW))
+
     # A reminder's answer for one instalment: ✅ Paid in full / Partial / Missed (issue 10).
     app.add_handlers(router.entry_points(instalments.PARTIAL_FLOW))
 
@@ -100,13 +107,20 @@ def register(app: QingshouApp) -> None:
     # Lead collector of a case (supervisors: their team; admins: all).
     app.add_handlers(router.entry_points(assign.ASSIGN))
 
+    # A guarantee kind the ledger does not give, asked once from the card (issue 19).
+    app.add_handlers(router.entry_points(guarantee.GUARANTEE_FLOW))
+
     # Exports: the team's cases and their history as XLSX or CSV (supervisors, admins).
     app.add_handlers(router.entry_points(export.EXPORT_FLOW))
 
     # Ledger import: a CSV/XLSX file sent to the bot, dry run, then "Import" (supervisors, admins).
     # A file answers the open question first, if one asks for a file.
+    # An image sent as a file with no question open is a signed paper's photo (issue 19).
     app.add_handler(
-        MessageHandler(filters.Document.ALL, router.to_flow_first(imports.receive_file))
+        MessageHandler(
+            filters.Document.ALL,
+            router.to_flow_first(router.either(papers.signed_copy, imports.receive_file)),
+        )
     )
     # A ledger sent while another question is open is kept (not that question's answer), and
     # offered (Import / Discard) once no question is open (issue 16).
@@ -128,7 +142,11 @@ def register(app: QingshouApp) -> None:
         )
     )
     app.add_handler(MessageHandler(filters.LOCATION, router.to_flow_first(start.unknown)))
-    app.add_handler(MessageHandler(filters.PHOTO, router.to_flow_first(start.unknown)))
+    app.add_handler(
+        MessageHandler(
+            filters.PHOTO, router.to_flow_first(router.either(papers.signed_copy, start.unknown))
+        )
+    )
 
     # Anything else (a sticker, a voice note): the open question is asked again, else /help;
     # an unknown command is answered with what was probably meant; a stale or forged button

@@ -57,20 +57,15 @@ async def check_access(update: Update, context: QingshouContext) -> None:
     template = "access/stranger" if user is None else "access/deactivated"
     if update.callback_query is not None:
         await update.callback_query.answer(context.label(N_("No access.")), show_alert=True)
-    elif update.effective_message is not None and _time_to_answer(context, tg_user.id):
+    elif update.effective_message is not None and await _time_to_answer(context, tg_user.id):
         await update.effective_message.reply_text(context.render(template, telegram_id=tg_user.id))
     raise ApplicationHandlerStop
 
 
-def _time_to_answer(context: QingshouContext, telegram_id: int) -> bool:
+async def _time_to_answer(context: QingshouContext, telegram_id: int) -> bool:
     """One answer per stranger per quiet period: a flood of messages gets one reply, so nobody
-    can slow the bot down for the staff by writing to it."""
-    now = context.clock.now()
-    answered = context.bot_data.stranger_replies
-    last = answered.get(telegram_id)
-    if last is not None and now - last < STRANGER_QUIET:
-        return False
-    if len(answered) > 10_000:
-        answered.clear()
-    answered[telegram_id] = now
-    return True
+    can slow the bot down for the staff by writing to it. Kept in the database: a stranger
+    whose messages reach two replicas still gets one answer."""
+    return await context.storage.answer_stranger(
+        telegram_id, now=context.clock.now(), quiet=STRANGER_QUIET
+    )

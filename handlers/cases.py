@@ -21,6 +21,7 @@ from bot.domain.casefile import (
     may_prepare,
     sees_others_cases,
 )
+from bot.domain.legal import LegalAlert, LegalClocks, alert_window, legal_alerts, legal_clocks
 from bot.domain.plans import stalled
 from bot.domain.queue import TO_DO, rank_page, to_do_since
 from bot.i18n import N_
@@ -31,8 +32,10 @@ from bot.routes import (
     CASE_FILE,
     COMMIT,
     CONCESSION,
+    GUARANTEE_KIND,
     LEAD_COLLECTOR,
     NOTE,
+    NOTICE,
     OPEN_CASE,
     OUTCOME,
     PREPARE,
@@ -45,6 +48,8 @@ from bot.routes import (
 
 #: Several matches of /case: at most this many buttons to choose from.
 MAX_CHOICES = 10
+#: /today's legal deadlines: at most this many cases get a button of their own.
+LEGAL_BUTTONS = 5
 
 
 def _today(context: QingshouContext) -> date:
@@ -72,12 +77,20 @@ async def _queue(
     # edits this list as it edits a reminder) and the next steps the last meetings set, each
     # over the past week.
     to_answer, broken, steps = [], [], []
+    legal: list[LegalAlert] = []
     if mode == TODAY and page_no == 0:
         storage = context.storage
         since, since_day = to_do_since(context.clock.now(), context.settings.tz)
         to_answer = await storage.instalments_to_answer(user, on_or_before=today, limit=TO_DO)
         broken = await storage.broken_to_follow_up(user, since=since, limit=TO_DO)
         steps = await storage.next_steps_due(user, since=since_day, until=today, limit=TO_DO)
+        # Legal clocks ending soon (issue 19), most urgent first, with what to do.
+        days = context.settings.legal_alert_days
+        first, last = alert_window(today, days)
+        near = await storage.legal_facts_ending(
+            user, first=first, last=last, tz=context.settings.tz
+        )
+        legal = legal_alerts((legal_clocks(f, today) for f in near), today, days)
     text = context.render(
         "cases/queue",
         page=page,
@@ -86,6 +99,8 @@ async def _queue(
         to_answer=to_answer,
         broken=broken,
         steps=steps,
+        legal=legal[:TO_DO],
+        more_legal=max(len(legal) - TO_DO, 0),
         on=today,
     )
     answer_buttons = [
@@ -102,8 +117,15 @@ async def _queue(
         ]
         for i in broken  # the storage's scope is whom one may prepare for; a press is checked again
     ]
+    # A legal deadline's case one tap away (its card shows every clock), each case once.
+    legal_cases = list(dict.fromkeys((a.case_id, a.borrower_name) for a in legal[:TO_DO]))
+    legal_rows = [
+        [InlineKeyboardButton(f"⚖️ {name}", callback_data=OPEN_CASE.data(case_id))]
+        for case_id, name in legal_cases[:LEGAL_BUTTONS]
+    ]
     rows = (
         broken_rows
+        + legal_rows
         + answer_buttons
         + [
             [
@@ -162,9 +184,11 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     current = next(
         (c for c in commitments if c.status.value in ("agreed", "pending_approval")), None
     )
+    legal = await _legal(context, case_file.id)
     text = fit_message(
         context.render(
             "cases/card",
+            legal=legal,
             card=view,
             case_file=case_file,
             summary=summary,
@@ -209,10 +233,20 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     )
     if may_prepare(user, summary):
         ask = context.label(N_("🔒 Ask the supervisor"))
+        notice = context.label(N_("📨 Serve a notice"))
         rows.append([InlineKeyboardButton(ask, callback_data=CONCESSION.data(case_file.id))])
+        rows.append([InlineKeyboardButton(notice, callback_data=NOTICE.data(case_file.id))])
         if current is not None:
             cancel = context.label(N_("✖ Cancel commitment"))
             rows.append([InlineKeyboardButton(cancel, callback_data=UNCOMMIT.data(current.id))])
+    if (
+        may_prepare(user, summary)
+        and legal is not None
+        and any(g.kind is None for g in legal.guarantors)
+    ):
+        # The kind is asked once, from the contract (issue 19): never assumed.
+        kind = context.label(N_("🛡 Guarantee kind"))
+        rows.append([InlineKeyboardButton(kind, callback_data=GUARANTEE_KIND.data(case_file.id))])
     if may_assign(user, summary.team_id):
         lead = context.label(N_("👤 Lead collector"))
         rows.append([InlineKeyboardButton(lead, callback_data=LEAD_COLLECTOR.data(case_file.id))])
@@ -222,11 +256,23 @@ async def _card(context: QingshouContext, case_file: CaseFile) -> tuple[str, Inl
     return text, InlineKeyboardMarkup(rows)
 
 
-def _full_file(context: QingshouContext, case_file: CaseFile) -> list[str]:
+async def _legal(context: QingshouContext, case_id: int) -> LegalClocks | None:
+    """The case's legal clocks on today's date (issue 19)."""
+    facts = await context.storage.legal_facts(case_id)
+    return None if facts is None else legal_clocks(facts, _today(context))
+
+
+async def _full_file(context: QingshouContext, case_file: CaseFile) -> list[str]:
     """What the card leaves out, as two messages that each fit a phone screen: the borrower,
-    the loan, the security and the parties; then the reasons in full, the notes, the history."""
+    the loan, the security, every guarantor's clock and the parties; then the reasons in full,
+    the notes, the history."""
     view = card_view(case_file, _today(context), context.settings.tz)
-    params = {"card": view, "case_file": case_file, "summary": case_file.summary}
+    params = {
+        "card": view,
+        "case_file": case_file,
+        "summary": case_file.summary,
+        "legal": await _legal(context, case_file.id),
+    }
     return [
         fit_message(context.render("cases/file", **params)),
         fit_message(context.render("cases/history", **params)),
@@ -310,7 +356,7 @@ async def full_file(update: Update, context: QingshouContext, case_id: int) -> N
     """Show the rest of a case's file (its card's 📄): details, reasons, notes, history."""
     case_file = await pressed_case_to_view(update, context, case_id)
     if case_file is not None and update.effective_chat is not None:
-        for text in _full_file(context, case_file):
+        for text in await _full_file(context, case_file):
             await update.effective_chat.send_message(text)
 
 

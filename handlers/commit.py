@@ -79,6 +79,7 @@ from bot.labels import CHANNEL_LABELS
 from bot.labels import labelled as _labelled
 from bot.labels import word as _word
 from bot.lookup import case_entry, case_to_act_on, case_to_view, pressed_case
+from bot.papers import send_agreement
 from bot.routes import COMMIT, CONCESSION, UNCOMMIT
 from bot.storage import APPROVAL_ID, FlowState
 from bot.telegram_io import wake
@@ -584,6 +585,11 @@ async def _store_the_commitment(run: Run) -> Reply:
         )
     if stored is None:
         return Reply(context.render("commit/lost", text="", data=run.draft))
+    # The repayment agreement to sign (issue 19), as a PDF through the outbox: once per
+    # commitment, whichever way it was agreed.
+    await send_agreement(
+        context, case_file, stored, owed_before=run.draft.owed, now=run.now, key=run.key
+    )
     return Reply(context.render("commit/stored", summary=case_file.summary, commitment=stored))
 
 

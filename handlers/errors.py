@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.context import QingshouContext
 from bot.i18n import N_, resolve_locale
@@ -31,6 +31,11 @@ async def on_error(update: object, context: QingshouContext) -> None:
     """Log the update and traceback; record blocked users; apologise in the user's language."""
     error = context.error
     if not isinstance(update, Update):
+        if isinstance(error, NetworkError):
+            # getUpdates failed (Telegram's 5xx, a time-out): PTB polls again with a growing
+            # pause. Nothing is lost (the offset did not move), nothing for a traceback.
+            log.warning("Telegram did not answer getUpdates (%s); polling again", error)
+            return
         log.error("error outside an update", exc_info=error)
         return
     chat_id = update.effective_chat.id if update.effective_chat else None

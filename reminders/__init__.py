@@ -3,9 +3,11 @@ application's one clock what "now" is and the domain/storage what is due, then s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.telegram_io import prune_inbox
+from bot import replicas
+from bot.telegram_io import prune_inbox, replay_inbox
 from reminders import approvals, digest, due, outbox, queue
 from reminders.due import REMINDERS_JOB
 
@@ -27,13 +29,20 @@ INBOX_JOB = "inbox-prune"
 #: The queue's sort keys whose day came (issue 17), hourly: soon after the cooperative's
 #: midnight whatever the time zone, and one index probe when there is nothing to do.
 QUEUE_JOB = "queue-keys"
+#: Stored updates nobody is handling (a replica died holding them, or got one while another
+#: held its chat) are looked for every ``Settings.sweep_interval``.
+SWEEP_JOB = "inbox-sweep"
+#: This replica reports itself alive (see bot.replicas).
+BEAT_JOB = "replica-beat"
 __all__ = [
     "APPROVALS_JOB",
+    "BEAT_JOB",
     "DIGEST_JOB",
     "INBOX_JOB",
     "OUTBOX_JOB",
     "QUEUE_JOB",
     "REMINDERS_JOB",
+    "SWEEP_JOB",
     "schedule",
 ]
 
@@ -96,6 +105,38 @@ def schedule(app: QingshouApp) -> None:
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )
 
+    sweep = app.bot_data.settings.sweep_interval
+    app.job_queue.run_repeating(
+        _sweep_inbox,
+        interval=sweep,
+        first=sweep,
+        name=SWEEP_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
+    beat = replicas.BEAT.total_seconds()
+    app.job_queue.run_repeating(
+        _beat,
+        interval=beat,
+        first=beat,
+        name=BEAT_JOB,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
+
 
 async def _prune_inbox(context: QingshouContext) -> int:
-    return await prune_inbox(context.storage, context.clock.now())
+    now = context.clock.now()
+    real = datetime.now(UTC)
+    # Strangers answered, flood holds, chat leases and replicas reports, once they no longer
+    # matter (an hour on real time; the quiet period is ten minutes).
+    await context.storage.prune_replica_state(now=real, before=real - timedelta(hours=1))
+    return await prune_inbox(context.storage, now)
+
+
+async def _sweep_inbox(context: QingshouContext) -> int:
+    return await replay_inbox(
+        context.application, context.storage, holder=context.settings.instance
+    )
+
+
+async def _beat(context: QingshouContext) -> None:
+    await replicas.beat(context.storage, context.settings)

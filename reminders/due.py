@@ -20,17 +20,20 @@ go out as one summary per collector, oldest first; the ones older than
 this process began polling (without a gap in its ticks) was not missed, however old it is by
 the clock when the tick sees it — the sandbox's clock moved forward a week between two ticks,
 or the loop was busy. Those go out as ordinary reminders, neither in a catch-up summary nor
-'late' (which the digest reports as "came due while the bot was offline"). Each process keeps
-when its polling began (:func:`polling_since`); a gap of real time between two of its ticks
-longer than :data:`POLLING_GAP` (the host slept, the loop hung) starts it again.
+'late' (which the digest reports as "came due while the bot was offline"). The replicas keep,
+in the database, since when one of them has been polling (:func:`polling_since`): a replica
+restarted while another polled missed nothing; a gap of real time between two ticks (of any
+replica) longer than :data:`POLLING_GAP` (the host slept, the loop hung) starts it again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -44,7 +47,7 @@ from reminders.outbox import wake
 
 if TYPE_CHECKING:
     from bot.context import QingshouContext
-    from bot.storage.protocol import ReminderStore
+    from bot.storage.protocol import AuditStore, ReminderStore
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +85,12 @@ _ITEM_FIXED = 110
 _FRAME = 300
 #: bot_data.extra key: the rows missing for older commitments were written (once per process).
 _BACKFILLED = "reminders_backfilled"
-#: bot_data.extra key: this process's :class:`Polling` (since when it has polled without a gap).
+#: Meta key of the replicas' shared :class:`Polling` (since when *some* replica has polled
+#: without a gap): a replica restarted while others kept polling missed nothing, so it must not
+#: take what came due meanwhile for "missed while the bot was down".
 _POLLING = "reminders_polling"
+#: bot_data.extra key: this process's life (a replica restarted under its name is a new one).
+_LIFE = "reminders_life"
 #: Real time between two ticks of one process beyond which it was not polling in between (the
 #: host slept, the loop hung): what came due meanwhile was missed as if the bot were down.
 POLLING_GAP = timedelta(minutes=10)
@@ -158,14 +165,23 @@ async def send_due(context: QingshouContext) -> int:
             log.info("wrote %s reminder rows missing for older commitments", written)
         extra[_BACKFILLED] = True
     tick = timedelta(seconds=settings.poll_interval)
-    polling = polling_since(extra.get(_POLLING), now=now, real=time.time(), tick=tick)
-    extra[_POLLING] = polling
+    life = extra.setdefault(_LIFE, uuid.uuid4().hex)
+    previous = await _shared_polling(storage, instance=settings.instance, life=life)
+    polling = polling_since(previous, now=now, real=time.time(), tick=tick)
+    record = {"since": polling.since.isoformat(), "real": polling.real}
+    await storage.set_meta(_POLLING, json.dumps({**record, "by": settings.instance, "life": life}))
     lease_until = now + LEASE
     # Only what came due before this process began polling was missed while the bot was down:
     # later reminders are never 'late' and never in a catch-up summary, however old by now.
     late_before = min(now - timedelta(hours=settings.catchup_hours), polling.since)
     overdue_before = min(now - min(max(OVERDUE_AFTER, 3 * tick), OVERDUE_AT_MOST), polling.since)
-    claimed = await claim_due(storage, now=now, lease_until=lease_until, late_before=late_before)
+    claimed = await claim_due(
+        storage,
+        now=now,
+        lease_until=lease_until,
+        late_before=late_before,
+        holder=settings.instance,
+    )
     if not claimed:
         return 0
     per_collector: dict[int, list[DueReminder]] = {}
@@ -190,8 +206,28 @@ async def send_due(context: QingshouContext) -> int:
     return queued
 
 
+async def _shared_polling(storage: AuditStore, *, instance: str, life: str) -> Polling | None:
+    """The replicas' :class:`Polling` as the last tick of any of them wrote it; None when that
+    was this replica in an earlier life (it was down since: nobody polled after it)."""
+    raw = await storage.get_meta(_POLLING)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        if data.get("by") == instance and data.get("life") != life:
+            return None
+        return Polling(datetime.fromisoformat(data["since"]), float(data["real"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 async def claim_due(
-    storage: ReminderStore, *, now: datetime, lease_until: datetime, late_before: datetime
+    storage: ReminderStore,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    late_before: datetime,
+    holder: str | None = None,
 ) -> list[DueReminder]:
     """A tick's claims: :data:`CLAIM_LIMIT` rows at a time (each its own short transaction,
     the first included), up to :data:`TICK_LIMIT`; the rest waits for the next tick."""
@@ -199,7 +235,7 @@ async def claim_due(
     while len(claimed) < TICK_LIMIT:
         limit = min(CLAIM_LIMIT, TICK_LIMIT - len(claimed))
         got = await storage.claim_reminders(
-            now=now, lease_until=lease_until, late_before=late_before, limit=limit
+            now=now, lease_until=lease_until, late_before=late_before, limit=limit, holder=holder
         )
         claimed.extend(got)
         if len(got) < limit:

@@ -185,7 +185,11 @@ class _Run:
     async def claim(self) -> int:
         now = self.context.clock.now()
         due = await self.context.storage.claim_outbox(
-            now, limit=BATCH, lease=LEASE, today=self.tick.today
+            now,
+            limit=BATCH,
+            lease=LEASE,
+            today=self.tick.today,
+            holder=self.context.settings.instance,
         )
         for item in due:  # highest priority first: chats in the order of their first row
             self.waiting.setdefault(item.telegram_id, []).append(item)

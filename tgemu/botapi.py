@@ -30,6 +30,8 @@ from tgemu.markup import validate_reply_markup
 from tgemu.media import image_size
 from tgemu.spec import FieldSpec, MethodSpec
 from tgemu.state import JSON, BotState, Chat, StoredFile, StoredMessage
+from tgemu.webhook import WebhookDelivery, is_loopback_url
+from tgemu.webhook import describe as describe_webhook
 
 CONFLICT_WEBHOOK = ApiError(
     409,
@@ -362,42 +364,76 @@ async def get_updates(call: Call) -> list[JSON]:
 
 
 async def delete_webhook(call: Call) -> bool:
-    """deleteWebhook (optionally dropping pending updates)."""
-    call.bot.webhook["url"] = ""
+    """deleteWebhook (optionally dropping pending updates): delivery stops, getUpdates works."""
+    bot = call.bot
+    await _stop_delivery(bot)
+    bot.webhook["url"] = ""
+    bot.webhook.pop("secret_token", None)
     if call.get("drop_pending_updates"):
-        call.bot.updates.clear()
+        bot.updates.clear()
     return True
 
 
+async def _stop_delivery(bot: BotState) -> None:
+    delivery, bot.delivery = bot.delivery, None
+    if delivery is not None:
+        await delivery.stop()
+
+
 async def set_webhook(call: Call) -> bool:
-    """setWebhook: validated and stored; the emulator never pushes to webhooks."""
-    url = call.get("url", "")
+    """setWebhook: validated, stored, and (to a loopback host) delivered as Telegram does —
+    see :mod:`tgemu.webhook`. Plain HTTP only to a loopback host (the local Bot API server's
+    rule); updates to any other host stay pending, the emulator never leaves the machine."""
+    bot = call.bot
+    url = str(call.get("url", "") or "")
     secret = call.get("secret_token")
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
         raise bad_request("secret token contains unallowed characters")
-    if url and not str(url).lower().startswith("https://"):
+    plain_local = url.lower().startswith("http://") and is_loopback_url(url)
+    if url and not url.lower().startswith("https://") and not plain_local:
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-    call.bot.webhook["url"] = url
-    call.bot.webhook["allowed_updates"] = call.get("allowed_updates")
-    call.bot.webhook["max_connections"] = call.get("max_connections", 40)
+    max_connections = call.get("max_connections", 40)
+    try:
+        max_connections = int(max_connections)
+    except (TypeError, ValueError):
+        raise bad_request("bad webhook: max_connections must be a number") from None
+    if not 1 <= max_connections <= 100:
+        raise bad_request("bad webhook: max_connections must be between 1 and 100")
+    allowed = call.get("allowed_updates")
+    if allowed is not None:
+        if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+            raise bad_request("can't parse allowed_updates JSON object")
+        # One filter for both ways of receiving (and "if not specified, the previous one").
+        bot.set_allowed_updates(allowed)
+    await _stop_delivery(bot)
     if call.get("drop_pending_updates"):
-        call.bot.updates.clear()
+        bot.updates.clear()
+    hook = bot.webhook
+    if hook.get("url") != url:
+        hook.pop("last_error_date", None)
+        hook.pop("last_error_message", None)
+    hook["url"] = url
+    hook["allowed_updates"] = allowed if allowed is not None else hook.get("allowed_updates")
+    hook["max_connections"] = max_connections
+    hook["secret_token"] = str(secret) if secret else None
+    if url:
+        config = call.core.config
+        bot.delivery = WebhookDelivery(
+            bot,
+            url=url,
+            secret=hook["secret_token"],
+            max_connections=max_connections,
+            timeout=config.webhook_timeout,
+            backoff=config.webhook_backoff,
+            max_delay=config.webhook_max_delay,
+        )
+        bot.delivery.start()
     return True
 
 
 async def get_webhook_info(call: Call) -> JSON:
-    """getWebhookInfo."""
-    hook = call.bot.webhook
-    info: JSON = {
-        "url": hook["url"],
-        "has_custom_certificate": False,
-        "pending_update_count": len(call.bot.updates),
-    }
-    if hook["url"]:
-        info["max_connections"] = hook["max_connections"]
-        if hook["allowed_updates"]:
-            info["allowed_updates"] = hook["allowed_updates"]
-    return info
+    """getWebhookInfo: the URL, pending updates, the last delivery error."""
+    return describe_webhook(call.bot)
 
 
 _SCOPES = frozenset(

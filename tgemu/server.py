@@ -5,6 +5,8 @@ Bot API
     references), JSON bodies and query strings are all accepted, as by the real server.
     ``GET /file/bot<TOKEN>/<file_path>`` downloads a file returned by ``getFile``.
     Errors are ``{"ok": false, "error_code": N, "description": "..."}`` with HTTP status N.
+    ``setWebhook`` to a loopback URL (plain http allowed there) makes the emulator post each
+    update to it as Telegram does (:mod:`tgemu.webhook`); ``getUpdates`` answers 409 meanwhile.
 
 Control API (JSON; ``bot`` = username or token, defaults to the first registered bot)
     Requests other than GET must be same-origin: a cross-site ``Sec-Fetch-Site`` or a foreign
@@ -203,6 +205,10 @@ class Emulator(EmulatorCore):
             return
         self.shutdown()
         self._stopping.set()
+        for bot in self.bots.values():
+            delivery, bot.delivery = bot.delivery, None
+            if delivery is not None:
+                await delivery.stop()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -561,7 +567,15 @@ class Emulator(EmulatorCore):
                     {"kind": kind, "language_code": lang, "value": value}
                     for (kind, lang), value in bot.descriptions.items()
                 ],
-                "webhook": bot.webhook,
+                # The secret stays with the bot: the control API says only whether there is one.
+                "webhook": {
+                    **{k: v for k, v in bot.webhook.items() if k != "secret_token"},
+                    "has_secret": bool(bot.webhook.get("secret_token")),
+                    "posts": bot.webhook_posts,
+                    "most_in_flight": (
+                        bot.delivery.most_in_flight if bot.delivery is not None else 0
+                    ),
+                },
                 "allowed_updates": bot.allowed_updates,
                 "pending_updates": len(bot.updates),
             }

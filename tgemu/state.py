@@ -72,6 +72,11 @@ class EmulatorConfig:
     first_update_id: int = 1
     #: Binding to anything but loopback must be asked for: the control API has no login.
     allow_remote: bool = False
+    #: Webhook delivery (tgemu.webhook): seconds a POST may take before it counts as failed
+    #: (Telegram: about a minute), and a factor on the delays between retries (tests: small).
+    webhook_timeout: float = 60.0
+    webhook_backoff: float = 1.0
+    webhook_max_delay: float = 60.0
     #: Extra host names (without port) accepted in the ``Host`` header besides 127.0.0.1,
     #: localhost, [::1] and ``host`` (DNS-rebinding protection; see the server).
     allowed_hosts: tuple[str, ...] = ()
@@ -332,6 +337,10 @@ class BotState:
         self.update_signal = Signal()
         self.poll_generation = 0
         self.webhook: JSON = {"url": "", "allowed_updates": None, "max_connections": 40}
+        #: The webhook's delivery loop while one is set (tgemu.webhook.WebhookDelivery).
+        self.delivery: Any = None
+        #: Webhook POSTs made for this bot, over every setWebhook (tests and the bench).
+        self.webhook_posts = 0
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
         self.chats: dict[int, Chat] = {}
@@ -381,6 +390,8 @@ class BotState:
         self._next_update_id += 1
         self.updates.append((update_id, {"update_id": update_id, update_type: payload}))
         self.update_signal.fire()
+        if self.delivery is not None:
+            self.delivery.poke()
         return update_id
 
     def restart_update_ids(self, first: int) -> None:

@@ -169,6 +169,9 @@ class CaseSummary:
     #: is taken to hold it (at worst the debt shows too high until the next export, never a
     #: payment taken off twice).
     paid_since_figures: int = 0
+    #: The last days of the case's legal clocks still to act on (bot.domain.legal.LegalClocks
+    #: .ends), as storage last worked them out from the facts (before every queue read).
+    legal_ends: tuple[date, ...] = ()
 
     @property
     def balance_known(self) -> bool:
@@ -236,6 +239,7 @@ class CaseSummary:
             collateral_unvalued=self.has_collateral and self.collateral_value is None,
             guarantor_unassessed=self.has_guarantor and not self.strong_guarantor,
             security_unknown=not (self.collateral_known and self.guarantees_known),
+            legal_ends=self.legal_ends,
         )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from bot.domain.legal import GuaranteeKind
+
 __all__ = [
     "Attitude",
     "Borrower",
@@ -109,11 +111,14 @@ class Loan:
 class Security:
     """What backs the loan (担保情况): guarantees as free text (担保人 as the ledger writes them),
     collateral (抵押物) and its estimated value in fen (``None`` = not valued, which is not the
-    same as worth zero)."""
+    same as worth zero). ``guarantee_kind`` (保证方式) and ``guarantee_end`` (the agreed 保证期间's
+    end) hold for every guarantor of the row; ``None``: not in the file, never assumed."""
 
     guarantees: str = ""
     collateral_description: str | None = None
     collateral_value: int | None = None
+    guarantee_kind: GuaranteeKind | None = None
+    guarantee_end: date | None = None
 
     @property
     def has_collateral(self) -> bool:

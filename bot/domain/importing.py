@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from bot.domain.cases import Security
 from bot.domain.ledger import (
     LedgerField,
     LedgerParseResult,
@@ -279,6 +280,15 @@ def match_collector(text: str, collectors: Sequence[CollectorRef]) -> CollectorR
     return _Directory(collectors).match(text)
 
 
+def _guarantee_material(sec: Security) -> tuple[Any, ...]:
+    if sec.guarantee_kind is None and sec.guarantee_end is None:
+        return ()
+    return (
+        None if sec.guarantee_kind is None else sec.guarantee_kind.value,
+        None if sec.guarantee_end is None else sec.guarantee_end.isoformat(),
+    )
+
+
 def ledger_hash(row: LedgerRow) -> str:
     """A fingerprint of the ledger-owned fields, to tell "unchanged" from "updated" without
     reading every stored column back. The collector column is left out: it does not change
@@ -305,6 +315,9 @@ def ledger_hash(row: LedgerRow) -> str:
             parties,
             row.contract_ref,
             row.loan_officer,
+            # Only when the file says them: a ledger without these columns hashes as it always
+            # did (no case of an older import turns "updated" for nothing).
+            *_guarantee_material(sec),
         )
     )
     return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
@@ -472,6 +485,8 @@ class StagedRow(NamedTuple):
     values: tuple[Any, ...]
     parties: tuple[tuple[str, str, str | None], ...]
     contract_ref: str | None
+    #: The file's 保证方式 and agreed 保证期间 end for the row's guarantors (None: not in it).
+    guarantee: tuple[str | None, str | None] = (None, None)
 
 
 class _Matcher:
@@ -504,6 +519,10 @@ def stage_row(row: LedgerRow, match: Callable[[str], int | None]) -> StagedRow:
         ledger_values(row),
         tuple((p.role.value, p.name, p.phone) for p in row.related_parties),
         row.contract_ref,
+        (
+            None if row.security.guarantee_kind is None else row.security.guarantee_kind.value,
+            None if row.security.guarantee_end is None else row.security.guarantee_end.isoformat(),
+        ),
     )
 
 

@@ -70,6 +70,7 @@ from typing import Any
 
 from bot.domain.cases import Borrower, Loan, PartyRole, RelatedParty, Security
 from bot.domain.errors import DomainError
+from bot.domain.legal import add_months, parse_guarantee_kind
 from bot.domain.money import MAX_YUAN, AmountError, parse_amount, yuan_to_fen
 
 __all__ = [
@@ -143,6 +144,8 @@ class LedgerField(StrEnum):
     AS_OF = "as_of"  # 数据日期: the export's as-of date
     MATURITY = "maturity"  # 到期日
     GUARANTOR = "guarantor"  # 担保人
+    GUARANTEE_KIND = "guarantee_kind"  # 保证方式: 一般保证 / 连带责任保证 (issue 19)
+    GUARANTEE_PERIOD = "guarantee_period"  # 保证期间: an end date or a length from the due date
     COLLATERAL = "collateral"  # 抵押物
     COLLATERAL_VALUE = "collateral_value"  # 抵押物估值
     COLLECTOR = "collector"  # 清收人员: sets the lead collector
@@ -304,11 +307,31 @@ HEADER_ALIASES: Mapping[LedgerField, tuple[str, ...]] = {
         "到期日",
         "到期日期",
         "贷款到期日",
+        "借款到期日",
+        "合同到期日",
         "maturity",
         "maturity_date",
         "due_date",
     ),
     LedgerField.GUARANTOR: ("担保人", "保证人", "担保人姓名", "guarantor", "guarantors"),
+    LedgerField.GUARANTEE_KIND: (
+        "保证方式",
+        "保证类型",
+        "保证责任方式",
+        "保证形式",
+        "担保方式",
+        "guarantee_kind",
+        "guarantee_type",
+    ),
+    LedgerField.GUARANTEE_PERIOD: (
+        "保证期间",
+        "保证期限",
+        "保证期",
+        "保证期间截止日",
+        "保证到期日",
+        "guarantee_period",
+        "guarantee_end",
+    ),
     LedgerField.COLLATERAL: ("抵押物", "抵押物名称", "抵押品", "押品", "collateral"),
     LedgerField.COLLATERAL_VALUE: (
         "抵押物估值",
@@ -980,6 +1003,8 @@ class _F:
     AS_OF = LedgerField.AS_OF
     MATURITY = LedgerField.MATURITY
     GUARANTOR = LedgerField.GUARANTOR
+    GUARANTEE_KIND = LedgerField.GUARANTEE_KIND
+    GUARANTEE_PERIOD = LedgerField.GUARANTEE_PERIOD
     COLLATERAL = LedgerField.COLLATERAL
     COLLATERAL_VALUE = LedgerField.COLLATERAL_VALUE
     COLLECTOR = LedgerField.COLLECTOR
@@ -1090,6 +1115,27 @@ class _RowParser:
             errors.append(RowError(line, RowErrorCode.BAD_DATE, fld, _cell_text(raw)))
             return None
 
+    def _guarantee_end(
+        self, line: int, cells: Sequence[object], maturity: date | None, errors: list[RowError]
+    ) -> date | None:
+        """The agreed guarantee period's end (保证期间): a date, or a length counted from the
+        due date (``2年``, ``两年``, ``6个月``, ``主债务履行期届满之日起三年``, ``3 years``); a
+        length with no due date on the row is not in the file. Neither: a bad date."""
+        raw = self._cell(cells, _F.GUARANTEE_PERIOD)
+        if _is_empty(raw):
+            return None
+        try:
+            return parse_ledger_date(raw)
+        except CellDateError:
+            pass
+        months = guarantee_months(_cell_text(raw))
+        if months is None:
+            errors.append(
+                RowError(line, RowErrorCode.BAD_DATE, _F.GUARANTEE_PERIOD, _cell_text(raw))
+            )
+            return None
+        return None if maturity is None else add_months(maturity, months)
+
     def _days(self, line: int, cells: Sequence[object], errors: list[RowError]) -> int | None:
         raw = self._cell(cells, _F.DAYS_PAST_DUE)
         if _is_empty(raw):
@@ -1172,6 +1218,7 @@ class _RowParser:
             if _is_empty(raw_maturity)
             else self._date(line, raw_maturity, fields.MATURITY, errors)
         )
+        guarantee_end = self._guarantee_end(line, cells, maturity, errors)
 
         id_raw = self._cell(cells, fields.ID_NUMBER)
         id_number: str | None = None
@@ -1237,6 +1284,8 @@ class _RowParser:
                 guarantees=guarantees,
                 collateral_description=self._text(cells, fields.COLLATERAL),
                 collateral_value=collateral_value,
+                guarantee_kind=parse_guarantee_kind(self._text(cells, fields.GUARANTEE_KIND)),
+                guarantee_end=guarantee_end,
             ),
             related_parties=tuple(parties),
             collector=self._text(cells, fields.COLLECTOR),
@@ -1249,6 +1298,45 @@ class _RowParser:
 
 # ---------------------------------------------------------------------------------------------
 # Cells
+
+_CN_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_LENGTH = re.compile(
+    r"(\d{1,3}|十[一二三四五六七八九]?|[一二两三四五六七八九]十?[一二三四五六七八九]?)\s*"
+    r"(年|个月|個月|月|years?|months?)",
+    re.IGNORECASE,
+)
+
+
+def _cn_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + _CN_DIGITS.get(ones, 0)
+    return _CN_DIGITS[text]
+
+
+def guarantee_months(text: str) -> int | None:
+    """The months a guarantee-period cell names as a length: ``2年`` and ``两年`` 24,
+    ``6个月`` 6, ``十八个月`` 18, ``3 years`` 36; None when it names no length."""
+    found = _LENGTH.search(text)
+    if found is None:
+        return None
+    number = _cn_number(found.group(1))
+    unit = found.group(2).lower()
+    months = number * 12 if unit in ("年", "year", "years") else number
+    return months if 0 < months <= 600 else None
 
 
 def _is_empty(value: object) -> bool:

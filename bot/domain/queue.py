@@ -12,7 +12,13 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Generic, TypeVar
 
 from bot.domain.casefile import CaseSummary, local_date
-from bot.domain.urgency import UrgencyFacts, UrgencyScore, rank_cases, score_case
+from bot.domain.urgency import (
+    LEGAL_STEPS,
+    UrgencyFacts,
+    UrgencyScore,
+    rank_cases,
+    score_case,
+)
 
 __all__ = [
     "DAILY_CAPACITY",
@@ -54,6 +60,7 @@ TODAY_TRIGGERS = frozenset(
         "deterioration.unreachable",
         "deterioration.other_creditors",
         "debt.growing_fast",
+        "legal.within_10",
     }
 )
 
@@ -164,7 +171,8 @@ def queue_key(facts: UrgencyFacts, today: date) -> QueueKey:
     """The sort key of a case with ``facts`` on ``today`` (see :class:`QueueKey`).
 
     Edge cases: a promise due today changes the score tomorrow (it becomes unconfirmed); a
-    promise already passed changes nothing more; a last contact dated after ``today`` (clock
+    promise already passed changes nothing more; a legal clock moves it 90, 30 and 10 days
+    before its last day and on the day after it; a last contact dated after ``today`` (clock
     skew) scores as today's contact and moves 14 and 30 days after its own date.
     """
     score = score_case(facts, today)
@@ -179,6 +187,12 @@ def queue_key(facts: UrgencyFacts, today: date) -> QueueKey:
     if facts.last_contact is not None:
         for step in _IDLE_STEPS:
             moves.append(_plus(facts.last_contact, step))
+    for end in facts.legal_ends:
+        # The legal part changes on entering each window before a clock's last day, and on the
+        # day after it (the next clock counts then).
+        for step in LEGAL_STEPS:
+            moves.append(_plus(end, -step))
+        moves.append(_plus(end, 1))
     later = [d for d in moves if d > today]
     return QueueKey(
         score=score.total,
@@ -193,7 +207,7 @@ def queue_key(facts: UrgencyFacts, today: date) -> QueueKey:
 def _plus(day: date, days: int) -> date:
     try:
         return day + timedelta(days=days)
-    except OverflowError:  # a date near 9999-12-31 in bad data: it never moves
+    except OverflowError:  # a date near 0001-01-01 / 9999-12-31 in bad data: it never moves
         return NEVER
 
 

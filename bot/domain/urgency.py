@@ -83,6 +83,7 @@ from typing import NamedTuple, TypeVar
 from bot.domain.cases import days_past_due
 
 __all__ = [
+    "LEGAL_STEPS",
     "WEIGHTS",
     "Deterioration",
     "ScorePart",
@@ -132,7 +133,12 @@ WEIGHTS: dict[str, int] = {
     "contact.stale_14": 10,
     "amount.over_1m": 20,
     "amount.over_100k": 10,
+    "legal.within_10": 40,
+    "legal.within_30": 25,
+    "legal.within_90": 10,
 }
+#: Days before a legal clock's last day at which its part changes (within 90, 30, 10 days).
+LEGAL_STEPS = (90, 30, 10)
 _MAX_BROKEN = 3
 _GROWTH_FAST = Fraction(1, 10)  # +10 % since the previous import
 _COVER_FULL = Fraction(1)
@@ -158,6 +164,8 @@ class UrgencyFacts:
       "none" is not known to be none (no weak-fallback claim).
     - ``promise_dates``: due dates of promises still open (neither kept nor broken).
     - ``last_contact``: ``None`` = never contacted.
+    - ``legal_ends``: the last days of the case's legal clocks still to act on
+      (:attr:`bot.domain.legal.LegalClocks.ends`); the first on or after ``today`` counts.
     """
 
     overdue_since: date
@@ -174,6 +182,7 @@ class UrgencyFacts:
     collateral_unvalued: bool = False
     guarantor_unassessed: bool = False
     security_unknown: bool = False
+    legal_ends: tuple[date, ...] = ()
 
     @property
     def cover_ratio(self) -> Fraction | None:
@@ -279,6 +288,16 @@ def score_case(facts: UrgencyFacts, today: date) -> UrgencyScore:
         elif idle >= 14:
             add("contact.stale_14")
 
+    # Legal clocks: the nearest last day to act by.
+    coming = [d for d in facts.legal_ends if d >= today]
+    if coming:
+        left = (min(coming) - today).days
+        if left <= 10:
+            add("legal.within_10")
+        elif left <= 30:
+            add("legal.within_30")
+        elif left <= 90:
+            add("legal.within_90")
     # Size.
     if facts.overdue_amount >= _FEN_1M_YUAN:
         add("amount.over_1m")

@@ -46,6 +46,7 @@ from bot.storage.protocol import (
     OutboxStore,
     PeopleStore,
     PrepStore,
+    ReplicaStore,
     Storage,
 )
 from bot.storage.records import (
@@ -60,6 +61,8 @@ from bot.storage.records import (
     InboxUpdate,
     NewOutboxMessage,
     OutboxMessage,
+    ReplicaRecord,
+    SendTurn,
     StepDue,
 )
 from bot.storage.sqlite import SqliteStorage, backup_database
@@ -151,7 +154,10 @@ __all__ = [
     "OutboxStore",
     "PeopleStore",
     "PrepStore",
+    "ReplicaRecord",
+    "ReplicaStore",
     "SchemaTooNewError",
+    "SendTurn",
     "SqliteStorage",
     "StepDue",
     "Storage",

@@ -38,11 +38,19 @@ from bot.domain.digest import (
     DigestRecipient,
     DigestSettings,
     DrillDown,
+    LegalItem,
     TeamDigest,
 )
 from bot.domain.importing import BatchPlan, CollectorRef, ImportPlan, StagedRow, StoredCase
 from bot.domain.instalments import Answer, Answered, InstalmentView
 from bot.domain.ledger import LedgerField
+from bot.domain.legal import (
+    DocumentKind,
+    GuaranteeKind,
+    GuarantorFacts,
+    LegalDocument,
+    LegalFacts,
+)
 from bot.domain.people import DEFAULT_INVITE_TTL, Invite, InviteProblem, Role, Team, User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
 from bot.domain.queue import DAILY_CAPACITY, PAGE_SIZE, Page
@@ -51,6 +59,7 @@ from bot.domain.urgency import Deterioration
 from bot.storage.export_records import (
     ExportApproval,
     ExportCase,
+    ExportClock,
     ExportCommitment,
     ExportInstalment,
     ExportMeeting,
@@ -69,6 +78,8 @@ from bot.storage.records import (
     OutboxMessage,
     Reminder,
     ReminderBatch,
+    ReplicaRecord,
+    SendTurn,
     StepDue,
 )
 
@@ -83,11 +94,13 @@ __all__ = [
     "FlowStore",
     "InboxStore",
     "InstalmentStore",
+    "LegalStore",
     "OutboxCall",
     "OutboxStore",
     "PeopleStore",
     "PrepStore",
     "ReminderStore",
+    "ReplicaStore",
     "Storage",
 ]
 
@@ -522,10 +535,12 @@ class OutboxStore(Protocol):
         limit: int = 100,
         lease: timedelta = ...,
         today: date | None = None,
+        holder: str | None = None,
     ) -> list[OutboxMessage]:
         """Take due rows for sending under a lease (highest priority first, then oldest): no
-        other sender gets them until ``now + lease`` (a crash releases them then), and a
-        chat's later rows wait while its earlier ones are leased."""
+        other sender gets them until ``now + lease`` (a crash releases them then, or at once
+        when ``holder``, the claiming replica, restarts: ``take_back_leases``), and a chat's
+        later rows wait while its earlier ones are leased."""
 
     async def renew_outbox(self, row_ids: Sequence[int], *, until: datetime) -> int:
         """Extend the lease of claimed rows still unsent; how many were still leased."""
@@ -551,6 +566,100 @@ class OutboxStore(Protocol):
 
     async def release_waiting(self, user_id: int, *, now: datetime) -> int:
         """Messages that waited because ``user_id`` had not opened the chat are due now."""
+
+
+class ReplicaStore(Protocol):
+    """What several bot processes (replicas) on one database share: a lease per chat for its
+    updates, the leases' take-back by a restarted replica, Telegram's send window, flood
+    control per chat, the strangers' quiet period, and who is alive. ``holder`` / ``instance``
+    is the replica's stable identity (``Settings.instance``)."""
+
+    async def claim_chat(
+        self,
+        chat_id: int,
+        *,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+        finished: int | None = None,
+        handled_at: datetime | None = None,
+    ) -> InboxItem | None:
+        """Take the chat's lease (free, run out, or ``holder``'s already) and its oldest
+        pending update, one more attempt counted, in one transaction; None when another
+        replica holds the chat or nothing of it is pending (then a lease of ``holder``'s is
+        deleted). Called again after each update, with that update as ``finished`` (marked
+        handled at ``handled_at`` in the same transaction): the lease passes to the chat's
+        next pending update."""
+
+    async def claim_lone_update(
+        self, update_id: int, *, holder: str, now: datetime, lease: timedelta
+    ) -> InboxItem | None:
+        """Claim a pending update of no chat under its own lease; None when handled, set
+        aside, unknown or leased by another replica."""
+
+    async def renew_chat(self, chat_id: int, *, holder: str, until: datetime) -> bool:
+        """Extend ``holder``'s lease of the chat; False when it is not (or no longer) its."""
+
+    async def release_chat(self, chat_id: int, *, holder: str) -> None:
+        """Delete ``holder``'s lease of the chat."""
+
+    async def inbox_to_sweep(
+        self, *, holder: str, now: datetime, limit: int = 100
+    ) -> list[tuple[int | None, int]]:
+        """Pending updates nobody holds, oldest first: (chat, its oldest pending update id)
+        per chat whose lease is free, run out or ``holder``'s; (None, id) per pending update
+        of no chat not leased by another."""
+
+    async def take_back_leases(self, holder: str, *, now: datetime) -> dict[str, int]:
+        """Free at once everything ``holder`` held (a replica restarted after a kill): chat
+        leases, inbox, outbox and reminder claims; its send places count one more second.
+        How many of each (keys chats, inbox, outbox, reminders, places)."""
+
+    async def ensure_send_places(self, count: int) -> None:
+        """The shared send window has at least ``count`` places."""
+
+    async def take_send_place(
+        self,
+        *,
+        holder: str,
+        now: datetime,
+        ttl: timedelta,
+        places: int,
+        keep_free: int = 0,
+        chat_id: int | None = None,
+        behind_calls: bool = False,
+        chat_rate: float | None = None,
+        chat_burst: int = 3,
+    ) -> SendTurn:
+        """One of the first ``places`` places of the send window, held until ``now + ttl``
+        unless released sooner; none when no more than ``keep_free`` are free, or ``chat_id``
+        is under flood control or, with ``chat_rate``, has used its pace (a token bucket of
+        ``chat_burst``, refilled at ``chat_rate`` a second, shared by all replicas; a token is
+        taken with the place) — ``SendTurn.wait_until``: when to ask again — or, asked with
+        ``behind_calls``, when the chat has deferred calls waiting in the outbox (written by
+        ``defer_call``, or failed once already)."""
+
+    async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
+        """The place's call answered: it counts until ``until`` (a second after the answer)."""
+
+    async def hold_chat(self, chat_id: int, *, until: datetime) -> None:
+        """No send to this chat before ``until`` (Telegram's retry_after for that chat); its
+        pace starts again from nothing then. Never shortens a hold."""
+
+    async def answer_stranger(self, telegram_id: int, *, now: datetime, quiet: timedelta) -> bool:
+        """True at most once per ``quiet`` period per stranger (compare-and-set)."""
+
+    async def get_replica(self, instance: str) -> ReplicaRecord | None:
+        """The last report of the replica of this identity."""
+
+    async def beat_replica(
+        self, instance: str, *, host: str, pid: int, now: datetime, until: datetime
+    ) -> None:
+        """Report this replica alive until ``until``."""
+
+    async def prune_replica_state(self, *, now: datetime, before: datetime) -> int:
+        """Delete strangers answered, replicas last seen, chat paces last used and chat leases
+        run out before ``before``; how many rows."""
 
 
 class AuditStore(Protocol):
@@ -780,6 +889,19 @@ class ExportStore(Protocol):
     ) -> AsyncIterator[list[ExportCase]]:
         """Every case in scope, closed ones too, as it stands now."""
 
+    def export_legal(
+        self,
+        viewer: User,
+        today: date,
+        *,
+        team_id: int | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[list[ExportClock]]:
+        """Every legal clock of the open cases in scope as of ``today`` (issue 19): each
+        case's limitation, each guarantor's period and own limitation, each mortgage, with
+        what set the deadline and whether its signed copy is filed; ``batch`` cases at a
+        time."""
+
     def export_meetings(
         self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
     ) -> AsyncIterator[list[ExportMeeting]]:
@@ -813,14 +935,21 @@ class ReminderStore(Protocol):
     collector."""
 
     async def claim_reminders(
-        self, *, now: datetime, lease_until: datetime, late_before: datetime, limit: int = 5000
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        late_before: datetime,
+        limit: int = 5000,
+        holder: str | None = None,
     ) -> list[DueReminder]:
         """Claim up to ``limit`` due pending rows until ``lease_until``, oldest first (a row
-        leased by another claim is skipped until its lease runs out). Same transaction: rows due
-        before ``late_before`` become 'late' (a late follow-up makes its open instalment
-        'unconfirmed'); claimed rows of instalments no longer open are retired; rows with
-        nobody to ask (no lead, no supervisor) become 'late'. Those are not returned. Each
-        returned row names its collector: the case's lead now, else a supervisor of the team."""
+        leased by another claim is skipped until its lease runs out; ``holder``, the claiming
+        replica, takes its claims back at once when restarted: ``take_back_leases``). Same
+        transaction: rows due before ``late_before`` become 'late' (a late follow-up makes its
+        open instalment 'unconfirmed'); claimed rows of instalments no longer open are retired;
+        rows with nobody to ask (no lead, no supervisor) become 'late'. Those are not returned.
+        Each returned row names its collector: the case's lead now, else a team supervisor."""
 
     async def queue_reminders(self, batches: Sequence[ReminderBatch], *, now: datetime) -> int:
         """One transaction: per batch an outbox row (priority 2, markup, once per dedupe key)
@@ -926,9 +1055,10 @@ class DigestStore(Protocol):
         untouched_days: int,
         collector_id: int | None = None,
         limit: int = 20,
-    ) -> Counted[CaseItem] | Counted[BrokenItem]:
+    ) -> Counted[CaseItem] | Counted[BrokenItem] | Counted[LegalItem]:
         """A drill-down list of one team: yesterday's broken promises, the stalled, untouched
-        or unprepared urgent cases, or one collector's open cases."""
+        or unprepared urgent cases, one collector's open cases, or the legal clocks within 30
+        or 90 days or lapsed this week (issue 19)."""
 
     async def digest_recipients(self, local_date: date) -> list[DigestRecipient]:
         """Active, reachable supervisors (of a team) and admins without a digest run for
@@ -962,6 +1092,92 @@ class DigestStore(Protocol):
         """Store a person's own digest time (None: the cooperative's) and weekend mute."""
 
 
+class LegalStore(Protocol):
+    """The legal clocks' facts (issue 19): guarantee facts, the papers issued and their signed
+    copies, and everything :mod:`bot.domain.legal` reads for one case or a viewer's cases."""
+
+    async def set_guarantee_facts(
+        self,
+        case_id: int,
+        party_id: int,
+        *,
+        kind: GuaranteeKind | None = None,
+        agreed_end: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+        source: str = "asked",
+    ) -> GuarantorFacts | None:
+        """Record a guarantee's kind (保证方式) and/or agreed period end (保证期间); ``None``
+        leaves a fact as it is; ``source`` 'asked' (the bot) or 'import'. None, nothing written,
+        when ``party_id`` is not a guarantor of ``case_id``."""
+
+    async def issue_document(
+        self,
+        case_id: int,
+        kind: DocumentKind,
+        addressee: int | None,
+        commitment_id: int | None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record a document issued to ``addressee`` (a related party's id; None: the
+        borrower), for ``commitment_id`` when it is a repayment agreement; its id.
+        :class:`StorageError` when the case is unknown or the party / commitment not of it."""
+
+    async def file_signed_copy(
+        self,
+        document_id: int,
+        signed_on: date,
+        file_id: str,
+        by_user_id: int | None,
+        now: datetime,
+        key: str | None = None,
+    ) -> LegalDocument | None:
+        """File the signed copy (the local date signed, the photo's file id). Once only: a
+        document already filed, or a replayed ``key``, comes back unchanged. None: no such
+        document."""
+
+    async def get_document(self, document_id: int) -> LegalDocument | None: ...
+
+    async def record_suspension(
+        self,
+        case_id: int,
+        started_on: date,
+        *,
+        reason: str,
+        ended_on: date | None = None,
+        by_user_id: int | None,
+        now: datetime,
+    ) -> int:
+        """Record by hand a suspension of the case's limitation (中止, 第194条); its id.
+        :class:`StorageError` for an unknown case or an end before the start."""
+
+    async def end_suspension(
+        self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
+    ) -> bool:
+        """The day a suspension's cause ended (once); False: none such still open, or an end
+        before its start."""
+
+    async def case_documents(self, case_id: int) -> list[LegalDocument]:
+        """The case's documents, oldest first (callers check access through the case)."""
+
+    async def legal_facts(self, case_id: int) -> LegalFacts | None:
+        """What the clocks of one case read; None: no such case."""
+
+    async def legal_facts_of(
+        self, viewer: User, *, include_closed: bool = False
+    ) -> list[LegalFacts]:
+        """What the clocks of every case ``viewer`` may see read, in case id order; a fixed
+        number of statements whatever the number of cases."""
+
+    async def legal_facts_ending(
+        self, viewer: User, *, first: date, last: date, tz: tzinfo
+    ) -> list[LegalFacts]:
+        """What the clocks read of ``viewer``'s open cases whose next clock still to act on
+        ends between ``first`` (today) and ``last``, both included, in case id order; read by
+        an index (the few near their end cost, not the viewer's thousands)."""
+
+
 class Storage(
     PeopleStore,
     CaseStore,
@@ -975,6 +1191,8 @@ class Storage(
     AuditStore,
     ExportStore,
     ReminderStore,
+    LegalStore,
+    ReplicaStore,
     Protocol,
 ):
     """Everything the application asks of storage; opened by :func:`bot.storage.open_storage`."""

@@ -198,6 +198,32 @@ class InboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class SendTurn:
+    """The answer to a request for a place in the send window all replicas share: the place
+    taken (release it once the call has answered), or when to ask again (``chat_held``: the
+    chat is under Telegram's flood control until then), or ``behind_calls``."""
+
+    place: int | None
+    wait_until: datetime | None = None
+    chat_held: bool = False
+    #: The chat has used its pace: ``wait_until`` is when its next token comes.
+    chat_paced: bool = False
+    #: The chat has deferred calls waiting in the outbox: a reply must queue behind them.
+    behind_calls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRecord:
+    """A bot process as it last reported itself (``seen_until``: alive until then)."""
+
+    instance: str
+    host: str
+    pid: int
+    started_at: datetime
+    seen_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """A reminder row (issue 10): one per (instalment, kind), read back for tests and tools."""
 

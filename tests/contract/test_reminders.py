@@ -392,7 +392,9 @@ async def test_the_claim_finds_and_skips_rows_from_its_index_alone(world):
         pytest.skip("SQLite's query plan (PostgreSQL's claim: the same index, FOR UPDATE-free)")
     from bot.storage.stores.reminders import CLAIM_SQL
 
-    plan = [r[-1] for r in await s._fetchall("EXPLAIN QUERY PLAN " + CLAIM_SQL, ("a", "b", 1, "c"))]
+    plan = [
+        r[-1] for r in await s._fetchall("EXPLAIN QUERY PLAN " + CLAIM_SQL, ("a", "b", 1, "c", "h"))
+    ]
     assert any("USING COVERING INDEX reminders_claim (due_at>? AND due_at<?)" in p for p in plan)
     assert not [p for p in plan if p.startswith("SCAN reminders")], plan
     assert not [p for p in plan if "TEMP B-TREE" in p], plan  # the index's own order

@@ -33,6 +33,7 @@ def random_facts(rng: random.Random, around: date) -> UrgencyFacts:
         collateral_unvalued=rng.random() < 0.1,
         guarantor_unassessed=rng.random() < 0.2,
         security_unknown=rng.random() < 0.1,
+        legal_ends=tuple(sorted({day(150) for _ in range(rng.randint(0, 3))})),
     )
 
 
@@ -97,3 +98,17 @@ def test_today_has_room_for_the_top_cases_only_while_few_cannot_wait():
     assert today_room(0) == 5
     assert today_room(3) == 2
     assert today_room(9) == 0
+
+
+def test_a_legal_clock_moves_the_key_as_it_enters_each_window_and_after_its_last_day():
+    # A guarantor's period ends Friday 18 Dec 2026: within 30 days now (Monday 7 Dec).
+    facts = UrgencyFacts(
+        overdue_since=date(2025, 1, 1), overdue_amount=100, legal_ends=(date(2026, 12, 18),)
+    )
+    key = queue_key(facts, MONDAY)
+    assert key.valid_until == date(2026, 12, 8)  # 10 days before: within 10 from Tuesday
+    assert not key.urgent
+    tuesday = queue_key(facts, date(2026, 12, 8))
+    assert tuesday.urgent  # within 10 days: on today's list whatever its rank
+    assert tuesday.valid_until == date(2026, 12, 19)
+    assert not queue_key(facts, date(2026, 12, 19)).urgent  # lapsed: nothing left to do

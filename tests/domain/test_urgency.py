@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from bot.domain.urgency import (
     WEIGHTS,
     Deterioration,
@@ -270,3 +272,17 @@ def test_a_promise_paid_in_part_is_named_so_not_called_broken():
     assert sum(p.points for p in both.parts if p.code.startswith("promises.")) == 30  # one cap
     mixed = score_case(facts(broken_promises=1, partial_promises=1), MONDAY).parts
     assert {ScorePart("promises.broken", 10), ScorePart("promises.partial", 10)} <= set(mixed)
+
+
+@pytest.mark.parametrize(
+    ("days_left", "code"),
+    [(0, "legal.within_10"), (10, "legal.within_10"), (11, "legal.within_30"),
+     (30, "legal.within_30"), (31, "legal.within_90"), (90, "legal.within_90"), (91, None),
+     (-1, None)],
+)  # fmt: skip
+def test_a_legal_clock_near_its_end_raises_the_case(days_left: int, code: str | None) -> None:
+    today = date(2026, 12, 8)
+    ends = (date(2026, 12, 8) + timedelta(days=days_left), date(2030, 1, 1))
+    facts = UrgencyFacts(overdue_since=today, overdue_amount=0, legal_ends=ends)
+    legal = [p.code for p in score_case(facts, today).parts if p.code.startswith("legal.")]
+    assert legal == ([code] if code else [])

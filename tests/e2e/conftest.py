@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,7 +36,7 @@ from bot.telegram_io import ResilientRateLimiter
 from reminders import OUTBOX_JOB, REMINDERS_JOB
 from tests.e2e.process import BotProcess
 from tests.pace import Pace
-from tgemu import Emulator, EmulatorClient, EmulatorConfig, Person
+from tgemu import BotMessage, Emulator, EmulatorClient, EmulatorConfig, Person
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 BOT_USERNAME = "qingshou_test_bot"
@@ -286,3 +286,39 @@ async def bot_process(emulator, settings) -> AsyncIterator[BotProcess]:
     yield process
     await process.stop()
     assert process.tracebacks() == [], "".join(process.log[-60:])
+
+
+def _is_paper(message: BotMessage, contains: str, known: Collection[int]) -> bool:
+    return (
+        message.document is not None
+        and contains in message.text
+        and message.message_id not in known
+    )
+
+
+async def expect_paper(
+    person: Person,
+    contains: str,
+    *,
+    known: Collection[int] = (),
+    timeout: float = 10.0,  # noqa: ASYNC109
+) -> BotMessage:
+    """The PDF of a paper (issue 19: a document whose caption holds ``contains``, and whose
+    message id is not in ``known``), whether it came just after the flow's last reply or just
+    before it: the outbox sends it while the flow edits its question into the reply, so either
+    may reach the chat first. One still unread is marked read."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        for message in await person.unread():
+            if _is_paper(message, contains, known):
+                return person.mark_read(message)
+        for message in await person.messages():
+            if _is_paper(message, contains, known):
+                # It may have come between the two reads: then it is unread now.
+                for late in await person.unread():
+                    if late.message_id == message.message_id:
+                        return person.mark_read(late)
+                return message
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no document {contains!r} within {timeout}s for {person}")
+        await asyncio.sleep(0.1)

@@ -32,7 +32,10 @@ class BotProcess:
         db_path: Path,
         *,
         env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        #: What runs after ``python``: ``-m bot run`` unless a test wraps it (``-c ...``).
+        self._command = command or ["-m", "bot", "run"]
         self._env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("QINGSHOU_")},
             "QINGSHOU_BOT_TOKEN": token,
@@ -64,9 +67,7 @@ class BotProcess:
         assert not self.running
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
-            "run",
+            *self._command,
             cwd=ROOT,
             env=self._env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -11,7 +11,7 @@ import asyncio
 
 from bot.domain.commitments import ApprovalStatus, CommitmentStatus
 from bot.storage.testing import execute_file
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, expect_paper
 from tests.e2e.test_commit import _asked
 
 TOLD = "approved your commitment request"
@@ -47,6 +47,7 @@ async def test_the_collector_is_told_once_although_the_bot_dies_sending_the_answ
     assert len(answers) == 1, [m.text for m in answers]
     await zhang.press("✅ Done: show the commitment", told)
     await zhang.expect("stored", timeout=10)
+    await expect_paper(zhang, "Repayment agreement of 张三")  # the PDF to sign (issue 19)
     approval = await world.storage.get_approval(commitment.approval_id)
     assert approval.status is ApprovalStatus.APPROVED
     await boss.ignore_unread()

@@ -19,6 +19,7 @@ from bot.cli import run_import
 from bot.domain.casefile import LeadReason
 from bot.domain.cases import Attitude, CaseStatus, PartyRole, RelatedParty
 from bot.domain.people import Role
+from bot.domain.queue import rank_queue
 from tests.e2e.conftest import START, TOKEN, World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -283,12 +284,21 @@ async def test_collector_queue_is_ordered_by_urgency_and_others_cannot_open_it(w
     case_buttons = [row[0] for row in queue.buttons if row[0][0] not in ("◀", "▶")]
     assert len(case_buttons) == 10
     assert queue.buttons[-1] == [("▶", "cs.l:q:1")]
-    # Ordered by urgency: the first case is the one overdue longest among his (all else equal).
+    # Ordered by urgency: first the case whose guarantor's period (6 months from the due date:
+    # the file gives no agreed period) ends soonest within 10 days (issue 19), and among the
+    # others the one overdue longest (all else equal).
     first_label, first_data = case_buttons[0]
     mine = {c.contract_no: c for c in await world.storage.list_cases(world.members[zhang.id])}
     assert len(mine) == 19  # 20 rows of his, one refused (line 12)
-    oldest = min(mine.values(), key=lambda c: (c.overdue_since, c.contract_no))
+    today = START.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    ranked = rank_queue(list(mine.values()), today, ZoneInfo("Asia/Shanghai"))
+    oldest = ranked[0].case
+    legal = [p.code for p in ranked[0].score.parts if p.code.startswith("legal.")]
+    assert legal == ["legal.within_10"]
     assert first_label == f"1. {oldest.borrower_name} · {oldest.contract_no}"
+    assert [r.case.contract_no for r in ranked[:10]] == [
+        label.split(" · ")[1] for label, _ in case_buttons
+    ]
 
     await zhang.press(first_label)
     card = await zhang.expect(oldest.contract_no)

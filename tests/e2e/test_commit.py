@@ -8,7 +8,7 @@ from datetime import date
 from bot.domain.commitments import ApprovalStatus, CommitmentStatus
 from bot.domain.people import Role
 from bot.domain.prep import Figures, PrepAnswers, UrgencyFromPrep
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, expect_paper
 from tests.e2e.seed import case_id, ledger, row
 from tests.e2e.test_prep import Counted
 
@@ -47,6 +47,8 @@ async def test_money_today_and_six_monthly_instalments_in_few_taps(world, bot):
     assert "The whole debt is covered." in summary.text
     await zhang.tap("✅ Confirm")
     stored = await zhang.question("stored")
+    # The agreement to sign follows as a PDF (issue 19; tests/e2e/test_papers.py).
+    await expect_paper(zhang.person, "Repayment agreement of 张三")
     assert "You will be reminded on each date." in stored.text
     assert zhang.taps <= 8, zhang.log
     assert zhang.typed <= 2, zhang.log
@@ -143,6 +145,7 @@ async def test_a_concession_goes_to_the_supervisor_who_approves_and_the_collecto
     assert answered.buttons == []
     await zhang.press("✅ Done: show the commitment", told)
     await zhang.expect("stored")
+    await expect_paper(zhang, "Repayment agreement of 张三")
     (agreed,) = await _commitments(world, cid)
     assert agreed.status is CommitmentStatus.AGREED
     approval = await world.storage.get_approval(agreed.approval_id)
@@ -184,6 +187,7 @@ async def test_a_counter_offer_is_typed_by_the_supervisor_and_accepted_by_the_co
     assert "6,000.00" in told.text
     await zhang.press("🤝 Accept the counter-offer", told)
     await zhang.expect("stored")
+    await expect_paper(zhang, "Repayment agreement of 张三")
     commitments = await _commitments(world, cid)
     assert [(c.status, c.total) for c in commitments] == [
         (CommitmentStatus.AGREED, 600_000), (CommitmentStatus.REJECTED, 300_000),

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.commitments import Achieved, CommitmentStatus
 from bot.domain.people import Role
-from tests.e2e.conftest import START
+from tests.e2e.conftest import START, expect_paper
 from tests.e2e.seed import case_id, ledger, row
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -40,6 +40,7 @@ async def test_an_old_commit_draft_at_its_summary_is_confirmed_and_stored(world,
     await _stored(world, zhang, "flow_commit_v0_summary.json")
     await zhang.send("✅ Confirm")
     await zhang.expect("stored")
+    await expect_paper(zhang, "Repayment agreement of 张三")
     (commitment,) = await world.storage.commitments_of(await case_id(world, "HT1"))
     assert commitment.status is CommitmentStatus.AGREED
     assert (commitment.money_today, commitment.total) == (200_000, 300_000)

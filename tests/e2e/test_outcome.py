@@ -6,6 +6,7 @@ from datetime import date
 
 from bot.domain.commitments import Achieved, Channel, CommitmentStatus, NewMeeting, NewPayment
 from bot.domain.people import Role
+from tests.e2e.conftest import expect_paper
 from tests.e2e.seed import case_id, ledger, row
 from tgemu import tiny_png
 
@@ -55,6 +56,10 @@ async def test_an_outcome_records_the_meeting_the_money_and_the_next_date_on_the
     assert "Received today" in saved.text
     assert "1,500.00" in saved.text
     assert "Dec 9, 2026" in saved.text
+    # Money received restarts the limitation (issue 19): no warning that a meeting does not,
+    # nor that it needs signed paper to be a demand (tests/e2e/test_papers.py: without money).
+    assert "does not restart the limitation" not in saved.text
+    assert "signed paper" not in saved.text
     assert [label for r in saved.buttons for label, _ in r] == ["🤝 Record the commitment"]
 
     (meeting,) = await world.storage.meetings_of(cid)
@@ -96,6 +101,7 @@ async def test_a_commitment_is_cancelled_with_a_reason_and_stays_in_the_history(
     await zhang.expect("Commitment of 张三")
     await zhang.press("✅ Confirm")
     await zhang.expect("stored")
+    await expect_paper(zhang, "Repayment agreement of 张三")
     await zhang.send("/case HT1")
     card = await zhang.expect("Commitment: agreed")
     await zhang.press("✖ Cancel commitment", card)

@@ -22,6 +22,7 @@ from bot.domain.reminders import ReminderPolicy
 from bot.runner import running
 from bot.sandbox import BOT_USERNAME, start_sandbox
 from reminders import REMINDERS_JOB
+from tests.e2e.conftest import expect_paper
 from tests.e2e.seed import TODAY, case_id, ledger, row
 from tgemu import EmulatorClient, EmulatorConfig, Person
 
@@ -60,6 +61,7 @@ async def _agreed_for_tomorrow(world):
     await zhang.send("1500")
     await zhang.press("✅ Confirm", await zhang.expect("Commitment of 张三"))
     await zhang.expect("You will be reminded on each date.")
+    await expect_paper(zhang, "Repayment agreement of 张三")  # the PDF to sign (issue 19)
     return zhang
 
 

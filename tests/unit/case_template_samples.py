@@ -29,6 +29,15 @@ from bot.domain.cases import (
 from bot.domain.commitments import InstalmentStatus
 from bot.domain.importing import ImportPlan
 from bot.domain.instalments import InstalmentView
+from bot.domain.legal import (
+    GuaranteeKind,
+    GuarantorFacts,
+    LegalEvent,
+    LegalEventKind,
+    LegalFacts,
+    legal_alerts,
+    legal_clocks,
+)
 from bot.domain.prep import Approach, Character, PrepAnswers
 from bot.domain.queue import RankedCase, page_of
 from bot.domain.unknowns import Unknown, UnknownFact
@@ -109,6 +118,65 @@ PREPARED = replace(FILE, preps=PREPS)
 #: adds a card with both).
 NO_MEETINGS = {"meetings": [], "commitments": [], "current": None, "unsettled": 0, "stalled": False}
 VIEW = card_view(FILE, date(2026, 11, 30), UTC)
+
+# Legal clocks (issue 19) on 30 Nov 2026: a loan due 1 Mar 2024, restarted by a signed agreement;
+# a joint guarantor claimed, a general one running, one whose kind the file does not give, one
+# lapsed. And a case with no due date at all, and one whose limitation ran out.
+_LEGAL_ON = date(2026, 11, 30)
+LEGAL_FACTS = LegalFacts(
+    case_id=1,
+    maturity=date(2026, 6, 8),
+    overdue_since=date(2026, 6, 8),
+    guarantors=(
+        GuarantorFacts(11, "李保<b>", GuaranteeKind.JOINT),
+        GuarantorFacts(12, "王担", GuaranteeKind.GENERAL),
+        GuarantorFacts(13, "赵某"),
+        GuarantorFacts(14, "钱某", GuaranteeKind.JOINT, agreed_end=date(2026, 10, 1)),
+    ),
+    mortgagors=((None, "商铺一间"),),
+    events=(
+        LegalEvent(date(2026, 9, 15), LegalEventKind.AGREEMENT_SIGNED, evidence="f"),
+        LegalEvent(date(2026, 9, 1), LegalEventKind.NOTICE_SIGNED, party_id=11),
+    ),
+    borrower_name="王建国",
+    contract_no="HT<2024>&001",
+)
+LEGAL = legal_clocks(LEGAL_FACTS, _LEGAL_ON)
+LEGAL_PLAIN = legal_clocks(
+    LegalFacts(2, maturity=date(2024, 12, 20), overdue_since=None, borrower_name="周强"), _LEGAL_ON
+)
+LEGAL_LOST = legal_clocks(
+    LegalFacts(3, maturity=date(2023, 1, 5), overdue_since=None, guarantors=(
+        GuarantorFacts(15, "孙保", GuaranteeKind.JOINT),)), _LEGAL_ON
+)  # fmt: skip
+LEGAL_UNDATED = legal_clocks(
+    LegalFacts(4, maturity=None, overdue_since=None, guarantors=(GuarantorFacts(16, "吴某"),)),
+    _LEGAL_ON,
+)
+#: /today's legal list: every action, the nearest first.
+LEGAL_ALERTS = legal_alerts(
+    [
+        LEGAL,
+        LEGAL_PLAIN,
+        legal_clocks(
+            LegalFacts(5, maturity=date(2026, 6, 10), overdue_since=None, guarantors=(
+                GuarantorFacts(17, "李保", GuaranteeKind.JOINT),
+                GuarantorFacts(18, "郑某"),
+            ), borrower_name="郑海", contract_no="DC2024-0521"),
+            _LEGAL_ON,
+        ),
+        legal_clocks(
+            LegalFacts(6, maturity=date(2023, 12, 10), overdue_since=None, borrower_name="吴敏",
+                       contract_no="DC2023-0007",
+                       events=(LegalEvent(date(2024, 1, 5), LegalEventKind.NOTICE_SIGNED,
+                                          party_id=19),),
+                       guarantors=(GuarantorFacts(19, "冯保", GuaranteeKind.JOINT),)),
+            _LEGAL_ON,
+        ),
+    ],
+    _LEGAL_ON,
+    30,
+)  # fmt: skip
 EMPTY = CaseFile(summary(None), Case(Borrower(EVIL), CASE.loan), (), (), (), NOW, NOW)
 RECORD = ImportRecord(1, 1, "东城<&>", 1, NOW, "台账<&>.csv", None, "pending", {})
 COUNTS = {"new": 3, "updated": 2, "unchanged": 1, "refused": 4, "no_lead": 2, "absent": 5}
@@ -171,6 +239,18 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             }
             for page in (page_of(RANKED, 0), page_of([], 0))
         ),
+        # /today with legal deadlines (issue 19): every action, and "and n more".
+        *(
+            {
+                "page": page,
+                "today": True,
+                "staff": False,
+                "legal": LEGAL_ALERTS,
+                "more_legal": more,
+                "on": date(2026, 11, 30),
+            }
+            for page, more in ((page_of(RANKED, 0), 0), (page_of([], 0), 3))
+        ),
     ],
     "cases/card": [
         {
@@ -183,8 +263,13 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
             "card": replace(VIEW, score=SCORE, unknowns=UNKNOWNS, more_parties=4, more_notes=6),
             "case_file": FILE,
             "summary": FILE.summary,
+            "legal": LEGAL,
             **NO_MEETINGS,
         },
+        *(
+            {"card": VIEW, "case_file": FILE, "summary": FILE.summary, "legal": legal}
+            for legal in (LEGAL_PLAIN, LEGAL_LOST, LEGAL_UNDATED)
+        ),
         {
             "card": replace(
                 card_view(EMPTY, date(2026, 11, 30), UTC), score=UrgencyScore(0, (), 0), unknowns=()
@@ -208,6 +293,7 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
                     broken_promises=2,
                     promise_dates=(due, date(2027, 1, 25)),
                 ),
+                "legal": LEGAL,
                 **NO_MEETINGS,
             }
             for due in (date(2026, 11, 25), date(2026, 11, 30), date(2026, 12, 25))
@@ -317,6 +403,22 @@ CASE_SAMPLES: dict[str, list[dict[str, object]]] = {
     "imports/held_discarded": [{"file_name": EVIL}],
     "imports/held_gone": [{}],
 }
+
+# The guarantee kind asked from the card (handlers/guarantee.py, issue 19).
+_GUARANTOR = GuarantorFacts(11, "李保<b>", GuaranteeKind.JOINT)
+CASE_SAMPLES["guarantee/choose_guarantor"] = [{"summary": summary(), "count": 2}]
+CASE_SAMPLES["guarantee/ask_kind"] = [
+    {"summary": summary(), "guarantor": g, "count": 1} for g in (_GUARANTOR, None)
+]
+CASE_SAMPLES["guarantee/done"] = [
+    {"summary": summary(), "guarantor": g, "silent": silent}
+    for g, silent in (
+        (_GUARANTOR, False),
+        (GuarantorFacts(12, "王担", GuaranteeKind.GENERAL), True),
+    )
+]
+CASE_SAMPLES["guarantee/not_yet"] = [{"summary": summary(), "guarantor": _GUARANTOR}]
+CASE_SAMPLES["guarantee/lost"] = [{}]
 
 # The card's 📄 (cases/file, cases/history) renders the same case files as the card.
 CASE_SAMPLES["cases/file"] = CASE_SAMPLES["cases/card"]

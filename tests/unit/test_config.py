@@ -137,3 +137,77 @@ def test_qingshou_db_keeps_a_postgresql_url_whole_and_refuses_an_unknown_scheme(
     assert replace(s, db_path=Path("other.db")).database == "other.db"
     with pytest.raises(ConfigError, match=r"QINGSHOU_DB: no storage backend for mysql://"):
         load_settings({"QINGSHOU_DB": "mysql://x/y"})
+
+
+SECRET = "s3cret-webhook-token-0123456789"
+
+
+def test_long_polling_is_the_default_and_the_instance_names_host_and_folder():
+    s = load_settings({})
+    assert s.webhook_url is None
+    assert s.instance.endswith(f":{Path.cwd()}")
+    assert load_settings({"QINGSHOU_INSTANCE": "replica-2"}).instance == "replica-2"
+
+
+def test_webhook_mode_is_read_with_its_listen_address_and_a_masked_secret():
+    s = load_settings(
+        {
+            "QINGSHOU_WEBHOOK_URL": "https://bot.example.com/qingshou/hook",
+            "QINGSHOU_WEBHOOK_LISTEN": "0.0.0.0:9443",
+            "QINGSHOU_WEBHOOK_SECRET": SECRET,
+        }
+    )
+    assert s.webhook_url == "https://bot.example.com/qingshou/hook"
+    assert s.webhook_path == "/qingshou/hook"
+    assert s.webhook_listen == ("0.0.0.0", 9443)
+    assert s.webhook_secret.reveal() == SECRET
+    assert SECRET not in repr(s)
+    # Two replicas on one machine: their default names differ by port.
+    other = load_settings(
+        {
+            "QINGSHOU_WEBHOOK_URL": "https://bot.example.com/qingshou/hook",
+            "QINGSHOU_WEBHOOK_LISTEN": "0.0.0.0:9444",
+            "QINGSHOU_WEBHOOK_SECRET": SECRET,
+        }
+    )
+    assert other.instance != s.instance
+    # The emulator's plain http on this machine is accepted.
+    local = load_settings(
+        {"QINGSHOU_WEBHOOK_URL": "http://127.0.0.1:8443/h", "QINGSHOU_WEBHOOK_SECRET": SECRET}
+    )
+    assert local.webhook_listen == ("127.0.0.1", 8443)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"QINGSHOU_WEBHOOK_URL": "http://bot.example.com/h"}, "QINGSHOU_WEBHOOK_URL"),
+        ({"QINGSHOU_WEBHOOK_URL": "https://bot.example.com/h?x=1"}, "QINGSHOU_WEBHOOK_URL"),
+        ({"QINGSHOU_WEBHOOK_URL": "https://bot.example.com/h"}, "QINGSHOU_WEBHOOK_SECRET"),
+        (
+            {"QINGSHOU_WEBHOOK_URL": "https://b.example/h", "QINGSHOU_WEBHOOK_SECRET": "short"},
+            "QINGSHOU_WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "QINGSHOU_WEBHOOK_URL": "https://b.example/h",
+                "QINGSHOU_WEBHOOK_SECRET": "has spaces in it, not allowed",
+            },
+            "QINGSHOU_WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "QINGSHOU_WEBHOOK_URL": "https://b.example/h",
+                "QINGSHOU_WEBHOOK_SECRET": SECRET,
+                "QINGSHOU_WEBHOOK_LISTEN": "8443",
+            },
+            "QINGSHOU_WEBHOOK_LISTEN",
+        ),
+        ({"QINGSHOU_WEBHOOK_SECRET": SECRET}, "QINGSHOU_WEBHOOK_SECRET"),
+        ({"QINGSHOU_WEBHOOK_LISTEN": "127.0.0.1:8443"}, "QINGSHOU_WEBHOOK_LISTEN"),
+        ({"QINGSHOU_INSTANCE": "x" * 201}, "QINGSHOU_INSTANCE"),
+    ],
+)
+def test_a_wrong_webhook_setting_names_its_variable(env, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env)

@@ -54,10 +54,11 @@ from bot.domain.commitments import (
     InstalmentStatus,
 )
 from bot.domain.dates import WorkdayCheck
-from bot.domain.digest import DrillDown
+from bot.domain.digest import Counted, DrillDown, LegalClockKind, LegalLists
 from bot.domain.importing import FileProblem
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerField, RowError, RowErrorCode
+from bot.domain.legal import AlertAction, ClaimState, GuaranteeKind, LegalAlert, LegalEventKind
 from bot.domain.people import InviteProblem, Role
 from bot.domain.prep import (
     Approach,
@@ -86,6 +87,7 @@ from handlers.assign import REASON_LABELS as ASSIGN_REASONS
 from handlers.instalments import REASON_LABELS as MISS_REASONS
 from handlers.invite import ROLE_LABELS
 from handlers.outcome import ACHIEVED_LABELS, STANCE_LABELS
+from tests.domain.digest_samples import legal_item
 from tests.unit.case_template_samples import FILE, VIEW
 from tests.unit.commit_template_samples import APPROVALS, COMMITMENT, MEETING
 from tests.unit.instalment_template_samples import KEPT
@@ -258,6 +260,12 @@ EXPORT_VALUES: dict[tuple[str, str], Sequence[Any]] = {
     ("approvals", "status"): list(ApprovalStatus),
     ("approvals", "proposal"): PROPOSALS,
     ("approvals", "counter"): COUNTERS,
+    # The legal clocks' sheet (issue 19): which clock, where it stands, what set its last day.
+    ("legal", "clock"): [*LegalClockKind, "mortgage"],
+    ("legal", "state"): list(
+        dict.fromkeys(["running", "expired", "suspended", "no_due_date", *ClaimState])
+    ),
+    ("legal", "set_by"): ["due_date", "overdue_since", "agreed_period", *LegalEventKind],
 }
 
 
@@ -332,6 +340,25 @@ SHOWN: dict[Any, list[Place]] = {
         column("cases", "status"),
     ],
     PartyRole: [macro("cases/_words.j2", "w.role(v)"), prep_label("role")],
+    GuaranteeKind: [macro("cases/_legal.j2", "w.kind(v)"), column("legal", "guarantee_kind")],
+    LegalEventKind: [macro("cases/_legal.j2", "w.event(v)"), column("legal", "set_by")],
+    AlertAction: [
+        Place(
+            "cases/_legal.j2:action",
+            lambda loc, v: rendered(
+                loc,
+                '{% import "cases/_legal.j2" as w %}{{ w.action(a) }}',
+                a=LegalAlert(
+                    1,
+                    date(2026, 12, 18),
+                    10,
+                    v,
+                    party_id=7,
+                    party_name="Li Bao" if loc == "en" else "李保",
+                ),
+            ),
+        )
+    ],
     Attitude: [macro("cases/_words.j2", "w.attitude(v)"), prep_label("stance")],
     LeadReason: [
         macro("cases/_words.j2", "w.lead_reason(v)"),
@@ -434,6 +461,18 @@ SHOWN: dict[Any, list[Place]] = {
             "imports/refused",
             lambda v: {"problem": v.value, "file_name": "台账"},
             raw_ok=frozenset({"xls"}),
+        ),
+    ],
+    ClaimState: [column("legal", "state")],
+    LegalClockKind: [
+        column("legal", "clock"),
+        template(
+            "digest/legal",
+            lambda v: {
+                "legal": LegalLists(
+                    Counted([legal_item(v, 10, "李保", GuaranteeKind.JOINT)], 1), 1, Counted([], 0)
+                )
+            },
         ),
     ],
     DrillDown: [
@@ -649,6 +688,8 @@ CODES: list[tuple[str, Sequence[str], Place]] = [
 INTERNAL: dict[str, str] = {
     "bot.domain.casefile.LedgerGap": "each gap changes its own card line ('not in the file')",
     "bot.domain.ledger._F": "LedgerField's members as plain attributes for the row parser",
+    "bot.domain.legal.DueBasis": "where the due date came from; each basis has its own line",
+    "bot.domain.legal.DocumentKind": "a stored paper's kind; shown through LegalEventKind",
     "bot.domain.importing.RowChange": "keys of the dry run's counts; each count has its sentence",
     "bot.domain.reminders.ReminderStatus": "the poller's bookkeeping",
     "bot.exports.Kind": "how a column is written (money, date…), never a cell",

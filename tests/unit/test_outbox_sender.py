@@ -87,7 +87,7 @@ def context(storage) -> SimpleNamespace:
     return SimpleNamespace(
         storage=storage,
         clock=ManualClock(NOW, frozen=True),
-        settings=SimpleNamespace(tz=TZ, default_locale="en"),
+        settings=SimpleNamespace(tz=TZ, default_locale="en", instance="test"),
         renderer=Renderer(TZ),
         bot=FakeBot(),
         bot_data=SimpleNamespace(extra={}),

@@ -22,6 +22,7 @@ from tests.unit.digest_template_samples import DIGEST_SAMPLES
 from tests.unit.export_template_samples import EXPORT_SAMPLES
 from tests.unit.flow_template_samples import FLOW_SAMPLES
 from tests.unit.instalment_template_samples import INSTALMENT_SAMPLES
+from tests.unit.papers_template_samples import PAPERS_SAMPLES
 from tests.unit.prep_template_samples import PREP_SAMPLES
 from tests.unit.reminder_template_samples import REMINDER_SAMPLES
 from tgemu import parse_html, utf16_len
@@ -103,6 +104,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     **REMINDER_SAMPLES,
     **INSTALMENT_SAMPLES,
     **DIGEST_SAMPLES,
+    **PAPERS_SAMPLES,
 }
 
 

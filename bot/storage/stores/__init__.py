@@ -17,11 +17,13 @@ from bot.storage.stores.exports import SqlExports
 from bot.storage.stores.flows import SqlFlows
 from bot.storage.stores.inbox import SqlInbox
 from bot.storage.stores.instalments import SqlInstalments
+from bot.storage.stores.legal import SqlLegal
 from bot.storage.stores.outbox import SqlOutbox
 from bot.storage.stores.people import SqlPeople
 from bot.storage.stores.preps import SqlPreps
 from bot.storage.stores.queue import SqlQueue
 from bot.storage.stores.reminders import SqlReminders
+from bot.storage.stores.replicas import SqlReplicas
 
 __all__ = ["Engine", "Migration", "SqlStorage", "Tx", "load_migrations", "ts"]
 
@@ -38,8 +40,10 @@ class SqlStorage(
     SqlFlows,
     SqlInbox,
     SqlOutbox,
+    SqlReplicas,
     SqlAudit,
     SqlExports,
+    SqlLegal,
     Engine,
 ):
     """The application's storage over one connector (SQLite or PostgreSQL)."""

@@ -44,7 +44,8 @@ from bot.domain.importing import (
     stage_row,
 )
 from bot.domain.ledger import LedgerField
-from bot.domain.people import Role, User
+from bot.domain.legal import nearest_end
+from bot.domain.people import User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.queue import queue_key
 from bot.domain.urgency import Deterioration
@@ -52,6 +53,9 @@ from bot.storage.connector import ID_VALUE, Program, all_, many
 from bot.storage.records import ImportRecord, NewOutboxMessage
 from bot.storage.stores.base import Tx, dt, ts
 from bot.storage.stores.imports import SqlImports
+from bot.storage.stores.legal import refresh_legal_ends, refresh_legal_in_tx
+from bot.storage.stores.scope import _OPEN_ONLY as _OPEN_ONLY
+from bot.storage.stores.scope import _scope as _scope
 
 __all__ = ["SqlCases"]
 
@@ -81,12 +85,12 @@ _SUMMARY_COLUMNS = """
      WHERE m.case_id = c.id AND i.status = 'partial'),
     (SELECT COALESCE(SUM(p.amount), 0) FROM payments p WHERE p.case_id = c.id AND CASE
        WHEN c.ledger_as_of IS NOT NULL THEN p.received_on > c.ledger_as_of
-       ELSE p.recorded_at > COALESCE(c.figures_at, c.imported_at) END)
+       ELSE p.recorded_at > COALESCE(c.figures_at, c.imported_at) END),
+    c.legal_ends
 """
 #: How many columns _SUMMARY_COLUMNS reads (a case file's own columns follow them).
-_SUMMARY_WIDTH = 26
+_SUMMARY_WIDTH = 27
 _SUMMARY_FROM = "cases c JOIN teams t ON t.id = c.team_id LEFT JOIN users u ON u.id = c.lead_id"
-_OPEN_ONLY = "c.status NOT IN ('settled', 'written_off')"
 
 
 def _summary(r: Sequence[Any]) -> CaseSummary:
@@ -117,6 +121,7 @@ def _summary(r: Sequence[Any]) -> CaseSummary:
         broken_promises=r[23],
         partial_promises=r[24],
         paid_since_figures=r[25],
+        legal_ends=tuple(date.fromisoformat(d) for d in (r[26] or "").split(",") if d),
     )
 
 
@@ -138,19 +143,6 @@ def _prep(r: Sequence[Any]) -> PrepRecord:
         previous_approach=None if r[7] is None else Approach(r[7]),
         approach_reason=r[8],
     )
-
-
-def _scope(viewer: User) -> tuple[str, list[Any]]:
-    """The SQL condition for the cases ``viewer`` may see (mirrors ``may_view_case``)."""
-    if not viewer.active:
-        return "1 = 0", []
-    if viewer.role is Role.ADMIN:
-        return "1 = 1", []
-    if viewer.role is Role.SUPERVISOR:
-        if viewer.team_id is None:
-            return "1 = 0", []
-        return "c.team_id = ?", [viewer.team_id]
-    return "c.lead_id = ?", [viewer.id]
 
 
 def _like(text: str) -> str:
@@ -319,10 +311,16 @@ class SqlCases(SqlImports):
         if team_id is not None:
             where += " AND c.team_id = ?"
             params.append(team_id)
+        await self._fresh_legal(where, params)
         rows = await self._fetchall(
             f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE {where} ORDER BY c.id", params
         )
         return [_summary(r) for r in rows]
+
+    async def _fresh_legal(self, where: str, params: Sequence[Any]) -> None:
+        """Bring the stored clock ends of the cases ``where`` selects up to date (issue 19), so
+        the summaries read next score as the queue does."""
+        await self._run(refresh_legal_in_tx(where, params))
 
     async def find_cases(self, viewer: User, query: str, *, limit: int = 20) -> list[CaseSummary]:
         """Cases ``viewer`` may see whose contract number, borrower name or phone contains
@@ -345,6 +343,7 @@ class SqlCases(SqlImports):
         """The whole case file, or ``None`` when it does not exist or ``viewer`` may not see
         it (the two are not told apart: a forged id learns nothing)."""
         where, params = _scope(viewer)
+        await self._fresh_legal("c.id = ?", [case_id])
         row = await self._fetchone(
             f"SELECT {_SUMMARY_COLUMNS}, c.borrower_id_number, c.borrower_address, "
             "c.borrower_business, c.product, c.maturity, c.guarantees, "
@@ -688,7 +687,10 @@ def refresh_sort_keys(
         ids = list(case_ids)
     written = 0
     for start in range(0, len(ids), _CHUNK):
-        chunk = json.dumps(ids[start : start + _CHUNK])
+        # The clocks' ends the key's legal part reads, brought up to date first (issue 19).
+        part = ids[start : start + _CHUNK]
+        yield from refresh_legal_ends(f"c.id IN ({', '.join('?' * len(part))})", part)
+        chunk = json.dumps(part)
         rows = yield all_(
             f"SELECT {_SUMMARY_COLUMNS}, c.q_score, c.q_since, c.q_owed, c.q_urgent "
             f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT {ID_VALUE} FROM json_each(?))",
@@ -702,12 +704,13 @@ def refresh_sort_keys(
         if moved:
             yield many(
                 "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, "
-                "q_from = ?, q_until = ? WHERE id = ?",
+                "q_from = ?, q_until = ?, legal_next = ? WHERE id = ?",
                 moved,
             )
         if same:
             yield many(
-                "UPDATE cases SET q_from = ?, q_until = ? WHERE id = ?", [k[4:] for k in same]
+                "UPDATE cases SET q_from = ?, q_until = ?, legal_next = ? WHERE id = ?",
+                [k[4:] for k in same],
             )
         written += len(rows)
     return written
@@ -722,6 +725,9 @@ def _key_row(summary: CaseSummary, today: date, tz: tzinfo) -> tuple[Any, ...]:
         int(key.urgent),
         key.valid_from.isoformat(),
         key.valid_until.isoformat(),
+        # /today's legal list by index (issue 19): valid while the key is (it moves the day
+        # after each clock's end).
+        None if (nxt := nearest_end(summary.legal_ends, today)) is None else nxt.isoformat(),
         summary.id,
     )
 

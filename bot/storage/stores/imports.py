@@ -196,6 +196,25 @@ class SqlImportSink:
                 for role, name, phone in r.parties
             ],
         )
+        # The file's guarantee kind and agreed period, for every guarantor of its row (issue 19);
+        # a fact the file leaves empty keeps what was known (asked in the bot, or an earlier
+        # file).
+        await db.executemany(
+            "INSERT INTO guarantee_facts (party_id, case_id, kind, agreed_end, source, set_by, "
+            "set_at) SELECT p.id, p.case_id, ?3, ?4, 'import', ?5, ?6 FROM case_parties p "
+            "WHERE p.case_id = ?1 AND p.role = 'guarantor' AND p.name = ?2 "
+            "ON CONFLICT (party_id) DO UPDATE SET "
+            "kind = COALESCE(excluded.kind, guarantee_facts.kind), "
+            "agreed_end = COALESCE(excluded.agreed_end, guarantee_facts.agreed_end), "
+            "source = excluded.source, set_by = excluded.set_by, set_at = excluded.set_at",
+            [
+                (case_id, name, *r.guarantee, self._actor_id, now_s)
+                for case_id, r, _ in touched
+                if r.guarantee != (None, None)
+                for role, name, _ in r.parties
+                if role == "guarantor"
+            ],
+        )
         # History only for leads that were set: a new case with a lead, or the UPDATE
         # above (inside this transaction, the planned lead_id IS NULL holds).
         await db.executemany(

@@ -164,10 +164,11 @@ class SqlOutbox(Engine):
         now: datetime,
         user_id: int | None = None,
     ) -> int:
-        """Keep a Bot API call that could not be made now; returns the row id."""
+        """Keep a Bot API call that could not be made now; returns the row id. Marked
+        (group_key ``deferred``): a reply of any replica to the chat queues behind it."""
         done = await self._insert(
             "INSERT INTO outbox (user_id, chat_id, kind, method, payload, not_before, "
-            "created_at, priority) VALUES (?, ?, 'call', ?, ?, ?, ?, 0)",
+            "created_at, priority, group_key) VALUES (?, ?, 'call', ?, ?, ?, ?, 0, 'deferred')",
             (user_id, chat_id, method, json.dumps(payload, ensure_ascii=False), ts(now), ts(now)),
         )
         return done
@@ -232,20 +233,22 @@ class SqlOutbox(Engine):
         limit: int = 100,
         lease: timedelta = LEASE,
         today: date | None = None,
+        holder: str | None = None,
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due rows for sending: highest priority first, then oldest; each
         is this sender's until ``now + lease`` (a crash releases it then), so two processes
         never send the same row, and a chat's later rows wait while its earlier ones are
         leased. Rows for switched-off or blocked people are dropped first (their reminders
         dead; with ``today``, the local date, a blocked collector's supervisor is told once
-        that day)."""
+        that day). ``holder`` names the claiming replica: restarted, it takes its own leases
+        back at once (``take_back_leases``)."""
         async with self._tx() as db:
             await self._drop_unreachable(db, now, today)
             rows = await db.fetchall(_CLAIM_SQL, (ts(now), limit))
             if rows:
                 await db.executemany(
-                    "UPDATE outbox SET claimed_until = ? WHERE id = ?",
-                    [(ts(now + lease), r[0]) for r in rows],
+                    "UPDATE outbox SET claimed_until = ?, claimed_by = ? WHERE id = ?",
+                    [(ts(now + lease), holder, r[0]) for r in rows],
                 )
         return [_message(r) for r in rows]
 

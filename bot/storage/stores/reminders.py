@@ -62,7 +62,7 @@ FROM d ORDER BY d.due_at, d.id
 #: oldest first, leased until ?1; from the index of migration 0017 alone (no table row read to
 #: find or skip one). PostgreSQL: ... LIMIT ?3 FOR UPDATE SKIP LOCKED in the inner SELECT.
 CLAIM_SQL = (
-    "UPDATE reminders SET claimed_until = ?1 WHERE id IN ("
+    "UPDATE reminders SET claimed_until = ?1, claimed_by = ?5 WHERE id IN ("
     "SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?2 "
     "AND due_at >= ?4 AND (claimed_until IS NULL OR claimed_until <= ?2) "
     "ORDER BY due_at, id LIMIT ?3) RETURNING id"
@@ -164,8 +164,10 @@ class SqlReminders(Engine):
         lease_until: datetime,
         late_before: datetime,
         limit: int = 5000,
+        holder: str | None = None,
     ) -> list[DueReminder]:
-        """Claim up to ``limit`` due pending reminders until ``lease_until``, oldest first.
+        """Claim up to ``limit`` due pending reminders until ``lease_until``, oldest first
+        (``holder``: the claiming replica, which takes its claims back at once when restarted).
 
         First, in batches of ``limit`` (a transaction each): pending rows due before
         ``late_before`` become 'late' (left to the supervisor's digest; a late follow-up makes
@@ -187,7 +189,7 @@ class SqlReminders(Engine):
             await asyncio.sleep(0)  # a reply's storage calls between two batches
         async with self._tx() as db:
             claimed = await db.fetchall(
-                CLAIM_SQL, (ts(lease_until), ts(now), limit, ts(late_before))
+                CLAIM_SQL, (ts(lease_until), ts(now), limit, ts(late_before), holder)
             )
             if not claimed:
                 return []
