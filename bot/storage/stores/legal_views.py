@@ -1,5 +1,5 @@
 """Where the legal clocks show beyond the card and /today (issue 19): the digest's legal list and
-the export's sheet of clocks. Both read the facts through :class:`SqliteLegal`'s batched read.
+the export's sheet of clocks. Both read the facts through :class:`SqlLegal`'s batched read.
 
 The digest must stay fast for a team of 100,000 cases (bench/digest_bench.py), and building
 every case's clocks in Python would not: one statement first picks the cases whose clocks *can*
@@ -43,21 +43,20 @@ from bot.domain.legal import (
 )
 from bot.domain.people import User
 from bot.storage.export_records import ExportClock
-from bot.storage.sqlite.cases import _OPEN_ONLY, _scope
-from bot.storage.sqlite.engine import Tx
-from bot.storage.sqlite.exports import _scope as _export_scope
-from bot.storage.sqlite.exports import person_sql
-from bot.storage.sqlite.legal import (
+from bot.storage.stores.cases import _OPEN_ONLY, _scope
+from bot.storage.stores.exports import _scope as _export_scope
+from bot.storage.stores.exports import person_sql
+from bot.storage.stores.legal import (
     _DOC_COLUMNS,
     _DOC_FROM,
-    SqliteLegal,
+    SqlLegal,
     _day,
     _document,
     ids_in,
     read_legal_facts,
 )
 
-__all__ = ["SqliteLegalViews"]
+__all__ = ["SqlLegalViews"]
 
 #: Days each bound of the superset is widened by (month ends: 31 Mar less a month is 28 Feb).
 _SLACK = 5
@@ -242,14 +241,13 @@ def _near_params(w_lo: date, w_hi: date, profile: LegalProfile) -> dict[str, str
     }
 
 
-class SqliteLegalViews(SqliteLegal):
+class SqlLegalViews(SqlLegal):
     """The legal clocks of many cases at once: those near their end (the digest), all of them
     with their evidence (the export)."""
 
     async def _facts(self, ids: Sequence[int]) -> list[LegalFacts]:
         """Every fact the clocks of ``ids`` read (:func:`read_legal_facts`: six statements)."""
-        async with self._lock:
-            return await Tx(self._conn, self.path).run_sync(read_legal_facts, ids_in(ids), ids)
+        return await self._run(read_legal_facts(ids_in(ids), ids))
 
     async def _clocks_of(
         self,

@@ -21,13 +21,12 @@ times); where PostgreSQL needs a row lock the comment says so.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot.storage.connector import Program, all_, done, one
 from bot.storage.records import InboxItem, ReplicaRecord, SendTurn
-from bot.storage.sqlite.engine import Engine, driver_errors, ts
+from bot.storage.stores.base import Engine, ts
 
 T = TypeVar("T")
 
@@ -35,15 +34,16 @@ _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 _ITEM = "update_id, chat_id, payload, attempts, received_at"
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database's thread: BEGIN IMMEDIATE, ``fn``, COMMIT (ROLLBACK if it raises)."""
-    conn.execute("BEGIN IMMEDIATE")
+def _in_transaction(program: Program[T]) -> Program[T]:
+    """BEGIN IMMEDIATE, ``program``, COMMIT (ROLLBACK if it raises): on SQLite all on the
+    database's thread in one trip; on PostgreSQL behind the writer lock."""
+    yield done("BEGIN IMMEDIATE")
     try:
-        result = fn(conn)
+        result = yield from program
     except BaseException:
-        conn.execute("ROLLBACK")
+        yield done("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    yield done("COMMIT")
     return result
 
 
@@ -57,7 +57,7 @@ def _item(row: tuple[object, ...]) -> InboxItem:
     )
 
 
-class SqliteReplicas(Engine):
+class SqlReplicas(Engine):
     """Chat leases, lease take-back, the shared send window, chat holds, strangers, replicas."""
 
     async def claim_chat(
@@ -75,49 +75,51 @@ class SqliteReplicas(Engine):
         then deleted, if it was ``holder``'s). ``finished``: the update just handled, marked
         handled (at ``handled_at``) in the same transaction — one trip per update."""
 
-        def claim(db: sqlite3.Connection) -> InboxItem | None:
+        def claim() -> Program[InboxItem | None]:
             if finished is not None:
-                db.execute(
-                    "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
-                    "WHERE update_id = ?2 AND handled_at IS NULL",
-                    (ts(handled_at or now), finished),
+                (
+                    yield done(
+                        "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
+                        "WHERE update_id = ?2 AND handled_at IS NULL",
+                        (ts(handled_at or now), finished),
+                    )
                 )
             # PostgreSQL: the upsert locks the lease row, which serialises this transaction
             # with the holder's own claim_chat.
-            got = db.execute(
+            got = yield all_(
                 "INSERT INTO chat_leases (chat_id, holder, until) VALUES (?1, ?2, ?3) "
                 "ON CONFLICT (chat_id) DO UPDATE SET holder = excluded.holder, "
                 "until = excluded.until "
                 "WHERE chat_leases.until <= ?4 OR chat_leases.holder = excluded.holder "
                 "RETURNING chat_id",
                 (chat_id, holder, ts(now + lease), ts(now)),
-            ).fetchall()
+            )
             if not got:
                 return None
-            row = db.execute(
+            row = yield all_(
                 "UPDATE inbox SET attempts = attempts + 1, claimed_by = ?1, claimed_until = ?2 "
                 "WHERE update_id = (SELECT update_id FROM inbox "
                 f"WHERE chat_id = ?3 AND {_PENDING} ORDER BY update_id LIMIT 1) "
                 f"RETURNING {_ITEM}",
                 (holder, ts(now + lease), chat_id),
-            ).fetchall()
+            )
             if not row:
-                db.execute(
-                    "DELETE FROM chat_leases WHERE chat_id = ?1 AND holder = ?2", (chat_id, holder)
+                (
+                    yield done(
+                        "DELETE FROM chat_leases WHERE chat_id = ?1 AND holder = ?2",
+                        (chat_id, holder),
+                    )
                 )
                 return None
             return _item(row[0])
 
-        return await self._atomic(claim)
+        return await self._atomic(claim())
 
-    async def _atomic(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """``fn`` in one write transaction, all of it on the database's thread in one trip:
-        the write lock is never held while the event loop is elsewhere (a short transaction on
-        every update and every send; SQLite's other writers wait only for the statements)."""
-        async with self._lock:
-            with driver_errors(self.path):
-                run: Callable[..., Awaitable[T]] = self._conn._execute
-                return await run(_in_transaction, self._conn._conn, fn)
+    async def _atomic(self, program: Program[T]) -> T:
+        """``program`` in one write transaction, on SQLite all of it on the database's thread
+        in one trip: the write lock is never held while the event loop is elsewhere (a short
+        transaction on every update and every send; other writers wait only for it)."""
+        return await self._run(_in_transaction(program))
 
     async def claim_lone_update(
         self, update_id: int, *, holder: str, now: datetime, lease: timedelta
@@ -232,24 +234,24 @@ class SqliteReplicas(Engine):
         deferred calls waiting in the outbox (whichever replica deferred them: a reply must not
         overtake them)."""
 
-        def take(db: sqlite3.Connection) -> SendTurn:
+        def take() -> Program[SendTurn]:
             if chat_id is not None and behind_calls:
-                waiting = db.execute(
+                waiting = yield one(
                     # A reply that could not be sent (defer_call), or a call that failed
                     # once already: not a notice just written, which the outbox sends next.
                     "SELECT 1 FROM outbox WHERE chat_id = ?1 AND kind = 'call' "
                     "AND sent_at IS NULL AND dropped_at IS NULL "
                     "AND (group_key = 'deferred' OR attempts > 0) LIMIT 1",
                     (chat_id,),
-                ).fetchone()
+                )
                 if waiting is not None:
                     return SendTurn(None, behind_calls=True)
             tokens: float | None = None
             if chat_id is not None:
                 # PostgreSQL: ... FOR UPDATE (the bucket is read, then written below).
-                pace = db.execute(
+                pace = yield one(
                     "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1", (chat_id,)
-                ).fetchone()
+                )
                 if pace is not None and pace[2] is not None and pace[2] > ts(now):
                     return SendTurn(None, datetime.fromisoformat(pace[2]), chat_held=True)
                 if chat_rate is not None:
@@ -260,37 +262,39 @@ class SqliteReplicas(Engine):
                     if tokens < 1.0:
                         wait = timedelta(seconds=(1.0 - tokens) / chat_rate)
                         return SendTurn(None, now + wait, chat_paced=True)
-            free = db.execute(
+            free = yield one(
                 "SELECT COUNT(*) FROM send_places "
                 "WHERE place < ?1 AND (until IS NULL OR until <= ?2)",
                 (places, ts(now)),
-            ).fetchone()
+            )
             if free is None or int(free[0]) <= keep_free:
-                soonest = db.execute(
+                soonest = yield one(
                     "SELECT MIN(until) FROM send_places WHERE place < ?1 AND until > ?2",
                     (places, ts(now)),
-                ).fetchone()
+                )
                 when = soonest[0] if soonest is not None and soonest[0] is not None else None
                 return SendTurn(None, now if when is None else datetime.fromisoformat(when))
             # PostgreSQL: the inner SELECT with FOR UPDATE SKIP LOCKED.
-            row = db.execute(
+            row = yield all_(
                 "UPDATE send_places SET holder = ?1, until = ?2 WHERE place = ("
                 "SELECT place FROM send_places WHERE place < ?3 "
                 "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1) RETURNING place",
                 (holder, ts(now + ttl), places, ts(now)),
-            ).fetchall()
+            )
             if not row:
                 return SendTurn(None, now)
             if tokens is not None:
-                db.execute(
-                    "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
-                    "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
-                    "at = excluded.at",
-                    (chat_id, tokens - 1.0, ts(now)),
+                (
+                    yield done(
+                        "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
+                        "at = excluded.at",
+                        (chat_id, tokens - 1.0, ts(now)),
+                    )
                 )
             return SendTurn(int(row[0][0]))
 
-        return await self._atomic(take)
+        return await self._atomic(take())
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The call of this place has answered: it counts until ``until`` (a second later)."""

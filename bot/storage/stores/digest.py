@@ -43,8 +43,8 @@ from bot.domain.digest import (
     legal_lists,
 )
 from bot.storage.records import NewOutboxMessage
-from bot.storage.sqlite.engine import ts
-from bot.storage.sqlite.legal_views import SqliteLegalViews
+from bot.storage.stores.base import ts
+from bot.storage.stores.legal_views import SqlLegalViews
 
 #: Case statuses still being worked (the digest's lists and counts of open cases).
 _OPEN = "('open', 'negotiating', 'under_agreement')"
@@ -182,7 +182,7 @@ SELECT * FROM (
     FROM preps p JOIN cases c ON c.id = p.case_id
     WHERE p.at >= :s0 AND p.at < :s1 AND p.previous_approach IS NOT NULL
       AND p.previous_approach <> p.approach AND c.team_id = :team
-) ORDER BY at
+) AS changes ORDER BY at
 """
 
 _UNREACHABLE = f"""
@@ -266,7 +266,7 @@ def _series(day: DigestDay, collected: dict[str, int], promised: dict[str, int])
     ]
 
 
-class SqliteDigest(SqliteLegalViews):
+class SqlDigest(SqlLegalViews):
     """The digest's figures, its runs, and each person's digest settings."""
 
     async def _legal(
