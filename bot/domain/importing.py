@@ -48,6 +48,7 @@ from bot.domain.people import Role, User
 
 __all__ = [
     "ACCEPTED_SUFFIXES",
+    "LINE_HASH_WIDTH",
     "TELEGRAM_DOWNLOAD_LIMIT",
     "BatchPlan",
     "CollectorRef",
@@ -457,10 +458,18 @@ def ledger_values(row: LedgerRow) -> tuple[Any, ...]:
     )
 
 
+#: The characters of a line's raw fingerprint (a 128-bit digest in hex): the storage hands the
+#: stored ones to the reader as one string of them end to end.
+LINE_HASH_WIDTH = 32
+
+
 class StagedRow(NamedTuple):
     """A good row as the reader hands it on: plain values, ready for the batch statements,
     hashed once. ``lead`` is the collector the collector cell names (``None``: nobody, or
-    the cell is empty); whether it becomes the lead is decided against the database."""
+    the cell is empty); whether it becomes the lead is decided against the database.
+    ``raw_hash``: the fingerprint of the line as it was in the file
+    (:meth:`bot.domain.ledger.LedgerReading.raw_hash`), stored with the case so that the same
+    line in a later file is known unchanged without parsing it; ``None`` when unknown."""
 
     key: str
     line: int
@@ -472,6 +481,7 @@ class StagedRow(NamedTuple):
     values: tuple[Any, ...]
     parties: tuple[tuple[str, str, str | None], ...]
     contract_ref: str | None
+    raw_hash: str | None = None
 
 
 class _Matcher:
@@ -491,8 +501,11 @@ class _Matcher:
             return user_id
 
 
-def stage_row(row: LedgerRow, match: Callable[[str], int | None]) -> StagedRow:
-    """``row`` as the batch statements take it; ``match`` names a collector's user id."""
+def stage_row(
+    row: LedgerRow, match: Callable[[str], int | None], raw_hash: str | None = None
+) -> StagedRow:
+    """``row`` as the batch statements take it; ``match`` names a collector's user id;
+    ``raw_hash`` the fingerprint of its line, when known."""
     return StagedRow(
         row.loan.contract_no,
         row.line,
@@ -504,6 +517,7 @@ def stage_row(row: LedgerRow, match: Callable[[str], int | None]) -> StagedRow:
         ledger_values(row),
         tuple((p.role.value, p.name, p.phone) for p in row.related_parties),
         row.contract_ref,
+        raw_hash,
     )
 
 

@@ -54,18 +54,20 @@ collects it — and is kept for the card only (``LedgerRow.loan_officer``).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import unicodedata
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from bot.domain.cases import Borrower, Loan, PartyRole, RelatedParty, Security
@@ -79,6 +81,7 @@ __all__ = [
     "HEADER_SCAN_ROWS",
     "MAX_COLUMNS",
     "MAX_UNPACKED_BYTES",
+    "PARSER_VERSION",
     "REQUIRED_FIELDS",
     "CellDateError",
     "LedgerBatch",
@@ -477,6 +480,11 @@ class LedgerParseResult:
 # Entry point
 
 
+#: Part of every line's raw fingerprint (:meth:`LedgerReading.raw_hash`): raise it with any change
+#: that could read the same cells into a different row (a rule, a format accepted or refused),
+#: so that no line of an older import counts as unchanged without being parsed again.
+PARSER_VERSION = 1
+
 #: Good and bad rows handed on together: enough for batch statements to pay off, small
 #: enough that a batch in flight is a few MB however long the file.
 BATCH_ROWS = 5000
@@ -487,7 +495,8 @@ class LedgerBatch:
     """Consecutive data lines of the file: the good rows, the problems of the others (with
     their original cells, for the error report), every key the lines name (good row or not),
     the blank and total lines skipped, and how far through the file the batch ends (0-1;
-    ``None`` when the file does not say: an XLSX without a ``<dimension>``)."""
+    ``None`` when the file does not say: an XLSX without a ``<dimension>``). Lines whose raw
+    fingerprint the caller knows are not parsed: their keys are in ``unchanged_keys``."""
 
     rows: list[LedgerRow]
     errors: list[RowError]
@@ -495,6 +504,10 @@ class LedgerBatch:
     keys: list[str]
     skipped_lines: int
     done: float | None
+    #: With ``unchanged`` given to :meth:`LedgerReading.batches`: each good row's raw
+    #: fingerprint (beside ``rows``), and the keys of the lines left unparsed as unchanged.
+    raw_hashes: list[str] = field(default_factory=list)
+    unchanged_keys: list[str] = field(default_factory=list)
 
 
 def parse_ledger(
@@ -833,6 +846,31 @@ class LedgerReading:
         self.units = {f: u for f, u in header.factor.items() if u != 1}
         self._parser = _RowParser(header, today)
         self.key_field = self._parser.key_field
+        # What a line's raw fingerprint covers: the mapped cells in field order, salted with
+        # the parser's version and the mapping (field, header: its unit); and the day, for a
+        # file whose overdue dates are counted back from it.
+        hashed = sorted(header.index.items())
+        self._hashed_cells = itemgetter(*(c for _, c in hashed))
+        self._since_col = header.index.get(LedgerField.OVERDUE_SINCE)
+        mapping = "\x1f".join(f"{f.value}={header.cells[c]}" for f, c in hashed)
+        self._salt = f"{PARSER_VERSION}\x1e{mapping}\x1e"
+        self._salt_today = f"{self._salt}{today.isoformat() if today else ''}\x1e"
+
+    def raw_hash(self, cells: Sequence[object]) -> str:
+        """The fingerprint of a data line (padded to the header's width) as it is in the file:
+        two lines with the same fingerprint, read under the same header and parser, parse to
+        the same row, except for a row whose overdue date is counted from today (no overdue
+        date in the line), whose fingerprint includes today, and the check of the overdue
+        date against today, which the caller makes on the stored row."""
+        picked = self._hashed_cells(cells)
+        col = self._since_col
+        since = None if col is None else cells[col]
+        salt = self._salt if since is not None and not _is_empty(since) else self._salt_today
+        try:
+            material = salt + "\x1f".join(picked)
+        except TypeError:  # an XLSX line: numbers, dates, None
+            material = salt + repr(picked)
+        return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
     def result(self) -> LedgerParseResult:
         """The header's part of a :class:`LedgerParseResult`, with no rows yet."""
@@ -895,16 +933,23 @@ class LedgerReading:
             return min(1.0, line / self._declared)
         return None
 
-    def batches(self, size: int = BATCH_ROWS) -> Iterator[LedgerBatch]:
-        """The data rows, ``size`` data lines at a time (blank and total lines not counted)."""
+    def batches(
+        self, size: int = BATCH_ROWS, *, unchanged: Container[str] | None = None
+    ) -> Iterator[LedgerBatch]:
+        """The data rows, ``size`` data lines at a time (blank and total lines not counted).
+
+        With ``unchanged`` (raw fingerprints, :meth:`raw_hash`, of lines already stored as they
+        would be written again), every good row comes with its fingerprint, and a line whose
+        fingerprint is in ``unchanged`` is not parsed: only its key is handed on (unless it is
+        a duplicate or holds bad characters: those lines are read as always)."""
         try:
-            yield from self._batches(size)
+            yield from self._batches(size, unchanged)
         except csv.Error:
             raise LedgerError("ledger.unreadable", {"reason": "csv"}) from None
         finally:
             self.close()
 
-    def _batches(self, size: int) -> Iterator[LedgerBatch]:
+    def _batches(self, size: int, unchanged: Container[str] | None) -> Iterator[LedgerBatch]:
         parser = self._parser
         check_characters = self._check_characters
         max_rows = self._max_rows
@@ -929,13 +974,27 @@ class LedgerReading:
             if data_rows > max_rows:
                 raise LedgerError("ledger.too_many_rows", {"max": str(max_rows)})
             contract_no = parser.key(cells)
+            first = first_line_of.setdefault(contract_no, line) if contract_no else line
+            bad_characters = check_characters and any(
+                isinstance(c, str) and _REPLACEMENT in c for c in cells
+            )
+            digest = ""
+            if unchanged is not None:
+                digest = self.raw_hash(cells)
+                if digest in unchanged and first == line and not bad_characters:
+                    batch.keys.append(contract_no)
+                    batch.unchanged_keys.append(contract_no)
+                    if len(batch.rows) + len(batch.error_rows) + len(batch.unchanged_keys) >= size:
+                        batch.done = self._done(line)
+                        yield batch
+                        batch = LedgerBatch([], [], {}, [], 0, None)
+                    continue
             row, errors = parser.parse(line, cells, contract_no)
-            if check_characters and any(isinstance(c, str) and _REPLACEMENT in c for c in cells):
+            if bad_characters:
                 row = None
                 errors.append(RowError(line, RowErrorCode.BAD_CHARACTERS, None, ""))
             if contract_no:
                 batch.keys.append(contract_no)
-                first = first_line_of.setdefault(contract_no, line)
                 if first != line:
                     errors.append(
                         RowError(
@@ -951,7 +1010,9 @@ class LedgerReading:
                 batch.error_rows[line] = [_cell_text(c) for c in cells]
             else:
                 batch.rows.append(row)
-            if len(batch.rows) + len(batch.error_rows) >= size:
+                if unchanged is not None:
+                    batch.raw_hashes.append(digest)
+            if len(batch.rows) + len(batch.error_rows) + len(batch.unchanged_keys) >= size:
                 batch.done = self._done(line)
                 yield batch
                 batch = LedgerBatch([], [], {}, [], 0, None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.casefile import ledger_gaps
@@ -44,6 +44,19 @@ _IDS_SQL = (
 _COLLECTORS_SQL = (
     "SELECT id, staff_name, username, telegram_id FROM users "
     "WHERE team_id = ? AND role = 'collector' AND active = 1 ORDER BY id"
+)
+#: The raw fingerprints of the team's cases that a line read again leaves unchanged (see
+#: ``ImportSink.known_lines``), end to end in one string; ``?2``: the import's day.
+_KNOWN_SQL = (
+    "SELECT group_concat(ledger_raw_hash, '') FROM cases WHERE team_id = ?1 "
+    "AND lead_id IS NOT NULL AND ledger_raw_hash IS NOT NULL AND overdue_since <= ?2"
+)
+#: The cases of lines known unchanged: what the unchanged rows' statement of ``_write`` does,
+#: the as-of date being the stored one (the same line). ``?3``: a JSON array of their keys.
+_KEEP_SQL = (
+    "UPDATE cases SET import_id = ?1, imported_at = ?2, "
+    "figures_at = COALESCE(figures_at, imported_at) "
+    "WHERE contract_no IN (SELECT value FROM json_each(?3))"
 )
 #: The team's open cases the file does not name (``?2``: a JSON array of every key in it).
 _ABSENT_SQL = (
@@ -89,6 +102,18 @@ class SqliteImportSink:
         rows = await self._fetch(_COLLECTORS_SQL, (self.team_id,))
         return [CollectorRef(r[0], r[1], r[2], r[3]) for r in rows]
 
+    async def known_lines(self, today: date) -> str:
+        """The raw fingerprints of the team's cases a line read again leaves unchanged."""
+        found = await self._fetch(_KNOWN_SQL, (self.team_id, today.isoformat()))
+        return str(found[0][0] or "") if found else ""
+
+    async def keep(self, keys: Sequence[str]) -> None:
+        """The cases of lines known unchanged, marked as imported by this import."""
+        if self._tx is not None and keys:
+            await self._tx.execute(
+                _KEEP_SQL, (self.import_id, self._now_s, json.dumps(list(keys), ensure_ascii=False))
+            )
+
     async def add(
         self, rows: Sequence[StagedRow], *, key_field: LedgerField, has_collector_column: bool
     ) -> BatchPlan:
@@ -120,10 +145,21 @@ class SqliteImportSink:
             "product, principal_outstanding, overdue_principal, overdue_interest, "
             "overdue_since, maturity, guarantees, collateral_description, collateral_value, "
             "contract_ref, loan_officer, ledger_as_of, "
-            "ledger_hash, import_id, created_at, imported_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "ledger_hash, import_id, created_at, imported_at, ledger_raw_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.key, team_id, lead, *r.values, r.as_of, r.digest, import_id, now_s, now_s)
+                (
+                    r.key,
+                    team_id,
+                    lead,
+                    *r.values,
+                    r.as_of,
+                    r.digest,
+                    import_id,
+                    now_s,
+                    now_s,
+                    r.raw_hash,
+                )
                 for r, _, lead in new
             ],
         )
@@ -141,10 +177,19 @@ class SqliteImportSink:
             "overdue_since = ?12, maturity = ?13, guarantees = ?14, "
             "collateral_description = ?15, collateral_value = ?16, contract_ref = ?17, "
             "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21, "
-            "figures_at = ?21 "
+            "figures_at = ?21, ledger_raw_hash = ?23 "
             "WHERE id = ?22",
             [
-                (r.as_of, r.total_overdue, *r.values, r.digest, import_id, now_s, case_id)
+                (
+                    r.as_of,
+                    r.total_overdue,
+                    *r.values,
+                    r.digest,
+                    import_id,
+                    now_s,
+                    case_id,
+                    r.raw_hash,
+                )
                 for r, case_id, _ in updated
             ],
         )
@@ -154,9 +199,9 @@ class SqliteImportSink:
             "?1 IS NOT NULL AND ledger_as_of IS NOT ?1 "
             "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
             "ledger_as_of = COALESCE(?1, ledger_as_of), import_id = ?2, imported_at = ?3, "
-            "figures_at = COALESCE(figures_at, imported_at) "
+            "figures_at = COALESCE(figures_at, imported_at), ledger_raw_hash = ?5 "
             "WHERE id = ?4",
-            [(r.as_of, import_id, now_s, case_id) for r, case_id, _ in unchanged],
+            [(r.as_of, import_id, now_s, case_id, r.raw_hash) for r, case_id, _ in unchanged],
         )
         await db.executemany(
             "UPDATE cases SET lead_id = ? WHERE id = ? AND lead_id IS NULL",
