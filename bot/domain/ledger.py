@@ -870,7 +870,9 @@ class LedgerReading:
             material = salt + "\x1f".join(picked)
         except TypeError:  # an XLSX line: numbers, dates, None
             material = salt + repr(picked)
-        return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        return hashlib.blake2b(
+            material.encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
 
     def result(self) -> LedgerParseResult:
         """The header's part of a :class:`LedgerParseResult`, with no rows yet."""
