@@ -969,13 +969,13 @@ class LedgerReading:
                 continue
             blank_run = 0
             cells = parser.pad(_within_columns(line, cells))
-            if parser.is_total(cells):
+            contract_no = parser.key(cells)
+            if parser.is_total(cells, contract_no):
                 batch.skipped_lines += 1
                 continue
             data_rows += 1
             if data_rows > max_rows:
                 raise LedgerError("ledger.too_many_rows", {"max": str(max_rows)})
-            contract_no = parser.key(cells)
             first = first_line_of.setdefault(contract_no, line) if contract_no else line
             bad_characters = check_characters and any(
                 isinstance(c, str) and _REPLACEMENT in c for c in cells
@@ -1104,8 +1104,9 @@ class _RowParser:
                 return receipt
         return self.contract_no(cells)
 
-    def is_total(self, cells: Sequence[object]) -> bool:
-        contract_no = self.key(cells).casefold().rstrip(":：")
+    def is_total(self, cells: Sequence[object], key: str) -> bool:
+        """A total line (合计 …): ``key`` is the line's :meth:`key`."""
+        contract_no = key.casefold().rstrip(":：")
         if contract_no in _TOTAL_WORDS:
             return True
         if contract_no:
@@ -1354,9 +1355,11 @@ def _amount(value: object, factor: int) -> int:
     ``factor`` is the column's unit (``贷款余额(万元)``: 10 000). A text cell that carries its own
     unit (``1.2万``, ``500元``) is taken as written, not multiplied a second time.
     """
-    if isinstance(value, bool):
+    if value.__class__ is str:  # a CSV cell: straight to the text rule below
+        pass
+    elif isinstance(value, bool):
         raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.unparseable")
-    if isinstance(value, int | float):
+    elif isinstance(value, int | float):
         if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
             raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.unparseable")
         yuan = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)) * factor
@@ -1406,6 +1409,8 @@ _DATE_YMD = re.compile(
     r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+#: 2024/3/5, 2024.03.05, 2024-3-5: ASCII only (the general rule normalises the rest).
+_DATE_PLAIN = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", re.ASCII)
 
 
 def parse_ledger_date(value: object) -> date:
@@ -1421,8 +1426,10 @@ def parse_ledger_date(value: object) -> date:
     outside 1900–2199.
     """
     if isinstance(value, str):
-        m = _DATE_ISO.fullmatch(value)
-        if m is not None:  # fast path
+        # Fast paths: what the general rule below reads the same way (no spaces, no
+        # full-width forms to normalise), without its normalisation.
+        m = _DATE_ISO.fullmatch(value) or _DATE_PLAIN.fullmatch(value)
+        if m is not None:
             return _ymd(m[1], m[2], m[3], {"value": value})
     params = {"value": _cell_text(value)}
     if isinstance(value, datetime):

@@ -264,9 +264,10 @@ class SqliteImportSink:
             "decided_by = ?, decided_at = ? WHERE id = ?",
             (self.team_id, json.dumps(summary), self._actor_id, now_s, import_id),
         )
-        # Which facts this file had no column for (the card says "not in the file").
+        # Which facts this file had no column for (the card says "not in the file"). Only
+        # where they differ: rewriting an unchanged case would mark its queue key stale again.
         await db.execute(
-            "UPDATE cases SET ledger_gaps = ? WHERE import_id = ?",
+            "UPDATE cases SET ledger_gaps = ?1 WHERE import_id = ?2 AND ledger_gaps IS NOT ?1",
             (",".join(sorted(ledger_gaps(columns))), import_id),
         )
         team = await db.fetchone("SELECT name FROM teams WHERE id = ?", (self.team_id,))
