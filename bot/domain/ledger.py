@@ -1483,7 +1483,10 @@ def _id_number(value: object) -> str | None:
         return None
     if isinstance(value, float):
         raise _RowError(RowErrorCode.BAD_ID_NUMBER)
-    text = "".join(unicodedata.normalize("NFKC", _cell_text(value)).split()).upper()
+    text = _plain(value)
+    text = (
+        "".join(unicodedata.normalize("NFKC", _cell_text(value)).split()) if text is None else text
+    ).upper()
     if _SCIENTIFIC.match(text.casefold()):
         raise _RowError(RowErrorCode.BAD_ID_NUMBER)
     return text
@@ -1511,8 +1514,19 @@ _EXCEL_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?e\+\d{2}$")
 def _phone(value: object) -> str | None:
     """A phone number as given, width-normalised and without spaces; not validated (landlines
     such as 0571-8888 8888 and extensions are legitimate)."""
-    text = "".join(unicodedata.normalize("NFKC", _cell_text(value)).split())
+    text = _plain(value)
+    if text is None:
+        text = "".join(unicodedata.normalize("NFKC", _cell_text(value)).split())
     return text or None
+
+
+def _plain(value: object) -> str | None:
+    """A text cell that normalising (NFKC) and removing whitespace would leave as it is, stripped:
+    printable ASCII without a space (``13800000000``, ``0571-8888``); else ``None``."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    return text if text.isascii() and text.isprintable() and " " not in text else None
 
 
 _PARTY_SPLIT = re.compile(r"[;；、,，/\n]+")
