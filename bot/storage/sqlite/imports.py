@@ -217,33 +217,45 @@ class SqliteImportSink:
             (ids[r.key] if case_id is None else case_id, r, lead)
             for r, case_id, lead in (*new, *updated)
         ]
+        # The parties and the lead history go in one statement each over a JSON array of the
+        # batch's rows (the rows in order, as ``executemany`` would take them): a row of
+        # ``executemany`` is a statement of its own, with its own statement journal, and a
+        # quarter of a million parties are most of a first import's statements.
         # Parties the ledger listed before: unmarked here, marked again if still listed.
-        await db.executemany(
-            "UPDATE case_parties SET in_ledger = 0 WHERE case_id = ? AND in_ledger = 1",
-            [(case_id,) for _, case_id, _ in updated],
-        )
-        await db.executemany(
-            "INSERT INTO case_parties (case_id, role, name, phone, ledger_phone, in_ledger, "
-            "created_at) VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5) "
-            f"ON CONFLICT {_PARTY_KEY} DO UPDATE SET in_ledger = 1, "
-            "phone = CASE WHEN case_parties.phone IS NULL "
-            "OR case_parties.phone IS case_parties.ledger_phone "
-            "THEN COALESCE(excluded.phone, case_parties.phone) ELSE case_parties.phone END, "
-            "ledger_phone = COALESCE(excluded.phone, case_parties.ledger_phone)",
-            [
-                (case_id, role, name, phone, now_s)
-                for case_id, r, _ in touched
-                for role, name, phone in r.parties
-            ],
-        )
+        if updated:
+            await db.execute(
+                "UPDATE case_parties SET in_ledger = 0 "
+                "WHERE case_id IN (SELECT value FROM json_each(?1)) AND in_ledger = 1",
+                (json.dumps([case_id for _, case_id, _ in updated]),),
+            )
+        parties = [
+            (case_id, role, name, phone)
+            for case_id, r, _ in touched
+            for role, name, phone in r.parties
+        ]
+        if parties:
+            await db.execute(
+                "INSERT INTO case_parties (case_id, role, name, phone, ledger_phone, in_ledger, "
+                "created_at) SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, "
+                "j.value ->> 3, j.value ->> 3, 1, ?2 FROM json_each(?1) j WHERE true "
+                f"ON CONFLICT {_PARTY_KEY} DO UPDATE SET in_ledger = 1, "
+                "phone = CASE WHEN case_parties.phone IS NULL "
+                "OR case_parties.phone IS case_parties.ledger_phone "
+                "THEN COALESCE(excluded.phone, case_parties.phone) ELSE case_parties.phone END, "
+                "ledger_phone = COALESCE(excluded.phone, case_parties.ledger_phone)",
+                (json.dumps(parties, ensure_ascii=False), now_s),
+            )
         # History only for leads that were set: a new case with a lead, or the UPDATE
         # above (inside this transaction, the planned lead_id IS NULL holds).
-        await db.executemany(
-            "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
-            "SELECT ?1, NULL, ?2, ?3, ?4, 'import' WHERE EXISTS "
-            "(SELECT 1 FROM cases WHERE id = ?1 AND lead_id = ?2)",
-            [(case_id, lead, self._actor_id, now_s) for case_id, _, lead in touched if lead],
-        )
+        leads = [(case_id, lead) for case_id, _, lead in touched if lead]
+        if leads:
+            await db.execute(
+                "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
+                "SELECT j.value ->> 0, NULL, j.value ->> 1, ?2, ?3, 'import' "
+                "FROM json_each(?1) j WHERE EXISTS "
+                "(SELECT 1 FROM cases WHERE id = j.value ->> 0 AND lead_id = j.value ->> 1)",
+                (json.dumps(leads), self._actor_id, now_s),
+            )
         for _, _, lead in touched:
             if lead is not None:
                 self._per_lead[lead] = self._per_lead.get(lead, 0) + 1
