@@ -15,3 +15,16 @@ CREATE TRIGGER parties_queue_insert AFTER INSERT ON case_parties
 BEGIN
     UPDATE cases SET q_until = '' WHERE id = NEW.case_id AND q_until <> '';
 END;
+
+-- The same for a change of the case's own facts: a case already stale is not rewritten again
+-- (an import's statements touch a case several times in one transaction: its figures, its
+-- ledger gaps, its lead).
+DROP TRIGGER cases_queue_facts;
+CREATE TRIGGER cases_queue_facts AFTER UPDATE OF
+    overdue_principal, overdue_interest, overdue_since, previous_overdue_amount,
+    collateral_value, collateral_description, deterioration, strong_guarantor,
+    high_default_cost, last_contact_at, guarantees, ledger_gaps, ledger_as_of, figures_at,
+    imported_at, status ON cases
+BEGIN
+    UPDATE cases SET q_until = '' WHERE id = NEW.id AND q_until <> '';
+END;
