@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -73,6 +74,12 @@ _PARTY_KEY = "(case_id, role, name, (CASE WHEN name = '' THEN ifnull(phone, '') 
 Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
 
 
+def _run_statement(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
+    """One statement over many rows, for :meth:`Tx.run_sync` (off the event loop's thread,
+    where a transaction's first statements would otherwise run)."""
+    db.execute(sql, params).close()
+
+
 class SqliteImportSink:
     """One import in progress: :meth:`add` plans (and, when writing, writes) a batch;
     :meth:`finish` counts the absent cases and, when writing, marks the import applied, sets
@@ -112,9 +119,8 @@ class SqliteImportSink:
     async def keep(self, keys: Sequence[str]) -> None:
         """The cases of lines known unchanged, marked as imported by this import."""
         if self._tx is not None and keys:
-            await self._tx.execute(
-                _KEEP_SQL, (self.import_id, self._now_s, json.dumps(list(keys), ensure_ascii=False))
-            )
+            params = (self.import_id, self._now_s, json.dumps(list(keys), ensure_ascii=False))
+            await self._tx.run_sync(_run_statement, _KEEP_SQL, params)
 
     async def add(
         self, rows: Sequence[StagedRow], *, key_field: LedgerField, has_collector_column: bool
@@ -133,15 +139,19 @@ class SqliteImportSink:
             has_collector_column=has_collector_column,
         )
         if self._tx is not None:
-            await self._write(self._tx, plan)
+            # The whole batch in one trip to the database's thread: its statements (some of
+            # them over a whole batch) and the Python that builds their rows stay off the
+            # event loop.
+            await self._tx.run_sync(self._write, plan)
         return plan
 
-    async def _write(self, db: Tx, plan: BatchPlan) -> None:
-        """The batch statements of a planned batch (see ``apply_import`` for the rules)."""
+    def _write(self, db: sqlite3.Connection, plan: BatchPlan) -> None:
+        """The batch statements of a planned batch (see ``apply_import`` for the rules), on
+        the database's thread, inside the import's transaction."""
         assert self.import_id is not None
         team_id, import_id, now_s = self.team_id, self.import_id, self._now_s
         new, updated, unchanged = plan.new, plan.updated, plan.unchanged
-        await db.executemany(
+        db.executemany(
             "INSERT INTO cases (contract_no, team_id, lead_id, borrower_name, "
             "borrower_id_number, borrower_phone, borrower_address, borrower_business, "
             "product, principal_outstanding, overdue_principal, overdue_interest, "
@@ -167,7 +177,7 @@ class SqliteImportSink:
         )
         # The right-hand sides read the row before the update. Newer export: a different
         # as-of date when the row has one, else a different total overdue amount.
-        await db.executemany(
+        db.executemany(
             "UPDATE cases SET previous_overdue_amount = CASE WHEN "
             "(?1 IS NOT NULL AND ledger_as_of IS NOT ?1) OR "
             "(?1 IS NULL AND overdue_principal + overdue_interest <> ?2) "
@@ -196,7 +206,7 @@ class SqliteImportSink:
             ],
         )
         # Same ledger fields, so the same amount: only a newer as-of date moves the signal.
-        await db.executemany(
+        db.executemany(
             "UPDATE cases SET previous_overdue_amount = CASE WHEN "
             "?1 IS NOT NULL AND ledger_as_of IS NOT ?1 "
             "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
@@ -205,14 +215,14 @@ class SqliteImportSink:
             "WHERE id = ?4",
             [(r.as_of, import_id, now_s, case_id, r.raw_hash) for r, case_id, _ in unchanged],
         )
-        await db.executemany(
+        db.executemany(
             "UPDATE cases SET lead_id = ? WHERE id = ? AND lead_id IS NULL",
             [(lead, case_id) for _, case_id, lead in updated if lead is not None],
         )
         ids: dict[str, int] = {}
         if new:
             keys = json.dumps([r.key for r, _, _ in new], ensure_ascii=False)
-            ids = {r[0]: r[1] for r in await db.fetchall(_IDS_SQL, (keys,))}
+            ids = dict(db.execute(_IDS_SQL, (keys,)).fetchall())
         touched = [
             (ids[r.key] if case_id is None else case_id, r, lead)
             for r, case_id, lead in (*new, *updated)
@@ -223,7 +233,7 @@ class SqliteImportSink:
         # quarter of a million parties are most of a first import's statements.
         # Parties the ledger listed before: unmarked here, marked again if still listed.
         if updated:
-            await db.execute(
+            db.execute(
                 "UPDATE case_parties SET in_ledger = 0 "
                 "WHERE case_id IN (SELECT value FROM json_each(?1)) AND in_ledger = 1",
                 (json.dumps([case_id for _, case_id, _ in updated]),),
@@ -234,7 +244,7 @@ class SqliteImportSink:
             for role, name, phone in r.parties
         ]
         if parties:
-            await db.execute(
+            db.execute(
                 "INSERT INTO case_parties (case_id, role, name, phone, ledger_phone, in_ledger, "
                 "created_at) SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, "
                 "j.value ->> 3, j.value ->> 3, 1, ?2 FROM json_each(?1) j WHERE true "
@@ -249,7 +259,7 @@ class SqliteImportSink:
         # above (inside this transaction, the planned lead_id IS NULL holds).
         leads = [(case_id, lead) for case_id, _, lead in touched if lead]
         if leads:
-            await db.execute(
+            db.execute(
                 "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
                 "SELECT j.value ->> 0, NULL, j.value ->> 1, ?2, ?3, 'import' "
                 "FROM json_each(?1) j WHERE EXISTS "
@@ -278,7 +288,8 @@ class SqliteImportSink:
         )
         # Which facts this file had no column for (the card says "not in the file"). Only
         # where they differ: rewriting an unchanged case would mark its queue key stale again.
-        await db.execute(
+        await db.run_sync(
+            _run_statement,
             "UPDATE cases SET ledger_gaps = ?1 WHERE import_id = ?2 AND ledger_gaps IS NOT ?1",
             (",".join(sorted(ledger_gaps(columns))), import_id),
         )
