@@ -852,8 +852,9 @@ class LedgerReading:
         hashed = sorted(header.index.items())
         self._hashed_cells = itemgetter(*(c for _, c in hashed))
         self._since_col = header.index.get(LedgerField.OVERDUE_SINCE)
-        mapping = "\x1f".join(f"{f.value}={header.cells[c]}" for f, c in hashed)
-        self._salt = f"{PARSER_VERSION}\x1e{mapping}\x1e"
+        self._hashed_count = len(hashed)
+        mapping = repr(tuple((f.value, header.cells[c]) for f, c in hashed))
+        self._salt = f"{PARSER_VERSION}{mapping}"
         self._salt_today = f"{self._salt}{today.isoformat() if today else ''}\x1e"
 
     def raw_hash(self, cells: Sequence[object]) -> str:
@@ -867,9 +868,12 @@ class LedgerReading:
         since = None if col is None else cells[col]
         salt = self._salt if since is not None and not _is_empty(since) else self._salt_today
         try:
-            material = salt + "\x1f".join(picked)
+            joined = "\x1f".join(picked)
+            if joined.count("\x1f") != self._hashed_count - 1:  # a cell holds the separator
+                joined = repr(picked)
         except TypeError:  # an XLSX line: numbers, dates, None
-            material = salt + repr(picked)
+            joined = repr(picked)
+        material = salt + "\x1e" + joined
         return hashlib.blake2b(
             material.encode("utf-8", "surrogatepass"), digest_size=16
         ).hexdigest()

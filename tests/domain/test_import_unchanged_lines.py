@@ -5,6 +5,7 @@ parsed as before (issue 17: an unchanged re-import near its floor)."""
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -242,3 +243,22 @@ async def test_the_reader_in_a_child_process_skips_the_same_lines(world):
     assert outcome.applied["unchanged"] == 40
     stored = query_file(world.path, "SELECT COUNT(*) FROM cases WHERE ledger_raw_hash IS NULL")
     assert stored == [(0,)]
+
+
+def test_a_fingerprint_tells_cells_apart_wherever_a_separator_falls():
+    reading = ledger.open_ledger(FILE, today=TODAY)
+    width = len(reading.header)
+    base = next(csv.reader([LINES[0].rstrip("\n")]))
+    assert len(base) == width
+    borrower, collector = reading.header.index("借款人"), reading.header.index("清收人员")
+    a, b = list(base), list(base)
+    a[borrower], a[collector] = "甲\x1f", "张伟"
+    b[borrower], b[collector] = "甲", "\x1f张伟"
+    assert reading.raw_hash(a) != reading.raw_hash(b)
+    assert reading.raw_hash(base) == reading.raw_hash(list(base))
+    # Another day changes nothing for a line with its overdue date, a header's unit does.
+    assert ledger.open_ledger(FILE, today=TODAY + timedelta(days=3)).raw_hash(base) == (
+        reading.raw_hash(base)
+    )
+    in_wan = FILE.decode("gb18030").replace("贷款余额", "贷款余额(万元)", 1).encode("gb18030")
+    assert ledger.open_ledger(in_wan, today=TODAY).raw_hash(base) != reading.raw_hash(base)
