@@ -53,6 +53,7 @@ collects it — and is kept for the card only (``LedgerRow.loan_officer``).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -619,16 +620,33 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    bad = text.count(_REPLACEMENT)
-    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    if bad * 10 <= non_ascii - bad:
-        return text
-    del text
+    if _mostly_utf8(data):
+        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
         return data.decode("gb18030").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise LedgerError("ledger.unreadable", {"reason": "encoding"}) from None
+
+
+#: How much of a file :func:`_mostly_utf8` decodes at a time.
+_DECODE_STEP = 1 << 20
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bad bytes (see :func:`_decode`): at most one U+FFFD for ten good
+    non-ASCII characters, counted a megabyte at a time (the codec's incremental decoder, the
+    same characters as decoding it whole), so that a GB18030 file is not held a second time
+    as replacement characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    bad = non_ascii = 0
+    size = len(data)
+    for start in range(0, size, _DECODE_STEP):
+        chunk = decoder.decode(data[start : start + _DECODE_STEP], start + _DECODE_STEP >= size)
+        if start == 0:
+            chunk = chunk.removeprefix("\ufeff")
+        bad += chunk.count(_REPLACEMENT)
+        non_ascii += len(chunk) - len(chunk.encode("ascii", errors="ignore"))
+    return bad * 10 <= non_ascii - bad
 
 
 def _xlsx_problem(exc: BaseException) -> LedgerError:
