@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
@@ -72,6 +72,18 @@ _ABSENT_SQL = (
 _PARTY_KEY = "(case_id, role, name, (CASE WHEN name = '' THEN ifnull(phone, '') ELSE '' END))"
 
 Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
+
+
+#: Rows per statement over a JSON array: a statement per thousand rows instead of one per row,
+#: and still a small array for SQLite to parse and a small journal for the statement to keep
+#: (a whole batch's parties in one statement raised a first import's peak memory by 10 MB).
+_JSON_ROWS = 1000
+
+
+def _chunks(rows: Sequence[Any]) -> Iterator[str]:
+    """``rows`` as JSON arrays of at most :data:`_JSON_ROWS` rows each."""
+    for at in range(0, len(rows), _JSON_ROWS):
+        yield json.dumps(rows[at : at + _JSON_ROWS], ensure_ascii=False)
 
 
 def _run_statement(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> None:
@@ -227,23 +239,23 @@ class SqliteImportSink:
             (ids[r.key] if case_id is None else case_id, r, lead)
             for r, case_id, lead in (*new, *updated)
         ]
-        # The parties and the lead history go in one statement each over a JSON array of the
-        # batch's rows (the rows in order, as ``executemany`` would take them): a row of
+        # The parties and the lead history go in one statement per _JSON_ROWS rows, over a
+        # JSON array of them (in order, as ``executemany`` would take them): a row of
         # ``executemany`` is a statement of its own, with its own statement journal, and a
         # quarter of a million parties are most of a first import's statements.
         # Parties the ledger listed before: unmarked here, marked again if still listed.
-        if updated:
+        for chunk in _chunks([case_id for _, case_id, _ in updated]):
             db.execute(
                 "UPDATE case_parties SET in_ledger = 0 "
                 "WHERE case_id IN (SELECT value FROM json_each(?1)) AND in_ledger = 1",
-                (json.dumps([case_id for _, case_id, _ in updated]),),
+                (chunk,),
             )
         parties = [
             (case_id, role, name, phone)
             for case_id, r, _ in touched
             for role, name, phone in r.parties
         ]
-        if parties:
+        for chunk in _chunks(parties):
             db.execute(
                 "INSERT INTO case_parties (case_id, role, name, phone, ledger_phone, in_ledger, "
                 "created_at) SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, "
@@ -253,18 +265,18 @@ class SqliteImportSink:
                 "OR case_parties.phone IS case_parties.ledger_phone "
                 "THEN COALESCE(excluded.phone, case_parties.phone) ELSE case_parties.phone END, "
                 "ledger_phone = COALESCE(excluded.phone, case_parties.ledger_phone)",
-                (json.dumps(parties, ensure_ascii=False), now_s),
+                (chunk, now_s),
             )
         # History only for leads that were set: a new case with a lead, or the UPDATE
         # above (inside this transaction, the planned lead_id IS NULL holds).
         leads = [(case_id, lead) for case_id, _, lead in touched if lead]
-        if leads:
+        for chunk in _chunks(leads):
             db.execute(
                 "INSERT INTO case_leads (case_id, from_id, to_id, by_id, at, reason) "
                 "SELECT j.value ->> 0, NULL, j.value ->> 1, ?2, ?3, 'import' "
                 "FROM json_each(?1) j WHERE EXISTS "
                 "(SELECT 1 FROM cases WHERE id = j.value ->> 0 AND lead_id = j.value ->> 1)",
-                (json.dumps(leads), self._actor_id, now_s),
+                (chunk, self._actor_id, now_s),
             )
         for _, _, lead in touched:
             if lead is not None:
