@@ -178,7 +178,8 @@ async def _post_init(app: QingshouApp) -> None:
     limiter = app.bot.rate_limiter
     if isinstance(limiter, ResilientRateLimiter):
         await limiter.load_deferred()
-        await data.storage.ensure_send_places(limiter.places)
+        if limiter.places:
+            await data.storage.ensure_send_places(limiter.places)
     # What was received but not handled (a crash, here or on a replica that is gone): one cue
     # per chat, claimed with the chat's lease when its turn comes, in order per chat.
     replayed = await replay_inbox(app, data.storage, holder=data.settings.instance)
