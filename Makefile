@@ -20,7 +20,8 @@ run: $(STAMP)
 
 ## test: the whole suite (unit, end-to-end through the emulator, browser tests when chromium is present),
 ## side by side in TEST_WORKERS processes (pytest-xdist), each with its own emulator, port and
-## database. 4 is quickest on 2 cores: most end-to-end tests wait on the bot more than they compute.
+## database. The storage contract runs on SQLite and on PostgreSQL: each worker starts a throwaway
+## PostgreSQL cluster (tests/pg_cluster.py, as the postgres user when root; skipped without it). 4 is quickest on 2 cores: most end-to-end tests wait on the bot more than they compute.
 ## worksteal: an idle worker takes tests queued on a busy one (one test runs ~45 s alone).
 TEST_WORKERS ?= 4
 test: $(STAMP)
@@ -77,6 +78,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reminders_bench
 	$(BIN)/python -m bench.documents_bench
 	$(BIN)/python -m bench.replicas
+	$(BIN)/python -m bench.pg_cases_bench
 	@echo "make bench ($(BENCH_SIZE)) ended $$(date -u +%T), $$(uptime | sed 's/.*load/load/')"
 
 clean:

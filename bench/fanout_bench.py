@@ -38,7 +38,7 @@ from bench.seed import (
     no_digest_now,
     seed_reminder_burst,
 )
-from bot.storage.sqlite.reminders import BACKFILL_MARK
+from bot.storage.stores.reminders import BACKFILL_MARK
 from bot.storage.testing import connect_file
 from tests.e2e.process import BotProcess
 from tgemu import Emulator, EmulatorConfig

@@ -105,7 +105,7 @@ class BurstSeed:
 
 
 def _ts(value: datetime) -> str:
-    # The storage's own format (bot.storage.sqlite.engine.ts): UTC, microseconds.
+    # The storage's own format (bot.storage.sqlite.connector.ts): UTC, microseconds.
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage import open_storage
-from bot.storage.sqlite.engine import _ONE, _in_thread
+from bot.storage.sqlite.connector import _ONE, _in_thread
 
 SQL = "SELECT id, name FROM teams WHERE id = ?"
 

@@ -158,7 +158,7 @@ async def _post_init(app: QingshouApp) -> None:
     data = app.bot_data
     now = data.clock.now()
     if data.storage is None:
-        data.storage = await open_storage(str(data.settings.db_path), now=now)
+        data.storage = await open_storage(data.settings.database, now=now)
         data.extra["owns_storage"] = True
     await data.storage.ensure_admins(data.settings.admins, now=now)
     data.bot_username = app.bot.username

@@ -1,4 +1,5 @@
-"""The ``qingshou`` command line: run the bot, the sandbox or the emulator; invite; back up."""
+"""The ``qingshou`` command line: run the bot, the sandbox or the emulator; invite; back up;
+migrate or copy the database."""
 
 from __future__ import annotations
 
@@ -28,11 +29,18 @@ async def open_storage(settings: Settings, *, now: datetime | None = None) -> St
     from bot import storage
 
     try:
-        return await storage.open_storage(str(settings.db_path), now=now or datetime.now(UTC))
+        return await storage.open_storage(settings.database, now=now or datetime.now(UTC))
     except storage.SchemaTooNewError as exc:
         raise ConfigError(f"QINGSHOU_DB: {exc}") from exc
     except storage.StorageError as exc:
-        raise ConfigError(f"QINGSHOU_DB: cannot open {settings.db_path}: {exc}") from exc
+        raise ConfigError(f"QINGSHOU_DB: cannot open {_shown(settings.database)}: {exc}") from exc
+
+
+def _shown(url: str) -> str:
+    """A database URL as messages show it (no password)."""
+    from bot.storage.postgresql.connector import safe_url
+
+    return safe_url(url)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -40,7 +48,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "db", None):
         from dataclasses import replace
 
-        settings = replace(settings, db_path=Path(args.db))
+        settings = replace(settings, db_path=Path(args.db), db_url=args.db)
     return settings
 
 
@@ -210,8 +218,13 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the live database consistently to PATH."""
     from bot.storage import StorageError
+    from bot.storage.postgresql import BACKUP_HELP
 
     settings = _settings(args)
+    if settings.on_postgres:
+        # A server database is dumped by the server's tools; say how instead of copying.
+        print(BACKUP_HELP.format(url=_shown(settings.database)))
+        return 0
     if not settings.db_path.exists():
         raise ConfigError(f"QINGSHOU_DB: {settings.db_path} does not exist")
     dest = Path(args.path)
@@ -505,6 +518,68 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    """Bring the database to this qingshou's schema (the bot does it at start as well)."""
+    settings = _settings(args)
+
+    async def _go() -> list[tuple[int, str]]:
+        now = datetime.now(UTC)
+        storage = await open_storage(settings, now=now)
+        try:
+            return await storage.migrations_applied(since=now)
+        finally:
+            await storage.close()
+
+    applied = asyncio.run(_go())
+    for version, name in applied:
+        print(f"applied {version:04d} {name}")
+    latest = applied[-1][0] if applied else None
+    if latest is None:
+        print(f"{_shown(settings.database)}: up to date")
+    else:
+        print(f"{_shown(settings.database)}: now at schema version {latest}")
+    return 0
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    """Copy a cooperative from SOURCE to the empty TARGET (SQLite <-> PostgreSQL)."""
+    from bot import storage as st
+    from bot.storage.copy import copy_database
+
+    async def _open(url: str, now: datetime) -> Storage:
+        try:
+            return await st.open_storage(url, now=now)
+        except st.StorageError as exc:
+            raise ConfigError(f"cannot open {_shown(url)}: {exc}") from exc
+
+    async def _go() -> int:
+        now = datetime.now(UTC)
+        if not st.is_postgres_url(args.source) and not st.storage_path(args.source).exists():
+            raise ConfigError(f"the source {args.source} does not exist")
+        source = await _open(args.source, now)
+        try:
+            target = await _open(args.target, now)
+            try:
+                copied = await copy_database(source, target, now=now)  # type: ignore[arg-type]
+            except st.StorageError as exc:
+                raise ConfigError(f"copy refused: {exc}") from exc
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+        width = max(len(c.table) for c in copied)
+        for c in copied:
+            print(f"{c.table:<{width}}  {c.target_rows:>9} rows")
+        total = sum(c.target_rows for c in copied)
+        print(
+            f"copied {total} rows in {len(copied)} tables, every count checked: "
+            f"{_shown(args.source)} -> {_shown(args.target)}"
+        )
+        return 0
+
+    return asyncio.run(_go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qingshou",
@@ -594,10 +669,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("backup", help="consistent copy of the live database")
+    p = sub.add_parser(
+        "backup", help="consistent copy of the live database (PostgreSQL: explains pg_dump)"
+    )
     p.add_argument("path", help="where to write the copy")
     p.add_argument("--db", help="SQLite file (default: QINGSHOU_DB or qingshou.db)")
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("db", help="the database: migrate it, or copy it to another backend")
+    dbsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    q = dbsub.add_parser("migrate", help="apply the migrations this database lacks")
+    q.add_argument("--db", help="database URL or SQLite file (default: QINGSHOU_DB)")
+    q.set_defaults(func=cmd_db_migrate)
+    q = dbsub.add_parser(
+        "copy",
+        help="copy a cooperative from SOURCE into the empty TARGET (stop the bot first)",
+        description="Copy every row from SOURCE to TARGET, e.g. qingshou db copy qingshou.db "
+        "postgresql://qingshou@db.example/qingshou. The target must be a new, empty database; "
+        "both are migrated first; the row counts of every table are compared at the end.",
+    )
+    q.add_argument("source", help="a SQLite file or URL, or a postgresql:// URL")
+    q.add_argument("target", help="an empty database: a postgresql:// URL or a new SQLite file")
+    q.set_defaults(func=cmd_db_copy)
     return parser
 
 

@@ -87,6 +87,8 @@ class Settings:
     token: Secret = Secret("")  # noqa: RUF009 - immutable, sharing it is safe
     api_url: str = TELEGRAM_API_URL
     db_path: Path = Path("qingshou.db")
+    #: QINGSHOU_DB as given: a SQLite path or URL, or ``postgresql://...`` (see :attr:`database`).
+    db_url: str = ""
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     default_locale: str = "zh_Hans"
     admins: frozenset[int] = frozenset()
@@ -157,6 +159,18 @@ class Settings:
     def webhook_path(self) -> str:
         """The path the webhook is served on (the URL's own path)."""
         return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def database(self) -> str:
+        """The storage URL to open: QINGSHOU_DB as given, unless ``db_path`` was replaced
+        since (``--db``, the sandbox's own file), then that file."""
+        if self.db_url and Path(self.db_url) == self.db_path:
+            return self.db_url
+        return str(self.db_path)
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database.partition("://")[0].lower() in ("postgresql", "postgres")
 
     @property
     def file_url(self) -> str:
@@ -357,6 +371,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     instance = get.get("QINGSHOU_INSTANCE") or _default_instance(listen)
     if len(instance) > 200:
         raise ConfigError("QINGSHOU_INSTANCE: longer than 200 characters")
+    db = get.get("QINGSHOU_DB", "qingshou.db")
+    scheme = db.partition("://")[0].lower() if "://" in db else ""
+    if scheme not in ("", "sqlite", "postgresql", "postgres"):
+        raise ConfigError(
+            f"QINGSHOU_DB: no storage backend for {scheme}:// (use a SQLite file path, "
+            "sqlite:///path.db, or postgresql://user:password@host:5432/dbname)"
+        )
 
     return Settings(
         instance=instance,
@@ -365,7 +386,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         webhook_secret=Secret(secret),
         token=Secret(token),
         api_url=api_url,
-        db_path=Path(get.get("QINGSHOU_DB", "qingshou.db")),
+        db_path=Path(db),
+        db_url=db,
         tz=tz,
         default_locale=lang,
         admins=_parse_admins(get.get("QINGSHOU_ADMINS", "")),

@@ -1,8 +1,9 @@
 """Storage: the only place that speaks SQL, behind one interface.
 
 The application depends on :class:`Storage` (a ``Protocol``, :mod:`bot.storage.protocol`) and
-opens it with :func:`open_storage` from a URL; SQLite (aiosqlite) is the embedded backend, a
-PostgreSQL one will come behind the same factory. Errors are :mod:`bot.storage.errors`.
+opens it with :func:`open_storage` from a URL: SQLite (aiosqlite) is the embedded default, a
+``postgresql://`` URL selects PostgreSQL (psycopg 3); both are the same stores
+(:mod:`bot.storage.stores`) over a connector per backend. Errors are :mod:`bot.storage.errors`.
 """
 
 from __future__ import annotations
@@ -66,7 +67,17 @@ from bot.storage.records import (
 )
 from bot.storage.sqlite import SqliteStorage, backup_database
 
-URL_FORMS = "sqlite:///relative/path.db, sqlite:////absolute/path.db or a plain file path"
+URL_FORMS = (
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db, a plain file path, "
+    "or postgresql://user:password@host:5432/dbname"
+)
+#: The schemes of the PostgreSQL backend (libpq's two spellings).
+PG_SCHEMES = ("postgresql", "postgres")
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return url.partition("://")[0].lower() in PG_SCHEMES and "://" in url
 
 
 def storage_path(url: str) -> Path:
@@ -77,6 +88,8 @@ def storage_path(url: str) -> Path:
             raise UnknownStorageURLError(f"empty storage URL: use {URL_FORMS}")
         return Path(url)
     scheme, _, rest = url.partition("://")
+    if scheme.lower() in PG_SCHEMES:
+        raise UnknownStorageURLError(f"storage URL {url!r} is a PostgreSQL URL, not a SQLite file")
     if scheme.lower() != "sqlite":
         raise UnknownStorageURLError(
             f"storage URL {url!r}: no backend for {scheme!r}:// (use {URL_FORMS})"
@@ -95,6 +108,10 @@ async def open_storage(url: str, *, now: datetime) -> Storage:
     :class:`SchemaTooNewError` for a database written by a newer qingshou and
     :class:`StorageUnavailableError` for one that cannot be opened.
     """
+    if is_postgres_url(url):
+        from bot.storage.postgresql import PostgresStorage
+
+        return await PostgresStorage.open(url, now=now)
     return await SqliteStorage.open(storage_path(url), now=now)
 
 
@@ -148,6 +165,7 @@ __all__ = [
     "StorageUnavailableError",
     "UnknownStorageURLError",
     "backup_database",
+    "is_postgres_url",
     "open_storage",
     "storage_path",
 ]

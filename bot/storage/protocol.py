@@ -671,9 +671,13 @@ class AuditStore(Protocol):
         """Newest first."""
 
     async def backup(self, dest: Path) -> None:
-        """A consistent copy of the live database (SQLite's online backup API)."""
+        """A consistent copy of the live database (SQLite's online backup API); on
+        PostgreSQL a :class:`StorageError` saying how to use ``pg_dump`` instead."""
 
     async def schema_version(self) -> int: ...
+
+    async def migrations_applied(self, *, since: datetime) -> list[tuple[int, str]]:
+        """The migrations applied at or after ``since`` (version, name), in order."""
 
 
 class PrepStore(Protocol):

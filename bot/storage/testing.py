@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from bot.storage.protocol import Storage
-from bot.storage.sqlite import SqliteStorage, Tx
-from bot.storage.sqlite.engine import driver_errors
+from bot.storage.sqlite import Tx
+from bot.storage.sqlite.connector import driver_errors
+from bot.storage.stores import SqlStorage
 
 __all__ = [
     "Connection",
@@ -95,20 +96,21 @@ def uncommitted_write(path: Path, sql: str, params: Sequence[Any] = ()) -> Itera
             conn.close()
 
 
-def _sqlite(storage: Storage) -> SqliteStorage:
-    if not isinstance(storage, SqliteStorage):
-        raise TypeError(f"a SQLite test helper got {type(storage).__name__}")
+def _sql(storage: Storage) -> SqlStorage:
+    if not isinstance(storage, SqlStorage):
+        raise TypeError(f"a storage test helper got {type(storage).__name__}")
     return storage
 
 
 async def rows(storage: Storage, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` read through the storage's own connection (taking its lock)."""
-    return [tuple(r) for r in await _sqlite(storage)._fetchall(sql, params)]
+    """Rows of ``sql`` read through the storage's own connection(s) (SQLite: taking its lock;
+    any backend: the shared SQL's dialect)."""
+    return [tuple(r) for r in await _sql(storage)._fetchall(sql, params)]
 
 
 @asynccontextmanager
 async def held_transaction(storage: Storage) -> AsyncIterator[Tx]:
     """The storage's own write transaction, held open for the block (rolled back if it
-    raises): for tests of what other coroutines see meanwhile."""
-    async with _sqlite(storage)._tx() as db:
+    raises): for tests of what other coroutines (or replicas) see meanwhile."""
+    async with _sql(storage)._tx() as db:
         yield db

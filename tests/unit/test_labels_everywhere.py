@@ -651,7 +651,7 @@ CODES: list[tuple[str, Sequence[str], Place]] = [
     ),
     (
         "why the bot cannot reach a collector (the outbox)",
-        codes_in(r"blocked|not_found", "bot/storage/sqlite/outbox.py"),
+        codes_in(r"blocked|not_found", "bot/storage/stores/outbox.py"),
         template(
             "notify/collector_unreachable",
             lambda v: {"name": "张伟", "reason": v, "reminders": 2},

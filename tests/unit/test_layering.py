@@ -410,7 +410,7 @@ def test_every_callback_route_is_declared_in_the_routes_module():
 
 def test_the_graph_sees_every_package_and_the_registration():
     known = project_modules(ROOT)
-    assert {"bot", "bot.domain.dates", "bot.storage.sqlite.engine", "handlers", "handlers.cases",
+    assert {"bot", "bot.domain.dates", "bot.storage.sqlite.connector", "handlers", "handlers.cases",
             "reminders", "reminders.due", "bot.app"} <= set(known)  # fmt: skip
     assert all(layer_of(m) is not None or _standalone(m) for m in known), [
         m for m in known if layer_of(m) is None and not _standalone(m)

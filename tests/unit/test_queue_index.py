@@ -206,7 +206,7 @@ async def test_the_daily_refresh_rewrites_only_the_keys_whose_day_came(
     tmp_path, monkeypatch, batch
 ):
     # In batches of its own transactions (the lock let go between them): all the same keys.
-    monkeypatch.setattr("bot.storage.sqlite.queue.REFRESH_BATCH", batch)
+    monkeypatch.setattr("bot.storage.stores.queue.REFRESH_BATCH", batch)
     path = tmp_path / "q.db"
     s = await open_storage(f"sqlite:///{path}", now=NOW)
     try:

@@ -20,7 +20,8 @@ from bot.storage import (
     open_storage,
     storage_path,
 )
-from bot.storage.sqlite import engine, load_migrations, split_statements
+from bot.storage.sqlite import connector as engine
+from bot.storage.sqlite import load_migrations, split_statements
 from bot.storage.testing import (
     connect_file,
     execute_file,
@@ -45,9 +46,20 @@ def test_storage_urls_name_relative_absolute_and_bare_paths():
     assert storage_path("sqlite:////var/lib/q.db") == Path("/var/lib/q.db")
     assert storage_path("q.db") == Path("q.db")
     assert storage_path("/srv/q.db") == Path("/srv/q.db")
-    for bad in ("postgresql://u@h/db", "mysql://x", "sqlite://host/q.db", "sqlite:///", ""):
+    for bad in ("mysql://x", "sqlite://host/q.db", "sqlite:///", "", "postgres ql://x"):
         with pytest.raises(UnknownStorageURLError, match="sqlite:///relative/path"):
             storage_path(bad)
+    # A PostgreSQL URL is no file: open_storage gives it to the PostgreSQL backend.
+    with pytest.raises(UnknownStorageURLError, match="PostgreSQL URL"):
+        storage_path("postgresql://u@h/db")
+
+
+async def test_an_unknown_scheme_is_refused_at_start_and_names_every_form(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for bad in ("mysql://u@h/db", "postgresq://u@h/db", "redis://h"):
+        with pytest.raises(UnknownStorageURLError, match="postgresql://user:password@host"):
+            await open_storage(bad, now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert list(tmp_path.iterdir()) == []  # no folder named after the scheme
 
 
 async def test_every_url_form_opens_the_same_file(tmp_path, monkeypatch):
@@ -242,7 +254,7 @@ async def test_a_statement_is_one_trip_to_the_connections_thread(storage, monkey
     write two; each trip is a wake-up of the event loop. Now a statement that may wait for
     another process's lock (an autocommit write, BEGIN, COMMIT) is one trip, and one that
     cannot (a read; a statement inside a transaction, which holds the write lock) none."""
-    from bot.storage.sqlite.engine import TX_STATEMENTS_HERE
+    from bot.storage.sqlite.connector import TX_STATEMENTS_HERE
 
     conn = storage._conn
     trips = []

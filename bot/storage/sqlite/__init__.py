@@ -1,41 +1,33 @@
-"""The SQLite backend: one engine (connection, lock, transactions) and one mixin per aggregate.
+"""The SQLite backend: the stores over one aiosqlite connection (:mod:`.connector`).
 
-``SqliteStorage`` composes them; it implements :class:`bot.storage.protocol.Storage`.
+``SqliteStorage`` implements :class:`bot.storage.protocol.Storage` in one file.
 """
 
 from __future__ import annotations
 
-from bot.storage.sqlite.audit import SqliteAudit
-from bot.storage.sqlite.cases import SqliteCases
-from bot.storage.sqlite.commitments import SqliteCommitments
-from bot.storage.sqlite.digest import SqliteDigest
-from bot.storage.sqlite.engine import (
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from bot.storage.errors import StorageError
+from bot.storage.sqlite.connector import (
     BUSY_TIMEOUT_MS,
-    Engine,
-    Migration,
-    Tx,
+    SqliteConnector,
+    SqliteTx,
     backup_database,
-    load_migrations,
     split_statements,
-    ts,
 )
-from bot.storage.sqlite.exports import SqliteExports
-from bot.storage.sqlite.flows import SqliteFlows
-from bot.storage.sqlite.inbox import SqliteInbox
-from bot.storage.sqlite.instalments import SqliteInstalments
-from bot.storage.sqlite.legal import SqliteLegal
-from bot.storage.sqlite.outbox import SqliteOutbox
-from bot.storage.sqlite.people import SqlitePeople
-from bot.storage.sqlite.preps import SqlitePreps
-from bot.storage.sqlite.queue import SqliteQueue
-from bot.storage.sqlite.reminders import SqliteReminders
-from bot.storage.sqlite.replicas import SqliteReplicas
+from bot.storage.stores import SqlStorage
+from bot.storage.stores.base import Migration, Tx, load_migrations, ts
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
-    "Engine",
     "Migration",
+    "SqliteConnector",
     "SqliteStorage",
+    "SqliteTx",
     "Tx",
     "backup_database",
     "load_migrations",
@@ -44,23 +36,39 @@ __all__ = [
 ]
 
 
-class SqliteStorage(
-    SqlitePeople,
-    SqliteCases,
-    SqliteQueue,
-    SqlitePreps,
-    SqliteCommitments,
-    SqliteDigest,
-    SqliteInstalments,
-    SqliteReminders,
-    SqliteFlows,
-    SqliteInbox,
-    SqliteOutbox,
-    SqliteReplicas,
-    SqliteAudit,
-    SqliteExports,
-    SqliteLegal,
-    Engine,
-):
+class SqliteStorage(SqlStorage):
     """The application's storage in one SQLite file. Open with :meth:`open` (or
     :func:`bot.storage.open_storage`), close with :meth:`close`."""
+
+    _connector: SqliteConnector
+
+    @classmethod
+    async def open(cls, path: Path | str, *, now: datetime | None = None) -> Self:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        Raises :class:`SchemaTooNewError` for a database from a newer version,
+        :class:`StorageUnavailableError` when it cannot be opened.
+        """
+        connector = await SqliteConnector.open(path)
+        storage = cls(connector)
+        try:
+            await storage._migrate(now or datetime.now(UTC))
+        except BaseException:
+            await connector.close()
+            raise
+        return storage
+
+    async def backup(self, dest: Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup API)."""
+        if str(self.path) == ":memory:":
+            raise StorageError("an in-memory database cannot be backed up")
+        await backup_database(self.path, Path(dest))
+
+    @property
+    def path(self) -> Path:
+        return self._connector.path
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        """The aiosqlite connection (tests and benchmarks count its trips)."""
+        return self._connector._conn

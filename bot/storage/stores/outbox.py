@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.storage.records import NewOutboxMessage, OutboxMessage
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.stores.base import Engine, Tx, dt, ts
 
 #: Unsent and not given up.
 _LIVE = "sent_at IS NULL AND dropped_at IS NULL"
@@ -138,7 +138,7 @@ async def tell_supervisors_unreachable(
     return ids
 
 
-class SqliteOutbox(Engine):
+class SqlOutbox(Engine):
     """Queue, claim due rows under a lease, record sent or failed."""
 
     async def enqueue(self, message: NewOutboxMessage, *, now: datetime) -> int:
@@ -166,12 +166,12 @@ class SqliteOutbox(Engine):
     ) -> int:
         """Keep a Bot API call that could not be made now; returns the row id. Marked
         (group_key ``deferred``): a reply of any replica to the chat queues behind it."""
-        done = await self._execute(
+        done = await self._insert(
             "INSERT INTO outbox (user_id, chat_id, kind, method, payload, not_before, "
             "created_at, priority, group_key) VALUES (?, ?, 'call', ?, ?, ?, ?, 0, 'deferred')",
             (user_id, chat_id, method, json.dumps(payload, ensure_ascii=False), ts(now), ts(now)),
         )
-        return done.lastrowid
+        return done
 
     async def deferred_chats(self) -> set[int]:
         """The chats with a deferred call still to make (their replies must wait behind it)."""

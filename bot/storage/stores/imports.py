@@ -26,20 +26,27 @@ from bot.domain.importing import (
     plan_batch,
 )
 from bot.domain.ledger import LedgerField
+from bot.storage.connector import Sql, Text
 from bot.storage.records import NewOutboxMessage
-from bot.storage.sqlite.engine import Engine, Tx, ts
+from bot.storage.stores.base import Engine, Tx, ts
 
-__all__ = ["SqliteImportSink", "SqliteImports"]
+__all__ = ["SqlImportSink", "SqlImports"]
 
 #: The stored cases one batch names, each with "same ledger hash" decided by the database.
 #: ``?1``: a JSON array of ``[key, hash]`` pairs; the loop runs over it and looks each key up
 #: by the unique index on ``contract_no``.
-_STORED_SQL = (
-    "SELECT c.contract_no, c.id, c.team_id, c.lead_id, c.ledger_hash IS (j.value ->> 1) "
-    "FROM json_each(?1) j CROSS JOIN cases c ON c.contract_no = (j.value ->> 0)"
+_STORED_SQL = Sql(
+    sqlite="SELECT c.contract_no, c.id, c.team_id, c.lead_id, c.ledger_hash IS (j.value ->> 1) "
+    "FROM json_each(?1) j CROSS JOIN cases c ON c.contract_no = (j.value ->> 0)",
+    postgresql="SELECT c.contract_no, c.id, c.team_id, c.lead_id, "
+    "c.ledger_hash IS NOT DISTINCT FROM (j.value ->> 1) "
+    "FROM jsonb_array_elements(?1::jsonb) j JOIN cases c ON c.contract_no = (j.value ->> 0)",
 )
-_IDS_SQL = (
-    "SELECT c.contract_no, c.id FROM json_each(?1) j CROSS JOIN cases c ON c.contract_no = j.value"
+_IDS_SQL = Sql(
+    sqlite="SELECT c.contract_no, c.id FROM json_each(?1) j CROSS JOIN cases c "
+    "ON c.contract_no = j.value",
+    postgresql="SELECT c.contract_no, c.id FROM jsonb_array_elements_text(?1::jsonb) AS j(value) "
+    "JOIN cases c ON c.contract_no = j.value",
 )
 _COLLECTORS_SQL = (
     "SELECT id, staff_name, username, telegram_id FROM users "
@@ -55,10 +62,10 @@ _ABSENT_SQL = (
 #: only by phone (empty name), the phone.
 _PARTY_KEY = "(case_id, role, name, (CASE WHEN name = '' THEN ifnull(phone, '') ELSE '' END))"
 
-Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
+Fetch = Callable[[Text, Sequence[Any]], Awaitable[list[Any]]]
 
 
-class SqliteImportSink:
+class SqlImportSink:
     """One import in progress: :meth:`add` plans (and, when writing, writes) a batch;
     :meth:`finish` counts the absent cases and, when writing, marks the import applied, sets
     the cases' ledger gaps, tells each collector of their new cases once, and audits."""
@@ -257,7 +264,7 @@ class SqliteImportSink:
         return summary
 
 
-class SqliteImports(Engine):
+class SqlImports(Engine):
     """The streaming import's storage verb."""
 
     @asynccontextmanager
@@ -271,7 +278,7 @@ class SqliteImports(Engine):
         now: datetime,
         write: bool,
         notify: bool = True,
-    ) -> AsyncIterator[SqliteImportSink | None]:
+    ) -> AsyncIterator[SqlImportSink | None]:
         """An import of ``team_id`` batch by batch. ``write=False``: a dry run (reads only, no
         transaction held). ``write=True``: one ``BEGIN IMMEDIATE`` transaction from here to
         the end of the block, committed only if the block ends normally; with ``import_id``
@@ -280,7 +287,7 @@ class SqliteImports(Engine):
         is created inside the transaction (``file_name``), so a killed import leaves no row.
         """
         if not write:
-            yield SqliteImportSink(
+            yield SqlImportSink(
                 self._fetchall,
                 None,
                 team_id=team_id,
@@ -292,12 +299,12 @@ class SqliteImports(Engine):
             return
         async with self._tx() as db:
             if import_id is None:
-                done = await db.execute(
+                done = await db.insert(
                     "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
                     "VALUES (?, ?, ?, ?, NULL)",
                     (team_id, actor_id, ts(now), file_name),
                 )
-                import_id = done.lastrowid
+                import_id = done
             elif (
                 await db.fetchone(
                     "SELECT 1 FROM imports WHERE id = ? AND status = 'pending'", (import_id,)
@@ -306,7 +313,7 @@ class SqliteImports(Engine):
             ):
                 yield None
                 return
-            yield SqliteImportSink(
+            yield SqlImportSink(
                 db.fetchall,
                 db,
                 team_id=team_id,

@@ -17,11 +17,12 @@ from bot.domain.casefile import PrepRecord, parse_deterioration
 from bot.domain.cases import Attitude
 from bot.domain.people import User
 from bot.domain.prep import PrepAnswers, UrgencyFromPrep
-from bot.storage.sqlite.cases import PREP_SQL, _prep, _scope
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.connector import Sql
+from bot.storage.stores.base import Engine, ts
+from bot.storage.stores.cases import PREP_SQL, _prep, _scope
 
 
-class SqlitePreps(Engine):
+class SqlPreps(Engine):
     """The /prep verbs."""
 
     async def add_prep(
@@ -59,7 +60,7 @@ class SqlitePreps(Engine):
             approach = answers.chosen_approach
             before = None if previous is None else str(previous[0])
             changed = before is not None and before != approach.value
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO preps (case_id, author_id, at, answers, approach, previous_approach, "
                 "approach_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -72,13 +73,18 @@ class SqlitePreps(Engine):
                     approach_reason if changed else None,
                 ),
             )
-            prep_id = int(cur.lastrowid or 0)
+            prep_id = cur
             await _stances(db, case_id, answers.party_stances)
             flags = urgency.deterioration(parse_deterioration(case[1]))
             await db.execute(
-                "UPDATE cases SET deterioration = ?, "
-                "strong_guarantor = MAX(strong_guarantor, ?), "
-                "high_default_cost = MAX(high_default_cost, ?) WHERE id = ?",
+                Sql(
+                    sqlite="UPDATE cases SET deterioration = ?, "
+                    "strong_guarantor = MAX(strong_guarantor, ?), "
+                    "high_default_cost = MAX(high_default_cost, ?) WHERE id = ?",
+                    postgresql="UPDATE cases SET deterioration = ?, "
+                    "strong_guarantor = GREATEST(strong_guarantor, ?), "
+                    "high_default_cost = GREATEST(high_default_cost, ?) WHERE id = ?",
+                ),
                 (
                     ",".join(sorted(f.value for f in flags)),
                     int(bool(urgency.strong_guarantor)),

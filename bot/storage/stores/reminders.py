@@ -7,11 +7,12 @@ transaction that amends, cancels or rejects it, or settles the instalment
 (:func:`retire_reminders`). The poller (``reminders/due.py``) claims due rows with a lease
 (``claimed_until``): a crash releases them when the lease runs out, two processes never take
 the same row. It then writes one outbox row per collector and marks the rows queued with that
-row's id in one transaction (:meth:`SqliteReminders.queue_reminders`); the outbox's dedupe key
+row's id in one transaction (:meth:`SqlReminders.queue_reminders`); the outbox's dedupe key
 makes a repeat of that transaction (a second process after an expired lease) a no-op.
 
-PostgreSQL: the claim's inner ``SELECT`` takes ``FOR UPDATE SKIP LOCKED``; ``json_each(?)``
-becomes ``= ANY(?)``. Nothing else depends on SQLite.
+PostgreSQL: the same SQL (the connector translates ``json_each``); every claim runs behind the
+connector's writer lock, so two replicas' claims queue as two processes' do on SQLite, and
+the lease and the dedupe keys make a repeat after a kill a no-op.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from bot.domain.reminders import LIVE_INSTALMENT_STATUSES, ReminderKind, ReminderPolicy
 from bot.storage.records import DueReminder, NewOutboxMessage, Reminder, ReminderBatch
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.stores.base import Engine, Tx, dt, ts
 
 _LIVE = "('" + "', '".join(LIVE_INSTALMENT_STATUSES) + "')"
 #: Meta key: instalments up to this id were checked for missing reminder rows.
@@ -50,7 +51,7 @@ JOIN instalments i ON i.id = r.instalment_id
 JOIN commitments k ON k.id = i.commitment_id
 JOIN cases c ON c.id = k.case_id
 LEFT JOIN users l ON l.id = c.lead_id
-WHERE r.id IN (SELECT value FROM json_each(?))
+WHERE r.id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))
 )
 SELECT d.*, (SELECT COALESCE(u.locale, u.telegram_locale) FROM users u WHERE u.id = d.who)
 FROM d ORDER BY d.due_at, d.id
@@ -133,7 +134,8 @@ async def retire_reminders(
         return 0
     done = await db.execute(
         "UPDATE reminders SET status = 'retired', done_at = ?, claimed_until = NULL "
-        "WHERE status = 'pending' AND instalment_id IN (SELECT value FROM json_each(?))",
+        "WHERE status = 'pending' AND instalment_id IN "
+        "(SELECT CAST(value AS BIGINT) FROM json_each(?))",
         (ts(now), _ids(ids)),
     )
     return done.rowcount
@@ -152,7 +154,7 @@ def _reminder(r: Sequence[Any]) -> Reminder:
     )
 
 
-class SqliteReminders(Engine):
+class SqlReminders(Engine):
     """Claim due reminders, queue their messages, read rows back."""
 
     async def claim_reminders(
@@ -198,7 +200,7 @@ class SqliteReminders(Engine):
                 if ids:
                     await db.execute(
                         "UPDATE reminders SET status = ?, done_at = ?, claimed_until = NULL "
-                        "WHERE id IN (SELECT value FROM json_each(?))",
+                        "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                         (status, ts(now), _ids(ids)),
                     )
             kept = [r for r in rows if r[12] and r[13] is not None]
@@ -253,7 +255,7 @@ class SqliteReminders(Engine):
                 ids = _ids(batch.reminder_ids)
                 row = await db.fetchone(
                     "SELECT COUNT(*) FROM reminders WHERE status = 'pending' "
-                    "AND id IN (SELECT value FROM json_each(?))",
+                    "AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                     (ids,),
                 )
                 if not row or not row[0]:
@@ -273,7 +275,7 @@ class SqliteReminders(Engine):
                 await db.execute(
                     "UPDATE reminders SET status = 'queued', outbox_id = ?, collector_id = ?, "
                     "done_at = ?, claimed_until = NULL WHERE status = 'pending' "
-                    "AND id IN (SELECT value FROM json_each(?))",
+                    "AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
                     (outbox_id, batch.collector_id, ts(now), ids),
                 )
                 await _unconfirm(db, batch.follow_ups, now)
@@ -341,7 +343,7 @@ class SqliteReminders(Engine):
             )
         else:
             rows = await self._fetchall(
-                cols + "WHERE r.instalment_id IN (SELECT value FROM json_each(?)) "
+                cols + "WHERE r.instalment_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?)) "
                 "ORDER BY r.due_at, r.id",
                 (_ids(instalment_ids or ()),),
             )
@@ -354,6 +356,6 @@ async def _unconfirm(db: Tx, instalment_ids: Iterable[int], now: datetime) -> No
     if ids:
         await db.execute(
             "UPDATE instalments SET status = 'unconfirmed', settled_at = ? "
-            "WHERE status = 'open' AND id IN (SELECT value FROM json_each(?))",
+            "WHERE status = 'open' AND id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
             (ts(now), _ids(ids)),
         )

@@ -16,18 +16,23 @@
   (``stranger_replies``) and **the replicas alive** (``replicas``).
 
 The SQL is the subset PostgreSQL runs as written (``ON CONFLICT``, ``RETURNING``, ISO text
-times); where PostgreSQL needs a row lock the comment says so.
+times). The two transactions on every update and every send (:meth:`claim_chat`,
+:meth:`take_send_place`) are programs (:data:`bot.storage.connector.Program`): on SQLite one
+trip to the database's thread, so the write lock is never held while the event loop is
+elsewhere; on PostgreSQL their statements in one transaction on one pooled connection, behind
+the writer lock every write takes, and with the row locks of their own that a claim needs
+without it (``FOR UPDATE`` on the chat's pace, ``FOR UPDATE SKIP LOCKED`` on a send place).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from bot.storage.connector import Program, Sql, all_, done, one
 from bot.storage.records import InboxItem, ReplicaRecord, SendTurn
-from bot.storage.sqlite.engine import Engine, driver_errors, ts
+from bot.storage.stores.base import Engine, ts
 
 T = TypeVar("T")
 
@@ -35,16 +40,34 @@ _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 _ITEM = "update_id, chat_id, payload, attempts, received_at"
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database's thread: BEGIN IMMEDIATE, ``fn``, COMMIT (ROLLBACK if it raises)."""
-    conn.execute("BEGIN IMMEDIATE")
+def _in_transaction(body: Callable[[], Program[T]]) -> Program[T]:
+    """``body`` in a write transaction of its own: BEGIN IMMEDIATE, its statements, COMMIT
+    (ROLLBACK if it raises). Run whole by :meth:`Engine._run`: on SQLite one trip to the
+    database's thread, the write lock never held while the event loop is elsewhere."""
+    yield done("BEGIN IMMEDIATE")
     try:
-        result = fn(conn)
+        result = yield from body()
     except BaseException:
-        conn.execute("ROLLBACK")
+        yield done("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    yield done("COMMIT")
     return result
+
+
+#: A chat's pace, read to be written below in the same transaction: PostgreSQL locks the row.
+_PACE = "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1"
+_PACE_SQL = Sql(sqlite=_PACE, postgresql=f"{_PACE} FOR UPDATE")
+#: The first free place of the window taken: PostgreSQL skips a place another transaction is
+#: taking (SKIP LOCKED) instead of waiting for it.
+_TAKE_PLACE = (
+    "UPDATE send_places SET holder = ?1, until = ?2 WHERE place = ("
+    "SELECT place FROM send_places WHERE place < ?3 "
+    "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1{lock}) RETURNING place"
+)
+_TAKE_PLACE_SQL = Sql(
+    sqlite=_TAKE_PLACE.format(lock=""),
+    postgresql=_TAKE_PLACE.format(lock=" FOR UPDATE SKIP LOCKED"),
+)
 
 
 def _item(row: tuple[object, ...]) -> InboxItem:
@@ -57,7 +80,7 @@ def _item(row: tuple[object, ...]) -> InboxItem:
     )
 
 
-class SqliteReplicas(Engine):
+class SqlReplicas(Engine):
     """Chat leases, lease take-back, the shared send window, chat holds, strangers, replicas."""
 
     async def claim_chat(
@@ -75,49 +98,40 @@ class SqliteReplicas(Engine):
         then deleted, if it was ``holder``'s). ``finished``: the update just handled, marked
         handled (at ``handled_at``) in the same transaction — one trip per update."""
 
-        def claim(db: sqlite3.Connection) -> InboxItem | None:
+        def claim() -> Program[InboxItem | None]:
             if finished is not None:
-                db.execute(
+                yield done(
                     "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
                     "WHERE update_id = ?2 AND handled_at IS NULL",
                     (ts(handled_at or now), finished),
                 )
             # PostgreSQL: the upsert locks the lease row, which serialises this transaction
             # with the holder's own claim_chat.
-            got = db.execute(
+            got = yield all_(
                 "INSERT INTO chat_leases (chat_id, holder, until) VALUES (?1, ?2, ?3) "
                 "ON CONFLICT (chat_id) DO UPDATE SET holder = excluded.holder, "
                 "until = excluded.until "
                 "WHERE chat_leases.until <= ?4 OR chat_leases.holder = excluded.holder "
                 "RETURNING chat_id",
                 (chat_id, holder, ts(now + lease), ts(now)),
-            ).fetchall()
+            )
             if not got:
                 return None
-            row = db.execute(
+            row = yield all_(
                 "UPDATE inbox SET attempts = attempts + 1, claimed_by = ?1, claimed_until = ?2 "
                 "WHERE update_id = (SELECT update_id FROM inbox "
                 f"WHERE chat_id = ?3 AND {_PENDING} ORDER BY update_id LIMIT 1) "
                 f"RETURNING {_ITEM}",
                 (holder, ts(now + lease), chat_id),
-            ).fetchall()
+            )
             if not row:
-                db.execute(
+                yield done(
                     "DELETE FROM chat_leases WHERE chat_id = ?1 AND holder = ?2", (chat_id, holder)
                 )
                 return None
             return _item(row[0])
 
-        return await self._atomic(claim)
-
-    async def _atomic(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """``fn`` in one write transaction, all of it on the database's thread in one trip:
-        the write lock is never held while the event loop is elsewhere (a short transaction on
-        every update and every send; SQLite's other writers wait only for the statements)."""
-        async with self._lock:
-            with driver_errors(self.path):
-                run: Callable[..., Awaitable[T]] = self._conn._execute
-                return await run(_in_transaction, self._conn._conn, fn)
+        return await self._run(_in_transaction(claim))
 
     async def claim_lone_update(
         self, update_id: int, *, holder: str, now: datetime, lease: timedelta
@@ -135,11 +149,11 @@ class SqliteReplicas(Engine):
 
     async def renew_chat(self, chat_id: int, *, holder: str, until: datetime) -> bool:
         """Extend ``holder``'s lease of a chat (a long update); False if it is no longer its."""
-        done = await self._execute(
+        result = await self._execute(
             "UPDATE chat_leases SET until = ?3 WHERE chat_id = ?1 AND holder = ?2",
             (chat_id, holder, ts(until)),
         )
-        return done.rowcount > 0
+        return result.rowcount > 0
 
     async def release_chat(self, chat_id: int, *, holder: str) -> None:
         """Give a chat's lease up (its update failed in a way a retry elsewhere may mend)."""
@@ -190,14 +204,14 @@ class SqliteReplicas(Engine):
                     "WHERE claimed_by = ?1 AND claimed_until IS NOT NULL",
                 ),
             ):
-                done = await db.execute(sql, (holder,))
-                counts[name] = done.rowcount
+                result = await db.execute(sql, (holder,))
+                counts[name] = result.rowcount
             soon = ts(now + timedelta(seconds=1))
-            done = await db.execute(
+            result = await db.execute(
                 "UPDATE send_places SET until = ?2 WHERE holder = ?1 AND until > ?2",
                 (holder, soon),
             )
-            counts["places"] = done.rowcount
+            counts["places"] = result.rowcount
         return counts
 
     async def ensure_send_places(self, count: int) -> None:
@@ -232,24 +246,22 @@ class SqliteReplicas(Engine):
         deferred calls waiting in the outbox (whichever replica deferred them: a reply must not
         overtake them)."""
 
-        def take(db: sqlite3.Connection) -> SendTurn:
+        def take() -> Program[SendTurn]:
             if chat_id is not None and behind_calls:
-                waiting = db.execute(
+                waiting = yield one(
                     # A reply that could not be sent (defer_call), or a call that failed
                     # once already: not a notice just written, which the outbox sends next.
                     "SELECT 1 FROM outbox WHERE chat_id = ?1 AND kind = 'call' "
                     "AND sent_at IS NULL AND dropped_at IS NULL "
                     "AND (group_key = 'deferred' OR attempts > 0) LIMIT 1",
                     (chat_id,),
-                ).fetchone()
+                )
                 if waiting is not None:
                     return SendTurn(None, behind_calls=True)
             tokens: float | None = None
             if chat_id is not None:
                 # PostgreSQL: ... FOR UPDATE (the bucket is read, then written below).
-                pace = db.execute(
-                    "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1", (chat_id,)
-                ).fetchone()
+                pace: Any = yield one(_PACE_SQL, (chat_id,))
                 if pace is not None and pace[2] is not None and pace[2] > ts(now):
                     return SendTurn(None, datetime.fromisoformat(pace[2]), chat_held=True)
                 if chat_rate is not None:
@@ -260,29 +272,24 @@ class SqliteReplicas(Engine):
                     if tokens < 1.0:
                         wait = timedelta(seconds=(1.0 - tokens) / chat_rate)
                         return SendTurn(None, now + wait, chat_paced=True)
-            free = db.execute(
+            free = yield one(
                 "SELECT COUNT(*) FROM send_places "
                 "WHERE place < ?1 AND (until IS NULL OR until <= ?2)",
                 (places, ts(now)),
-            ).fetchone()
+            )
             if free is None or int(free[0]) <= keep_free:
-                soonest = db.execute(
+                soonest = yield one(
                     "SELECT MIN(until) FROM send_places WHERE place < ?1 AND until > ?2",
                     (places, ts(now)),
-                ).fetchone()
+                )
                 when = soonest[0] if soonest is not None and soonest[0] is not None else None
                 return SendTurn(None, now if when is None else datetime.fromisoformat(when))
             # PostgreSQL: the inner SELECT with FOR UPDATE SKIP LOCKED.
-            row = db.execute(
-                "UPDATE send_places SET holder = ?1, until = ?2 WHERE place = ("
-                "SELECT place FROM send_places WHERE place < ?3 "
-                "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1) RETURNING place",
-                (holder, ts(now + ttl), places, ts(now)),
-            ).fetchall()
+            row = yield all_(_TAKE_PLACE_SQL, (holder, ts(now + ttl), places, ts(now)))
             if not row:
                 return SendTurn(None, now)
             if tokens is not None:
-                db.execute(
+                yield done(
                     "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
                     "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
                     "at = excluded.at",
@@ -290,7 +297,7 @@ class SqliteReplicas(Engine):
                 )
             return SendTurn(int(row[0][0]))
 
-        return await self._atomic(take)
+        return await self._run(_in_transaction(take))
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The call of this place has answered: it counts until ``until`` (a second later)."""

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.storage.connector import Sql
 from bot.storage.errors import FlowConflictError
 from bot.storage.records import FLOW_END_STATUSES, KEPT_UNTIL, FlowState, HeldFile
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
 _FLOW_COLUMNS = (
     "id, user_id, flow, step, data, case_id, message_id, version, status, last_update_id, "
@@ -45,7 +46,14 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-class SqliteFlows(Engine):
+#: A kept draft's deadline inside a flow's JSON data, per backend (text on both).
+_KEPT_UNTIL_OF = {
+    "sqlite": f"json_extract(data, '$.{KEPT_UNTIL}')",
+    "postgresql": f"(data::jsonb ->> '{KEPT_UNTIL}')",
+}
+
+
+class SqlFlows(Engine):
     """Flow state per person, idempotency keys, and the legacy chat state."""
 
     # -- flows -----------------------------------------------------------------------------
@@ -228,10 +236,18 @@ class SqliteFlows(Engine):
         changed state, or None when the flow is not theirs or not cancelled."""
         # ?2 NULL forgets: json_remove; else json_set with the time (sorts as text).
         rows = await self._execute_returning(
-            "UPDATE flows SET data = CASE WHEN ?2 IS NULL THEN json_remove(data, ?1) "
-            "ELSE json_set(data, ?1, ?2) END, updated_at = ?3 "
-            "WHERE id = ?4 AND user_id = ?5 AND status = 'cancelled' "
-            f"RETURNING {_FLOW_COLUMNS}",
+            Sql(
+                sqlite="UPDATE flows SET data = CASE WHEN ?2 IS NULL THEN json_remove(data, ?1) "
+                "ELSE json_set(data, ?1, ?2) END, updated_at = ?3 "
+                "WHERE id = ?4 AND user_id = ?5 AND status = 'cancelled' "
+                f"RETURNING {_FLOW_COLUMNS}",
+                # The same on jsonb; data stays text (the JSON as json.dumps wrote it).
+                postgresql="UPDATE flows SET data = (CASE WHEN ?2 IS NULL "
+                f"THEN data::jsonb - '{KEPT_UNTIL}' "
+                f"ELSE jsonb_set(data::jsonb, '{{{KEPT_UNTIL}}}', to_jsonb(?2::text)) END)::text, "
+                "updated_at = ?3 WHERE id = ?4 AND user_id = ?5 AND status = 'cancelled' "
+                f"AND ?1 = ?1 RETURNING {_FLOW_COLUMNS}",
+            ),
             (f"$.{KEPT_UNTIL}", None if until is None else ts(until), ts(now), flow_id, user_id),
         )
         return _flow(rows[0]) if rows else None
@@ -244,7 +260,7 @@ class SqliteFlows(Engine):
         row = await self._fetchone(
             f"SELECT {_FLOW_COLUMNS} FROM flows WHERE user_id = ? AND flow = ? "
             "AND case_id IS ? AND status = 'cancelled' "
-            f"AND json_extract(data, '$.{KEPT_UNTIL}') > ? "
+            f"AND {_KEPT_UNTIL_OF[self.dialect]} > ? "
             "ORDER BY updated_at DESC, id DESC LIMIT 1",
             (user_id, flow, case_id, ts(now)),
         )
@@ -271,16 +287,17 @@ class SqliteFlows(Engine):
     ) -> HeldFile:
         """Keep a file (status 'held'); a replayed ``update_id`` keeps it once."""
         async with self._tx() as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO held_files (user_id, file_id, file_name, file_size, "
-                "update_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # A replayed update_id meets the unique key and writes nothing (both backends).
+            row = await db.fetchone(
+                "INSERT INTO held_files (user_id, file_id, file_name, file_size, "
+                "update_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT DO NOTHING RETURNING {_HELD_COLUMNS}",
                 (user_id, file_id, file_name, file_size, update_id, ts(now), ts(now)),
             )
-            row = await db.fetchone(
-                f"SELECT {_HELD_COLUMNS} FROM held_files WHERE "
-                + ("update_id = ?" if update_id is not None else "id = last_insert_rowid()"),
-                (update_id,) if update_id is not None else (),
-            )
+            if row is None:
+                row = await db.fetchone(
+                    f"SELECT {_HELD_COLUMNS} FROM held_files WHERE update_id = ?", (update_id,)
+                )
         return _held(row)
 
     async def held_files(self, user_id: int) -> list[HeldFile]:

@@ -1,4 +1,4 @@
-"""The SQLite engine under every aggregate: one aiosqlite connection, one lock, transactions.
+"""The SQLite connector under every store: one aiosqlite connection, one lock, transactions.
 
 One connection in WAL mode, foreign keys on, a busy timeout for the CLI writing beside the bot.
 Writes that read before they write run in ``BEGIN IMMEDIATE`` transactions under one asyncio lock,
@@ -11,21 +11,18 @@ leaves ``bot/storage``.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import resources
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from bot.storage.errors import SchemaTooNewError, StorageError, StorageUnavailableError
-from bot.storage.records import NewOutboxMessage
+from bot.storage.connector import MANY, Done, Program, Stmt, Text, drive
+from bot.storage.errors import StorageError, StorageUnavailableError
+from bot.storage.stores.base import Migration, Tx, load_migrations, ts
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -90,21 +87,6 @@ def driver_errors(path: Path | str) -> Iterator[None]:
         raise translate_error(exc, path) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    """What a write statement did (the cursor itself never leaves the engine)."""
-
-    lastrowid: int
-    rowcount: int
-
-
 #: What one trip to the connection's thread brings back: a row, all rows, or what a write did.
 _ONE, _ALL, _DONE = 1, 2, 3
 
@@ -153,49 +135,27 @@ def _here(conn: aiosqlite.Connection, sql: str, params: Sequence[Any], want: int
     return _statement(conn._conn, sql, params, want)
 
 
-def ts(value: datetime) -> str:
-    """Store a time: aware datetimes only, always as UTC text that sorts chronologically."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to storage; pass an aware UTC time")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def load_migrations() -> list[Migration]:
-    """The numbered ``migrations/NNNN_name.sql`` files, in order."""
-    found = []
-    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
-        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError("migrations must be numbered 0001, 0002, ... without gaps")
-    return found
-
-
-class Engine:
-    """The connection, its lock and transactions; the aggregates' mixins build on it.
+class SqliteConnector:
+    """The connection, its lock and transactions: the SQLite backend's connector.
 
     Open with :meth:`open`, close with :meth:`close`.
     """
 
+    dialect = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self.name = str(path)
         self._lock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path | str, *, now: datetime | None = None) -> Self:
-        """Open (creating if needed) and migrate the database at ``path``.
+    async def open(cls, path: Path | str) -> Self:
+        """Open (creating if needed) the database file at ``path``.
 
-        Raises :class:`SchemaTooNewError` for a database from a newer version,
-        :class:`StorageUnavailableError` when it cannot be opened.
+        Raises :class:`StorageUnavailableError` when it cannot be opened.
         """
         path = Path(path)
         if str(path) != ":memory:":
@@ -206,8 +166,8 @@ class Engine:
                     f"cannot create the directory of {path}: {exc}"
                 ) from exc
         with driver_errors(path):
-            # Used from two threads, never at once (the engine's lock): aiosqlite's for writes
-            # that may wait, the event loop's for reads and a transaction's statements.
+            # Used from two threads, never at once (the connector's lock): aiosqlite's for
+            # writes that may wait, the event loop's for reads and a transaction's statements.
             conn = await aiosqlite.connect(str(path), isolation_level=None, check_same_thread=False)
         try:
             with driver_errors(path):
@@ -215,54 +175,65 @@ class Engine:
                 await _enter_wal(conn)
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await conn.execute("PRAGMA synchronous = NORMAL")
-            storage = cls(conn, path)
-            await storage._migrate(now or datetime.now(UTC))
         except BaseException:
             await conn.close()
             raise
-        return storage
+        return cls(conn, path)
 
     async def close(self) -> None:
         with driver_errors(self.path):
             await self._conn.close()
 
-    async def schema_version(self) -> int:
-        row = await self._fetchone("PRAGMA user_version")
-        return int(row[0]) if row else 0
+    # -- migrations ------------------------------------------------------------------------
 
-    async def _migrate(self, now: datetime) -> None:
-        migrations = load_migrations()
-        latest = migrations[-1].version
-        current = await self.schema_version()
-        if current > latest:
-            raise SchemaTooNewError(
-                f"database {self.path} has schema version {current}, but this qingshou knows "
-                f"only up to {latest}: it was written by a newer version. Upgrade qingshou, or "
-                "restore a backup made by this version."
-            )
-        for migration in migrations[current:]:
-            async with self._tx() as db:
-                # Another process (the CLI beside the bot) may have applied it meanwhile.
+    @asynccontextmanager
+    async def migration_lock(self) -> AsyncIterator[None]:
+        # Each migration is its own BEGIN IMMEDIATE transaction that checks again first.
+        yield
+
+    async def applied_migrations(self, now: datetime) -> set[int]:
+        """The versions in ``schema_migrations``; a database from before that table (its
+        version in ``PRAGMA user_version``) gets it, filled with the versions it had."""
+        # A read first: an up-to-date database opens without waiting for a writer beside it.
+        if await self.fetchone(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ):
+            return {int(r[0]) for r in await self.fetchall("SELECT version FROM schema_migrations")}
+        async with self.transaction() as db:
+            await db.execute(SCHEMA_MIGRATIONS)
+            rows = await db.fetchall("SELECT version FROM schema_migrations")
+            if not rows:
                 row = await db.fetchone("PRAGMA user_version")
-                if row is not None and int(row[0]) >= migration.version:
-                    continue
-                await db.executescript_in_tx(migration.sql)
-                await db.execute(f"PRAGMA user_version = {migration.version}")
-                await db.execute(
-                    "INSERT INTO audit (at, action, entity, entity_id, detail) "
-                    "VALUES (?, 'migrate', 'schema', ?, ?)",
-                    (ts(now), str(migration.version), json.dumps({"name": migration.name})),
+                had = int(row[0]) if row else 0
+                names = {m.version: m.name for m in load_migrations("sqlite")}
+                await db.executemany(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [(v, names.get(v, "?"), ts(now)) for v in range(1, had + 1)],
                 )
+                return set(range(1, had + 1))
+        return {int(r[0]) for r in rows}
+
+    def migration_script(self, migration: Migration) -> str:
+        return migration.sql
+
+    async def mark_migrated(self, db: Tx, migration: Migration, now: datetime) -> None:
+        await db.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, ts(now)),
+        )
+        # Kept in step, so that a qingshou from before schema_migrations still refuses a
+        # database newer than itself.
+        await db.execute(f"PRAGMA user_version = {int(migration.version)}")
 
     # -- statements ------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[Tx]:
+    async def transaction(self) -> AsyncIterator[SqliteTx]:
         async with self._lock:
             with driver_errors(self.path):
                 await _in_thread(self._conn, "BEGIN IMMEDIATE", (), _DONE)
             try:
-                yield Tx(self._conn, self.path)
+                yield SqliteTx(self._conn, self.path)
             except BaseException:
                 with driver_errors(self.path):
                     await _in_thread(self._conn, "ROLLBACK", (), _DONE)
@@ -274,14 +245,18 @@ class Engine:
     # transaction is open would see its uncommitted (possibly rolled back) rows.
     # A read runs right here on the event loop's thread (no trip: see ``_here``); a write with
     # RETURNING goes to aiosqlite's thread, where waiting for another process's lock is harmless.
-    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def fetchone(self, sql: Text, params: Sequence[Any] = ()) -> Any:
+        if not isinstance(sql, str):
+            sql = sql.sqlite
         async with self._lock:
             with driver_errors(self.path):
                 if _is_read(sql):
                     return _here(self._conn, sql, params, _ONE)
                 return await _in_thread(self._conn, sql, params, _ONE)
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def fetchall(self, sql: Text, params: Sequence[Any] = ()) -> list[Any]:
+        if not isinstance(sql, str):
+            sql = sql.sqlite
         async with self._lock:
             with driver_errors(self.path):
                 if _is_read(sql):
@@ -290,19 +265,47 @@ class Engine:
 
     # A single statement is its own transaction (autocommit): one awaited call on the hot path.
     # It takes the lock, else it would run inside another coroutine's open transaction.
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
+    async def execute(self, sql: Text, params: Sequence[Any] = ()) -> Done:
+        if not isinstance(sql, str):
+            sql = sql.sqlite
         async with self._lock:
             with driver_errors(self.path):
                 result: Done = await _in_thread(self._conn, sql, params, _DONE)
                 return result
 
-    async def _execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """A single write with ``RETURNING``: its rows."""
-        return await self._fetchall(sql, params)
+    async def run(self, program: Program[T]) -> T:
+        """``program`` on the database's thread, under the lock: one hop for all of it (it
+        opens its own transaction with ``BEGIN IMMEDIATE`` where it writes)."""
+        async with self._lock:
+            run: Callable[..., Awaitable[T]] = self._conn._execute
+            with driver_errors(self.path):
+                return await run(_drive, self._conn._conn, program)
 
 
-class Tx:
+def _drive(conn: sqlite3.Connection, program: Program[T]) -> T:
+    """Run ``program``'s statements on this thread, each sent its result."""
+
+    def run(stmt: Stmt) -> Any:
+        sql = stmt.sql if isinstance(stmt.sql, str) else stmt.sql.sqlite
+        if stmt.want == MANY:
+            conn.executemany(sql, stmt.params)
+            return None
+        return _statement(conn, sql, stmt.params, stmt.want)
+
+    return drive(program, run)
+
+
+#: The table of applied migrations (also created by the first run of an old database).
+SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+    "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+
+class SqliteTx(Tx):
     """The statements available inside a transaction (no nested BEGIN)."""
+
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
@@ -320,103 +323,33 @@ class Tx:
                 return _here(self._conn, sql, params, want)
             return await _in_thread(self._conn, sql, params, want)
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Done:
-        result: Done = await self._run(sql, params, _DONE)
+    async def execute(self, sql: Text, params: Sequence[Any] = ()) -> Done:
+        result: Done = await self._run(sql if isinstance(sql, str) else sql.sqlite, params, _DONE)
         return result
 
-    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+    async def executemany(self, sql: Text, params: Iterable[Sequence[Any]]) -> None:
         with driver_errors(self._path):
-            await self._conn.executemany(sql, params)
+            await self._conn.executemany(sql if isinstance(sql, str) else sql.sqlite, params)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await self._run(sql, params, _ONE)
+    async def fetchone(self, sql: Text, params: Sequence[Any] = ()) -> Any:
+        return await self._run(sql if isinstance(sql, str) else sql.sqlite, params, _ONE)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self._run(sql, params, _ALL))
+    async def fetchall(self, sql: Text, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._run(sql if isinstance(sql, str) else sql.sqlite, params, _ALL))
 
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(connection, *args)`` on the database's own thread, inside this transaction:
-        a batch of statements and the Python between them in one hop, off the event loop."""
+    async def run(self, program: Program[T]) -> T:
+        """``program`` on the database's own thread, inside this transaction: a batch of
+        statements and the Python between them in one hop, off the event loop."""
         # aiosqlite runs every call as a function on its thread; ``_execute`` is how it does so
         # for its own methods (0.17 to 0.22), and gives us the same for a whole batch.
         run: Callable[..., Awaitable[T]] = self._conn._execute
         with driver_errors(self._path):
-            return await run(fn, self._conn._conn, *args)
+            return await run(_drive, self._conn._conn, program)
 
     async def executescript_in_tx(self, script: str) -> None:
         # executescript() would COMMIT first; run statement by statement instead.
         for statement in split_statements(script):
             await self.execute(statement)
-
-    async def audit(
-        self,
-        now: datetime,
-        actor_id: int | None,
-        action: str,
-        entity: str,
-        entity_id: int | str | None,
-        detail: dict[str, Any],
-    ) -> None:
-        await self.execute(
-            "INSERT INTO audit (at, actor_id, action, entity, entity_id, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                ts(now),
-                actor_id,
-                action,
-                entity,
-                None if entity_id is None else str(entity_id),
-                json.dumps(detail, ensure_ascii=False),
-            ),
-        )
-
-    async def enqueue(self, message: NewOutboxMessage, *, now: datetime) -> int:
-        """Queue ``message``; the row id. With a ``dedupe_key`` used before, nothing is written
-        and the existing row's id is returned ("once per X" is a database rule)."""
-        m = message
-        done = await self.execute(
-            "INSERT INTO outbox (user_id, chat_id, kind, template, params, not_before, "
-            "created_at, media, attachment, filename, markup, dedupe_key, group_key, priority) "
-            "VALUES (?1, COALESCE(?2, (SELECT telegram_id FROM users WHERE id = ?1)), "
-            "'template', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-            "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
-            (
-                m.user_id,
-                m.chat_id,
-                m.template,
-                json.dumps(m.params, ensure_ascii=False),
-                ts(m.not_before or now),
-                ts(now),
-                m.media,
-                m.attachment,
-                m.filename,
-                None if m.markup is None else json.dumps(m.markup, ensure_ascii=False),
-                m.dedupe_key,
-                m.group_key,
-                m.priority,
-            ),
-        )
-        if done.rowcount > 0:
-            return done.lastrowid
-        row = await self.fetchone("SELECT id FROM outbox WHERE dedupe_key = ?", (m.dedupe_key,))
-        return int(row[0])
-
-    # -- effects (idempotency keys) ---------------------------------------------------------
-
-    async def effect(self, key: str | None) -> dict[str, Any] | None:
-        """The stored result of the write done under ``key``, or None if there was none."""
-        if key is None:
-            return None
-        row = await self.fetchone("SELECT result FROM effects WHERE key = ?", (key,))
-        return None if row is None else dict(json.loads(row[0]))
-
-    async def record_effect(self, key: str | None, result: dict[str, Any], now: datetime) -> None:
-        """Remember that the write under ``key`` was done (same transaction as the write)."""
-        if key is not None:
-            await self.execute(
-                "INSERT INTO effects (key, result, at) VALUES (?, ?, ?)",
-                (key, json.dumps(result, ensure_ascii=False), ts(now)),
-            )
 
 
 def split_statements(script: str) -> list[str]:

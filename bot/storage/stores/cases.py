@@ -1,6 +1,6 @@
 """Case verbs of the storage: imports, the queue, the case card, notes, lead changes.
 
-A mixin over the shared engine that :class:`bot.storage.sqlite.SqliteStorage` composes. Every
+A mixin over the shared engine that :class:`bot.storage.stores.SqliteStorage` composes. Every
 read that a person triggers takes the ``viewer`` and filters in SQL (a collector: own cases; a
 supervisor: the team's; an admin: all), so a forged id finds nothing rather than someone else's
 case.
@@ -9,7 +9,6 @@ case.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -50,14 +49,15 @@ from bot.domain.people import User
 from bot.domain.prep import Approach, PrepAnswers
 from bot.domain.queue import queue_key
 from bot.domain.urgency import Deterioration
+from bot.storage.connector import ID_VALUE, Program, all_, many
 from bot.storage.records import ImportRecord, NewOutboxMessage
-from bot.storage.sqlite.engine import Tx, dt, ts
-from bot.storage.sqlite.imports import SqliteImports
-from bot.storage.sqlite.legal import refresh_legal_ends, refresh_legal_in_tx
-from bot.storage.sqlite.scope import _OPEN_ONLY as _OPEN_ONLY
-from bot.storage.sqlite.scope import _scope as _scope
+from bot.storage.stores.base import Tx, dt, ts
+from bot.storage.stores.imports import SqlImports
+from bot.storage.stores.legal import ids_in, refresh_legal_ends, refresh_legal_in_tx
+from bot.storage.stores.scope import _OPEN_ONLY as _OPEN_ONLY
+from bot.storage.stores.scope import _scope as _scope
 
-__all__ = ["SqliteCases"]
+__all__ = ["SqlCases"]
 
 #: How many notes and lead changes the card loads (newest first).
 CARD_HISTORY = 5
@@ -150,7 +150,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-class SqliteCases(SqliteImports):
+class SqlCases(SqlImports):
     """The case verbs: imports, the queue, the case card, notes, lead changes."""
 
     # -- imports ---------------------------------------------------------------------------
@@ -166,12 +166,12 @@ class SqliteCases(SqliteImports):
     ) -> int:
         """Keep an uploaded file until it is imported or cancelled (survives a restart)."""
         async with self._tx() as db:
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (team_id, created_by, ts(now), file_name, data),
             )
-            return int(cur.lastrowid or 0)
+            return cur
 
     async def get_import(self, import_id: int) -> ImportRecord | None:
         row = await self._fetchone(
@@ -320,8 +320,7 @@ class SqliteCases(SqliteImports):
     async def _fresh_legal(self, where: str, params: Sequence[Any]) -> None:
         """Bring the stored clock ends of the cases ``where`` selects up to date (issue 19), so
         the summaries read next score as the queue does."""
-        async with self._lock:
-            await Tx(self._conn, self.path).run_sync(refresh_legal_in_tx, where, params)
+        await self._run(refresh_legal_in_tx(where, params))
 
     async def find_cases(self, viewer: User, query: str, *, limit: int = 20) -> list[CaseSummary]:
         """Cases ``viewer`` may see whose contract number, borrower name or phone contains
@@ -333,9 +332,9 @@ class SqliteCases(SqliteImports):
         like = _like(text)
         rows = await self._fetchall(
             f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE {where} AND ("
-            "c.contract_no = ? COLLATE NOCASE OR c.contract_no LIKE ? ESCAPE '\\' "
+            "lower(c.contract_no) = lower(?) OR c.contract_no LIKE ? ESCAPE '\\' "
             "OR c.borrower_name LIKE ? ESCAPE '\\' OR c.borrower_phone LIKE ? ESCAPE '\\') "
-            "ORDER BY c.contract_no = ? COLLATE NOCASE DESC, c.borrower_name, c.id LIMIT ?",
+            "ORDER BY lower(c.contract_no) = lower(?) DESC, c.borrower_name, c.id LIMIT ?",
             [*params, text, like, like, like, text, limit],
         )
         return [_summary(r) for r in rows]
@@ -665,53 +664,54 @@ _STALE = (
 
 
 def refresh_sort_keys(
-    conn: sqlite3.Connection,
     today: date,
     tz: tzinfo,
     case_ids: Iterable[int] | None = None,
     *,
     limit: int | None = None,
-) -> int:
+) -> Program[int]:
     """Work out again the sort key of ``case_ids`` (default: every open case whose key changed
     or is not valid on ``today``, at most ``limit`` of them) inside the caller's transaction;
     how many were written.
 
-    Synchronous, on the database's connection: call it from the thread that owns it (the
-    storage's verbs do), within the write that changed the facts or before reading a page.
-    A key whose order is unchanged (only its days moved) rewrites its days alone, which
-    leaves the three queue indexes untouched.
+    A program (:data:`bot.storage.connector.Program`): run it with ``db.run`` inside the
+    write that changed the facts, or within a queue read's own transaction (SQLite runs it in
+    one hop on its thread). A key whose order is unchanged (only its days moved) rewrites its
+    days alone, which leaves the three queue indexes untouched.
     """
     day = today.isoformat()
     if case_ids is None:
         stale = _STALE if limit is None else f"{_STALE} LIMIT {int(limit)}"
-        ids = [r[0] for r in conn.execute(stale, (day,))]
+        ids = [r[0] for r in (yield all_(stale, (day,)))]
     else:
         ids = list(case_ids)
     written = 0
     for start in range(0, len(ids), _CHUNK):
         # The clocks' ends the key's legal part reads, brought up to date first (issue 19).
         part = ids[start : start + _CHUNK]
-        refresh_legal_ends(conn, f"c.id IN ({', '.join('?' * len(part))})", part)
+        yield from refresh_legal_ends(ids_in(part), part)
         chunk = json.dumps(part)
-        rows = conn.execute(
+        rows = yield all_(
             f"SELECT {_SUMMARY_COLUMNS}, c.q_score, c.q_since, c.q_owed, c.q_urgent "
-            f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT value FROM json_each(?))",
+            f"FROM {_SUMMARY_FROM} WHERE c.id IN (SELECT {ID_VALUE} FROM json_each(?))",
             (chunk,),
-        ).fetchall()
+        )
         moved: list[tuple[Any, ...]] = []
         same: list[tuple[Any, ...]] = []
         for r in rows:
             key = _key_row(_summary(r), today, tz)
             (same if key[:4] == tuple(r[_SUMMARY_WIDTH:]) else moved).append(key)
-        conn.executemany(
-            "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, q_from = ?, "
-            "q_until = ?, legal_next = ? WHERE id = ?",
-            moved,
-        )
-        conn.executemany(
-            "UPDATE cases SET q_from = ?, q_until = ?, legal_next = ? WHERE id = ?",
-            [k[4:] for k in same],
-        )
+        if moved:
+            yield many(
+                "UPDATE cases SET q_score = ?, q_since = ?, q_owed = ?, q_urgent = ?, "
+                "q_from = ?, q_until = ?, legal_next = ? WHERE id = ?",
+                moved,
+            )
+        if same:
+            yield many(
+                "UPDATE cases SET q_from = ?, q_until = ?, legal_next = ? WHERE id = ?",
+                [k[4:] for k in same],
+            )
         written += len(rows)
     return written
 
@@ -737,4 +737,4 @@ async def refresh_in(
 ) -> int:
     """:func:`refresh_sort_keys` inside the transaction ``db`` (a write's own): the hook a
     write that changed many cases (the import) calls before it commits."""
-    return await db.run_sync(refresh_sort_keys, today, tz, case_ids)
+    return await db.run(refresh_sort_keys(today, tz, case_ids))

@@ -32,10 +32,10 @@ from bot.domain.people import Role, User
 from bot.domain.reminders import ReminderPolicy
 from bot.storage.protocol import APPROVAL_ID, COMMITMENT_ID, OutboxCall
 from bot.storage.records import StepDue
-from bot.storage.sqlite.cases import _scope
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
-from bot.storage.sqlite.instalments import settle_from_payment
-from bot.storage.sqlite.reminders import add_reminders, retire_reminders
+from bot.storage.stores.base import Engine, Tx, dt, ts
+from bot.storage.stores.cases import _scope
+from bot.storage.stores.instalments import settle_from_payment
+from bot.storage.stores.reminders import add_reminders, retire_reminders
 
 _MEETING_SQL = (
     "SELECT m.id, m.case_id, m.author_id, u.name, m.at, m.held_on, m.kind, m.venue, "
@@ -264,7 +264,7 @@ async def _end(
     )
 
 
-class SqliteCommitments(Engine):
+class SqlCommitments(Engine):
     """The /outcome, /commit and approval verbs."""
 
     # -- meetings ----------------------------------------------------------------------------
@@ -295,7 +295,7 @@ class SqliteCommitments(Engine):
             )
             if case is None:
                 return None
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO meetings (case_id, author_id, prep_id, at, held_on, kind, venue, "
                 "attendees, step_achieved, moved, stance, next_step, next_on) VALUES "
                 "(?1, ?2, (SELECT id FROM preps WHERE id = ?3 AND case_id = ?1), "
@@ -316,7 +316,7 @@ class SqliteCommitments(Engine):
                     _day(meeting.next_on),
                 ),
             )
-            meeting_id = cur.lastrowid
+            meeting_id = cur
             if payment is not None:
                 await db.execute(
                     "INSERT INTO payments (case_id, meeting_id, amount, channel, "
@@ -466,7 +466,7 @@ class SqliteCommitments(Engine):
             received_on = _day(today) or held_on or now.astimezone(UTC).date().isoformat()
             waits = bool(needs_approval)
             status = CommitmentStatus.PENDING_APPROVAL if waits else CommitmentStatus.AGREED
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO commitments (case_id, meeting_id, created_by, created_at, "
                 "promised_by_party, money_today, total, plan, status, replaces) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -483,7 +483,7 @@ class SqliteCommitments(Engine):
                     replaces,
                 ),
             )
-            commitment_id = cur.lastrowid
+            commitment_id = cur
             await db.executemany(
                 "INSERT INTO instalments (commitment_id, seq, due_on, amount) VALUES (?, ?, ?, ?)",
                 [
@@ -826,7 +826,7 @@ async def _insert_approval(
     commitment_id: int | None,
     now: datetime,
 ) -> int:
-    cur = await db.execute(
+    cur = await db.insert(
         "INSERT INTO approvals (case_id, team_id, requested_by, requested_at, reasons, "
         "proposal, flow_id, commitment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -847,9 +847,9 @@ async def _insert_approval(
         "case",
         case_id,
         {
-            "approval_id": cur.lastrowid,
+            "approval_id": cur,
             "commitment_id": commitment_id,
             "reasons": sorted(r.value for r in reasons),
         },
     )
-    return cur.lastrowid
+    return cur

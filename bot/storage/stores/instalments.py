@@ -27,9 +27,9 @@ from bot.domain.instalments import (
 )
 from bot.domain.people import User
 from bot.storage.records import NewOutboxMessage
-from bot.storage.sqlite.cases import _scope
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
-from bot.storage.sqlite.reminders import retire_reminders
+from bot.storage.stores.base import Engine, Tx, dt, ts
+from bot.storage.stores.cases import _scope
+from bot.storage.stores.reminders import retire_reminders
 
 _ANSWERABLE = sorted(status.value for status in ANSWERABLE)
 
@@ -105,7 +105,7 @@ async def settle_from_payment(
         return []
     await db.executemany(
         "UPDATE instalments SET paid = ?, status = ?, "
-        "settled_at = CASE WHEN ? THEN ? ELSE settled_at END WHERE id = ?",
+        "settled_at = CASE WHEN ? = 1 THEN ? ELSE settled_at END WHERE id = ?",
         [(s.paid, "kept" if s.kept else "partial", s.kept, ts(now), s.id) for s in shares],
     )
     await retire_reminders(db, instalment_ids=[s.id for s in shares if s.kept], now=now)
@@ -162,7 +162,7 @@ async def _tell_supervisors(
     return len(rows)
 
 
-class SqliteInstalments(Engine):
+class SqlInstalments(Engine):
     """The answers to reminders (Paid in full / Partial / Missed)."""
 
     async def get_instalment(self, viewer: User, instalment_id: int) -> InstalmentView | None:
@@ -251,9 +251,9 @@ class SqliteInstalments(Engine):
             reasons = [str(r) for r in reason or ()] if answer is Answer.MISSED else []
             cur = await db.execute(
                 "UPDATE instalments SET status = ?, paid = ?, answered_at = ?, answered_by = ?, "
-                "miss_reason = CASE WHEN ? THEN ? ELSE miss_reason END, "
-                "miss_note = CASE WHEN ? THEN ? ELSE miss_note END, "
-                "settled_at = CASE WHEN ? THEN ? ELSE settled_at END "
+                "miss_reason = CASE WHEN ? = 1 THEN ? ELSE miss_reason END, "
+                "miss_note = CASE WHEN ? = 1 THEN ? ELSE miss_note END, "
+                "settled_at = CASE WHEN ? = 1 THEN ? ELSE settled_at END "
                 "WHERE id = ? AND status = ? AND paid = ?",
                 (
                     effect.status.value,

@@ -6,11 +6,14 @@ instalment's date), payments of a positive amount (by the borrower, or by the pa
 commitment was promised by), and filed documents. A meeting is not read: without signed paper it
 is not a demand. The SQL is plain enough for PostgreSQL (RETURNING, ON CONFLICT, no JSON
 functions); the read is seven statements whatever the number of cases (no N+1).
+
+The batched read and the refresh of the stored clock ends are programs
+(:data:`bot.storage.connector.Program`): on SQLite one hop to the database's thread, on
+PostgreSQL their statements awaited in turn on one pooled connection.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -29,9 +32,10 @@ from bot.domain.legal import (
     document_event,
 )
 from bot.domain.people import User
+from bot.storage.connector import Program, all_, done, many, one
 from bot.storage.errors import StorageError
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
-from bot.storage.sqlite.scope import _OPEN_ONLY, _scope
+from bot.storage.stores.base import Engine, Tx, dt, ts
+from bot.storage.stores.scope import _OPEN_ONLY, _scope
 
 _DOC_COLUMNS = (
     "d.id, d.case_id, d.kind, d.party_id, p.name, d.commitment_id, d.issued_at, d.issued_by, "
@@ -75,7 +79,7 @@ def _utc_day(value: str | None) -> date | None:
     return None if moment is None else moment.astimezone(UTC).date()
 
 
-class SqliteLegal(Engine):
+class SqlLegal(Engine):
     """The legal verbs: guarantee facts, documents, and the clocks' facts."""
 
     async def set_guarantee_facts(
@@ -170,13 +174,11 @@ class SqliteLegal(Engine):
                 )
                 if found is None:
                     raise StorageError(f"commitment {commitment_id} is not of case {case_id}")
-            row = await db.fetchone(
+            document_id = await db.insert(
                 "INSERT INTO legal_documents (case_id, kind, party_id, commitment_id, issued_at, "
-                "issued_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "issued_by) VALUES (?, ?, ?, ?, ?, ?)",
                 (case_id, kind.value, addressee, commitment_id, ts(now), by_user_id),
             )
-            assert row is not None
-            document_id = int(row[0])
             await db.audit(
                 now,
                 by_user_id,
@@ -200,9 +202,9 @@ class SqliteLegal(Engine):
         a document filed already (or a replayed ``key``) is returned as it stands, unchanged.
         None if there is no such document."""
         async with self._tx() as db:
-            done = await db.effect(key)
-            if done is not None:
-                return await _one_document(db, int(done["document_id"]))
+            found = await db.effect(key)
+            if found is not None:
+                return await _one_document(db, int(found["document_id"]))
             result = await db.execute(
                 "UPDATE legal_documents SET signed_on = ?, evidence_file_id = ?, filed_by = ?, "
                 "filed_at = ? WHERE id = ? AND signed_on IS NULL",
@@ -240,9 +242,9 @@ class SqliteLegal(Engine):
         async with self._tx() as db:
             if await db.fetchone("SELECT id FROM cases WHERE id = ?", (case_id,)) is None:
                 raise StorageError(f"no case {case_id}")
-            row = await db.fetchone(
+            suspension_id = await db.insert(
                 "INSERT INTO legal_suspensions (case_id, started_on, ended_on, reason, "
-                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     case_id,
                     started_on.isoformat(),
@@ -252,16 +254,15 @@ class SqliteLegal(Engine):
                     ts(now),
                 ),
             )
-            assert row is not None
             await db.audit(
                 now,
                 by_user_id,
                 "limitation_suspended",
                 "case",
                 case_id,
-                {"suspension_id": int(row[0]), "started_on": started_on.isoformat()},
+                {"suspension_id": suspension_id, "started_on": started_on.isoformat()},
             )
-        return int(row[0])
+        return suspension_id
 
     async def end_suspension(
         self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
@@ -269,12 +270,12 @@ class SqliteLegal(Engine):
         """Record the day a suspension's cause ended (once); False if there is no such
         suspension still open, or it would end before it started."""
         async with self._tx() as db:
-            done = await db.execute(
+            ended = await db.execute(
                 "UPDATE legal_suspensions SET ended_on = ? "
                 "WHERE id = ? AND ended_on IS NULL AND started_on <= ?",
                 (ended_on.isoformat(), suspension_id, ended_on.isoformat()),
             )
-            if done.rowcount == 0:
+            if ended.rowcount == 0:
                 return False
             row = await db.fetchone(
                 "SELECT case_id FROM legal_suspensions WHERE id = ?", (suspension_id,)
@@ -308,10 +309,7 @@ class SqliteLegal(Engine):
 
     async def legal_facts(self, case_id: int) -> LegalFacts | None:
         """What the clocks of ``case_id`` read (None: no such case)."""
-        async with self._lock:
-            facts = await Tx(self._conn, self.path).run_sync(
-                read_legal_facts, "c.id = ?", [case_id]
-            )
+        facts = await self._run(read_legal_facts("c.id = ?", [case_id]))
         return facts[0] if facts else None
 
     async def legal_facts_of(
@@ -322,8 +320,7 @@ class SqliteLegal(Engine):
         where, params = _scope(viewer)
         if not include_closed:
             where += f" AND {_OPEN_ONLY}"
-        async with self._lock:
-            return await Tx(self._conn, self.path).run_sync(read_legal_facts, where, params)
+        return await self._run(read_legal_facts(where, params))
 
 
 #: Cases whose facts one statement reads by id (SQLite takes 32 766 parameters).
@@ -335,52 +332,46 @@ def ids_in(ids: Sequence[int]) -> str:
     return f"c.id IN ({', '.join('?' * len(ids))})"
 
 
-def refresh_legal_ends(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
+def refresh_legal_ends(where: str, params: Sequence[Any]) -> Program[int]:
     """Work out again the stored clock ends (``cases.legal_ends``) of the cases ``where``
     selects whose facts changed since (``legal_fresh = 0``: a trigger clears it whenever the
-    queue's key is marked stale); how many. Inside the caller's write transaction, on the
-    connection's thread."""
+    queue's key is marked stale); how many. A program inside the caller's write transaction."""
     ids = [
         int(r[0])
-        for r in conn.execute(
-            f"SELECT c.id FROM cases c WHERE {where} AND c.legal_fresh = 0", params
+        for r in (
+            yield all_(f"SELECT c.id FROM cases c WHERE {where} AND c.legal_fresh = 0", params)
         )
     ]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        conn.executemany(
-            "UPDATE cases SET legal_ends = ?, legal_fresh = 1 WHERE id = ?",
-            [
-                (",".join(d.isoformat() for d in clock_ends(f)), f.case_id)
-                for f in read_legal_facts(conn, ids_in(chunk), chunk)
-            ],
-        )
+        facts = yield from read_legal_facts(ids_in(chunk), chunk)
+        if facts:
+            yield many(
+                "UPDATE cases SET legal_ends = ?, legal_fresh = 1 WHERE id = ?",
+                [(",".join(d.isoformat() for d in clock_ends(f)), f.case_id) for f in facts],
+            )
     return len(ids)
 
 
-def refresh_legal_in_tx(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
+def refresh_legal_in_tx(where: str, params: Sequence[Any]) -> Program[None]:
     """:func:`refresh_legal_ends` in a write transaction of its own, only if a case needs it
     (a read that finds nothing stale writes nothing)."""
-    stale = conn.execute(
-        f"SELECT 1 FROM cases c WHERE {where} AND c.legal_fresh = 0 LIMIT 1", params
-    ).fetchone()
+    stale = yield one(f"SELECT 1 FROM cases c WHERE {where} AND c.legal_fresh = 0 LIMIT 1", params)
     if stale is None:
         return
-    conn.execute("BEGIN IMMEDIATE")
+    yield done("BEGIN IMMEDIATE")
     try:
-        refresh_legal_ends(conn, where, params)
+        yield from refresh_legal_ends(where, params)
     except BaseException:
-        conn.execute("ROLLBACK")
+        yield done("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    yield done("COMMIT")
 
 
-def read_legal_facts(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any]
-) -> list[LegalFacts]:
+def read_legal_facts(where: str, params: Sequence[Any]) -> Program[list[LegalFacts]]:
     """What the clocks of the cases ``where`` (on ``cases c``) selects read, in case id order:
-    six statements whatever their number. Synchronous, on the connection's own thread (the
-    verbs above, and the queue's refresh inside its transaction).
+    six statements whatever their number. A program (the verbs above run it on its own, the
+    queue's refresh inside its transaction).
 
     The day a plan was agreed is its meeting's day, else the day of its money today, else
     the UTC date it was agreed on: storage knows no time zone, and for the cooperative's
@@ -388,45 +379,48 @@ def read_legal_facts(
     is never later than the true one. (A plan's restart counts from its last instalment
     anyway, 第189条; the day agreed only decides whether it came in time.)"""
 
-    def fetch(sql: str) -> list[Any]:
-        return conn.execute(sql, params).fetchall()
-
     chosen = f"SELECT c.id FROM cases c WHERE {where}"
-    cases = fetch(
+    cases = yield all_(
         "SELECT c.id, c.maturity, c.overdue_since, c.collateral_description, c.borrower_name, "
         "c.contract_no FROM cases c "
-        f"WHERE {where} ORDER BY c.id"
+        f"WHERE {where} ORDER BY c.id",
+        params,
     )
     if not cases:
         return []
-    parties = fetch(
+    parties = yield all_(
         "SELECT p.case_id, p.id, p.role, p.name, g.kind, g.agreed_end FROM case_parties p "
         "LEFT JOIN guarantee_facts g ON g.party_id = p.id "
         f"WHERE p.case_id IN ({chosen}) AND p.role IN ('guarantor', 'mortgagor') "
-        "ORDER BY p.case_id, p.id"
+        "ORDER BY p.case_id, p.id",
+        params,
     )
-    commitments = fetch(
+    commitments = yield all_(
         "SELECT m.case_id, m.id, m.promised_by_party, m.agreed_at, m.status, "
         # By the case's payments (payments_case): there is no index on commitment_id.
         "COALESCE(mt.held_on, (SELECT MIN(y.received_on) FROM payments y "
         "WHERE y.case_id = m.case_id AND y.commitment_id = m.id AND y.source = 'commit')), "
         "(SELECT MAX(i.due_on) FROM instalments i WHERE i.commitment_id = m.id) "
         "FROM commitments m LEFT JOIN meetings mt ON mt.id = m.meeting_id "
-        f"WHERE m.case_id IN ({chosen}) AND m.agreed_at IS NOT NULL"
+        f"WHERE m.case_id IN ({chosen}) AND m.agreed_at IS NOT NULL",
+        params,
     )
-    payments = fetch(
+    payments = yield all_(
         "SELECT y.case_id, m.promised_by_party, y.received_on, MIN(y.id) FROM payments y "
         "LEFT JOIN commitments m ON m.id = y.commitment_id "
         f"WHERE y.case_id IN ({chosen}) AND y.amount > 0 "
-        "GROUP BY y.case_id, m.promised_by_party, y.received_on"
+        "GROUP BY y.case_id, m.promised_by_party, y.received_on",
+        params,
     )
-    suspended = fetch(
+    suspended = yield all_(
         "SELECT s.case_id, s.started_on, s.ended_on FROM legal_suspensions s "
-        f"WHERE s.case_id IN ({chosen}) ORDER BY s.case_id, s.started_on"
+        f"WHERE s.case_id IN ({chosen}) ORDER BY s.case_id, s.started_on",
+        params,
     )
-    documents = fetch(
+    documents = yield all_(
         f"SELECT {_DOC_COLUMNS} FROM {_DOC_FROM} "
-        f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL"
+        f"WHERE d.case_id IN ({chosen}) AND d.signed_on IS NOT NULL",
+        params,
     )
     guarantors: dict[int, list[GuarantorFacts]] = defaultdict(list)
     mortgagors: dict[int, list[tuple[int | None, str]]] = defaultdict(list)

@@ -23,9 +23,9 @@ from bot.storage.export_records import (
     ExportPayment,
     ExportPeriod,
 )
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
-__all__ = ["DEFAULT_BATCH", "SqliteExports", "person_sql"]
+__all__ = ["DEFAULT_BATCH", "SqlExports", "person_sql"]
 
 #: Rows per statement: large enough that the per-call cost of aiosqlite vanishes.
 DEFAULT_BATCH = 2000
@@ -43,14 +43,14 @@ def person_sql(alias: str) -> str:
 def _scope(viewer: User, team_id: int | None) -> tuple[str, list[Any]]:
     """The SQL condition on ``c`` (the case) for what ``viewer`` may export."""
     if not viewer.active:
-        return "0", []
+        return "1 = 0", []
     if viewer.role is Role.ADMIN:
-        return ("1", []) if team_id is None else ("c.team_id = ?", [team_id])
+        return ("1 = 1", []) if team_id is None else ("c.team_id = ?", [team_id])
     if viewer.role is Role.SUPERVISOR and viewer.team_id is not None:
         if team_id is not None and team_id != viewer.team_id:
-            return "0", []
+            return "1 = 0", []
         return "c.team_id = ?", [viewer.team_id]
-    return "0", []
+    return "1 = 0", []
 
 
 def _d(value: str | None) -> date | None:
@@ -231,7 +231,7 @@ def _approval(r: Sequence[Any]) -> ExportApproval:
     )
 
 
-class SqliteExports(Engine):
+class SqlExports(Engine):
     """The export iterators (see :class:`bot.storage.protocol.ExportStore`)."""
 
     async def _pages(

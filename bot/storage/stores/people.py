@@ -18,7 +18,7 @@ from bot.domain.people import (
 )
 from bot.storage.errors import StorageError
 from bot.storage.records import NewOutboxMessage
-from bot.storage.sqlite.engine import Engine, Tx, dt, ts
+from bot.storage.stores.base import Engine, Tx, dt, ts
 
 _USER_COLUMNS = """
     u.id, u.telegram_id, u.name, u.username, u.role, u.team_id, t.name, u.locale,
@@ -68,7 +68,7 @@ def _invite(row: Sequence[Any]) -> Invite:
     )
 
 
-class SqlitePeople(Engine):
+class SqlPeople(Engine):
     """Teams, users and invites."""
 
     # -- teams -----------------------------------------------------------------------------
@@ -82,10 +82,10 @@ class SqlitePeople(Engine):
             row = await db.fetchone("SELECT id, name FROM teams WHERE name = ?", (name,))
             if row:
                 return Team(row[0], row[1])
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO teams (name, created_at) VALUES (?, ?)", (name, ts(now))
             )
-            team = Team(int(cur.lastrowid or 0), name)
+            team = Team(cur, name)
             await db.audit(now, actor_id, "create", "team", team.id, {"name": name})
             return team
 
@@ -137,7 +137,7 @@ class SqlitePeople(Engine):
                     "SELECT id, role, active FROM users WHERE telegram_id = ?", (tid,)
                 )
                 if row is None:
-                    cur = await db.execute(
+                    cur = await db.insert(
                         "INSERT INTO users (telegram_id, role, created_at) VALUES (?, 'admin', ?)",
                         (tid, ts(now)),
                     )
@@ -146,7 +146,7 @@ class SqlitePeople(Engine):
                         None,
                         "create",
                         "user",
-                        cur.lastrowid,
+                        cur,
                         {"role": "admin", "source": "QINGSHOU_ADMINS"},
                     )
                 elif row[1] != "admin" or not row[2]:
@@ -178,12 +178,12 @@ class SqlitePeople(Engine):
     ) -> User:
         """Register someone directly (the sandbox's demo people, tests)."""
         async with self._tx() as db:
-            cur = await db.execute(
+            cur = await db.insert(
                 "INSERT INTO users (telegram_id, name, staff_name, role, team_id, locale, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (telegram_id, name, staff_name or name, role.value, team_id, locale, ts(now)),
             )
-            user_id = int(cur.lastrowid or 0)
+            user_id = cur
             await db.audit(
                 now, actor_id, "create", "user", user_id, {"role": role.value, "team_id": team_id}
             )
@@ -376,7 +376,7 @@ class SqlitePeople(Engine):
         telegram_locale: str | None,
         now: datetime,
     ) -> int:
-        cur = await db.execute(
+        cur = await db.insert(
             "INSERT INTO users (telegram_id, name, staff_name, username, role, team_id, "
             "telegram_locale, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -390,7 +390,7 @@ class SqlitePeople(Engine):
                 ts(now),
             ),
         )
-        user_id = int(cur.lastrowid or 0)
+        user_id = cur
         await db.execute(
             "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
             (user_id, ts(now), invite.code),

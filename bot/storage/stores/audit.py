@@ -1,18 +1,16 @@
-"""The audit trail, installation facts (meta) and backups."""
+"""The audit trail and installation facts (meta); backups are each backend's own."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
-from bot.storage.errors import StorageError
 from bot.storage.records import AuditEntry
-from bot.storage.sqlite.engine import Engine, backup_database
+from bot.storage.stores.base import Engine
 
 
-class SqliteAudit(Engine):
-    """Who changed what (read side), small facts about this installation, backups."""
+class SqlAudit(Engine):
+    """Who changed what (read side), small facts about this installation."""
 
     # -- meta ------------------------------------------------------------------------------
 
@@ -48,11 +46,3 @@ class SqliteAudit(Engine):
             AuditEntry(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5]))
             for r in rows
         ]
-
-    # -- backup ----------------------------------------------------------------------------
-
-    async def backup(self, dest: Path) -> None:
-        """A consistent copy of the live database (SQLite's online backup API)."""
-        if str(self.path) == ":memory:":
-            raise StorageError("an in-memory database cannot be backed up")
-        await backup_database(self.path, Path(dest))

@@ -39,7 +39,7 @@ from bot.domain.digest import (
     Unreachable,
 )
 from bot.storage.records import NewOutboxMessage
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
 #: Case statuses still being worked (the digest's lists and counts of open cases).
 _OPEN = "('open', 'negotiating', 'under_agreement')"
@@ -177,7 +177,7 @@ SELECT * FROM (
     FROM preps p JOIN cases c ON c.id = p.case_id
     WHERE p.at >= :s0 AND p.at < :s1 AND p.previous_approach IS NOT NULL
       AND p.previous_approach <> p.approach AND c.team_id = :team
-) ORDER BY at
+) AS changes ORDER BY at
 """
 
 _UNREACHABLE = f"""
@@ -261,7 +261,7 @@ def _series(day: DigestDay, collected: dict[str, int], promised: dict[str, int])
     ]
 
 
-class SqliteDigest(Engine):
+class SqlDigest(Engine):
     """The digest's figures, its runs, and each person's digest settings."""
 
     # The queries use named parameters (one dict serves them all); the driver takes a mapping.

@@ -10,8 +10,9 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.storage.connector import Sql
 from bot.storage.records import InboxItem, InboxUpdate
-from bot.storage.sqlite.engine import Engine, ts
+from bot.storage.stores.base import Engine, ts
 
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 #: The meta key naming the bot whose update ids the inbox holds.
@@ -23,7 +24,20 @@ PRUNE_BATCH = 5000
 _UPDATE_KEYS = "key >= 'update:' AND key < 'update;'"
 
 
-class SqliteInbox(Engine):
+#: A batch of updates (``?2``: a JSON array of [update_id, chat_id, payload]) stored at ``?1``;
+#: one already stored is ignored (its unique update_id).
+_STORE_SQL = Sql(
+    sqlite="INSERT OR IGNORE INTO inbox (update_id, chat_id, payload, received_at) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), ?1 FROM json_each(?2) WHERE true "
+    "RETURNING update_id",
+    postgresql="INSERT INTO inbox (update_id, chat_id, payload, received_at) "
+    "SELECT (value ->> 0)::bigint, (value ->> 1)::bigint, value ->> 2, ?1 "
+    "FROM jsonb_array_elements(?2::jsonb) ON CONFLICT DO NOTHING RETURNING update_id",
+)
+
+
+class SqlInbox(Engine):
     """Store, claim, finish or set aside, count, prune."""
 
     async def store_updates(self, updates: Sequence[InboxUpdate], *, now: datetime) -> list[int]:
@@ -34,13 +48,7 @@ class SqliteInbox(Engine):
         batch = json.dumps(
             [[u.update_id, u.chat_id, u.payload] for u in updates], ensure_ascii=False
         )
-        rows = await self._execute_returning(
-            "INSERT OR IGNORE INTO inbox (update_id, chat_id, payload, received_at) "
-            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-            "json_extract(value, '$[2]'), ? FROM json_each(?) WHERE true "
-            "RETURNING update_id",
-            (ts(now), batch),
-        )
+        rows = await self._execute_returning(_STORE_SQL, (ts(now), batch))
         new = {int(r[0]) for r in rows}
         return list(dict.fromkeys(u.update_id for u in updates if u.update_id in new))
 
@@ -93,9 +101,9 @@ class SqliteInbox(Engine):
         holds the write lock for long."""
         total = 0
         for sql in (
-            "DELETE FROM inbox WHERE rowid IN (SELECT rowid FROM inbox "
+            "DELETE FROM inbox WHERE update_id IN (SELECT update_id FROM inbox "
             "WHERE handled_at IS NOT NULL AND received_at < ?1 LIMIT ?2)",
-            "DELETE FROM effects WHERE rowid IN (SELECT rowid FROM effects "
+            "DELETE FROM effects WHERE key IN (SELECT key FROM effects "
             f"WHERE {_UPDATE_KEYS} AND at < ?1 LIMIT ?2)",
         ):
             while True:
