@@ -98,7 +98,7 @@ def translate(sql: str) -> tuple[str, bool]:
             out.append(f"%({m['nm']})s")
         elif kind == "pct":
             out.append("%%")
-        elif kind == "str":
+        elif kind in ("str", "ident", "comment"):
             out.append(m.group(0).replace("%", "%%"))
         else:
             out.append(m.group(0))
