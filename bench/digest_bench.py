@@ -8,7 +8,12 @@ measures, three times each:
 
 - the figures: ``storage.team_digest`` (every figure is an SQL aggregate over an index);
 - the whole digest as the clock job makes it: figures + text in Chinese split to Telegram's
-  limit + the chart PNG (``bot.digests.compose``).
+  limit + the chart PNG + the legal list (``bot.digests.compose``).
+
+The legal list (issue 19) has work to do: a tenth of the cases are old loans (到期日 900 to 1,300
+days ago, so their limitation ends around now unless a payment restarted it), three in ten have
+a guarantor (half with the kind in the file, a few with an agreed period), and signed notices
+were filed for some guarantors.
 
 It prints wall time and the peak memory: the process' peak RSS (everything: Python,
 matplotlib, SQLite's page cache) and the Python heap's peak during the digest (tracemalloc).
@@ -97,6 +102,7 @@ def _write_year(con: Connection, cases: int) -> dict[str, int]:
         ),
     )  # fmt: skip
     counts = {"cases": cases, "users": len(users)}
+    _write_legal(con, rng, cases, created)
 
     def meetings():
         mid = 0
@@ -192,6 +198,44 @@ def _write_year(con: Connection, cases: int) -> dict[str, int]:
     return counts
 
 
+def _write_legal(con: Connection, rng: random.Random, cases: int, created: str) -> None:
+    """Old loans' due dates, guarantors with what the file says of them, signed notices."""
+    con.executemany(
+        "UPDATE cases SET maturity = ? WHERE id = ?",
+        (
+            ((TODAY - timedelta(days=rng.randint(900, 1300))).isoformat(), n)
+            for n in range(1, cases + 1)
+            if n % 10 == 3
+        ),
+    )
+    guarantors = [n for n in range(1, cases + 1) if rng.random() < 0.3]
+    con.executemany(
+        "INSERT INTO case_parties (id, case_id, role, name, created_at) "
+        "VALUES (?, ?, 'guarantor', ?, ?)",
+        ((n, n, f"保证人{n}", created) for n in guarantors),
+    )
+    facts = []
+    for n in guarantors:
+        if rng.random() < 0.5:
+            end = (TODAY + timedelta(days=rng.randint(-200, 400))).isoformat()
+            facts.append((n, n, rng.choice(["joint", "general"]),
+                          end if rng.random() < 0.1 else None, created))  # fmt: skip
+    con.executemany(
+        "INSERT INTO guarantee_facts (party_id, case_id, kind, agreed_end, source, set_at) "
+        "VALUES (?, ?, ?, ?, 'import', ?)",
+        facts,
+    )
+    con.executemany(
+        "INSERT INTO legal_documents (case_id, kind, party_id, issued_at, signed_on, "
+        "evidence_file_id, filed_at) VALUES (?, 'collection_notice', ?, ?, ?, 'photo', ?)",
+        (
+            (n, n, created, (TODAY - timedelta(days=rng.randint(1, 300))).isoformat(), created)
+            for n in guarantors
+            if rng.random() < 0.2
+        ),
+    )
+
+
 def peak_rss_mb() -> float:
     """This process' peak resident memory (VmHWM). Not getrusage's ru_maxrss: on Linux that
     survives fork and exec, so it would report the seeding parent's peak."""
@@ -252,7 +296,9 @@ async def measure(path: Path) -> None:
     print(f"  figures: collected {digest.collected / 100:,.0f} yuan in {digest.payments} payments,"
           f" {digest.stalled.total} stalled, {digest.untouched.total} untouched, "
           f"{digest.unprepared.total} urgent unprepared, "
-          f"{len(digest.collectors)} collectors")  # fmt: skip
+          f"{len(digest.collectors)} collectors; legal clocks: {digest.legal.soon.total} within "
+          f"90 days ({digest.legal.urgent} within 30), {digest.legal.lapsed.total} lapsed this "
+          "week")  # fmt: skip
     goal = max(whole) <= 2.0 and rss <= 200
     print(f"  goal (≤ 2 s, ≤ 200 MB): {'met' if goal else 'NOT met'}: worst whole digest "
           f"{max(whole) / 2.0:.2f}x the goal, RSS {rss / 200:.2f}x the goal")  # fmt: skip

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.casefile import local_date
 from bot.domain.people import Role
 from bot.exports import (
+    SHEETS,
     ExportRequest,
     Sheet,
     _in_thread,
@@ -248,7 +249,9 @@ async def export(db: Path, days: int, fmt: str, trace: bool) -> str:
     rows = sum(written.values())
     usage = resource.getrusage(resource.RUSAGE_SELF)
     rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
-    what = "XLSX (6 sheets)" if fmt == "xlsx" else "CSV (ZIP of 6)"
+    n = len(SHEETS)
+    what = f"XLSX ({n} sheets)" if fmt == "xlsx" else f"CSV (ZIP of {n})"
+    what += f" [{', '.join(f'{k} {v:,}' for k, v in written.items())}]"
     size = dest.stat().st_size / 2**20
     line = (f"{what}: {rows:,} rows, {size:.1f} MB in {took:.1f} s = {rows / took:,.0f} rows/s "
             f"(CPU {cpu:.0f} s: on a busy machine the wall time is longer); "

@@ -76,6 +76,7 @@ async def compose(
         return []
     parts = renderer.render_parts(locale, "digest/team", digest=digest)
     messages = _texts(parts, _team_markup(renderer, locale, digest))
+    messages.extend(_legal(renderer, locale, digest))
     messages.extend(_approvals(renderer, locale, digest))
     chart = await _chart(renderer, locale, digest)
     if chart is not None:
@@ -116,6 +117,30 @@ async def _chart(renderer: Renderer, locale: str, digest: TeamDigest) -> bytes |
     except NoCjkFont:
         log.exception("no CJK font: the digest goes out without its chart")
         return None
+
+
+def _legal(renderer: Renderer, locale: str, d: TeamDigest) -> list[DigestMessage]:
+    """The legal list (issue 19) as its own message, so the digest and it each fit a phone
+    screen, with its drill-down buttons: within 30 days, within 90, lapsed this week."""
+    if d.legal.empty:
+        return []
+    text = renderer.render(locale, "digest/legal", legal=d.legal)
+    label = renderer.label
+    lists = [
+        (DrillDown.LEGAL_URGENT, d.legal.urgent, N_("⚖️ Within 30 days")),
+        (DrillDown.LEGAL_SOON, d.legal.soon.total, N_("⚖️ Within 90 days")),
+        (DrillDown.LEGAL_LAPSED, d.legal.lapsed.total, N_("⌛ Lapsed this week")),
+    ]
+    buttons = [
+        InlineKeyboardButton(
+            f"{label(locale, text)} ({total})",
+            callback_data=DRILL.data(kind.value, d.team_id, 0),
+        )
+        for kind, total, text in lists
+        if total
+    ]
+    markup = InlineKeyboardMarkup([buttons]) if buttons else None
+    return _texts([text], markup)
 
 
 def _approvals(renderer: Renderer, locale: str, d: TeamDigest) -> list[DigestMessage]:

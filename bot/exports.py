@@ -1,8 +1,9 @@
 """Exports: the team's cases and their history as an XLSX workbook or CSV, for /export and
 ``qingshou export``.
 
-Six sheets — cases (as they stand now), then the meetings, commitments, instalments, payments
-and approval requests of a period (local days, inclusive) — with the column headers and sheet
+Seven sheets — cases (as they stand now), then the meetings, commitments, instalments, payments
+and approval requests of a period (local days, inclusive), and the legal clocks of the open
+cases as of today with their evidence (issue 19) — with the column headers and sheet
 names in the reader's language (the gettext catalogs). Rows come from storage in batches
 (:class:`bot.storage.protocol.ExportStore`); each batch becomes cell values in a worker thread
 and goes down a pipe to a child process that writes the workbook with xlsxwriter in
@@ -289,6 +290,42 @@ WORDS: dict[str, str] = {
     "refused": N_("Refuses to pay"),
     "later": N_("Promises a later day"),
     "dispute": N_("Disputes the debt"),
+    # legal clocks (issue 19): which clock, where it stands, what set its last day
+    "limitation": N_("Limitation period"),
+    "guarantee": N_("Guarantee period"),
+    "guarantor_limitation": N_("Guarantor's own limitation"),
+    "mortgage": N_("Mortgage (enforce within the limitation)"),
+    "running": N_("running"),
+    "expired": N_("out of time"),
+    "suspended": N_("suspended"),
+    "no_due_date": N_("no due date in the file"),
+    "claimed": N_("claimed in time"),
+    "lapsed": N_("lapsed: the guarantor is free"),
+    "kind_unknown": N_("running, guarantee kind not in the file"),
+    "due_date": N_("the due date"),
+    "agreed_period": N_("the agreed guarantee period"),
+    "overdue_since": N_("the missed due date"),
+    "payment": N_("a payment"),
+    "commitment": N_("a repayment plan agreed"),
+    "agreement_signed": N_("a signed repayment agreement"),
+    "notice_signed": N_("a signed collection notice"),
+    "suit": N_("a suit filed"),
+    "meeting": N_("a meeting"),
+    "joint": N_("joint liability guarantee"),
+    "general": N_("general guarantee"),
+}
+
+#: The evidence of what set a clock's last day, in words (a date in the reader's format).
+_EVIDENCE: dict[str, str] = {
+    "due_date": N_("Due date %(day)s in the ledger"),
+    "agreed_period": N_("Guarantee period agreed to end on %(day)s"),
+    "overdue_since": N_("Overdue since %(day)s (the ledger gives no due date)"),
+    "payment": N_("Payment received on %(day)s"),
+    "commitment": N_("Repayment plan agreed on %(day)s"),
+    "agreement_signed": N_("Repayment agreement signed on %(day)s"),
+    "notice_signed": N_("Collection notice receipt signed on %(day)s"),
+    "suit": N_("Suit filed on %(day)s"),
+    "meeting": N_("Meeting on %(day)s"),
 }
 
 
@@ -297,6 +334,41 @@ def _words(codes: str, locale: str) -> str:
     ``no_money,refused``) each in words, joined the language's way; an unknown code as is."""
     words = [gettext(locale, WORDS[c]) if c in WORDS else c for c in codes.split(",") if c]
     return gettext(locale, ", ").join(words)
+
+
+def _evidence(record: Any, request: ExportRequest) -> str | None:
+    """ "Repayment agreement signed on Jun 15, 2025 · signed copy's photo filed": what set a
+    clock's last day, on its day, and whether the signed paper is on file."""
+    # A sheet's row has every field; a single cell rendered alone (the labels test) may not.
+    on, filed = getattr(record, "set_on", None), getattr(record, "evidence", False)
+    document = getattr(record, "document", None)
+    if record.set_by is None or on is None:
+        return None
+    from babel.dates import format_date
+
+    from bot.i18n import babel_locale
+
+    day = format_date(on, "medium", locale=babel_locale(request.locale))
+    text = gettext(request.locale, _EVIDENCE.get(record.set_by, "%(day)s")) % {"day": day}
+    if filed:
+        text += gettext(request.locale, " · ") + gettext(
+            request.locale, N_("signed copy's photo filed")
+        )
+    elif document is not None:
+        text += gettext(request.locale, " · ") + gettext(
+            request.locale, N_("no photo of the signed copy")
+        )
+    return text
+
+
+def _guarantee_kind(record: Any, request: ExportRequest) -> str | None:
+    """A guarantor's kind in words; "not in the file" for a guarantor whose kind the file does
+    not give (never assumed); empty on other clocks."""
+    if record.guarantee_kind is not None:
+        return _words(record.guarantee_kind, request.locale)
+    if record.clock == "guarantee":
+        return gettext(request.locale, N_("not in the file, never assumed"))
+    return None
 
 
 _CONTRACT = Column("contract_no", N_("Contract no."), width=16)
@@ -439,6 +511,26 @@ SHEETS: tuple[Sheet, ...] = (
             Column("counter", N_("Counter-offer"), width=24, get=_worded("counter", "counter")),
         ),
         lambda st, r: st.export_approvals(r.viewer, r.period, team_id=r.team_id),
+    ),
+    Sheet(
+        "legal",
+        N_("Legal clocks"),
+        (
+            _CONTRACT,
+            _BORROWER,
+            _TEAM,
+            Column("lead", N_("Collector"), width=12),
+            Column("clock", N_("Clock"), "word", 22),
+            Column("party", N_("Guarantor or mortgagor"), width=16),
+            Column("guarantee_kind", N_("Guarantee kind"), width=16, get=_guarantee_kind),
+            Column("deadline", N_("Last day"), "date", 12),
+            Column("days_left", N_("Days left"), "int", 10),
+            Column("state", N_("State"), "word", 18),
+            Column("set_by", N_("Set by"), "word", 20),
+            Column("counted_from", N_("Counted from"), "date", 12),
+            Column("evidence", N_("Evidence"), width=44, get=_evidence),
+        ),
+        lambda st, r: st.export_legal(r.viewer, r.today, team_id=r.team_id),
     ),
 )
 

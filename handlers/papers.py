@@ -182,7 +182,7 @@ async def _paper_options(run: SignedRun) -> list[Option]:
 async def _day_options(run: SignedRun) -> list[Option]:
     today = _today(run)
     issued = run.draft.issued_on() or today
-    options = [Option(0, TODAY, N_("Today"))]
+    options = [Option(0, TODAY, N_("Signed today"))]  # not "Today": /today's title
     if issued < today:  # signed before it was printed: impossible
         options.append(Option(1, YESTERDAY, N_("Yesterday")))
     options.append(Option(2, OTHER_DAY, N_("Another day")))

@@ -32,17 +32,31 @@ Definitions, so that the figures mean one thing everywhere:
   days old.
 - *urgent without prep* (策略11): an open case more than 90 days past due, or with assets moving,
   the borrower unreachable or other creditors pressing, that has no prep at all.
+- *legal clocks* (issue 19, :mod:`bot.domain.legal`): of the open cases, every clock whose last
+  day is from today to ``LEGAL_SOON`` days on (the limitation of a case — a mortgage's deadline
+  is the same day, 第419条 —, the guarantee period of a guarantor not yet claimed against, a
+  claimed guarantor's own limitation), those within ``LEGAL_URGENT`` days counted apart, and
+  those whose last day was one of the ``LEGAL_LAPSED_DAYS`` days before today (lost this week).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
+
+from bot.domain.legal import (
+    AlertAction,
+    ClaimState,
+    GuaranteeKind,
+    LegalAlert,
+    LegalClocks,
+    legal_alerts,
+)
 
 T = TypeVar("T")
 
@@ -58,6 +72,12 @@ LIST_LIMIT = 5
 DRILL_LIMIT = 20
 #: Days of the chart.
 CHART_DAYS = 30
+#: A legal clock ending within this many days is on the digest's legal list ...
+LEGAL_SOON = 90
+#: ... and within this many, counted apart as urgent.
+LEGAL_URGENT = 30
+#: A clock whose last day was one of this many days before today "lapsed this week".
+LEGAL_LAPSED_DAYS = 7
 
 
 class DrillDown(StrEnum):
@@ -68,6 +88,9 @@ class DrillDown(StrEnum):
     UNTOUCHED = "untouch"
     UNPREPARED = "unprep"
     COLLECTOR = "coll"
+    LEGAL_URGENT = "lg30"  # legal clocks ending within LEGAL_URGENT days
+    LEGAL_SOON = "lg90"  # ... within LEGAL_SOON days
+    LEGAL_LAPSED = "lglost"  # ... ended in the last LEGAL_LAPSED_DAYS days
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -254,6 +277,166 @@ class Counted(Generic[T]):
         return max(0, self.total - len(self.items))
 
 
+class LegalClockKind(StrEnum):
+    """Which clock a legal list's line is about."""
+
+    LIMITATION = "limitation"  # 诉讼时效 of the case (and its mortgage's deadline, 第419条)
+    GUARANTEE = "guarantee"  # 保证期间 of one guarantor
+    GUARANTOR_LIMITATION = "guarantor_limitation"  # a claimed guarantor's own 诉讼时效 (第694条)
+
+
+_CLOCK_OF_ACTION = {
+    AlertAction.RESTART_LIMITATION: LegalClockKind.LIMITATION,
+    AlertAction.CLAIM_GUARANTOR: LegalClockKind.GUARANTEE,
+    AlertAction.SUE_DEBTOR: LegalClockKind.GUARANTEE,
+    AlertAction.FIND_KIND: LegalClockKind.GUARANTEE,
+    AlertAction.RESTART_GUARANTOR: LegalClockKind.GUARANTOR_LIMITATION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LegalItem:
+    """A legal clock on the digest's list: the case, the clock (``party_name`` the guarantor's
+    for a guarantor's clock), its last day, the days left (negative once lapsed) and what the
+    collector does before it (:class:`AlertAction`; for a lapsed clock, what was not done)."""
+
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    lead_name: str | None
+    clock: LegalClockKind
+    deadline: date
+    days_left: int
+    action: AlertAction
+    party_name: str | None = None
+    kind: GuaranteeKind | None = None
+    mortgage: bool = False  # the case has a mortgage: its deadline is the limitation's
+
+
+@dataclass(frozen=True, slots=True)
+class LegalLists:
+    """The digest's legal list: clocks ending within ``LEGAL_SOON`` days (nearest first; the
+    first of them are those within ``LEGAL_URGENT``), and those that lapsed this week."""
+
+    soon: Counted[LegalItem]
+    urgent: int
+    lapsed: Counted[LegalItem]
+
+    @property
+    def empty(self) -> bool:
+        return not self.soon.total and not self.lapsed.total
+
+
+NO_LEGAL = LegalLists(Counted((), 0), 0, Counted((), 0))
+
+
+@dataclass(frozen=True, slots=True)
+class LegalCase:
+    """What a legal list shows of a case beside its clocks."""
+
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    lead_name: str | None
+
+
+def lapsed_clocks(clocks: Iterable[LegalClocks], today: date, days: int) -> list[LegalAlert]:
+    """The clocks whose last day was one of the ``days`` days before ``today`` and that ended
+    unstopped: a limitation now out of time (the debtor may refuse to pay, 第192条), a guarantee
+    period ended without the claim or suit it needed (the guarantor is free, 第693条), a claimed
+    guarantor's own limitation out of time. Each with the action that was not taken; nearest
+    (latest) last day first. A guarantor claimed in time is not here: the period did its work."""
+    out: list[LegalAlert] = []
+    first = today - timedelta(days=days)
+
+    def lost(deadline: date | None) -> bool:
+        return deadline is not None and first <= deadline < today
+
+    for case in clocks:
+        lim = case.limitation
+        if lost(lim.deadline):
+            assert lim.deadline is not None
+            out.append(
+                LegalAlert(
+                    case.case_id,
+                    lim.deadline,
+                    (lim.deadline - today).days,
+                    AlertAction.RESTART_LIMITATION,
+                )
+            )
+        for g in case.guarantors:
+            if g.state is ClaimState.LAPSED and lost(g.period_end):
+                assert g.period_end is not None
+                action = {
+                    GuaranteeKind.JOINT: AlertAction.CLAIM_GUARANTOR,
+                    GuaranteeKind.GENERAL: AlertAction.SUE_DEBTOR,
+                    None: AlertAction.FIND_KIND,
+                }[g.kind]
+                out.append(
+                    LegalAlert(
+                        case.case_id,
+                        g.period_end,
+                        (g.period_end - today).days,
+                        action,
+                        g.party_id,
+                        g.name,
+                        g.kind,
+                    )
+                )
+            own = g.own_limitation
+            if g.state is ClaimState.CLAIMED and own is not None and lost(own.deadline):
+                assert own.deadline is not None
+                out.append(
+                    LegalAlert(
+                        case.case_id,
+                        own.deadline,
+                        (own.deadline - today).days,
+                        AlertAction.RESTART_GUARANTOR,
+                        g.party_id,
+                        g.name,
+                        g.kind,
+                    )
+                )
+    out.sort(key=lambda a: (-a.days_left, a.party_name is not None, a.party_name or "", a.case_id))
+    return out
+
+
+def legal_lists(
+    clocks: Iterable[LegalClocks],
+    cases: Mapping[int, LegalCase],
+    today: date,
+) -> tuple[list[LegalItem], int, list[LegalItem]]:
+    """The digest's legal lines of ``clocks`` as of ``today``: every clock ending within
+    ``LEGAL_SOON`` days, nearest first (so those within ``LEGAL_URGENT`` days come first), how
+    many of them end within ``LEGAL_URGENT``, and the clocks that lapsed in the
+    ``LEGAL_LAPSED_DAYS`` days before today, latest first. A case with a mortgage says so on
+    its limitation's line: the mortgage must be enforced by the same day (第419条)."""
+    clocks = list(clocks)
+    mortgaged = {c.case_id for c in clocks if c.mortgages}
+
+    def item(a: LegalAlert) -> LegalItem:
+        c = cases[a.case_id]
+        clock = _CLOCK_OF_ACTION[a.action]
+        return LegalItem(
+            case_id=a.case_id,
+            contract_no=c.contract_no,
+            borrower_name=c.borrower_name,
+            lead_name=c.lead_name,
+            clock=clock,
+            deadline=a.deadline,
+            days_left=a.days_left,
+            action=a.action,
+            party_name=a.party_name,
+            kind=a.kind,
+            mortgage=clock is LegalClockKind.LIMITATION and a.case_id in mortgaged,
+        )
+
+    soon = legal_alerts(clocks, today, LEGAL_SOON)
+    urgent = sum(1 for a in soon if a.days_left <= LEGAL_URGENT)
+    lapsed = lapsed_clocks(clocks, today, LEGAL_LAPSED_DAYS)
+    return [item(a) for a in soon], urgent, [item(a) for a in lapsed]
+
+
 @dataclass(frozen=True, slots=True)
 class TeamDigest:
     """A team's day at a glance."""
@@ -286,6 +469,8 @@ class TeamDigest:
     #: Reminders that came due while no process polled and were too old to send when one
     #: started (reminders/due.py), given up in the span: left to this digest.
     late_reminders: int = 0
+    #: The legal clocks near their end or lapsed this week (issue 19).
+    legal: LegalLists = NO_LEGAL
 
     @property
     def on_spot_percent(self) -> int | None:

@@ -10,7 +10,7 @@ sandbox opens on (once per database).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from bot.domain.commitments import (
 from bot.domain.importing import plan_import
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerParseResult, LedgerRow
+from bot.domain.legal import DocumentKind, GuaranteeKind
 from bot.domain.people import Role, User
 from bot.domain.plans import Plan, check_plan
 from bot.domain.prep import (
@@ -57,9 +58,12 @@ __all__ = [
     "DEMO_BROKEN",
     "DEMO_CASES",
     "DEMO_COMMITTED",
+    "DEMO_GUARANTEED",
+    "DEMO_GUARANTEE_DAYS",
     "DEMO_HISTORY_KEY",
     "DEMO_PREPARED",
     "DEMO_REPLANNED",
+    "DEMO_RESTARTED",
     "DEMO_STEP_TODAY",
     "DEMO_WAITING",
     "seed_demo_cases",
@@ -90,6 +94,24 @@ class _Demo:
     strong_guarantor: bool = False
     high_default_cost: bool = False
     contacted_days_ago: int | None = None
+    #: The ledger's legal columns (issue 19): 到期日 (a function of today), 保证方式 and the
+    #: agreed 保证期间's end (days from today).
+    maturity: Callable[[date], date] | None = None
+    guarantee_kind: GuaranteeKind | None = None
+    guarantee_end_in: int | None = None
+
+
+#: The demo case whose guarantor's period ends in ten days (a joint guarantee, from the
+#: ledger's columns): on /today, the card and the digest's legal list.
+DEMO_GUARANTEED = "DC2024-0102"
+DEMO_GUARANTEE_DAYS = 10
+#: The demo case whose limitation a signed repayment agreement restarted last year.
+DEMO_RESTARTED = "DC2023-0417"
+
+
+def _signed_last_year(today: date) -> date:
+    """The day 周强 signed his repayment agreement: 15 June of last year."""
+    return date(today.year - 1, 6, 15)
 
 
 DEMO_CASES: tuple[_Demo, ...] = (
@@ -110,6 +132,7 @@ DEMO_CASES: tuple[_Demo, ...] = (
         flags=frozenset({Deterioration.ASSETS_MOVING, Deterioration.OTHER_CREDITORS}),
         high_default_cost=True,
         contacted_days_ago=20,
+        maturity=lambda today: _signed_last_year(today) - timedelta(days=200),
     ),
     _Demo(
         "DC2024-0102",
@@ -126,6 +149,9 @@ DEMO_CASES: tuple[_Demo, ...] = (
         0,
         strong_guarantor=True,
         contacted_days_ago=35,
+        maturity=lambda today: today - timedelta(days=175),
+        guarantee_kind=GuaranteeKind.JOINT,
+        guarantee_end_in=DEMO_GUARANTEE_DAYS,
     ),
     _Demo(
         "DC2024-0233",
@@ -257,8 +283,17 @@ def _row(
             principal_outstanding=demo.principal,
             overdue_interest=demo.interest,
             product=demo.product,
+            maturity=None if demo.maturity is None else demo.maturity(today),
         ),
-        security=Security(demo.guarantees, demo.collateral, demo.collateral_value),
+        security=Security(
+            demo.guarantees,
+            demo.collateral,
+            demo.collateral_value,
+            demo.guarantee_kind,
+            None
+            if demo.guarantee_end_in is None
+            else today + timedelta(days=demo.guarantee_end_in),
+        ),
         related_parties=tuple(parties),
         collector=collector,
         # The export's date: a week back (yesterday's export a day before), so the week's
@@ -307,7 +342,26 @@ async def seed_demo_cases(
         )
     await _seed_demo_prep(storage, snapshot[DEMO_PREPARED].case_id, collectors, now=now)
     await _seed_demo_commitment(storage, snapshot[DEMO_COMMITTED].case_id, collectors, now=now)
+    await _seed_demo_agreement(storage, snapshot[DEMO_RESTARTED].case_id, collectors, now=now)
     return len(DEMO_CASES)
+
+
+async def _seed_demo_agreement(
+    storage: Storage, case_id: int, collectors: list[User], *, now: datetime
+) -> None:
+    """周强's repayment agreement, signed last June and filed with its photo (once): his loan
+    fell due 200 days before it, so the limitation runs three years from the signing, not from
+    the due date (第195条)."""
+    documents = await storage.case_documents(case_id)
+    if any(d.kind is DocumentKind.REPAYMENT_AGREEMENT for d in documents):
+        return
+    signed = _signed_last_year(local_date(now, _TZ))
+    at = datetime.combine(signed, time(16), tzinfo=_TZ)
+    lead = collectors[0].id if collectors else None
+    document_id = await storage.issue_document(
+        case_id, DocumentKind.REPAYMENT_AGREEMENT, None, None, lead, at - timedelta(hours=2)
+    )
+    await storage.file_signed_copy(document_id, signed, "demo-signed-agreement", lead, at)
 
 
 #: The demo case with yesterday's meeting and an agreed plan whose first instalment is due

@@ -14,6 +14,7 @@ from datetime import date, datetime
 __all__ = [
     "ExportApproval",
     "ExportCase",
+    "ExportClock",
     "ExportCommitment",
     "ExportInstalment",
     "ExportMeeting",
@@ -139,3 +140,32 @@ class ExportApproval:
     commitment_id: int | None
     proposal: str
     counter: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportClock:
+    """One legal clock of a case (issue 19) and its evidence: ``clock`` a
+    :class:`bot.domain.digest.LegalClockKind` value or ``'mortgage'``; ``party`` the guarantor
+    or mortgagor (None: the borrower's own clock); ``state`` where it stands (``running``,
+    ``expired``, or a guarantor's :class:`bot.domain.legal.ClaimState` value); ``set_by`` what
+    set the deadline (a :class:`bot.domain.legal.LegalEventKind` value, or ``'due_date'``),
+    on ``set_on`` (the period counts from ``counted_from``: a plan's last instalment, 第189条);
+    ``evidence`` whether a signed copy's photo is filed for it, ``document`` the
+    paper's kind when a document set it."""
+
+    case_id: int
+    contract_no: str
+    borrower_name: str
+    team: str
+    lead: str | None
+    clock: str
+    party: str | None
+    guarantee_kind: str | None
+    deadline: date | None
+    days_left: int | None
+    state: str
+    set_by: str | None
+    set_on: date | None
+    counted_from: date | None
+    document: str | None
+    evidence: bool

@@ -38,6 +38,7 @@ from bot.domain.digest import (
     DigestRecipient,
     DigestSettings,
     DrillDown,
+    LegalItem,
     TeamDigest,
 )
 from bot.domain.importing import BatchPlan, CollectorRef, ImportPlan, StagedRow, StoredCase
@@ -58,6 +59,7 @@ from bot.domain.urgency import Deterioration
 from bot.storage.export_records import (
     ExportApproval,
     ExportCase,
+    ExportClock,
     ExportCommitment,
     ExportInstalment,
     ExportMeeting,
@@ -887,6 +889,19 @@ class ExportStore(Protocol):
     ) -> AsyncIterator[list[ExportCase]]:
         """Every case in scope, closed ones too, as it stands now."""
 
+    def export_legal(
+        self,
+        viewer: User,
+        today: date,
+        *,
+        team_id: int | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[list[ExportClock]]:
+        """Every legal clock of the open cases in scope as of ``today`` (issue 19): each
+        case's limitation, each guarantor's period and own limitation, each mortgage, with
+        what set the deadline and whether its signed copy is filed; ``batch`` cases at a
+        time."""
+
     def export_meetings(
         self, viewer: User, period: ExportPeriod, *, team_id: int | None = None, batch: int = 2000
     ) -> AsyncIterator[list[ExportMeeting]]:
@@ -1040,9 +1055,10 @@ class DigestStore(Protocol):
         untouched_days: int,
         collector_id: int | None = None,
         limit: int = 20,
-    ) -> Counted[CaseItem] | Counted[BrokenItem]:
+    ) -> Counted[CaseItem] | Counted[BrokenItem] | Counted[LegalItem]:
         """A drill-down list of one team: yesterday's broken promises, the stalled, untouched
-        or unprepared urgent cases, or one collector's open cases."""
+        or unprepared urgent cases, one collector's open cases, or the legal clocks within 30
+        or 90 days or lapsed this week (issue 19)."""
 
     async def digest_recipients(self, local_date: date) -> list[DigestRecipient]:
         """Active, reachable supervisors (of a team) and admins without a digest run for

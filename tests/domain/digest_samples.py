@@ -14,10 +14,14 @@ from bot.domain.digest import (
     Counted,
     DayPoint,
     DigestDay,
+    LegalClockKind,
+    LegalItem,
+    LegalLists,
     Rate,
     TeamDigest,
     Unreachable,
 )
+from bot.domain.legal import AlertAction, GuaranteeKind
 
 TODAY = date(2026, 12, 1)
 DAY = DigestDay(TODAY, ZoneInfo("Asia/Shanghai"))
@@ -26,6 +30,43 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 def collector_name(i: int) -> str:
     return f"{SURNAMES[i % len(SURNAMES)]}{'伟芳娜敏静丽强磊军洋'[i // len(SURNAMES) % 10]}{i}"
+
+
+def legal_item(
+    clock: LegalClockKind,
+    days: int,
+    party: str | None = None,
+    kind: GuaranteeKind | None = None,
+    *,
+    borrower: str = "王建国",
+    mortgage: bool = False,
+) -> LegalItem:
+    """A line of the digest's legal list ``days`` from its end (negative: lapsed)."""
+    action = {
+        LegalClockKind.LIMITATION: AlertAction.RESTART_LIMITATION,
+        LegalClockKind.GUARANTEE: AlertAction.CLAIM_GUARANTOR
+        if kind is GuaranteeKind.JOINT
+        else AlertAction.FIND_KIND,
+        LegalClockKind.GUARANTOR_LIMITATION: AlertAction.RESTART_GUARANTOR,
+    }[clock]
+    return LegalItem(2, "DC2023-0042", borrower, "张伟", clock, TODAY + timedelta(days=days),
+                     days, action, party, kind, mortgage)  # fmt: skip
+
+
+LEGAL = LegalLists(
+    Counted(
+        [
+            legal_item(LegalClockKind.GUARANTEE, 10, "李保", GuaranteeKind.JOINT),
+            legal_item(LegalClockKind.GUARANTEE, 10, "赵某"),
+            legal_item(LegalClockKind.LIMITATION, 45, mortgage=True),
+            legal_item(LegalClockKind.GUARANTOR_LIMITATION, 60, "钱担", GuaranteeKind.JOINT),
+            legal_item(LegalClockKind.LIMITATION, 83),
+        ],
+        12,
+    ),
+    2,
+    Counted([legal_item(LegalClockKind.LIMITATION, -3, borrower="孙老板")], 1),
+)
 
 
 def team_digest(n: int = 10) -> TeamDigest:
@@ -94,4 +135,5 @@ def team_digest(n: int = 10) -> TeamDigest:
             for i in range(n)
         ],
         series=[DayPoint(TODAY - timedelta(days=30 - i), 10_000 * i, 50_000) for i in range(30)],
+        legal=LEGAL,
     )

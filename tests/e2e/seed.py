@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from bot.domain.cases import Borrower, Loan, RelatedParty, Security
 from bot.domain.importing import plan_import
 from bot.domain.ledger import LedgerParseResult, LedgerRow
+from bot.domain.legal import GuaranteeKind
 from tests.e2e.conftest import START, World
 
 YUAN = 100
@@ -27,7 +28,12 @@ def row(
     collateral: str | None = None,
     collateral_yuan: int | None = None,
     parties: tuple[RelatedParty, ...] = (),
+    maturity: date | None = None,
+    guarantee_kind: GuaranteeKind | None = None,
+    guarantee_end: date | None = None,
 ) -> LedgerRow:
+    """A ledger row; ``maturity`` (到期日), ``guarantee_kind`` (保证方式) and ``guarantee_end``
+    (the agreed 保证期间's end) as the legal columns give them (issue 19)."""
     return LedgerRow(
         line=line,
         borrower=Borrower(name, phone=phone),
@@ -36,9 +42,14 @@ def row(
             overdue_principal=overdue_yuan * YUAN,
             overdue_since=TODAY - timedelta(days=dpd),
             principal_outstanding=(overdue_yuan + 10_000) * YUAN,
+            maturity=maturity,
         ),
         security=Security(
-            guarantees, collateral, None if collateral_yuan is None else collateral_yuan * YUAN
+            guarantees,
+            collateral,
+            None if collateral_yuan is None else collateral_yuan * YUAN,
+            guarantee_kind,
+            guarantee_end,
         ),
         related_parties=parties,
         collector=collector,

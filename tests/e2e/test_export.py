@@ -4,6 +4,7 @@ is checked against the test's own seed (not against the product's queries)."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import replace
 from datetime import date, timedelta
@@ -120,7 +121,8 @@ async def test_supervisor_exports_the_team_as_xlsx_in_their_language(world, bot)
     assert "面谈记录：3" in doc.text
     await supervisor.expect("导出文件已发送")
     wb = openpyxl.load_workbook(io.BytesIO(await download(world, doc.document["file_id"])))
-    assert wb.sheetnames == ["案件", "面谈记录", "还款协议", "分期", "收款记录", "请示记录"]
+    assert wb.sheetnames == ["案件", "面谈记录", "还款协议", "分期", "收款记录", "请示记录",
+                             "法律时效"]  # fmt: skip
     cases = wb["案件"]
     header = [c.value for c in cases[1]]
     # The ledger's own headers: the cases sheet imports back.
@@ -141,6 +143,7 @@ async def test_supervisor_exports_the_team_as_xlsx_in_their_language(world, bot)
         "案件": EAST_CASES, "面谈记录": EAST_MEETINGS_IN_RANGE, "还款协议": EAST_COMMITMENTS,
         "分期": EAST_INSTALMENTS_IN_RANGE, "收款记录": EAST_PAYMENTS_IN_RANGE,
         "请示记录": EAST_APPROVALS,
+        "法律时效": EAST_CASES,  # one limitation each; no guarantor, no collateral
     }  # fmt: skip
     # Issue 16: codes in the reader's words (the sheets said home / result / partly / neutral
     # and fee_waiver, the database's codes).
@@ -191,13 +194,29 @@ async def test_admin_exports_all_teams_as_csv(world, bot):
     archive = zipfile.ZipFile(io.BytesIO(await download(world, doc.document["file_id"])))
     names = archive.namelist()
     assert names == ["1-Cases.csv", "2-Meetings.csv", "3-Commitments.csv", "4-Instalments.csv",
-                     "5-Payments.csv", "6-Approval requests.csv"]  # fmt: skip
+                     "5-Payments.csv", "6-Approval requests.csv", "7-Legal clocks.csv"]  # fmt: skip
     texts = {n: archive.read(n) for n in names}
     assert all(t.startswith(b"\xef\xbb\xbf") for t in texts.values())  # Excel reads the UTF-8
     lines = {n: t.decode("utf-8-sig").strip().splitlines() for n, t in texts.items()}
     assert lines["1-Cases.csv"][0].startswith("Contract no.,Borrower,Phone,Team,Collector")
     assert len(lines["1-Cases.csv"]) - 1 == EAST_CASES + WEST_CASES
     assert len(lines["2-Meetings.csv"]) - 1 == EAST_MEETINGS_IN_RANGE + WEST_MEETINGS_IN_RANGE
+    # The legal clocks, in words: each case's limitation, counted from its missed due date (the
+    # ledger has no 到期日) or restarted by a payment since.
+    legal = lines["7-Legal clocks.csv"]
+    assert legal[0] == (
+        "Contract no.,Borrower,Team,Collector,Clock,Guarantor or mortgagor,"
+        "Guarantee kind,Last day,Days left,State,Set by,Counted from,Evidence"
+    )
+    assert len(legal) - 1 == EAST_CASES + WEST_CASES
+    for line in legal[1:]:
+        assert ",Limitation period,,," in line, line
+        assert re.search(",running,(the missed due date|a payment|a repayment plan agreed),", line)
+    assert any("(the ledger gives no due date)" in line for line in legal)
+    assert any("Payment received on Nov 25, 2026" in line for line in legal)
+    # A plan counts from its last instalment (第189条): 陈秀英's, agreed 29 Nov, from 20 Dec.
+    (plan,) = [line for line in legal if "Repayment plan agreed on Nov 29, 2026" in line]
+    assert ",2029-12-20,1116,running,a repayment plan agreed,2026-12-20," in plan
 
 
 async def test_admin_picks_one_team_and_types_the_dates(world, bot):
@@ -262,8 +281,10 @@ async def test_the_sandbox_demo_has_weeks_of_history_and_exports_it(tmp_path, pa
     # 陈秀英 yesterday. Plans: 郑海's (approved), 孙丽's two, 吴敏's, 陈秀英's; instalments due
     # by today: 郑海's three, 孙丽's first, 吴敏's first. Requests: 郑海's plan
     # below the target, 王建国's fee waiver (waiting).
+    # Legal clocks: 8 limitations, 4 mortgages, the periods of 4 guarantors (李明, 陈大勇,
+    # 陈小勇, 孙伟).
     assert counts == {"案件": 8, "面谈记录": 7, "还款协议": 5, "分期": 5, "收款记录": 8,
-                      "请示记录": 2}  # fmt: skip
+                      "请示记录": 2, "法律时效": 16}  # fmt: skip
     instalments = wb["分期"]
     header = [c.value for c in instalments[1]]
     rows = data_rows(instalments)

@@ -155,4 +155,4 @@ async def test_the_next_step_a_meeting_set_is_on_today_when_it_falls_due(world, 
     world.clock.advance(timedelta(days=1))
     await zhang.send("/today")
     today = await zhang.expect("Next steps")
-    assert "张三 · HT1 · sign a repayment agreement · today" in today.text
+    assert "张三 · sign a repayment agreement · today" in today.text

@@ -91,9 +91,9 @@ async def test_a_commitment_brings_its_agreement_and_its_signed_photo_restarts_t
     await zhang.press("Agreement · 张三 · HT1")
     when = await zhang.expect("On what day was it signed?")
     labels = [label for r in when.buttons for label, _ in r]
-    assert "Today" in labels
+    assert "Signed today" in labels
     assert "Yesterday" not in labels  # made today: it cannot have been signed before
-    await zhang.press("Today")
+    await zhang.press("Signed today")
     filed = await zhang.expect("filed")
     assert "Signed repayment agreement of 张三 filed (signed on Mon, Nov 30, 2026)" in filed.text
     # Signed today, but the plan's last instalment (25 Jan 2027) already counts for longer

@@ -9,15 +9,22 @@ missed (no money: the promise is broken), today's is due. 吴敏 agreed two inst
 and paid ¥10,000 of today's this morning; 张伟 set today to call on her. Chen Jing (English)
 had 孙丽 pay in part, prepared her again and agreed a second plan that replaced the first.
 王建国's fee waiver waits for 李组长.
+
+The legal clocks (issue 19): the ledger says 王建国's guarantor 李明 is jointly liable with an
+agreed period ending Sunday 13 December, ten days on — on 李组长's digest's legal list, with a
+drill-down to the case; 周强 signed a repayment agreement on 15 June 2025, so his loan, due
+27 November 2024, is in time until 15 June 2028 (three years from the signing, not the due
+date).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.clock import ManualClock
 from bot.config import load_settings
+from bot.domain.legal import LegalEventKind, legal_clocks
 from bot.sandbox import BOT_USERNAME, TEAM, Sandbox, start_sandbox
 from tgemu import BotMessage, EmulatorClient, EmulatorConfig, Person
 
@@ -78,15 +85,26 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
             blocks = today.text.split("\n\n")
             assert blocks[1] == (
                 "⚠️ 未兑现的承诺 — 准备下一次谈判\n"
-                "· 郑海 · DC2024-0521 · 第2期（共4期） · ¥5,000.00 · 12月2日周三到期 · 目前没钱"
+                "· 郑海 · DC2024-0521 · 第2期 · ¥5,000.00 · 12月2日周三到期 · 目前没钱"
             )
             assert blocks[2].startswith(
                 "💵 待确认的还款 — 点选实际情况\n"
-                "1. 郑海 · DC2024-0521 · 第3期（共4期） · ¥5,000.00 · 今天到期"
+                "1. 郑海 · DC2024-0521 · 第3期 · ¥5,000.00 · 今天到期"
             ), blocks[2]
-            assert blocks[3] == "➡️ 下一步 — 上次谈判定下的\n· 吴敏 · DC2024-0755 · 上门收款 · 今天"
-            assert rows(today)[:3] == [["🧭 重新准备 · 郑海"], *ANSWER_ROWS]
+            assert blocks[3] == "➡️ 下一步 — 上次谈判定下的\n· 吴敏 · 上门收款 · 今天"
+            # The legal clocks (issue 19): 李明's guarantee period ends in ten days.
+            assert blocks[4] == (
+                "⚖️ 法律时效 — 届满前必须行动\n"
+                "· 王建国：2026年12月13日前向保证人李明送达催收通知书 · 还剩10天"
+            )
+            assert rows(today)[:4] == [["🧭 重新准备 · 郑海"], ["⚖️ 王建国"], *ANSWER_ROWS]
             assert today.text.count("目前没钱") == 1
+            # 周强's card: his limitation runs from the agreement he signed last June.
+            await zhang.send("/case DC2023-0417")
+            card = await zhang.expect("周强 · DC2023-0417")
+            assert "⚖️ 诉讼时效至2028年6月15日 · 上次中断：2025年6月15日（还款协议）" in card.text, (
+                card.text
+            )
 
             # The card: what is owed after the week's money, today's instalment, the broken one.
             await zhang.send("/case DC2024-0521")
@@ -124,10 +142,41 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
             ):
                 assert line in digest.text, digest.text
             assert "❌ 违约 (1)" in [label for row in rows(digest) for label in row]
+            # The legal list, its own message: 李明's period ends in ten days; 孙伟's, whose
+            # kind the ledger does not give, six months after 郑海's missed due date.
+            legal = await boss.expect("⚖️", timeout=10)
+            assert legal.text == (
+                "⚖️ 90天内届满的法律时效（2，其中30天内1）\n"
+                "· 王建国 · DC2024-0102 · 李明的保证期间 · 12月13日周日届满（还有10天） · 张伟\n"
+                "· 郑海 · DC2024-0521 · 孙伟的保证期间（保证方式档案未载） · "
+                "1月23日周六届满（还有51天） · 张伟"
+            )
+            assert rows(legal) == [["⚖️ 30天内 (1)", "⚖️ 90天内 (2)"]]
             waiting = await boss.expect("🔒 王建国 · DC2024-0102", timeout=10)
             assert "请示内容：明天若当场还3万，罚息18,000元能否免除？" in waiting.text
             assert "需要您批准的原因：减免费用" in waiting.text
             assert rows(waiting) == [["✅ 批准", "❌ 驳回"], ["↩️ 还价"]]
+            # Drill down: the list of clocks within 30 days, a button to the case's card.
+            await boss.press("⚖️ 30天内 (1)", legal)
+            listed = await boss.expect("30天内届满的法律时效（1）")
+            assert "1. 王建国 · DC2024-0102 · 李明的保证期间" in listed.text
+            assert rows(listed) == [["王建国 · DC2024-0102"]]
+            await boss.press("王建国 · DC2024-0102", listed)
+            await boss.expect("王建国 · DC2024-0102")
+        # 周强's limitation runs from the agreement he signed last June, filed with its photo.
+        supervisor = await sandbox.storage.get_user_by_telegram_id(sandbox.people["supervisor"].id)
+        zhou = next(
+            c
+            for c in await sandbox.storage.list_cases(supervisor)
+            if c.contract_no == "DC2023-0417"
+        )
+        facts = await sandbox.storage.legal_facts(zhou.id)
+        limitation = legal_clocks(facts, THURSDAY_2PM.date()).limitation
+        assert (limitation.due_date, limitation.deadline) == (date(2024, 11, 27), date(2028, 6, 15))
+        assert (limitation.set_by.kind, limitation.set_by.on) == (
+            LegalEventKind.AGREEMENT_SIGNED, date(2025, 6, 15)
+        )  # fmt: skip
+        assert limitation.set_by.evidence is not None
         before = await history(sandbox)
     assert before["commitments"] == 5  # 郑海's, 孙丽's two, 吴敏's, 陈秀英's
 
@@ -140,7 +189,7 @@ async def test_the_sandbox_opens_on_the_week_and_a_restart_adds_nothing(tmp_path
             await zhang.send("/today")
             today = await zhang.expect("今日待办")
             assert today.text.count("目前没钱") == 1
-            assert today.text.count("第3期（共4期） · ¥5,000.00 · 今天到期") == 1
+            assert today.text.count("第3期 · ¥5,000.00 · 今天到期") == 1
             assert [m.text for m in await zhang.unread(wait=3) if "📅" in m.text] == []
             assert [m.text for m in await boss.unread() if "⚠️ 违约" in m.text] == []
         team = await sandbox.storage.find_team(TEAM)

@@ -19,6 +19,11 @@
 - Fri: 张伟 prepares again with lower figures (¥10,000 has come in) and agrees a second plan
   that reaches the new target, so it needs no approval; it replaces the first. The evening
   digest covers the day since Thursday's.
+- The legal clocks (issue 19): the ledger says 李四 is jointly liable for 张三's loan with a
+  guarantee period agreed to end on Sunday 13 December. Thursday, ten days before, he is on
+  张伟's /today ("serve a notice on guarantor 李四 before 12月13日") and on that evening's
+  digest's legal list; Friday 张伟 serves the notice and sends back the photo of 李四's signed
+  receipt: the claim is recorded, and 李四 leaves /today and the digest.
 
 Run with ``-s`` to read, on the day of the broken promise, /today, the card and the digest.
 """
@@ -30,15 +35,20 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.cases import PartyRole, RelatedParty
 from bot.domain.commitments import CommitmentStatus
+from bot.domain.legal import ClaimState, GuaranteeKind, legal_clocks
 from bot.domain.people import Role
 from reminders import DIGEST_JOB
 from tests.e2e.conftest import World, expect_paper
 from tests.e2e.seed import case_id, ledger, row
 from tgemu import BotMessage, Person
+from tgemu.media import tiny_png
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MON, TUE, WED, THU, FRI = (date(2026, 11, 30) + timedelta(days=n) for n in range(5))
 CASE = "HT2026-001"
+#: 李四's guarantee period, as the ledger's 保证期间 column gives it: ten days after Thursday.
+GUARANTEE_END = date(2026, 12, 13)
+LEGAL_LINE = "· 张三：2026年12月13日前向保证人李四送达催收通知书 · 还剩{days}天"
 LATER_PART = "⏩ 本部分其余的以后再说"
 
 
@@ -73,6 +83,11 @@ async def evening_digest(world: World, boss: Person, day: date) -> BotMessage:
     chart = await boss.expect_next()
     assert chart.photo
     return await boss.expect_next("📊 东城")
+
+
+async def legal_list(boss: Person, soon: int, urgent: int) -> BotMessage:
+    """The digest's legal list, its own message after the digest's text (issue 19)."""
+    return await boss.expect_next(f"⚖️ 90天内届满的法律时效（{soon}，其中30天内{urgent}）")
 
 
 async def digest_in_english(world: World, boss: Person, day: date) -> str:
@@ -161,7 +176,8 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     guarantor = RelatedParty(PartyRole.GUARANTOR, "李四", "13900001111", "兄弟")
     await ledger(world, "东城", [
         row(2, CASE, "张三", dpd=60, overdue_yuan=30_000, collector="张伟",
-            parties=(guarantor,)),
+            parties=(guarantor,), maturity=date(2026, 10, 1),
+            guarantee_kind=GuaranteeKind.JOINT, guarantee_end=GUARANTEE_END),
         row(3, "HT2026-002", "王五", dpd=20, overdue_yuan=8_000, collector="张伟"),
         row(4, "HT2026-003", "赵六", dpd=100, overdue_yuan=12_000, collector="张伟"),
     row(5, "HT2026-004", "陈八", dpd=30, overdue_yuan=3_000, collector="王芳"),
@@ -172,7 +188,11 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
         await person.expect(name)
     await zhang.send("/today")
     today = await zhang.expect_next("今日待办")
-    assert "3. 张三 · HT2026-001" in today.text
+    # 李四's guarantee period ends in 13 days: the claim to make is on the list, and the clock
+    # raises 张三's case above 王五's (策略11).
+    assert LEGAL_LINE.format(days=13) in today.text
+    assert "2. 张三 · HT2026-001" in today.text
+    assert "法律时效30天内届满" in today.text
     assert "有未兑现的还款承诺" not in today.text
 
     brief = await prepare(zhang)
@@ -251,6 +271,11 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "💰 自11月29日周日00:00以来：1笔共¥3,000.00、当场收回100%" in digest.text
     assert "🤝 同期：守约0 · 违约0 · 未确认0" in digest.text
     assert "❌" not in digest.text
+    # 李四's guarantee period, thirteen days from its end, already on the legal list.
+    legal = await legal_list(boss, 1, 1)
+    assert (
+        "· 张三 · HT2026-001 · 李四的保证期间 · 12月13日周日届满（还有13天） · 张伟" in legal.text
+    )
 
     # -- Tuesday 1 December: paid in full --------------------------------------------------
     due = await reminder_at_nine(world, zhang, TUE)
@@ -315,14 +340,18 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     # At the top: the broken promise, what it was, and what to do.
     top = today.text.split("\n\n")[1]
     assert top.startswith("⚠️ 未兑现的承诺 — 准备下一次谈判")
-    assert "张三 · HT2026-001 · 第3期（共4期） · ¥5,000.00 · 12月3日周四到期 · 目前没钱" in top
+    assert "张三 · HT2026-001 · 第3期 · ¥5,000.00 · 12月3日周四到期 · 目前没钱" in top
     assert ["🧭 重新准备 · 张三"] in [[t for t, _ in row] for row in today.buttons]
     # Then Wednesday's instalment paid in part: the rest still to answer, with its buttons.
     to_answer = today.text.split("\n\n")[2]
     assert to_answer.startswith("💵 待确认的还款")
-    rest = "1. 张三 · HT2026-001 · 第2期（共4期） · ¥3,000.00 · 已还¥2,000.00，其余未还"
+    rest = "1. 张三 · HT2026-001 · 第2期 · ¥3,000.00 · 已还¥2,000.00，其余未还"
     assert rest in to_answer
     assert "1 ✅ 已全额还款" in labels(today)
+    # 李四's guarantee period ends in ten days: the claim it asks for, with a button to the case.
+    legal = next(p for p in today.text.split("\n\n") if p.startswith("⚖️"))
+    assert legal == "⚖️ 法律时效 — 届满前必须行动\n" + LEGAL_LINE.format(days=10)
+    assert "⚖️ 张三" in labels(today)
     line = next(p for p in today.text.split("\n\n") if "张三 · HT2026-001" in p and "逾期" in p)
     assert "有未兑现的还款承诺" in line
     assert "逾期 ¥20,000.00" in line  # the ledger's ¥30,000 less the ¥10,000 recorded
@@ -331,8 +360,11 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "💰 目前尚欠：¥20,000.00 · 台账数据之后已记录还款¥10,000.00" in card.text
     assert "📅 下一期：2026年12月7日周一" in card.text  # not the missed one
     assert "⚠️ 未兑现的承诺：" in card.text
-    # Thursday's broken promise and Wednesday's part-paid one, each named for what it is.
-    assert "有未兑现的还款承诺 +10；有只还了一部分的还款承诺 +10" in card.text
+    # 李四's guarantee: its kind and period from the ledger, the claim not made yet; ten days
+    # from its end it leads the reasons for urgency, before Thursday's broken promise (the
+    # card names the first three; Wednesday's part-paid one is under the "…").
+    assert "连带责任保证 · 保证期间至2026年12月13日 · 尚未主张" in card.text
+    assert "法律时效10天内届满 +40；逾期 63 天 +20；有未兑现的还款承诺 +10 …" in card.text
 
     await wang.send("/today")
     today_en = await wang.expect_next("Today")
@@ -361,9 +393,16 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     assert "· 陈八 · HT2026-004 · ¥1,000.00 · 目前没钱 · 王芳" in digest.text
     assert "· 张三 · HT2026-001 · ¥5,000.00 · 目前没钱 · 张伟" in digest.text
     assert "❌ 违约 (2)" in labels(digest)
+    # That evening's legal list: 李四, ten days before his period ends, with its drill-down.
+    legal = await legal_list(boss, 1, 1)
+    assert (
+        "· 张三 · HT2026-001 · 李四的保证期间 · 12月13日周日届满（还有10天） · 张伟" in legal.text
+    )
+    assert labels(legal) == ["⚖️ 30天内 (1)", "⚖️ 90天内 (1)"]
+    assert "Guarantee period of 李四 · ends Sun, Dec 13 (in 10 days)" in digest_en
     print("\n===== 周四 /today（张伟）=====\n" + today.text)
     print("\n===== 周四 案件卡 /case HT2026-001（张伟）=====\n" + card.text)
-    print("\n===== 周四 18:00 简报（李组长）=====\n" + digest.text)
+    print("\n===== 周四 18:00 简报（李组长）=====\n" + digest.text + "\n\n" + legal.text)
     print("\n===== Thursday 18:00 digest, in English =====\n" + digest_en)
     print("\n===== Thursday /today (王芳, English) =====\n" + today_en.text)
     print("\n===== Thursday card /case HT2026-004 (王芳, English) =====\n" + card_en.text)
@@ -423,8 +462,39 @@ async def test_a_week_in_the_life_of_a_collector_and_a_supervisor(world, bot):
     card = await zhang.expect_next("张三 · HT2026-001")
     assert "📅 下一期：2026年12月10日周四" in card.text
     assert "以前的协议：2026年11月30日 已被取代" in card.text
+
+    # The notice to 李四 (策略9: his own), served this morning; he signs its receipt, and
+    # 张伟 sends back the photo: the claim his guarantee period asks for (第693条).
+    await zhang.send(f"/notice {CASE}")
+    whom = await zhang.expect("发给谁？一人一份")
+    (to_li,) = [label for label in labels(whom) if "李四" in label]
+    await zhang.press(to_li, whom)
+    await zhang.expect("致李四的催收通知书随后以PDF发送。")
+    await expect_paper(zhang, "致李四的催收通知书")
+    await zhang.send_document("回执.png", tiny_png(), "image/png")
+    which = await zhang.expect("这是哪份文书的签字件？")
+    (notice,) = [label for label in labels(which) if "李四" in label]
+    await zhang.press(notice, which)
+    await zhang.expect("哪天签署的？")
+    await zhang.press("其他日期")
+    await zhang.expect("哪天签署的？")
+    await zhang.send("12月4日")
+    filed = await zhang.expect("李四签字的催收通知书回执已存档（签署日期：2026年12月4日周五）。")
+    facts = await world.storage.legal_facts(cid)
+    (li,) = legal_clocks(facts, FRI).guarantors
+    assert (li.state, li.claim.on, li.period_end) == (ClaimState.CLAIMED, FRI, GUARANTEE_END)
+    assert li.claim.evidence is not None
+    # 李四 has left 张伟's /today...
+    await zhang.send("/today")
+    today = await zhang.expect_next("今日待办")
+    assert "李四" not in today.text
+    assert "⚖️ 张三" not in labels(today)
+
     digest = await evening_digest(world, boss, FRI)
     assert "💰 自12月3日周四18:00以来：0笔共¥0.00" in digest.text
     assert "🤝 同期：守约0 · 违约0 · 未确认0" in digest.text
+    # ...and the digest: no legal list this evening.
+    assert [m.text for m in await boss.unread(wait=2) if m.text.startswith("⚖️")] == []
     print("\n===== 周五 案件卡（张伟）=====\n" + card.text)
     print("\n===== 周五 18:00 简报（李组长）=====\n" + digest.text)
+    print("\n===== 周五 签字回执存档（张伟）=====\n" + filed.text)

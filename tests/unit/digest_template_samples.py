@@ -13,10 +13,13 @@ from bot.domain.digest import (
     CooperativeDigest,
     Counted,
     DigestSettings,
+    LegalClockKind,
+    LegalLists,
     Rate,
     TeamLine,
 )
-from tests.domain.digest_samples import DAY, team_digest
+from bot.domain.legal import GuaranteeKind
+from tests.domain.digest_samples import DAY, LEGAL, legal_item, team_digest
 from tests.unit.case_template_samples import EVIL
 
 FULL = team_digest(10)
@@ -31,7 +34,22 @@ BROKEN = Counted(
     [BrokenItem(1, "DC<1>&", EVIL, "张伟", 50_000, date(2026, 11, 30), "no_money,other", EVIL)], 1
 )
 
+EVIL_LEGAL = Counted(
+    [
+        dataclasses.replace(legal_item(LegalClockKind.GUARANTEE, 0, EVIL), contract_no="DC<1>&"),
+        legal_item(LegalClockKind.GUARANTOR_LIMITATION, 1, EVIL, GuaranteeKind.JOINT,
+                   borrower=EVIL),
+    ],
+    30,
+)  # fmt: skip
+LAPSED = Counted([legal_item(LegalClockKind.GUARANTEE, -2, EVIL, GuaranteeKind.GENERAL)], 1)
+
 DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
+    "digest/legal": [
+        {"legal": LEGAL},
+        {"legal": LegalLists(EVIL_LEGAL, 2, Counted([], 0))},
+        {"legal": LegalLists(Counted([], 0), 0, LAPSED)},
+    ],
     "digest/team": [{"digest": FULL}, {"digest": EMPTY}, {"digest": LATE}],
     "digest/cooperative": [
         {
@@ -53,6 +71,9 @@ DIGEST_SAMPLES: dict[str, list[dict[str, object]]] = {
         {"kind": "coll", "items": CASES, "who": EVIL, "days": 14, "day": DAY},
         {"kind": "broken", "items": BROKEN, "who": None, "days": 14, "day": DAY},
         {"kind": "broken", "items": Counted([], 0), "who": None, "days": 14, "day": DAY},
+        {"kind": "lg30", "items": EVIL_LEGAL, "who": None, "days": 14, "day": DAY},
+        {"kind": "lg90", "items": Counted([], 0), "who": None, "days": 14, "day": DAY},
+        {"kind": "lglost", "items": LAPSED, "who": None, "days": 14, "day": DAY},
     ],
     "digest/approval": [
         {"borrower": EVIL, "contract": "DC<1>&", "name": EVIL, "asked": "2026-11-30"},

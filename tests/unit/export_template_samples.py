@@ -13,7 +13,7 @@ from tests.unit.case_template_samples import EVIL
 
 TEAM = Team(1, EVIL)
 START, END = date(2026, 11, 1), date(2026, 11, 30)
-COUNTS = [(s.title, n) for s, n in zip(SHEETS, (100_000, 3, 0, 12, 7, 1), strict=True)]
+COUNTS = [(s.title, n) for s, n in zip(SHEETS, (100_000, 3, 0, 12, 7, 1, 240_000), strict=True)]
 REFUSED = [
     DateError("date.future", {"text": "2027-01-05", "date": "2027-01-05"}),
     DateError("date.ambiguous", {"text": "03/04", "first": "2026-03-04", "second": "2026-04-03"}),

@@ -100,7 +100,12 @@ STORED_BUTTONS = {
     "cs.u": (2**53,),
     "cs.f": (2**53,),
     "cx": (2**53,),
-    "dg": (("broken", "stalled", "untouch", "unprep", "coll"), 2**53, 2**53),
+    # Issue 19 added the legal lists (lg30, lg90, lglost): old buttons decode as before.
+    "dg": (
+        ("broken", "stalled", "untouch", "unprep", "coll", "lg30", "lg90", "lglost"),
+        2**53,
+        2**53,
+    ),
     "dg.t": (2**53,),
     "f": (2**53, 2**53, 2**53),
     "fc": (2**53, ("keep", "new")),

@@ -206,8 +206,9 @@ async def test_xlsx_is_streamed_write_only_with_defused_text_and_numbers(demo, t
                               NewPayment(123_45, None, TODAY), now=NOW)  # fmt: skip
     dest = tmp_path / "out.xlsx"
     counts = await write_xlsx(storage, request(p["boss"], locale="zh_Hans"), dest)
+    # legal: 8 limitations, 4 mortgages (theirs end with them), 4 guarantors' periods.
     assert counts == {"cases": 8, "meetings": 8, "commitments": 5, "instalments": 5,
-                      "payments": 9, "approvals": 2}  # fmt: skip
+                      "payments": 9, "approvals": 2, "legal": 16}  # fmt: skip
     with zipfile.ZipFile(dest) as zf:
         xml = b"".join(zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
     assert b"<f>" not in xml  # no formula anywhere
@@ -259,7 +260,7 @@ async def test_csv_zip_has_one_bom_csv_per_sheet(demo, tmp_path):
             assert raw.startswith(b"\xef\xbb\xbf")
             rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
             assert len(rows) - 1 == counts[sheet.key]
-    assert rows[0][0] == "請示編號"
+    assert rows[0][:2] == ["合同號", "借款人"]  # the last sheet: the legal clocks
 
 
 class _Batch(list):
@@ -346,7 +347,7 @@ def test_cli_exports_an_xlsx_of_a_team_for_a_period(env, capsys):
     assert str(out) in said
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Cases", "Meetings", "Commitments", "Instalments", "Payments",
-                             "Approval requests"]  # fmt: skip
+                             "Approval requests", "Legal clocks"]  # fmt: skip
     assert wb["Cases"]["A1"].value == "Contract no."
 
 
@@ -562,7 +563,15 @@ async def test_the_workbook_looks_as_before_widths_bold_headers_formats_and_cjk(
     dest = tmp_path / "look.xlsx"
     counts = await write_xlsx(storage, request(p["boss"], locale="zh_Hant", days=365), dest)
     wb = openpyxl.load_workbook(dest)
-    assert wb.sheetnames == ["案件", "面談記錄", "還款協議", "分期", "收款記錄", "請示記錄"]
+    assert wb.sheetnames == [
+        "案件",
+        "面談記錄",
+        "還款協議",
+        "分期",
+        "收款記錄",
+        "請示記錄",
+        "法律時效",
+    ]
     for ws, sheet in zip(wb.worksheets, SHEETS, strict=True):
         assert ws.freeze_panes == "A2"
         assert [c.value for c in ws[1]] == headers(sheet, "zh_Hant")
@@ -619,3 +628,48 @@ def test_a_sheet_past_excels_last_row_is_refused_not_cut_short(tmp_path, monkeyp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+async def test_the_legal_sheet_shows_each_clock_and_its_evidence_in_words(demo):
+    """Issue 19: a row per clock — each case's limitation (and its mortgage's, the same day),
+    each guarantor's period — with what set its last day and the evidence, in the reader's
+    language: 王建国's guarantor 李明, jointly liable, ten days from the agreed end; 周强's
+    limitation three years from the repayment agreement he signed last June, photo filed."""
+    storage, p, *_ = demo
+    out = io.StringIO()
+    written = await write_csv(storage, request(p["boss"], locale="zh_Hans"), "legal", out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == ["合同号", "借款人", "小组", "清收人员", "时效", "保证人或抵押人", "保证方式",
+                       "届满日", "剩余天数", "状态", "起算事由", "起算日", "证据"]  # fmt: skip
+    assert written == len(rows) - 1
+    li = next(r for r in rows if r[5] == "李明")
+    assert li == ["DC2024-0102", "王建国", "东城组", "张伟", "保证期间", "李明", "连带责任保证",
+                  "2026-12-10", "10", "进行中", "约定的保证期间", "2026-12-10",
+                  "约定保证期间至2026年12月10日"]  # fmt: skip
+    zhou = [r for r in rows if r[0] == "DC2023-0417"]
+    assert [r[4:] for r in zhou] == [
+        ["诉讼时效", "", "", "2028-06-15", "563", "进行中", "还款协议", "2025-06-15",
+         "还款协议2025年6月15日签署 · 已存签字件照片"],
+        ["抵押权（须在诉讼时效内行使）", "厂房（城东工业园3号）", "", "2028-06-15", "563",
+         "进行中", "还款协议", "2025-06-15", "还款协议2025年6月15日签署 · 已存签字件照片"],
+    ]  # fmt: skip
+    # A guarantor whose kind the ledger does not give: said so, never assumed.
+    sun = next(r for r in rows if r[5] == "孙伟")
+    assert (sun[6], sun[9], sun[10]) == (
+        "档案未载（不作推定）",
+        "进行中，保证方式档案未载",
+        "逾期起始日",
+    )
+    # English: the same rows in words, no code anywhere.
+    out = io.StringIO()
+    await write_csv(storage, request(p["boss"], locale="en"), "legal", out)
+    english = list(csv.reader(io.StringIO(out.getvalue())))
+    li = next(r for r in english if r[5] == "李明")
+    assert li[4:7] == ["Guarantee period", "李明", "joint liability guarantee"]
+    zhou = next(r for r in english if r[0] == "DC2023-0417")
+    assert zhou[10:] == [
+        "a signed repayment agreement",
+        "2025-06-15",
+        "Repayment agreement signed on Jun 15, 2025 · signed copy's photo filed",
+    ]
+    assert not any("_" in cell for r in english[1:] for cell in r[4:])

@@ -54,11 +54,11 @@ from bot.domain.commitments import (
     InstalmentStatus,
 )
 from bot.domain.dates import WorkdayCheck
-from bot.domain.digest import DrillDown
+from bot.domain.digest import Counted, DrillDown, LegalClockKind, LegalLists
 from bot.domain.importing import FileProblem
 from bot.domain.instalments import Answer, MissReason
 from bot.domain.ledger import LedgerField, RowError, RowErrorCode
-from bot.domain.legal import AlertAction, GuaranteeKind, LegalAlert, LegalEventKind
+from bot.domain.legal import AlertAction, ClaimState, GuaranteeKind, LegalAlert, LegalEventKind
 from bot.domain.people import InviteProblem, Role
 from bot.domain.prep import (
     Approach,
@@ -87,6 +87,7 @@ from handlers.assign import REASON_LABELS as ASSIGN_REASONS
 from handlers.instalments import REASON_LABELS as MISS_REASONS
 from handlers.invite import ROLE_LABELS
 from handlers.outcome import ACHIEVED_LABELS, STANCE_LABELS
+from tests.domain.digest_samples import legal_item
 from tests.unit.case_template_samples import FILE, VIEW
 from tests.unit.commit_template_samples import APPROVALS, COMMITMENT, MEETING
 from tests.unit.instalment_template_samples import KEPT
@@ -259,6 +260,12 @@ EXPORT_VALUES: dict[tuple[str, str], Sequence[Any]] = {
     ("approvals", "status"): list(ApprovalStatus),
     ("approvals", "proposal"): PROPOSALS,
     ("approvals", "counter"): COUNTERS,
+    # The legal clocks' sheet (issue 19): which clock, where it stands, what set its last day.
+    ("legal", "clock"): [*LegalClockKind, "mortgage"],
+    ("legal", "state"): list(
+        dict.fromkeys(["running", "expired", "suspended", "no_due_date", *ClaimState])
+    ),
+    ("legal", "set_by"): ["due_date", "overdue_since", "agreed_period", *LegalEventKind],
 }
 
 
@@ -333,8 +340,8 @@ SHOWN: dict[Any, list[Place]] = {
         column("cases", "status"),
     ],
     PartyRole: [macro("cases/_words.j2", "w.role(v)"), prep_label("role")],
-    GuaranteeKind: [macro("cases/_legal.j2", "w.kind(v)")],
-    LegalEventKind: [macro("cases/_legal.j2", "w.event(v)")],
+    GuaranteeKind: [macro("cases/_legal.j2", "w.kind(v)"), column("legal", "guarantee_kind")],
+    LegalEventKind: [macro("cases/_legal.j2", "w.event(v)"), column("legal", "set_by")],
     AlertAction: [
         Place(
             "cases/_legal.j2:action",
@@ -454,6 +461,18 @@ SHOWN: dict[Any, list[Place]] = {
             "imports/refused",
             lambda v: {"problem": v.value, "file_name": "台账"},
             raw_ok=frozenset({"xls"}),
+        ),
+    ],
+    ClaimState: [column("legal", "state")],
+    LegalClockKind: [
+        column("legal", "clock"),
+        template(
+            "digest/legal",
+            lambda v: {
+                "legal": LegalLists(
+                    Counted([legal_item(v, 10, "李保", GuaranteeKind.JOINT)], 1), 1, Counted([], 0)
+                )
+            },
         ),
     ],
     DrillDown: [
@@ -669,7 +688,6 @@ CODES: list[tuple[str, Sequence[str], Place]] = [
 INTERNAL: dict[str, str] = {
     "bot.domain.casefile.LedgerGap": "each gap changes its own card line ('not in the file')",
     "bot.domain.ledger._F": "LedgerField's members as plain attributes for the row parser",
-    "bot.domain.legal.ClaimState": "a guarantor clock's state; each state has its own card line",
     "bot.domain.legal.DueBasis": "where the due date came from; each basis has its own line",
     "bot.domain.legal.DocumentKind": "a stored paper's kind; shown through LegalEventKind",
     "bot.domain.importing.RowChange": "keys of the dry run's counts; each count has its sentence",

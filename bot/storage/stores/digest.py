@@ -16,6 +16,7 @@ from typing import Any, cast
 from bot.domain.digest import (
     CHART_DAYS,
     DRILL_LIMIT,
+    LEGAL_URGENT,
     LIST_LIMIT,
     STALLED_MEETINGS,
     URGENT_DPD,
@@ -33,13 +34,17 @@ from bot.domain.digest import (
     DigestRecipient,
     DigestSettings,
     DrillDown,
+    LegalItem,
+    LegalLists,
     Rate,
     TeamDigest,
     TeamLine,
     Unreachable,
+    legal_lists,
 )
 from bot.storage.records import NewOutboxMessage
-from bot.storage.stores.base import Engine, ts
+from bot.storage.stores.base import ts
+from bot.storage.stores.legal_views import SqlLegalViews
 
 #: Case statuses still being worked (the digest's lists and counts of open cases).
 _OPEN = "('open', 'negotiating', 'under_agreement')"
@@ -261,8 +266,16 @@ def _series(day: DigestDay, collected: dict[str, int], promised: dict[str, int])
     ]
 
 
-class SqlDigest(Engine):
+class SqlDigest(SqlLegalViews):
     """The digest's figures, its runs, and each person's digest settings."""
+
+    async def _legal(
+        self, team_id: int, day: DigestDay
+    ) -> tuple[list[LegalItem], int, list[LegalItem]]:
+        """The team's legal lines (issue 19): every clock within the list's window, nearest
+        first, how many are urgent, and those lapsed this week (bot.domain.digest)."""
+        clocks, cases = await self.near_legal_clocks("c.team_id = ?", [team_id], day.today)
+        return legal_lists(clocks, cases, day.today)
 
     # The queries use named parameters (one dict serves them all); the driver takes a mapping.
     async def _rows(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
@@ -335,6 +348,7 @@ class SqlDigest(Engine):
         changes = await self._rows(_CHANGES, p)
         unreachable = await self._rows(_UNREACHABLE, p)
         (late,) = await self._row(_LATE, p)
+        soon, urgent, lost = await self._legal(team_id, day)
         return TeamDigest(
             team_id=team_id,
             team_name=team[0],
@@ -393,6 +407,9 @@ class SqlDigest(Engine):
             series=_series(day, by_day, promised),
             untouched_days=untouched_days,
             late_reminders=late,
+            legal=LegalLists(
+                Counted(soon[:limit], len(soon)), urgent, Counted(lost[:limit], len(lost))
+            ),
         )
 
     async def _case_list(self, sql: str, params: dict[str, Any], detail: Any) -> Counted[CaseItem]:
@@ -457,8 +474,14 @@ class SqlDigest(Engine):
         untouched_days: int,
         collector_id: int | None = None,
         limit: int = DRILL_LIMIT,
-    ) -> Counted[CaseItem] | Counted[BrokenItem]:
+    ) -> Counted[CaseItem] | Counted[BrokenItem] | Counted[LegalItem]:
         """A drill-down list of one team (callers check the viewer may see the team)."""
+        if kind in (DrillDown.LEGAL_URGENT, DrillDown.LEGAL_SOON, DrillDown.LEGAL_LAPSED):
+            soon, _, lost = await self._legal(team_id, day)
+            if kind is DrillDown.LEGAL_URGENT:
+                soon = [i for i in soon if i.days_left <= LEGAL_URGENT]
+            chosen = lost if kind is DrillDown.LEGAL_LAPSED else soon
+            return Counted(chosen[:limit], len(chosen))
         p = {
             **self._params(team_id, day, now=now, untouched_days=untouched_days),
             "limit": limit,
