@@ -76,9 +76,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reminder_crash $(call quick,--kills 10 --expire-leases)
 	$(BIN)/python -m bench.fanout_bench
 	$(BIN)/python -m bench.reminders_bench
+	$(BIN)/python -m bench.pg_cases_bench
 	$(BIN)/python -m bench.documents_bench
 	$(BIN)/python -m bench.replicas
-	$(BIN)/python -m bench.pg_cases_bench
 	@echo "make bench ($(BENCH_SIZE)) ended $$(date -u +%T), $$(uptime | sed 's/.*load/load/')"
 
 clean:

@@ -22,8 +22,11 @@ Counted from the emulator's side:
     python -m bench.replicas [--replicas 3] [--people 20] [--messages 10] [--reminders 2000]
                              [--kills 10] [--seed 7]
 
-On SQLite (one file, the replicas on one machine). The emulator here redelivers faster than
-Telegram (webhook_backoff 0.1: 0.1, 0.2, 0.4 s... instead of 1, 2, 4 s) to keep the run short.
+On SQLite (one file, the replicas on one machine) by default; with ``--postgresql`` on one
+PostgreSQL database (a throwaway cluster started here, as the tests start theirs: the same
+seed written to SQLite, then copied over by ``qingshou db copy``'s code). The emulator here
+redelivers faster than Telegram (webhook_backoff 0.1: 0.1, 0.2, 0.4 s... instead of 1, 2, 4 s)
+to keep the run short.
 """
 
 from __future__ import annotations
@@ -132,6 +135,7 @@ class ReplicasResult:
     refused: int = 0
     dropped: int = 0
     unanswered_ids: list[str] = field(default_factory=list)
+    backend: str = "SQLite file"
 
     @property
     def unanswered(self) -> int:
@@ -143,7 +147,7 @@ class ReplicasResult:
 
     def lines(self) -> list[str]:
         return [
-            f"{self.replicas} replicas on one SQLite file behind the emulator's webhook, "
+            f"{self.replicas} replicas on one {self.backend} behind the emulator's webhook, "
             f"{self.kills} SIGKILLs (a replica restarted each time), {self.seconds:.0f} s:",
             f"  notes: {self.sent} sent, unanswered {self.unanswered} (goal 0), "
             f"stored {self.stored_notes}, doubled {self.doubled} (goal 0)",
@@ -182,8 +186,25 @@ async def _seed_notes(storage: Storage, person_ids: list[int], now: datetime) ->
     await one_case_each(storage, team.id, names, now=now)
 
 
-def _in_flight(db: Path, instance: str) -> int:
+_IN_FLIGHT_INBOX = (
+    "SELECT COUNT(*) FROM inbox WHERE claimed_by = %s AND claimed_until IS NOT NULL "
+    "AND handled_at IS NULL AND set_aside_at IS NULL"
+)
+_IN_FLIGHT_OUTBOX = (
+    "SELECT COUNT(*) FROM outbox WHERE claimed_by = %s AND claimed_until IS NOT NULL "
+    "AND sent_at IS NULL AND dropped_at IS NULL"
+)
+
+
+def _in_flight(db: Path | str, instance: str) -> int:
     """What the replica holds now: claimed pending updates and claimed unsent outbox rows."""
+    if isinstance(db, str):  # a PostgreSQL URL
+        import psycopg
+
+        with psycopg.connect(db) as pg:
+            inbox = pg.execute(_IN_FLIGHT_INBOX, (instance,)).fetchone()
+            outbox = pg.execute(_IN_FLIGHT_OUTBOX, (instance,)).fetchone()
+            return int(inbox[0] if inbox else 0) + int(outbox[0] if outbox else 0)
     with connect_file(db) as con:
         inbox = con.execute(
             "SELECT COUNT(*) FROM inbox WHERE claimed_by = ? AND claimed_until IS NOT NULL "
@@ -228,8 +249,10 @@ async def run_replicas(
     seed: int = 7,
     settle: float = 600.0,
     workdir: Path | None = None,
+    postgresql: bool = False,
 ) -> ReplicasResult:
     rng = random.Random(seed)
+    cluster = None
     tmp = tempfile.TemporaryDirectory() if workdir is None else None
     root = workdir or Path(tmp.name)  # type: ignore[union-attr]
     db = root / "replicas.db"
@@ -270,6 +293,9 @@ async def run_replicas(
                 due_at=now - timedelta(minutes=1),
                 now=now,
             )
+            target: Path | str = db
+            if postgresql:
+                cluster, target = await _to_postgresql(db, now)
             ports = [_free_port() for _ in range(replicas)]
             balancer = Balancer(ports)
             await balancer.start()
@@ -277,7 +303,7 @@ async def run_replicas(
                 BotProcess(
                     emu,
                     TOKEN,
-                    db,
+                    target,  # type: ignore[arg-type]  # QINGSHOU_DB: a file or a URL
                     env={
                         "QINGSHOU_WEBHOOK_URL": balancer.url,
                         "QINGSHOU_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
@@ -304,7 +330,7 @@ async def run_replicas(
                     for _ in range(kills):
                         await asyncio.sleep(rng.uniform(1.0, 3.0))
                         n = rng.randrange(replicas)
-                        in_flight += await asyncio.to_thread(_in_flight, db, f"replica-{n}")
+                        in_flight += await asyncio.to_thread(_in_flight, target, f"replica-{n}")
                         await bots[n].kill()
                         await bots[n].start()
                     await senders
@@ -352,7 +378,8 @@ async def run_replicas(
                     start += 1
                 busiest = max(busiest, end - start + 1)
             too_many = sum(1 for c in emu.faults.calls if c.status == 429)
-            storage = await open_storage(f"sqlite:///{db}", now=datetime.now(UTC))
+            where = target if isinstance(target, str) else f"sqlite:///{db}"
+            storage = await open_storage(where, now=datetime.now(UTC))
             try:
                 counts: dict[int, int] = {}
                 for telegram_id in note_ids:
@@ -381,10 +408,33 @@ async def run_replicas(
             refused=balancer.refused,
             dropped=balancer.dropped,
             unanswered_ids=sorted(set(texts) - answered_set)[:20],
+            backend="PostgreSQL database" if postgresql else "SQLite file",
         )
     finally:
+        if cluster is not None:
+            cluster.stop()
         if tmp is not None:
             tmp.cleanup()
+
+
+async def _to_postgresql(db: Path, now: datetime) -> tuple[Any, str]:
+    """A throwaway PostgreSQL cluster holding a copy of the seeded SQLite file, and its URL."""
+    from bot.storage.copy import copy_database
+    from tests import pg_cluster
+
+    reason = pg_cluster.missing()
+    if reason:
+        raise SystemExit(f"--postgresql: {reason}")
+    cluster = await asyncio.to_thread(pg_cluster.start_cluster)
+    url = cluster.fresh_url()
+    source = await open_storage(f"sqlite:///{db}", now=now)
+    target = await open_storage(url, now=now)
+    try:
+        await copy_database(source, target, now=now)  # type: ignore[arg-type]
+    finally:
+        await source.close()
+        await target.close()
+    return cluster, url
 
 
 def main() -> None:
@@ -395,6 +445,9 @@ def main() -> None:
     parser.add_argument("--reminders", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--postgresql", action="store_true", help="one PostgreSQL database instead of SQLite"
+    )
     args = parser.parse_args()
     result = asyncio.run(
         run_replicas(
@@ -404,6 +457,7 @@ def main() -> None:
             reminders=args.reminders,
             kills=args.kills,
             seed=args.seed,
+            postgresql=args.postgresql,
         )
     )
     for line in result.lines():

@@ -352,6 +352,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
             f"QINGSHOU_LANG: {lang_raw!r} is not one of {', '.join(SUPPORTED_LOCALES)}"
         )
 
+    db = get.get("QINGSHOU_DB", "qingshou.db")
+    scheme = db.partition("://")[0].lower() if "://" in db else ""
+    if scheme not in ("", "sqlite", "postgresql", "postgres"):
+        raise ConfigError(
+            f"QINGSHOU_DB: no storage backend for {scheme}:// (use a SQLite file path, "
+            "sqlite:///path.db, or postgresql://user:password@host:5432/dbname)"
+        )
     webhook_url = get.get("QINGSHOU_WEBHOOK_URL")
     listen: tuple[str, int] | None = None
     secret = get.get("QINGSHOU_WEBHOOK_SECRET", "")
@@ -371,13 +378,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     instance = get.get("QINGSHOU_INSTANCE") or _default_instance(listen)
     if len(instance) > 200:
         raise ConfigError("QINGSHOU_INSTANCE: longer than 200 characters")
-    db = get.get("QINGSHOU_DB", "qingshou.db")
-    scheme = db.partition("://")[0].lower() if "://" in db else ""
-    if scheme not in ("", "sqlite", "postgresql", "postgres"):
-        raise ConfigError(
-            f"QINGSHOU_DB: no storage backend for {scheme}:// (use a SQLite file path, "
-            "sqlite:///path.db, or postgresql://user:password@host:5432/dbname)"
-        )
 
     return Settings(
         instance=instance,

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.casefile import local_date
 from bot.domain.importing import (
+    LINE_HASH_WIDTH,
     CollectorRef,
     ImportPlan,
     collector_matcher,
@@ -241,11 +242,26 @@ class _Head:
     key_field: LedgerField
 
 
+def _known_lines(known: str) -> frozenset[str]:
+    """The raw fingerprints the storage sends (``ImportSink.known_lines``: fixed-width hex
+    digests, one string), as a set."""
+    width = LINE_HASH_WIDTH
+    return frozenset(known[i : i + width] for i in range(0, len(known), width))
+
+
 def _read(
-    source: bytes | str, today: date, collectors: Sequence[CollectorRef], max_rows: int
+    source: bytes | str,
+    today: date,
+    collectors: Sequence[CollectorRef],
+    max_rows: int,
+    known: str = "",
 ) -> Iterator[Message]:
     """Read ``source`` (the file's bytes, or its path) batch by batch: every row parsed,
-    staged and hashed once, here; only plain values leave (:class:`StagedRow`)."""
+    staged and hashed once, here; only plain values leave (:class:`StagedRow`). A line whose
+    raw fingerprint is in ``known`` (stored, and unchanged if written again) is not parsed:
+    only its key leaves."""
+    unchanged = _known_lines(known)
+    del known
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     reading = open_ledger(data, today=today, max_rows=max_rows)
     del data, source  # the reading holds the decoded text (or the workbook) from here on
@@ -260,8 +276,11 @@ def _read(
         ),
     )
     match = collector_matcher(collectors)
-    for batch in reading.batches():
-        staged = [stage_row(row, match) for row in batch.rows]
+    for batch in reading.batches(unchanged=unchanged):
+        staged = [
+            stage_row(row, match, digest)
+            for row, digest in zip(batch.rows, batch.raw_hashes, strict=True)
+        ]
         yield (
             "batch",
             staged,
@@ -270,6 +289,7 @@ def _read(
             batch.keys,
             batch.skipped_lines,
             batch.done,
+            batch.unchanged_keys,
         )
     yield ("end",)
 
@@ -280,10 +300,11 @@ def _messages(
     collectors: Sequence[CollectorRef],
     max_rows: int,
     memory_bytes: int | None,
+    known: str = "",
 ) -> Iterator[Message]:
     """:func:`_read`, with whatever goes wrong as the last message instead of an exception."""
     try:
-        yield from _read(source, today, collectors, max_rows)
+        yield from _read(source, today, collectors, max_rows, known)
     except LedgerError as exc:
         yield ("ledger", exc.code, exc.params)
     except MemoryError:
@@ -299,6 +320,7 @@ def _child(
     today: date,
     collectors: Sequence[CollectorRef],
     max_rows: int,
+    known: str,
 ) -> None:
     """The child process: send the messages of :func:`_read` as they come. The parent writes
     batch *n* while this reads batch *n + 1*; the pipe holds back a reader that runs ahead."""
@@ -316,7 +338,7 @@ def _child(
         except (ImportError, ValueError, OSError):  # not on this platform: the time limit stays
             pass
     try:
-        for message in _messages(source, today, collectors, max_rows, memory_bytes):
+        for message in _messages(source, today, collectors, max_rows, memory_bytes, known):
             try:
                 conn.send(message)
             except MemoryError:
@@ -354,6 +376,7 @@ class _Reader:
         collectors: Sequence[CollectorRef],
         limits: ImportLimits,
         in_process: bool,
+        known: str = "",
     ) -> None:
         self._limits = limits
         self._deadline = time.monotonic() + limits.seconds
@@ -361,11 +384,12 @@ class _Reader:
         self._process: BaseProcess | None = None
         self._receiver: Connection | None = None
         self._queue: queue.Queue[Message] | None = None
-        self._args: tuple[bytes | str, date, list[CollectorRef], int] | None = (
+        self._args: tuple[bytes | str, date, list[CollectorRef], int, str] | None = (
             source,
             today,
             list(collectors),
             limits.max_rows,
+            known,
         )
         self._in_process = in_process
         self._started = False
@@ -373,13 +397,14 @@ class _Reader:
     def _start(self) -> None:
         """Start the child (in a worker thread: starting one can take a while)."""
         assert self._args is not None
-        source, today, collectors, max_rows = self._args
+        source, today, collectors, max_rows, known = self._args
         self._args = None
         if not self._in_process:
             self._queue = queue.Queue(maxsize=2)
+            messages = _messages(source, today, collectors, max_rows, None, known)
             threading.Thread(
                 target=self._pump,
-                args=(_messages(source, today, collectors, max_rows, None), self._queue),
+                args=(messages, self._queue),
                 name="qingshou-import",
                 daemon=True,
             ).start()
@@ -388,7 +413,7 @@ class _Reader:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_child,
-            args=(sender, self._limits.memory_bytes, source, today, collectors, max_rows),
+            args=(sender, self._limits.memory_bytes, source, today, collectors, max_rows, known),
             name="qingshou-import",
             daemon=True,
         )
@@ -545,6 +570,7 @@ async def stream_import(
             collectors=await sink.collectors(),
             limits=limits,
             in_process=in_process,
+            known=await sink.known_lines(today),
         )
         try:
             head: _Head = (await reader.next())[1]
@@ -562,7 +588,7 @@ async def stream_import(
             keys: list[str] = []
             read = 0
             while (message := await reader.next())[0] == "batch":
-                _, staged, errors, error_rows, batch_keys, skipped, done = message
+                _, staged, errors, error_rows, batch_keys, skipped, done, unchanged = message
                 plan.errors.extend(errors)
                 plan.error_rows.update(error_rows)
                 plan.skipped_lines += skipped
@@ -573,11 +599,14 @@ async def stream_import(
                 counts["new"] += len(decided.new)
                 counts["updated"] += len(decided.updated)
                 counts["unchanged"] += len(decided.unchanged)
+                if unchanged:  # lines known unchanged, not parsed
+                    await sink.keep(unchanged)
+                    counts["unchanged"] += len(unchanged)
                 plan.errors.extend(decided.errors)
                 plan.warnings.extend(decided.warnings)
                 for row in decided.refused:
                     plan.error_rows[row.line] = original_cells(row, head.header, head.columns)
-                read += len(staged) + len(error_rows)
+                read += len(staged) + len(error_rows) + len(unchanged)
                 if progress is not None:
                     progress(done, read)
         finally:

@@ -8,28 +8,34 @@ liability, general, or "the contract does not say" — which the Civil Code make
 guarantee (第686条) — or "not known yet", which stores nothing.
 
 The exchange is the ``guarantee`` flow: which guarantor (when more than one lacks the kind) →
-the kind → stored. Each step re-checks through ``_load`` that the person may still work on the
-case and that the guarantor is still one of its guarantors without a kind.
+the kind → the guarantee period the contract agrees, when the file did not give it (an end
+date, typed; or none agreed, which the Civil Code makes 6 months from the due date, 第692条;
+or not known yet) → stored. Each step re-checks through ``_load`` that the person may still work
+on the case and that the guarantor is still one of its guarantors without a kind.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 
 from telegram import Update
 
 from bot.context import QingshouContext
+from bot.domain.dates import DateError, parse_date, parse_past_date
 from bot.domain.legal import GuaranteeKind, GuarantorFacts
 from bot.flows import (
     ENGINE,
     Button,
     Buttons,
+    DateInput,
     Draft,
     Entry,
     Flow,
     FlowRun,
     Option,
+    Refusal,
     Reply,
     Step,
     register,
@@ -48,6 +54,15 @@ _KINDS = [
     Option(code=2, value=SILENT, label=N_("The contract does not say")),
     Option(code=3, value=NOT_YET, label=N_("Not known yet")),
 ]
+#: The contract agrees an end date for the guarantee period: asked next, typed.
+END_DATE = "end_date"
+#: No period agreed (or one that ends with the main debt): 6 months from its due date (第692条).
+NONE_AGREED = "none"
+_PERIODS = [
+    Option(code=0, value=END_DATE, label=N_("It agrees an end date")),
+    Option(code=1, value=NONE_AGREED, label=N_("None agreed: 6 months from the due date")),
+    Option(code=2, value=NOT_YET, label=N_("Not known yet")),
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +73,8 @@ class GuaranteeDraft(Draft):
 
     guarantor: int | None = None
     kind: str | None = None
+    period: str | None = None
+    agreed_end: str | None = None  # the typed day, ISO (a draft holds JSON values)
 
 
 Run = FlowRun[GuaranteeDraft]
@@ -91,6 +108,23 @@ async def _guarantors(run: Run) -> list[Option]:
             for g in guarantors]  # fmt: skip
 
 
+def _parse_end(text: str, today: date) -> date | Refusal:
+    """The period's end as the contract writes it: a day ahead or one already gone."""
+    try:
+        return parse_date(text, today)
+    except DateError:
+        try:
+            return parse_past_date(text, today)
+        except DateError as exc:
+            return Refusal("guarantee/bad_end", {"error": exc})
+
+
+def _period_known(run: Run) -> bool:
+    """The kind is not being stored, or the file gave the agreed period already."""
+    guarantor = run.params.get("guarantor")
+    return run.draft.kind == NOT_YET or (guarantor is not None and guarantor.agreed_end is not None)
+
+
 async def _store(run: Run) -> Reply:
     """Store the kind (the same answer twice stores the same fact: a replay changes nothing)."""
     context = run.context
@@ -101,8 +135,17 @@ async def _store(run: Run) -> Reply:
     if answer == NOT_YET or guarantor is None:
         return Reply(context.render("guarantee/not_yet", summary=summary, guarantor=guarantor))
     kind = GuaranteeKind.GENERAL if answer == SILENT else GuaranteeKind(str(answer))
+    # "None agreed" stores no end: the clock then counts 6 months from the due date, as it does
+    # for a period not known yet (the earlier of the two, so never later than the real one).
+    typed = run.draft.agreed_end
+    agreed_end = date.fromisoformat(typed) if typed and run.draft.period == END_DATE else None
     stored = await context.storage.set_guarantee_facts(
-        run.case_id, guarantor.party_id, kind=kind, by_user_id=user.id, now=run.now
+        run.case_id,
+        guarantor.party_id,
+        kind=kind,
+        agreed_end=agreed_end,
+        by_user_id=user.id,
+        now=run.now,
     )
     if stored is None:
         return Reply(context.render("guarantee/lost"))
@@ -148,6 +191,19 @@ GUARANTEE_FLOW: Flow[GuaranteeDraft] = register(
                 next="kind",
             ),
             Step("kind", prompt="guarantee/ask_kind", input=Buttons(_KINDS)),
+            Step(
+                "period",
+                prompt="guarantee/ask_period",
+                input=Buttons(_PERIODS),
+                skip=_period_known,
+                next=lambda run: "agreed_end" if run.draft.period == END_DATE else None,
+            ),
+            Step(
+                "agreed_end",
+                prompt="guarantee/ask_end",
+                input=DateInput(_parse_end),
+                skip=lambda run: run.draft.period != END_DATE,
+            ),
         ),
         load=_load,
         on_finish=_store,

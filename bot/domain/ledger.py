@@ -53,19 +53,22 @@ collects it — and is kept for the card only (``LedgerRow.loan_officer``).
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
 import re
 import unicodedata
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from bot.domain.cases import Borrower, Loan, PartyRole, RelatedParty, Security
@@ -80,6 +83,7 @@ __all__ = [
     "HEADER_SCAN_ROWS",
     "MAX_COLUMNS",
     "MAX_UNPACKED_BYTES",
+    "PARSER_VERSION",
     "REQUIRED_FIELDS",
     "CellDateError",
     "LedgerBatch",
@@ -500,6 +504,11 @@ class LedgerParseResult:
 # Entry point
 
 
+#: Part of every line's raw fingerprint (:meth:`LedgerReading.raw_hash`): raise it with any change
+#: that could read the same cells into a different row (a rule, a format accepted or refused),
+#: so that no line of an older import counts as unchanged without being parsed again.
+PARSER_VERSION = 1
+
 #: Good and bad rows handed on together: enough for batch statements to pay off, small
 #: enough that a batch in flight is a few MB however long the file.
 BATCH_ROWS = 5000
@@ -510,7 +519,8 @@ class LedgerBatch:
     """Consecutive data lines of the file: the good rows, the problems of the others (with
     their original cells, for the error report), every key the lines name (good row or not),
     the blank and total lines skipped, and how far through the file the batch ends (0-1;
-    ``None`` when the file does not say: an XLSX without a ``<dimension>``)."""
+    ``None`` when the file does not say: an XLSX without a ``<dimension>``). Lines whose raw
+    fingerprint the caller knows are not parsed: their keys are in ``unchanged_keys``."""
 
     rows: list[LedgerRow]
     errors: list[RowError]
@@ -518,6 +528,10 @@ class LedgerBatch:
     keys: list[str]
     skipped_lines: int
     done: float | None
+    #: With ``unchanged`` given to :meth:`LedgerReading.batches`: each good row's raw
+    #: fingerprint (beside ``rows``), and the keys of the lines left unparsed as unchanged.
+    raw_hashes: list[str] = field(default_factory=list)
+    unchanged_keys: list[str] = field(default_factory=list)
 
 
 def parse_ledger(
@@ -629,16 +643,33 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    bad = text.count(_REPLACEMENT)
-    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    if bad * 10 <= non_ascii - bad:
-        return text
-    del text
+    if _mostly_utf8(data):
+        return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
         return data.decode("gb18030").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise LedgerError("ledger.unreadable", {"reason": "encoding"}) from None
+
+
+#: How much of a file :func:`_mostly_utf8` decodes at a time.
+_DECODE_STEP = 1 << 20
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bad bytes (see :func:`_decode`): at most one U+FFFD for ten good
+    non-ASCII characters, counted a megabyte at a time (the codec's incremental decoder, the
+    same characters as decoding it whole), so that a GB18030 file is not held a second time
+    as replacement characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    bad = non_ascii = 0
+    size = len(data)
+    for start in range(0, size, _DECODE_STEP):
+        chunk = decoder.decode(data[start : start + _DECODE_STEP], start + _DECODE_STEP >= size)
+        if start == 0:
+            chunk = chunk.removeprefix("\ufeff")
+        bad += chunk.count(_REPLACEMENT)
+        non_ascii += len(chunk) - len(chunk.encode("ascii", errors="ignore"))
+    return bad * 10 <= non_ascii - bad
 
 
 def _xlsx_problem(exc: BaseException) -> LedgerError:
@@ -856,6 +887,37 @@ class LedgerReading:
         self.units = {f: u for f, u in header.factor.items() if u != 1}
         self._parser = _RowParser(header, today)
         self.key_field = self._parser.key_field
+        # What a line's raw fingerprint covers: the mapped cells in field order, salted with
+        # the parser's version and the mapping (field, header: its unit); and the day, for a
+        # file whose overdue dates are counted back from it.
+        hashed = sorted(header.index.items())
+        self._hashed_cells = itemgetter(*(c for _, c in hashed))
+        self._since_col = header.index.get(LedgerField.OVERDUE_SINCE)
+        self._hashed_count = len(hashed)
+        mapping = repr(tuple((f.value, header.cells[c]) for f, c in hashed))
+        self._salt = f"{PARSER_VERSION}{mapping}"
+        self._salt_today = f"{self._salt}{today.isoformat() if today else ''}\x1e"
+
+    def raw_hash(self, cells: Sequence[object]) -> str:
+        """The fingerprint of a data line (padded to the header's width) as it is in the file:
+        two lines with the same fingerprint, read under the same header and parser, parse to
+        the same row, except for a row whose overdue date is counted from today (no overdue
+        date in the line), whose fingerprint includes today, and the check of the overdue
+        date against today, which the caller makes on the stored row."""
+        picked = self._hashed_cells(cells)
+        col = self._since_col
+        since = None if col is None else cells[col]
+        salt = self._salt if since is not None and not _is_empty(since) else self._salt_today
+        try:
+            joined = "\x1f".join(picked)
+            if joined.count("\x1f") != self._hashed_count - 1:  # a cell holds the separator
+                joined = repr(picked)
+        except TypeError:  # an XLSX line: numbers, dates, None
+            joined = repr(picked)
+        material = salt + "\x1e" + joined
+        return hashlib.blake2b(
+            material.encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
 
     def result(self) -> LedgerParseResult:
         """The header's part of a :class:`LedgerParseResult`, with no rows yet."""
@@ -918,16 +980,23 @@ class LedgerReading:
             return min(1.0, line / self._declared)
         return None
 
-    def batches(self, size: int = BATCH_ROWS) -> Iterator[LedgerBatch]:
-        """The data rows, ``size`` data lines at a time (blank and total lines not counted)."""
+    def batches(
+        self, size: int = BATCH_ROWS, *, unchanged: Container[str] | None = None
+    ) -> Iterator[LedgerBatch]:
+        """The data rows, ``size`` data lines at a time (blank and total lines not counted).
+
+        With ``unchanged`` (raw fingerprints, :meth:`raw_hash`, of lines already stored as they
+        would be written again), every good row comes with its fingerprint, and a line whose
+        fingerprint is in ``unchanged`` is not parsed: only its key is handed on (unless it is
+        a duplicate or holds bad characters: those lines are read as always)."""
         try:
-            yield from self._batches(size)
+            yield from self._batches(size, unchanged)
         except csv.Error:
             raise LedgerError("ledger.unreadable", {"reason": "csv"}) from None
         finally:
             self.close()
 
-    def _batches(self, size: int) -> Iterator[LedgerBatch]:
+    def _batches(self, size: int, unchanged: Container[str] | None) -> Iterator[LedgerBatch]:
         parser = self._parser
         check_characters = self._check_characters
         max_rows = self._max_rows
@@ -945,20 +1014,34 @@ class LedgerReading:
                 continue
             blank_run = 0
             cells = parser.pad(_within_columns(line, cells))
-            if parser.is_total(cells):
+            contract_no = parser.key(cells)
+            if parser.is_total(cells, contract_no):
                 batch.skipped_lines += 1
                 continue
             data_rows += 1
             if data_rows > max_rows:
                 raise LedgerError("ledger.too_many_rows", {"max": str(max_rows)})
-            contract_no = parser.key(cells)
+            first = first_line_of.setdefault(contract_no, line) if contract_no else line
+            bad_characters = check_characters and any(
+                isinstance(c, str) and _REPLACEMENT in c for c in cells
+            )
+            digest = ""
+            if unchanged is not None:
+                digest = self.raw_hash(cells)
+                if digest in unchanged and first == line and not bad_characters:
+                    batch.keys.append(contract_no)
+                    batch.unchanged_keys.append(contract_no)
+                    if len(batch.rows) + len(batch.error_rows) + len(batch.unchanged_keys) >= size:
+                        batch.done = self._done(line)
+                        yield batch
+                        batch = LedgerBatch([], [], {}, [], 0, None)
+                    continue
             row, errors = parser.parse(line, cells, contract_no)
-            if check_characters and any(isinstance(c, str) and _REPLACEMENT in c for c in cells):
+            if bad_characters:
                 row = None
                 errors.append(RowError(line, RowErrorCode.BAD_CHARACTERS, None, ""))
             if contract_no:
                 batch.keys.append(contract_no)
-                first = first_line_of.setdefault(contract_no, line)
                 if first != line:
                     errors.append(
                         RowError(
@@ -974,7 +1057,9 @@ class LedgerReading:
                 batch.error_rows[line] = [_cell_text(c) for c in cells]
             else:
                 batch.rows.append(row)
-            if len(batch.rows) + len(batch.error_rows) >= size:
+                if unchanged is not None:
+                    batch.raw_hashes.append(digest)
+            if len(batch.rows) + len(batch.error_rows) + len(batch.unchanged_keys) >= size:
                 batch.done = self._done(line)
                 yield batch
                 batch = LedgerBatch([], [], {}, [], 0, None)
@@ -1066,8 +1151,9 @@ class _RowParser:
                 return receipt
         return self.contract_no(cells)
 
-    def is_total(self, cells: Sequence[object]) -> bool:
-        contract_no = self.key(cells).casefold().rstrip(":：")
+    def is_total(self, cells: Sequence[object], key: str) -> bool:
+        """A total line (合计 …): ``key`` is the line's :meth:`key`."""
+        contract_no = key.casefold().rstrip(":：")
         if contract_no in _TOTAL_WORDS:
             return True
         if contract_no:
@@ -1379,9 +1465,11 @@ def _amount(value: object, factor: int) -> int:
     ``factor`` is the column's unit (``贷款余额(万元)``: 10 000). A text cell that carries its own
     unit (``1.2万``, ``500元``) is taken as written, not multiplied a second time.
     """
-    if isinstance(value, bool):
+    if value.__class__ is str:  # a CSV cell: straight to the text rule below
+        pass
+    elif isinstance(value, bool):
         raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.unparseable")
-    if isinstance(value, int | float):
+    elif isinstance(value, int | float):
         if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
             raise _RowError(RowErrorCode.BAD_AMOUNT, "amount.unparseable")
         yuan = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)) * factor
@@ -1431,6 +1519,8 @@ _DATE_YMD = re.compile(
     r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+#: 2024/3/5, 2024.03.05, 2024-3-5: ASCII only (the general rule normalises the rest).
+_DATE_PLAIN = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", re.ASCII)
 
 
 def parse_ledger_date(value: object) -> date:
@@ -1446,8 +1536,10 @@ def parse_ledger_date(value: object) -> date:
     outside 1900–2199.
     """
     if isinstance(value, str):
-        m = _DATE_ISO.fullmatch(value)
-        if m is not None:  # fast path
+        # Fast paths: what the general rule below reads the same way (no spaces, no
+        # full-width forms to normalise), without its normalisation.
+        m = _DATE_ISO.fullmatch(value) or _DATE_PLAIN.fullmatch(value)
+        if m is not None:
             return _ymd(m[1], m[2], m[3], {"value": value})
     params = {"value": _cell_text(value)}
     if isinstance(value, datetime):
@@ -1501,7 +1593,10 @@ def _id_number(value: object) -> str | None:
         return None
     if isinstance(value, float):
         raise _RowError(RowErrorCode.BAD_ID_NUMBER)
-    text = "".join(unicodedata.normalize("NFKC", _cell_text(value)).split()).upper()
+    text = _plain(value)
+    text = (
+        "".join(unicodedata.normalize("NFKC", _cell_text(value)).split()) if text is None else text
+    ).upper()
     if _SCIENTIFIC.match(text.casefold()):
         raise _RowError(RowErrorCode.BAD_ID_NUMBER)
     return text
@@ -1529,8 +1624,19 @@ _EXCEL_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?e\+\d{2}$")
 def _phone(value: object) -> str | None:
     """A phone number as given, width-normalised and without spaces; not validated (landlines
     such as 0571-8888 8888 and extensions are legitimate)."""
-    text = "".join(unicodedata.normalize("NFKC", _cell_text(value)).split())
+    text = _plain(value)
+    if text is None:
+        text = "".join(unicodedata.normalize("NFKC", _cell_text(value)).split())
     return text or None
+
+
+def _plain(value: object) -> str | None:
+    """A text cell that normalising (NFKC) and removing whitespace would leave as it is, stripped:
+    printable ASCII without a space (``13800000000``, ``0571-8888``); else ``None``."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    return text if text.isascii() and text.isprintable() and " " not in text else None
 
 
 _PARTY_SPLIT = re.compile(r"[;；、,，/\n]+")

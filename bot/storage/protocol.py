@@ -195,10 +195,20 @@ class ImportSink(Protocol):
     async def collectors(self) -> list[CollectorRef]:
         """The team's active collectors, as the import's transaction sees them."""
 
+    async def known_lines(self, today: date) -> str:
+        """The raw fingerprints (``StagedRow.raw_hash``) of the team's cases whose line, read
+        again on ``today``, would leave them unchanged: each case has a lead (the collector
+        cell is then not read) and an overdue date not after ``today``. One string, the
+        fixed-width (``LINE_HASH_WIDTH``) digests end to end: sent whole to the reader."""
+
     async def add(
         self, rows: Sequence[StagedRow], *, key_field: LedgerField, has_collector_column: bool
     ) -> BatchPlan:
         """Plan a batch against the cases it names (and write it, when the import writes)."""
+
+    async def keep(self, keys: Sequence[str]) -> None:
+        """The cases of lines known unchanged (not parsed): when the import writes, marked
+        as imported by it, as an unchanged row of :meth:`add` is."""
 
     async def finish(
         self, *, keys: Sequence[str], columns: Mapping[LedgerField, str], summary: dict[str, int]

@@ -124,7 +124,17 @@ async def test_the_guarantee_kind_the_file_does_not_give_is_asked_once_from_the_
     await zhang.press("李保", ask)
     kind = await zhang.expect("What kind of guarantee did 李保 give?")
     await zhang.press("Joint liability", kind)
-    await zhang.expect("李保: joint-liability guarantee, recorded for 吴敏 (HT-LEGAL-4).")
+    # The file gives no agreed period either: asked next, once (第692条's default said).
+    period = await zhang.expect("Does 李保's guarantee contract agree a guarantee period?")
+    assert "6 months from the loan's due date" in period.text
+    await zhang.press("It agrees an end date", period)
+    await zhang.expect("Type the day the agreed guarantee period ends")
+    await zhang.send("around next summer")
+    refused = await zhang.expect("is not one day I can read")
+    assert "around next summer" in refused.text
+    await zhang.send("2027年6月30日")
+    done = await zhang.expect("李保: joint-liability guarantee, recorded for 吴敏 (HT-LEGAL-4).")
+    assert "Guarantee period agreed until Wed, Jun 30, 2027." in done.text
 
     # 赵某's contract does not say: a general guarantee (第686条), recorded as such.
     await zhang.send("/case HT-LEGAL-4")
@@ -133,7 +143,10 @@ async def test_the_guarantee_kind_the_file_does_not_give_is_asked_once_from_the_
     await zhang.press("🛡 Guarantee kind", card)
     kind = await zhang.expect("What kind of guarantee did 赵某 give?")  # the only one left
     await zhang.press("The contract does not say", kind)
+    period = await zhang.expect("Does 赵某's guarantee contract agree a guarantee period?")
+    await zhang.press("None agreed: 6 months from the due date", period)
     done = await zhang.expect("赵某: general guarantee")
+    assert "agreed until" not in done.text
     assert "art. 686" in done.text
 
     await zhang.send("/case HT-LEGAL-4")
@@ -141,7 +154,7 @@ async def test_the_guarantee_kind_the_file_does_not_give_is_asked_once_from_the_
     assert "kind not in the file" not in card.text
     assert "🛡 Guarantee kind" not in [b[0] for r in card.buttons for b in r]
     facts = await world.storage.legal_facts(await case_id(world, "HT-LEGAL-4"))
-    assert [(g.name, g.kind) for g in facts.guarantors] == [
-        ("李保", GuaranteeKind.JOINT),
-        ("赵某", GuaranteeKind.GENERAL),
+    assert [(g.name, g.kind, g.agreed_end) for g in facts.guarantors] == [
+        ("李保", GuaranteeKind.JOINT, date(2027, 6, 30)),
+        ("赵某", GuaranteeKind.GENERAL, None),
     ]

@@ -27,6 +27,7 @@ from bot.domain.cases import (
     Security,
 )
 from bot.domain.commitments import InstalmentStatus
+from bot.domain.dates import DateError
 from bot.domain.importing import ImportPlan
 from bot.domain.instalments import InstalmentView
 from bot.domain.legal import (
@@ -415,7 +416,18 @@ CASE_SAMPLES["guarantee/done"] = [
     for g, silent in (
         (_GUARANTOR, False),
         (GuarantorFacts(12, "王担", GuaranteeKind.GENERAL), True),
+        (GuarantorFacts(13, "李保", GuaranteeKind.JOINT, date(2027, 6, 30)), False),
     )
+]
+CASE_SAMPLES["guarantee/ask_period"] = [{"summary": summary(), "guarantor": _GUARANTOR}]
+CASE_SAMPLES["guarantee/ask_end"] = [{}]
+CASE_SAMPLES["guarantee/bad_end"] = [
+    {
+        "error": DateError(
+            "date.ambiguous", {"text": "03/04", "first": "2027-03-04", "second": "2027-04-03"}
+        )
+    },
+    {"error": DateError("date.unparseable", {"text": "<b>明年夏天</b> & co"})},
 ]
 CASE_SAMPLES["guarantee/not_yet"] = [{"summary": summary(), "guarantor": _GUARANTOR}]
 CASE_SAMPLES["guarantee/lost"] = [{}]

@@ -124,6 +124,21 @@ def test_the_pace_is_read_from_the_environment_and_kept_by_the_bots_limiter():
     assert limiter._backoff == 0.2
 
 
+def test_qingshou_db_keeps_a_postgresql_url_whole_and_refuses_an_unknown_scheme():
+    from dataclasses import replace
+    from pathlib import Path
+
+    url = "postgresql://qs:pw@db.internal:5432/qingshou"
+    s = load_settings({"QINGSHOU_DB": url})
+    assert s.database == url  # not folded into a path ('postgresql:/qs:pw@...')
+    assert s.on_postgres
+    assert load_settings({"QINGSHOU_DB": "data/q.db"}).database == "data/q.db"
+    # A file given later (--db, the sandbox's own) wins over the variable.
+    assert replace(s, db_path=Path("other.db")).database == "other.db"
+    with pytest.raises(ConfigError, match=r"QINGSHOU_DB: no storage backend for mysql://"):
+        load_settings({"QINGSHOU_DB": "mysql://x/y"})
+
+
 SECRET = "s3cret-webhook-token-0123456789"
 
 
@@ -196,17 +211,3 @@ def test_webhook_mode_is_read_with_its_listen_address_and_a_masked_secret():
 def test_a_wrong_webhook_setting_names_its_variable(env, named):
     with pytest.raises(ConfigError, match=named):
         load_settings(env)
-
-
-def test_qingshou_db_keeps_a_postgresql_url_whole_and_refuses_an_unknown_scheme():
-    from dataclasses import replace
-
-    url = "postgresql://qs:pw@db.internal:5432/qingshou"
-    s = load_settings({"QINGSHOU_DB": url})
-    assert s.database == url  # not folded into a path ('postgresql:/qs:pw@...')
-    assert s.on_postgres
-    assert load_settings({"QINGSHOU_DB": "data/q.db"}).database == "data/q.db"
-    # A file given later (--db, the sandbox's own) wins over the variable.
-    assert replace(s, db_path=Path("other.db")).database == "other.db"
-    with pytest.raises(ConfigError, match=r"QINGSHOU_DB: no storage backend for mysql://"):
-        load_settings({"QINGSHOU_DB": "mysql://x/y"})

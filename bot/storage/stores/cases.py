@@ -53,7 +53,7 @@ from bot.storage.connector import ID_VALUE, Program, all_, many
 from bot.storage.records import ImportRecord, NewOutboxMessage
 from bot.storage.stores.base import Tx, dt, ts
 from bot.storage.stores.imports import SqlImports
-from bot.storage.stores.legal import ids_in, refresh_legal_ends, refresh_legal_in_tx
+from bot.storage.stores.legal import refresh_legal_ends, refresh_legal_in_tx
 from bot.storage.stores.scope import _OPEN_ONLY as _OPEN_ONLY
 from bot.storage.stores.scope import _scope as _scope
 
@@ -689,7 +689,7 @@ def refresh_sort_keys(
     for start in range(0, len(ids), _CHUNK):
         # The clocks' ends the key's legal part reads, brought up to date first (issue 19).
         part = ids[start : start + _CHUNK]
-        yield from refresh_legal_ends(ids_in(part), part)
+        yield from refresh_legal_ends(f"c.id IN ({', '.join('?' * len(part))})", part)
         chunk = json.dumps(part)
         rows = yield all_(
             f"SELECT {_SUMMARY_COLUMNS}, c.q_score, c.q_since, c.q_owed, c.q_urgent "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.casefile import ledger_gaps
@@ -58,6 +58,21 @@ _ABSENT_SQL = (
     "AND status NOT IN ('settled', 'written_off') "
     "AND contract_no NOT IN (SELECT value FROM json_each(?2))"
 )
+#: The raw fingerprints (bot.domain.ledger) of the team's cases whose line, read again
+#: unchanged, is not parsed: with a lead, and overdue since no later than ``?2`` (today).
+_KNOWN_SQL = Sql(
+    sqlite="SELECT group_concat(ledger_raw_hash, '') FROM cases WHERE team_id = ?1 "
+    "AND lead_id IS NOT NULL AND ledger_raw_hash IS NOT NULL AND overdue_since <= ?2",
+    postgresql="SELECT string_agg(ledger_raw_hash, '') FROM cases WHERE team_id = ?1 "
+    "AND lead_id IS NOT NULL AND ledger_raw_hash IS NOT NULL AND overdue_since <= ?2",
+)
+#: The cases of lines known unchanged: what the unchanged rows' statement of ``_write`` does,
+#: the as-of date being the stored one (the same line). ``?3``: a JSON array of their keys.
+_KEEP_SQL = (
+    "UPDATE cases SET import_id = ?1, imported_at = ?2, "
+    "figures_at = COALESCE(figures_at, imported_at) "
+    "WHERE contract_no IN (SELECT value FROM json_each(?3))"
+)
 #: The unique key of a related party (migration 0003): role and name, and for a party known
 #: only by phone (empty name), the phone.
 _PARTY_KEY = "(case_id, role, name, (CASE WHEN name = '' THEN ifnull(phone, '') ELSE '' END))"
@@ -96,6 +111,17 @@ class SqlImportSink:
         rows = await self._fetch(_COLLECTORS_SQL, (self.team_id,))
         return [CollectorRef(r[0], r[1], r[2], r[3]) for r in rows]
 
+    async def known_lines(self, today: date) -> str:
+        """The raw fingerprints of the team's cases a line read again leaves unchanged."""
+        found = await self._fetch(_KNOWN_SQL, (self.team_id, today.isoformat()))
+        return str(found[0][0] or "") if found else ""
+
+    async def keep(self, keys: Sequence[str]) -> None:
+        """The cases of lines known unchanged, marked as imported by this import."""
+        if self._tx is not None and keys:
+            params = (self.import_id, self._now_s, json.dumps(list(keys), ensure_ascii=False))
+            await self._tx.execute(_KEEP_SQL, params)
+
     async def add(
         self, rows: Sequence[StagedRow], *, key_field: LedgerField, has_collector_column: bool
     ) -> BatchPlan:
@@ -127,10 +153,21 @@ class SqlImportSink:
             "product, principal_outstanding, overdue_principal, overdue_interest, "
             "overdue_since, maturity, guarantees, collateral_description, collateral_value, "
             "contract_ref, loan_officer, ledger_as_of, "
-            "ledger_hash, import_id, created_at, imported_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "ledger_hash, import_id, created_at, imported_at, ledger_raw_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.key, team_id, lead, *r.values, r.as_of, r.digest, import_id, now_s, now_s)
+                (
+                    r.key,
+                    team_id,
+                    lead,
+                    *r.values,
+                    r.as_of,
+                    r.digest,
+                    import_id,
+                    now_s,
+                    now_s,
+                    r.raw_hash,
+                )
                 for r, _, lead in new
             ],
         )
@@ -148,10 +185,19 @@ class SqlImportSink:
             "overdue_since = ?12, maturity = ?13, guarantees = ?14, "
             "collateral_description = ?15, collateral_value = ?16, contract_ref = ?17, "
             "loan_officer = ?18, ledger_hash = ?19, import_id = ?20, imported_at = ?21, "
-            "figures_at = ?21 "
+            "figures_at = ?21, ledger_raw_hash = ?23 "
             "WHERE id = ?22",
             [
-                (r.as_of, r.total_overdue, *r.values, r.digest, import_id, now_s, case_id)
+                (
+                    r.as_of,
+                    r.total_overdue,
+                    *r.values,
+                    r.digest,
+                    import_id,
+                    now_s,
+                    case_id,
+                    r.raw_hash,
+                )
                 for r, case_id, _ in updated
             ],
         )
@@ -161,9 +207,9 @@ class SqlImportSink:
             "?1 IS NOT NULL AND ledger_as_of IS NOT ?1 "
             "THEN overdue_principal + overdue_interest ELSE previous_overdue_amount END, "
             "ledger_as_of = COALESCE(?1, ledger_as_of), import_id = ?2, imported_at = ?3, "
-            "figures_at = COALESCE(figures_at, imported_at) "
+            "figures_at = COALESCE(figures_at, imported_at), ledger_raw_hash = ?5 "
             "WHERE id = ?4",
-            [(r.as_of, import_id, now_s, case_id) for r, case_id, _ in unchanged],
+            [(r.as_of, import_id, now_s, case_id, r.raw_hash) for r, case_id, _ in unchanged],
         )
         await db.executemany(
             "UPDATE cases SET lead_id = ? WHERE id = ? AND lead_id IS NULL",

@@ -6,10 +6,6 @@ instalment's date), payments of a positive amount (by the borrower, or by the pa
 commitment was promised by), and filed documents. A meeting is not read: without signed paper it
 is not a demand. The SQL is plain enough for PostgreSQL (RETURNING, ON CONFLICT, no JSON
 functions); the read is seven statements whatever the number of cases (no N+1).
-
-The batched read and the refresh of the stored clock ends are programs
-(:data:`bot.storage.connector.Program`): on SQLite one hop to the database's thread, on
-PostgreSQL their statements awaited in turn on one pooled connection.
 """
 
 from __future__ import annotations
@@ -174,11 +170,13 @@ class SqlLegal(Engine):
                 )
                 if found is None:
                     raise StorageError(f"commitment {commitment_id} is not of case {case_id}")
-            document_id = await db.insert(
+            row = await db.fetchone(
                 "INSERT INTO legal_documents (case_id, kind, party_id, commitment_id, issued_at, "
-                "issued_by) VALUES (?, ?, ?, ?, ?, ?)",
+                "issued_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (case_id, kind.value, addressee, commitment_id, ts(now), by_user_id),
             )
+            assert row is not None
+            document_id = int(row[0])
             await db.audit(
                 now,
                 by_user_id,
@@ -202,9 +200,9 @@ class SqlLegal(Engine):
         a document filed already (or a replayed ``key``) is returned as it stands, unchanged.
         None if there is no such document."""
         async with self._tx() as db:
-            found = await db.effect(key)
-            if found is not None:
-                return await _one_document(db, int(found["document_id"]))
+            done = await db.effect(key)
+            if done is not None:
+                return await _one_document(db, int(done["document_id"]))
             result = await db.execute(
                 "UPDATE legal_documents SET signed_on = ?, evidence_file_id = ?, filed_by = ?, "
                 "filed_at = ? WHERE id = ? AND signed_on IS NULL",
@@ -242,9 +240,9 @@ class SqlLegal(Engine):
         async with self._tx() as db:
             if await db.fetchone("SELECT id FROM cases WHERE id = ?", (case_id,)) is None:
                 raise StorageError(f"no case {case_id}")
-            suspension_id = await db.insert(
+            row = await db.fetchone(
                 "INSERT INTO legal_suspensions (case_id, started_on, ended_on, reason, "
-                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     case_id,
                     started_on.isoformat(),
@@ -254,15 +252,16 @@ class SqlLegal(Engine):
                     ts(now),
                 ),
             )
+            assert row is not None
             await db.audit(
                 now,
                 by_user_id,
                 "limitation_suspended",
                 "case",
                 case_id,
-                {"suspension_id": suspension_id, "started_on": started_on.isoformat()},
+                {"suspension_id": int(row[0]), "started_on": started_on.isoformat()},
             )
-        return suspension_id
+        return int(row[0])
 
     async def end_suspension(
         self, suspension_id: int, ended_on: date, *, by_user_id: int | None, now: datetime
@@ -270,12 +269,12 @@ class SqlLegal(Engine):
         """Record the day a suspension's cause ended (once); False if there is no such
         suspension still open, or it would end before it started."""
         async with self._tx() as db:
-            ended = await db.execute(
+            done = await db.execute(
                 "UPDATE legal_suspensions SET ended_on = ? "
                 "WHERE id = ? AND ended_on IS NULL AND started_on <= ?",
                 (ended_on.isoformat(), suspension_id, ended_on.isoformat()),
             )
-            if ended.rowcount == 0:
+            if done.rowcount == 0:
                 return False
             row = await db.fetchone(
                 "SELECT case_id FROM legal_suspensions WHERE id = ?", (suspension_id,)
@@ -335,7 +334,7 @@ def ids_in(ids: Sequence[int]) -> str:
 def refresh_legal_ends(where: str, params: Sequence[Any]) -> Program[int]:
     """Work out again the stored clock ends (``cases.legal_ends``) of the cases ``where``
     selects whose facts changed since (``legal_fresh = 0``: a trigger clears it whenever the
-    queue's key is marked stale); how many. A program inside the caller's write transaction."""
+    queue's key is marked stale); how many. A program, inside the caller's write transaction."""
     ids = [
         int(r[0])
         for r in (
@@ -370,8 +369,8 @@ def refresh_legal_in_tx(where: str, params: Sequence[Any]) -> Program[None]:
 
 def read_legal_facts(where: str, params: Sequence[Any]) -> Program[list[LegalFacts]]:
     """What the clocks of the cases ``where`` (on ``cases c``) selects read, in case id order:
-    six statements whatever their number. A program (the verbs above run it on its own, the
-    queue's refresh inside its transaction).
+    six statements whatever their number. Synchronous, on the connection's own thread (the
+    verbs above, and the queue's refresh inside its transaction).
 
     The day a plan was agreed is its meeting's day, else the day of its money today, else
     the UTC date it was agreed on: storage knows no time zone, and for the cooperative's

@@ -43,6 +43,7 @@ from bot.domain.legal import (
 )
 from bot.domain.people import User
 from bot.storage.export_records import ExportClock
+from bot.storage.stores.cases import _OPEN_ONLY, _scope
 from bot.storage.stores.exports import _scope as _export_scope
 from bot.storage.stores.exports import person_sql
 from bot.storage.stores.legal import (
@@ -54,7 +55,6 @@ from bot.storage.stores.legal import (
     ids_in,
     read_legal_facts,
 )
-from bot.storage.stores.scope import _OPEN_ONLY, _scope
 
 __all__ = ["SqlLegalViews"]
 

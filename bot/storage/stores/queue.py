@@ -176,12 +176,16 @@ def _legal_ending(
     # The keys (and with them each case's next clock end) brought up to date for ``first``,
     # then the cases whose next end falls in [first, last] by the legal_next index.
     yield from _refresh_in_tx(first, tz)
-    rows = yield all_(
-        f"SELECT c.id FROM cases c WHERE {where} AND {_OPEN_ONLY} "
-        "AND c.legal_next IS NOT NULL AND c.legal_next BETWEEN ? AND ? ORDER BY c.id",
-        (*params, first.isoformat(), last.isoformat()),
-    )
-    ids = [int(r[0]) for r in rows]
+    ids = [
+        int(r[0])
+        for r in (
+            yield all_(
+                f"SELECT c.id FROM cases c WHERE {where} AND {_OPEN_ONLY} "
+                "AND c.legal_next IS NOT NULL AND c.legal_next BETWEEN ? AND ? ORDER BY c.id",
+                (*params, first.isoformat(), last.isoformat()),
+            )
+        )
+    ]
     found: list[LegalFacts] = []
     for start in range(0, len(ids), _LEGAL_CHUNK):
         chunk = ids[start : start + _LEGAL_CHUNK]

@@ -16,19 +16,13 @@
   (``stranger_replies``) and **the replicas alive** (``replicas``).
 
 The SQL is the subset PostgreSQL runs as written (``ON CONFLICT``, ``RETURNING``, ISO text
-times). The two transactions on every update and every send (:meth:`claim_chat`,
-:meth:`take_send_place`) are programs (:data:`bot.storage.connector.Program`): on SQLite one
-trip to the database's thread, so the write lock is never held while the event loop is
-elsewhere; on PostgreSQL their statements in one transaction on one pooled connection, behind
-the writer lock every write takes, and with the row locks of their own that a claim needs
-without it (``FOR UPDATE`` on the chat's pace, ``FOR UPDATE SKIP LOCKED`` on a send place).
+times); where PostgreSQL needs a row lock the comment says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.storage.connector import Program, Sql, all_, done, one
 from bot.storage.records import InboxItem, ReplicaRecord, SendTurn
@@ -38,22 +32,6 @@ T = TypeVar("T")
 
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 _ITEM = "update_id, chat_id, payload, attempts, received_at"
-
-
-def _in_transaction(body: Callable[[], Program[T]]) -> Program[T]:
-    """``body`` in a write transaction of its own: BEGIN IMMEDIATE, its statements, COMMIT
-    (ROLLBACK if it raises). Run whole by :meth:`Engine._run`: on SQLite one trip to the
-    database's thread, the write lock never held while the event loop is elsewhere."""
-    yield done("BEGIN IMMEDIATE")
-    try:
-        result = yield from body()
-    except BaseException:
-        yield done("ROLLBACK")
-        raise
-    yield done("COMMIT")
-    return result
-
-
 #: A chat's pace, read to be written below in the same transaction: PostgreSQL locks the row.
 _PACE = "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1"
 _PACE_SQL = Sql(sqlite=_PACE, postgresql=f"{_PACE} FOR UPDATE")
@@ -68,6 +46,19 @@ _TAKE_PLACE_SQL = Sql(
     sqlite=_TAKE_PLACE.format(lock=""),
     postgresql=_TAKE_PLACE.format(lock=" FOR UPDATE SKIP LOCKED"),
 )
+
+
+def _in_transaction(program: Program[T]) -> Program[T]:
+    """BEGIN IMMEDIATE, ``program``, COMMIT (ROLLBACK if it raises): on SQLite all on the
+    database's thread in one trip; on PostgreSQL behind the writer lock."""
+    yield done("BEGIN IMMEDIATE")
+    try:
+        result = yield from program
+    except BaseException:
+        yield done("ROLLBACK")
+        raise
+    yield done("COMMIT")
+    return result
 
 
 def _item(row: tuple[object, ...]) -> InboxItem:
@@ -100,10 +91,12 @@ class SqlReplicas(Engine):
 
         def claim() -> Program[InboxItem | None]:
             if finished is not None:
-                yield done(
-                    "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
-                    "WHERE update_id = ?2 AND handled_at IS NULL",
-                    (ts(handled_at or now), finished),
+                (
+                    yield done(
+                        "UPDATE inbox SET handled_at = ?1, claimed_until = NULL "
+                        "WHERE update_id = ?2 AND handled_at IS NULL",
+                        (ts(handled_at or now), finished),
+                    )
                 )
             # PostgreSQL: the upsert locks the lease row, which serialises this transaction
             # with the holder's own claim_chat.
@@ -125,13 +118,22 @@ class SqlReplicas(Engine):
                 (holder, ts(now + lease), chat_id),
             )
             if not row:
-                yield done(
-                    "DELETE FROM chat_leases WHERE chat_id = ?1 AND holder = ?2", (chat_id, holder)
+                (
+                    yield done(
+                        "DELETE FROM chat_leases WHERE chat_id = ?1 AND holder = ?2",
+                        (chat_id, holder),
+                    )
                 )
                 return None
             return _item(row[0])
 
-        return await self._run(_in_transaction(claim))
+        return await self._atomic(claim())
+
+    async def _atomic(self, program: Program[T]) -> T:
+        """``program`` in one write transaction, on SQLite all of it on the database's thread
+        in one trip: the write lock is never held while the event loop is elsewhere (a short
+        transaction on every update and every send; other writers wait only for it)."""
+        return await self._run(_in_transaction(program))
 
     async def claim_lone_update(
         self, update_id: int, *, holder: str, now: datetime, lease: timedelta
@@ -149,11 +151,11 @@ class SqlReplicas(Engine):
 
     async def renew_chat(self, chat_id: int, *, holder: str, until: datetime) -> bool:
         """Extend ``holder``'s lease of a chat (a long update); False if it is no longer its."""
-        result = await self._execute(
+        done = await self._execute(
             "UPDATE chat_leases SET until = ?3 WHERE chat_id = ?1 AND holder = ?2",
             (chat_id, holder, ts(until)),
         )
-        return result.rowcount > 0
+        return done.rowcount > 0
 
     async def release_chat(self, chat_id: int, *, holder: str) -> None:
         """Give a chat's lease up (its update failed in a way a retry elsewhere may mend)."""
@@ -204,14 +206,14 @@ class SqlReplicas(Engine):
                     "WHERE claimed_by = ?1 AND claimed_until IS NOT NULL",
                 ),
             ):
-                result = await db.execute(sql, (holder,))
-                counts[name] = result.rowcount
+                done = await db.execute(sql, (holder,))
+                counts[name] = done.rowcount
             soon = ts(now + timedelta(seconds=1))
-            result = await db.execute(
+            done = await db.execute(
                 "UPDATE send_places SET until = ?2 WHERE holder = ?1 AND until > ?2",
                 (holder, soon),
             )
-            counts["places"] = result.rowcount
+            counts["places"] = done.rowcount
         return counts
 
     async def ensure_send_places(self, count: int) -> None:
@@ -261,7 +263,7 @@ class SqlReplicas(Engine):
             tokens: float | None = None
             if chat_id is not None:
                 # PostgreSQL: ... FOR UPDATE (the bucket is read, then written below).
-                pace: Any = yield one(_PACE_SQL, (chat_id,))
+                pace = yield one(_PACE_SQL, (chat_id,))
                 if pace is not None and pace[2] is not None and pace[2] > ts(now):
                     return SendTurn(None, datetime.fromisoformat(pace[2]), chat_held=True)
                 if chat_rate is not None:
@@ -289,15 +291,17 @@ class SqlReplicas(Engine):
             if not row:
                 return SendTurn(None, now)
             if tokens is not None:
-                yield done(
-                    "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
-                    "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
-                    "at = excluded.at",
-                    (chat_id, tokens - 1.0, ts(now)),
+                (
+                    yield done(
+                        "INSERT INTO chat_pace (chat_id, tokens, at) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT (chat_id) DO UPDATE SET tokens = excluded.tokens, "
+                        "at = excluded.at",
+                        (chat_id, tokens - 1.0, ts(now)),
+                    )
                 )
             return SendTurn(int(row[0][0]))
 
-        return await self._run(_in_transaction(take))
+        return await self._atomic(take())
 
     async def release_send_place(self, place: int, *, holder: str, until: datetime) -> None:
         """The call of this place has answered: it counts until ``until`` (a second later)."""
