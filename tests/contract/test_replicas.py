@@ -195,6 +195,46 @@ async def test_each_chats_pace_is_shared_a_burst_then_one_a_second(storage):
     assert (await take("a", timedelta(seconds=11))).place is not None
 
 
+async def test_two_replicas_racing_never_share_a_place_a_chat_or_a_token(backend):
+    """Two handles on one database (each its own connection, or pool on PostgreSQL) asking at
+    once: each send place is given once, a chat goes to one of them, and a chat's burst of
+    three is three sends in all (PostgreSQL: FOR UPDATE SKIP LOCKED / FOR UPDATE beside the
+    writer lock)."""
+    from bot.storage import open_storage
+
+    a = await open_storage(backend("race"), now=NOW)
+    b = await open_storage(backend("race"), now=NOW)
+    try:
+        await a.ensure_send_places(5)
+        both = [(a, "a"), (b, "b")] * 6
+        turns = await asyncio.gather(
+            *(s.take_send_place(holder=h, now=NOW, ttl=LEASE, places=5) for s, h in both)
+        )
+        assert sorted(t.place for t in turns if t.place is not None) == [0, 1, 2, 3, 4]
+
+        await a.store_updates([_u(1), _u(2)], now=NOW)
+        claims = await asyncio.gather(
+            *(s.claim_chat(7, holder=h, now=NOW, lease=LEASE) for s, h in both)
+        )
+        winners = {h for (_, h), item in zip(both, claims, strict=True) if item is not None}
+        assert len(winners) == 1
+        assert {item.update_id for item in claims if item is not None} == {1}
+
+        paced = await asyncio.gather(
+            *(
+                s.take_send_place(
+                    holder=h, now=LATER + LEASE, ttl=LEASE, places=5, chat_id=9, chat_rate=1.0
+                )
+                for s, h in both
+            )
+        )
+        assert sum(t.place is not None for t in paced) == 3
+        assert sum(t.chat_paced for t in paced) == 9
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_a_stranger_is_answered_once_per_quiet_period(storage):
     quiet = timedelta(minutes=10)
     assert await storage.answer_stranger(42, now=NOW, quiet=quiet)

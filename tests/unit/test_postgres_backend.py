@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from bot.domain.digest import DigestDay
+from bot.domain.legal import DocumentKind
 from bot.domain.people import Role
 from bot.sandbox import DEMO_PEOPLE, TEAM
 from bot.sandbox.demo import seed_demo_cases, seed_demo_history
@@ -145,6 +146,7 @@ async def _what_people_see(s: Storage) -> dict[str, object]:
         seen[f"cases:{user.telegram_id}"] = every
         for case in every.items:
             seen[f"card:{user.telegram_id}:{case.id}"] = await s.get_case(user, case.id)
+        seen[f"legal:{user.telegram_id}"] = await s.legal_facts_of(user, include_closed=True)
     team = await s.ensure_team(TEAM, now=NOW)
     seen["digest"] = await s.team_digest(team.id, DigestDay(today, TZ), now=NOW, untouched_days=14)
     return seen
@@ -157,8 +159,21 @@ async def test_the_demo_copied_to_postgresql_and_back_shows_the_same_today_cards
     pg = await open_storage(pg_cluster.fresh_url(), now=NOW)
     back = await open_storage(str(tmp_path / "back.db"), now=NOW)
     try:
+        # The legal clocks' rows (issue 19) and the replicas' (issue 18) come along too.
+        case_id = min(c.case_id for c in (await source.import_snapshot()).values())
+        paper = await source.issue_document(
+            case_id, DocumentKind.COLLECTION_NOTICE, None, None, None, NOW
+        )
+        await source.file_signed_copy(paper, NOW.date(), "photo-1", None, NOW)
+        await source.record_suspension(
+            case_id, NOW.date(), reason="force majeure", by_user_id=None, now=NOW
+        )
+        await source.ensure_send_places(3)
+        await source.hold_chat(1000, until=NOW)
         expected = await _what_people_see(source)
         assert any(getattr(p, "items", None) for p in expected.values())
+        legal = [f for k, v in expected.items() if k.startswith("legal:") for f in v]  # type: ignore[attr-defined]
+        assert any(f.case_id == case_id and f.events and f.suspensions for f in legal)
         assert expected["digest"] is not None
         copied = await copy_database(source, pg, now=NOW)  # type: ignore[arg-type]
         assert {c.table: c.target_rows for c in copied}["cases"] == len(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.storage.connector import Program, all_, done, one
+from bot.storage.connector import Program, Sql, all_, done, one
 from bot.storage.records import InboxItem, ReplicaRecord, SendTurn
 from bot.storage.stores.base import Engine, ts
 
@@ -32,6 +32,20 @@ T = TypeVar("T")
 
 _PENDING = "handled_at IS NULL AND set_aside_at IS NULL"
 _ITEM = "update_id, chat_id, payload, attempts, received_at"
+#: A chat's pace, read to be written below in the same transaction: PostgreSQL locks the row.
+_PACE = "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1"
+_PACE_SQL = Sql(sqlite=_PACE, postgresql=f"{_PACE} FOR UPDATE")
+#: The first free place of the window taken: PostgreSQL skips a place another transaction is
+#: taking (SKIP LOCKED) instead of waiting for it.
+_TAKE_PLACE = (
+    "UPDATE send_places SET holder = ?1, until = ?2 WHERE place = ("
+    "SELECT place FROM send_places WHERE place < ?3 "
+    "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1{lock}) RETURNING place"
+)
+_TAKE_PLACE_SQL = Sql(
+    sqlite=_TAKE_PLACE.format(lock=""),
+    postgresql=_TAKE_PLACE.format(lock=" FOR UPDATE SKIP LOCKED"),
+)
 
 
 def _in_transaction(program: Program[T]) -> Program[T]:
@@ -249,9 +263,7 @@ class SqlReplicas(Engine):
             tokens: float | None = None
             if chat_id is not None:
                 # PostgreSQL: ... FOR UPDATE (the bucket is read, then written below).
-                pace = yield one(
-                    "SELECT tokens, at, held_until FROM chat_pace WHERE chat_id = ?1", (chat_id,)
-                )
+                pace = yield one(_PACE_SQL, (chat_id,))
                 if pace is not None and pace[2] is not None and pace[2] > ts(now):
                     return SendTurn(None, datetime.fromisoformat(pace[2]), chat_held=True)
                 if chat_rate is not None:
@@ -275,12 +287,7 @@ class SqlReplicas(Engine):
                 when = soonest[0] if soonest is not None and soonest[0] is not None else None
                 return SendTurn(None, now if when is None else datetime.fromisoformat(when))
             # PostgreSQL: the inner SELECT with FOR UPDATE SKIP LOCKED.
-            row = yield all_(
-                "UPDATE send_places SET holder = ?1, until = ?2 WHERE place = ("
-                "SELECT place FROM send_places WHERE place < ?3 "
-                "AND (until IS NULL OR until <= ?4) ORDER BY place LIMIT 1) RETURNING place",
-                (holder, ts(now + ttl), places, ts(now)),
-            )
+            row = yield all_(_TAKE_PLACE_SQL, (holder, ts(now + ttl), places, ts(now)))
             if not row:
                 return SendTurn(None, now)
             if tokens is not None:

@@ -1,4 +1,5 @@
-"""Which cases a viewer sees, as SQL: shared by the case store and the legal store."""
+"""Which cases a viewer sees, as SQL: shared by the case store and the legal store (a
+condition both backends take: PostgreSQL wants ``1 = 0``, not SQLite's bare ``0``)."""
 
 from __future__ import annotations
 
