@@ -45,12 +45,13 @@ def build_echo(token: str, api_url: str) -> Application:
     return app
 
 
-def build_qingshou(token: str, api_url: str, db: Path, pacing: bool):
+def build_qingshou(token: str, api_url: str, db: str, pacing: bool):
     from bot.app import build_application
     from bot.config import Secret, Settings
     from bot.telegram_io import ResilientRateLimiter
 
-    settings = Settings(token=Secret(token), api_url=api_url, db_path=db)
+    # A SQLite file, or a PostgreSQL URL (``bench.run_all --postgresql``).
+    settings = Settings(token=Secret(token), api_url=api_url, db_path=Path(db), db_url=db)
     limiter = (
         ResilientRateLimiter()
         if pacing
@@ -62,10 +63,12 @@ def build_qingshou(token: str, api_url: str, db: Path, pacing: bool):
 
 
 async def serve(
-    kind: str, token: str, api_url: str, db: Path | None, pacing: bool, profiler: Any = None
+    kind: str, token: str, api_url: str, db: str | None, pacing: bool, profiler: Any = None
 ) -> None:
     app = (
-        build_echo(token, api_url) if kind == "echo" else build_qingshou(token, api_url, db, pacing)
+        build_echo(token, api_url)
+        if kind == "echo"
+        else build_qingshou(token, api_url, db or "qingshou.db", pacing)
     )
     async with running(app, poll_timeout=1):
         if profiler is not None:
@@ -79,7 +82,7 @@ def main() -> None:
     parser.add_argument("kind", choices=["echo", "qingshou"])
     parser.add_argument("--token", required=True)
     parser.add_argument("--api-url", required=True)
-    parser.add_argument("--db", type=Path)
+    parser.add_argument("--db", help="a SQLite file or a PostgreSQL URL")
     parser.add_argument("--pacing", action="store_true", help="keep Telegram's send limits")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

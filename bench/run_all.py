@@ -27,6 +27,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.seed import collectors_with_a_case_each, cpu_seconds
 from tgemu import Emulator, EmulatorConfig
@@ -35,6 +36,7 @@ TOKENS = {
     "echo": "111111111:" + "E" * 35,
     "qingshou": "222222222:" + "Q" * 35,
     "qingshou-paced": "333333333:" + "P" * 35,
+    "qingshou-pg": "444444444:" + "G" * 35,
 }
 
 
@@ -67,7 +69,7 @@ class Result:
         )
 
 
-async def start_bot(kind: str, emu: Emulator, db: Path | None) -> asyncio.subprocess.Process:
+async def start_bot(kind: str, emu: Emulator, db: Path | str | None) -> asyncio.subprocess.Process:
     args = [
         sys.executable,
         "-m",
@@ -211,10 +213,41 @@ async def closed_loop(
 
 
 async def main_async(
-    n_users: int, messages: int, paced: bool, *, open_loop: bool = True, rounds: int = 6
+    n_users: int,
+    messages: int,
+    paced: bool,
+    *,
+    open_loop: bool = True,
+    rounds: int = 6,
+    postgresql: bool = False,
 ) -> tuple[list[Result], dict[str, dict[str, Result]]]:
     results = []
     closed: dict[str, dict[str, Result]] = {}
+    cluster = None
+    if postgresql:
+        from tests import pg_cluster
+
+        reason = pg_cluster.missing()
+        if reason:
+            raise SystemExit(f"--postgresql: {reason}")
+        cluster = await asyncio.to_thread(pg_cluster.start_cluster)
+    try:
+        return await _main(n_users, messages, paced, open_loop, rounds, cluster, results, closed)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+async def _main(
+    n_users: int,
+    messages: int,
+    paced: bool,
+    open_loop: bool,
+    rounds: int,
+    cluster: Any,
+    results: list[Result],
+    closed: dict[str, dict[str, Result]],
+) -> tuple[list[Result], dict[str, dict[str, Result]]]:
     with tempfile.TemporaryDirectory() as tmp:
         async with Emulator(EmulatorConfig(port=0, rate_limits=False)) as emu:
             for kind, token in TOKENS.items():
@@ -226,10 +259,15 @@ async def main_async(
             # Each qingshou bot gets its own copy of the database, as in production (one bot
             # token per database): Telegram numbers updates per bot, so a second bot's updates
             # would carry ids the first one's inbox has marked handled already.
-            dbs = {"qingshou": db, "qingshou-paced": Path(tmp) / "paced.db"}
+            dbs: dict[str, Path | str] = {"qingshou": db, "qingshou-paced": Path(tmp) / "paced.db"}
             shutil.copyfile(db, dbs["qingshou-paced"])
+            if cluster is not None:  # the same bot and seed on PostgreSQL (issue 18)
+                dbs["qingshou-pg"] = cluster.fresh_url()
+                await collectors_with_a_case_each(dbs["qingshou-pg"], users, now=now)
 
             kinds = ["echo", "qingshou"] + (["qingshou-paced"] if paced and open_loop else [])
+            if cluster is not None:
+                kinds.append("qingshou-pg")
             for kind in kinds:
                 proc = await start_bot(kind, emu, dbs.get(kind))
                 try:
@@ -240,7 +278,7 @@ async def main_async(
                         # templates and warmed its caches; the first use is not what it costs.
                         await closed_loop(emu, kind, proc.pid, users[:3], 1)
                         closed[kind] = await closed_loop(emu, kind, proc.pid, users, rounds)
-                    if not open_loop:
+                    if not open_loop or kind == "qingshou-pg":
                         continue
                     n = messages if kind != "qingshou-paced" else max(1, messages // 10)
                     results.append(await drive(emu, kind, users, n, "/help"))
@@ -273,6 +311,16 @@ def report_closed(closed: dict[str, dict[str, Result]], n_users: int) -> None:
             f"{per_ours / per_echo:6.2f}   {p50o:6.1f} / {p50e:5.1f} ms"
         )
     print("(CPU per update: each bot process's user+sys time / updates; goal ratio <= 1.5)")
+    if "qingshou-pg" in closed:
+        print("\nThe same on PostgreSQL (issue 18): CPU per update beside SQLite's and echo's")
+        for name in CLOSED:
+            pg, lite, echo = (closed[k][name] for k in ("qingshou-pg", "qingshou", "echo"))
+            per = {k: r.cpu / r.updates for k, r in (("pg", pg), ("lite", lite), ("echo", echo))
+                   if r.cpu is not None}  # fmt: skip
+            print(
+                f"{name:<26} {per['pg'] * 1000:9.2f} ms = x{per['pg'] / per['lite']:.2f} "
+                f"SQLite's, x{per['pg'] / per['echo']:.2f} echo's"
+            )
 
 
 def main() -> None:
@@ -288,6 +336,11 @@ def main() -> None:
         "--closed-only", action="store_true", help="only the closed loop (CPU per update)"
     )
     parser.add_argument("--rounds", type=int, default=6, help="closed-loop cycles per user")
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="the closed loop on PostgreSQL too (a throwaway cluster)",
+    )
     args = parser.parse_args()
     results, closed = asyncio.run(
         main_async(
@@ -296,6 +349,7 @@ def main() -> None:
             not args.no_paced,
             open_loop=not args.closed_only,
             rounds=args.rounds,
+            postgresql=args.postgresql,
         )
     )
     report_closed(closed, args.users)
