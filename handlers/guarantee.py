@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from telegram import Update
 
 from bot.context import QingshouContext
-from bot.domain.dates import DateError, parse_date, parse_past_date
+from bot.domain.dates import DateError, parse_written_date
 from bot.domain.legal import GuaranteeKind, GuarantorFacts
 from bot.flows import (
     ENGINE,
@@ -111,12 +111,9 @@ async def _guarantors(run: Run) -> list[Option]:
 def _parse_end(text: str, today: date) -> date | Refusal:
     """The period's end as the contract writes it: a day ahead or one already gone."""
     try:
-        return parse_date(text, today)
-    except DateError:
-        try:
-            return parse_past_date(text, today)
-        except DateError as exc:
-            return Refusal("guarantee/bad_end", {"error": exc})
+        return parse_written_date(text, today)
+    except DateError as exc:
+        return Refusal("guarantee/bad_end", {"error": exc})
 
 
 def _period_known(run: Run) -> bool:

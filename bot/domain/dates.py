@@ -45,6 +45,7 @@ __all__ = [
     "parse_dates",
     "parse_past_date",
     "parse_schedule",
+    "parse_written_date",
     "schedule_dates",
     "shift_month",
     "working_day",
@@ -1020,3 +1021,20 @@ def parse_past_date(text: str, today: date) -> date:
         while not calendar.isleap(year):
             year -= 1
         return date(year, 2, 29)
+
+
+def parse_written_date(text: str, today: date) -> date:
+    """Read one exact day as a document writes it, gone by or still ahead: the end of a
+    guarantee period a contract agrees (2025-06-30 as well as 2027-06-30).
+
+    The forms of :func:`parse_date`; a date with a year before today, refused there as
+    ``date.past``, is read by :func:`parse_past_date` instead. A form without a year is the
+    coming one (``6月30日`` typed on 1 Dec 2026 is 30 Jun 2027). Other refusals are
+    :func:`parse_date`'s (``date.vague``, ``date.ambiguous``, ``date.unparseable``).
+    """
+    try:
+        return parse_date(text, today)
+    except DateError as exc:
+        if exc.code != "date.past":
+            raise
+        return parse_past_date(text, today)

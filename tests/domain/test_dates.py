@@ -26,6 +26,7 @@ from bot.domain.dates import (
     parse_date,
     parse_dates,
     parse_schedule,
+    parse_written_date,
     schedule_dates,
     shift_month,
     working_day,
@@ -731,3 +732,25 @@ def test_a_list_of_iso_dates_separated_by_a_comma_and_a_space_is_read():
     assert parse_dates("2027/3/28, 2027年10月31日", SAT) == [d("28 Mar 2027"), d("31 Oct 2027")]
     # A year after a comma still belongs to its date.
     assert parse_dates("Dec 25, 2027, Jan 10", SAT) == [d("10 Jan 2027"), d("25 Dec 2027")]
+
+
+# --- a date as a document writes it (a guarantee period's agreed end) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2027-06-30", "30 Jun 2027"),  # still ahead
+        ("2025年6月30日", "30 Jun 2025"),  # gone by: a period that ended before the file came
+        ("2026/11/28", "28 Nov 2026"),  # today
+        ("6月30日", "30 Jun 2027"),  # no year: the coming one
+    ],
+)
+def test_a_written_date_on_sat_28_nov_2026_may_be_ahead_or_gone(text, expected):
+    assert parse_written_date(text, SAT) == d(expected)
+
+
+def test_a_written_date_is_refused_as_parse_date_refuses_it():
+    refused("date.vague", parse_written_date, "around next summer", SAT)
+    refused("date.ambiguous", parse_written_date, "03/04/2027", SAT)
+    refused("date.unparseable", parse_written_date, "the day we shook hands", SAT)
